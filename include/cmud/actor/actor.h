@@ -1,0 +1,81 @@
+// Actor and Context: what an actor sees of the runtime.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "cmud/actor/actor_ref.h"
+#include "cmud/actor/message.h"
+#include "cmud/common/status.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace cmud::actor {
+
+class System;
+namespace detail {
+class SystemImpl;
+class Cell;
+}  // namespace detail
+
+// An actor's handle on the runtime, handed to its constructor. Lives exactly
+// as long as the actor. Only the actor itself may use it (from its
+// constructor or on_message), which is always on the actor's own worker
+// except for the constructor.
+class Context {
+ public:
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  const ActorRef& self() const { return self_; }
+  // The worker thread this actor runs on.
+  size_t worker() const { return worker_; }
+  System& system() const { return system_; }
+
+  // Sends msg to `to` (local or remote). Never blocks; delivery failures go
+  // to the system's error handler.
+  template <MessageValue T>
+  void tell(const ActorRef& to, T msg) {
+    send(to, Message::make<T>(std::move(msg)));
+  }
+  // Sends msg to `to` once delay has passed. Counts as sent now.
+  template <MessageValue T>
+  void tell_after(const ActorRef& to, T msg, std::chrono::milliseconds delay) {
+    send_after(to, Message::make<T>(std::move(msg)), delay);
+  }
+
+  // A logger whose lines name this actor.
+  spdlog::logger& log() const;
+
+ private:
+  friend class detail::SystemImpl;
+  friend class detail::Cell;
+  Context(System& system, detail::SystemImpl& impl, detail::Cell& cell,
+          ActorRef self, size_t worker)
+      : system_(system), impl_(impl), cell_(cell), self_(std::move(self)),
+        worker_(worker) {}
+
+  void send(const ActorRef& to, Message msg);
+  void send_after(const ActorRef& to, Message msg,
+                  std::chrono::milliseconds delay);
+
+  System& system_;
+  detail::SystemImpl& impl_;
+  detail::Cell& cell_;
+  ActorRef self_;
+  size_t worker_;
+};
+
+// Base class of every actor. The runtime calls on_message for one message at
+// a time, never concurrently for one actor, always on the actor's worker.
+// An actor must not block, start threads or do I/O other than logging.
+class Actor {
+ public:
+  virtual ~Actor() = default;
+  // A non-OK result is passed to the system's error handler.
+  virtual Status on_message(Message& msg) = 0;
+};
+
+}  // namespace cmud::actor

@@ -1,0 +1,139 @@
+// System: one actor runtime per process. Read this header first.
+//
+//   auto sys = cmud::actor::System::create({.workers = 2}).value();
+//   ActorRef counter = sys->spawn<Counter>();
+//   sys->tell(counter, Add{.n = 1});
+//   auto ch = sys->channel();
+//   sys->tell(counter, Get{.reply_to = ch.ref});
+//   Result<Message> reply = ch.reply.get();
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cmud/actor/actor.h"
+#include "cmud/actor/actor_ref.h"
+#include "cmud/actor/message.h"
+#include "cmud/common/status.h"
+
+namespace cmud::actor {
+
+struct SystemConfig {
+  // Where to accept remote systems. Port 0 picks a free port (see address()).
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  // False: no listener; refs name a process-local address that remote
+  // systems cannot reach (fine for clients that only send).
+  bool listen = true;
+  // Worker threads; 0 means one per core.
+  size_t workers = 0;
+  // Test/debug mode (R6): every local message is encoded, decoded and, when
+  // its type has operator==, compared with the original.
+  bool serialize_local_messages = false;
+  // Emulated one-way latency added to everything sent to remote systems (R11).
+  std::chrono::milliseconds emulated_latency{0};
+  // Frames larger than this are refused on send and close the connection on
+  // receive.
+  size_t max_frame_bytes = 64u << 20;
+  // Receives every internal error: unknown target, undecodable frame,
+  // unreachable peer, an actor's non-OK result. Called from any runtime
+  // thread; must be thread-safe and must not block. Default: log a warning.
+  std::function<void(const Status&)> on_error = nullptr;
+  // Name used in log lines.
+  std::string name = "cmud";
+};
+
+// Runtime statistics (R10). All counters are totals since start.
+struct Stats {
+  uint64_t messages_sent = 0;           // external + actor
+  uint64_t messages_sent_external = 0;  // System::tell from outside
+  uint64_t messages_sent_actor = 0;     // Context::tell / tell_after
+  uint64_t bytes_sent = 0;              // encoded size of every message sent
+  uint64_t remote_bytes_received = 0;   // bytes read from remote systems
+  uint64_t channel_refs_used = 0;       // channel refs created
+  // Most messages one ordered actor pair sent within any 1-second window.
+  // Measured in 1 ms buckets over 1001 ms, so it can only over-count.
+  uint64_t max_pair_msgs_per_sec = 0;
+};
+
+// A single-use ref and the future that receives its one message.
+struct Channel {
+  ActorRef ref;
+  // Holds the message, or kClosed if the system closed first.
+  std::future<Result<Message>> reply;
+};
+
+// The actor system. Thread-safe: every member may be called from any thread,
+// except that close() and the destructor must not be called from a worker.
+class System {
+ public:
+  // Starts the workers and (if config.listen) the listener. Fails with
+  // kUnavailable when the address cannot be bound.
+  static Result<std::unique_ptr<System>> create(SystemConfig config);
+
+  ~System();
+  System(const System&) = delete;
+  System& operator=(const System&) = delete;
+
+  // "host:port" this system is reachable at; every ref it makes carries it.
+  const std::string& address() const;
+  size_t worker_count() const;
+  // The executor of worker i: code posted here runs on the same thread as
+  // the actors placed on worker i. REQUIRES: i < worker_count().
+  asio::io_context::executor_type executor(size_t worker);
+
+  // Constructs A(Context&, args...) and places it on the given worker (or
+  // round-robin). The constructor runs on the calling thread; messages are
+  // handled on the worker once it returns.
+  template <class A, class... Args>
+  ActorRef spawn(Args&&... args) {
+    return spawn_on<A>(std::nullopt, std::forward<Args>(args)...);
+  }
+  template <class A, class... Args>
+  ActorRef spawn_on(std::optional<size_t> worker, Args&&... args) {
+    static_assert(std::is_base_of_v<Actor, A>, "actors derive from Actor");
+    return spawn_impl(worker, [&](Context& ctx) -> std::unique_ptr<Actor> {
+      return std::make_unique<A>(ctx, std::forward<Args>(args)...);
+    });
+  }
+
+  // Sends msg from outside the system. Never blocks.
+  template <MessageValue T>
+  void tell(const ActorRef& to, T msg) {
+    send_external(to, Message::make<T>(std::move(msg)));
+  }
+
+  // A single-use ref whose one message completes the future.
+  Channel channel();
+  // A single-use ref whose one message is passed to fn, run on ex.
+  ActorRef channel(asio::any_io_executor ex,
+                   std::function<void(Message)> fn);
+
+  Stats stats() const;
+
+  // Idempotent: stops the workers and the network, discards pending
+  // messages, completes open channel futures with kClosed. Later sends are
+  // dropped. REQUIRES: not called from a worker thread.
+  void close();
+  bool closed() const;
+
+ private:
+  friend class Context;
+  explicit System(std::unique_ptr<detail::SystemImpl> impl);
+  ActorRef spawn_impl(
+      std::optional<size_t> worker,
+      const std::function<std::unique_ptr<Actor>(Context&)>& make);
+  void send_external(const ActorRef& to, Message msg);
+
+  std::unique_ptr<detail::SystemImpl> impl_;
+};
+
+}  // namespace cmud::actor

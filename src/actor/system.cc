@@ -1,0 +1,388 @@
+#include "cmud/actor/system.h"
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <random>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "system_impl.h"
+#include "transport.h"
+
+namespace cmud::actor {
+namespace detail {
+namespace {
+
+// Which system and worker the current thread belongs to, if any.
+struct WorkerTls {
+  const SystemImpl* system = nullptr;
+  size_t index = 0;
+};
+thread_local WorkerTls t_worker;
+
+// Most messages one run of an actor handles before yielding its worker.
+constexpr size_t kRunBatch = 64;
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& name) {
+  static auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto l = std::make_shared<spdlog::logger>(name, sink);
+  l->set_level(spdlog::get_level());
+  return l;
+}
+
+}  // namespace
+
+CellTable::~CellTable() {
+  for (auto& chunk : chunks_) delete[] chunk.load();
+}
+
+void CellTable::put(uint64_t index, std::unique_ptr<Cell> cell) {
+  size_t chunk;
+  uint64_t offset;
+  locate(index, chunk, offset);
+  std::lock_guard lock(mu_);
+  auto* slots = chunks_[chunk].load(std::memory_order_acquire);
+  if (slots == nullptr) {
+    slots = new std::atomic<Cell*>[uint64_t{64} << chunk]();
+    chunks_[chunk].store(slots, std::memory_order_release);
+  }
+  slots[offset].store(cell.get(), std::memory_order_release);
+  owned_.push_back(std::move(cell));
+}
+
+Cell* CellTable::get(uint64_t index) const {
+  size_t chunk;
+  uint64_t offset;
+  locate(index, chunk, offset);
+  if (chunk >= kChunks) return nullptr;
+  auto* slots = chunks_[chunk].load(std::memory_order_acquire);
+  return slots == nullptr ? nullptr
+                          : slots[offset].load(std::memory_order_acquire);
+}
+
+SystemImpl::SystemImpl(SystemConfig config) : config_(std::move(config)) {
+  size_t n = config_.workers;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < n; ++i) {
+    ios_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*ios_.back()));
+  }
+  slots_ = std::make_unique<StatSlot[]>(n + 1);
+  logger_ = make_logger(config_.name);
+  if (!config_.on_error) {
+    auto logger = logger_;
+    config_.on_error = [logger](const Status& s) {
+      logger->warn("{}", s.to_string());
+    };
+  }
+  transport_ = std::make_unique<Transport>(*this, config_.max_frame_bytes,
+                                           config_.emulated_latency);
+}
+
+SystemImpl::~SystemImpl() { close(); }
+
+Status SystemImpl::start(System& /*owner*/) {
+  if (config_.listen) {
+    auto port = transport_->listen(config_.host, config_.port);
+    if (!port.ok()) return port.status();
+    address_ = config_.host + ":" + std::to_string(*port);
+  } else {
+    // Unreachable from elsewhere, unique within and across processes.
+    std::random_device rd;
+    address_ = "local-" + std::to_string(rd()) + std::to_string(rd()) + ":0";
+  }
+  transport_->start(address_);
+  for (size_t i = 0; i < ios_.size(); ++i) {
+    threads_.emplace_back([this, i] {
+      t_worker = {this, i};
+      ios_[i]->run();
+    });
+  }
+  return {};
+}
+
+void SystemImpl::close() {
+  std::lock_guard lock(close_mu_);
+  if (closed_.exchange(true)) return;
+  assert(t_worker.system != this && "close() called from a worker");
+  for (auto& g : guards_) g.reset();
+  for (auto& io : ios_) io->stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  transport_->close();
+  cells_.for_each([](Cell& c) { c.mailbox.close(); });
+  std::unordered_map<uint64_t, ChannelSlot> open;
+  {
+    std::lock_guard clock(channels_mu_);
+    open.swap(channels_);
+  }
+  for (auto& [id, slot] : open) {
+    if (!slot.fn) {
+      slot.promise.set_value(
+          Status(ErrorCode::kClosed, "actor system closed"));
+    }
+  }
+}
+
+StatSlot& SystemImpl::slot() {
+  return t_worker.system == this ? slots_[t_worker.index]
+                                 : slots_[ios_.size()];
+}
+
+void SystemImpl::account(Cell* from, const ActorRef& to, const Message& msg) {
+  auto& s = slot();
+  (from ? s.sent_actor : s.sent_external)
+      .fetch_add(1, std::memory_order_relaxed);
+  s.bytes_sent.fetch_add(msg.encoded_size(), std::memory_order_relaxed);
+  if (from == nullptr || to.is_channel()) return;
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start_)
+                    .count();
+  uint64_t n = from->window_for(to).add(now_ms);
+  uint64_t seen = max_pair_.load(std::memory_order_relaxed);
+  while (n > seen && !max_pair_.compare_exchange_weak(seen, n)) {
+  }
+}
+
+void SystemImpl::send(Cell* from, const ActorRef& to, Message msg) {
+  if (closed()) return;
+  account(from, to, msg);
+  route(to, std::move(msg));
+}
+
+void SystemImpl::route(const ActorRef& to, Message msg) {
+  if (to.address() == address_) {
+    if (config_.serialize_local_messages) {
+      msg = round_trip(std::move(msg));
+      if (msg.empty()) return;
+    }
+    deliver_local(to.id(), std::move(msg));
+  } else if (!to.valid()) {
+    report(Status(ErrorCode::kInvalidArgument,
+                  "message " + std::string(msg.name()) +
+                      " sent to an empty ActorRef; dropped"));
+  } else {
+    transport_->send(to.address(), to.id(), msg);
+  }
+}
+
+Message SystemImpl::round_trip(Message msg) {
+  std::string bytes;
+  msg.encode_body(bytes);
+  auto copy = Message::decode(msg.type().wire_id, bytes);
+  if (!copy.ok()) {
+    report(Status(ErrorCode::kDecode,
+                  "serialize_local_messages: " + std::string(msg.name()) +
+                      " does not decode from its own encoding; dropped"));
+    return {};
+  }
+  if (msg.type().equal != nullptr && !msg.equals(*copy)) {
+    report(Status(ErrorCode::kDecode,
+                  "serialize_local_messages: " + std::string(msg.name()) +
+                      " changes in an encode/decode round trip (a field "
+                      "missing from CMUD_MESSAGE?); dropped"));
+    return {};
+  }
+  return std::move(copy).value();
+}
+
+void SystemImpl::deliver_local(uint64_t id, Message msg) {
+  if (closed()) return;
+  if ((id & ActorRef::kChannelBit) != 0) {
+    deliver_channel(id, std::move(msg));
+    return;
+  }
+  Cell* cell = id == 0 ? nullptr : cells_.get(id - 1);
+  if (cell == nullptr) {
+    report(Status(ErrorCode::kNotFound,
+                  "message " + std::string(msg.name()) + " for unknown actor " +
+                      address_ + "/" + std::to_string(id) + "; dropped"));
+    return;
+  }
+  if (!cell->mailbox.push(std::move(msg))) return;
+  if (!cell->scheduled.exchange(true)) schedule(*cell);
+}
+
+void SystemImpl::schedule(Cell& cell) {
+  asio::post(*ios_[cell.worker], [this, &cell] { run(cell); });
+}
+
+void SystemImpl::run(Cell& cell) {
+  thread_local std::vector<Message> batch;
+  batch.clear();
+  cell.mailbox.drain(batch, kRunBatch);
+  for (auto& m : batch) {
+    if (closed()) break;
+    Status s = cell.actor->on_message(m);
+    if (!s.ok()) {
+      report(Status(s.code(), "actor " + cell.context->self().uid() +
+                                  " failed on " + std::string(m.name()) +
+                                  ": " + s.message()));
+    }
+  }
+  batch.clear();
+  cell.scheduled.store(false);
+  if (!cell.mailbox.empty() && !cell.scheduled.exchange(true)) {
+    schedule(cell);
+  }
+}
+
+void SystemImpl::send_after(Cell& from, const ActorRef& to, Message msg,
+                            std::chrono::milliseconds delay) {
+  if (closed()) return;
+  account(&from, to, msg);
+  auto timer = std::make_shared<asio::steady_timer>(*ios_[from.worker], delay);
+  timer->async_wait([this, timer, to, m = std::move(msg)](
+                        const asio::error_code& ec) mutable {
+    if (!ec && !closed()) route(to, std::move(m));
+  });
+}
+
+ActorRef SystemImpl::spawn(
+    System& owner, std::optional<size_t> worker,
+    const std::function<std::unique_ptr<Actor>(Context&)>& make) {
+  size_t w = worker.value_or(next_worker_.fetch_add(1)) % ios_.size();
+  uint64_t id = next_actor_.fetch_add(1);
+  auto cell = std::make_unique<Cell>(id, w);
+  ActorRef self(address_, id);
+  cell->context.reset(new Context(owner, *this, *cell, self, w));
+  cell->actor = make(*cell->context);
+  Cell& c = *cell;
+  cells_.put(id - 1, std::move(cell));
+  // Messages the constructor sent to itself wait in the mailbox.
+  c.scheduled.store(false);
+  if (!c.mailbox.empty() && !c.scheduled.exchange(true)) schedule(c);
+  return self;
+}
+
+Channel SystemImpl::make_channel() {
+  uint64_t id = next_channel_.fetch_add(1) | ActorRef::kChannelBit;
+  Channel ch;
+  ch.ref = ActorRef(address_, id);
+  slot().channel_refs.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(channels_mu_);
+  if (closed()) {
+    std::promise<Result<Message>> p;
+    ch.reply = p.get_future();
+    p.set_value(Status(ErrorCode::kClosed, "actor system closed"));
+    return ch;
+  }
+  ch.reply = channels_[id].promise.get_future();
+  return ch;
+}
+
+ActorRef SystemImpl::make_channel(asio::any_io_executor ex,
+                                  std::function<void(Message)> fn) {
+  uint64_t id = next_channel_.fetch_add(1) | ActorRef::kChannelBit;
+  slot().channel_refs.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(channels_mu_);
+  auto& slot = channels_[id];
+  slot.executor = std::move(ex);
+  slot.fn = std::move(fn);
+  return ActorRef(address_, id);
+}
+
+void SystemImpl::deliver_channel(uint64_t id, Message msg) {
+  ChannelSlot slot;
+  {
+    std::lock_guard lock(channels_mu_);
+    auto it = channels_.find(id);
+    if (it == channels_.end()) {
+      uint64_t seq = id & ~ActorRef::kChannelBit;
+      bool used = seq != 0 && seq < next_channel_.load();
+      report(Status(used ? ErrorCode::kAlreadyUsed : ErrorCode::kNotFound,
+                    std::string(used ? "second message to single-use channel "
+                                     : "message to unknown channel ") +
+                        address_ + "/" + std::to_string(id) + " (" +
+                        std::string(msg.name()) + "); dropped"));
+      return;
+    }
+    slot = std::move(it->second);
+    channels_.erase(it);
+  }
+  if (slot.fn) {
+    asio::post(slot.executor,
+               [fn = std::move(slot.fn), m = std::move(msg)]() mutable {
+                 fn(std::move(m));
+               });
+  } else {
+    slot.promise.set_value(std::move(msg));
+  }
+}
+
+void SystemImpl::report(Status status) {
+  if (status.ok()) return;
+  config_.on_error(status);
+}
+
+Stats SystemImpl::stats() const {
+  Stats s;
+  for (size_t i = 0; i <= ios_.size(); ++i) {
+    const auto& slot = slots_[i];
+    s.messages_sent_external += slot.sent_external.load();
+    s.messages_sent_actor += slot.sent_actor.load();
+    s.bytes_sent += slot.bytes_sent.load();
+    s.remote_bytes_received += slot.remote_bytes_received.load();
+    s.channel_refs_used += slot.channel_refs.load();
+  }
+  s.messages_sent = s.messages_sent_external + s.messages_sent_actor;
+  s.max_pair_msgs_per_sec = max_pair_.load();
+  return s;
+}
+
+}  // namespace detail
+
+spdlog::logger& Context::log() const { return impl_.logger(); }
+
+void Context::send(const ActorRef& to, Message msg) {
+  impl_.send(&cell_, to, std::move(msg));
+}
+
+void Context::send_after(const ActorRef& to, Message msg,
+                         std::chrono::milliseconds delay) {
+  impl_.send_after(cell_, to, std::move(msg), delay);
+}
+
+Result<std::unique_ptr<System>> System::create(SystemConfig config) {
+  auto impl = std::make_unique<detail::SystemImpl>(std::move(config));
+  Status s = Status();
+  std::unique_ptr<System> sys(new System(std::move(impl)));
+  s = sys->impl_->start(*sys);
+  if (!s.ok()) return s;
+  return sys;
+}
+
+System::System(std::unique_ptr<detail::SystemImpl> impl)
+    : impl_(std::move(impl)) {}
+
+System::~System() { close(); }
+
+const std::string& System::address() const { return impl_->address(); }
+size_t System::worker_count() const { return impl_->worker_count(); }
+asio::io_context::executor_type System::executor(size_t worker) {
+  return impl_->io(worker).get_executor();
+}
+
+ActorRef System::spawn_impl(
+    std::optional<size_t> worker,
+    const std::function<std::unique_ptr<Actor>(Context&)>& make) {
+  return impl_->spawn(*this, worker, make);
+}
+
+void System::send_external(const ActorRef& to, Message msg) {
+  impl_->send(nullptr, to, std::move(msg));
+}
+
+Channel System::channel() { return impl_->make_channel(); }
+
+ActorRef System::channel(asio::any_io_executor ex,
+                         std::function<void(Message)> fn) {
+  return impl_->make_channel(std::move(ex), std::move(fn));
+}
+
+Stats System::stats() const { return impl_->stats(); }
+void System::close() { impl_->close(); }
+bool System::closed() const { return impl_->closed(); }
+
+}  // namespace cmud::actor

@@ -1,0 +1,523 @@
+#include "transport.h"
+
+#include <asio/connect.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+#include <cstring>
+#include <spdlog/spdlog.h>
+#include <unordered_set>
+
+#include "system_impl.h"
+
+namespace cmud::actor::detail {
+
+using asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// Messages queued within this span of each other share one batch (and so
+// one write) under emulated latency; each is late by at most this much.
+constexpr auto kBatchSpan = std::chrono::milliseconds(1);
+
+bool split_address(const std::string& address, std::string& host,
+                   std::string& port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 ||
+      colon + 1 == address.size()) {
+    return false;
+  }
+  host = address.substr(0, colon);
+  port = address.substr(colon + 1);
+  return true;
+}
+
+void put_u32(std::string& out, size_t at, uint32_t v) {
+  std::memcpy(out.data() + at, &v, sizeof v);
+}
+
+}  // namespace
+
+std::string make_hello_frame(const std::string& self_address) {
+  std::string f(4, '\0');
+  Writer w(f);
+  w.fixed(kFrameHello);
+  w.fixed(kWireMagic);
+  w.fixed(kWireVersion);
+  w.bytes(self_address);
+  put_u32(f, 0, static_cast<uint32_t>(f.size() - 4));
+  return f;
+}
+
+// What is queued for one remote system, and the connection it goes out on.
+struct Transport::Peer {
+  Peer(asio::io_context& io, std::string addr)
+      : address(std::move(addr)), timer(io) {}
+
+  struct Batch {
+    Clock::time_point due;
+    std::string bytes;
+    size_t count = 0;
+  };
+
+  const std::string address;
+
+  std::mutex mu;
+  std::deque<Batch> queue;    // guarded by mu
+  bool flush_posted = false;  // guarded by mu
+
+  // Network thread only.
+  enum class State { kIdle, kConnecting, kUp } state = State::kIdle;
+  std::shared_ptr<Connection> conn;
+  bool timer_armed = false;
+  asio::steady_timer timer;
+};
+
+// One TCP connection, either direction. Network thread only.
+class Transport::Connection
+    : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Transport& t, tcp::socket socket, bool outbound)
+      : t_(t), socket_(std::move(socket)), outbound_(outbound) {
+    asio::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+  }
+
+  tcp::socket& socket() { return socket_; }
+  bool open() const { return open_; }
+  const std::string& remote() const { return remote_; }
+  void set_remote(std::string r) { remote_ = std::move(r); }
+
+  void start_reading() {
+    // An outbound connection's peer is known; it never sends a hello back.
+    if (outbound_) hello_seen_ = true;
+    buf_.resize(kReadChunk);
+    read();
+  }
+
+  // The write in flight on this connection, owned here so that a stale
+  // completion never touches a newer connection's buffer.
+  std::string wbuf;
+  bool writing = false;
+
+  void close() {
+    if (!open_) return;
+    open_ = false;
+    asio::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+ private:
+  void read() {
+    if (len_ + kReadChunk / 4 > buf_.size()) buf_.resize(len_ + kReadChunk);
+    socket_.async_read_some(
+        asio::buffer(buf_.data() + len_, buf_.size() - len_),
+        [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+          self->on_read(ec, n);
+        });
+  }
+
+  void on_read(const asio::error_code& ec, size_t n) {
+    if (!open_) return;
+    if (ec) {
+      bool eof = ec == asio::error::eof ||
+                 ec == asio::error::connection_reset ||
+                 ec == asio::error::operation_aborted;
+      fail(eof ? "connection closed by peer" : "read failed: " + ec.message(),
+           !eof);
+      return;
+    }
+    t_.sys_.add_remote_bytes(n);
+    len_ += n;
+    if (!parse()) return;
+    read();
+  }
+
+  // Handles every complete frame in the buffer. False if the connection
+  // was closed because of what it sent.
+  bool parse() {
+    size_t pos = 0;
+    while (len_ - pos >= 4) {
+      uint32_t flen = 0;
+      std::memcpy(&flen, buf_.data() + pos, 4);
+      if (flen == 0 || flen > t_.max_frame_) {
+        fail("frame of " + std::to_string(flen) +
+                 " bytes refused (limit " + std::to_string(t_.max_frame_) +
+                 ")",
+             true);
+        return false;
+      }
+      if (len_ - pos - 4 < flen) {
+        if (flen + 4 > buf_.size()) buf_.resize(flen + 4 + kReadChunk);
+        break;
+      }
+      if (!frame(std::string_view(buf_.data() + pos + 4, flen))) return false;
+      pos += 4 + flen;
+    }
+    if (pos > 0) {
+      std::memmove(buf_.data(), buf_.data() + pos, len_ - pos);
+      len_ -= pos;
+    }
+    return true;
+  }
+
+  bool frame(std::string_view f) {
+    Reader r(f);
+    uint8_t kind = 0;
+    r.fixed(kind);
+    if (kind == kFrameHello) {
+      uint32_t magic = 0;
+      uint16_t version = 0;
+      std::string addr;
+      r.fixed(magic);
+      r.fixed(version);
+      r.bytes(addr);
+      if (!r.ok() || magic != kWireMagic || hello_seen_) {
+        fail("bad hello frame", true);
+        return false;
+      }
+      if (version != kWireVersion) {
+        fail("peer " + addr + " speaks protocol version " +
+                 std::to_string(version) + ", we speak " +
+                 std::to_string(kWireVersion),
+             true);
+        return false;
+      }
+      hello_seen_ = true;
+      t_.on_hello(shared_from_this(), addr);
+      return open_;
+    }
+    if (kind != kFrameMessage || !hello_seen_) {
+      fail("unexpected frame kind " + std::to_string(kind), true);
+      return false;
+    }
+    uint64_t target = 0;
+    uint32_t wire = 0;
+    if (!r.fixed(target) || !r.fixed(wire)) {
+      fail("truncated message frame", true);
+      return false;
+    }
+    auto msg = Message::decode(wire, f.substr(f.size() - r.remaining()));
+    if (!msg.ok()) {
+      fail("undecodable frame: " + msg.status().message(), true);
+      return false;
+    }
+    t_.sys_.deliver_local(target, std::move(msg).value());
+    return true;
+  }
+
+  void fail(const std::string& why, bool is_error) {
+    if (!open_) return;
+    close();
+    t_.on_connection_closed(shared_from_this(), why, is_error);
+  }
+
+  Transport& t_;
+  tcp::socket socket_;
+  const bool outbound_;
+  bool open_ = true;
+  bool hello_seen_ = false;
+  std::string remote_;
+  std::vector<char> buf_;
+  size_t len_ = 0;
+};
+
+Transport::Transport(SystemImpl& sys, size_t max_frame,
+                     std::chrono::milliseconds latency)
+    : sys_(sys), max_frame_(max_frame), latency_(latency), acceptor_(io_) {}
+
+Transport::~Transport() { close(); }
+
+Result<uint16_t> Transport::listen(const std::string& host, uint16_t port) {
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    tcp::resolver resolver(io_);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "cannot resolve listen host '" + host + "'");
+    }
+    addr = results.begin()->endpoint().address();
+  }
+  tcp::endpoint ep(addr, port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
+                                               std::to_string(port) + ": " +
+                                               ec.message());
+  }
+  return acceptor_.local_endpoint().port();
+}
+
+void Transport::start(std::string self_address) {
+  self_address_ = std::move(self_address);
+  if (acceptor_.is_open()) accept();
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(io_);
+    io_.run();
+  });
+}
+
+void Transport::close() {
+  std::call_once(close_once_, [this] {
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+    asio::error_code ec;
+    acceptor_.close(ec);
+    std::lock_guard lock(peers_mu_);
+    for (auto& [addr, p] : peers_) {
+      if (p->conn) p->conn->close();
+      p->conn.reset();
+    }
+  });
+}
+
+std::shared_ptr<Transport::Peer> Transport::peer(const std::string& address) {
+  std::lock_guard lock(peers_mu_);
+  auto& p = peers_[address];
+  if (!p) p = std::make_shared<Peer>(io_, address);
+  return p;
+}
+
+void Transport::send(const std::string& address, uint64_t target,
+                     const Message& msg) {
+  thread_local std::string frame;
+  frame.assign(4, '\0');
+  Writer w(frame);
+  w.fixed(kFrameMessage);
+  w.fixed(target);
+  w.fixed(msg.type().wire_id);
+  msg.encode_body(frame);
+  if (frame.size() - 4 > max_frame_) {
+    sys_.report(Status(ErrorCode::kTooLarge,
+                       "message " + std::string(msg.name()) + " of " +
+                           std::to_string(frame.size()) +
+                           " bytes exceeds the frame limit of " +
+                           std::to_string(max_frame_) + "; dropped"));
+    return;
+  }
+  put_u32(frame, 0, static_cast<uint32_t>(frame.size() - 4));
+
+  auto p = peer(address);
+  auto due = Clock::now() + latency_;
+  bool post = false;
+  {
+    std::lock_guard lock(p->mu);
+    if (p->queue.empty() ||
+        (latency_.count() > 0 && due - p->queue.back().due > kBatchSpan)) {
+      p->queue.push_back({due, frame, 1});
+    } else {
+      p->queue.back().bytes += frame;
+      p->queue.back().due = due;
+      ++p->queue.back().count;
+    }
+    post = !p->flush_posted;
+    p->flush_posted = true;
+  }
+  if (post) {
+    asio::post(io_, [this, p] { flush(p); });
+  }
+}
+
+void Transport::post_flush(const std::shared_ptr<Peer>& p) {
+  {
+    std::lock_guard lock(p->mu);
+    if (p->flush_posted) return;
+    p->flush_posted = true;
+  }
+  asio::post(io_, [this, p] { flush(p); });
+}
+
+void Transport::flush(const std::shared_ptr<Peer>& p) {
+  std::shared_ptr<Connection> c =
+      p->state == Peer::State::kUp ? p->conn : nullptr;
+  std::optional<Clock::time_point> next_due;
+  {
+    std::lock_guard lock(p->mu);
+    p->flush_posted = false;
+    if (p->queue.empty()) return;
+    if (c && !c->writing) {
+      auto now = Clock::now();
+      while (!p->queue.empty() && p->queue.front().due <= now) {
+        if (c->wbuf.empty()) {
+          c->wbuf.swap(p->queue.front().bytes);
+        } else {
+          c->wbuf += p->queue.front().bytes;
+        }
+        p->queue.pop_front();
+      }
+      if (!p->queue.empty()) next_due = p->queue.front().due;
+    }
+  }
+  if (p->state == Peer::State::kIdle) {
+    connect(p);
+    return;
+  }
+  if (!c || c->writing) return;
+  if (!c->wbuf.empty()) {
+    write(p, c);
+    return;
+  }
+  if (next_due && !p->timer_armed) {
+    p->timer_armed = true;
+    p->timer.expires_at(*next_due);
+    p->timer.async_wait([this, p](const asio::error_code&) {
+      p->timer_armed = false;
+      flush(p);
+    });
+  }
+}
+
+void Transport::write(const std::shared_ptr<Peer>& p,
+                      const std::shared_ptr<Connection>& c) {
+  c->writing = true;
+  asio::async_write(c->socket(), asio::buffer(c->wbuf),
+                    [this, p, c](const asio::error_code& ec, size_t) {
+                      c->writing = false;
+                      c->wbuf.clear();
+                      if (ec) {
+                        if (c->open()) {
+                          c->close();
+                          on_connection_closed(
+                              c, "write failed: " + ec.message(), true);
+                        }
+                        return;
+                      }
+                      if (p->conn == c) flush(p);
+                    });
+}
+
+void Transport::connect(const std::shared_ptr<Peer>& p) {
+  std::string host, port;
+  if (!split_address(p->address, host, port)) {
+    peer_failed(p, "malformed address (want host:port)");
+    return;
+  }
+  p->state = Peer::State::kConnecting;
+  auto resolver = std::make_shared<tcp::resolver>(io_);
+  resolver->async_resolve(
+      host, port,
+      [this, p, resolver](const asio::error_code& ec,
+                          tcp::resolver::results_type results) {
+        if (ec) {
+          peer_failed(p, "cannot resolve: " + ec.message());
+          return;
+        }
+        auto socket = std::make_shared<tcp::socket>(io_);
+        auto deadline = std::make_shared<asio::steady_timer>(io_);
+        deadline->expires_after(kConnectTimeout);
+        deadline->async_wait([socket](const asio::error_code& tec) {
+          if (!tec) {
+            asio::error_code ignored;
+            socket->close(ignored);
+          }
+        });
+        asio::async_connect(
+            *socket, results,
+            [this, p, socket, deadline](const asio::error_code& cec,
+                                        const tcp::endpoint&) {
+              deadline->cancel();
+              if (cec) {
+                peer_failed(p, "cannot connect: " + cec.message());
+                return;
+              }
+              auto c = std::make_shared<Connection>(*this, std::move(*socket),
+                                                    /*outbound=*/true);
+              c->set_remote(p->address);
+              connected(p, std::move(c));
+            });
+      });
+}
+
+void Transport::connected(const std::shared_ptr<Peer>& p,
+                          std::shared_ptr<Connection> c) {
+  p->conn = c;
+  p->state = Peer::State::kUp;
+  c->start_reading();
+  // The hello goes first, ahead of anything queued.
+  c->wbuf = make_hello_frame(self_address_);
+  write(p, c);
+}
+
+void Transport::peer_failed(const std::shared_ptr<Peer>& p,
+                            const std::string& why) {
+  p->state = Peer::State::kIdle;
+  p->conn.reset();
+  size_t dropped = 0;
+  {
+    std::lock_guard lock(p->mu);
+    for (auto& b : p->queue) dropped += b.count;
+    p->queue.clear();
+  }
+  sys_.report(Status(ErrorCode::kUnavailable,
+                     "remote system " + p->address + ": " + why + " (" +
+                         std::to_string(dropped) +
+                         " queued message(s) dropped)"));
+}
+
+void Transport::accept() {
+  acceptor_.async_accept([this](const asio::error_code& ec,
+                                tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      sys_.report(Status(ErrorCode::kUnavailable,
+                         "accept failed: " + ec.message()));
+    } else {
+      auto c = std::make_shared<Connection>(*this, std::move(socket),
+                                            /*outbound=*/false);
+      c->start_reading();
+    }
+    accept();
+  });
+}
+
+void Transport::on_hello(const std::shared_ptr<Connection>& c,
+                         const std::string& remote) {
+  c->set_remote(remote);
+  auto p = peer(remote);
+  if (p->state == Peer::State::kIdle) {
+    p->conn = c;
+    p->state = Peer::State::kUp;
+    post_flush(p);
+  }
+}
+
+void Transport::on_connection_closed(const std::shared_ptr<Connection>& c,
+                                     const std::string& why, bool is_error) {
+  std::shared_ptr<Peer> p;
+  if (!c->remote().empty()) {
+    std::lock_guard lock(peers_mu_);
+    auto it = peers_.find(c->remote());
+    if (it != peers_.end() && it->second->conn == c) p = it->second;
+  }
+  if (p) {
+    bool pending;
+    {
+      std::lock_guard lock(p->mu);
+      pending = !p->queue.empty() || !c->wbuf.empty();
+    }
+    if (is_error || pending) {
+      peer_failed(p, why);
+    } else {
+      p->state = Peer::State::kIdle;
+      p->conn.reset();
+    }
+    return;
+  }
+  if (is_error) {
+    sys_.report(Status(ErrorCode::kProtocol,
+                       "connection from " +
+                           (c->remote().empty() ? std::string("unknown peer")
+                                                : c->remote()) +
+                           " closed: " + why));
+  }
+}
+
+}  // namespace cmud::actor::detail
