@@ -247,9 +247,11 @@ ActorRef SystemImpl::spawn(
   auto cell = std::make_unique<Cell>(id, w);
   ActorRef self(address_, id);
   cell->context.reset(new Context(owner, *this, *cell, self, w));
-  cell->actor = make(*cell->context);
   Cell& c = *cell;
+  // Registered first so that the constructor may send to itself; nothing
+  // runs until `scheduled` is cleared below.
   cells_.put(id - 1, std::move(cell));
+  c.actor = make(*c.context);
   // Messages the constructor sent to itself wait in the mailbox.
   c.scheduled.store(false);
   if (!c.mailbox.empty() && !c.scheduled.exchange(true)) schedule(c);
@@ -346,9 +348,8 @@ void Context::send_after(const ActorRef& to, Message msg,
 
 Result<std::unique_ptr<System>> System::create(SystemConfig config) {
   auto impl = std::make_unique<detail::SystemImpl>(std::move(config));
-  Status s = Status();
   std::unique_ptr<System> sys(new System(std::move(impl)));
-  s = sys->impl_->start(*sys);
+  Status s = sys->impl_->start(*sys);
   if (!s.ok()) return s;
   return sys;
 }

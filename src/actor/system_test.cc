@@ -1,0 +1,439 @@
+#include "cmud/actor/system.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <asio/post.hpp>
+#include <atomic>
+#include <future>
+#include <map>
+#include <thread>
+
+#include "test_util.h"
+
+namespace cmud::actor {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ErrorLog;
+using testing::make_system;
+using testing::test_config;
+
+struct Add {
+  int64_t n = 0;
+  CMUD_MESSAGE("test.system.Add", n)
+};
+struct Get {
+  ActorRef reply_to;
+  CMUD_MESSAGE("test.system.Get", reply_to)
+};
+struct Count {
+  int64_t value = 0;
+  CMUD_MESSAGE("test.system.Count", value)
+};
+// A numbered message from one of several senders.
+struct Seq {
+  int32_t sender = 0;
+  int64_t n = 0;
+  CMUD_MESSAGE("test.system.Seq", sender, n)
+};
+struct Report {
+  bool in_order = false;
+  int64_t received = 0;
+  CMUD_MESSAGE("test.system.Report", in_order, received)
+};
+struct Ping {
+  CMUD_MESSAGE("test.system.Ping")
+};
+
+class Counter : public Actor {
+ public:
+  explicit Counter(Context& ctx) : ctx_(ctx) {}
+  Status on_message(Message& msg) override {
+    if (auto* a = msg.as<Add>()) {
+      count_ += a->n;
+    } else if (auto* g = msg.as<Get>()) {
+      ctx_.tell(g->reply_to, Count{count_});
+    } else {
+      return {ErrorCode::kInvalidArgument, "unexpected message"};
+    }
+    return {};
+  }
+
+ private:
+  Context& ctx_;
+  int64_t count_ = 0;
+};
+
+// Checks per-sender FIFO order; reports on Get.
+class OrderChecker : public Actor {
+ public:
+  explicit OrderChecker(Context& ctx) : ctx_(ctx) {}
+  Status on_message(Message& msg) override {
+    if (busy_.exchange(true)) concurrent_ = true;
+    if (auto* s = msg.as<Seq>()) {
+      auto& last = last_[s->sender];
+      if (s->n != last + 1) in_order_ = false;
+      last = s->n;
+      ++received_;
+    } else if (auto* g = msg.as<Get>()) {
+      ctx_.tell(g->reply_to, Report{in_order_ && !concurrent_, received_});
+    }
+    busy_ = false;
+    return {};
+  }
+
+ private:
+  Context& ctx_;
+  std::map<int32_t, int64_t> last_;
+  bool in_order_ = true;
+  bool concurrent_ = false;
+  std::atomic<bool> busy_{false};
+  int64_t received_ = 0;
+};
+
+template <class T>
+Result<T> ask(System& sys, const ActorRef& to, std::chrono::milliseconds
+                                                   within = 5s) {
+  auto ch = sys.channel();
+  sys.tell(to, Get{ch.ref});
+  if (ch.reply.wait_for(within) != std::future_status::ready) {
+    return Status(ErrorCode::kTimeout, "no reply");
+  }
+  auto m = ch.reply.get();
+  if (!m.ok()) return m.status();
+  if (auto* v = m->as<T>()) return *v;
+  return Status(ErrorCode::kDecode, "wrong reply type");
+}
+
+TEST(System, CounterAddsOneAndTwoToThree) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto c = sys->spawn<Counter>();
+  sys->tell(c, Add{1});
+  sys->tell(c, Add{2});
+  auto count = ask<Count>(*sys, c);
+  ASSERT_TRUE(count.ok()) << count.status().to_string();
+  EXPECT_EQ(count->value, 3);
+  EXPECT_TRUE(log.empty()) << log.dump();
+  auto st = sys->stats();
+  EXPECT_EQ(st.messages_sent_external, 3u);
+  EXPECT_EQ(st.messages_sent_actor, 1u);
+  EXPECT_EQ(st.messages_sent, 4u);
+  EXPECT_EQ(st.channel_refs_used, 1u);
+  EXPECT_GT(st.bytes_sent, 0u);
+}
+
+TEST(System, ManyConcurrentExternalSendersKeepPerSenderOrder) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto checker = sys->spawn<OrderChecker>();
+  constexpr int kThreads = 8;
+  constexpr int kEach = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 1; i <= kEach; ++i) sys->tell(checker, Seq{t, i});
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto r = ask<Report>(*sys, checker);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r->in_order);
+  EXPECT_EQ(r->received, kThreads * kEach);
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
+// Sends `count` numbered messages to `to` when it gets Add.
+class Sender : public Actor {
+ public:
+  Sender(Context& ctx, ActorRef to, int32_t id, int64_t count)
+      : ctx_(ctx), to_(std::move(to)), id_(id), count_(count) {}
+  Status on_message(Message& msg) override {
+    if (msg.is<Add>()) {
+      for (int64_t i = 1; i <= count_; ++i) ctx_.tell(to_, Seq{id_, i});
+    }
+    return {};
+  }
+
+ private:
+  Context& ctx_;
+  ActorRef to_;
+  int32_t id_;
+  int64_t count_;
+};
+
+TEST(System, ManyActorSendersKeepPerSenderOrderAcrossWorkers) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto checker = sys->spawn_on<OrderChecker>(0);
+  std::vector<ActorRef> senders;
+  for (int i = 0; i < 8; ++i) {
+    senders.push_back(sys->spawn_on<Sender>(i % 2, checker, i, 2000));
+  }
+  for (auto& s : senders) sys->tell(s, Add{});
+  // Poll until everything has arrived (bounded).
+  Result<Report> r = Status(ErrorCode::kTimeout, "not yet");
+  for (int i = 0; i < 500; ++i) {
+    r = ask<Report>(*sys, checker);
+    if (r.ok() && r->received == 8 * 2000) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->received, 8 * 2000);
+  EXPECT_TRUE(r->in_order);
+  auto st = sys->stats();
+  EXPECT_EQ(st.messages_sent_actor, 8u * 2000u + st.channel_refs_used);
+  EXPECT_GE(st.max_pair_msgs_per_sec, 2000u);
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
+// Asks for a timer on start-up and records when it fires.
+struct Fire {
+  int64_t asked_ms = 0;
+  CMUD_MESSAGE("test.system.Fire", asked_ms)
+};
+class TimerActor : public Actor {
+ public:
+  TimerActor(Context& ctx, std::promise<std::chrono::steady_clock::time_point>*
+                               fired)
+      : ctx_(ctx), fired_(fired) {}
+  Status on_message(Message& msg) override {
+    if (auto* f = msg.as<Fire>()) {
+      ctx_.tell_after(ctx_.self(), Ping{},
+                      std::chrono::milliseconds(f->asked_ms));
+    } else if (msg.is<Ping>()) {
+      fired_->set_value(std::chrono::steady_clock::now());
+    }
+    return {};
+  }
+
+ private:
+  Context& ctx_;
+  std::promise<std::chrono::steady_clock::time_point>* fired_;
+};
+
+TEST(System, TellAfterFiresNoEarlierThanAskedAndSoonAfter) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  std::promise<std::chrono::steady_clock::time_point> fired;
+  auto fut = fired.get_future();
+  auto a = sys->spawn<TimerActor>(&fired);
+  auto start = std::chrono::steady_clock::now();
+  sys->tell(a, Fire{50});
+  ASSERT_EQ(fut.wait_for(2s), std::future_status::ready);
+  auto took = fut.get() - start;
+  EXPECT_GE(took, 50ms);
+  EXPECT_LT(took, 150ms);
+  // A timer message to self counts as an actor message of the pair.
+  EXPECT_EQ(sys->stats().messages_sent_actor, 1u);
+  EXPECT_EQ(sys->stats().max_pair_msgs_per_sec, 1u);
+}
+
+TEST(System, ChannelRefIsSingleUseAndASecondMessageIsReported) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto ch = sys->channel();
+  sys->tell(ch.ref, Count{7});
+  sys->tell(ch.ref, Count{8});
+  ASSERT_EQ(ch.reply.wait_for(1s), std::future_status::ready);
+  auto m = ch.reply.get();
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(m->is<Count>());
+  EXPECT_EQ(m->as<Count>()->value, 7);
+  EXPECT_TRUE(log.wait_for(ErrorCode::kAlreadyUsed, 1s)) << log.dump();
+}
+
+TEST(System, CallbackChannelRunsOnTheGivenExecutor) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  std::promise<std::thread::id> worker_thread;
+  asio::post(sys->executor(1),
+             [&] { worker_thread.set_value(std::this_thread::get_id()); });
+  std::promise<std::pair<std::thread::id, int64_t>> got;
+  auto ref = sys->channel(sys->executor(1), [&](Message m) {
+    got.set_value({std::this_thread::get_id(), m.as<Count>()->value});
+  });
+  auto c = sys->spawn_on<Counter>(0);
+  sys->tell(c, Add{5});
+  sys->tell(c, Get{ref});
+  auto fut = got.get_future();
+  ASSERT_EQ(fut.wait_for(2s), std::future_status::ready);
+  auto [tid, value] = fut.get();
+  EXPECT_EQ(value, 5);
+  EXPECT_EQ(tid, worker_thread.get_future().get());
+}
+
+// Records the thread it runs on.
+class WhereAmI : public Actor {
+ public:
+  WhereAmI(Context& ctx, std::promise<std::thread::id>* where)
+      : where_(where) {
+    (void)ctx;
+  }
+  Status on_message(Message&) override {
+    where_->set_value(std::this_thread::get_id());
+    return {};
+  }
+
+ private:
+  std::promise<std::thread::id>* where_;
+};
+
+TEST(System, ActorPlacedOnAWorkerRunsOnThatWorkersThread) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  for (size_t w = 0; w < sys->worker_count(); ++w) {
+    std::promise<std::thread::id> exec_thread, actor_thread;
+    asio::post(sys->executor(w),
+               [&] { exec_thread.set_value(std::this_thread::get_id()); });
+    auto a = sys->spawn_on<WhereAmI>(w, &actor_thread);
+    sys->tell(a, Ping{});
+    auto f = actor_thread.get_future();
+    ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+    EXPECT_EQ(f.get(), exec_thread.get_future().get()) << "worker " << w;
+  }
+}
+
+TEST(System, UnknownTargetIsReported) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  sys->tell(ActorRef(sys->address(), 12345), Ping{});
+  EXPECT_TRUE(log.wait_for(ErrorCode::kNotFound, 1s)) << log.dump();
+}
+
+TEST(System, AnActorsErrorResultIsReported) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto c = sys->spawn<Counter>();
+  sys->tell(c, Ping{});  // Counter refuses Ping
+  EXPECT_TRUE(log.wait_for(ErrorCode::kInvalidArgument, 1s)) << log.dump();
+}
+
+// Its operator== sees a field that CMUD_MESSAGE forgot.
+struct Forgetful {
+  int64_t kept = 0;
+  int64_t forgotten = 0;
+  friend bool operator==(const Forgetful&, const Forgetful&) = default;
+  CMUD_MESSAGE("test.system.Forgetful", kept)
+};
+
+TEST(System, SerializeLocalMessagesCatchesATypeThatDoesNotRoundTrip) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto ch = sys->channel();
+  sys->tell(ch.ref, Forgetful{1, 2});
+  EXPECT_TRUE(log.wait_for(ErrorCode::kDecode, 1s)) << log.dump();
+  EXPECT_EQ(ch.reply.wait_for(50ms), std::future_status::timeout);
+
+  // Equal after a round trip: delivered.
+  auto ch2 = sys->channel();
+  sys->tell(ch2.ref, Forgetful{1, 0});
+  ASSERT_EQ(ch2.reply.wait_for(1s), std::future_status::ready);
+  EXPECT_TRUE(ch2.reply.get().ok());
+}
+
+TEST(System, WithoutSerializeLocalMessagesTheValueIsMovedAsIs) {
+  ErrorLog log;
+  auto cfg = test_config(log);
+  cfg.serialize_local_messages = false;
+  auto sys = make_system(cfg);
+  ASSERT_TRUE(sys);
+  auto ch = sys->channel();
+  sys->tell(ch.ref, Forgetful{1, 2});
+  ASSERT_EQ(ch.reply.wait_for(1s), std::future_status::ready);
+  auto m = ch.reply.get();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->as<Forgetful>()->forgotten, 2);
+}
+
+TEST(System, CloseWakesWaitersAndDropsLaterSends) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto c = sys->spawn<Counter>();
+  auto ch = sys->channel();
+  std::thread closer([&] {
+    std::this_thread::sleep_for(20ms);
+    sys->close();
+  });
+  ASSERT_EQ(ch.reply.wait_for(2s), std::future_status::ready);
+  closer.join();
+  auto m = ch.reply.get();
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), ErrorCode::kClosed);
+  EXPECT_TRUE(sys->closed());
+  auto before = sys->stats().messages_sent;
+  sys->tell(c, Add{1});
+  EXPECT_EQ(sys->stats().messages_sent, before);
+  sys->close();  // idempotent
+  auto late = sys->channel();
+  ASSERT_EQ(late.reply.wait_for(100ms), std::future_status::ready);
+  EXPECT_EQ(late.reply.get().status().code(), ErrorCode::kClosed);
+}
+
+TEST(System, ConstructorMessagesToSelfWaitUntilItReturns) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  struct Early : Actor {
+    Early(Context& ctx, std::promise<bool>* done) : done_(done) {
+      ctx.tell(ctx.self(), Ping{});
+      std::this_thread::sleep_for(30ms);
+      constructed_ = true;
+    }
+    Status on_message(Message&) override {
+      done_->set_value(constructed_);
+      return {};
+    }
+    std::promise<bool>* done_;
+    bool constructed_ = false;
+  };
+  std::promise<bool> done;
+  sys->spawn<Early>(&done);
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+}
+
+TEST(System, IdleWorkersDoNotBurnCpu) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log, 4));
+  ASSERT_TRUE(sys);
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(300ms);
+  getrusage(RUSAGE_SELF, &after);
+  auto us = [](const rusage& r) {
+    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000000L +
+           r.ru_utime.tv_usec + r.ru_stime.tv_usec;
+  };
+  // Four spinning workers would use ~1.2 s of CPU here.
+  EXPECT_LT(us(after) - us(before), 60000L);
+}
+
+TEST(System, BusyPortIsAClearError) {
+  ErrorLog log;
+  auto a = make_system(test_config(log));
+  ASSERT_TRUE(a);
+  auto cfg = test_config(log);
+  auto colon = a->address().rfind(':');
+  cfg.port = static_cast<uint16_t>(std::stoi(a->address().substr(colon + 1)));
+  auto b = System::create(cfg);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(b.status().message().find("cannot listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cmud::actor

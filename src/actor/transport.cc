@@ -126,8 +126,8 @@ class Transport::Connection
       bool eof = ec == asio::error::eof ||
                  ec == asio::error::connection_reset ||
                  ec == asio::error::operation_aborted;
-      fail(eof ? "connection closed by peer" : "read failed: " + ec.message(),
-           !eof);
+      fail(eof ? ErrorCode::kOk : ErrorCode::kUnavailable,
+           eof ? "connection closed by peer" : "read failed: " + ec.message());
       return;
     }
     t_.sys_.add_remote_bytes(n);
@@ -144,10 +144,9 @@ class Transport::Connection
       uint32_t flen = 0;
       std::memcpy(&flen, buf_.data() + pos, 4);
       if (flen == 0 || flen > t_.max_frame_) {
-        fail("frame of " + std::to_string(flen) +
-                 " bytes refused (limit " + std::to_string(t_.max_frame_) +
-                 ")",
-             true);
+        fail(ErrorCode::kProtocol,
+             "frame of " + std::to_string(flen) + " bytes refused (limit " +
+                 std::to_string(t_.max_frame_) + ")");
         return false;
       }
       if (len_ - pos - 4 < flen) {
@@ -176,14 +175,15 @@ class Transport::Connection
       r.fixed(version);
       r.bytes(addr);
       if (!r.ok() || magic != kWireMagic || hello_seen_) {
-        fail("bad hello frame", true);
+        fail(ErrorCode::kProtocol, "bad hello frame");
         return false;
       }
       if (version != kWireVersion) {
-        fail("peer " + addr + " speaks protocol version " +
-                 std::to_string(version) + ", we speak " +
-                 std::to_string(kWireVersion),
-             true);
+        fail(ErrorCode::kProtocol, "peer " + addr +
+                                       " speaks protocol version " +
+                                       std::to_string(version) +
+                                       ", we speak " +
+                                       std::to_string(kWireVersion));
         return false;
       }
       hello_seen_ = true;
@@ -191,28 +191,30 @@ class Transport::Connection
       return open_;
     }
     if (kind != kFrameMessage || !hello_seen_) {
-      fail("unexpected frame kind " + std::to_string(kind), true);
+      fail(ErrorCode::kProtocol,
+           "unexpected frame kind " + std::to_string(kind));
       return false;
     }
     uint64_t target = 0;
     uint32_t wire = 0;
     if (!r.fixed(target) || !r.fixed(wire)) {
-      fail("truncated message frame", true);
+      fail(ErrorCode::kProtocol, "truncated message frame");
       return false;
     }
     auto msg = Message::decode(wire, f.substr(f.size() - r.remaining()));
     if (!msg.ok()) {
-      fail("undecodable frame: " + msg.status().message(), true);
+      fail(ErrorCode::kDecode, "undecodable frame: " + msg.status().message());
       return false;
     }
     t_.sys_.deliver_local(target, std::move(msg).value());
     return true;
   }
 
-  void fail(const std::string& why, bool is_error) {
+  // kOk: a clean close by the peer, reported only if messages were lost.
+  void fail(ErrorCode code, const std::string& why) {
     if (!open_) return;
     close();
-    t_.on_connection_closed(shared_from_this(), why, is_error);
+    t_.on_connection_closed(shared_from_this(), code, why);
   }
 
   Transport& t_;
@@ -385,8 +387,8 @@ void Transport::write(const std::shared_ptr<Peer>& p,
                       if (ec) {
                         if (c->open()) {
                           c->close();
-                          on_connection_closed(
-                              c, "write failed: " + ec.message(), true);
+                          on_connection_closed(c, ErrorCode::kUnavailable,
+                                               "write failed: " + ec.message());
                         }
                         return;
                       }
@@ -397,7 +399,8 @@ void Transport::write(const std::shared_ptr<Peer>& p,
 void Transport::connect(const std::shared_ptr<Peer>& p) {
   std::string host, port;
   if (!split_address(p->address, host, port)) {
-    peer_failed(p, "malformed address (want host:port)");
+    peer_failed(p, ErrorCode::kInvalidArgument,
+                "malformed address (want host:port)");
     return;
   }
   p->state = Peer::State::kConnecting;
@@ -407,7 +410,8 @@ void Transport::connect(const std::shared_ptr<Peer>& p) {
       [this, p, resolver](const asio::error_code& ec,
                           tcp::resolver::results_type results) {
         if (ec) {
-          peer_failed(p, "cannot resolve: " + ec.message());
+          peer_failed(p, ErrorCode::kUnavailable,
+                      "cannot resolve: " + ec.message());
           return;
         }
         auto socket = std::make_shared<tcp::socket>(io_);
@@ -425,7 +429,8 @@ void Transport::connect(const std::shared_ptr<Peer>& p) {
                                         const tcp::endpoint&) {
               deadline->cancel();
               if (cec) {
-                peer_failed(p, "cannot connect: " + cec.message());
+                peer_failed(p, ErrorCode::kUnavailable,
+                            "cannot connect: " + cec.message());
                 return;
               }
               auto c = std::make_shared<Connection>(*this, std::move(*socket),
@@ -446,7 +451,7 @@ void Transport::connected(const std::shared_ptr<Peer>& p,
   write(p, c);
 }
 
-void Transport::peer_failed(const std::shared_ptr<Peer>& p,
+void Transport::peer_failed(const std::shared_ptr<Peer>& p, ErrorCode code,
                             const std::string& why) {
   p->state = Peer::State::kIdle;
   p->conn.reset();
@@ -456,10 +461,9 @@ void Transport::peer_failed(const std::shared_ptr<Peer>& p,
     for (auto& b : p->queue) dropped += b.count;
     p->queue.clear();
   }
-  sys_.report(Status(ErrorCode::kUnavailable,
-                     "remote system " + p->address + ": " + why + " (" +
-                         std::to_string(dropped) +
-                         " queued message(s) dropped)"));
+  sys_.report(Status(code, "remote system " + p->address + ": " + why + " (" +
+                               std::to_string(dropped) +
+                               " queued message(s) dropped)"));
 }
 
 void Transport::accept() {
@@ -490,7 +494,7 @@ void Transport::on_hello(const std::shared_ptr<Connection>& c,
 }
 
 void Transport::on_connection_closed(const std::shared_ptr<Connection>& c,
-                                     const std::string& why, bool is_error) {
+                                     ErrorCode code, const std::string& why) {
   std::shared_ptr<Peer> p;
   if (!c->remote().empty()) {
     std::lock_guard lock(peers_mu_);
@@ -503,20 +507,20 @@ void Transport::on_connection_closed(const std::shared_ptr<Connection>& c,
       std::lock_guard lock(p->mu);
       pending = !p->queue.empty() || !c->wbuf.empty();
     }
-    if (is_error || pending) {
-      peer_failed(p, why);
+    if (code != ErrorCode::kOk || pending) {
+      peer_failed(p, code == ErrorCode::kOk ? ErrorCode::kUnavailable : code,
+                  why);
     } else {
       p->state = Peer::State::kIdle;
       p->conn.reset();
     }
     return;
   }
-  if (is_error) {
-    sys_.report(Status(ErrorCode::kProtocol,
-                       "connection from " +
-                           (c->remote().empty() ? std::string("unknown peer")
-                                                : c->remote()) +
-                           " closed: " + why));
+  if (code != ErrorCode::kOk) {
+    sys_.report(Status(code, "connection from " +
+                                 (c->remote().empty() ? std::string("unknown")
+                                                      : c->remote()) +
+                                 " closed: " + why));
   }
 }
 

@@ -64,13 +64,15 @@ class Transport {
   void connect(const std::shared_ptr<Peer>& p);
   void connected(const std::shared_ptr<Peer>& p,
                  std::shared_ptr<Connection> c);
-  void peer_failed(const std::shared_ptr<Peer>& p, const std::string& why);
+  void peer_failed(const std::shared_ptr<Peer>& p, ErrorCode code,
+                   const std::string& why);
   void accept();
   // Called by a connection on its first (hello) frame.
   void on_hello(const std::shared_ptr<Connection>& c,
                 const std::string& remote);
+  // code kOk: closed cleanly by the peer.
   void on_connection_closed(const std::shared_ptr<Connection>& c,
-                            const std::string& why, bool is_error);
+                            ErrorCode code, const std::string& why);
 
   SystemImpl& sys_;
   const size_t max_frame_;
