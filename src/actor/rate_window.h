@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -16,7 +17,8 @@ class RateWindow {
   static constexpr int64_t kBuckets = 1001;
 
   // Records one event at now_ms and returns the count in the window ending
-  // at now_ms. REQUIRES: now_ms never goes backwards by more than the window.
+  // at now_ms. REQUIRES: now_ms >= 0 and never goes backwards by more than
+  // the window.
   uint64_t add(int64_t now_ms) {
     if (last_ms_ == kNever || now_ms - last_ms_ >= kBuckets) {
       buckets_.fill(0);

@@ -281,7 +281,9 @@ class RawPeer {
     asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
     socket_.connect(ep);
   }
-  void send(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
+  void send(const std::string& bytes) {
+    asio::write(socket_, asio::buffer(bytes));
+  }
   // True once the system has closed the connection (bounded wait).
   bool closed_by_peer(std::chrono::milliseconds within) {
     socket_.non_blocking(true);

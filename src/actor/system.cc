@@ -1,10 +1,10 @@
 #include "cmud/actor/system.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <random>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "system_impl.h"
 #include "transport.h"
@@ -119,15 +119,13 @@ void SystemImpl::close() {
   }
   for (auto& [id, slot] : open) {
     if (!slot.fn) {
-      slot.promise.set_value(
-          Status(ErrorCode::kClosed, "actor system closed"));
+      slot.promise.set_value(Status(ErrorCode::kClosed, "actor system closed"));
     }
   }
 }
 
 StatSlot& SystemImpl::slot() {
-  return t_worker.system == this ? slots_[t_worker.index]
-                                 : slots_[ios_.size()];
+  return t_worker.system == this ? slots_[t_worker.index] : slots_[ios_.size()];
 }
 
 void SystemImpl::account(Cell* from, const ActorRef& to, const Message& msg) {
@@ -217,8 +215,8 @@ void SystemImpl::run(Cell& cell) {
     Status s = cell.actor->on_message(m);
     if (!s.ok()) {
       report(Status(s.code(), "actor " + cell.context->self().uid() +
-                                  " failed on " + std::string(m.name()) +
-                                  ": " + s.message()));
+                                  " failed on " + std::string(m.name()) + ": " +
+                                  s.message()));
     }
   }
   batch.clear();
@@ -233,8 +231,8 @@ void SystemImpl::send_after(Cell& from, const ActorRef& to, Message msg,
   if (closed()) return;
   account(&from, to, msg);
   auto timer = std::make_shared<asio::steady_timer>(*ios_[from.worker], delay);
-  timer->async_wait([this, timer, to, m = std::move(msg)](
-                        const asio::error_code& ec) mutable {
+  timer->async_wait([this, timer, to,
+                     m = std::move(msg)](const asio::error_code& ec) mutable {
     if (!ec && !closed()) route(to, std::move(m));
   });
 }

@@ -1,6 +1,7 @@
 // Internals of the actor system; private to src/actor.
 #pragma once
 
+#include <spdlog/logger.h>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <atomic>
@@ -9,7 +10,6 @@
 #include <future>
 #include <memory>
 #include <mutex>
-#include <spdlog/logger.h>
 #include <string>
 #include <thread>
 #include <unordered_map>

@@ -93,8 +93,8 @@ class OrderChecker : public Actor {
 };
 
 template <class T>
-Result<T> ask(System& sys, const ActorRef& to, std::chrono::milliseconds
-                                                   within = 5s) {
+Result<T> ask(System& sys, const ActorRef& to,
+              std::chrono::milliseconds within = 5s) {
   auto ch = sys.channel();
   sys.tell(to, Get{ch.ref});
   if (ch.reply.wait_for(within) != std::future_status::ready) {
@@ -198,8 +198,8 @@ struct Fire {
 };
 class TimerActor : public Actor {
  public:
-  TimerActor(Context& ctx, std::promise<std::chrono::steady_clock::time_point>*
-                               fired)
+  TimerActor(Context& ctx,
+             std::promise<std::chrono::steady_clock::time_point>* fired)
       : ctx_(ctx), fired_(fired) {}
   Status on_message(Message& msg) override {
     if (auto* f = msg.as<Fire>()) {
@@ -273,8 +273,7 @@ TEST(System, CallbackChannelRunsOnTheGivenExecutor) {
 // Records the thread it runs on.
 class WhereAmI : public Actor {
  public:
-  WhereAmI(Context& ctx, std::promise<std::thread::id>* where)
-      : where_(where) {
+  WhereAmI(Context& ctx, std::promise<std::thread::id>* where) : where_(where) {
     (void)ctx;
   }
   Status on_message(Message&) override {

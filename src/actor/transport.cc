@@ -1,11 +1,11 @@
 #include "transport.h"
 
+#include <spdlog/spdlog.h>
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <cstring>
-#include <spdlog/spdlog.h>
 #include <unordered_set>
 
 #include "system_impl.h"
@@ -25,8 +25,7 @@ constexpr auto kBatchSpan = std::chrono::milliseconds(1);
 bool split_address(const std::string& address, std::string& host,
                    std::string& port) {
   auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 ||
-      colon + 1 == address.size()) {
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
     return false;
   }
   host = address.substr(0, colon);
@@ -76,8 +75,7 @@ struct Transport::Peer {
 };
 
 // One TCP connection, either direction. Network thread only.
-class Transport::Connection
-    : public std::enable_shared_from_this<Connection> {
+class Transport::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Transport& t, tcp::socket socket, bool outbound)
       : t_(t), socket_(std::move(socket)), outbound_(outbound) {
@@ -144,9 +142,9 @@ class Transport::Connection
       uint32_t flen = 0;
       std::memcpy(&flen, buf_.data() + pos, 4);
       if (flen == 0 || flen > t_.max_frame_) {
-        fail(ErrorCode::kProtocol,
-             "frame of " + std::to_string(flen) + " bytes refused (limit " +
-                 std::to_string(t_.max_frame_) + ")");
+        fail(ErrorCode::kProtocol, "frame of " + std::to_string(flen) +
+                                       " bytes refused (limit " +
+                                       std::to_string(t_.max_frame_) + ")");
         return false;
       }
       if (len_ - pos - 4 < flen) {
@@ -181,8 +179,7 @@ class Transport::Connection
       if (version != kWireVersion) {
         fail(ErrorCode::kProtocol, "peer " + addr +
                                        " speaks protocol version " +
-                                       std::to_string(version) +
-                                       ", we speak " +
+                                       std::to_string(version) + ", we speak " +
                                        std::to_string(kWireVersion));
         return false;
       }
@@ -467,19 +464,20 @@ void Transport::peer_failed(const std::shared_ptr<Peer>& p, ErrorCode code,
 }
 
 void Transport::accept() {
-  acceptor_.async_accept([this](const asio::error_code& ec,
-                                tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      sys_.report(Status(ErrorCode::kUnavailable,
-                         "accept failed: " + ec.message()));
-    } else {
-      auto c = std::make_shared<Connection>(*this, std::move(socket),
-                                            /*outbound=*/false);
-      c->start_reading();
-    }
-    accept();
-  });
+  acceptor_.async_accept(
+      [this](const asio::error_code& ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+            return;
+          sys_.report(Status(ErrorCode::kUnavailable,
+                             "accept failed: " + ec.message()));
+        } else {
+          auto c = std::make_shared<Connection>(*this, std::move(socket),
+                                                /*outbound=*/false);
+          c->start_reading();
+        }
+        accept();
+      });
 }
 
 void Transport::on_hello(const std::shared_ptr<Connection>& c,
@@ -517,10 +515,10 @@ void Transport::on_connection_closed(const std::shared_ptr<Connection>& c,
     return;
   }
   if (code != ErrorCode::kOk) {
-    sys_.report(Status(code, "connection from " +
-                                 (c->remote().empty() ? std::string("unknown")
-                                                      : c->remote()) +
-                                 " closed: " + why));
+    sys_.report(Status(
+        code, "connection from " +
+                  (c->remote().empty() ? std::string("unknown") : c->remote()) +
+                  " closed: " + why));
   }
 }
 

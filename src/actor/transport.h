@@ -62,8 +62,7 @@ class Transport {
   void write(const std::shared_ptr<Peer>& p,
              const std::shared_ptr<Connection>& c);
   void connect(const std::shared_ptr<Peer>& p);
-  void connected(const std::shared_ptr<Peer>& p,
-                 std::shared_ptr<Connection> c);
+  void connected(const std::shared_ptr<Peer>& p, std::shared_ptr<Connection> c);
   void peer_failed(const std::shared_ptr<Peer>& p, ErrorCode code,
                    const std::string& why);
   void accept();

@@ -54,7 +54,10 @@ class Context {
   friend class detail::Cell;
   Context(System& system, detail::SystemImpl& impl, detail::Cell& cell,
           ActorRef self, size_t worker)
-      : system_(system), impl_(impl), cell_(cell), self_(std::move(self)),
+      : system_(system),
+        impl_(impl),
+        cell_(cell),
+        self_(std::move(self)),
         worker_(worker) {}
 
   void send(const ActorRef& to, Message msg);

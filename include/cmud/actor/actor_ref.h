@@ -26,9 +26,7 @@ class ActorRef {
   bool valid() const { return id_ != 0; }
 
   // Globally unique and stable: "host:port/id". Used for LWW tie-breaks.
-  std::string uid() const {
-    return address_ + "/" + std::to_string(id_);
-  }
+  std::string uid() const { return address_ + "/" + std::to_string(id_); }
 
   friend bool operator==(const ActorRef&, const ActorRef&) = default;
   friend auto operator<=>(const ActorRef&, const ActorRef&) = default;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -38,10 +39,8 @@ class Writer {
     out_.append(static_cast<const char*>(data), n);
   }
   template <class T>
-    requires std::is_arithmetic_v<T>
-  void fixed(T v) {
-    raw(&v, sizeof v);
-  }
+  requires std::is_arithmetic_v<T>
+  void fixed(T v) { raw(&v, sizeof v); }
   void varint(uint64_t v) {
     char buf[10];
     size_t n = 0;
@@ -81,10 +80,8 @@ class Reader {
     return true;
   }
   template <class T>
-    requires std::is_arithmetic_v<T>
-  bool fixed(T& v) {
-    return raw(&v, sizeof v);
-  }
+  requires std::is_arithmetic_v<T>
+  bool fixed(T& v) { return raw(&v, sizeof v); }
   bool varint(uint64_t& v) {
     v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -127,7 +124,7 @@ struct Codec;  // specialised below for every supported type
 // compile time wherever a message is required.
 template <class T>
 concept Serializable = requires(const T& c, T& m, Writer& w, Reader& r) {
-  { Codec<T>::encode(w, c) };
+  {Codec<T>::encode(w, c)};
   { Codec<T>::decode(r, m) } -> std::same_as<bool>;
   { Codec<T>::size(c) } -> std::same_as<size_t>;
 };
@@ -168,30 +165,38 @@ struct SizeFields {
   }
 };
 
+template <class Tuple>
+struct AllSerializable : std::false_type {};
+template <class... Ts>
+struct AllSerializable<std::tuple<Ts...>>
+    : std::bool_constant<(Serializable<std::remove_cvref_t<Ts>> && ...)> {};
+
+// A struct that lists its fields, every one of them serialisable.
 template <class T>
-concept HasFields = requires(T& m, const T& c, DecodeFields d,
-                             EncodeFields e) {
+concept HasFields = requires(T& m, const T& c, DecodeFields d, EncodeFields e) {
   { m.cmud_fields(d) } -> std::same_as<bool>;
   { c.cmud_fields(e) } -> std::same_as<bool>;
-};
+  c.cmud_tie();
+}
+&&AllSerializable<decltype(std::declval<const T&>().cmud_tie())>::value;
 
 }  // namespace detail
 
 // Declares the serialisable fields of a struct, in wire order. Put it inside
 // the struct body: `struct Pos { int x; int y; CMUD_FIELDS(x, y) };`
-#define CMUD_FIELDS(...)                                  \
-  template <class CmudF>                                  \
-  bool cmud_fields(CmudF&& cmud_f) {                      \
-    return cmud_f(__VA_ARGS__);                           \
-  }                                                       \
-  template <class CmudF>                                  \
-  bool cmud_fields(CmudF&& cmud_f) const {                \
-    return cmud_f(__VA_ARGS__);                           \
-  }
+#define CMUD_FIELDS(...)                   \
+  template <class CmudF>                   \
+  bool cmud_fields(CmudF&& cmud_f) {       \
+    return cmud_f(__VA_ARGS__);            \
+  }                                        \
+  template <class CmudF>                   \
+  bool cmud_fields(CmudF&& cmud_f) const { \
+    return cmud_f(__VA_ARGS__);            \
+  }                                        \
+  auto cmud_tie() const { return std::tie(__VA_ARGS__); }
 
 template <class T>
-  requires(std::is_arithmetic_v<T> || std::is_enum_v<T>)
-struct Codec<T> {
+requires(std::is_arithmetic_v<T> || std::is_enum_v<T>) struct Codec<T> {
   using U = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
   static void encode(Writer& w, const T& v) {
     if constexpr (std::is_enum_v<T>) {
@@ -278,11 +283,20 @@ struct SequenceCodec {
 };
 }  // namespace detail
 
+// vector<bool> is left out: its proxy elements cannot be decoded into.
 template <Serializable T>
-struct Codec<std::vector<T>> : detail::SequenceCodec<std::vector<T>, T> {
+requires(!std::is_same_v<T, bool>) struct Codec<std::vector<T>>
+    : detail::SequenceCodec<std::vector<T>, T> {
   static bool decode(Reader& r, std::vector<T>& v) {
+    // Elements that encode to nothing (structs without fields) cannot be
+    // bounded by the bytes that remain, so they get a fixed cap.
+    constexpr uint64_t kMaxEmpty = uint64_t{1} << 20;
     uint64_t n = 0;
-    if (!r.count(n)) return false;
+    if (Codec<T>::size(T{}) == 0) {
+      if (!r.varint(n) || n > kMaxEmpty) return r.fail();
+    } else if (!r.count(n)) {
+      return false;
+    }
     v.clear();
     v.reserve(n);
     for (uint64_t i = 0; i < n; ++i) {

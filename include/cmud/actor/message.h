@@ -22,16 +22,15 @@
 
 namespace cmud::actor {
 
-#define CMUD_MESSAGE(name, ...)                              \
-  static constexpr std::string_view kMessageName = name;     \
+#define CMUD_MESSAGE(name, ...)                          \
+  static constexpr std::string_view kMessageName = name; \
   CMUD_FIELDS(__VA_ARGS__)
 
 template <class T>
-concept MessageValue =
-    Serializable<T> && std::is_object_v<T> && std::movable<T> &&
-    std::default_initializable<T> && requires {
-      { T::kMessageName } -> std::convertible_to<std::string_view>;
-    };
+concept MessageValue = Serializable<T> && std::is_object_v<T> &&
+    std::movable<T> && std::default_initializable<T> && requires {
+  { T::kMessageName } -> std::convertible_to<std::string_view>;
+};
 
 // FNV-1a, 32 bits: stable across builds and platforms.
 constexpr uint32_t wire_id_of(std::string_view name) {
@@ -110,7 +109,8 @@ class Message {
   // Equal values of one type; false when the type has no operator==.
   bool equals(const Message& other) const {
     return box_ && other.box_ && box_->type == other.box_->type &&
-           type().equal != nullptr && type().equal(box_->ptr(), other.box_->ptr());
+           type().equal != nullptr &&
+           type().equal(box_->ptr(), other.box_->ptr());
   }
 
   // Decodes a body sent under wire_id (kDecode / kNotFound on failure).
@@ -146,9 +146,8 @@ struct TypeOps {
   static Result<Message> decode(std::string_view body) {
     auto r = ::cmud::actor::decode<T>(body);
     if (!r.ok()) {
-      return Status(ErrorCode::kDecode,
-                    std::string("cannot decode message ") +
-                        std::string(T::kMessageName));
+      return Status(ErrorCode::kDecode, std::string("cannot decode message ") +
+                                            std::string(T::kMessageName));
     }
     return Message::make<T>(std::move(r).value());
   }
@@ -160,8 +159,9 @@ struct TypeOps {
     }
   }
   static constexpr MessageType kType{
-      T::kMessageName, wire_id_of(T::kMessageName), &encode, &size, &decode,
-      std::equality_comparable<T> ? &equal : nullptr};
+      T::kMessageName, wire_id_of(T::kMessageName),
+      &encode,         &size,
+      &decode,         std::equality_comparable<T> ? &equal : nullptr};
 };
 
 // Registers T during static initialisation, so a process that can receive T

@@ -114,8 +114,7 @@ class System {
   // A single-use ref whose one message completes the future.
   Channel channel();
   // A single-use ref whose one message is passed to fn, run on ex.
-  ActorRef channel(asio::any_io_executor ex,
-                   std::function<void(Message)> fn);
+  ActorRef channel(asio::any_io_executor ex, std::function<void(Message)> fn);
 
   Stats stats() const;
 

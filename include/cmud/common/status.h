@@ -52,17 +52,28 @@ class [[nodiscard]] Status {
 
 inline std::string_view error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "OK";
-    case ErrorCode::kInvalidArgument: return "INVALID_ARGUMENT";
-    case ErrorCode::kNotFound: return "NOT_FOUND";
-    case ErrorCode::kUnavailable: return "UNAVAILABLE";
-    case ErrorCode::kClosed: return "CLOSED";
-    case ErrorCode::kDecode: return "DECODE";
-    case ErrorCode::kTooLarge: return "TOO_LARGE";
-    case ErrorCode::kTimeout: return "TIMEOUT";
-    case ErrorCode::kProtocol: return "PROTOCOL";
-    case ErrorCode::kAlreadyUsed: return "ALREADY_USED";
-    case ErrorCode::kInternal: return "INTERNAL";
+    case ErrorCode::kOk:
+      return "OK";
+    case ErrorCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case ErrorCode::kNotFound:
+      return "NOT_FOUND";
+    case ErrorCode::kUnavailable:
+      return "UNAVAILABLE";
+    case ErrorCode::kClosed:
+      return "CLOSED";
+    case ErrorCode::kDecode:
+      return "DECODE";
+    case ErrorCode::kTooLarge:
+      return "TOO_LARGE";
+    case ErrorCode::kTimeout:
+      return "TIMEOUT";
+    case ErrorCode::kProtocol:
+      return "PROTOCOL";
+    case ErrorCode::kAlreadyUsed:
+      return "ALREADY_USED";
+    case ErrorCode::kInternal:
+      return "INTERNAL";
   }
   return "UNKNOWN";
 }
