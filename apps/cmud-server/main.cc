@@ -1,0 +1,86 @@
+// cmud-server: runs one storage server until SIGINT/SIGTERM.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cmud/server/server.h"
+
+int main(int argc, char** argv) {
+  cmud::server::ServerConfig config;
+  std::string desc_file;
+  uint16_t client_port = 0;
+  int64_t latency_ms = 0;
+  std::vector<std::string> positional;
+
+  CLI::App app{
+      "cmud-server: one CMUD storage server. The actor system listens on "
+      "--port, query actor i (Redis protocol) on port+1+i. Prints "
+      "'description: <json>' once every port listens."};
+  app.add_option("--port", config.port, "base port (actor system)")
+      ->capture_default_str();
+  app.add_option("--actors", config.actors,
+                 "query actors (default: one per core)");
+  app.add_option("--join", config.join,
+                 "a server to join: its description (JSON) or the host:port "
+                 "of its actor system (repeatable)");
+  app.add_option("--host", config.host, "address to listen on")
+      ->capture_default_str();
+  app.add_option("--client-port", client_port,
+                 "extra port spreading connections over all query actors");
+  app.add_option("--emulate-latency-ms", latency_ms,
+                 "one-way latency added to traffic to other servers")
+      ->check(CLI::Range(0, 60000));
+  app.add_option("--desc-file", desc_file,
+                 "also write the description JSON to this file");
+  app.add_option("descriptions", positional,
+                 "descriptions of servers to join (like --join)");
+  CLI11_PARSE(app, argc, argv);
+
+  config.join.insert(config.join.end(), positional.begin(), positional.end());
+  if (client_port != 0) config.client_port = client_port;
+  config.emulated_latency = std::chrono::milliseconds(latency_ms);
+
+  // Block the stop signals before any thread starts; wait for them below.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto server = cmud::server::Server::start(std::move(config));
+  if (!server.ok()) {
+    std::fprintf(stderr, "cmud-server: %s\n",
+                 server.status().to_string().c_str());
+    return 1;
+  }
+  const std::string& desc = (*server)->description();
+  if (!desc_file.empty()) {
+    std::ofstream f(desc_file);
+    f << desc << "\n";
+    if (!f) {
+      std::fprintf(stderr, "cmud-server: cannot write %s\n", desc_file.c_str());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "cmud-server: actor system on %s; query ports",
+               (*server)->address().c_str());
+  for (const auto& q : (*server)->query_addrs()) {
+    std::fprintf(stderr, " %s", q.c_str());
+  }
+  if ((*server)->client_addr()) {
+    std::fprintf(stderr, "; client port %s", (*server)->client_addr()->c_str());
+  }
+  std::fprintf(stderr, "\n");
+  std::printf("description: %s\n", desc.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::fprintf(stderr, "cmud-server: stopping (%s)\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->stop();
+  return 0;
+}

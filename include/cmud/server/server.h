@@ -1,0 +1,83 @@
+// The storage server (R12–R20): one actor system, N query actors each with
+// a full replica and a Redis-protocol query port, syncing with each other
+// and with other servers in the background.
+//
+//   auto server = cmud::server::Server::start({.port = 6000, .actors = 2});
+//   (*server)->description();   // JSON other servers join with
+//   (*server)->query_addrs();    // "127.0.0.1:6001", "127.0.0.1:6002"
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cmud/actor/system.h"
+#include "cmud/common/status.h"
+#include "cmud/resp/resp.h"
+
+namespace cmud::server {
+
+inline constexpr std::string_view kVersion = "0.1.0";
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  // The actor system listens on port; query actor i on port + 1 + i. Port 0
+  // picks free ports for everything (tests).
+  uint16_t port = 6000;
+  // Query actors (and worker threads); 0 means one per core.
+  size_t actors = 0;
+  // Servers to join: descriptions (the JSON each prints) or "host:port" of
+  // their actor systems.
+  std::vector<std::string> join;
+  // An extra port whose connections are spread round-robin over the actors.
+  std::optional<uint16_t> client_port;
+  std::chrono::milliseconds emulated_latency{0};
+  bool serialize_local_messages = false;
+  // Internal errors (see actor::SystemConfig::on_error); default: log.
+  std::function<void(const Status&)> on_error = nullptr;
+  resp::Limits limits = {};
+  // Least time between two sync flushes of one actor (keeps every ordered
+  // actor pair at no more than 10 messages a second).
+  std::chrono::milliseconds sync_spacing{102};
+};
+
+// Thread-safe.
+class Server {
+ public:
+  // Binds every port, starts the actors and the join; returns once every
+  // port listens. kUnavailable when a port is taken, kInvalidArgument for a
+  // malformed join target.
+  static Result<std::unique_ptr<Server>> start(ServerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The JSON description other servers join with:
+  // {"address":"h:p","actors":[2,3],"query":["h:p1","h:p2"]}
+  const std::string& description() const;
+  // The actor system's "host:port".
+  const std::string& address() const;
+  // Query ports "host:port", in actor order.
+  const std::vector<std::string>& query_addrs() const;
+  // The client port's "host:port", when configured.
+  const std::optional<std::string>& client_addr() const;
+  actor::Stats stats() const;
+
+  // Closes every port and stops the actors. Idempotent.
+  void stop();
+
+ private:
+  class Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The actor-system address named by a join target: a description's
+// "address", or "host:port" itself.
+Result<std::string> join_target_address(const std::string& target);
+
+}  // namespace cmud::server

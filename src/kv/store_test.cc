@@ -1,0 +1,212 @@
+#include "cmud/kv/store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+namespace cmud::kv {
+namespace {
+
+struct Update {
+  std::string key;
+  std::string value;
+  Version version;
+  bool deleted;
+};
+
+// key -> (value, version, deleted) for every key, tombstones included.
+std::map<std::string, std::tuple<std::string, Version, bool>> state_of(
+    const Store& s) {
+  std::map<std::string, std::tuple<std::string, Version, bool>> out;
+  s.walk("", false, [&](const std::string& k, const Entry& e) {
+    out[k] = {e.value, e.version, e.deleted};
+    return true;
+  });
+  return out;
+}
+
+TEST(Store, NewerVersionWinsOlderIsIgnored) {
+  Store s;
+  EXPECT_TRUE(s.apply("k", "a", {10, 1}, false, kRouteNone));
+  EXPECT_FALSE(s.apply("k", "old", {9, 5}, false, kRouteNone));
+  EXPECT_FALSE(s.apply("k", "same", {10, 1}, false, kRouteNone));
+  EXPECT_TRUE(s.apply("k", "tie-break", {10, 2}, false, kRouteNone));
+  EXPECT_EQ(s.get("k"), "tie-break");
+}
+
+TEST(Store, DeleteIsATombstoneMergedByTheSameRule) {
+  Store s;
+  ASSERT_TRUE(s.apply("k", "v", {10, 1}, false, kRouteNone));
+  EXPECT_EQ(s.live_size(), 1u);
+  ASSERT_TRUE(s.apply("k", "", {11, 1}, true, kRouteNone));
+  EXPECT_EQ(s.get("k"), std::nullopt);
+  EXPECT_EQ(s.live_size(), 0u);
+  ASSERT_NE(s.find("k"), nullptr);
+  EXPECT_TRUE(s.find("k")->deleted);
+  // An older write arriving late does not resurrect the key.
+  EXPECT_FALSE(s.apply("k", "late", {10, 9}, false, kRouteNone));
+  EXPECT_EQ(s.get("k"), std::nullopt);
+  EXPECT_TRUE(s.apply("k", "again", {12, 1}, false, kRouteNone));
+  EXPECT_EQ(s.live_size(), 1u);
+}
+
+TEST(Store, PrefixListingIsSortedAndStopsAtThePrefixEnd) {
+  Store s;
+  for (auto k : {"cat/1", "cat/2", "cat", "catalog", "dog/1", "ca"}) {
+    ASSERT_TRUE(s.apply(k, std::string("v") + k, {1, 1}, false, kRouteNone));
+  }
+  ASSERT_TRUE(s.apply("cat/3", "", {2, 1}, true, kRouteNone));
+  std::vector<std::string> keys;
+  s.for_each_prefix("cat/", [&](const std::string& k, const Entry&) {
+    keys.push_back(k);
+    return true;
+  });
+  EXPECT_EQ(keys, (std::vector<std::string>{"cat/1", "cat/2"}));
+  keys.clear();
+  s.for_each_prefix("", [&](const std::string& k, const Entry&) {
+    keys.push_back(k);
+    return true;
+  });
+  EXPECT_EQ(keys.size(), 6u);
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+}
+
+TEST(Store, ChangeLogYieldsOneRecordPerKeyAndRespectsTheRouteMask) {
+  Store s;
+  ASSERT_TRUE(s.apply("a", "1", {1, 1}, false, kRouteLocal | kRouteRemote));
+  ASSERT_TRUE(s.apply("b", "1", {1, 1}, false, kRouteLocal));
+  ASSERT_TRUE(s.apply("a", "2", {2, 1}, false, kRouteLocal | kRouteRemote));
+  auto collect = [&](uint64_t cursor, uint8_t mask, uint64_t* end) {
+    std::vector<std::string> out;
+    *end = s.changes_since(cursor, mask,
+                           [&](const std::string& k, const Entry& e) {
+                             out.push_back(k + "=" + e.value);
+                             return true;
+                           });
+    return out;
+  };
+  uint64_t end = 0;
+  EXPECT_EQ(collect(0, kRouteLocal, &end),
+            (std::vector<std::string>{"b=1", "a=2"}));
+  EXPECT_EQ(end, s.last_seq());
+  EXPECT_EQ(collect(0, kRouteRemote, &end), (std::vector<std::string>{"a=2"}));
+  // Nothing new after the end.
+  EXPECT_TRUE(collect(end, kRouteLocal, &end).empty());
+  // A change that is not logged supersedes older records of its key.
+  ASSERT_TRUE(s.apply("b", "from-peer", {5, 1}, false, kRouteNone));
+  EXPECT_EQ(collect(0, kRouteLocal, &end), (std::vector<std::string>{"a=2"}));
+  s.trim(s.last_seq());
+  EXPECT_EQ(s.log_size(), 0u);
+}
+
+TEST(Store, ChangesSinceStopsWithoutTakingTheRefusedRecord) {
+  Store s;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        s.apply("k" + std::to_string(i), "v", {1, 1}, false, kRouteLocal));
+  }
+  int taken = 0;
+  uint64_t c = s.changes_since(
+      0, kRouteLocal,
+      [&](const std::string&, const Entry&) { return taken++ < 2; });
+  EXPECT_EQ(c, 2u);
+  std::vector<std::string> rest;
+  s.changes_since(c, kRouteLocal, [&](const std::string& k, const Entry&) {
+    rest.push_back(k);
+    return true;
+  });
+  EXPECT_EQ(rest, (std::vector<std::string>{"k2", "k3", "k4"}));
+}
+
+TEST(Store, WalkResumesAfterTheLastKeyTaken) {
+  Store s;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(
+        s.apply("k" + std::to_string(i), "v", {1, 1}, i % 3 == 0, kRouteNone));
+  }
+  std::vector<std::string> seen;
+  std::optional<std::string> cursor;
+  int rounds = 0;
+  do {
+    int budget = 3;
+    cursor = s.walk(cursor.value_or(""), cursor.has_value(),
+                    [&](const std::string& k, const Entry&) {
+                      if (budget-- == 0) return false;
+                      seen.push_back(k);
+                      return true;
+                    });
+  } while (cursor && ++rounds < 100);
+  EXPECT_EQ(seen.size(), 10u);  // tombstones included
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+}
+
+// Merge is associative, commutative and idempotent: any order of any
+// duplication of the same updates gives one state.
+TEST(Store, MergeOfPermutedAndDuplicatedUpdatesAlwaysGivesTheSameState) {
+  std::mt19937_64 rng(20261122);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Update> updates;
+    int n = 1 + static_cast<int>(rng() % 60);
+    for (int i = 0; i < n; ++i) {
+      Update u;
+      u.key = "k" + std::to_string(rng() % 8);
+      u.deleted = rng() % 5 == 0;
+      u.value = u.deleted ? "" : "v" + std::to_string(rng() % 100);
+      // Few distinct versions, so ties on hlc are common.
+      u.version = {rng() % 6, rng() % 3};
+      updates.push_back(u);
+    }
+    // Two updates with one version must be the same write.
+    std::map<std::pair<std::string, Version>, Update> canonical;
+    for (auto& u : updates) {
+      auto [it, fresh] = canonical.emplace(std::pair{u.key, u.version}, u);
+      if (!fresh) u = it->second;
+    }
+    Store reference;
+    for (const auto& u : updates) {
+      (void)reference.apply(u.key, u.value, u.version, u.deleted, kRouteNone);
+    }
+    auto want = state_of(reference);
+    for (int trial = 0; trial < 10; ++trial) {
+      auto shuffled = updates;
+      int dups = static_cast<int>(rng() % 10);
+      for (int d = 0; d < dups; ++d) {
+        shuffled.push_back(updates[rng() % updates.size()]);
+      }
+      std::shuffle(shuffled.begin(), shuffled.end(), rng);
+      Store s;
+      for (const auto& u : shuffled) {
+        (void)s.apply(u.key, u.value, u.version, u.deleted,
+                      kRouteLocal | kRouteRemote);
+      }
+      ASSERT_EQ(state_of(s), want) << "round " << round << " trial " << trial;
+    }
+  }
+}
+
+TEST(HybridClock, FollowsTheWallClockAndNeverGoesBackwards) {
+  uint64_t now = 1000;
+  HybridClock c([&] { return now; });
+  uint64_t a = c.next();
+  EXPECT_EQ(a, Version::pack(1000, 0));
+  uint64_t b = c.next();
+  EXPECT_EQ(b, Version::pack(1000, 1));
+  now = 900;  // the wall clock steps back
+  EXPECT_GT(c.next(), b);
+  now = 2000;
+  EXPECT_EQ(c.next(), Version::pack(2000, 0));
+}
+
+TEST(HybridClock, APutAfterSeeingANewerValueBeatsItDespiteSkew) {
+  uint64_t now = 1000;  // this server's clock is 5 s behind the writer's
+  HybridClock c([&] { return now; });
+  Version seen{Version::pack(6000, 3), origin_of("far:1/2")};
+  c.observe(seen.hlc);
+  Version mine{c.next(), origin_of("here:1/2")};
+  EXPECT_GT(mine, seen);
+}
+
+}  // namespace
+}  // namespace cmud::kv

@@ -1,0 +1,107 @@
+#include "coordinator.h"
+
+#include <spdlog/spdlog.h>
+
+namespace cmud::server {
+namespace {
+
+// Unanswered joins are asked again this often (the peer may not be up yet).
+constexpr std::chrono::milliseconds kJoinRetry{1000};
+
+}  // namespace
+
+Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
+                         std::vector<ActorRef> queries,
+                         std::vector<std::string> join)
+    : ctx_(ctx),
+      self_(std::move(self)),
+      queries_(std::move(queries)),
+      join_(std::move(join)) {}
+
+void Coordinator::on_start() {
+  // The query actors learn their peers from here, before any AddServer, so
+  // per-sender FIFO orders the two.
+  for (const auto& q : queries_) {
+    ctx_.tell(q, SetPeers{self_.address, queries_});
+  }
+  for (auto& address : join_) {
+    if (address != self_.address) request_join(address, /*want_state=*/true);
+  }
+}
+
+Status Coordinator::on_message(actor::Message& msg) {
+  if (msg.is<StartCoordinator>()) {
+    on_start();
+  } else if (auto* r = msg.as<JoinRequest>()) {
+    on_join_request(*r);
+  } else if (auto* r = msg.as<JoinReply>()) {
+    on_join_reply(*r);
+  } else if (msg.is<JoinTick>()) {
+    on_tick();
+  } else {
+    return {ErrorCode::kInvalidArgument,
+            "coordinator got unexpected " + std::string(msg.name())};
+  }
+  return {};
+}
+
+void Coordinator::on_join_request(JoinRequest& r) {
+  if (r.from.address == self_.address) return;
+  if (add_server(r.from, r.want_state)) {
+    ctx_.log().info("server {} joined", r.from.address);
+  }
+  JoinReply reply;
+  reply.desc = self_;
+  for (const auto& [addr, d] : known_) {
+    if (addr != r.from.address) reply.known.push_back(d);
+  }
+  ctx_.tell(ActorRef(r.from.address, kCoordinatorId), std::move(reply));
+}
+
+void Coordinator::on_join_reply(JoinReply& r) {
+  pending_.erase(r.desc.address);
+  if (add_server(r.desc, false)) {
+    ctx_.log().info("joined server {}", r.desc.address);
+  }
+  // Servers it knows that we do not: join them too (they sync with us and
+  // send us what they originated; the full state came from the first).
+  for (const auto& d : r.known) {
+    if (d.address != self_.address && !known_.contains(d.address) &&
+        !pending_.contains(d.address)) {
+      request_join(d.address, /*want_state=*/false);
+    }
+  }
+}
+
+bool Coordinator::add_server(const ServerDesc& d, bool full_state) {
+  bool fresh = !known_.contains(d.address);
+  known_[d.address] = d;
+  if (fresh || full_state) {
+    for (const auto& q : queries_) ctx_.tell(q, AddServer{d, full_state});
+  }
+  return fresh;
+}
+
+void Coordinator::request_join(const std::string& address, bool want_state) {
+  pending_[address] = want_state;
+  ctx_.tell(ActorRef(address, kCoordinatorId), JoinRequest{self_, want_state});
+  schedule_tick();
+}
+
+void Coordinator::on_tick() {
+  tick_pending_ = false;
+  for (const auto& [address, want_state] : pending_) {
+    ctx_.log().warn("no answer yet from server {}; asking again", address);
+    ctx_.tell(ActorRef(address, kCoordinatorId),
+              JoinRequest{self_, want_state});
+  }
+  if (!pending_.empty()) schedule_tick();
+}
+
+void Coordinator::schedule_tick() {
+  if (tick_pending_) return;
+  tick_pending_ = true;
+  ctx_.tell_after(ctx_.self(), JoinTick{}, kJoinRetry);
+}
+
+}  // namespace cmud::server

@@ -1,0 +1,50 @@
+// The coordinator: the server's membership actor (always actor id 1, so a
+// new server can reach it knowing only "host:port").
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cmud/actor/actor.h"
+#include "messages.h"
+
+namespace cmud::server {
+
+inline constexpr uint64_t kCoordinatorId = 1;
+
+// Starts syncing with the servers it is told to join and with every server
+// that joins it, and tells its query actors about each. Only its worker
+// touches it (it is an actor).
+class Coordinator : public actor::Actor {
+ public:
+  // `queries` are this server's query actors, in port order (spawned after
+  // it); `join` the actor-system addresses of servers to join (and pull
+  // state from). Nothing happens until it gets StartCoordinator.
+  Coordinator(actor::Context& ctx, ServerDesc self,
+              std::vector<ActorRef> queries, std::vector<std::string> join);
+
+  Status on_message(actor::Message& msg) override;
+
+ private:
+  void on_start();
+  void on_join_request(JoinRequest& r);
+  void on_join_reply(JoinReply& r);
+  void on_tick();
+  // Adds a server; true if it was new.
+  bool add_server(const ServerDesc& d, bool full_state);
+  void request_join(const std::string& address, bool want_state);
+  void schedule_tick();
+
+  actor::Context& ctx_;
+  const ServerDesc self_;
+  const std::vector<ActorRef> queries_;
+  const std::vector<std::string> join_;
+  std::map<std::string, ServerDesc> known_;
+  // Joins asked for and not yet answered: address -> want_state.
+  std::map<std::string, bool> pending_;
+  bool tick_pending_ = false;
+};
+
+}  // namespace cmud::server

@@ -1,0 +1,138 @@
+// Messages of the storage server: queries from the front end, sync between
+// query actors, and membership between servers. Names are wire-stable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cmud/actor/actor_ref.h"
+#include "cmud/actor/message.h"
+
+namespace cmud::server {
+
+using actor::ActorRef;
+
+// --- Queries (front end -> query actor -> channel ref) ---
+
+enum class OpKind : uint8_t {
+  kGet,     // key -> found, value
+  kMGet,    // keys -> values
+  kSet,     // key, arg = value
+  kDel,     // keys -> n deleted
+  kExists,  // keys -> n existing
+  kList,    // key = prefix -> items k, v, k, v...
+  kKeys,    // arg = glob pattern -> items keys
+  kScan,    // key = resume after (found: resume), arg = pattern, count
+            //   -> items keys; value = next resume key; found = more
+  kDbSize,  // -> n live keys
+};
+
+struct Op {
+  OpKind kind = OpKind::kGet;
+  bool flag = false;
+  std::string key = {};
+  std::string arg = {};
+  uint64_t count = 0;
+  std::vector<std::string> keys = {};
+  CMUD_FIELDS(kind, flag, key, arg, count, keys)
+};
+
+struct OpResult {
+  bool found = false;
+  int64_t n = 0;
+  std::string value;
+  std::vector<std::string> items;
+  std::vector<std::optional<std::string>> values;
+  CMUD_FIELDS(found, n, value, items, values)
+};
+
+struct QueryRequest {
+  std::vector<Op> ops;
+  ActorRef reply_to;
+  CMUD_MESSAGE("kv.QueryRequest", ops, reply_to)
+};
+
+struct QueryReply {
+  std::vector<OpResult> results;
+  CMUD_MESSAGE("kv.QueryReply", results)
+};
+
+// --- Sync between query actors ---
+
+struct SyncEntry {
+  std::string key;
+  std::string value;
+  uint64_t hlc = 0;
+  uint64_t origin = 0;
+  bool deleted = false;
+  CMUD_FIELDS(key, value, hlc, origin, deleted)
+};
+
+// Updates the receiver has not seen. `server` is the sender's actor-system
+// address: a batch from another server is spread to the receiver's local
+// peers; one from a local peer is not.
+struct SyncBatch {
+  std::string server;
+  std::vector<SyncEntry> entries;
+  CMUD_MESSAGE("kv.SyncBatch", server, entries)
+};
+
+// The query actor's own timer.
+struct SyncTick {
+  CMUD_MESSAGE("kv.SyncTick")
+};
+
+// --- Membership ---
+
+// What a server prints at start-up (as JSON) and what others need to sync
+// with it.
+struct ServerDesc {
+  std::string address;             // actor system "host:port"
+  std::vector<uint64_t> actors;    // query actor ids, in port order
+  std::vector<std::string> query;  // query ports "host:port", same order
+  CMUD_FIELDS(address, actors, query)
+};
+
+// Coordinator -> its query actors: the peers of this server.
+struct SetPeers {
+  std::string server;           // this server's address
+  std::vector<ActorRef> local;  // every query actor, in index order
+  CMUD_MESSAGE("kv.SetPeers", server, local)
+};
+
+// Coordinator -> its query actors: start syncing with another server. Each
+// actor sends it the entries it originated; with full_state, also its share
+// of the whole store (keys whose hash falls to this actor).
+struct AddServer {
+  ServerDesc desc;
+  bool full_state = false;
+  CMUD_MESSAGE("kv.AddServer", desc, full_state)
+};
+
+// Server -> its coordinator, once every query actor exists.
+struct StartCoordinator {
+  CMUD_MESSAGE("kv.StartCoordinator")
+};
+
+// New server's coordinator -> existing server's coordinator.
+struct JoinRequest {
+  ServerDesc from;
+  bool want_state = false;
+  CMUD_MESSAGE("kv.JoinRequest", from, want_state)
+};
+
+// The answer: the server's own description and every other server it knows.
+struct JoinReply {
+  ServerDesc desc;
+  std::vector<ServerDesc> known;
+  CMUD_MESSAGE("kv.JoinReply", desc, known)
+};
+
+// The coordinator's own timer (retries unanswered joins).
+struct JoinTick {
+  CMUD_MESSAGE("kv.JoinTick")
+};
+
+}  // namespace cmud::server

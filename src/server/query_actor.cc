@@ -1,0 +1,299 @@
+// Sync strategy (R15–R20).
+//
+// Every query actor holds a full replica (kv::Store) and answers queries from
+// it at once. Writes are versioned by a hybrid logical clock plus the
+// writer's uid and merged last-writer-wins, so replicas that saw the same
+// writes agree whatever the order. Each applied write that must travel gets a
+// record in the store's change log, tagged with where it must still go: a
+// Put taken here goes to the other local actors and to other servers; a write
+// that arrived from another server goes to the local actors only (it reached
+// this server once and is spread here); a write from a local peer goes
+// nowhere. Each destination keeps a cursor into the log, so a batch carries
+// exactly what that receiver has not been sent, and a key written many times
+// between two batches travels once (only its newest record counts). Each
+// actor sends to every local peer and, for each other server, to one actor
+// there (its own index modulo that server's size): one copy per remote
+// server, which that actor spreads locally.
+//
+// Timing: a Put on an idle actor is flushed at once (visible elsewhere within
+// milliseconds); every flush schedules a timer `spacing` (102 ms) later,
+// which flushes again if more work arrived and otherwise lets the actor go
+// idle. So flushes, and therefore messages per ordered pair, timer included,
+// are at least 102 ms apart: never more than 10 in any second, and a write
+// waits at most one spacing under sustained load. When a server joins, each
+// actor streams it, in bounded chunks inside the same batches, every entry it
+// originated, plus (when the newcomer asked for state) its hash share of the
+// whole store; writes after that point travel through the log as usual.
+#include "query_actor.h"
+
+#include <spdlog/spdlog.h>
+#include <functional>
+
+#include "cmud/resp/resp.h"
+
+namespace cmud::server {
+
+using actor::Message;
+
+namespace {
+
+size_t entry_bytes(const std::string& key, const kv::Entry& e) {
+  return key.size() + e.value.size() + 24;
+}
+
+}  // namespace
+
+QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options)
+    : ctx_(ctx),
+      index_(index),
+      options_(options),
+      origin_(kv::origin_of(ctx.self().uid())) {}
+
+Status QueryActor::on_message(Message& msg) {
+  if (auto* q = msg.as<QueryRequest>()) {
+    on_query(*q);
+  } else if (auto* b = msg.as<SyncBatch>()) {
+    on_sync(*b);
+  } else if (msg.is<SyncTick>()) {
+    on_tick();
+  } else if (auto* p = msg.as<SetPeers>()) {
+    on_set_peers(*p);
+  } else if (auto* a = msg.as<AddServer>()) {
+    on_add_server(*a);
+  } else {
+    return {ErrorCode::kInvalidArgument,
+            "query actor got unexpected " + std::string(msg.name())};
+  }
+  return {};
+}
+
+void QueryActor::on_query(QueryRequest& q) {
+  QueryReply reply;
+  reply.results.reserve(q.ops.size());
+  for (auto& op : q.ops) reply.results.push_back(run(op));
+  ctx_.tell(q.reply_to, std::move(reply));
+}
+
+void QueryActor::put(std::string_view key, std::string_view value,
+                     bool deleted) {
+  kv::Version v{clock_.next(), origin_};
+  (void)store_.apply(key, value, v, deleted,
+                     kv::kRouteLocal | kv::kRouteRemote);
+  work_added();
+}
+
+OpResult QueryActor::run(Op& op) {
+  OpResult r;
+  switch (op.kind) {
+    case OpKind::kGet: {
+      auto v = store_.get(op.key);
+      r.found = v.has_value();
+      if (v) r.value.assign(*v);
+      break;
+    }
+    case OpKind::kMGet:
+      r.values.reserve(op.keys.size());
+      for (const auto& k : op.keys) {
+        auto v = store_.get(k);
+        r.values.push_back(v ? std::optional<std::string>(std::string(*v))
+                             : std::nullopt);
+      }
+      break;
+    case OpKind::kSet:
+      put(op.key, op.arg, false);
+      r.found = true;
+      break;
+    case OpKind::kDel:
+      // The tombstone is written even when the key is not (yet) visible
+      // here, so a delete beats an older write still on its way.
+      for (const auto& k : op.keys) {
+        if (store_.get(k)) ++r.n;
+        put(k, "", true);
+      }
+      break;
+    case OpKind::kExists:
+      for (const auto& k : op.keys) r.n += store_.get(k) ? 1 : 0;
+      break;
+    case OpKind::kList:
+      store_.for_each_prefix(op.key,
+                             [&](const std::string& k, const kv::Entry& e) {
+                               r.items.push_back(k);
+                               r.items.push_back(e.value);
+                               return true;
+                             });
+      break;
+    case OpKind::kKeys: {
+      bool prefix_only = resp::glob_is_prefix(op.arg);
+      store_.for_each_prefix(resp::glob_literal_prefix(op.arg),
+                             [&](const std::string& k, const kv::Entry&) {
+                               if (prefix_only || resp::glob_match(op.arg, k)) {
+                                 r.items.push_back(k);
+                               }
+                               return true;
+                             });
+      break;
+    }
+    case OpKind::kScan: {
+      // op.flag: resume after op.key; else start at the pattern's prefix.
+      std::string prefix = resp::glob_literal_prefix(op.arg);
+      bool prefix_only = resp::glob_is_prefix(op.arg);
+      uint64_t budget = op.count == 0 ? 10 : op.count;
+      bool past_prefix = false;
+      auto resume = store_.walk(
+          op.flag ? std::string_view(op.key) : std::string_view(prefix),
+          op.flag, [&](const std::string& k, const kv::Entry& e) {
+            if (!std::string_view(k).starts_with(prefix)) {
+              past_prefix = true;
+              return false;
+            }
+            if (budget == 0) return false;
+            --budget;
+            if (!e.deleted && (prefix_only || resp::glob_match(op.arg, k))) {
+              r.items.push_back(k);
+            }
+            return true;
+          });
+      r.found = resume.has_value() && !past_prefix;
+      if (r.found) r.value = std::move(*resume);
+      break;
+    }
+    case OpKind::kDbSize:
+      r.n = static_cast<int64_t>(store_.live_size());
+      break;
+  }
+  return r;
+}
+
+void QueryActor::on_sync(SyncBatch& b) {
+  bool from_remote = b.server != server_;
+  uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
+  bool logged = false;
+  for (auto& e : b.entries) {
+    clock_.observe(e.hlc);
+    if (store_.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, route)) {
+      logged |= route != kv::kRouteNone;
+    }
+  }
+  if (logged) work_added();
+}
+
+void QueryActor::on_set_peers(SetPeers& p) {
+  server_ = p.server;
+  local_count_ = p.local.size();
+  local_.clear();
+  for (auto& ref : p.local) {
+    if (ref == ctx_.self()) continue;
+    local_.push_back(Dest{ref, false, store_.last_seq(), std::nullopt});
+  }
+}
+
+void QueryActor::on_add_server(AddServer& a) {
+  if (a.desc.address == server_ || a.desc.actors.empty()) return;
+  auto [it, fresh] = remote_.try_emplace(a.desc.address);
+  Dest& d = it->second;
+  if (fresh) {
+    d.ref =
+        ActorRef(a.desc.address, a.desc.actors[index_ % a.desc.actors.size()]);
+    d.remote = true;
+    d.cursor = store_.last_seq();
+    d.scan = Scan{a.full_state, std::nullopt};
+  } else if (a.full_state) {
+    d.scan = Scan{true, std::nullopt};  // asked again for everything
+  } else {
+    return;
+  }
+  work_added();
+}
+
+void QueryActor::on_tick() {
+  tick_pending_ = false;
+  if (!has_work()) return;
+  flush();
+  schedule_tick();
+}
+
+// Flushes at once unless a timer is pending; a pending timer means the last
+// flush was less than `spacing` ago, and the timer will pick this work up.
+void QueryActor::work_added() {
+  if (tick_pending_) return;
+  flush();
+  schedule_tick();
+}
+
+void QueryActor::schedule_tick() {
+  tick_pending_ = true;
+  ctx_.tell_after(ctx_.self(), SyncTick{}, options_.spacing);
+}
+
+bool QueryActor::has_work() const {
+  uint64_t last = store_.last_seq();
+  for (const auto& d : local_) {
+    if (d.cursor < last) return true;
+  }
+  for (const auto& [addr, d] : remote_) {
+    if (d.cursor < last || d.scan) return true;
+  }
+  return false;
+}
+
+bool QueryActor::in_snapshot(const Scan& s, const std::string& key,
+                             const kv::Entry& e) const {
+  if (e.version.origin == origin_) return true;
+  return s.full && std::hash<std::string>()(key) % local_count_ == index_;
+}
+
+SyncBatch QueryActor::build_batch(Dest& d) {
+  SyncBatch b;
+  b.server = server_;
+  size_t bytes = 0;
+  auto take = [&](const std::string& key, const kv::Entry& e) {
+    size_t n = entry_bytes(key, e);
+    if (!b.entries.empty() && bytes + n > options_.max_batch_bytes) {
+      return false;
+    }
+    b.entries.push_back(
+        SyncEntry{key, e.value, e.version.hlc, e.version.origin, e.deleted});
+    bytes += n;
+    return true;
+  };
+  d.cursor = store_.changes_since(
+      d.cursor, d.remote ? kv::kRouteRemote : kv::kRouteLocal, take);
+  if (d.scan && bytes < options_.max_batch_bytes) {
+    Scan& s = *d.scan;
+    bool first = true;
+    auto resume = store_.walk(
+        s.after.value_or(""), s.after.has_value(),
+        [&](const std::string& key, const kv::Entry& e) {
+          if (!in_snapshot(s, key, e)) return true;
+          if (first) {  // walk() needs its first entry taken
+            first = false;
+            b.entries.push_back(SyncEntry{key, e.value, e.version.hlc,
+                                          e.version.origin, e.deleted});
+            bytes += entry_bytes(key, e);
+            return true;
+          }
+          return take(key, e);
+        });
+    if (resume) {
+      s.after = std::move(resume);
+    } else {
+      d.scan.reset();
+    }
+  }
+  return b;
+}
+
+void QueryActor::flush() {
+  auto send = [&](Dest& d) {
+    SyncBatch b = build_batch(d);
+    if (!b.entries.empty()) ctx_.tell(d.ref, std::move(b));
+  };
+  for (auto& d : local_) send(d);
+  for (auto& [addr, d] : remote_) send(d);
+  uint64_t done = store_.last_seq();
+  for (const auto& d : local_) done = std::min(done, d.cursor);
+  for (const auto& [addr, d] : remote_) done = std::min(done, d.cursor);
+  store_.trim(done);
+}
+
+}  // namespace cmud::server

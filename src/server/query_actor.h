@@ -1,0 +1,77 @@
+// The query actor: one full replica, answering queries at once and syncing
+// in the background. The sync strategy is described in query_actor.cc.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cmud/actor/actor.h"
+#include "cmud/kv/store.h"
+#include "messages.h"
+
+namespace cmud::server {
+
+struct SyncOptions {
+  // Least time between two flushes of one actor, so that no ordered pair
+  // (its timer included) carries more than 10 messages in any second. 102
+  // rather than 100 leaves room for the 1 ms buckets statistics count in.
+  std::chrono::milliseconds spacing{102};
+  // A batch stops growing past this many bytes (one entry may exceed it).
+  size_t max_batch_bytes = 4u << 20;
+};
+
+// Only its worker touches it (it is an actor).
+class QueryActor : public actor::Actor {
+ public:
+  QueryActor(actor::Context& ctx, size_t index, SyncOptions options);
+
+  Status on_message(actor::Message& msg) override;
+
+ private:
+  // A snapshot being streamed to a new server, by key.
+  struct Scan {
+    bool full = false;  // this actor's hash share of every key, too
+    std::optional<std::string> after;
+  };
+  // Where this actor's sync batches go.
+  struct Dest {
+    ActorRef ref;
+    bool remote = false;
+    uint64_t cursor = 0;  // change-log position already sent
+    std::optional<Scan> scan;
+  };
+
+  void on_query(QueryRequest& q);
+  OpResult run(Op& op);
+  void put(std::string_view key, std::string_view value, bool deleted);
+  void on_sync(SyncBatch& b);
+  void on_set_peers(SetPeers& p);
+  void on_add_server(AddServer& a);
+  void on_tick();
+
+  void work_added();
+  bool has_work() const;
+  void flush();
+  SyncBatch build_batch(Dest& d);
+  bool in_snapshot(const Scan& s, const std::string& key,
+                   const kv::Entry& e) const;
+  void schedule_tick();
+
+  actor::Context& ctx_;
+  const size_t index_;
+  const SyncOptions options_;
+  const uint64_t origin_;
+  std::string server_;  // this server's address, from SetPeers
+  kv::Store store_;
+  kv::HybridClock clock_;
+  std::vector<Dest> local_;             // other query actors here
+  std::map<std::string, Dest> remote_;  // by server address
+  size_t local_count_ = 1;              // query actors on this server
+  bool tick_pending_ = false;
+};
+
+}  // namespace cmud::server

@@ -1,0 +1,285 @@
+#include "cmud/server/server.h"
+
+#include <spdlog/spdlog.h>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "coordinator.h"
+#include "messages.h"
+#include "query_actor.h"
+#include "session.h"
+
+namespace cmud::server {
+
+using asio::ip::tcp;
+
+namespace {
+
+// After a failed accept (say, out of file descriptors) wait before retrying.
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+
+bool valid_host_port(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  unsigned port = 0;
+  auto digits = std::string_view(s).substr(colon + 1);
+  auto [p, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  return ec == std::errc() && p == digits.data() + digits.size() &&
+         !digits.empty() && port > 0 && port < 65536;
+}
+
+std::string to_json(const ServerDesc& d,
+                    const std::optional<std::string>& client) {
+  nlohmann::json j;
+  j["address"] = d.address;
+  j["actors"] = d.actors;
+  j["query"] = d.query;
+  if (client) j["client"] = *client;
+  return j.dump();
+}
+
+}  // namespace
+
+Result<std::string> join_target_address(const std::string& target) {
+  std::string address;
+  if (!target.empty() && target.front() == '{') {
+    auto j = nlohmann::json::parse(target, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("address") ||
+        !j["address"].is_string()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "join target is not a server description (JSON with an "
+                    "\"address\"): " +
+                        target.substr(0, 80));
+    }
+    address = j["address"].get<std::string>();
+  } else {
+    address = target;
+  }
+  if (!valid_host_port(address)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "join target '" + address.substr(0, 80) +
+                      "' is not host:port or a server description");
+  }
+  return address;
+}
+
+class Server::Impl {
+ public:
+  explicit Impl(ServerConfig config) : config_(std::move(config)) {}
+  ~Impl() { stop(); }
+
+  Status start();
+  void stop();
+
+  const std::string& description() const { return description_; }
+  const std::string& address() const { return system_->address(); }
+  const std::vector<std::string>& query_addrs() const { return desc_.query; }
+  const std::optional<std::string>& client_addr() const { return client_addr_; }
+  actor::Stats stats() const { return system_->stats(); }
+
+ private:
+  Result<tcp::acceptor> listen(asio::io_context::executor_type ex,
+                               uint16_t port);
+  void accept_on(size_t actor);
+  void accept_client();
+  void backoff(asio::io_context::executor_type ex, std::function<void()> f);
+
+  ServerConfig config_;
+  // Sessions point at these; they outlive the system, whose io_contexts
+  // own the sessions.
+  std::vector<std::unique_ptr<PortInfo>> ports_;
+  std::unique_ptr<actor::System> system_;
+  // Declared after system_: destroyed before the io_contexts they use.
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::unique_ptr<tcp::acceptor> client_acceptor_;
+  std::atomic<size_t> next_client_actor_{0};
+  ServerDesc desc_;
+  std::optional<std::string> client_addr_;
+  std::string description_;
+  std::once_flag stop_once_;
+};
+
+Result<tcp::acceptor> Server::Impl::listen(asio::io_context::executor_type ex,
+                                           uint16_t port) {
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(config_.host, ec);
+  if (ec) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "host '" + config_.host + "' is not an IP address");
+  }
+  tcp::acceptor acc(ex);
+  tcp::endpoint ep(addr, port);
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status(ErrorCode::kUnavailable, "cannot listen on " + config_.host +
+                                               ":" + std::to_string(port) +
+                                               ": " + ec.message());
+  }
+  return acc;
+}
+
+Status Server::Impl::start() {
+  size_t n = config_.actors;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  if (n > 1024) {
+    return Status(ErrorCode::kInvalidArgument, "at most 1024 actors");
+  }
+  if (config_.port != 0 && config_.port + n > 65535) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "ports " + std::to_string(config_.port) + ".." +
+                      std::to_string(config_.port + n) + " exceed 65535");
+  }
+  std::vector<std::string> join;
+  for (const auto& t : config_.join) {
+    auto a = join_target_address(t);
+    if (!a.ok()) return a.status();
+    join.push_back(*a);
+  }
+
+  actor::SystemConfig sc;
+  sc.host = config_.host;
+  sc.port = config_.port;
+  sc.workers = n;
+  sc.serialize_local_messages = config_.serialize_local_messages;
+  sc.emulated_latency = config_.emulated_latency;
+  sc.on_error = config_.on_error;
+  sc.name = "cmud-server";
+  auto sys = actor::System::create(std::move(sc));
+  if (!sys.ok()) return sys.status();
+  system_ = std::move(sys).value();
+
+  // Every port listens before anything runs, so a busy one fails start-up.
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t port =
+        config_.port == 0 ? 0 : static_cast<uint16_t>(config_.port + 1 + i);
+    auto acc = listen(system_->executor(i), port);
+    if (!acc.ok()) return acc.status();
+    acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(*acc)));
+  }
+  if (config_.client_port) {
+    auto acc = listen(system_->executor(0), *config_.client_port);
+    if (!acc.ok()) return acc.status();
+    client_acceptor_ = std::make_unique<tcp::acceptor>(std::move(*acc));
+    client_addr_ = config_.host + ":" +
+                   std::to_string(client_acceptor_->local_endpoint().port());
+  }
+
+  desc_.address = system_->address();
+  std::vector<ActorRef> queries;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t id = kCoordinatorId + 1 + i;  // spawned right after it
+    desc_.actors.push_back(id);
+    desc_.query.push_back(
+        config_.host + ":" +
+        std::to_string(acceptors_[i]->local_endpoint().port()));
+    queries.emplace_back(desc_.address, id);
+  }
+  auto coordinator =
+      system_->spawn_on<Coordinator>(0, desc_, queries, std::move(join));
+  SyncOptions sync;
+  sync.spacing = config_.sync_spacing;
+  for (size_t i = 0; i < n; ++i) {
+    auto q = system_->spawn_on<QueryActor>(i, i, sync);
+    auto p = std::make_unique<PortInfo>();
+    p->system = system_.get();
+    p->actor = q;
+    p->tcp_port = acceptors_[i]->local_endpoint().port();
+    p->limits = config_.limits;
+    ports_.push_back(std::move(p));
+  }
+  if (coordinator.id() != kCoordinatorId ||
+      ports_.back()->actor != queries.back()) {
+    return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
+  }
+  system_->tell(coordinator, StartCoordinator{});
+
+  for (size_t i = 0; i < n; ++i) {
+    asio::post(system_->executor(i), [this, i] { accept_on(i); });
+  }
+  if (client_acceptor_) {
+    asio::post(system_->executor(0), [this] { accept_client(); });
+  }
+  description_ = to_json(desc_, client_addr_);
+  return {};
+}
+
+void Server::Impl::backoff(asio::io_context::executor_type ex,
+                           std::function<void()> f) {
+  auto t = std::make_shared<asio::steady_timer>(ex, kAcceptBackoff);
+  t->async_wait([t, f = std::move(f)](const asio::error_code& ec) {
+    if (!ec) f();
+  });
+}
+
+void Server::Impl::accept_on(size_t i) {
+  acceptors_[i]->async_accept(
+      [this, i](const asio::error_code& ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (ec) {
+          spdlog::warn("accept on query port {}: {}", ports_[i]->tcp_port,
+                       ec.message());
+          backoff(system_->executor(i), [this, i] { accept_on(i); });
+          return;
+        }
+        std::make_shared<Session>(std::move(socket), *ports_[i])->start();
+        accept_on(i);
+      });
+}
+
+void Server::Impl::accept_client() {
+  size_t k = next_client_actor_++ % ports_.size();
+  client_acceptor_->async_accept(
+      system_->executor(k),
+      [this, k](const asio::error_code& ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (ec) {
+          spdlog::warn("accept on client port: {}", ec.message());
+          backoff(system_->executor(0), [this] { accept_client(); });
+          return;
+        }
+        // The socket belongs to actor k's worker; start it there.
+        auto s = std::make_shared<Session>(std::move(socket), *ports_[k]);
+        asio::post(system_->executor(k), [s] { s->start(); });
+        accept_client();
+      });
+}
+
+void Server::Impl::stop() {
+  std::call_once(stop_once_, [this] {
+    if (system_) system_->close();  // no worker runs after this
+    asio::error_code ec;
+    for (auto& a : acceptors_) a->close(ec);
+    if (client_acceptor_) client_acceptor_->close(ec);
+  });
+}
+
+Result<std::unique_ptr<Server>> Server::start(ServerConfig config) {
+  auto impl = std::make_unique<Impl>(std::move(config));
+  Status s = impl->start();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+const std::string& Server::description() const { return impl_->description(); }
+const std::string& Server::address() const { return impl_->address(); }
+const std::vector<std::string>& Server::query_addrs() const {
+  return impl_->query_addrs();
+}
+const std::optional<std::string>& Server::client_addr() const {
+  return impl_->client_addr();
+}
+actor::Stats Server::stats() const { return impl_->stats(); }
+void Server::stop() { impl_->stop(); }
+
+}  // namespace cmud::server

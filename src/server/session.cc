@@ -1,0 +1,169 @@
+#include "session.h"
+
+#include <asio/write.hpp>
+
+#include "commands.h"
+
+namespace cmud::server {
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+// Stop reading while this much output waits for a slow client.
+constexpr size_t kMaxPendingOutput = 8u << 20;
+// Ops per QueryRequest, so one deep pipeline does not starve other clients.
+constexpr size_t kMaxOpsPerRequest = 512;
+// SCAN cursors remembered per connection.
+constexpr size_t kMaxCursors = 64;
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
+    : socket_(std::move(socket)), port_(port) {
+  asio::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void Session::start() { read(); }
+
+void Session::defer(Op op, Format format, std::string note) {
+  request_.ops.push_back(std::move(op));
+  pending_.push_back({format, std::move(note)});
+}
+
+uint64_t Session::save_cursor(std::string resume_key) {
+  if (cursors_.size() >= kMaxCursors) cursors_.erase(cursors_.begin());
+  uint64_t id = next_cursor_++;
+  cursors_.emplace(id, std::move(resume_key));
+  return id;
+}
+
+std::optional<std::string> Session::load_cursor(uint64_t cursor) const {
+  auto it = cursors_.find(cursor);
+  if (it == cursors_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Session::read() {
+  if (reading_ || closed_ || closing_ || awaiting_ ||
+      out_.size() > kMaxPendingOutput) {
+    return;
+  }
+  if (in_pos_ > 0 && in_pos_ >= in_.size() / 2) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  size_t used = in_.size();
+  in_.resize(used + kReadChunk);
+  reading_ = true;
+  socket_.async_read_some(
+      asio::buffer(in_.data() + used, kReadChunk),
+      [self = shared_from_this(), used](const asio::error_code& ec, size_t n) {
+        self->reading_ = false;
+        self->in_.resize(used + n);
+        if (ec) {
+          self->fail();
+          return;
+        }
+        self->process();
+      });
+}
+
+void Session::process() {
+  if (closed_) return;
+  while (!awaiting_ && !closing_ && request_.ops.size() < kMaxOpsPerRequest) {
+    std::string_view rest(in_.data() + in_pos_, in_.size() - in_pos_);
+    auto p = resp::parse_command(rest, port_.limits);
+    if (p.outcome == resp::Outcome::kNeedMore) break;
+    std::string now;  // a reply written at once, in order with the others
+    resp::ReplyWriter w(now);
+    if (p.outcome == resp::Outcome::kError) {
+      // Framing is lost: answer, then close this connection only.
+      w.error("ERR " + p.error);
+      closing_ = true;
+    } else {
+      in_pos_ += p.consumed;
+      if (p.args.empty()) continue;
+      const Command* c = find_command(p.args[0]);
+      if (c == nullptr) {
+        write_unknown_command(p.args, w);
+      } else if (check_arity(*c, p.args, w)) {
+        c->run(*this, p.args, w);
+      }
+    }
+    if (!now.empty()) {
+      if (pending_.empty()) {
+        out_ += now;
+      } else {
+        pending_.push_back({nullptr, std::move(now)});
+      }
+    }
+  }
+  if (!request_.ops.empty() && !awaiting_) send_request();
+  write();
+  read();
+}
+
+void Session::send_request() {
+  awaiting_ = true;
+  auto self = shared_from_this();
+  request_.reply_to = port_.system->channel(
+      socket_.get_executor(),
+      [self](actor::Message m) { self->on_reply(std::move(m)); });
+  port_.system->tell(port_.actor, std::move(request_));
+  request_ = QueryRequest();
+}
+
+void Session::on_reply(actor::Message msg) {
+  awaiting_ = false;
+  if (closed_) return;
+  auto* reply = msg.as<QueryReply>();
+  resp::ReplyWriter w(out_);
+  size_t deferred = 0;
+  for (const auto& p : pending_) deferred += p.format != nullptr ? 1 : 0;
+  if (reply == nullptr || reply->results.size() != deferred) {
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      w.error("ERR internal error: bad reply from the query actor");
+    }
+  } else {
+    size_t next = 0;
+    for (auto& p : pending_) {
+      if (p.format == nullptr) {
+        out_ += p.note;  // a reply written at once, after earlier ones
+      } else {
+        p.format(*this, p.note, reply->results[next++], w);
+      }
+    }
+  }
+  pending_.clear();
+  process();
+}
+
+void Session::write() {
+  if (closed_ || !writing_.empty()) return;
+  if (out_.empty()) {
+    if (closing_ && !awaiting_) fail();
+    return;
+  }
+  writing_.swap(out_);
+  asio::async_write(
+      socket_, asio::buffer(writing_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t) {
+        self->writing_.clear();
+        if (ec) {
+          self->fail();
+          return;
+        }
+        self->write();
+        self->read();
+      });
+}
+
+void Session::fail() {
+  if (closed_) return;
+  closed_ = true;
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+}  // namespace cmud::server

@@ -1,0 +1,82 @@
+// A RESP connection to a query port.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cmud/actor/system.h"
+#include "cmud/resp/resp.h"
+#include "messages.h"
+
+namespace cmud::server {
+
+// What every session of one query port shares. Immutable after start-up.
+struct PortInfo {
+  actor::System* system = nullptr;
+  ActorRef actor;         // the query actor this port serves
+  uint16_t tcp_port = 0;  // the port the client connected to
+  resp::Limits limits;
+};
+
+struct Command;
+
+// One client connection. It runs on the worker of its query actor and only
+// there (socket, buffers and callbacks all use that worker's executor), so
+// it needs no locks. Pipelined commands are parsed as far as they go; their
+// store operations travel to the actor as one QueryRequest, and replies are
+// written in command order.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(asio::ip::tcp::socket socket, const PortInfo& port);
+  // REQUIRES: called on the socket's executor.
+  void start();
+
+  // For command handlers.
+  const PortInfo& port() const { return port_; }
+  // Adds an op to the request being built; `format` writes its reply.
+  using Format = void (*)(Session&, const std::string& note, OpResult&,
+                          resp::ReplyWriter&);
+  void defer(Op op, Format format, std::string note = {});
+  void close_after_reply() { closing_ = true; }
+  // SCAN cursors of this connection: number <-> resume key.
+  uint64_t save_cursor(std::string resume_key);
+  std::optional<std::string> load_cursor(uint64_t cursor) const;
+  std::string& client_name() { return name_; }
+
+ private:
+  // A reply owed, in order: an op's result (format set) or, when format
+  // is null, a reply already written (in note) that must wait its turn.
+  struct Pending {
+    Format format;
+    std::string note;
+  };
+
+  void read();
+  void process();
+  void send_request();
+  void on_reply(actor::Message msg);
+  void write();
+  void fail();
+
+  asio::ip::tcp::socket socket_;
+  const PortInfo& port_;
+  std::string in_;  // received bytes; parsing starts at in_pos_
+  size_t in_pos_ = 0;
+  std::string out_;      // replies not yet handed to the socket
+  std::string writing_;  // the write in flight
+  bool reading_ = false;
+  bool awaiting_ = false;  // a QueryRequest is out
+  bool closing_ = false;   // close once replies are written
+  bool closed_ = false;
+  QueryRequest request_;
+  std::vector<Pending> pending_;
+  std::map<uint64_t, std::string> cursors_;
+  uint64_t next_cursor_ = 1;
+  std::string name_;
+};
+
+}  // namespace cmud::server
