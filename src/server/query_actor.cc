@@ -71,6 +71,11 @@ void QueryActor::on_query(QueryRequest& q) {
   QueryReply reply;
   reply.results.reserve(q.ops.size());
   for (auto& op : q.ops) reply.results.push_back(run(op));
+  // One flush for the whole request: a pipeline of Puts travels together.
+  if (wrote_) {
+    wrote_ = false;
+    work_added();
+  }
   ctx_.tell(q.reply_to, std::move(reply));
 }
 
@@ -79,7 +84,7 @@ void QueryActor::put(std::string_view key, std::string_view value,
   kv::Version v{clock_.next(), origin_};
   (void)store_.apply(key, value, v, deleted,
                      kv::kRouteLocal | kv::kRouteRemote);
-  work_added();
+  wrote_ = true;
 }
 
 OpResult QueryActor::run(Op& op) {

@@ -72,6 +72,7 @@ class QueryActor : public actor::Actor {
   std::map<std::string, Dest> remote_;  // by server address
   size_t local_count_ = 1;              // query actors on this server
   bool tick_pending_ = false;
+  bool wrote_ = false;  // the request being handled wrote something
 };
 
 }  // namespace cmud::server

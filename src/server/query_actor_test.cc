@@ -1,0 +1,205 @@
+// The query actor through the actor runtime alone (no sockets).
+#include "query_actor.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include "cmud/actor/system.h"
+
+namespace cmud::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+class QueryActorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    actor::SystemConfig c;
+    c.workers = 2;
+    c.serialize_local_messages = true;
+    c.on_error = [this](const Status& s) {
+      std::lock_guard lock(mu_);
+      errors_.push_back(s.to_string());
+    };
+    sys_ = std::move(actor::System::create(c)).value();
+  }
+  void TearDown() override {
+    sys_->close();
+    std::lock_guard lock(mu_);
+    EXPECT_TRUE(errors_.empty()) << errors_.front();
+  }
+
+  // n actors on one server, peers set.
+  std::vector<ActorRef> spawn(size_t n) {
+    std::vector<ActorRef> refs;
+    for (size_t i = 0; i < n; ++i) {
+      refs.push_back(sys_->spawn_on<QueryActor>(i % 2, i, SyncOptions{}));
+    }
+    for (auto& r : refs) sys_->tell(r, SetPeers{sys_->address(), refs});
+    return refs;
+  }
+
+  std::vector<OpResult> ask(const ActorRef& a, std::vector<Op> ops) {
+    auto ch = sys_->channel();
+    sys_->tell(a, QueryRequest{std::move(ops), ch.ref});
+    if (ch.reply.wait_for(5s) != std::future_status::ready) return {};
+    auto m = ch.reply.get();
+    if (!m.ok() || !m->is<QueryReply>()) return {};
+    return std::move(m->as<QueryReply>()->results);
+  }
+  OpResult one(const ActorRef& a, Op op) {
+    auto r = ask(a, {std::move(op)});
+    return r.empty() ? OpResult{} : std::move(r[0]);
+  }
+  static Op set(std::string k, std::string v) {
+    Op op;
+    op.kind = OpKind::kSet;
+    op.key = std::move(k);
+    op.arg = std::move(v);
+    return op;
+  }
+  static Op get(std::string k) {
+    Op op;
+    op.kind = OpKind::kGet;
+    op.key = std::move(k);
+    return op;
+  }
+  static Op keys(OpKind kind, std::vector<std::string> ks) {
+    Op op;
+    op.kind = kind;
+    op.keys = std::move(ks);
+    return op;
+  }
+
+  std::unique_ptr<actor::System> sys_;
+  std::mutex mu_;
+  std::vector<std::string> errors_;
+};
+
+TEST_F(QueryActorTest, AnswersEveryOpKindFromItsReplica) {
+  auto a = spawn(1)[0];
+  auto r = ask(a, {set("cat/1", "tom"), set("cat/2", "felix"),
+                   set("dog/1", "rex"), get("cat/1"), get("nope")});
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_TRUE(r[3].found);
+  EXPECT_EQ(r[3].value, "tom");
+  EXPECT_FALSE(r[4].found);
+
+  auto mget = one(a, keys(OpKind::kMGet, {"cat/2", "x", "dog/1"}));
+  ASSERT_EQ(mget.values.size(), 3u);
+  EXPECT_EQ(mget.values[0], "felix");
+  EXPECT_EQ(mget.values[1], std::nullopt);
+  EXPECT_EQ(mget.values[2], "rex");
+
+  Op list;
+  list.kind = OpKind::kList;
+  list.key = "cat/";
+  EXPECT_EQ(one(a, list).items,
+            (std::vector<std::string>{"cat/1", "tom", "cat/2", "felix"}));
+
+  Op ks;
+  ks.kind = OpKind::kKeys;
+  ks.arg = "*/1";
+  EXPECT_EQ(one(a, ks).items, (std::vector<std::string>{"cat/1", "dog/1"}));
+
+  EXPECT_EQ(one(a, keys(OpKind::kExists, {"cat/1", "cat/1", "zzz"})).n, 2);
+  EXPECT_EQ(one(a, keys(OpKind::kDel, {"cat/1", "zzz"})).n, 1);
+  EXPECT_FALSE(one(a, get("cat/1")).found);
+  Op size;
+  size.kind = OpKind::kDbSize;
+  EXPECT_EQ(one(a, size).n, 2);
+}
+
+TEST_F(QueryActorTest, ScanVisitsEveryMatchingKeyOnceAcrossCalls) {
+  auto a = spawn(1)[0];
+  std::vector<Op> puts;
+  for (int i = 0; i < 250; ++i) {
+    puts.push_back(set("k" + std::to_string(i), "v"));
+    puts.push_back(set("other" + std::to_string(i), "v"));
+  }
+  ask(a, std::move(puts));
+  std::vector<std::string> seen;
+  Op scan;
+  scan.kind = OpKind::kScan;
+  scan.arg = "k*";
+  scan.count = 17;
+  for (int round = 0; round < 100; ++round) {
+    auto r = one(a, scan);
+    seen.insert(seen.end(), r.items.begin(), r.items.end());
+    if (!r.found) break;
+    scan.key = r.value;
+    scan.flag = true;
+  }
+  EXPECT_EQ(seen.size(), 250u);
+  std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(unique.size(), 250u);
+}
+
+TEST_F(QueryActorTest, APutIsVisibleOnEveryLocalPeerWithinMilliseconds) {
+  auto refs = spawn(4);
+  auto start = std::chrono::steady_clock::now();
+  one(refs[0], set("k", "v"));
+  for (size_t i = 1; i < refs.size(); ++i) {
+    bool seen = false;
+    while (!seen && std::chrono::steady_clock::now() - start < 500ms) {
+      seen = one(refs[i], get("k")).found;
+      if (!seen) std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_TRUE(seen) << "actor " << i;
+  }
+  // A lone Put on an idle actor goes out at once, not after a timer.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+}
+
+TEST_F(QueryActorTest, ManyPutsToOneKeyTravelAsOneAndRespectTheRate) {
+  auto refs = spawn(2);
+  one(refs[0], set("warmup", "x"));
+  std::this_thread::sleep_for(250ms);  // let the warm-up flush and go idle
+  auto before = sys_->stats();
+  // 200 Puts to one key in one request: one flush carries one entry.
+  QueryRequest request;
+  request.reply_to = ActorRef(sys_->address(), ActorRef::kChannelBit);
+  for (int i = 0; i < 200; ++i) {
+    request.ops.push_back(set("hot", std::to_string(i)));
+  }
+  auto replies = ask(refs[0], request.ops);
+  ASSERT_EQ(replies.size(), 200u);
+  size_t query_bytes =
+      actor::encoded_size(request) + actor::encoded_size(QueryReply{replies});
+  std::this_thread::sleep_for(350ms);
+  auto after = sys_->stats();
+  // Besides the query and its reply: one batch with one entry and the timer
+  // that then finds nothing left to do.
+  size_t one_batch = actor::encoded_size(
+      SyncBatch{sys_->address(), {SyncEntry{"hot", "199", 0, 0, false}}});
+  EXPECT_EQ(after.bytes_sent - before.bytes_sent, query_bytes + one_batch);
+  EXPECT_EQ(after.messages_sent_actor - before.messages_sent_actor, 3u);
+  EXPECT_EQ(one(refs[1], get("hot")).value, "199");
+  EXPECT_LE(after.max_pair_msgs_per_sec, 10u);
+}
+
+TEST_F(QueryActorTest, SustainedPutsNeverExceedTenMessagesPerPairPerSecond) {
+  auto refs = spawn(3);
+  auto until = std::chrono::steady_clock::now() + 1500ms;
+  int i = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    one(refs[i % 3], set("k" + std::to_string(i % 50), std::to_string(i)));
+    ++i;
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_LE(sys_->stats().max_pair_msgs_per_sec, 10u);
+  EXPECT_GE(sys_->stats().max_pair_msgs_per_sec, 5u);  // it really synced
+  // All replicas agree.
+  Op list;
+  list.kind = OpKind::kList;
+  auto want = one(refs[0], list).items;
+  EXPECT_EQ(want.size(), 100u);
+  EXPECT_EQ(one(refs[1], list).items, want);
+  EXPECT_EQ(one(refs[2], list).items, want);
+}
+
+}  // namespace
+}  // namespace cmud::server

@@ -1,0 +1,125 @@
+// The client library (R21–R23): Get/Put/List/Del against CMUD query ports,
+// which speak RESP2, so it works against any Redis-protocol server too.
+//
+//   auto client = cmud::client::Client(
+//       std::make_shared<cmud::client::RoundRobinRouter>(
+//           std::vector<std::string>{"127.0.0.1:6001", "127.0.0.1:6002"}));
+//   cmud::Status s = client.put("cat/name", "charlie");
+//   auto v = client.get("cat/name");  // Result<std::optional<std::string>>
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cmud/common/status.h"
+
+namespace cmud::client {
+
+// Names the query port ("host:port") for the next request. next_addr() is
+// called exactly once before every request (simulating DNS load balancing).
+// Implementations must be thread-safe.
+class Router {
+ public:
+  virtual ~Router() = default;
+  virtual std::string next_addr() = 0;
+};
+
+// Always the same address. Thread-safe.
+class FixedRouter : public Router {
+ public:
+  explicit FixedRouter(std::string addr);
+  std::string next_addr() override;
+
+ private:
+  const std::string addr_;
+};
+
+// Each address in turn. Thread-safe.
+class RoundRobinRouter : public Router {
+ public:
+  // REQUIRES: !addrs.empty().
+  explicit RoundRobinRouter(std::vector<std::string> addrs);
+  std::string next_addr() override;
+
+ private:
+  const std::vector<std::string> addrs_;
+  std::atomic<uint64_t> next_{0};
+};
+
+// A uniformly random address. Thread-safe.
+class RandomRouter : public Router {
+ public:
+  // REQUIRES: !addrs.empty(). seed 0 seeds from std::random_device (so
+  // clients spread differently); any other seed repeats its sequence.
+  explicit RandomRouter(std::vector<std::string> addrs, uint64_t seed = 0);
+  std::string next_addr() override;
+
+ private:
+  const std::vector<std::string> addrs_;
+  std::mutex mu_;
+  std::mt19937_64 rng_;  // guarded by mu_
+};
+
+// Splits "h:p,h:p" into addresses; kInvalidArgument when one is malformed
+// (empty host or port, port not a number in 1..65535) or the list is empty.
+// Spaces around an address are dropped; IPv6 hosts go in brackets:
+// "[::1]:6000".
+Result<std::vector<std::string>> parse_addrs(const std::string& list);
+
+struct ClientOptions {
+  // A request with no reply within this time fails with kTimeout (and the
+  // connection it used is closed, since its replies can no longer be matched).
+  std::chrono::milliseconds timeout{5000};
+  std::chrono::milliseconds connect_timeout{2000};
+  // Connections opened per address at most; requests beyond that are
+  // pipelined on the least busy one.
+  size_t max_connections_per_addr = 4;
+};
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// Thread-safe: any number of threads may issue requests at once; each
+// request is one RESP command on a pooled connection to router->next_addr().
+// Network and protocol errors come back as non-OK results (kUnavailable,
+// kTimeout, kProtocol); a server error reply as kInternal with its text.
+class Client {
+ public:
+  // Starts the client's I/O thread; connections open on first use.
+  // REQUIRES: router != nullptr.
+  explicit Client(std::shared_ptr<Router> router, ClientOptions options = {});
+  // Fails the requests still in flight with kClosed and joins the I/O
+  // thread. REQUIRES: no other thread is still calling this client.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // nullopt when the key is absent.
+  Result<std::optional<std::string>> get(const std::string& key);
+  Status put(const std::string& key, const std::string& value);
+  // Every pair whose key starts with prefix, sorted by key; empty prefix:
+  // all. Nothing matching is an empty result, not an error.
+  Result<KeyValues> list(const std::string& prefix);
+  // True when the key existed.
+  Result<bool> del(const std::string& key);
+
+  // Asynchronous forms: the future is ready when the reply (or error) is.
+  std::future<Result<std::optional<std::string>>> get_async(std::string key);
+  std::future<Status> put_async(std::string key, std::string value);
+  std::future<Result<KeyValues>> list_async(std::string prefix);
+  std::future<Result<bool>> del_async(std::string key);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cmud::client

@@ -1,0 +1,103 @@
+// RESP2, the Redis serialisation protocol: incremental parsers for commands
+// (server side) and replies (client side), a reply writer, and Redis-style
+// glob matching. No sockets here: everything works on byte strings.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cmud::resp {
+
+// Input larger than these is refused with an error.
+struct Limits {
+  size_t max_bulk = 32u << 20;    // one bulk string
+  size_t max_inline = 64u << 10;  // one inline command line / simple line
+  size_t max_array = 1u << 20;    // elements of one array
+  size_t max_depth = 8;           // nesting of arrays in replies
+};
+
+enum class Outcome {
+  kComplete,  // one item parsed; `consumed` bytes belong to it
+  kNeedMore,  // the input is a valid but incomplete prefix
+  kError,     // the input is malformed or over a limit; framing is lost
+};
+
+// One command: its arguments, viewing the input buffer (or `owned`).
+// REQUIRES: the parsed buffer outlives `args` and is not modified.
+// Thread-compatible value; move it, don't copy it (see `owned`).
+struct CommandParse {
+  Outcome outcome = Outcome::kNeedMore;
+  size_t consumed = 0;
+  std::vector<std::string_view> args;
+  std::string error;  // "Protocol error: ..." when outcome == kError
+  // Inline arguments whose quoting or escapes make them differ from the
+  // input bytes (`"a\x41"`) are unescaped here and args view them. Empty for
+  // RESP arrays and plain inline words. Moving a CommandParse keeps those
+  // views valid (the strings stay put); a copy's args still view the
+  // original's `owned`.
+  std::vector<std::string> owned;
+};
+
+// Parses one command from the front of `in`: a RESP array of bulk strings
+// (what every client library sends) or an inline command ("PING\r\n",
+// words split on spaces with "double" and 'single' quotes as redis-cli
+// does). An empty inline line yields kComplete with no args (skip it).
+// Stateless: call again with more bytes after kNeedMore.
+CommandParse parse_command(std::string_view in, const Limits& limits = {});
+
+// A reply value.
+struct Value {
+  enum class Type { kSimple, kError, kInteger, kBulk, kNull, kArray };
+  Type type = Type::kNull;
+  std::string str;           // kSimple, kError, kBulk
+  int64_t integer = 0;       // kInteger
+  std::vector<Value> array;  // kArray (a null array is kNull)
+
+  bool is_error() const { return type == Type::kError; }
+};
+
+struct ValueParse {
+  Outcome outcome = Outcome::kNeedMore;
+  size_t consumed = 0;
+  Value value;
+  std::string error;
+};
+
+// Parses one reply value from the front of `in`.
+ValueParse parse_value(std::string_view in, const Limits& limits = {});
+
+// Appends RESP2 replies to a string. Thread-compatible.
+class ReplyWriter {
+ public:
+  explicit ReplyWriter(std::string& out) : out_(out) {}
+  void simple(std::string_view s);  // +s\r\n (s must not contain \r or \n)
+  void error(std::string_view s);   // -s\r\n ("ERR ..." by convention)
+  void integer(int64_t v);          // :v\r\n
+  void bulk(std::string_view s);    // $len\r\ns\r\n
+  void null();                      // $-1\r\n
+  void array(size_t n);             // *n\r\n, then n values
+  void null_array();                // *-1\r\n
+
+ private:
+  std::string& out_;
+};
+
+// Appends a command as an array of bulk strings (what a client sends).
+void write_command(std::string& out, const std::vector<std::string_view>& args);
+
+// Redis glob matching (stringmatchlen): * ? [abc] [^a] [a-z] and \ escapes.
+bool glob_match(std::string_view pattern, std::string_view s);
+
+// The literal text every match of `pattern` starts with (before its first
+// special character), so a sorted index can be searched by range.
+std::string glob_literal_prefix(std::string_view pattern);
+
+// True when `pattern` is exactly a literal prefix followed by one '*'
+// ("user:*"), so matching is a pure prefix test.
+bool glob_is_prefix(std::string_view pattern);
+
+}  // namespace cmud::resp
