@@ -1,0 +1,287 @@
+// The RESP front end over real sockets: one server, raw TCP clients.
+#include <gtest/gtest.h>
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "cmud/resp/resp.h"
+#include "cmud/server/server.h"
+
+namespace cmud::server {
+namespace {
+
+using namespace std::chrono_literals;
+using resp::Value;
+
+// A blocking RESP client with a receive timeout, for tests.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& addr) : socket_(io_) {
+    auto colon = addr.rfind(':');
+    asio::ip::tcp::endpoint ep(
+        asio::ip::make_address(addr.substr(0, colon)),
+        static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
+    socket_.connect(ep);
+    timeval tv{5, 0};
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
+               sizeof tv);
+  }
+  void send(std::string_view bytes) {
+    asio::write(socket_, asio::buffer(bytes.data(), bytes.size()));
+  }
+  void command(const std::vector<std::string_view>& args) {
+    std::string out;
+    resp::write_command(out, args);
+    send(out);
+  }
+  // The next reply; a kError value with text "<closed>" when the server
+  // closed the connection, "<timeout>" after 5 s.
+  Value reply() {
+    while (true) {
+      auto p = resp::parse_value(buf_);
+      if (p.outcome == resp::Outcome::kComplete) {
+        buf_.erase(0, p.consumed);
+        return p.value;
+      }
+      if (p.outcome == resp::Outcome::kError) return error("<bad reply>");
+      char chunk[65536];
+      asio::error_code ec;
+      size_t n = socket_.read_some(asio::buffer(chunk), ec);
+      if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+        return error("<closed>");
+      }
+      if (ec) return error("<timeout>");
+      buf_.append(chunk, n);
+    }
+  }
+  Value call(const std::vector<std::string_view>& args) {
+    command(args);
+    return reply();
+  }
+
+ private:
+  static Value error(std::string s) {
+    Value v;
+    v.type = Value::Type::kError;
+    v.str = std::move(s);
+    return v;
+  }
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_;
+  std::string buf_;
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerConfig c;
+    c.port = 0;
+    c.actors = 2;
+    c.client_port = 0;
+    c.serialize_local_messages = true;
+    c.limits.max_bulk = 1 << 20;
+    c.limits.max_inline = 1024;
+    auto s = Server::start(c);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    server_ = std::move(s).value();
+  }
+  const std::string& port(size_t i) { return server_->query_addrs()[i]; }
+
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(SessionTest, GetSetDelAndFriendsSpeakRedis) {
+  RawClient c(port(0));
+  EXPECT_EQ(c.call({"PING"}).str, "PONG");
+  EXPECT_EQ(c.call({"SET", "k", "v"}).str, "OK");
+  EXPECT_EQ(c.call({"GET", "k"}).str, "v");
+  EXPECT_EQ(c.call({"get", "missing"}).type, Value::Type::kNull);
+  EXPECT_EQ(c.call({"EXISTS", "k", "missing"}).integer, 1);
+  auto mget = c.call({"MGET", "k", "missing"});
+  ASSERT_EQ(mget.array.size(), 2u);
+  EXPECT_EQ(mget.array[0].str, "v");
+  EXPECT_EQ(mget.array[1].type, Value::Type::kNull);
+  EXPECT_EQ(c.call({"DBSIZE"}).integer, 1);
+  EXPECT_EQ(c.call({"DEL", "k", "missing"}).integer, 1);
+  EXPECT_EQ(c.call({"GET", "k"}).type, Value::Type::kNull);
+  EXPECT_EQ(c.call({"ECHO", "hi"}).str, "hi");
+  EXPECT_EQ(c.call({"SELECT", "0"}).str, "OK");
+  EXPECT_TRUE(c.call({"SELECT", "1"}).is_error());
+  EXPECT_EQ(c.call({"CLIENT", "SETNAME", "me"}).str, "OK");
+  EXPECT_EQ(c.call({"CLIENT", "GETNAME"}).str, "me");
+}
+
+TEST_F(SessionTest, ListReturnsSortedKeyValuePairs) {
+  RawClient c(port(0));
+  for (auto k : {"cat/2", "cat/1", "catalog", "dog/1"}) c.call({"SET", k, k});
+  auto l = c.call({"LIST", "cat/"});
+  ASSERT_EQ(l.array.size(), 4u);
+  EXPECT_EQ(l.array[0].str, "cat/1");
+  EXPECT_EQ(l.array[1].str, "cat/1");
+  EXPECT_EQ(l.array[2].str, "cat/2");
+  EXPECT_EQ(c.call({"LIST"}).array.size(), 8u);
+  EXPECT_EQ(c.call({"LIST", "zzz"}).array.size(), 0u);
+}
+
+TEST_F(SessionTest, KeysAndScanFindEveryMatchingKey) {
+  RawClient c(port(0));
+  std::string pipeline;
+  for (int i = 0; i < 300; ++i) {
+    resp::write_command(pipeline, {"SET", "user:" + std::to_string(i), "x"});
+    resp::write_command(pipeline, {"SET", "item:" + std::to_string(i), "y"});
+  }
+  c.send(pipeline);
+  for (int i = 0; i < 600; ++i) ASSERT_EQ(c.reply().str, "OK");
+  EXPECT_EQ(c.call({"KEYS", "user:*"}).array.size(), 300u);
+  EXPECT_EQ(c.call({"KEYS", "*:1?"}).array.size(), 20u);
+  EXPECT_EQ(c.call({"KEYS", "user:[12]"}).array.size(), 2u);
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  for (int round = 0; round < 1000; ++round) {
+    auto r = c.call({"SCAN", cursor, "MATCH", "item:*", "COUNT", "37"});
+    ASSERT_EQ(r.array.size(), 2u) << r.str;
+    cursor = r.array[0].str;
+    for (auto& k : r.array[1].array) seen.insert(k.str);
+    if (cursor == "0") break;
+  }
+  EXPECT_EQ(cursor, "0");
+  EXPECT_EQ(seen.size(), 300u);
+  EXPECT_TRUE(c.call({"SCAN", "12345"}).is_error());
+}
+
+TEST_F(SessionTest, PipelinedRepliesKeepOrderAcrossLocalAndStoreCommands) {
+  RawClient c(port(1));
+  std::string p;
+  resp::write_command(p, {"SET", "a", "1"});
+  resp::write_command(p, {"PING"});
+  resp::write_command(p, {"NOSUCH", "x"});
+  resp::write_command(p, {"GET", "a"});
+  resp::write_command(p, {"GET"});  // wrong arity
+  resp::write_command(p, {"ECHO", "e"});
+  resp::write_command(p, {"SET", "a", "2", "NX"});  // refused option
+  resp::write_command(p, {"GET", "a"});
+  c.send(p);
+  EXPECT_EQ(c.reply().str, "OK");
+  EXPECT_EQ(c.reply().str, "PONG");
+  auto unknown = c.reply();
+  EXPECT_EQ(unknown.str,
+            "ERR unknown command 'NOSUCH', with args beginning with: 'x' ");
+  EXPECT_EQ(c.reply().str, "1");
+  EXPECT_EQ(c.reply().str, "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(c.reply().str, "e");
+  auto refused = c.reply();
+  EXPECT_TRUE(refused.is_error());
+  EXPECT_NE(refused.str.find("not supported"), std::string::npos);
+  EXPECT_EQ(c.reply().str, "1");
+}
+
+TEST_F(SessionTest, CommandsSplitAtEveryByteStillWork) {
+  RawClient c(port(0));
+  std::string p;
+  resp::write_command(p, {"SET", "split", std::string("a\r\nb\0c", 6)});
+  resp::write_command(p, {"GET", "split"});
+  p += "PING\r\n";  // inline
+  for (char ch : p) c.send(std::string_view(&ch, 1));
+  EXPECT_EQ(c.reply().str, "OK");
+  EXPECT_EQ(c.reply().str, std::string("a\r\nb\0c", 6));
+  EXPECT_EQ(c.reply().str, "PONG");
+}
+
+TEST_F(SessionTest, OversizedOrMalformedInputClosesOnlyThatConnection) {
+  RawClient bad(port(0));
+  RawClient good(port(0));
+  EXPECT_EQ(good.call({"SET", "k", "v"}).str, "OK");
+  bad.send("*1\r\n$99999999\r\n");  // over max_bulk
+  auto e = bad.reply();
+  EXPECT_TRUE(e.is_error());
+  EXPECT_NE(e.str.find("invalid bulk length"), std::string::npos) << e.str;
+  EXPECT_EQ(bad.reply().str, "<closed>");
+
+  RawClient garbage(port(0));
+  garbage.send("*2\r\n+oops\r\n");
+  EXPECT_TRUE(garbage.reply().is_error());
+  EXPECT_EQ(garbage.reply().str, "<closed>");
+
+  RawClient inline_too_long(port(0));
+  inline_too_long.send(std::string(4096, 'a'));
+  EXPECT_TRUE(inline_too_long.reply().is_error());
+  EXPECT_EQ(inline_too_long.reply().str, "<closed>");
+
+  EXPECT_EQ(good.call({"GET", "k"}).str, "v");
+}
+
+TEST_F(SessionTest, QuitAnswersOkThenCloses) {
+  RawClient c(port(0));
+  EXPECT_EQ(c.call({"QUIT"}).str, "OK");
+  EXPECT_EQ(c.reply().str, "<closed>");
+}
+
+TEST_F(SessionTest, HelloIsAnUnknownCommandAsInRedisWithoutResp3) {
+  RawClient c(port(0));
+  EXPECT_EQ(c.call({"HELLO", "3"}).str,
+            "ERR unknown command 'HELLO', with args beginning with: '3' ");
+}
+
+TEST_F(SessionTest, InfoReportsServerKeyspaceAndActorSections) {
+  RawClient c(port(1));
+  c.call({"SET", "x", "1"});
+  std::string all = c.call({"INFO"}).str;
+  for (auto field :
+       {"redis_version:7.0.0", "cmud_version:", "tcp_port:", "actor_uid:",
+        "keys:1", "messages_sent:", "messages_sent_external:",
+        "messages_sent_actor:", "bytes_sent:", "remote_bytes_received:",
+        "channel_refs_used:", "max_pair_msgs_per_sec:"}) {
+    EXPECT_NE(all.find(field), std::string::npos) << field;
+  }
+  std::string port_line =
+      "tcp_port:" + port(1).substr(port(1).rfind(':') + 1) + "\r\n";
+  EXPECT_NE(all.find(port_line), std::string::npos);
+  std::string ks = c.call({"INFO", "keyspace"}).str;
+  EXPECT_EQ(ks.find("redis_version"), std::string::npos);
+  EXPECT_NE(ks.find("keys:1"), std::string::npos);
+}
+
+TEST_F(SessionTest, CommandAndConfigGetAnswerLikeRedis) {
+  RawClient c(port(0));
+  auto count = c.call({"COMMAND", "COUNT"}).integer;
+  auto all = c.call({"COMMAND"});
+  EXPECT_EQ(static_cast<int64_t>(all.array.size()), count);
+  auto info = c.call({"COMMAND", "INFO", "get"});
+  ASSERT_EQ(info.array.size(), 1u);
+  EXPECT_EQ(info.array[0].array[0].str, "get");
+  EXPECT_EQ(info.array[0].array[1].integer, 2);
+  auto save = c.call({"CONFIG", "GET", "save"});
+  ASSERT_EQ(save.array.size(), 2u);
+  EXPECT_EQ(save.array[0].str, "save");
+  EXPECT_EQ(c.call({"CONFIG", "GET", "nosuch"}).array.size(), 0u);
+}
+
+TEST_F(SessionTest, ClientPortSpreadsConnectionsOverActors) {
+  ASSERT_TRUE(server_->client_addr().has_value());
+  std::set<std::string> uids;
+  for (int i = 0; i < 4; ++i) {
+    RawClient c(*server_->client_addr());
+    std::string info = c.call({"INFO", "server"}).str;
+    auto at = info.find("actor_uid:");
+    ASSERT_NE(at, std::string::npos);
+    uids.insert(info.substr(at, info.find("\r\n", at) - at));
+  }
+  EXPECT_EQ(uids.size(), 2u);
+}
+
+TEST_F(SessionTest, BinarySafeLargeValuesRoundTrip) {
+  RawClient c(port(0));
+  std::string big(512 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  EXPECT_EQ(c.call({"SET", "big", big}).str, "OK");
+  EXPECT_EQ(c.call({"GET", "big"}).str, big);
+}
+
+}  // namespace
+}  // namespace cmud::server

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Process-level test: two cmud-server processes (2 actors each, the second
+# joining the first by host:port), driven with cmud-cli, redis-cli,
+# redis-benchmark and Python's redis package. Loopback only; every process
+# it starts is stopped on exit; every wait is bounded.
+# Usage: cluster_test.sh BIN_DIR
+set -uo pipefail
+bin=${1:?usage: cluster_test.sh BIN_DIR}
+tmp=$(mktemp -d)
+pids=()
+failures=0
+passes=0
+
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() {  # description, command...
+  local what=$1
+  shift
+  if "$@" >"$tmp/out" 2>&1; then
+    passes=$((passes + 1))
+  else
+    failures=$((failures + 1))
+    echo "FAIL: $what"
+    sed 's/^/    /' "$tmp/out" | head -20
+  fi
+}
+
+# Waits up to $2 seconds for file $1 to be non-empty.
+wait_file() {
+  for _ in $(seq 1 $(($2 * 20))); do
+    [[ -s $1 ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# Reads field $2 of the JSON in file $1 (a string, or element $3 of a list).
+json() {
+  python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))[sys.argv[2]]
+print(d[int(sys.argv[3])] if len(sys.argv) > 3 else d)
+PY
+}
+port_of() { echo "${1##*:}"; }
+
+start_server() {  # name, args...
+  local name=$1
+  shift
+  "$bin/cmud-server" --port 0 --desc-file "$tmp/$name.json" "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids+=($!)
+  eval "${name}_pid=$!"
+  if ! wait_file "$tmp/$name.json" 10; then
+    echo "FAIL: server $name did not start"; cat "$tmp/$name.err"; exit 1
+  fi
+}
+
+start_server a --actors 2
+a_addr=$(json "$tmp/a.json" address)
+a_q0=$(json "$tmp/a.json" query 0)
+a_q1=$(json "$tmp/a.json" query 1)
+start_server b --actors 2 --join "$a_addr"
+b_q0=$(json "$tmp/b.json" query 0)
+b_q1=$(json "$tmp/b.json" query 1)
+
+check "description line printed on stdout" \
+  grep -q '^description: {' "$tmp/a.out"
+
+cli() { "$bin/cmud-cli" "$@"; }
+# Polls (up to 2 s, the remote deadline) until `cmud-cli -s $1 get $2` prints $3.
+eventually_get() {
+  for _ in $(seq 1 40); do
+    [[ "$(cli -s "$1" get "$2" 2>/dev/null)" == "$3" ]] && return 0
+    sleep 0.05
+  done
+  echo "got: $(cli -s "$1" get "$2" 2>&1)"
+  return 1
+}
+
+check "cmud-cli put on server A" cli -s "$a_q0" put cat/name "charlie the cat"
+check "visible on A's other actor" eventually_get "$a_q1" cat/name "charlie the cat"
+check "visible on server B (joined by host:port)" eventually_get "$b_q1" cat/name "charlie the cat"
+check "redis-cli SET on B" bash -c "[[ \$(redis-cli -p $(port_of "$b_q0") SET cat/age 7) == OK ]]"
+check "B's write reaches A" eventually_get "$a_q0" cat/age 7
+check "cmud-cli list with prefix" bash -c \
+  "[[ \$('$bin/cmud-cli' -s $b_q0 list cat/ | wc -l) -eq 2 ]]"
+check "absent key exits 1" bash -c "'$bin/cmud-cli' -s $a_q0 get nope; [[ \$? -eq 1 ]]"
+check "unreachable server exits 2 with a message" bash -c \
+  "'$bin/cmud-cli' -s 127.0.0.1:1 get x 2>&1 | grep -qi unavailable"
+check "interactive mode from stdin" bash -c \
+  "printf 'put k \"a b\"\nget k\n' | '$bin/cmud-cli' -s $a_q1 | grep -qx 'a b'"
+check "redis-cli INFO actors" bash -c \
+  "redis-cli -p $(port_of "$a_q0") INFO actors | grep -q '^max_pair_msgs_per_sec:'"
+check "sync rate stays within 10 per pair per second" bash -c \
+  "v=\$(redis-cli -p $(port_of "$a_q0") INFO actors | tr -d '\r' | sed -n 's/^max_pair_msgs_per_sec://p'); [[ \$v -le 10 ]]"
+check "redis-cli --scan" bash -c \
+  "[[ \$(redis-cli -p $(port_of "$a_q0") --scan --pattern 'cat/*' | wc -l) -ge 2 ]]"
+check "redis-cli DEL and eventual absence elsewhere" bash -c \
+  "[[ \$(redis-cli -p $(port_of "$a_q0") DEL cat/age) == 1 ]]"
+check "redis-benchmark -t get,set" bash -c \
+  "redis-benchmark -p $(port_of "$b_q1") -t get,set -n 2000 -c 4 -q 2>&1 | tee /dev/stderr | grep -c 'requests per second' | grep -qx 2"
+if /usr/bin/python3 -c 'import redis' 2>/dev/null; then
+  check "Python redis package" /usr/bin/python3 - "$(port_of "$b_q0")" <<'PY'
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), socket_timeout=5)
+assert r.ping()
+assert r.set("py/key", b"\x00binary\r\n")
+assert r.get("py/key") == b"\x00binary\r\n"
+assert r.get("py/none") is None
+assert r.mget(["py/key", "py/none"]) == [b"\x00binary\r\n", None]
+assert r.exists("py/key") == 1
+p = r.pipeline(transaction=False)
+for i in range(100):
+    p.set(f"py/{i}", i)
+assert all(p.execute())
+assert len(list(r.scan_iter(match="py/*", count=7))) == 101
+assert r.delete("py/key") == 1
+print("ok")
+PY
+else
+  echo "FAIL: Python redis package missing (install python3-redis)"
+  failures=$((failures + 1))
+fi
+check "busy port is a clear error" bash -c \
+  "'$bin/cmud-server' --port $(port_of "$a_addr") --actors 1 2>&1 | grep -qi 'cannot listen'; [[ \${PIPESTATUS[0]} -ne 0 ]]"
+check "bad flag is an error" bash -c "! '$bin/cmud-server' --no-such-flag"
+check "malformed join target is an error" bash -c \
+  "'$bin/cmud-server' --port 0 --join 'nonsense' 2>&1 | grep -qi 'join target'"
+
+# SIGTERM / SIGINT: clean exit 0.
+stop() {  # pid, signal
+  kill -"$2" "$1"
+  for _ in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.05
+  done
+  wait "$1"
+}
+check "SIGINT stops server B with status 0" stop "$b_pid" INT
+check "SIGTERM stops server A with status 0" stop "$a_pid" TERM
+pids=()
+
+echo "$passes passed, $failures failed"
+[[ $failures -eq 0 ]]
