@@ -1,79 +1,123 @@
 #include "cmud/kv/store.h"
 
+#include <absl/hash/hash.h>
+
+#include <cstring>
+#include <new>
+
 namespace cmud::kv {
+
+size_t Store::Hash::operator()(const Entry* e) const {
+  return absl::Hash<std::string_view>()(e->key());
+}
+size_t Store::Hash::operator()(std::string_view s) const {
+  return absl::Hash<std::string_view>()(s);
+}
+
+Entry* Store::make(std::string_view key, std::string_view value,
+                   Version version, bool deleted) {
+  if (deleted) value = {};
+  void* mem = ::operator new(sizeof(Entry) + key.size() + value.size());
+  auto* e = new (mem) Entry();
+  e->version_ = version;
+  e->deleted_ = deleted;
+  e->key_len_ = static_cast<uint32_t>(key.size());
+  e->value_len_ = static_cast<uint32_t>(value.size());
+  std::memcpy(e->data(), key.data(), key.size());
+  std::memcpy(e->data() + key.size(), value.data(), value.size());
+  return e;
+}
+
+void Store::destroy(Entry* e) {
+  e->~Entry();
+  ::operator delete(e);
+}
+
+Store::~Store() {
+  for (Entry* e : by_hash_) destroy(e);
+}
 
 bool Store::apply(std::string_view key, std::string_view value, Version version,
                   bool deleted, uint8_t route) {
-  auto it = map_.lower_bound(key);
-  if (it != map_.end() && it->first == key) {
-    Entry& e = it->second;
-    if (!(version > e.version)) return false;
-    if (e.deleted && !deleted) ++live_;
-    if (!e.deleted && deleted) --live_;
+  if (deleted) value = {};
+  Entry* e;
+  auto it = by_hash_.find(key);
+  if (it != by_hash_.end()) {
+    Entry* old = *it;
+    if (!(version > old->version_)) return false;
+    if (!old->deleted_) --live_;
+    if (old->value_len_ == value.size()) {
+      e = old;  // same size: rewrite in place
+      e->version_ = version;
+      e->deleted_ = deleted;
+      std::memcpy(e->data() + e->key_len_, value.data(), value.size());
+    } else {
+      e = make(key, value, version, deleted);
+      by_hash_.erase(it);
+      by_hash_.insert(e);
+      by_key_.erase(old);
+      by_key_.insert(e);
+      destroy(old);
+    }
   } else {
-    it = map_.emplace_hint(it, std::string(key), Entry{});
-    if (!deleted) ++live_;
+    e = make(key, value, version, deleted);
+    by_hash_.insert(e);
+    by_key_.insert(e);
   }
-  Entry& e = it->second;
-  e.value.assign(deleted ? std::string_view() : value);
-  e.version = version;
-  e.deleted = deleted;
+  if (!deleted) ++live_;
   if (route == kRouteNone) {
-    e.seq = 0;
+    e->seq_ = 0;
   } else {
-    e.seq = next_seq_++;
-    log_.push_back({e.seq, it, route});
+    e->seq_ = next_seq_++;
+    log_.push_back({e->seq_, std::string(key), route});
   }
   return true;
 }
 
 std::optional<std::string_view> Store::get(std::string_view key) const {
   const Entry* e = find(key);
-  if (e == nullptr || e->deleted) return std::nullopt;
-  return std::string_view(e->value);
+  if (e == nullptr || e->deleted()) return std::nullopt;
+  return e->value();
 }
 
 const Entry* Store::find(std::string_view key) const {
-  auto it = map_.find(key);
-  return it == map_.end() ? nullptr : &it->second;
+  auto it = by_hash_.find(key);
+  return it == by_hash_.end() ? nullptr : *it;
 }
 
-void Store::for_each_prefix(
-    std::string_view prefix,
-    const std::function<bool(const std::string&, const Entry&)>& f) const {
-  for (auto it = map_.lower_bound(prefix);
-       it != map_.end() && std::string_view(it->first).starts_with(prefix);
-       ++it) {
-    if (it->second.deleted) continue;
-    if (!f(it->first, it->second)) return;
+void Store::for_each_prefix(std::string_view prefix, const Visit& f) const {
+  for (auto it = by_key_.lower_bound(prefix);
+       it != by_key_.end() && (*it)->key().starts_with(prefix); ++it) {
+    if ((*it)->deleted()) continue;
+    if (!f(**it)) return;
   }
 }
 
-std::optional<std::string> Store::walk(
-    std::string_view from, bool after,
-    const std::function<bool(const std::string&, const Entry&)>& f) const {
-  auto it = after ? map_.upper_bound(from) : map_.lower_bound(from);
-  std::optional<Map::const_iterator> last;
-  for (; it != map_.end(); ++it) {
-    if (!f(it->first, it->second)) {
-      if (last) return (*last)->first;
+std::optional<std::string> Store::walk(std::string_view from, bool after,
+                                       const Visit& f) const {
+  auto it = after ? by_key_.upper_bound(from) : by_key_.lower_bound(from);
+  const Entry* last = nullptr;
+  for (; it != by_key_.end(); ++it) {
+    if (!f(**it)) {
+      if (last != nullptr) return std::string(last->key());
       return std::string(from);  // broke the REQUIRES; resume where we began
     }
-    last = it;
+    last = *it;
   }
   return std::nullopt;
 }
 
-uint64_t Store::changes_since(
-    uint64_t cursor, uint8_t mask,
-    const std::function<bool(const std::string&, const Entry&)>& f) const {
+uint64_t Store::changes_since(uint64_t cursor, uint8_t mask,
+                              const Visit& f) const {
   if (log_.empty()) return cursor;
   uint64_t first = log_.front().seq;
   size_t i = cursor < first ? 0 : static_cast<size_t>(cursor - first + 1);
   for (; i < log_.size(); ++i) {
     const Record& r = log_[i];
-    bool current = (r.route & mask) != 0 && r.it->second.seq == r.seq;
-    if (current && !f(r.it->first, r.it->second)) break;
+    if ((r.route & mask) != 0) {
+      const Entry* e = find(r.key);
+      if (e != nullptr && e->seq() == r.seq && !f(*e)) break;
+    }
     cursor = r.seq;
   }
   return cursor;

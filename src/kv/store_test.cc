@@ -20,8 +20,9 @@ struct Update {
 std::map<std::string, std::tuple<std::string, Version, bool>> state_of(
     const Store& s) {
   std::map<std::string, std::tuple<std::string, Version, bool>> out;
-  s.walk("", false, [&](const std::string& k, const Entry& e) {
-    out[k] = {e.value, e.version, e.deleted};
+  s.walk("", false, [&](const Entry& e) {
+    out[std::string(e.key())] = {std::string(e.value()), e.version(),
+                                 e.deleted()};
     return true;
   });
   return out;
@@ -44,7 +45,7 @@ TEST(Store, DeleteIsATombstoneMergedByTheSameRule) {
   EXPECT_EQ(s.get("k"), std::nullopt);
   EXPECT_EQ(s.live_size(), 0u);
   ASSERT_NE(s.find("k"), nullptr);
-  EXPECT_TRUE(s.find("k")->deleted);
+  EXPECT_TRUE(s.find("k")->deleted());
   // An older write arriving late does not resurrect the key.
   EXPECT_FALSE(s.apply("k", "late", {10, 9}, false, kRouteNone));
   EXPECT_EQ(s.get("k"), std::nullopt);
@@ -59,14 +60,14 @@ TEST(Store, PrefixListingIsSortedAndStopsAtThePrefixEnd) {
   }
   ASSERT_TRUE(s.apply("cat/3", "", {2, 1}, true, kRouteNone));
   std::vector<std::string> keys;
-  s.for_each_prefix("cat/", [&](const std::string& k, const Entry&) {
-    keys.push_back(k);
+  s.for_each_prefix("cat/", [&](const Entry& e) {
+    keys.emplace_back(e.key());
     return true;
   });
   EXPECT_EQ(keys, (std::vector<std::string>{"cat/1", "cat/2"}));
   keys.clear();
-  s.for_each_prefix("", [&](const std::string& k, const Entry&) {
-    keys.push_back(k);
+  s.for_each_prefix("", [&](const Entry& e) {
+    keys.emplace_back(e.key());
     return true;
   });
   EXPECT_EQ(keys.size(), 6u);
@@ -80,11 +81,10 @@ TEST(Store, ChangeLogYieldsOneRecordPerKeyAndRespectsTheRouteMask) {
   ASSERT_TRUE(s.apply("a", "2", {2, 1}, false, kRouteLocal | kRouteRemote));
   auto collect = [&](uint64_t cursor, uint8_t mask, uint64_t* end) {
     std::vector<std::string> out;
-    *end = s.changes_since(cursor, mask,
-                           [&](const std::string& k, const Entry& e) {
-                             out.push_back(k + "=" + e.value);
-                             return true;
-                           });
+    *end = s.changes_since(cursor, mask, [&](const Entry& e) {
+      out.push_back(std::string(e.key()) + "=" + std::string(e.value()));
+      return true;
+    });
     return out;
   };
   uint64_t end = 0;
@@ -108,13 +108,12 @@ TEST(Store, ChangesSinceStopsWithoutTakingTheRefusedRecord) {
         s.apply("k" + std::to_string(i), "v", {1, 1}, false, kRouteLocal));
   }
   int taken = 0;
-  uint64_t c = s.changes_since(
-      0, kRouteLocal,
-      [&](const std::string&, const Entry&) { return taken++ < 2; });
+  uint64_t c = s.changes_since(0, kRouteLocal,
+                               [&](const Entry&) { return taken++ < 2; });
   EXPECT_EQ(c, 2u);
   std::vector<std::string> rest;
-  s.changes_since(c, kRouteLocal, [&](const std::string& k, const Entry&) {
-    rest.push_back(k);
+  s.changes_since(c, kRouteLocal, [&](const Entry& e) {
+    rest.emplace_back(e.key());
     return true;
   });
   EXPECT_EQ(rest, (std::vector<std::string>{"k2", "k3", "k4"}));
@@ -131,12 +130,12 @@ TEST(Store, WalkResumesAfterTheLastKeyTaken) {
   int rounds = 0;
   do {
     int budget = 3;
-    cursor = s.walk(cursor.value_or(""), cursor.has_value(),
-                    [&](const std::string& k, const Entry&) {
-                      if (budget-- == 0) return false;
-                      seen.push_back(k);
-                      return true;
-                    });
+    cursor =
+        s.walk(cursor.value_or(""), cursor.has_value(), [&](const Entry& e) {
+          if (budget-- == 0) return false;
+          seen.emplace_back(e.key());
+          return true;
+        });
   } while (cursor && ++rounds < 100);
   EXPECT_EQ(seen.size(), 10u);  // tombstones included
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));

@@ -37,8 +37,13 @@ using actor::Message;
 
 namespace {
 
-size_t entry_bytes(const std::string& key, const kv::Entry& e) {
-  return key.size() + e.value.size() + 24;
+size_t entry_bytes(const kv::Entry& e) {
+  return e.key().size() + e.value().size() + 24;
+}
+
+SyncEntry to_sync(const kv::Entry& e) {
+  return SyncEntry{std::string(e.key()), std::string(e.value()),
+                   e.version().hlc, e.version().origin, e.deleted()};
 }
 
 }  // namespace
@@ -120,22 +125,21 @@ OpResult QueryActor::run(Op& op) {
       for (const auto& k : op.keys) r.n += store_.get(k) ? 1 : 0;
       break;
     case OpKind::kList:
-      store_.for_each_prefix(op.key,
-                             [&](const std::string& k, const kv::Entry& e) {
-                               r.items.push_back(k);
-                               r.items.push_back(e.value);
-                               return true;
-                             });
+      store_.for_each_prefix(op.key, [&](const kv::Entry& e) {
+        r.items.emplace_back(e.key());
+        r.items.emplace_back(e.value());
+        return true;
+      });
       break;
     case OpKind::kKeys: {
       bool prefix_only = resp::glob_is_prefix(op.arg);
-      store_.for_each_prefix(resp::glob_literal_prefix(op.arg),
-                             [&](const std::string& k, const kv::Entry&) {
-                               if (prefix_only || resp::glob_match(op.arg, k)) {
-                                 r.items.push_back(k);
-                               }
-                               return true;
-                             });
+      store_.for_each_prefix(
+          resp::glob_literal_prefix(op.arg), [&](const kv::Entry& e) {
+            if (prefix_only || resp::glob_match(op.arg, e.key())) {
+              r.items.emplace_back(e.key());
+            }
+            return true;
+          });
       break;
     }
     case OpKind::kScan: {
@@ -146,15 +150,16 @@ OpResult QueryActor::run(Op& op) {
       bool past_prefix = false;
       auto resume = store_.walk(
           op.flag ? std::string_view(op.key) : std::string_view(prefix),
-          op.flag, [&](const std::string& k, const kv::Entry& e) {
-            if (!std::string_view(k).starts_with(prefix)) {
+          op.flag, [&](const kv::Entry& e) {
+            if (!e.key().starts_with(prefix)) {
               past_prefix = true;
               return false;
             }
             if (budget == 0) return false;
             --budget;
-            if (!e.deleted && (prefix_only || resp::glob_match(op.arg, k))) {
-              r.items.push_back(k);
+            if (!e.deleted() &&
+                (prefix_only || resp::glob_match(op.arg, e.key()))) {
+              r.items.emplace_back(e.key());
             }
             return true;
           });
@@ -241,23 +246,22 @@ bool QueryActor::has_work() const {
   return false;
 }
 
-bool QueryActor::in_snapshot(const Scan& s, const std::string& key,
-                             const kv::Entry& e) const {
-  if (e.version.origin == origin_) return true;
-  return s.full && std::hash<std::string>()(key) % local_count_ == index_;
+bool QueryActor::in_snapshot(const Scan& s, const kv::Entry& e) const {
+  if (e.version().origin == origin_) return true;
+  return s.full &&
+         std::hash<std::string_view>()(e.key()) % local_count_ == index_;
 }
 
 SyncBatch QueryActor::build_batch(Dest& d) {
   SyncBatch b;
   b.server = server_;
   size_t bytes = 0;
-  auto take = [&](const std::string& key, const kv::Entry& e) {
-    size_t n = entry_bytes(key, e);
+  auto take = [&](const kv::Entry& e) {
+    size_t n = entry_bytes(e);
     if (!b.entries.empty() && bytes + n > options_.max_batch_bytes) {
       return false;
     }
-    b.entries.push_back(
-        SyncEntry{key, e.value, e.version.hlc, e.version.origin, e.deleted});
+    b.entries.push_back(to_sync(e));
     bytes += n;
     return true;
   };
@@ -267,17 +271,15 @@ SyncBatch QueryActor::build_batch(Dest& d) {
     Scan& s = *d.scan;
     bool first = true;
     auto resume = store_.walk(
-        s.after.value_or(""), s.after.has_value(),
-        [&](const std::string& key, const kv::Entry& e) {
-          if (!in_snapshot(s, key, e)) return true;
+        s.after.value_or(""), s.after.has_value(), [&](const kv::Entry& e) {
+          if (!in_snapshot(s, e)) return true;
           if (first) {  // walk() needs its first entry taken
             first = false;
-            b.entries.push_back(SyncEntry{key, e.value, e.version.hlc,
-                                          e.version.origin, e.deleted});
-            bytes += entry_bytes(key, e);
+            b.entries.push_back(to_sync(e));
+            bytes += entry_bytes(e);
             return true;
           }
-          return take(key, e);
+          return take(e);
         });
     if (resume) {
       s.after = std::move(resume);

@@ -57,8 +57,7 @@ class QueryActor : public actor::Actor {
   bool has_work() const;
   void flush();
   SyncBatch build_batch(Dest& d);
-  bool in_snapshot(const Scan& s, const std::string& key,
-                   const kv::Entry& e) const;
+  bool in_snapshot(const Scan& s, const kv::Entry& e) const;
   void schedule_tick();
 
   actor::Context& ctx_;

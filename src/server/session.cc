@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <asio/write.hpp>
+#include <cstring>
 
 #include "commands.h"
 
@@ -48,22 +49,23 @@ void Session::read() {
       out_.size() > kMaxPendingOutput) {
     return;
   }
-  if (in_pos_ > 0 && in_pos_ >= in_.size() / 2) {
-    in_.erase(0, in_pos_);
+  if (in_pos_ > 0 && in_pos_ >= in_len_ / 2) {
+    std::memmove(in_.data(), in_.data() + in_pos_, in_len_ - in_pos_);
+    in_len_ -= in_pos_;
     in_pos_ = 0;
   }
-  size_t used = in_.size();
-  in_.resize(used + kReadChunk);
+  // Grows only when full: the buffer is reused, never cleared.
+  if (in_.size() - in_len_ < kReadChunk) in_.resize(in_len_ + kReadChunk);
   reading_ = true;
   socket_.async_read_some(
-      asio::buffer(in_.data() + used, kReadChunk),
-      [self = shared_from_this(), used](const asio::error_code& ec, size_t n) {
+      asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t n) {
         self->reading_ = false;
-        self->in_.resize(used + n);
         if (ec) {
           self->fail();
           return;
         }
+        self->in_len_ += n;
         self->process();
       });
 }
@@ -71,7 +73,7 @@ void Session::read() {
 void Session::process() {
   if (closed_) return;
   while (!awaiting_ && !closing_ && request_.ops.size() < kMaxOpsPerRequest) {
-    std::string_view rest(in_.data() + in_pos_, in_.size() - in_pos_);
+    std::string_view rest(in_.data() + in_pos_, in_len_ - in_pos_);
     auto p = resp::parse_command(rest, port_.limits);
     if (p.outcome == resp::Outcome::kNeedMore) break;
     std::string now;  // a reply written at once, in order with the others

@@ -64,8 +64,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   asio::ip::tcp::socket socket_;
   const PortInfo& port_;
-  std::string in_;  // received bytes; parsing starts at in_pos_
+  std::vector<char> in_;  // received bytes: [in_pos_, in_len_) unparsed
   size_t in_pos_ = 0;
+  size_t in_len_ = 0;
   std::string out_;      // replies not yet handed to the socket
   std::string writing_;  // the write in flight
   bool reading_ = false;

@@ -2,10 +2,12 @@
 // reads from.
 #pragma once
 
+#include <absl/container/btree_set.h>
+#include <absl/container/flat_hash_set.h>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,13 +16,29 @@
 
 namespace cmud::kv {
 
-// One key's state. A delete is a tombstone: deleted == true, value empty,
-// merged by the same rule as any other write.
-struct Entry {
-  std::string value;
-  Version version;
-  bool deleted = false;
-  uint64_t seq = 0;  // the change-log record that is current for this key
+// One key's state, kept in a single allocation (header, key bytes, value
+// bytes). A delete is a tombstone: deleted() and an empty value, merged by
+// the same rule as any other write. Immutable once made.
+class Entry {
+ public:
+  std::string_view key() const { return {data(), key_len_}; }
+  std::string_view value() const { return {data() + key_len_, value_len_}; }
+  const Version& version() const { return version_; }
+  bool deleted() const { return deleted_; }
+  // The change-log record that is current for this key (0: none).
+  uint64_t seq() const { return seq_; }
+
+ private:
+  friend class Store;
+  Entry() = default;
+  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+
+  Version version_;
+  uint64_t seq_ = 0;
+  uint32_t key_len_ = 0;
+  uint32_t value_len_ = 0;
+  bool deleted_ = false;
 };
 
 // Where a change must still travel (bits of Store::apply's `route`).
@@ -30,49 +48,51 @@ enum Route : uint8_t {
   kRouteRemote = 2,  // to other servers
 };
 
-// A key-value replica ordered by key (so List(prefix) is O(log n + k)) with
-// a change log: every applied change that must travel gets a sequence
-// number; readers keep a cursor and ask for what came after it. A key
-// changed many times between two reads yields one record.
+// A key-value replica with two indexes over the same entries: a hash set
+// for point lookups and a B-tree in key order, so List(prefix) is
+// O(log n + k). It also keeps a change log: every applied change that must
+// travel gets a sequence number; readers keep a cursor and ask for what came
+// after it. A key changed many times between two reads yields one record.
 // Thread-compatible: owned by one actor.
 class Store {
  public:
-  using Map = std::map<std::string, Entry, std::less<>>;
+  using Visit = std::function<bool(const Entry&)>;
+
+  Store() = default;
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
 
   // Merges a write: applied only if `version` is greater than the key's
   // current version (last writer wins; ACI). Returns true if applied; the
   // change is logged for `route` (kRouteNone: applied but not logged, and
   // any older record of this key no longer counts).
+  // REQUIRES: key and value each shorter than 4 GiB.
   bool apply(std::string_view key, std::string_view value, Version version,
              bool deleted, uint8_t route);
 
-  // The live value, or nullopt when absent or deleted.
+  // The live value, or nullopt when absent or deleted. The view is valid
+  // until the key is next written.
   std::optional<std::string_view> get(std::string_view key) const;
   // The entry including tombstones; null when never written.
   const Entry* find(std::string_view key) const;
 
-  // Calls f(key, entry) for live entries whose key starts with prefix, in
-  // key order. f returns false to stop.
-  void for_each_prefix(
-      std::string_view prefix,
-      const std::function<bool(const std::string&, const Entry&)>& f) const;
+  // Calls f for live entries whose key starts with prefix, in key order,
+  // until it returns false.
+  void for_each_prefix(std::string_view prefix, const Visit& f) const;
 
   // Walks all entries (tombstones too) in key order from `from` (the first
   // key > from when `after`, else >= from), calling f until it returns false
   // to stop without taking that entry. Returns the key to resume after (the
   // last one taken), or nullopt when the walk reached the end.
   // REQUIRES: f takes the first entry it is offered.
-  std::optional<std::string> walk(
-      std::string_view from, bool after,
-      const std::function<bool(const std::string&, const Entry&)>& f) const;
+  std::optional<std::string> walk(std::string_view from, bool after,
+                                  const Visit& f) const;
 
-  // Calls f(key, entry) for each current change record after `cursor` whose
-  // route has a bit of `mask`, in log order. f returns false to stop without
-  // taking that record. Returns the new cursor: the last record taken or
-  // passed over.
-  uint64_t changes_since(
-      uint64_t cursor, uint8_t mask,
-      const std::function<bool(const std::string&, const Entry&)>& f) const;
+  // Calls f for each current change record after `cursor` whose route has a
+  // bit of `mask`, in log order. f returns false to stop without taking that
+  // record. Returns the new cursor: the last record taken or passed over.
+  uint64_t changes_since(uint64_t cursor, uint8_t mask, const Visit& f) const;
 
   // Forgets records at or before `cursor` (every reader is past them).
   void trim(uint64_t cursor);
@@ -80,17 +100,44 @@ class Store {
   // The sequence number of the newest record (0 when none yet).
   uint64_t last_seq() const { return next_seq_ - 1; }
   size_t live_size() const { return live_; }
-  size_t size() const { return map_.size(); }
+  size_t size() const { return by_key_.size(); }
   size_t log_size() const { return log_.size(); }
 
  private:
   struct Record {
     uint64_t seq;
-    Map::iterator it;
+    std::string key;  // entries move when rewritten, so the key finds them
     uint8_t route;
   };
+  // Both indexes compare entries by key and look up by string_view.
+  struct Less {
+    using is_transparent = void;
+    static std::string_view k(const Entry* e) { return e->key(); }
+    static std::string_view k(std::string_view s) { return s; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return k(a) < k(b);
+    }
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(const Entry* e) const;
+    size_t operator()(std::string_view s) const;
+  };
+  struct Eq {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return Less::k(a) == Less::k(b);
+    }
+  };
 
-  Map map_;
+  static Entry* make(std::string_view key, std::string_view value,
+                     Version version, bool deleted);
+  static void destroy(Entry* e);
+
+  absl::flat_hash_set<Entry*, Hash, Eq> by_hash_;
+  absl::btree_set<Entry*, Less> by_key_;
   std::deque<Record> log_;
   uint64_t next_seq_ = 1;
   size_t live_ = 0;
