@@ -35,6 +35,7 @@ void Store::destroy(Entry* e) {
 
 Store::~Store() {
   for (Entry* e : by_hash_) destroy(e);
+  for (auto& r : retired_) destroy(r.entry);
 }
 
 bool Store::apply(std::string_view key, std::string_view value, Version version,
@@ -57,7 +58,8 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
       by_hash_.insert(e);
       by_key_.erase(old);
       by_key_.insert(e);
-      destroy(old);
+      old->seq_ = 0;  // no record is current for it any more
+      retired_.push_back({next_seq_ - 1, old});
     }
   } else {
     e = make(key, value, version, deleted);
@@ -69,7 +71,7 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
     e->seq_ = 0;
   } else {
     e->seq_ = next_seq_++;
-    log_.push_back({e->seq_, std::string(key), route});
+    log_.push_back({e->seq_, e, route});
   }
   return true;
 }
@@ -114,9 +116,8 @@ uint64_t Store::changes_since(uint64_t cursor, uint8_t mask,
   size_t i = cursor < first ? 0 : static_cast<size_t>(cursor - first + 1);
   for (; i < log_.size(); ++i) {
     const Record& r = log_[i];
-    if ((r.route & mask) != 0) {
-      const Entry* e = find(r.key);
-      if (e != nullptr && e->seq() == r.seq && !f(*e)) break;
+    if ((r.route & mask) != 0 && r.entry->seq() == r.seq && !f(*r.entry)) {
+      break;
     }
     cursor = r.seq;
   }
@@ -125,6 +126,11 @@ uint64_t Store::changes_since(uint64_t cursor, uint8_t mask,
 
 void Store::trim(uint64_t cursor) {
   while (!log_.empty() && log_.front().seq <= cursor) log_.pop_front();
+  uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
+  while (!retired_.empty() && retired_.front().last < oldest) {
+    destroy(retired_.front().entry);
+    retired_.pop_front();
+  }
 }
 
 }  // namespace cmud::kv

@@ -119,6 +119,25 @@ TEST(Store, ChangesSinceStopsWithoutTakingTheRefusedRecord) {
   EXPECT_EQ(rest, (std::vector<std::string>{"k2", "k3", "k4"}));
 }
 
+TEST(Store, ARewriteOfAnotherSizeKeepsTheLogCorrect) {
+  Store s;
+  ASSERT_TRUE(s.apply("k", "a", {1, 1}, false, kRouteLocal));
+  ASSERT_TRUE(s.apply("k", "a much longer value", {2, 1}, false, kRouteLocal));
+  ASSERT_TRUE(s.apply("other", "x", {3, 1}, false, kRouteLocal));
+  ASSERT_TRUE(s.apply("k", "", {4, 1}, true, kRouteLocal));
+  std::vector<std::string> seen;
+  s.changes_since(0, kRouteLocal, [&](const Entry& e) {
+    seen.push_back(std::string(e.key()) + "=" + std::string(e.value()) +
+                   (e.deleted() ? "(deleted)" : ""));
+    return true;
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"other=x", "k=(deleted)"}));
+  s.trim(s.last_seq());
+  EXPECT_EQ(s.log_size(), 0u);
+  EXPECT_EQ(s.get("other"), "x");
+  EXPECT_EQ(s.get("k"), std::nullopt);
+}
+
 TEST(Store, WalkResumesAfterTheLastKeyTaken) {
   Store s;
   for (int i = 0; i < 10; ++i) {

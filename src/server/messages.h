@@ -61,23 +61,49 @@ struct QueryReply {
 
 // --- Sync between query actors ---
 
-struct SyncEntry {
-  std::string key;
-  std::string value;
+// Updates the receiver has not seen, `count` entries encoded back to back
+// in `entries` (one buffer, not a string per key and value): each is
+// bytes key, bytes value, u64 hlc, u64 origin, u8 deleted (see
+// append_sync_entry). `server` is the sender's actor-system address: a batch
+// from another server is spread to the receiver's local peers; one from a
+// local peer is not.
+struct SyncBatch {
+  std::string server;
+  uint32_t count = 0;
+  std::string entries;
+  CMUD_MESSAGE("kv.SyncBatch", server, count, entries)
+};
+
+// One decoded entry of a SyncBatch, viewing its buffer.
+struct SyncEntryView {
+  std::string_view key;
+  std::string_view value;
   uint64_t hlc = 0;
   uint64_t origin = 0;
   bool deleted = false;
-  CMUD_FIELDS(key, value, hlc, origin, deleted)
 };
 
-// Updates the receiver has not seen. `server` is the sender's actor-system
-// address: a batch from another server is spread to the receiver's local
-// peers; one from a local peer is not.
-struct SyncBatch {
-  std::string server;
-  std::vector<SyncEntry> entries;
-  CMUD_MESSAGE("kv.SyncBatch", server, entries)
-};
+inline void append_sync_entry(std::string& out, std::string_view key,
+                              std::string_view value, uint64_t hlc,
+                              uint64_t origin, bool deleted) {
+  actor::Writer w(out);
+  w.bytes(key);
+  w.bytes(value);
+  w.fixed(hlc);
+  w.fixed(origin);
+  w.fixed<uint8_t>(deleted ? 1 : 0);
+}
+
+// Reads the next entry; false (and r fails) on malformed bytes.
+inline bool read_sync_entry(actor::Reader& r, SyncEntryView& e) {
+  uint8_t deleted = 0;
+  if (!r.view(e.key) || !r.view(e.value) || !r.fixed(e.hlc) ||
+      !r.fixed(e.origin) || !r.fixed(deleted) || deleted > 1) {
+    return r.fail();
+  }
+  e.deleted = deleted != 0;
+  return true;
+}
 
 // The query actor's own timer.
 struct SyncTick {

@@ -41,9 +41,10 @@ size_t entry_bytes(const kv::Entry& e) {
   return e.key().size() + e.value().size() + 24;
 }
 
-SyncEntry to_sync(const kv::Entry& e) {
-  return SyncEntry{std::string(e.key()), std::string(e.value()),
-                   e.version().hlc, e.version().origin, e.deleted()};
+void append(SyncBatch& b, const kv::Entry& e) {
+  append_sync_entry(b.entries, e.key(), e.value(), e.version().hlc,
+                    e.version().origin, e.deleted());
+  ++b.count;
 }
 
 }  // namespace
@@ -58,7 +59,7 @@ Status QueryActor::on_message(Message& msg) {
   if (auto* q = msg.as<QueryRequest>()) {
     on_query(*q);
   } else if (auto* b = msg.as<SyncBatch>()) {
-    on_sync(*b);
+    return on_sync(*b);
   } else if (msg.is<SyncTick>()) {
     on_tick();
   } else if (auto* p = msg.as<SetPeers>()) {
@@ -174,17 +175,23 @@ OpResult QueryActor::run(Op& op) {
   return r;
 }
 
-void QueryActor::on_sync(SyncBatch& b) {
+Status QueryActor::on_sync(SyncBatch& b) {
   bool from_remote = b.server != server_;
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
   bool logged = false;
-  for (auto& e : b.entries) {
+  actor::Reader r(b.entries);
+  SyncEntryView e;
+  for (uint32_t i = 0; i < b.count; ++i) {
+    if (!read_sync_entry(r, e)) {
+      return {ErrorCode::kDecode, "malformed sync batch from " + b.server};
+    }
     clock_.observe(e.hlc);
     if (store_.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, route)) {
       logged |= route != kv::kRouteNone;
     }
   }
   if (logged) work_added();
+  return {};
 }
 
 void QueryActor::on_set_peers(SetPeers& p) {
@@ -255,19 +262,17 @@ bool QueryActor::in_snapshot(const Scan& s, const kv::Entry& e) const {
 SyncBatch QueryActor::build_batch(Dest& d) {
   SyncBatch b;
   b.server = server_;
-  size_t bytes = 0;
   auto take = [&](const kv::Entry& e) {
-    size_t n = entry_bytes(e);
-    if (!b.entries.empty() && bytes + n > options_.max_batch_bytes) {
+    if (b.count > 0 &&
+        b.entries.size() + entry_bytes(e) > options_.max_batch_bytes) {
       return false;
     }
-    b.entries.push_back(to_sync(e));
-    bytes += n;
+    append(b, e);
     return true;
   };
   d.cursor = store_.changes_since(
       d.cursor, d.remote ? kv::kRouteRemote : kv::kRouteLocal, take);
-  if (d.scan && bytes < options_.max_batch_bytes) {
+  if (d.scan && b.entries.size() < options_.max_batch_bytes) {
     Scan& s = *d.scan;
     bool first = true;
     auto resume = store_.walk(
@@ -275,8 +280,7 @@ SyncBatch QueryActor::build_batch(Dest& d) {
           if (!in_snapshot(s, e)) return true;
           if (first) {  // walk() needs its first entry taken
             first = false;
-            b.entries.push_back(to_sync(e));
-            bytes += entry_bytes(e);
+            append(b, e);
             return true;
           }
           return take(e);
@@ -293,7 +297,7 @@ SyncBatch QueryActor::build_batch(Dest& d) {
 void QueryActor::flush() {
   auto send = [&](Dest& d) {
     SyncBatch b = build_batch(d);
-    if (!b.entries.empty()) ctx_.tell(d.ref, std::move(b));
+    if (b.count > 0) ctx_.tell(d.ref, std::move(b));
   };
   for (auto& d : local_) send(d);
   for (auto& [addr, d] : remote_) send(d);

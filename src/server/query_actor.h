@@ -48,7 +48,7 @@ class QueryActor : public actor::Actor {
   void on_query(QueryRequest& q);
   OpResult run(Op& op);
   void put(std::string_view key, std::string_view value, bool deleted);
-  void on_sync(SyncBatch& b);
+  Status on_sync(SyncBatch& b);
   void on_set_peers(SetPeers& p);
   void on_add_server(AddServer& a);
   void on_tick();

@@ -173,8 +173,9 @@ TEST_F(QueryActorTest, ManyPutsToOneKeyTravelAsOneAndRespectTheRate) {
   auto after = sys_->stats();
   // Besides the query and its reply: one batch with one entry and the timer
   // that then finds nothing left to do.
-  size_t one_batch = actor::encoded_size(
-      SyncBatch{sys_->address(), {SyncEntry{"hot", "199", 0, 0, false}}});
+  SyncBatch batch{sys_->address(), 1, {}};
+  append_sync_entry(batch.entries, "hot", "199", 0, 0, false);
+  size_t one_batch = actor::encoded_size(batch);
   EXPECT_EQ(after.bytes_sent - before.bytes_sent, query_bytes + one_batch);
   EXPECT_EQ(after.messages_sent_actor - before.messages_sent_actor, 3u);
   EXPECT_EQ(one(refs[1], get("hot")).value, "199");

@@ -106,8 +106,14 @@ class Store {
  private:
   struct Record {
     uint64_t seq;
-    std::string key;  // entries move when rewritten, so the key finds them
+    Entry* entry;  // current while entry->seq() == seq
     uint8_t route;
+  };
+  // An entry replaced by a larger or smaller one, kept until no record can
+  // name it: records naming it have seq <= `last`.
+  struct Retired {
+    uint64_t last;
+    Entry* entry;
   };
   // Both indexes compare entries by key and look up by string_view.
   struct Less {
@@ -139,6 +145,7 @@ class Store {
   absl::flat_hash_set<Entry*, Hash, Eq> by_hash_;
   absl::btree_set<Entry*, Less> by_key_;
   std::deque<Record> log_;
+  std::deque<Retired> retired_;
   uint64_t next_seq_ = 1;
   size_t live_ = 0;
 };
