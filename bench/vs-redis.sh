@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# cmud vs Redis with the same redis-benchmark command, alternating A B A B.
+# Usage: bench/vs-redis.sh [ROUNDS] [REQUESTS]   (defaults 3, 1000000)
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+rounds=${1:-3}
+n=${2:-1000000}
+need_binaries cmud-server
+need_redis
+
+redis_port=$(free_port)
+start_redis "$redis_port"
+cmud_client_port=$(free_port)
+start_cmud cmud --actors 2 --client-port "$cmud_client_port"
+wait_ping "$cmud_client_port" 10
+
+# run TARGET PORT MODE ROUND: appends "target mode test rps p50 p99" lines.
+run() {
+  local extra=()
+  [[ $3 == P16 ]] && extra=(-P 16)
+  timeout 600 redis-benchmark -p "$2" -t set,get -n "$n" -r 100000 -c 50 \
+    -d 32 "${extra[@]}" --csv 2>/dev/null |
+    python3 -c '
+import csv, sys
+for row in csv.reader(sys.stdin):
+    if row and row[0] in ("SET", "GET"):
+        print(sys.argv[1], sys.argv[2], row[0], row[1], row[4], row[6])
+' "$1" "$3" >>"$tmp/results"
+}
+
+for mode in P1 P16; do
+  for r in $(seq 1 "$rounds"); do
+    run redis "$redis_port" "$mode" "$r"
+    run cmud "$cmud_client_port" "$mode" "$r"
+  done
+done
+
+python3 - "$tmp/results" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+print(f"{'mode':5} {'test':4} {'redis req/s':>12} {'cmud req/s':>12} {'ratio':>6}  "
+      f"{'redis p50/p99 ms':>17} {'cmud p50/p99 ms':>16}")
+worst = None
+for mode in ("P1", "P16"):
+    for test in ("SET", "GET"):
+        def pick(target):
+            return [r for r in rows if r[0] == target and r[1] == mode and r[2] == test]
+        rd, cm = pick("redis"), pick("cmud")
+        ratios = [float(c[3]) / float(r[3]) for r, c in zip(rd, cm)]
+        med = statistics.median(ratios)
+        worst = med if worst is None else min(worst, med)
+        m = lambda xs, i: statistics.median(float(x[i]) for x in xs)
+        print(f"{mode:5} {test:4} {m(rd,3):12.0f} {m(cm,3):12.0f} {med:6.2f}  "
+              f"{m(rd,4):8.3f}/{m(rd,5):<8.3f} {m(cm,4):7.3f}/{m(cm,5):<8.3f}")
+print(f"summary: worst median ratio cmud/redis = {worst:.2f} (target >= 1.00)")
+PY
