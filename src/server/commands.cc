@@ -44,7 +44,7 @@ const auto kStart = std::chrono::steady_clock::now();
 
 // --- Store commands: build an op, format its result. ---
 
-void fmt_bulk_or_null(Session&, const std::string&, OpResult& r,
+void fmt_bulk_or_null(Session&, const std::string&, const ResultView& r,
                       ReplyWriter& w) {
   if (r.found) {
     w.bulk(r.value);
@@ -52,19 +52,17 @@ void fmt_bulk_or_null(Session&, const std::string&, OpResult& r,
     w.null();
   }
 }
-void fmt_ok(Session&, const std::string&, OpResult&, ReplyWriter& w) {
+void fmt_ok(Session&, const std::string&, const ResultView&, ReplyWriter& w) {
   w.simple("OK");
 }
-void fmt_integer(Session&, const std::string&, OpResult& r, ReplyWriter& w) {
+void fmt_integer(Session&, const std::string&, const ResultView& r,
+                 ReplyWriter& w) {
   w.integer(r.n);
 }
-void fmt_items(Session&, const std::string&, OpResult& r, ReplyWriter& w) {
-  w.array(r.items.size());
-  for (const auto& s : r.items) w.bulk(s);
-}
-void fmt_values(Session&, const std::string&, OpResult& r, ReplyWriter& w) {
-  w.array(r.values.size());
-  for (const auto& v : r.values) {
+void fmt_list(Session&, const std::string&, const ResultView& r,
+              ReplyWriter& w) {
+  w.array(r.list.size());
+  for (const auto& v : r.list) {
     if (v) {
       w.bulk(*v);
     } else {
@@ -72,20 +70,21 @@ void fmt_values(Session&, const std::string&, OpResult& r, ReplyWriter& w) {
     }
   }
 }
-void fmt_scan(Session& s, const std::string&, OpResult& r, ReplyWriter& w) {
+void fmt_scan(Session& s, const std::string&, const ResultView& r,
+              ReplyWriter& w) {
   w.array(2);
-  w.bulk(r.found ? std::to_string(s.save_cursor(std::move(r.value))) : "0");
-  fmt_items(s, {}, r, w);
+  w.bulk(r.found ? std::to_string(s.save_cursor(std::string(r.value))) : "0");
+  fmt_list(s, {}, r, w);
 }
 
-Op key_op(OpKind kind, std::string_view key) {
-  Op op;
+OpView key_op(OpKind kind, std::string_view key) {
+  OpView op;
   op.kind = kind;
-  op.key.assign(key);
+  op.key = key;
   return op;
 }
-Op keys_op(OpKind kind, Args keys) {
-  Op op;
+OpView keys_op(OpKind kind, Args keys) {
+  OpView op;
   op.kind = kind;
   op.keys.assign(keys.begin(), keys.end());
   return op;
@@ -101,9 +100,9 @@ void cmd_set(Session& s, Args a, ReplyWriter& w) {
             std::string(a[3].substr(0, 32)) + "'); use SET key value");
     return;
   }
-  Op op = key_op(OpKind::kSet, a[1]);
-  op.arg.assign(a[2]);
-  s.defer(std::move(op), fmt_ok);
+  OpView op = key_op(OpKind::kSet, a[1]);
+  op.arg = a[2];
+  s.defer(op, fmt_ok);
 }
 
 void cmd_del(Session& s, Args a, ReplyWriter&) {
@@ -113,19 +112,19 @@ void cmd_exists(Session& s, Args a, ReplyWriter&) {
   s.defer(keys_op(OpKind::kExists, a.subspan(1)), fmt_integer);
 }
 void cmd_mget(Session& s, Args a, ReplyWriter&) {
-  s.defer(keys_op(OpKind::kMGet, a.subspan(1)), fmt_values);
+  s.defer(keys_op(OpKind::kMGet, a.subspan(1)), fmt_list);
 }
 void cmd_list(Session& s, Args a, ReplyWriter&) {
-  s.defer(key_op(OpKind::kList, a.size() > 1 ? a[1] : ""), fmt_items);
+  s.defer(key_op(OpKind::kList, a.size() > 1 ? a[1] : ""), fmt_list);
 }
 void cmd_keys(Session& s, Args a, ReplyWriter&) {
-  Op op;
+  OpView op;
   op.kind = OpKind::kKeys;
-  op.arg.assign(a[1]);
-  s.defer(std::move(op), fmt_items);
+  op.arg = a[1];
+  s.defer(op, fmt_list);
 }
 void cmd_dbsize(Session& s, Args, ReplyWriter&) {
-  s.defer(Op{.kind = OpKind::kDbSize}, fmt_integer);
+  s.defer(key_op(OpKind::kDbSize, ""), fmt_integer);
 }
 
 void cmd_scan(Session& s, Args a, ReplyWriter& w) {
@@ -134,7 +133,7 @@ void cmd_scan(Session& s, Args a, ReplyWriter& w) {
     w.error("ERR invalid cursor");
     return;
   }
-  Op op;
+  OpView op;
   op.kind = OpKind::kScan;
   op.arg = "*";
   op.count = 10;
@@ -144,7 +143,7 @@ void cmd_scan(Session& s, Args a, ReplyWriter& w) {
       return;
     }
     if (iequals(a[i], "match")) {
-      op.arg.assign(a[i + 1]);
+      op.arg = a[i + 1];
     } else if (iequals(a[i], "count")) {
       auto n = parse_u64(a[i + 1]);
       if (!n || *n == 0) {
@@ -158,19 +157,19 @@ void cmd_scan(Session& s, Args a, ReplyWriter& w) {
     }
   }
   if (*cursor != 0) {
-    auto resume = s.load_cursor(*cursor);
-    if (!resume) {
+    const std::string* resume = s.load_cursor(*cursor);
+    if (resume == nullptr) {
       w.error("ERR invalid cursor");
       return;
     }
-    op.key = std::move(*resume);
+    op.key = *resume;
     op.flag = true;
   }
-  s.defer(std::move(op), fmt_scan);
+  s.defer(op, fmt_scan);
 }
 
 // INFO needs this actor's key count, so it goes to the actor too.
-void fmt_info(Session& s, const std::string& section, OpResult& r,
+void fmt_info(Session& s, const std::string& section, const ResultView& r,
               ReplyWriter& w) {
   auto want = [&](std::string_view name) {
     return section.empty() || section == "all" || section == "everything" ||
@@ -229,7 +228,7 @@ void cmd_info(Session& s, Args a, ReplyWriter& w) {
     w.error("ERR INFO takes at most one section");
     return;
   }
-  s.defer(Op{.kind = OpKind::kDbSize}, fmt_info,
+  s.defer(key_op(OpKind::kDbSize, ""), fmt_info,
           a.size() > 1 ? lower(a[1]) : std::string());
 }
 

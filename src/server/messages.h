@@ -29,34 +29,20 @@ enum class OpKind : uint8_t {
   kDbSize,  // -> n live keys
 };
 
-struct Op {
-  OpKind kind = OpKind::kGet;
-  bool flag = false;
-  std::string key = {};
-  std::string arg = {};
-  uint64_t count = 0;
-  std::vector<std::string> keys = {};
-  CMUD_FIELDS(kind, flag, key, arg, count, keys)
-};
-
-struct OpResult {
-  bool found = false;
-  int64_t n = 0;
-  std::string value;
-  std::vector<std::string> items;
-  std::vector<std::optional<std::string>> values;
-  CMUD_FIELDS(found, n, value, items, values)
-};
-
+// A request's ops, encoded back to back in one buffer (query_wire.h), so a
+// pipeline of commands costs one allocation, not a few per command.
 struct QueryRequest {
-  std::vector<Op> ops;
+  uint32_t count = 0;
+  std::string ops;
   ActorRef reply_to;
-  CMUD_MESSAGE("kv.QueryRequest", ops, reply_to)
+  CMUD_MESSAGE("kv.QueryRequest", count, ops, reply_to)
 };
 
+// One result per op, in order, encoded in one buffer (query_wire.h).
 struct QueryReply {
-  std::vector<OpResult> results;
-  CMUD_MESSAGE("kv.QueryReply", results)
+  uint32_t count = 0;
+  std::string results;
+  CMUD_MESSAGE("kv.QueryReply", count, results)
 };
 
 // --- Sync between query actors ---

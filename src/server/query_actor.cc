@@ -30,6 +30,7 @@
 #include <functional>
 
 #include "cmud/resp/resp.h"
+#include "query_wire.h"
 
 namespace cmud::server {
 
@@ -57,7 +58,7 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options)
 
 Status QueryActor::on_message(Message& msg) {
   if (auto* q = msg.as<QueryRequest>()) {
-    on_query(*q);
+    return on_query(*q);
   } else if (auto* b = msg.as<SyncBatch>()) {
     return on_sync(*b);
   } else if (msg.is<SyncTick>()) {
@@ -73,16 +74,29 @@ Status QueryActor::on_message(Message& msg) {
   return {};
 }
 
-void QueryActor::on_query(QueryRequest& q) {
+Status QueryActor::on_query(QueryRequest& q) {
   QueryReply reply;
-  reply.results.reserve(q.ops.size());
-  for (auto& op : q.ops) reply.results.push_back(run(op));
+  reply.results.reserve(q.ops.size() + 64);
+  ResultWriter out(reply);
+  actor::Reader in(q.ops);
+  OpView op;
+  Status status;
+  for (uint32_t i = 0; i < q.count; ++i) {
+    if (!read_op(in, op)) {
+      // Answer anyway, so the front end is not left waiting.
+      status = Status(ErrorCode::kDecode, "malformed query request");
+      reply = QueryReply();
+      break;
+    }
+    run(op, out);
+  }
   // One flush for the whole request: a pipeline of Puts travels together.
   if (wrote_) {
     wrote_ = false;
     work_added();
   }
   ctx_.tell(q.reply_to, std::move(reply));
+  return status;
 }
 
 void QueryActor::put(std::string_view key, std::string_view value,
@@ -93,55 +107,60 @@ void QueryActor::put(std::string_view key, std::string_view value,
   wrote_ = true;
 }
 
-OpResult QueryActor::run(Op& op) {
-  OpResult r;
+void QueryActor::run(const OpView& op, ResultWriter& out) {
   switch (op.kind) {
     case OpKind::kGet: {
       auto v = store_.get(op.key);
-      r.found = v.has_value();
-      if (v) r.value.assign(*v);
-      break;
+      out.simple(v.has_value(), 0, v.value_or(std::string_view()));
+      return;
     }
     case OpKind::kMGet:
-      r.values.reserve(op.keys.size());
-      for (const auto& k : op.keys) {
-        auto v = store_.get(k);
-        r.values.push_back(v ? std::optional<std::string>(std::string(*v))
-                             : std::nullopt);
-      }
-      break;
+      out.begin();
+      for (auto k : op.keys) out.item(store_.get(k));
+      out.end();
+      return;
     case OpKind::kSet:
       put(op.key, op.arg, false);
-      r.found = true;
-      break;
-    case OpKind::kDel:
+      out.simple(true);
+      return;
+    case OpKind::kDel: {
       // The tombstone is written even when the key is not (yet) visible
       // here, so a delete beats an older write still on its way.
-      for (const auto& k : op.keys) {
-        if (store_.get(k)) ++r.n;
+      int64_t n = 0;
+      for (auto k : op.keys) {
+        if (store_.get(k)) ++n;
         put(k, "", true);
       }
-      break;
-    case OpKind::kExists:
-      for (const auto& k : op.keys) r.n += store_.get(k) ? 1 : 0;
-      break;
+      out.simple(false, n);
+      return;
+    }
+    case OpKind::kExists: {
+      int64_t n = 0;
+      for (auto k : op.keys) n += store_.get(k) ? 1 : 0;
+      out.simple(false, n);
+      return;
+    }
     case OpKind::kList:
+      out.begin();
       store_.for_each_prefix(op.key, [&](const kv::Entry& e) {
-        r.items.emplace_back(e.key());
-        r.items.emplace_back(e.value());
+        out.item(e.key());
+        out.item(e.value());
         return true;
       });
-      break;
+      out.end();
+      return;
     case OpKind::kKeys: {
       bool prefix_only = resp::glob_is_prefix(op.arg);
+      out.begin();
       store_.for_each_prefix(
           resp::glob_literal_prefix(op.arg), [&](const kv::Entry& e) {
             if (prefix_only || resp::glob_match(op.arg, e.key())) {
-              r.items.emplace_back(e.key());
+              out.item(e.key());
             }
             return true;
           });
-      break;
+      out.end();
+      return;
     }
     case OpKind::kScan: {
       // op.flag: resume after op.key; else start at the pattern's prefix.
@@ -149,9 +168,10 @@ OpResult QueryActor::run(Op& op) {
       bool prefix_only = resp::glob_is_prefix(op.arg);
       uint64_t budget = op.count == 0 ? 10 : op.count;
       bool past_prefix = false;
+      std::vector<std::string_view> keys;
       auto resume = store_.walk(
-          op.flag ? std::string_view(op.key) : std::string_view(prefix),
-          op.flag, [&](const kv::Entry& e) {
+          op.flag ? op.key : std::string_view(prefix), op.flag,
+          [&](const kv::Entry& e) {
             if (!e.key().starts_with(prefix)) {
               past_prefix = true;
               return false;
@@ -160,19 +180,20 @@ OpResult QueryActor::run(Op& op) {
             --budget;
             if (!e.deleted() &&
                 (prefix_only || resp::glob_match(op.arg, e.key()))) {
-              r.items.emplace_back(e.key());
+              keys.push_back(e.key());
             }
             return true;
           });
-      r.found = resume.has_value() && !past_prefix;
-      if (r.found) r.value = std::move(*resume);
-      break;
+      bool more = resume.has_value() && !past_prefix;
+      out.begin(more, 0, more ? std::string_view(*resume) : "");
+      for (auto k : keys) out.item(k);
+      out.end();
+      return;
     }
     case OpKind::kDbSize:
-      r.n = static_cast<int64_t>(store_.live_size());
-      break;
+      out.simple(false, static_cast<int64_t>(store_.live_size()));
+      return;
   }
-  return r;
 }
 
 Status QueryActor::on_sync(SyncBatch& b) {

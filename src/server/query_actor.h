@@ -12,6 +12,7 @@
 #include "cmud/actor/actor.h"
 #include "cmud/kv/store.h"
 #include "messages.h"
+#include "query_wire.h"
 
 namespace cmud::server {
 
@@ -45,8 +46,8 @@ class QueryActor : public actor::Actor {
     std::optional<Scan> scan;
   };
 
-  void on_query(QueryRequest& q);
-  OpResult run(Op& op);
+  Status on_query(QueryRequest& q);
+  void run(const OpView& op, ResultWriter& out);
   void put(std::string_view key, std::string_view value, bool deleted);
   Status on_sync(SyncBatch& b);
   void on_set_peers(SetPeers& p);

@@ -42,13 +42,61 @@ class QueryActorTest : public ::testing::Test {
     return refs;
   }
 
-  std::vector<OpResult> ask(const ActorRef& a, std::vector<Op> ops) {
+  // An op and a result that own their bytes, for writing tests.
+  struct Op {
+    OpKind kind = OpKind::kGet;
+    bool flag = false;
+    std::string key, arg;
+    uint64_t count = 0;
+    std::vector<std::string> keys;
+  };
+  struct OpResult {
+    bool found = false;
+    int64_t n = 0;
+    std::string value;
+    std::vector<std::optional<std::string>> values;
+    std::vector<std::string> items() const {
+      std::vector<std::string> out;
+      for (const auto& v : values) out.push_back(v.value_or("<nil>"));
+      return out;
+    }
+  };
+
+  static QueryRequest encode(const std::vector<Op>& ops) {
+    QueryRequest q;
+    for (const auto& op : ops) {
+      OpView v;
+      v.kind = op.kind;
+      v.flag = op.flag;
+      v.key = op.key;
+      v.arg = op.arg;
+      v.count = op.count;
+      v.keys.assign(op.keys.begin(), op.keys.end());
+      append_op(q, v);
+    }
+    return q;
+  }
+
+  std::vector<OpResult> ask(const ActorRef& a, const std::vector<Op>& ops) {
     auto ch = sys_->channel();
-    sys_->tell(a, QueryRequest{std::move(ops), ch.ref});
+    QueryRequest q = encode(ops);
+    q.reply_to = ch.ref;
+    sys_->tell(a, std::move(q));
     if (ch.reply.wait_for(5s) != std::future_status::ready) return {};
     auto m = ch.reply.get();
     if (!m.ok() || !m->is<QueryReply>()) return {};
-    return std::move(m->as<QueryReply>()->results);
+    const QueryReply& reply = *m->as<QueryReply>();
+    std::vector<OpResult> out;
+    actor::Reader in(reply.results);
+    ResultView v;
+    for (uint32_t i = 0; i < reply.count && read_result(in, v); ++i) {
+      OpResult r{v.found, v.n, std::string(v.value), {}};
+      for (const auto& x : v.list) {
+        r.values.push_back(x ? std::optional<std::string>(*x) : std::nullopt);
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
   }
   OpResult one(const ActorRef& a, Op op) {
     auto r = ask(a, {std::move(op)});
@@ -97,13 +145,13 @@ TEST_F(QueryActorTest, AnswersEveryOpKindFromItsReplica) {
   Op list;
   list.kind = OpKind::kList;
   list.key = "cat/";
-  EXPECT_EQ(one(a, list).items,
+  EXPECT_EQ(one(a, list).items(),
             (std::vector<std::string>{"cat/1", "tom", "cat/2", "felix"}));
 
   Op ks;
   ks.kind = OpKind::kKeys;
   ks.arg = "*/1";
-  EXPECT_EQ(one(a, ks).items, (std::vector<std::string>{"cat/1", "dog/1"}));
+  EXPECT_EQ(one(a, ks).items(), (std::vector<std::string>{"cat/1", "dog/1"}));
 
   EXPECT_EQ(one(a, keys(OpKind::kExists, {"cat/1", "cat/1", "zzz"})).n, 2);
   EXPECT_EQ(one(a, keys(OpKind::kDel, {"cat/1", "zzz"})).n, 1);
@@ -128,7 +176,8 @@ TEST_F(QueryActorTest, ScanVisitsEveryMatchingKeyOnceAcrossCalls) {
   scan.count = 17;
   for (int round = 0; round < 100; ++round) {
     auto r = one(a, scan);
-    seen.insert(seen.end(), r.items.begin(), r.items.end());
+    auto items = r.items();
+    seen.insert(seen.end(), items.begin(), items.end());
     if (!r.found) break;
     scan.key = r.value;
     scan.flag = true;
@@ -160,15 +209,17 @@ TEST_F(QueryActorTest, ManyPutsToOneKeyTravelAsOneAndRespectTheRate) {
   std::this_thread::sleep_for(250ms);  // let the warm-up flush and go idle
   auto before = sys_->stats();
   // 200 Puts to one key in one request: one flush carries one entry.
-  QueryRequest request;
-  request.reply_to = ActorRef(sys_->address(), ActorRef::kChannelBit);
-  for (int i = 0; i < 200; ++i) {
-    request.ops.push_back(set("hot", std::to_string(i)));
-  }
-  auto replies = ask(refs[0], request.ops);
+  std::vector<Op> ops;
+  for (int i = 0; i < 200; ++i) ops.push_back(set("hot", std::to_string(i)));
+  auto replies = ask(refs[0], ops);
   ASSERT_EQ(replies.size(), 200u);
+  QueryRequest request = encode(ops);
+  request.reply_to = ActorRef(sys_->address(), ActorRef::kChannelBit);
+  QueryReply reply;
+  ResultWriter w(reply);
+  for (int i = 0; i < 200; ++i) w.simple(true);
   size_t query_bytes =
-      actor::encoded_size(request) + actor::encoded_size(QueryReply{replies});
+      actor::encoded_size(request) + actor::encoded_size(reply);
   std::this_thread::sleep_for(350ms);
   auto after = sys_->stats();
   // Besides the query and its reply: one batch with one entry and the timer
@@ -196,10 +247,10 @@ TEST_F(QueryActorTest, SustainedPutsNeverExceedTenMessagesPerPairPerSecond) {
   // All replicas agree.
   Op list;
   list.kind = OpKind::kList;
-  auto want = one(refs[0], list).items;
+  auto want = one(refs[0], list).items();
   EXPECT_EQ(want.size(), 100u);
-  EXPECT_EQ(one(refs[1], list).items, want);
-  EXPECT_EQ(one(refs[2], list).items, want);
+  EXPECT_EQ(one(refs[1], list).items(), want);
+  EXPECT_EQ(one(refs[2], list).items(), want);
 }
 
 }  // namespace

@@ -26,8 +26,8 @@ Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
 
 void Session::start() { read(); }
 
-void Session::defer(Op op, Format format, std::string note) {
-  request_.ops.push_back(std::move(op));
+void Session::defer(const OpView& op, Format format, std::string note) {
+  append_op(request_, op);
   pending_.push_back({format, std::move(note)});
 }
 
@@ -38,10 +38,9 @@ uint64_t Session::save_cursor(std::string resume_key) {
   return id;
 }
 
-std::optional<std::string> Session::load_cursor(uint64_t cursor) const {
+const std::string* Session::load_cursor(uint64_t cursor) const {
   auto it = cursors_.find(cursor);
-  if (it == cursors_.end()) return std::nullopt;
-  return it->second;
+  return it == cursors_.end() ? nullptr : &it->second;
 }
 
 void Session::read() {
@@ -72,7 +71,7 @@ void Session::read() {
 
 void Session::process() {
   if (closed_) return;
-  while (!awaiting_ && !closing_ && request_.ops.size() < kMaxOpsPerRequest) {
+  while (!awaiting_ && !closing_ && request_.count < kMaxOpsPerRequest) {
     std::string_view rest(in_.data() + in_pos_, in_len_ - in_pos_);
     auto p = resp::parse_command(rest, port_.limits);
     if (p.outcome == resp::Outcome::kNeedMore) break;
@@ -100,7 +99,7 @@ void Session::process() {
       }
     }
   }
-  if (!request_.ops.empty() && !awaiting_) send_request();
+  if (request_.count > 0 && !awaiting_) send_request();
   write();
   read();
 }
@@ -122,18 +121,16 @@ void Session::on_reply(actor::Message msg) {
   resp::ReplyWriter w(out_);
   size_t deferred = 0;
   for (const auto& p : pending_) deferred += p.format != nullptr ? 1 : 0;
-  if (reply == nullptr || reply->results.size() != deferred) {
-    for (size_t i = 0; i < pending_.size(); ++i) {
+  bool ok = reply != nullptr && reply->count == deferred;
+  actor::Reader in(ok ? std::string_view(reply->results) : "");
+  for (auto& p : pending_) {
+    if (p.format == nullptr) {
+      out_ += p.note;  // a reply written at once, after earlier ones
+    } else if (ok && read_result(in, result_)) {
+      p.format(*this, p.note, result_, w);
+    } else {
+      ok = false;
       w.error("ERR internal error: bad reply from the query actor");
-    }
-  } else {
-    size_t next = 0;
-    for (auto& p : pending_) {
-      if (p.format == nullptr) {
-        out_ += p.note;  // a reply written at once, after earlier ones
-      } else {
-        p.format(*this, p.note, reply->results[next++], w);
-      }
     }
   }
   pending_.clear();

@@ -11,6 +11,7 @@
 #include "cmud/actor/system.h"
 #include "cmud/resp/resp.h"
 #include "messages.h"
+#include "query_wire.h"
 
 namespace cmud::server {
 
@@ -38,13 +39,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // For command handlers.
   const PortInfo& port() const { return port_; }
   // Adds an op to the request being built; `format` writes its reply.
-  using Format = void (*)(Session&, const std::string& note, OpResult&,
+  using Format = void (*)(Session&, const std::string& note, const ResultView&,
                           resp::ReplyWriter&);
-  void defer(Op op, Format format, std::string note = {});
+  // The op's views are copied into the request at once.
+  void defer(const OpView& op, Format format, std::string note = {});
   void close_after_reply() { closing_ = true; }
   // SCAN cursors of this connection: number <-> resume key.
   uint64_t save_cursor(std::string resume_key);
-  std::optional<std::string> load_cursor(uint64_t cursor) const;
+  // Null when unknown; valid until the next save_cursor().
+  const std::string* load_cursor(uint64_t cursor) const;
   std::string& client_name() { return name_; }
 
  private:
@@ -75,6 +78,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   QueryRequest request_;
   std::vector<Pending> pending_;
+  ResultView result_;  // reused while formatting replies
   std::map<uint64_t, std::string> cursors_;
   uint64_t next_cursor_ = 1;
   std::string name_;
