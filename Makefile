@@ -1,9 +1,9 @@
-# The two commands of the README: `make test` (and, with the game, `make play`).
+# The two commands of the README: `make play` and `make test`.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test bench format format-check clean
+.PHONY: all deps configure build test play stop bench format format-check clean
 
 all: build
 
@@ -19,6 +19,13 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# A local cluster of two servers and the game (scripts/play.sh).
+play: build
+	@bash scripts/play.sh
+
+stop:
+	@bash scripts/play.sh stop
+
 bench: build
 	@$(BUILD)/bin/actor-bench
 
@@ -29,4 +36,4 @@ format-check:
 	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
 
 clean:
-	@rm -rf $(BUILD) build-tsan build-asan
+	@rm -rf $(BUILD) build-tsan build-asan run

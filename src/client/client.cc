@@ -422,7 +422,10 @@ void Client::Impl::Connection::arm_timer() {
   if (when == Clock::time_point::max()) return;
   timer_armed_ = true;
   timer_.expires_at(when);
-  timer_.async_wait([self = shared_from_this()](const asio::error_code&) {
+  // Re-arming cancels the wait already pending; that one's handler must
+  // then do nothing, or two waits would cancel each other forever.
+  timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+    if (ec == asio::error::operation_aborted) return;
     self->timer_armed_ = false;
     self->on_timer();
   });

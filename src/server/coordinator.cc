@@ -19,11 +19,6 @@ Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
       join_(std::move(join)) {}
 
 void Coordinator::on_start() {
-  // The query actors learn their peers from here, before any AddServer, so
-  // per-sender FIFO orders the two.
-  for (const auto& q : queries_) {
-    ctx_.tell(q, SetPeers{self_.address, queries_});
-  }
   for (auto& address : join_) {
     if (address != self_.address) request_join(address, /*want_state=*/true);
   }

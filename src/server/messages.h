@@ -107,13 +107,6 @@ struct ServerDesc {
   CMUD_FIELDS(address, actors, query)
 };
 
-// Coordinator -> its query actors: the peers of this server.
-struct SetPeers {
-  std::string server;           // this server's address
-  std::vector<ActorRef> local;  // every query actor, in index order
-  CMUD_MESSAGE("kv.SetPeers", server, local)
-};
-
 // Coordinator -> its query actors: start syncing with another server. Each
 // actor sends it the entries it originated; with full_state, also its share
 // of the whole store (keys whose hash falls to this actor).

@@ -50,11 +50,18 @@ void append(SyncBatch& b, const kv::Entry& e) {
 
 }  // namespace
 
-QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options)
+QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
+                       std::string server, const std::vector<ActorRef>& local)
     : ctx_(ctx),
       index_(index),
       options_(options),
-      origin_(kv::origin_of(ctx.self().uid())) {}
+      origin_(kv::origin_of(ctx.self().uid())),
+      server_(std::move(server)),
+      local_count_(local.size()) {
+  for (const auto& ref : local) {
+    if (ref != ctx_.self()) local_.push_back(Dest{ref, false, 0, std::nullopt});
+  }
+}
 
 Status QueryActor::on_message(Message& msg) {
   if (auto* q = msg.as<QueryRequest>()) {
@@ -63,8 +70,6 @@ Status QueryActor::on_message(Message& msg) {
     return on_sync(*b);
   } else if (msg.is<SyncTick>()) {
     on_tick();
-  } else if (auto* p = msg.as<SetPeers>()) {
-    on_set_peers(*p);
   } else if (auto* a = msg.as<AddServer>()) {
     on_add_server(*a);
   } else {
@@ -213,16 +218,6 @@ Status QueryActor::on_sync(SyncBatch& b) {
   }
   if (logged) work_added();
   return {};
-}
-
-void QueryActor::on_set_peers(SetPeers& p) {
-  server_ = p.server;
-  local_count_ = p.local.size();
-  local_.clear();
-  for (auto& ref : p.local) {
-    if (ref == ctx_.self()) continue;
-    local_.push_back(Dest{ref, false, store_.last_seq(), std::nullopt});
-  }
 }
 
 void QueryActor::on_add_server(AddServer& a) {

@@ -28,7 +28,11 @@ struct SyncOptions {
 // Only its worker touches it (it is an actor).
 class QueryActor : public actor::Actor {
  public:
-  QueryActor(actor::Context& ctx, size_t index, SyncOptions options);
+  // `local` names every query actor of this server (this one included), in
+  // index order, so that even the first Put reaches them all; `server` is
+  // this server's actor-system address.
+  QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
+             std::string server, const std::vector<ActorRef>& local);
 
   Status on_message(actor::Message& msg) override;
 
@@ -50,7 +54,6 @@ class QueryActor : public actor::Actor {
   void run(const OpView& op, ResultWriter& out);
   void put(std::string_view key, std::string_view value, bool deleted);
   Status on_sync(SyncBatch& b);
-  void on_set_peers(SetPeers& p);
   void on_add_server(AddServer& a);
   void on_tick();
 
@@ -65,7 +68,7 @@ class QueryActor : public actor::Actor {
   const size_t index_;
   const SyncOptions options_;
   const uint64_t origin_;
-  std::string server_;  // this server's address, from SetPeers
+  const std::string server_;
   kv::Store store_;
   kv::HybridClock clock_;
   std::vector<Dest> local_;             // other query actors here

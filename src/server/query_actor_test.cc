@@ -32,13 +32,17 @@ class QueryActorTest : public ::testing::Test {
     EXPECT_TRUE(errors_.empty()) << errors_.front();
   }
 
-  // n actors on one server, peers set.
+  // n actors of one server, the first actors of a fresh system (so their
+  // refs are known before they are spawned).
   std::vector<ActorRef> spawn(size_t n) {
+    std::vector<ActorRef> want;
+    for (size_t i = 0; i < n; ++i) want.emplace_back(sys_->address(), i + 1);
     std::vector<ActorRef> refs;
     for (size_t i = 0; i < n; ++i) {
-      refs.push_back(sys_->spawn_on<QueryActor>(i % 2, i, SyncOptions{}));
+      refs.push_back(sys_->spawn_on<QueryActor>(i % 2, i, SyncOptions{},
+                                                sys_->address(), want));
     }
-    for (auto& r : refs) sys_->tell(r, SetPeers{sys_->address(), refs});
+    EXPECT_EQ(refs, want);
     return refs;
   }
 

@@ -187,7 +187,10 @@ Status Server::Impl::start() {
   SyncOptions sync;
   sync.spacing = config_.sync_spacing;
   for (size_t i = 0; i < n; ++i) {
-    auto q = system_->spawn_on<QueryActor>(i, i, sync);
+    auto q = system_->spawn_on<QueryActor>(i, i, sync, desc_.address, queries);
+    if (q != queries[i]) {
+      return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
+    }
     auto p = std::make_unique<PortInfo>();
     p->system = system_.get();
     p->actor = q;
@@ -195,8 +198,7 @@ Status Server::Impl::start() {
     p->limits = config_.limits;
     ports_.push_back(std::move(p));
   }
-  if (coordinator.id() != kCoordinatorId ||
-      ports_.back()->actor != queries.back()) {
+  if (coordinator.id() != kCoordinatorId) {
     return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
   }
   system_->tell(coordinator, StartCoordinator{});
