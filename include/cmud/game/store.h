@@ -1,0 +1,116 @@
+// The game's view of storage: Get/Put/List/Del with the project's error
+// model, so game logic runs the same over the real client and over an
+// in-memory map in tests.
+//
+//   auto store =
+//   cmud::game::ClientStore::connect("127.0.0.1:6001,127.0.0.1:6002");
+//   cmud::game::MemoryStore mem;       // tests
+//   mem.fail_next(1);                  // the next call fails (kUnavailable)
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cmud/client/client.h"
+#include "cmud/common/status.h"
+
+namespace cmud::game {
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// A key-value store with last-writer-wins replicas behind it. Every
+// implementation is thread-safe.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // nullopt when the key is absent.
+  virtual Result<std::optional<std::string>> get(const std::string& key) = 0;
+  virtual Status put(const std::string& key, const std::string& value) = 0;
+  // Every pair whose key starts with prefix, sorted by key.
+  virtual Result<KeyValues> list(const std::string& prefix) = 0;
+  // True when the key existed.
+  virtual Result<bool> del(const std::string& key) = 0;
+};
+
+// Injected trouble for the in-memory stores.
+struct Fault {
+  int count = 1;  // how many matching calls fail
+  ErrorCode code = ErrorCode::kUnavailable;
+  // Only calls on keys (or list prefixes) starting with this match.
+  std::string key_prefix;
+  // The call takes effect but still reports the error, like a Put whose
+  // reply was lost (the write happened, the caller cannot know).
+  bool apply_anyway = false;
+};
+
+// One replica in memory, with fault injection for tests. Thread-safe.
+class MemoryStore : public Store {
+ public:
+  Result<std::optional<std::string>> get(const std::string& key) override;
+  Status put(const std::string& key, const std::string& value) override;
+  Result<KeyValues> list(const std::string& prefix) override;
+  Result<bool> del(const std::string& key) override;
+
+  // The next n calls fail with `code` (and change nothing).
+  void fail_next(int n, ErrorCode code = ErrorCode::kUnavailable);
+  // Adds a fault; faults are used up in the order added.
+  void inject(Fault fault);
+  // While offline every call fails with kUnavailable.
+  void set_offline(bool offline);
+  // Calls made so far (failed ones included).
+  int calls() const;
+
+ private:
+  // The error this call on `key` gets, if any; sets apply when the call
+  // should take effect anyway. REQUIRES: mu_ held.
+  Status check(const std::string& key, bool& apply);
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> data_;  // guarded by mu_
+  std::vector<Fault> faults_;                // guarded by mu_
+  bool offline_ = false;                     // guarded by mu_
+  int calls_ = 0;                            // guarded by mu_
+};
+
+// The real store through cmud::client. Thread-safe.
+//
+// Stickiness: every request goes to the same query port (the first
+// address) until one fails with a network error; then the store moves to
+// the next address and retries that request once there. Pinning one query
+// actor gives a player read-your-writes and keeps the player's own
+// successive writes in order (two actors could stamp two quick writes in
+// the opposite order before they sync).
+class ClientStore : public Store {
+ public:
+  // `addrs`: "host:port[,host:port...]" (see client::parse_addrs).
+  static Result<std::unique_ptr<ClientStore>> connect(
+      const std::string& addrs, client::ClientOptions options = {});
+  ~ClientStore() override;
+
+  Result<std::optional<std::string>> get(const std::string& key) override;
+  Status put(const std::string& key, const std::string& value) override;
+  Result<KeyValues> list(const std::string& prefix) override;
+  Result<bool> del(const std::string& key) override;
+
+  // The address requests go to now.
+  std::string current_addr() const;
+
+ private:
+  class StickyRouter;
+  ClientStore(std::shared_ptr<StickyRouter> router,
+              client::ClientOptions options);
+  // Runs op; on a network error moves to the next address and runs it once
+  // more.
+  template <class Op>
+  auto with_failover(Op op) -> decltype(op());
+
+  std::shared_ptr<StickyRouter> router_;
+  std::unique_ptr<client::Client> client_;
+};
+
+}  // namespace cmud::game

@@ -1,0 +1,116 @@
+// The game's fixed world: ranks and their problems, hardware, campus places,
+// and the balance rules (mining, battle rounds, hardware loss) as pure
+// functions of a seeded random engine, so tests can check the odds.
+//
+//   cmud::game::Rng rng(42);
+//   int64_t coins = cmud::game::mine_once(power, rng);  // 0 on a failure
+//   auto outcome = cmud::game::roll_round(rng);         // loss/progress/none
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <span>
+#include <string_view>
+
+namespace cmud::game {
+
+// The tables are immutable (safe from any thread); the rules touch only the
+// Rng they are given (thread-compatible, like the Rng).
+
+// Every random draw of the game goes through one of these, seeded once.
+using Rng = std::mt19937_64;
+
+// ---- Ranks and their problems ---------------------------------------------
+
+inline constexpr int kUndergraduate = 0;
+inline constexpr int kMasters = 1;
+inline constexpr int kPhd = 2;
+inline constexpr int kPostdoc = 3;
+inline constexpr int kProfessor = 4;
+inline constexpr int kRetired = 5;
+inline constexpr int kRankCount = 6;
+
+struct RankInfo {
+  std::string_view name;     // "Undergraduate"
+  std::string_view problem;  // the problem fought at this rank ("" if none)
+  std::string_view problem_blurb;
+  int64_t health = 0;  // the problem's health; 0 for Retired (no problem)
+  // Told on promotion *to* this rank; "{name}" is the player's name.
+  std::string_view promotion_story;
+};
+
+// REQUIRES: 0 <= rank < kRankCount.
+const RankInfo& rank_info(int rank);
+
+// ---- Hardware ---------------------------------------------------------------
+
+inline constexpr size_t kHardwareCount = 5;
+
+struct HardwareInfo {
+  std::string_view id;    // what players type: "cpu", "dark-matter"
+  std::string_view name;  // "Dark-matter rig"
+  int64_t price = 0;      // coins
+  int64_t power = 0;
+  int unlock_rank = 0;  // on sale from this rank on
+  std::string_view blurb;
+};
+
+// Counts per hardware type, in catalogue order (cpu, gpu, asic, quantum,
+// dark-matter).
+using Hardware = std::array<int64_t, kHardwareCount>;
+
+std::span<const HardwareInfo> hardware_catalogue();
+// The index of the hardware called `id` (also accepts a plural "cpus"), or
+// nullopt.
+std::optional<size_t> find_hardware(std::string_view id);
+// Sum of count * power, saturating at INT64_MAX.
+int64_t total_power(const Hardware& hw);
+int64_t total_units(const Hardware& hw);
+
+// ---- Places -----------------------------------------------------------------
+
+struct PlaceInfo {
+  std::string_view id;  // [a-z] only: it is used inside keys
+  std::string_view name;
+  std::string_view description;
+};
+
+std::span<const PlaceInfo> places();
+const PlaceInfo* find_place(std::string_view id);
+// Where new players start.
+inline constexpr std::string_view kStartPlace = "gate";
+// Where hardware is sold.
+inline constexpr std::string_view kStorePlace = "store";
+
+// ---- Balance rules ----------------------------------------------------------
+
+inline constexpr int kMineSuccessPercent = 90;
+inline constexpr int kLossPercent = 15;
+inline constexpr int kProgressPercent = 80;  // the remaining 5%: nothing
+
+// One mining attempt with `power` (values below 1 count as 1: you can
+// always mine by hand): 90% of the time 1..power coins, uniformly; else 0.
+int64_t mine_once(int64_t power, Rng& rng);
+
+enum class RoundOutcome { kLoss, kProgress, kNothing };
+// One battle round: 15% loss, 80% progress, 5% nothing.
+RoundOutcome roll_round(Rng& rng);
+
+struct Loss {
+  size_t type = 0;  // which hardware type broke
+  int64_t before = 0;
+  int64_t after = 0;
+};
+// A random owned type drops to a quarter (rounded down); nullopt when
+// nothing is owned.
+std::optional<Loss> lose_hardware(Hardware& hw, Rng& rng);
+
+// A uniformly chosen element of a non-empty list of jokes.
+std::string_view pick(std::span<const std::string_view> lines, Rng& rng);
+// Flavour lines.
+std::span<const std::string_view> mining_failures();
+std::span<const std::string_view> idle_rounds();
+
+}  // namespace cmud::game

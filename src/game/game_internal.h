@@ -1,0 +1,171 @@
+// Private to cmud::game: what game.cc (the session) and commands.cc (the
+// command table and handlers) share.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cmud/game/game.h"
+
+namespace cmud::game {
+
+namespace detail {
+
+using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds kStoryBeat = 700ms;
+constexpr std::chrono::milliseconds kRoundBeat = 350ms;
+constexpr int64_t kMaxMine = 1000;
+constexpr int64_t kDefaultRounds = 10;
+constexpr int64_t kMaxRounds = 100;
+constexpr size_t kMaxSay = 300;
+// Messages are looked for in the minutes covering the last 30 s (a message
+// may become visible up to the remote sync deadline after it was written).
+constexpr int64_t kMessageLookbackMs = 30'000;
+constexpr int64_t kForgetMessagesMs = 10 * 60'000;
+constexpr int64_t kFullPollMs = 3'000;
+
+inline int64_t sat_add(int64_t a, int64_t b) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (b > 0 && a > kMax - b) return kMax;
+  return a + b;
+}
+
+inline std::vector<std::string> split_words(std::string_view line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) words.emplace_back(line.substr(start, i - start));
+  }
+  return words;
+}
+
+inline std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// The rest of the line after its first word.
+inline std::string rest_after_first_word(std::string_view line) {
+  size_t i = line.find_first_not_of(" \t");
+  if (i == std::string_view::npos) return "";
+  size_t j = line.find_first_of(" \t", i);
+  if (j == std::string_view::npos) return "";
+  return std::string(line.substr(j + 1));
+}
+
+// Cuts s to at most n bytes without splitting a UTF-8 character.
+inline std::string cut_utf8(std::string s, size_t n) {
+  if (s.size() <= n) return s;
+  size_t end = n;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xc0) == 0x80) --end;
+  s.resize(end);
+  return s;
+}
+
+inline std::string replace_all(std::string s, std::string_view from,
+                               std::string_view to) {
+  size_t at = 0;
+  while ((at = s.find(from, at)) != std::string::npos) {
+    s.replace(at, from.size(), to);
+    at += to.size();
+  }
+  return s;
+}
+
+// A story: each line in the story style, a beat between lines.
+inline void tell(Text& out, std::string_view story) {
+  size_t from = 0;
+  while (from <= story.size()) {
+    size_t nl = story.find('\n', from);
+    std::string_view line = story.substr(
+        from, nl == std::string_view::npos ? story.npos : nl - from);
+    out.pause(kStoryBeat).line(line, Style::kStory);
+    if (nl == std::string_view::npos) break;
+    from = nl + 1;
+  }
+}
+
+inline std::string place_name(std::string_view id) {
+  const PlaceInfo* p = find_place(id);
+  return p ? std::string(p->name) : std::string(id);
+}
+
+inline std::string capitalized(std::string s) {
+  if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') {
+    s[0] = static_cast<char>(s[0] - 'a' + 'A');
+  }
+  return s;
+}
+
+inline std::string plural(int64_t n, std::string_view one,
+                          std::string_view many) {
+  return with_commas(n) + " " + std::string(n == 1 ? one : many);
+}
+
+inline std::string hardware_name(size_t type, int64_t n) {
+  std::string name(hardware_catalogue()[type].name);
+  if (n != 1) name += "s";
+  return name;
+}
+
+inline std::string random_hex(size_t digits) {
+  std::random_device rd;
+  std::string out;
+  const char* hex = "0123456789abcdef";
+  while (out.size() < digits) {
+    uint32_t v = rd();
+    for (int i = 0; i < 8 && out.size() < digits; ++i, v >>= 4) {
+      out += hex[v & 0xf];
+    }
+  }
+  return out;
+}
+
+inline std::string ago(int64_t ms) {
+  if (ms < 60'000) return "active now";
+  return "idle " + std::to_string(ms / 60'000) + " min";
+}
+
+}  // namespace detail
+
+// One row of the command table (commands.cc).
+struct Game::Command {
+  CommandInfo info;
+  Text (Game::*run)(const std::vector<std::string>&);
+  bool needs_login = true;
+  // False: works from the session's copy even when the store is down.
+  bool needs_store = true;
+};
+
+// A rank's problem as one List of its hit keys shows it.
+struct Game::ProblemView {
+  int64_t health = 0;
+  int64_t term = 0;                   // the first term not yet defeated
+  std::map<int64_t, int64_t> totals;  // term -> damage summed over players
+  std::map<int64_t, std::vector<std::pair<std::string, int64_t>>> authors;
+
+  int64_t total(int64_t t) const {
+    auto it = totals.find(t);
+    return it == totals.end() ? 0 : it->second;
+  }
+  bool defeated(int64_t t) const { return total(t) >= health; }
+  int64_t left(int64_t t) const {
+    return std::max<int64_t>(0, health - total(t));
+  }
+};
+
+}  // namespace cmud::game

@@ -1,0 +1,509 @@
+#include "cmud/game/game.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <tuple>
+
+namespace cmud::game {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class GameTest : public ::testing::Test {
+ protected:
+  // A logged-in session for `name` on the shared store.
+  std::unique_ptr<Game> join(const std::string& name, uint64_t seed = 1) {
+    auto g = std::make_unique<Game>(store_, clock_,
+                                    GameConfig{.seed = seed, .session = ""});
+    auto hello = g->login(name);
+    EXPECT_TRUE(hello.ok()) << hello.status().to_string();
+    EXPECT_TRUE(g->logged_in());
+    return g;
+  }
+
+  // Writes a player record before its owner logs in.
+  void enroll(Player p) {
+    ASSERT_TRUE(store_.put(keys::player(p.name), encode_player(p)).ok());
+  }
+
+  std::string run(Game& g, std::string_view line) {
+    return g.execute(line).text.plain();
+  }
+
+  MemoryStore store_;
+  ManualClock clock_;
+};
+
+TEST_F(GameTest, ANewPlayerStartsAsAnUndergraduateWithOneCpuAtTheGate) {
+  auto ann = join("ann");
+  const Player* p = ann->player();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->rank, kUndergraduate);
+  EXPECT_EQ(p->coins, 0);
+  EXPECT_EQ(p->place, "gate");
+  EXPECT_EQ(p->hardware, (Hardware{1, 0, 0, 0, 0}));
+  auto stored = store_.get(keys::player("ann"));
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(*decode_player(**stored), *p);
+  EXPECT_EQ(ann->prompt(), "ann@gate> ");
+}
+
+TEST_F(GameTest, AReturningPlayerIsWelcomedBackWithStats) {
+  Player p;
+  p.name = "ann";
+  p.rank = kPhd;
+  p.coins = 1234;
+  p.place = "roof";
+  enroll(p);
+  Game g(store_, clock_, {.seed = 1, .session = ""});
+  auto hello = g.login("ann");
+  ASSERT_TRUE(hello.ok());
+  std::string text = hello->plain();
+  EXPECT_THAT(text, HasSubstr("Welcome back, ann!"));
+  EXPECT_THAT(text, HasSubstr("PhD"));
+  EXPECT_THAT(text, HasSubstr("1,234 coins"));
+  EXPECT_THAT(text, HasSubstr("the Roof"));
+}
+
+TEST_F(GameTest, InvalidNamesAreRefusedAndNameCaseIsFolded) {
+  Game g(store_, clock_, {.seed = 1, .session = ""});
+  EXPECT_EQ(g.login("ann/x").status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(g.login("").status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(g.login(std::string(25, 'a')).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(g.logged_in());
+  ASSERT_TRUE(g.login("Ann").ok());
+  EXPECT_EQ(g.name(), "ann");
+}
+
+TEST_F(GameTest, MiningAddsCoinsAndSavesThem) {
+  auto ann = join("ann");
+  std::string out = run(*ann, "mine 100");
+  EXPECT_THAT(out, HasSubstr("You mine 100 times"));
+  EXPECT_GT(ann->player()->coins, 70);  // power 1: 90% of 100, give or take
+  EXPECT_LE(ann->player()->coins, 100);
+  EXPECT_EQ(decode_player(**store_.get(keys::player("ann")))->coins,
+            ann->player()->coins);
+  EXPECT_THAT(run(*ann, "mine 0"), HasSubstr("1 to 1000"));
+  EXPECT_THAT(run(*ann, "mine lots"), HasSubstr("1 to 1000"));
+}
+
+TEST_F(GameTest, BuyingNeedsTheStoreEnoughCoinsAndTheRank) {
+  Player p;
+  p.name = "ann";
+  p.coins = 10;
+  enroll(p);
+  auto ann = join("ann");
+  EXPECT_THAT(run(*ann, "buy cpu"), HasSubstr("move store first"));
+  run(*ann, "move store");
+  EXPECT_THAT(run(*ann, "buy cpu 11"), HasSubstr("cannot afford"));
+  EXPECT_EQ(ann->player()->coins, 10);  // refused: nothing changed
+  EXPECT_EQ(ann->player()->hardware[0], 1);
+  EXPECT_THAT(run(*ann, "buy gpu"), HasSubstr("Masters"));
+  EXPECT_THAT(run(*ann, "buy toaster"), HasSubstr("no 'toaster'"));
+  EXPECT_THAT(run(*ann, "buy cpu 4"), HasSubstr("You buy 4 CPUs"));
+  EXPECT_EQ(ann->player()->coins, 6);
+  EXPECT_EQ(ann->player()->hardware[0], 5);
+  EXPECT_THAT(run(*ann, "buy cpus max"), HasSubstr("You buy 6 CPUs"));
+  EXPECT_EQ(ann->player()->coins, 0);
+  EXPECT_THAT(run(*ann, "buy cpu max"), HasSubstr("cannot afford"));
+  EXPECT_THAT(run(*ann, "buy cpu 99999999999999999"),
+              HasSubstr("cannot afford"));
+  EXPECT_EQ(decode_player(**store_.get(keys::player("ann")))->hardware[0], 11);
+}
+
+TEST_F(GameTest, ShopShowsWhatTheRankUnlocks) {
+  Player p;
+  p.name = "ann";
+  p.rank = kMasters;
+  enroll(p);
+  auto ann = join("ann");
+  std::string shop = run(*ann, "shop");
+  EXPECT_THAT(shop, HasSubstr("gpu         5 coins, power 10"));
+  EXPECT_THAT(shop, HasSubstr("asic        unlocks at PhD"));
+}
+
+TEST_F(GameTest, AnnDoesNotSeeAnnasHardwareOrGifts) {
+  Player anna;
+  anna.name = "anna";
+  anna.hardware = {50, 0, 0, 0, 0};
+  anna.coins = 100;
+  enroll(anna);
+  auto ann = join("ann");
+  EXPECT_THAT(run(*ann, "inv"), HasSubstr("1 CPU (power 1)"));
+  EXPECT_EQ(total_power(ann->player()->hardware), 1);
+  auto annas = join("anna");
+  run(*annas, "give ann 5");
+  // A gift to anna (made by bob) must not reach ann.
+  Player bob;
+  bob.name = "bob";
+  bob.coins = 10;
+  enroll(bob);
+  auto b = join("bob");
+  run(*b, "give anna 7");
+  run(*ann, "stats");
+  run(*annas, "stats");
+  EXPECT_EQ(ann->player()->coins, 5);
+  EXPECT_EQ(annas->player()->coins, 100 - 5 + 7);
+}
+
+TEST_F(GameTest, AStorageErrorKeepsTheGameRunningAndTheNextCommandRetries) {
+  auto ann = join("ann");
+  store_.set_offline(true);
+  Reply r = ann->execute("mine 10");
+  EXPECT_FALSE(r.quit);
+  EXPECT_THAT(r.text.plain(), HasSubstr("campus network"));
+  EXPECT_EQ(ann->player()->coins, 0);
+  // Commands that need no store still answer from the session's copy.
+  EXPECT_THAT(run(*ann, "inv"), HasSubstr("1 CPU"));
+  EXPECT_THAT(run(*ann, "help"), HasSubstr("solve"));
+  for (const auto& c : Game::commands()) {
+    if (c.name == "quit") continue;
+    Reply any = ann->execute(std::string(c.name) + " x");
+    EXPECT_FALSE(any.quit) << c.name;
+  }
+  store_.set_offline(false);
+  EXPECT_THAT(run(*ann, "mine 10"), HasSubstr("You mine 10 times"));
+  EXPECT_GT(ann->player()->coins, 0);
+}
+
+TEST_F(GameTest, AFailedWriteInTheMiddleOfACommandChangesNothing) {
+  auto ann = join("ann");
+  store_.inject({.count = 1,
+                 .code = ErrorCode::kTimeout,
+                 .key_prefix = keys::player("ann"),
+                 .apply_anyway = false});
+  EXPECT_THAT(run(*ann, "mine 5"), HasSubstr("nothing changed"));
+  EXPECT_EQ(ann->player()->coins, 0);
+}
+
+TEST_F(GameTest, LoginDuringAnOutageIsRetriedByTheNextCommand) {
+  store_.set_offline(true);
+  Game g(store_, clock_, {.seed = 1, .session = ""});
+  auto hello = g.login("ann");
+  ASSERT_TRUE(hello.ok());
+  EXPECT_THAT(hello->plain(), HasSubstr("campus network"));
+  EXPECT_FALSE(g.logged_in());
+  EXPECT_THAT(run(g, "stats"), HasSubstr("campus network"));
+  store_.set_offline(false);
+  std::string out = run(g, "stats");
+  EXPECT_TRUE(g.logged_in());
+  EXPECT_THAT(out, HasSubstr("Welcome to CMUD"));
+  EXPECT_THAT(out, HasSubstr("Undergraduate"));
+}
+
+TEST_F(GameTest, AnUnreadableRecordIsLeftAloneNotOverwritten) {
+  ASSERT_TRUE(store_.put(keys::player("ann"), "{garbage").ok());
+  Game g(store_, clock_, {.seed = 1, .session = ""});
+  auto hello = g.login("ann");
+  ASSERT_TRUE(hello.ok());
+  EXPECT_THAT(hello->plain(), HasSubstr("cannot read"));
+  EXPECT_FALSE(g.logged_in());
+  EXPECT_EQ(**store_.get(keys::player("ann")), "{garbage");
+}
+
+TEST_F(GameTest, SayIsHeardInTheSamePlaceOnly) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  auto carol = join("carol");
+  run(*carol, "move quad");
+  ann->poll();
+  bob->poll();
+  carol->poll();
+  clock_.advance(10ms);
+  EXPECT_THAT(run(*ann, "say hello, campus"), HasSubstr("You say"));
+  EXPECT_THAT(bob->poll().text.plain(),
+              HasSubstr("ann says: \"hello, campus\""));
+  EXPECT_THAT(carol->poll().text.plain(), Not(HasSubstr("hello")));
+  // Each message is shown once, and never echoed back to its author.
+  EXPECT_THAT(bob->poll().text.plain(), Not(HasSubstr("hello")));
+  EXPECT_THAT(ann->poll().text.plain(), Not(HasSubstr("hello")));
+  // The next command shows it too, if the player was not idle.
+  run(*ann, "say again");
+  EXPECT_THAT(run(*bob, "inv"), HasSubstr("ann says: \"again\""));
+}
+
+TEST_F(GameTest, MovingIsSeenByBothPlaces) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  auto carol = join("carol");
+  run(*carol, "move library");
+  bob->poll();
+  carol->poll();
+  clock_.advance(10ms);
+  std::string out = run(*ann, "move library");
+  EXPECT_THAT(out, HasSubstr("You walk to the Library"));
+  EXPECT_THAT(out, HasSubstr("Here: carol"));
+  EXPECT_THAT(bob->poll().text.plain(),
+              HasSubstr("ann leaves for the Library"));
+  EXPECT_THAT(carol->poll().text.plain(),
+              HasSubstr("ann arrives from the Main Gate"));
+  EXPECT_THAT(run(*ann, "move narnia"), HasSubstr("no such place"));
+  EXPECT_THAT(run(*ann, "move library"), HasSubstr("already"));
+  EXPECT_EQ(ann->prompt(), "ann@library> ");
+}
+
+TEST_F(GameTest, MessagesFromOthersCannotCarryTerminalEscapes) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  bob->poll();
+  clock_.advance(10ms);
+  run(*ann, "say \x1b[2Jgotcha\x07");
+  std::string heard = bob->poll().text.plain();
+  EXPECT_THAT(heard, HasSubstr("gotcha"));
+  EXPECT_EQ(heard.find('\x1b'), std::string::npos);
+  EXPECT_EQ(heard.find('\x07'), std::string::npos);
+}
+
+TEST_F(GameTest, MapShowsWhoIsWhereAndSleepersApart) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  run(*bob, "move cafe");
+  Player zed;
+  zed.name = "zed";
+  zed.place = "cafe";
+  enroll(zed);  // never logged in: asleep
+  std::string map = run(*ann, "map");
+  EXPECT_THAT(map, HasSubstr("Cafe Dijkstra (cafe)"));
+  EXPECT_THAT(map, HasSubstr("bob, 1 sleeper"));
+  EXPECT_THAT(map, HasSubstr("ann (you)"));
+}
+
+TEST_F(GameTest, WhoListsOnlyPlayersActiveInTheLastFiveMinutes) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  EXPECT_THAT(run(*ann, "who"), HasSubstr("bob"));
+  clock_.advance(6min);
+  std::string who = run(*ann, "who");  // ann's command refreshed her heartbeat
+  EXPECT_THAT(who, HasSubstr("ann"));
+  EXPECT_THAT(who, Not(HasSubstr("bob")));
+  run(*bob, "inv");
+  EXPECT_THAT(run(*ann, "who"), HasSubstr("bob"));
+  bob->execute("quit");
+  EXPECT_THAT(run(*ann, "inv"), HasSubstr("bob heads home"));
+  EXPECT_THAT(run(*ann, "who"), Not(HasSubstr("bob")));
+}
+
+TEST_F(GameTest, TopRanksByRankThenCoins) {
+  for (auto [name, rank, coins] :
+       std::vector<std::tuple<std::string, int, int64_t>>{
+           {"low", 0, 5000}, {"mid", 2, 1}, {"high", 2, 50}}) {
+    Player p;
+    p.name = name;
+    p.rank = rank;
+    p.coins = coins;
+    enroll(p);
+  }
+  auto ann = join("ann");
+  std::string top = run(*ann, "top");
+  size_t high = top.find("high"), mid = top.find("mid"), low = top.find("low"),
+         me = top.find("ann");
+  EXPECT_LT(high, mid);
+  EXPECT_LT(mid, low);
+  EXPECT_LT(low, me);
+  EXPECT_THAT(top, HasSubstr("<- you"));
+}
+
+TEST_F(GameTest, DefeatingTheProblemPromotesWithAStory) {
+  Player p;
+  p.name = "ann";
+  p.hardware = {1000, 0, 0, 0, 0};
+  enroll(p);
+  auto ann = join("ann", /*seed=*/3);
+  std::string out;
+  for (int i = 0; i < 10 && ann->player()->rank == kUndergraduate; ++i) {
+    out += run(*ann, "solve 1");
+  }
+  EXPECT_EQ(ann->player()->rank, kMasters);
+  EXPECT_THAT(out, HasSubstr("has fallen"));
+  EXPECT_THAT(out, HasSubstr("You are now a Masters"));
+  EXPECT_EQ(decode_player(**store_.get(keys::player("ann")))->rank, kMasters);
+  // A fresh problem for the new rank, and GPUs on sale.
+  EXPECT_THAT(run(*ann, "problem"),
+              HasSubstr("The Thesis That Will Not Compile"));
+  EXPECT_THAT(run(*ann, "shop"), HasSubstr("gpu         5 coins"));
+}
+
+TEST_F(GameTest, EveryCoauthorIsPromotedAndTheNextEditionStartsFresh) {
+  Player bob;
+  bob.name = "bob";
+  bob.hardware = {40, 0, 0, 0, 0};
+  enroll(bob);
+  Player ann;
+  ann.name = "ann";
+  ann.hardware = {500, 0, 0, 0, 0};
+  enroll(ann);
+  auto b = join("bob", 11);
+  // bob keeps hitting until he has done some damage, without winning.
+  for (int i = 0; i < 20 && b->player()->damage == 0; ++i) run(*b, "solve 1");
+  ASSERT_GT(b->player()->damage, 0);
+  ASSERT_LT(b->player()->damage, 100);
+  auto a = join("ann", 12);
+  std::string problem = run(*a, "problem");
+  EXPECT_THAT(problem,
+              HasSubstr("bob (" + std::to_string(b->player()->damage)));
+  for (int i = 0; i < 20 && a->player()->rank == 0; ++i) run(*a, "solve 1");
+  ASSERT_EQ(a->player()->rank, kMasters);
+  // bob learns of it with his next command, and is a Masters student too.
+  EXPECT_THAT(run(*b, "stats"), HasSubstr("You are now a Masters"));
+  EXPECT_EQ(b->player()->rank, kMasters);
+  // A newcomer faces edition 2, at full health.
+  auto c = join("carol");
+  std::string fresh = run(*c, "problem");
+  EXPECT_THAT(fresh, HasSubstr("edition 2"));
+  EXPECT_THAT(fresh, HasSubstr("Health: 100 / 100"));
+}
+
+TEST_F(GameTest, BattlesBreakHardwareAndStopWhenNothingIsLeft) {
+  auto ann = join("ann", 5);  // one CPU against 100 health
+  std::string out;
+  for (int i = 0; i < 50 && ann->player()->hardware[0] > 0; ++i) {
+    out += run(*ann, "solve 10");
+  }
+  EXPECT_EQ(ann->player()->hardware[0], 0);
+  EXPECT_THAT(out, HasSubstr("1 CPU overheats. 0 left."));
+  EXPECT_THAT(out, HasSubstr("Nothing left to fight with"));
+  EXPECT_THAT(run(*ann, "solve"), HasSubstr("no hardware"));
+  // Mining by hand still works, so nobody is stuck.
+  EXPECT_THAT(run(*ann, "mine 20"), HasSubstr("pencil"));
+  EXPECT_GT(ann->player()->coins, 0);
+}
+
+TEST_F(GameTest, DamageSurvivesASessionThatDiedBeforeSavingIt) {
+  Player p;
+  p.name = "ann";
+  enroll(p);
+  ASSERT_TRUE(store_.put(keys::hit(0, 0, "ann"), "42").ok());
+  auto ann = join("ann");
+  EXPECT_EQ(ann->player()->term, 0);
+  EXPECT_EQ(ann->player()->damage, 42);
+}
+
+TEST_F(GameTest, TheRetiredHaveNoProblems) {
+  Player p;
+  p.name = "old";
+  p.rank = kRetired;
+  enroll(p);
+  auto old = join("old");
+  EXPECT_THAT(run(*old, "solve"), HasSubstr("retired"));
+  EXPECT_THAT(run(*old, "stats"), HasSubstr("Retired"));
+}
+
+TEST_F(GameTest, GiftsAreDeliveredOnceAndRefusedWhenUnaffordable) {
+  Player p;
+  p.name = "ann";
+  p.coins = 10;
+  enroll(p);
+  auto ann = join("ann");
+  auto bob = join("bob");
+  EXPECT_THAT(run(*ann, "give bob 11"), HasSubstr("only have 10 coins"));
+  EXPECT_THAT(run(*ann, "give nobody 1"),
+              HasSubstr("no student called nobody"));
+  EXPECT_THAT(run(*ann, "give ann 1"), HasSubstr("pat on the back"));
+  EXPECT_THAT(run(*ann, "give bob x"), HasSubstr("positive number"));
+  EXPECT_THAT(run(*ann, "give bob 4"), HasSubstr("You give bob 4 coins"));
+  EXPECT_EQ(ann->player()->coins, 6);
+  clock_.advance(3s);  // idle polls look for gifts every 3 s
+  EXPECT_THAT(bob->poll().text.plain(), HasSubstr("ann gave you 4 coins"));
+  EXPECT_EQ(bob->player()->coins, 4);
+  run(*bob, "stats");
+  EXPECT_EQ(bob->player()->coins, 4);  // claimed once only
+  EXPECT_EQ(bob->player()->claimed.at("ann"), 1);
+}
+
+TEST_F(GameTest, AGiftWhoseWriteFailedIsSentByTheNextCommand) {
+  Player p;
+  p.name = "ann";
+  p.coins = 10;
+  enroll(p);
+  auto ann = join("ann");
+  auto bob = join("bob");
+  store_.inject({.count = 1,
+                 .code = ErrorCode::kUnavailable,
+                 .key_prefix = keys::gift_prefix("bob"),
+                 .apply_anyway = false});
+  EXPECT_THAT(run(*ann, "give bob 3"), HasSubstr("on its way"));
+  EXPECT_EQ(ann->player()->coins, 7);
+  run(*bob, "stats");
+  EXPECT_EQ(bob->player()->coins, 0);
+  run(*ann, "inv");  // retries the pending transfer
+  run(*bob, "stats");
+  EXPECT_EQ(bob->player()->coins, 3);
+}
+
+TEST_F(GameTest, ASecondSessionOfThePlayerTakesOver) {
+  auto first = join("ann");
+  clock_.advance(1s);
+  Game second(store_, clock_, {.seed = 2, .session = ""});
+  auto hello = second.login("ann");
+  ASSERT_TRUE(hello.ok());
+  EXPECT_THAT(hello->plain(), HasSubstr("another window"));
+  Reply r = first->execute("mine");
+  EXPECT_TRUE(r.quit);
+  EXPECT_THAT(r.text.plain(), HasSubstr("logged in somewhere else"));
+  EXPECT_FALSE(second.execute("mine").quit);
+}
+
+TEST_F(GameTest, HelpListsEveryCommandAndExplainsEach) {
+  auto ann = join("ann");
+  std::string help = run(*ann, "help");
+  for (const auto& c : Game::commands()) {
+    EXPECT_THAT(help, HasSubstr(std::string(c.name))) << c.name;
+    EXPECT_THAT(run(*ann, "help " + std::string(c.name)),
+                HasSubstr(std::string(c.details).substr(0, 20)));
+  }
+  EXPECT_THAT(run(*ann, "help nope"), HasSubstr("No command called"));
+  EXPECT_THAT(run(*ann, "dance"), HasSubstr("Unknown command 'dance'"));
+  EXPECT_EQ(run(*ann, "   "), "");
+}
+
+TEST_F(GameTest, AliasesAndCaseWork) {
+  auto ann = join("ann");
+  EXPECT_THAT(run(*ann, "GO quad"), HasSubstr("You walk to the Quad"));
+  EXPECT_THAT(run(*ann, "i"), HasSubstr("Your hardware"));
+  EXPECT_THAT(run(*ann, "? mine"), HasSubstr("90%"));
+}
+
+TEST_F(GameTest, QuitEndsTheSessionAndMarksThePlayerAsGone) {
+  auto ann = join("ann");
+  Reply r = ann->execute("quit");
+  EXPECT_TRUE(r.quit);
+  EXPECT_THAT(r.text.plain(), HasSubstr("progress is saved"));
+  auto hb = decode_heartbeat(**store_.get(keys::seen("ann")));
+  ASSERT_TRUE(hb.ok());
+  EXPECT_TRUE(hb->left);
+}
+
+TEST_F(GameTest, TabCompletesCommandsPlacesItemsAndPlayers) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  run(*ann, "who");
+  EXPECT_EQ(ann->complete("mo"), std::vector<std::string>{"move"});
+  EXPECT_EQ(ann->complete("move li"), std::vector<std::string>{"library"});
+  EXPECT_EQ(ann->complete("buy da"), std::vector<std::string>{"dark-matter"});
+  EXPECT_EQ(ann->complete("buy cpu m"), std::vector<std::string>{"max"});
+  EXPECT_EQ(ann->complete("give b"), std::vector<std::string>{"bob"});
+  EXPECT_EQ(ann->complete("help sa"), std::vector<std::string>{"say"});
+  EXPECT_EQ(ann->complete("s").size(), 4u);  // shop stats solve say
+  EXPECT_TRUE(ann->complete("dance ").empty());
+  EXPECT_EQ(ann->complete("").size(), Game::commands().size());
+}
+
+TEST_F(GameTest, TheSameSeedPlaysTheSameGame) {
+  MemoryStore s1, s2;
+  ManualClock c1, c2;
+  Game a(s1, c1, {.seed = 77, .session = "x"});
+  Game b(s2, c2, {.seed = 77, .session = "x"});
+  ASSERT_TRUE(a.login("ann").ok());
+  ASSERT_TRUE(b.login("ann").ok());
+  for (const char* cmd : {"mine 50", "move store", "buy cpu max", "solve 20"}) {
+    EXPECT_EQ(a.execute(cmd).text.plain(), b.execute(cmd).text.plain()) << cmd;
+  }
+}
+
+}  // namespace
+}  // namespace cmud::game

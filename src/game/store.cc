@@ -1,0 +1,173 @@
+#include "cmud/game/store.h"
+
+#include <atomic>
+
+namespace cmud::game {
+
+// ---- MemoryStore
+// --------------------------------------------------------------
+
+Status MemoryStore::check(const std::string& key, bool& apply) {
+  ++calls_;
+  apply = false;
+  if (offline_) return Status(ErrorCode::kUnavailable, "store is offline");
+  for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+    if (key.compare(0, it->key_prefix.size(), it->key_prefix) != 0) continue;
+    Status s(it->code, "injected failure");
+    apply = it->apply_anyway;
+    if (--it->count <= 0) faults_.erase(it);
+    return s;
+  }
+  apply = true;
+  return Status::ok_status();
+}
+
+Result<std::optional<std::string>> MemoryStore::get(const std::string& key) {
+  std::lock_guard lock(mu_);
+  bool apply = false;
+  if (Status s = check(key, apply); !s.ok()) return s;
+  auto it = data_.find(key);
+  if (it == data_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Status MemoryStore::put(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mu_);
+  bool apply = false;
+  Status s = check(key, apply);
+  if (apply) data_[key] = value;
+  return s;
+}
+
+Result<KeyValues> MemoryStore::list(const std::string& prefix) {
+  std::lock_guard lock(mu_);
+  bool apply = false;
+  if (Status s = check(prefix, apply); !s.ok()) return s;
+  KeyValues out;
+  for (auto it = data_.lower_bound(prefix);
+       it != data_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it) {
+    out.emplace_back(it->first, it->second);
+  }
+  return out;
+}
+
+Result<bool> MemoryStore::del(const std::string& key) {
+  std::lock_guard lock(mu_);
+  bool apply = false;
+  Status s = check(key, apply);
+  bool existed = apply && data_.erase(key) > 0;
+  if (!s.ok()) return s;
+  return existed;
+}
+
+void MemoryStore::fail_next(int n, ErrorCode code) {
+  inject(
+      Fault{.count = n, .code = code, .key_prefix = "", .apply_anyway = false});
+}
+
+void MemoryStore::inject(Fault fault) {
+  std::lock_guard lock(mu_);
+  if (fault.count > 0) faults_.push_back(std::move(fault));
+}
+
+void MemoryStore::set_offline(bool offline) {
+  std::lock_guard lock(mu_);
+  offline_ = offline;
+}
+
+int MemoryStore::calls() const {
+  std::lock_guard lock(mu_);
+  return calls_;
+}
+
+// ---- ClientStore
+// ----------------------------------------------------------------
+
+// Names the current address until told to move on. Thread-safe.
+class ClientStore::StickyRouter : public client::Router {
+ public:
+  explicit StickyRouter(std::vector<std::string> addrs)
+      : addrs_(std::move(addrs)) {}
+  std::string next_addr() override { return addrs_[current_ % addrs_.size()]; }
+  // Moves to the next address, unless another caller already did after
+  // `seen` was read.
+  void advance(uint64_t seen) {
+    current_.compare_exchange_strong(seen, seen + 1);
+  }
+  uint64_t position() const { return current_.load(); }
+  size_t size() const { return addrs_.size(); }
+
+ private:
+  const std::vector<std::string> addrs_;
+  std::atomic<uint64_t> current_{0};
+};
+
+namespace {
+
+bool is_network_error(const Status& s) {
+  switch (s.code()) {
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kProtocol:
+    case ErrorCode::kClosed:
+      return true;
+    default:
+      return false;
+  }
+}
+
+template <class T>
+Status status_of(const Result<T>& r) {
+  return r.status();
+}
+Status status_of(const Status& s) { return s; }
+
+}  // namespace
+
+Result<std::unique_ptr<ClientStore>> ClientStore::connect(
+    const std::string& addrs, client::ClientOptions options) {
+  auto parsed = client::parse_addrs(addrs);
+  if (!parsed.ok()) return parsed.status();
+  auto router = std::make_shared<StickyRouter>(std::move(*parsed));
+  return std::unique_ptr<ClientStore>(
+      new ClientStore(std::move(router), options));
+}
+
+ClientStore::ClientStore(std::shared_ptr<StickyRouter> router,
+                         client::ClientOptions options)
+    : router_(std::move(router)),
+      client_(std::make_unique<client::Client>(router_, options)) {}
+
+ClientStore::~ClientStore() = default;
+
+template <class Op>
+auto ClientStore::with_failover(Op op) -> decltype(op()) {
+  uint64_t seen = router_->position();
+  auto result = op();
+  if (router_->size() < 2 || !is_network_error(status_of(result))) {
+    return result;
+  }
+  router_->advance(seen);
+  return op();
+}
+
+Result<std::optional<std::string>> ClientStore::get(const std::string& key) {
+  return with_failover([&] { return client_->get(key); });
+}
+
+Status ClientStore::put(const std::string& key, const std::string& value) {
+  return with_failover([&] { return client_->put(key, value); });
+}
+
+Result<KeyValues> ClientStore::list(const std::string& prefix) {
+  return with_failover([&] { return client_->list(prefix); });
+}
+
+Result<bool> ClientStore::del(const std::string& key) {
+  return with_failover([&] { return client_->del(key); });
+}
+
+std::string ClientStore::current_addr() const { return router_->next_addr(); }
+
+}  // namespace cmud::game

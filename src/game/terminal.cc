@@ -1,0 +1,405 @@
+// The terminal layer. Interactive mode uses libedit's native API (el_gets)
+// rather than its readline emulation, for one reason: messages from other
+// players must appear while the player sits at the prompt. Our read
+// function (EL_GETCFN) waits for a key with poll(2) and a timeout; when the
+// timeout passes it hands libedit a key bound to our "cmud-poll" function,
+// which asks the Game for news, prints it above the prompt and returns
+// CC_REDISPLAY so libedit redraws the prompt and the half-typed line. All of
+// this runs on the one thread, inside el_gets, so libedit always knows the
+// state of the screen. Tab is bound to our completion function.
+#include "cmud/game/terminal.h"
+
+#include <histedit.h>
+#include <poll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <clocale>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cwchar>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+namespace cmud::game {
+
+bool use_color(TerminalOptions::Color color, bool stdout_is_tty,
+               const char* no_color_env, const char* term_env) {
+  switch (color) {
+    case TerminalOptions::Color::kAlways:
+      return true;
+    case TerminalOptions::Color::kNever:
+      return false;
+    case TerminalOptions::Color::kAuto:
+      break;
+  }
+  if (!stdout_is_tty) return false;
+  if (no_color_env != nullptr && no_color_env[0] != '\0') return false;
+  if (term_env != nullptr && std::strcmp(term_env, "dumb") == 0) return false;
+  return true;
+}
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_winch = 0;
+
+void on_stop(int) { g_stop = 1; }
+void on_winch(int) { g_winch = 1; }
+
+// The key our read function returns when the idle timeout passes (Ctrl-]).
+constexpr wchar_t kPollKey = 0x1d;
+
+// Sleeps, but wakes early (returning false) on a stop signal.
+bool nap(std::chrono::milliseconds d) {
+  auto until = std::chrono::steady_clock::now() + d;
+  while (!g_stop) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= until) return true;
+    auto left =
+        std::chrono::duration_cast<std::chrono::microseconds>(until - now);
+    timespec ts{static_cast<time_t>(left.count() / 1'000'000),
+                static_cast<long>(left.count() % 1'000'000) * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  return false;
+}
+
+// Writes Text to stdout. Only the terminal's thread uses it.
+class Output {
+ public:
+  Output(bool color, bool fast) : color_(color), fast_(fast) {}
+
+  // raw: the terminal is in libedit's edit mode, where "\n" must be
+  // "\r\n"; pauses are skipped there.
+  void show(const Text& text, bool raw = false) {
+    for (const Span& span : text.spans()) {
+      if (span.text.empty()) {
+        if (!fast_ && !raw) {
+          std::fflush(stdout);
+          nap(span.pause);
+        }
+        continue;
+      }
+      Text one;
+      one.add(span.text, span.style);
+      std::string s = color_ ? to_ansi(one) : one.plain();
+      if (raw) {
+        std::string crlf;
+        for (char c : s) {
+          if (c == '\n') crlf += '\r';
+          crlf += c;
+        }
+        s = std::move(crlf);
+      }
+      std::fwrite(s.data(), 1, s.size(), stdout);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  bool color_;
+  bool fast_;
+};
+
+// Echo off while a command runs, so keys typed during a battle do not
+// scribble over it (they are still read afterwards). Only the terminal's
+// thread uses it.
+class QuietTyping {
+ public:
+  QuietTyping() {
+    if (tcgetattr(STDIN_FILENO, &saved_) == 0) {
+      termios quiet = saved_;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ok_ = tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
+    }
+  }
+  ~QuietTyping() {
+    if (ok_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+  }
+  QuietTyping(const QuietTyping&) = delete;
+  QuietTyping& operator=(const QuietTyping&) = delete;
+
+ private:
+  termios saved_{};
+  bool ok_ = false;
+};
+
+// libedit with our read, poll and completion functions. Only the
+// terminal's thread uses it.
+class Editor {
+ public:
+  Editor(Game& game, Output& out, std::chrono::milliseconds poll_interval)
+      : game_(game), out_(out), poll_interval_(poll_interval) {
+    hist_ = history_init();
+    HistEvent ev;
+    history(hist_, &ev, H_SETSIZE, 1000);
+    history(hist_, &ev, H_SETUNIQUE, 1);
+    el_ = el_init("cmud", stdin, stdout, stderr);
+    el_set(el_, EL_CLIENTDATA, this);
+    el_set(el_, EL_EDITOR, "emacs");
+    el_set(el_, EL_PROMPT, &Editor::prompt_fn);
+    el_set(el_, EL_HIST, history, hist_);
+    el_set(el_, EL_GETCFN, &Editor::getc_fn);
+    // The wide form keeps our (static) names; the narrow el_set copies
+    // them and never frees the copies.
+    el_wset(el_, EL_ADDFN, L"cmud-complete", L"complete a command or argument",
+            &Editor::complete_fn);
+    el_set(el_, EL_BIND, "^I", "cmud-complete", nullptr);
+    el_wset(el_, EL_ADDFN, L"cmud-poll", L"show messages from other players",
+            &Editor::poll_fn);
+    el_set(el_, EL_BIND, "^]", "cmud-poll", nullptr);
+  }
+  ~Editor() {
+    el_end(el_);
+    history_end(hist_);
+  }
+  Editor(const Editor&) = delete;
+  Editor& operator=(const Editor&) = delete;
+
+  // A line without its newline; nullopt at end of input (Ctrl-D on an
+  // empty line), on a stop signal, or when the session ended while idle.
+  // in_game: poll the Game while waiting.
+  std::optional<std::string> read(const std::string& prompt, bool in_game) {
+    prompt_ = prompt;
+    polling_ = in_game;
+    int count = 0;
+    const char* line = el_gets(el_, &count);
+    polling_ = false;
+    if (line == nullptr || count <= 0 || g_stop || session_over_) {
+      return std::nullopt;
+    }
+    std::string s(line, static_cast<size_t>(count));
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    if (s.find_first_not_of(' ') != std::string::npos) {
+      HistEvent ev;
+      history(hist_, &ev, H_ENTER, s.c_str());
+    }
+    return s;
+  }
+
+  bool session_over() const { return session_over_; }
+
+ private:
+  static Editor* self(EditLine* el) {
+    void* data = nullptr;
+    el_get(el, EL_CLIENTDATA, &data);
+    return static_cast<Editor*>(data);
+  }
+
+  static char* prompt_fn(EditLine* el) { return self(el)->prompt_.data(); }
+
+  // Returns 1 with a character, 0 at end of input, -1 on error.
+  static int getc_fn(EditLine* el, wchar_t* out) {
+    Editor* ed = self(el);
+    while (true) {
+      if (g_stop || ed->session_over_) return 0;
+      if (g_winch) {
+        g_winch = 0;
+        el_resize(el);
+      }
+      pollfd p{STDIN_FILENO, POLLIN, 0};
+      int timeout =
+          ed->polling_ ? static_cast<int>(ed->poll_interval_.count()) : -1;
+      int r = ::poll(&p, 1, timeout);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return -1;
+      }
+      if (r == 0) {
+        *out = kPollKey;
+        return 1;
+      }
+      char c = 0;
+      ssize_t n = ::read(STDIN_FILENO, &c, 1);
+      if (n == 0) return 0;
+      if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        return -1;
+      }
+      wchar_t w = 0;
+      size_t k = std::mbrtowc(&w, &c, 1, &ed->mbs_);
+      if (k == static_cast<size_t>(-2)) continue;  // more bytes to come
+      if (k == static_cast<size_t>(-1)) {
+        ed->mbs_ = std::mbstate_t{};
+        w = L'?';
+      }
+      // A real Ctrl-] typed by the player just polls too; harmless.
+      *out = w;
+      return 1;
+    }
+  }
+
+  static unsigned char poll_fn(EditLine* el, int) {
+    Editor* ed = self(el);
+    if (!ed->polling_) return CC_NORM;
+    Reply r = ed->game_.poll();
+    if (r.text.empty() && !r.quit) return CC_NORM;
+    std::fputs("\r\x1b[K", stdout);
+    ed->out_.show(r.text, /*raw=*/true);
+    if (r.quit) {
+      ed->session_over_ = true;
+      return CC_EOF;
+    }
+    return CC_REDISPLAY;
+  }
+
+  static unsigned char complete_fn(EditLine* el, int) {
+    Editor* ed = self(el);
+    const LineInfo* li = el_line(el);
+    std::string before(li->buffer,
+                       static_cast<size_t>(li->cursor - li->buffer));
+    std::vector<std::string> options = ed->game_.complete(before);
+    size_t word = before.find_last_of(" \t");
+    std::string partial =
+        word == std::string::npos ? before : before.substr(word + 1);
+    if (options.empty()) return CC_REFRESH_BEEP;
+    if (options.size() == 1) {
+      std::string rest = options[0].substr(partial.size()) + " ";
+      el_insertstr(el, rest.c_str());
+      return CC_REFRESH;
+    }
+    std::string common = options[0];
+    for (const auto& o : options) {
+      size_t i = 0;
+      while (i < common.size() && i < o.size() && common[i] == o[i]) ++i;
+      common.resize(i);
+    }
+    if (common.size() > partial.size()) {
+      el_insertstr(el, common.substr(partial.size()).c_str());
+      return CC_REFRESH;
+    }
+    std::string list = "\r\n";
+    for (const auto& o : options) list += o + "  ";
+    list += "\r\n";
+    std::fputs(list.c_str(), stdout);
+    std::fflush(stdout);
+    return CC_REDISPLAY;
+  }
+
+  Game& game_;
+  Output& out_;
+  std::chrono::milliseconds poll_interval_;
+  EditLine* el_ = nullptr;
+  History* hist_ = nullptr;
+  std::string prompt_;
+  bool polling_ = false;
+  bool session_over_ = false;
+  std::mbstate_t mbs_{};
+};
+
+void install_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: poll() must wake up
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  struct sigaction wa {};
+  wa.sa_handler = on_winch;
+  sigemptyset(&wa.sa_mask);
+  sigaction(SIGWINCH, &wa, nullptr);
+}
+
+int run_interactive(Game& game, Output& out, const TerminalOptions& options) {
+  std::setlocale(LC_CTYPE, "");
+  install_signals();
+  Editor editor(game, out, options.poll_interval);
+  if (!options.name.empty()) {
+    auto hello = game.login(options.name);
+    if (!hello.ok()) {
+      std::fprintf(stderr, "cmud: %s\n", hello.status().message().c_str());
+      return 2;
+    }
+    QuietTyping quiet;
+    out.show(*hello);
+  } else {
+    out.show(Text("Welcome to the CMUD campus. Names use a-z, 0-9, _ and -.\n",
+                  Style::kDim));
+    while (true) {
+      auto line = editor.read("Who are you? ", false);
+      if (!line) {
+        std::fputs("\n", stdout);
+        return 0;
+      }
+      if (line->find_first_not_of(' ') == std::string::npos) continue;
+      auto hello = game.login(sanitize(*line));
+      if (hello.ok()) {
+        QuietTyping quiet;
+        out.show(*hello);
+        break;
+      }
+      out.show(
+          Text("That name will not do: " + hello.status().message() + ".\n",
+               Style::kBad));
+    }
+  }
+  while (!g_stop) {
+    auto line = editor.read(game.prompt(), true);
+    if (!line) break;
+    QuietTyping quiet;
+    Reply r = game.execute(*line);
+    out.show(r.text);
+    if (r.quit) return 0;
+  }
+  if (editor.session_over()) return 0;
+  std::fputs("\n", stdout);
+  out.show(game.execute("quit").text);
+  return 0;
+}
+
+int run_script(Game& game, Output& out, const TerminalOptions& options) {
+  std::string line;
+  if (!options.name.empty()) {
+    auto hello = game.login(options.name);
+    if (!hello.ok()) {
+      std::fprintf(stderr, "cmud: %s\n", hello.status().message().c_str());
+      return 2;
+    }
+    out.show(*hello);
+  } else {
+    out.show(Text("Who are you?\n"));
+    while (true) {
+      if (!std::getline(std::cin, line)) return 0;
+      std::string name = sanitize(line);
+      if (name.empty()) continue;
+      auto hello = game.login(name);
+      if (hello.ok()) {
+        out.show(*hello);
+        break;
+      }
+      out.show(
+          Text("That name will not do: " + hello.status().message() + ".\n",
+               Style::kBad));
+    }
+  }
+  while (std::getline(std::cin, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
+    Reply r = game.execute(line);
+    out.show(r.text);
+    if (r.quit) return 0;
+  }
+  out.show(game.execute("quit").text);
+  return 0;
+}
+
+}  // namespace
+
+int run_terminal(Game& game, const TerminalOptions& options) {
+  std::signal(SIGPIPE, SIG_IGN);
+  g_stop = 0;
+  bool in_tty = isatty(STDIN_FILENO) != 0;
+  bool out_tty = isatty(STDOUT_FILENO) != 0;
+  Output out(use_color(options.color, out_tty, std::getenv("NO_COLOR"),
+                       std::getenv("TERM")),
+             options.fast);
+  if (in_tty && out_tty) return run_interactive(game, out, options);
+  return run_script(game, out, options);
+}
+
+}  // namespace cmud::game

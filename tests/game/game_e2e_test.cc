@@ -1,0 +1,237 @@
+// End to end: two real storage servers (two query actors each, the second
+// joining the first) in this process on free loopback ports, and two
+// players, one on each server, playing at the same time through
+// cmud::game::Game over the real client. The servers talk with 200 ms of
+// emulated one-way latency, as in the original suite's remote tests.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cmud/game/game.h"
+#include "cmud/game/store.h"
+#include "cmud/server/server.h"
+
+namespace cmud::game {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using Clock = std::chrono::steady_clock;
+
+// The remote sync deadline (R16): a Put is visible on every server within
+// 2 s. Waits below allow this plus a little for the game's own queries.
+constexpr auto kSyncDeadline = 2000ms;
+constexpr auto kSlack = 500ms;
+
+std::string join_addrs(const std::vector<std::string>& addrs) {
+  std::string out;
+  for (const auto& a : addrs) out += (out.empty() ? "" : ",") + a;
+  return out;
+}
+
+// Polls `done` every 20 ms for up to `limit`; returns the time it took, or
+// nullopt.
+std::optional<std::chrono::milliseconds> within(
+    std::chrono::milliseconds limit, const std::function<bool()>& done) {
+  auto start = Clock::now();
+  while (true) {
+    if (done()) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          Clock::now() - start);
+    }
+    if (Clock::now() - start > limit) return std::nullopt;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+class TwoServers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server::ServerConfig a;
+    a.port = 0;
+    a.actors = 2;
+    a.serialize_local_messages = true;
+    // The original suite's geo setting: 200 ms one way between servers.
+    a.emulated_latency = 200ms;
+    auto sa = server::Server::start(a);
+    ASSERT_TRUE(sa.ok()) << sa.status().to_string();
+    a_ = std::move(*sa);
+    server::ServerConfig b = a;
+    b.join = {a_->description()};
+    auto sb = server::Server::start(b);
+    ASSERT_TRUE(sb.ok()) << sb.status().to_string();
+    b_ = std::move(*sb);
+    auto ca = ClientStore::connect(join_addrs(a_->query_addrs()));
+    auto cb = ClientStore::connect(join_addrs(b_->query_addrs()));
+    ASSERT_TRUE(ca.ok() && cb.ok());
+    store_a_ = std::move(*ca);
+    store_b_ = std::move(*cb);
+  }
+
+  void TearDown() override {
+    store_a_.reset();
+    store_b_.reset();
+    if (b_) b_->stop();
+    if (a_) a_->stop();
+  }
+
+  std::unique_ptr<Game> play(Store& store, const std::string& name,
+                             uint64_t seed) {
+    auto g = std::make_unique<Game>(store, clock_,
+                                    GameConfig{.seed = seed, .session = ""});
+    auto hello = g->login(name);
+    EXPECT_TRUE(hello.ok());
+    EXPECT_TRUE(g->logged_in()) << hello->plain();
+    return g;
+  }
+
+  void enroll(Store& store, const std::string& name, int64_t coins,
+              int64_t cpus) {
+    Player p;
+    p.name = name;
+    p.coins = coins;
+    p.hardware = {cpus, 0, 0, 0, 0};
+    ASSERT_TRUE(store.put(keys::player(name), encode_player(p)).ok());
+  }
+
+  // Waits until both servers hold both records.
+  void wait_for_records(const std::vector<std::string>& names) {
+    for (Store* s : {store_a_.get(), store_b_.get()}) {
+      for (const auto& n : names) {
+        ASSERT_TRUE(within(kSyncDeadline + kSlack, [&] {
+          auto r = s->get(keys::player(n));
+          return r.ok() && r->has_value();
+        })) << n;
+      }
+    }
+  }
+
+  SystemClock clock_;
+  std::unique_ptr<server::Server> a_, b_;
+  std::unique_ptr<ClientStore> store_a_, store_b_;
+};
+
+TEST_F(TwoServers, PlayersOnDifferentServersSeeEachOtherAndHearEachOther) {
+  auto ann = play(*store_a_, "ann", 1);
+  auto bob = play(*store_b_, "bob", 2);
+  bob->execute("move quad");
+  auto moved = Clock::now();
+  ann->execute("move quad");
+  auto seen = within(kSyncDeadline, [&] {
+    std::string map = bob->execute("map").text.plain();
+    size_t quad = map.find("(quad)");
+    size_t eol = map.find('\n', quad);
+    return map.substr(quad, eol - quad).find("ann") != std::string::npos;
+  });
+  ASSERT_TRUE(seen) << "bob never saw ann on the map";
+  EXPECT_LT(Clock::now() - moved, kSyncDeadline);
+
+  bob->poll();  // drain the arrival notices
+  auto said = Clock::now();
+  ann->execute("say hello from server A");
+  std::string heard;
+  auto got = within(kSyncDeadline, [&] {
+    heard += bob->poll().text.plain();
+    return heard.find("hello from server A") != std::string::npos;
+  });
+  ASSERT_TRUE(got) << "bob heard: " << heard;
+  EXPECT_LT(Clock::now() - said, kSyncDeadline);
+  EXPECT_THAT(heard, HasSubstr("ann says: \"hello from server A\""));
+
+  // And the other way round, through the next command instead of a poll.
+  bob->execute("say hi ann");
+  std::string back;
+  ASSERT_TRUE(within(kSyncDeadline, [&] {
+    back += ann->execute("inv").text.plain();
+    return back.find("hi ann") != std::string::npos;
+  }));
+  EXPECT_THAT(ann->execute("who").text.plain(), HasSubstr("bob"));
+}
+
+TEST_F(TwoServers, BothFightingTheSameProblemAtOnceLoseNoDamage) {
+  enroll(*store_a_, "ann", 0, 10);  // power 10 each: 4 rounds each
+  enroll(*store_b_, "bob", 0, 10);  // cannot beat 100 health together
+  auto ann = play(*store_a_, "ann", 3);
+  auto bob = play(*store_b_, "bob", 4);
+  std::latch start(2);
+  auto fight = [&](Game& g) {
+    start.arrive_and_wait();
+    for (int i = 0; i < 4; ++i) g.execute("solve 1");
+  };
+  std::thread ta(fight, std::ref(*ann));
+  std::thread tb(fight, std::ref(*bob));
+  ta.join();
+  tb.join();
+  int64_t dealt = ann->player()->damage + bob->player()->damage;
+  ASSERT_GT(ann->player()->damage, 0);
+  ASSERT_GT(bob->player()->damage, 0);
+  ASSERT_LT(dealt, 100);
+  std::string want = "Health: " + std::to_string(100 - dealt) + " / 100";
+  for (Game* g : {ann.get(), bob.get()}) {
+    std::string last;
+    EXPECT_TRUE(within(kSyncDeadline + kSlack,
+                       [&] {
+                         last = g->execute("problem").text.plain();
+                         return last.find(want) != std::string::npos;
+                       }))
+        << g->name() << " sees: " << last << " want: " << want;
+  }
+  // The grow-only sum, read straight from each server.
+  for (Store* s : {store_a_.get(), store_b_.get()}) {
+    auto hits = s->list(keys::hit_prefix(0));
+    ASSERT_TRUE(hits.ok());
+    int64_t sum = 0;
+    for (const auto& kv : *hits) sum += *parse_count(kv.second);
+    EXPECT_EQ(sum, dealt);
+  }
+}
+
+TEST_F(TwoServers, GiftsBetweenServersAtOnceConserveCoins) {
+  enroll(*store_a_, "ann", 100, 1);
+  enroll(*store_b_, "bob", 50, 1);
+  wait_for_records({"ann", "bob"});
+  auto ann = play(*store_a_, "ann", 5);
+  auto bob = play(*store_b_, "bob", 6);
+  std::latch start(2);
+  std::string said_a, said_b;
+  std::thread ta([&] {
+    start.arrive_and_wait();
+    said_a = ann->execute("give bob 30").text.plain();
+  });
+  std::thread tb([&] {
+    start.arrive_and_wait();
+    said_b = bob->execute("give ann 20").text.plain();
+  });
+  ta.join();
+  tb.join();
+  EXPECT_THAT(said_a, HasSubstr("You give bob 30 coins"));
+  EXPECT_THAT(said_b, HasSubstr("You give ann 20 coins"));
+  EXPECT_TRUE(within(kSyncDeadline + kSlack,
+                     [&] {
+                       ann->execute("stats");
+                       bob->execute("stats");
+                       return ann->player()->coins == 90 &&
+                              bob->player()->coins == 60;
+                     }))
+      << "ann " << ann->player()->coins << ", bob " << bob->player()->coins;
+  EXPECT_EQ(ann->player()->coins + bob->player()->coins, 150);
+  // What the servers hold agrees, once synced.
+  EXPECT_TRUE(within(kSyncDeadline + kSlack, [&] {
+    int64_t total = 0;
+    for (const char* n : {"ann", "bob"}) {
+      auto r = store_a_->get(keys::player(n));
+      if (!r.ok() || !r->has_value()) return false;
+      total += decode_player(**r)->coins;
+    }
+    return total == 150;
+  }));
+}
+
+}  // namespace
+}  // namespace cmud::game

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Terminal test: runs cmud inside tmux (its own server socket, no user
+# config), types with send-keys and reads the screen with capture-pane:
+# the prompt, tab completion, history, colours on a terminal and none with
+# NO_COLOR, messages from another player appearing while idle, a storage
+# server dying mid-game, and clean exits (quit, Ctrl-D, Ctrl-C). Starts its
+# own cmud-server on free ports; every wait is bounded; every process it
+# starts is stopped on exit.
+# Usage: terminal_test.sh BIN_DIR
+set -uo pipefail
+bin=${1:?usage: terminal_test.sh BIN_DIR}
+command -v tmux >/dev/null || { echo "FAIL: tmux is not installed"; exit 1; }
+tmp=$(mktemp -d)
+sock="cmud-term-$$-$RANDOM"
+pids=()
+passes=0
+failures=0
+
+tm() { tmux -L "$sock" -f /dev/null "$@"; }
+
+cleanup() {
+  tm kill-server 2>/dev/null
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pass() { passes=$((passes + 1)); }
+fail() {  # what, [pane to show]
+  failures=$((failures + 1))
+  echo "FAIL: $1"
+  if [[ -n "${2:-}" ]]; then
+    tm capture-pane -p -t "$2" 2>/dev/null | grep -v '^$' | tail -15 | sed 's/^/    /'
+  fi
+}
+
+# Waits up to $2 seconds for file $1 to be non-empty.
+wait_file() {
+  for _ in $(seq 1 $(($2 * 20))); do
+    [[ -s $1 ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# screen PANE [-e]: the pane's text (with -e: and its escape sequences).
+screen() { tm capture-pane -p ${2:+-e} -t "$1" 2>/dev/null; }
+
+# Waits up to $3 seconds until the screen of pane $1 matches regex $2.
+wait_screen() {
+  for _ in $(seq 1 $(($3 * 10))); do
+    screen "$1" | grep -Eq -- "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Checks that pane $1's screen shows regex $3 within $4 seconds (default 5).
+expect_screen() {  # pane, what, regex, [seconds]
+  if wait_screen "$1" "$3" "${4:-5}"; then pass; else fail "$2" "$1"; fi
+}
+
+# The last non-empty line of pane $1 (capture-pane drops trailing spaces,
+# so a prompt "ann@gate> " reads "ann@gate>").
+last_line() { screen "$1" | grep -v '^$' | tail -1; }
+
+# Checks that the command in pane $1 exited with status 0 within 5 s.
+expect_exit0() {  # pane, what
+  if wait_file "$tmp/$1.exit" 5 && [[ $(cat "$tmp/$1.exit") == 0 ]]; then
+    pass
+  else
+    fail "$2 (exit status: $(cat "$tmp/$1.exit" 2>/dev/null || echo none))" "$1"
+  fi
+}
+
+# Starts cmud in a new tmux session named $1; the rest are env assignments
+# and cmud arguments. Its exit status lands in $tmp/$1.exit.
+play() {
+  local name=$1
+  shift
+  local envs=() args=()
+  for a in "$@"; do
+    if [[ $a == *=* && $a != -* ]]; then envs+=("$a"); else args+=("$a"); fi
+  done
+  local cmd
+  cmd="env -u NO_COLOR TERM=screen ${envs[*]} $(printf '%q ' "$bin/cmud" "${args[@]}")"
+  tm new-session -d -s "$name" -x 120 -y 40 \
+    "$cmd; echo \$? > $tmp/$name.exit; sleep 30"
+}
+
+start_server() {  # name, args...
+  local name=$1
+  shift
+  "$bin/cmud-server" --port 0 --desc-file "$tmp/$name.json" "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids+=($!)
+  eval "${name}_pid=$!"
+  disown $!  # no job-control notice when cleanup kills it
+  if ! wait_file "$tmp/$name.json" 10; then
+    echo "FAIL: server $name did not start"; cat "$tmp/$name.err"; exit 1
+  fi
+}
+
+query_ports() {  # desc file -> "h:p,h:p"
+  python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["query"]))' "$1"
+}
+
+start_server main --actors 2
+servers=$(query_ports "$tmp/main.json")
+
+# --- A session with colours: prompt, help, completion, history, quit.
+play ann -s "$servers" --name ann --fast --seed 1
+expect_screen ann "the prompt shows name and place" '^ann@gate> ?$' 10
+tm send-keys -t ann 'help' Enter
+expect_screen ann "help lists the commands" 'give <player> <coins>'
+tm send-keys -t ann 'sta' Tab
+expect_screen ann "Tab completes 'sta' to 'stats '" '^ann@gate> stats ?$'
+tm send-keys -t ann Enter
+expect_screen ann "stats shows the rank" 'ann, Undergraduate'
+tm send-keys -t ann 'move li' Tab Enter
+expect_screen ann "completing a place and moving there" '^ann@library> ?$'
+tm send-keys -t ann Up
+expect_screen ann "Up recalls the last command" '^ann@library> move library ?$'
+tm send-keys -t ann C-u
+if screen ann -e | grep -q $'\e\\[[0-9;]*3[0-7]m'; then
+  pass
+else
+  fail "colours on a terminal" ann
+fi
+tm send-keys -t ann 'quit' Enter
+expect_screen ann "quit says goodbye" 'See you tomorrow, ann'
+expect_exit0 ann "quit exits with status 0"
+
+# --- NO_COLOR: not a single escape sequence on screen; Ctrl-D leaves.
+play bob NO_COLOR=1 -s "$servers" --name bob --fast
+expect_screen bob "the prompt (NO_COLOR)" '^bob@gate> ?$' 10
+tm send-keys -t bob 'stats' Enter
+expect_screen bob "stats (NO_COLOR)" 'bob, Undergraduate'
+if screen bob -e | grep -q $'\e'; then
+  fail "NO_COLOR leaves no escape codes" bob
+  screen bob -e | cat -v | grep -F '^[' | head -3
+else
+  pass
+fi
+tm send-keys -t bob C-d
+expect_exit0 bob "Ctrl-D exits with status 0"
+
+# --- Messages from another player arrive while idle, above the prompt,
+# and the half-typed line survives.
+play cat -s "$servers" --name cat --fast
+expect_screen cat "the prompt for the listener" '^cat@gate> ?$' 10
+tm send-keys -t cat 'say half-typ'
+sleep 0.3
+printf 'say hello from a script\nquit\n' |
+  "$bin/cmud" -s "$servers" --name dan --fast >"$tmp/dan.out" 2>&1
+expect_screen cat "an idle player sees a message without typing" \
+  'dan says: "hello from a script"' 5
+if wait_screen cat '^cat@gate> say half-typ$' 3; then
+  pass
+else
+  fail "the prompt and the half-typed line are redrawn below it" cat
+fi
+tm send-keys -t cat C-u 'who' Enter
+expect_screen cat "who lists the player" 'cat \(Undergraduate\) at the Main Gate'
+tm send-keys -t cat C-c
+expect_exit0 cat "Ctrl-C exits with status 0"
+
+# --- Ask for the name when none is given.
+play eve -s "$servers" --fast
+expect_screen eve "asks who you are" 'Who are you\? ?$' 10
+tm send-keys -t eve 'bad/name' Enter
+expect_screen eve "refuses an invalid name" 'That name will not do'
+tm send-keys -t eve 'eve' Enter
+expect_screen eve "then logs in" '^eve@gate> ?$'
+tm send-keys -t eve 'quit' Enter
+expect_exit0 eve "quit after asking the name"
+
+# --- A storage server dies in the middle of a game: a clear message, the
+# game keeps running, help still works, quit still exits cleanly.
+start_server doomed --actors 1
+play fay -s "$(query_ports "$tmp/doomed.json")" --name fay --fast --timeout-ms 1000
+expect_screen fay "the prompt before the outage" '^fay@gate> ?$' 10
+kill -TERM "$doomed_pid"
+for _ in $(seq 1 50); do kill -0 "$doomed_pid" 2>/dev/null || break; sleep 0.1; done
+tm send-keys -t fay 'mine 3' Enter
+expect_screen fay "a storage error is explained" 'campus network is having a moment' 10
+tm send-keys -t fay 'help' Enter
+expect_screen fay "the game keeps running after it" 'solve \[rounds\]'
+if [[ $(last_line fay) =~ ^fay@gate\>\ ?$ ]]; then pass; else fail "prompt after the error" fay; fi
+tm send-keys -t fay 'quit' Enter
+expect_exit0 fay "quit exits with status 0 while the store is down"
+
+# --- Not a terminal: commands from stdin, the first line is the name, no
+# colour, no prompt; an invalid --name is an error.
+out=$(printf 'gus\nstats\nmove cafe\nmap\n' | "$bin/cmud" -s "$servers" --fast 2>&1)
+status=$?
+if [[ $status -eq 0 ]] && grep -q '^gus, Undergraduate' <<<"$out" &&
+   grep -q '^\* Cafe Dijkstra (cafe) *gus (you)' <<<"$out" &&
+   ! grep -q $'\e' <<<"$out" && grep -q 'See you tomorrow, gus' <<<"$out"; then
+  pass
+else
+  fail "scripted play from stdin (status $status)"
+  head -20 <<<"$out" | sed 's/^/    /'
+fi
+"$bin/cmud" -s "$servers" --name 'Bad Name!' </dev/null >/dev/null 2>"$tmp/bad.err"
+if [[ $? -eq 2 ]] && grep -q 'may only use' "$tmp/bad.err"; then
+  pass
+else
+  fail "an invalid --name exits 2 with a reason"
+fi
+
+echo "$passes passed, $failures failed"
+[[ $failures -eq 0 ]]
