@@ -1,5 +1,7 @@
 # The two commands of the README: `make play` and `make test`.
 BUILD ?= build
+# Quiet the nested makes of `cmake --build`.
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
