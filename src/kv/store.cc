@@ -14,6 +14,13 @@ size_t Store::Hash::operator()(std::string_view s) const {
   return absl::Hash<std::string_view>()(s);
 }
 
+namespace {
+// memcpy of an empty view may pass a null pointer, which is undefined.
+void copy_into(char* dst, std::string_view src) {
+  if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+}
+}  // namespace
+
 Entry* Store::make(std::string_view key, std::string_view value,
                    Version version, bool deleted) {
   if (deleted) value = {};
@@ -23,8 +30,8 @@ Entry* Store::make(std::string_view key, std::string_view value,
   e->deleted_ = deleted;
   e->key_len_ = static_cast<uint32_t>(key.size());
   e->value_len_ = static_cast<uint32_t>(value.size());
-  std::memcpy(e->data(), key.data(), key.size());
-  std::memcpy(e->data() + key.size(), value.data(), value.size());
+  copy_into(e->data(), key);
+  copy_into(e->data() + key.size(), value);
   return e;
 }
 
@@ -51,7 +58,7 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
       e = old;  // same size: rewrite in place
       e->version_ = version;
       e->deleted_ = deleted;
-      std::memcpy(e->data() + e->key_len_, value.data(), value.size());
+      copy_into(e->data() + e->key_len_, value);
     } else {
       e = make(key, value, version, deleted);
       by_hash_.erase(it);
