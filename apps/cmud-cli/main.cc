@@ -83,7 +83,8 @@ cmud::Result<std::vector<std::string>> split(const std::string& line) {
 
 int interactive(cmud::client::Client& client) {
   bool tty = isatty(STDIN_FILENO) != 0;
-  if (tty) std::fputs("cmud-cli: type help for commands, quit to leave\n", stderr);
+  if (tty)
+    std::fputs("cmud-cli: type help for commands, quit to leave\n", stderr);
   int last = 0;
   while (true) {
     std::string line;
