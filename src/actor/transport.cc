@@ -8,6 +8,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "cmud/actor/listen.h"
 #include "system_impl.h"
 
 namespace cmud::actor::detail {
@@ -231,27 +232,9 @@ Transport::Transport(SystemImpl& sys, size_t max_frame,
 Transport::~Transport() { close(); }
 
 Result<uint16_t> Transport::listen(const std::string& host, uint16_t port) {
-  asio::error_code ec;
-  auto addr = asio::ip::make_address(host, ec);
-  if (ec) {
-    tcp::resolver resolver(io_);
-    auto results = resolver.resolve(host, std::to_string(port), ec);
-    if (ec || results.empty()) {
-      return Status(ErrorCode::kInvalidArgument,
-                    "cannot resolve listen host '" + host + "'");
-    }
-    addr = results.begin()->endpoint().address();
-  }
-  tcp::endpoint ep(addr, port);
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
-                                               std::to_string(port) + ": " +
-                                               ec.message());
-  }
+  auto acc = listen_tcp(io_.get_executor(), host, port);
+  if (!acc.ok()) return acc.status();
+  acceptor_ = std::move(*acc);
   return acceptor_.local_endpoint().port();
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cmud/actor/listen.h"
 #include "coordinator.h"
 #include "messages.h"
 #include "query_actor.h"
@@ -83,8 +84,6 @@ class Server::Impl {
   actor::Stats stats() const { return system_->stats(); }
 
  private:
-  Result<tcp::acceptor> listen(asio::io_context::executor_type ex,
-                               uint16_t port);
   void accept_on(size_t actor);
   void accept_client();
   void backoff(asio::io_context::executor_type ex, std::function<void()> f);
@@ -103,28 +102,6 @@ class Server::Impl {
   std::string description_;
   std::once_flag stop_once_;
 };
-
-Result<tcp::acceptor> Server::Impl::listen(asio::io_context::executor_type ex,
-                                           uint16_t port) {
-  asio::error_code ec;
-  auto addr = asio::ip::make_address(config_.host, ec);
-  if (ec) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "host '" + config_.host + "' is not an IP address");
-  }
-  tcp::acceptor acc(ex);
-  tcp::endpoint ep(addr, port);
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status(ErrorCode::kUnavailable, "cannot listen on " + config_.host +
-                                               ":" + std::to_string(port) +
-                                               ": " + ec.message());
-  }
-  return acc;
-}
 
 Status Server::Impl::start() {
   size_t n = config_.actors;
@@ -160,12 +137,13 @@ Status Server::Impl::start() {
   for (size_t i = 0; i < n; ++i) {
     uint16_t port =
         config_.port == 0 ? 0 : static_cast<uint16_t>(config_.port + 1 + i);
-    auto acc = listen(system_->executor(i), port);
+    auto acc = actor::listen_tcp(system_->executor(i), config_.host, port);
     if (!acc.ok()) return acc.status();
     acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(*acc)));
   }
   if (config_.client_port) {
-    auto acc = listen(system_->executor(0), *config_.client_port);
+    auto acc = actor::listen_tcp(system_->executor(0), config_.host,
+                                 *config_.client_port);
     if (!acc.ok()) return acc.status();
     client_acceptor_ = std::make_unique<tcp::acceptor>(std::move(*acc));
     client_addr_ = config_.host + ":" +
