@@ -2,16 +2,14 @@
 
 #include <absl/hash/hash.h>
 
+#include <cstdint>
 #include <cstring>
 #include <new>
 
 namespace cmud::kv {
 
-size_t Store::Hash::operator()(const Entry* e) const {
-  return absl::Hash<std::string_view>()(e->key());
-}
-size_t Store::Hash::operator()(std::string_view s) const {
-  return absl::Hash<std::string_view>()(s);
+size_t Store::hash_of(std::string_view key) {
+  return absl::Hash<std::string_view>()(key);
 }
 
 namespace {
@@ -41,7 +39,7 @@ void Store::destroy(Entry* e) {
 }
 
 Store::~Store() {
-  for (Entry* e : by_hash_) destroy(e);
+  for (const Slot& s : by_hash_) destroy(s.entry);
   for (auto& r : retired_) destroy(r.entry);
 }
 
@@ -49,9 +47,10 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
                   bool deleted, uint8_t route) {
   if (deleted) value = {};
   Entry* e;
-  auto it = by_hash_.find(key);
+  size_t hash = hash_of(key);
+  auto it = by_hash_.find(Probe{key, hash});
   if (it != by_hash_.end()) {
-    Entry* old = *it;
+    Entry* old = it->entry;
     if (!(version > old->version_)) return false;
     if (!old->deleted_) --live_;
     if (old->value_len_ == value.size()) {
@@ -61,8 +60,9 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
       copy_into(e->data() + e->key_len_, value);
     } else {
       e = make(key, value, version, deleted);
-      by_hash_.erase(it);
-      by_hash_.insert(e);
+      // Same key, same hash: the slot may point at the new entry in place
+      // (the set's elements are const only to guard their hash and key).
+      const_cast<Slot&>(*it).entry = e;
       by_key_.erase(old);
       by_key_.insert(e);
       old->seq_ = 0;  // no record is current for it any more
@@ -70,7 +70,7 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
     }
   } else {
     e = make(key, value, version, deleted);
-    by_hash_.insert(e);
+    by_hash_.insert(Slot{e, hash});
     by_key_.insert(e);
   }
   if (!deleted) ++live_;
@@ -90,8 +90,20 @@ std::optional<std::string_view> Store::get(std::string_view key) const {
 }
 
 const Entry* Store::find(std::string_view key) const {
-  auto it = by_hash_.find(key);
-  return it == by_hash_.end() ? nullptr : *it;
+  auto it = by_hash_.find(Probe{key, hash_of(key)});
+  return it == by_hash_.end() ? nullptr : it->entry;
+}
+
+void Store::prefetch_entry(std::string_view key) const {
+  if (key.empty()) return;
+  // Found by hash alone, so the entry is not read (that read would stall
+  // here); its first two lines hold the header, key and a small value.
+  auto it = by_hash_.find(Probe{key, hash_of(key), false});
+  if (it == by_hash_.end()) return;
+  const char* p = reinterpret_cast<const char*>(it->entry);
+  __builtin_prefetch(p);
+  __builtin_prefetch(p + 64);
+  __builtin_prefetch(p + 127);
 }
 
 void Store::for_each_prefix(std::string_view prefix, const Visit& f) const {
@@ -121,7 +133,13 @@ uint64_t Store::changes_since(uint64_t cursor, uint8_t mask,
   if (log_.empty()) return cursor;
   uint64_t first = log_.front().seq;
   size_t i = cursor < first ? 0 : static_cast<size_t>(cursor - first + 1);
+  constexpr size_t kAhead = 8;  // entries read a few records early
   for (; i < log_.size(); ++i) {
+    if (i + kAhead < log_.size()) {
+      const char* e = reinterpret_cast<const char*>(log_[i + kAhead].entry);
+      __builtin_prefetch(e);
+      __builtin_prefetch(e + 64);  // most of a small entry's key and value
+    }
     const Record& r = log_[i];
     if ((r.route & mask) != 0 && r.entry->seq() == r.seq && !f(*r.entry)) {
       break;

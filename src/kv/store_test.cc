@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace cmud::kv {
@@ -202,6 +204,69 @@ TEST(Store, MergeOfPermutedAndDuplicatedUpdatesAlwaysGivesTheSameState) {
       ASSERT_EQ(state_of(s), want) << "round " << round << " trial " << trial;
     }
   }
+}
+
+// Warming is only a cache hint: every index runs once, in order, across
+// chunk boundaries, with keys absent, empty or written by earlier steps.
+TEST(Store, ForEachWarmedRunsEveryStepInOrderAndSeesEarlierWrites) {
+  for (size_t n : {0u, 1u, 2u, 15u, 16u, 17u, 40u, 1000u}) {
+    Store s;
+    std::vector<std::string> keys;
+    for (size_t i = 0; i < n; ++i) {
+      // Repeats, so later steps read what earlier steps of the run wrote.
+      keys.push_back(i % 7 == 3 ? "" : "k" + std::to_string(i % 11));
+    }
+    std::vector<size_t> order;
+    std::map<std::string, std::string> model;
+    s.for_each_warmed(
+        n, [&](size_t i) { return std::string_view(keys[i]); },
+        [&](size_t i) {
+          order.push_back(i);
+          auto got = s.get(keys[i]);
+          auto want = model.find(keys[i]);
+          ASSERT_EQ(got.has_value(), want != model.end()) << n << " " << i;
+          if (got) {
+            EXPECT_EQ(*got, want->second);
+          }
+          std::string v = "v" + std::to_string(i) + std::string(i % 90, 'x');
+          ASSERT_TRUE(s.apply(keys[i], v, {i + 1, 1}, false, kRouteNone));
+          model[keys[i]] = v;
+        });
+    ASSERT_EQ(order.size(), n);
+    for (size_t i = 0; i < n; ++i) EXPECT_EQ(order[i], i);
+  }
+}
+
+// Entries replaced by ones of another size stay findable by key (the hash
+// slot is repointed in place).
+TEST(Store, ManyKeysRewrittenAtOtherSizesStayFindable) {
+  Store s;
+  constexpr int kKeys = 5000;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < kKeys; ++i) {
+      std::string v(static_cast<size_t>(1 + (i + round * 7) % 200), 'a');
+      ASSERT_TRUE(s.apply("key" + std::to_string(i), v,
+                          {static_cast<uint64_t>(round + 1), 1}, false,
+                          kRouteLocal));
+    }
+  }
+  EXPECT_EQ(s.size(), static_cast<size_t>(kKeys));
+  for (int i = 0; i < kKeys; ++i) {
+    auto v = s.get("key" + std::to_string(i));
+    ASSERT_TRUE(v.has_value()) << i;
+    EXPECT_EQ(v->size(), static_cast<size_t>(1 + (i + 14) % 200));
+  }
+  EXPECT_EQ(s.find("key" + std::to_string(kKeys)), nullptr);
+}
+
+TEST(HybridClock, AWallTimeReadOnceStillGivesGrowingVersions) {
+  HybridClock c([] { return uint64_t{5000}; });
+  uint64_t t = c.now_ms();
+  EXPECT_EQ(t, 5000u);
+  uint64_t a = c.next(t);
+  uint64_t b = c.next(t);
+  EXPECT_GT(b, a);
+  EXPECT_GT(c.next(t - 100), b);  // a stale reading never goes back
 }
 
 TEST(HybridClock, FollowsTheWallClockAndNeverGoesBackwards) {

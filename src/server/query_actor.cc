@@ -79,34 +79,58 @@ Status QueryActor::on_message(Message& msg) {
   return {};
 }
 
+namespace {
+
+// The key an op looks up, to warm ahead; empty when it has none or many.
+std::string_view point_key(const OpView& op) {
+  switch (op.kind) {
+    case OpKind::kGet:
+    case OpKind::kSet:
+      return op.key;
+    case OpKind::kMGet:
+    case OpKind::kDel:
+    case OpKind::kExists:
+      return op.keys.size() == 1 ? op.keys[0] : std::string_view();
+    default:
+      return {};
+  }
+}
+
+}  // namespace
+
 Status QueryActor::on_query(QueryRequest& q) {
   QueryReply reply;
   reply.results.reserve(q.ops.size() + 64);
-  ResultWriter out(reply);
   actor::Reader in(q.ops);
-  OpView op;
-  Status status;
+  // Decoded first, so that the store can warm the keys of a pipeline ahead.
+  if (ops_.size() < q.count) ops_.resize(q.count);
   for (uint32_t i = 0; i < q.count; ++i) {
-    if (!read_op(in, op)) {
+    if (!read_op(in, ops_[i])) {
       // Answer anyway, so the front end is not left waiting.
-      status = Status(ErrorCode::kDecode, "malformed query request");
-      reply = QueryReply();
-      break;
+      ctx_.tell(q.reply_to, QueryReply());
+      return Status(ErrorCode::kDecode, "malformed query request");
     }
-    run(op, out);
   }
+  ResultWriter out(reply);
+  request_ms_.reset();
+  store_.for_each_warmed(
+      q.count, [&](size_t i) { return point_key(ops_[i]); },
+      [&](size_t i) { run(ops_[i], out); });
   // One flush for the whole request: a pipeline of Puts travels together.
   if (wrote_) {
     wrote_ = false;
     work_added();
   }
   ctx_.tell(q.reply_to, std::move(reply));
-  return status;
+  return {};
 }
 
 void QueryActor::put(std::string_view key, std::string_view value,
                      bool deleted) {
-  kv::Version v{clock_.next(), origin_};
+  // One wall-clock read per request: versions within it differ by the
+  // clock's logical part.
+  if (!request_ms_) request_ms_ = clock_.now_ms();
+  kv::Version v{clock_.next(*request_ms_), origin_};
   (void)store_.apply(key, value, v, deleted,
                      kv::kRouteLocal | kv::kRouteRemote);
   wrote_ = true;
@@ -206,16 +230,21 @@ Status QueryActor::on_sync(SyncBatch& b) {
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
   bool logged = false;
   actor::Reader r(b.entries);
-  SyncEntryView e;
+  if (entries_.size() < b.count) entries_.resize(b.count);
   for (uint32_t i = 0; i < b.count; ++i) {
-    if (!read_sync_entry(r, e)) {
+    if (!read_sync_entry(r, entries_[i])) {
       return {ErrorCode::kDecode, "malformed sync batch from " + b.server};
     }
-    clock_.observe(e.hlc);
-    if (store_.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, route)) {
-      logged |= route != kv::kRouteNone;
-    }
   }
+  store_.for_each_warmed(
+      b.count, [&](size_t i) { return entries_[i].key; },
+      [&](size_t i) {
+        const SyncEntryView& e = entries_[i];
+        clock_.observe(e.hlc);
+        if (store_.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, route)) {
+          logged |= route != kv::kRouteNone;
+        }
+      });
   if (logged) work_added();
   return {};
 }

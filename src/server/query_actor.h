@@ -76,6 +76,10 @@ class QueryActor : public actor::Actor {
   size_t local_count_ = 1;              // query actors on this server
   bool tick_pending_ = false;
   bool wrote_ = false;  // the request being handled wrote something
+  // Its wall-clock time, read at its first write.
+  std::optional<uint64_t> request_ms_;
+  std::vector<OpView> ops_;             // decoded ops of that request (reused)
+  std::vector<SyncEntryView> entries_;  // decoded sync batch (reused)
 };
 
 }  // namespace cmud::server

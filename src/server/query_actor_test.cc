@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -255,6 +256,66 @@ TEST_F(QueryActorTest, SustainedPutsNeverExceedTenMessagesPerPairPerSecond) {
   EXPECT_EQ(want.size(), 100u);
   EXPECT_EQ(one(refs[1], list).items(), want);
   EXPECT_EQ(one(refs[2], list).items(), want);
+}
+
+// A pipeline longer than the store's warming chunk runs in order: each op
+// sees the writes of the ops before it in the same request.
+TEST_F(QueryActorTest, APipelineSeesItsOwnEarlierWritesInOrder) {
+  auto refs = spawn(1);
+  std::vector<Op> ops;
+  for (int i = 0; i < 40; ++i) {
+    std::string k = "k" + std::to_string(i % 5);
+    ops.push_back(get(k));
+    ops.push_back(set(k, "v" + std::to_string(i)));
+    if (i % 9 == 8) ops.push_back(keys(OpKind::kDel, {k}));
+    ops.push_back(keys(OpKind::kExists, {k}));
+  }
+  auto replies = ask(refs[0], ops);
+  ASSERT_EQ(replies.size(), ops.size());
+  std::map<std::string, std::string> model;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    const std::string& k = op.keys.empty() ? op.key : op.keys[0];
+    auto it = model.find(k);
+    switch (op.kind) {
+      case OpKind::kGet:
+        ASSERT_EQ(replies[i].found, it != model.end()) << i;
+        if (it != model.end()) {
+          EXPECT_EQ(replies[i].value, it->second) << i;
+        }
+        break;
+      case OpKind::kSet:
+        model[k] = op.arg;
+        break;
+      case OpKind::kDel:
+        EXPECT_EQ(replies[i].n, it != model.end() ? 1 : 0) << i;
+        model.erase(k);
+        break;
+      default:
+        EXPECT_EQ(replies[i].n, it != model.end() ? 1 : 0) << i;
+    }
+  }
+}
+
+// Ops are decoded before any runs: a request with bad bytes is answered
+// with no results and changes nothing.
+TEST_F(QueryActorTest, AMalformedRequestIsAnsweredEmptyAndChangesNothing) {
+  auto refs = spawn(1);
+  QueryRequest q = encode({set("a", "1"), set("b", "2")});
+  q.ops.resize(q.ops.size() - 3);  // the second op is cut short
+  auto ch = sys_->channel();
+  q.reply_to = ch.ref;
+  sys_->tell(refs[0], std::move(q));
+  ASSERT_EQ(ch.reply.wait_for(5s), std::future_status::ready);
+  auto m = ch.reply.get();
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(m->is<QueryReply>());
+  EXPECT_EQ(m->as<QueryReply>()->count, 0u);
+  EXPECT_FALSE(one(refs[0], get("a")).found);
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(errors_.size(), 1u);
+  EXPECT_NE(errors_[0].find("malformed query request"), std::string::npos);
+  errors_.clear();
 }
 
 }  // namespace

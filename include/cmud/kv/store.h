@@ -5,6 +5,7 @@
 #include <absl/container/btree_set.h>
 #include <absl/container/flat_hash_set.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -77,6 +78,27 @@ class Store {
   // The entry including tombstones; null when never written.
   const Entry* find(std::string_view key) const;
 
+  // Calls f(i) for i in [0, n) in order. Keys are taken a chunk at a time:
+  // first the index slots of the chunk's keys are asked into the cache, then
+  // their entries, then f runs on each; so the cache misses of a run of
+  // random keys overlap instead of each stalling in turn (a replica is far
+  // larger than the caches). key(i) returns an empty view when op i has no
+  // single key to warm.
+  template <class KeyAt, class F>
+  void for_each_warmed(size_t n, const KeyAt& key, const F& f) const {
+    constexpr size_t kChunk = 16;
+    if (n < 2) {  // nothing to overlap with
+      if (n == 1) f(size_t{0});
+      return;
+    }
+    for (size_t begin = 0; begin < n; begin += kChunk) {
+      size_t end = std::min(n, begin + kChunk);
+      for (size_t i = begin; i < end; ++i) prefetch_slot(key(i));
+      for (size_t i = begin; i < end; ++i) prefetch_entry(key(i));
+      for (size_t i = begin; i < end; ++i) f(i);
+    }
+  }
+
   // Calls f for live entries whose key starts with prefix, in key order,
   // until it returns false.
   void for_each_prefix(std::string_view prefix, const Visit& f) const;
@@ -125,24 +147,48 @@ class Store {
       return k(a) < k(b);
     }
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(const Entry* e) const;
-    size_t operator()(std::string_view s) const;
+  // A hash-index slot: an entry and its key's hash, so that rehashing and
+  // probing compare hashes and read an entry only on a likely match.
+  struct Slot {
+    Entry* entry;
+    size_t hash;
   };
-  struct Eq {
+  // A lookup by key; with `exact` false it takes any slot of that hash,
+  // which names the likely entry without reading it (to prefetch it).
+  struct Probe {
+    std::string_view key;
+    size_t hash;
+    bool exact = true;
+  };
+  struct SlotHash {
     using is_transparent = void;
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const {
-      return Less::k(a) == Less::k(b);
+    size_t operator()(const Slot& s) const { return s.hash; }
+    size_t operator()(const Probe& p) const { return p.hash; }
+  };
+  struct SlotEq {
+    using is_transparent = void;
+    bool operator()(const Slot& a, const Slot& b) const {
+      return a.hash == b.hash && a.entry->key() == b.entry->key();
+    }
+    bool operator()(const Probe& p, const Slot& s) const {
+      return p.hash == s.hash && (!p.exact || s.entry->key() == p.key);
+    }
+    bool operator()(const Slot& s, const Probe& p) const {
+      return (*this)(p, s);
     }
   };
+  static size_t hash_of(std::string_view key);
+
+  void prefetch_slot(std::string_view key) const {
+    if (!key.empty()) by_hash_.prefetch(Probe{key, hash_of(key)});
+  }
+  void prefetch_entry(std::string_view key) const;
 
   static Entry* make(std::string_view key, std::string_view value,
                      Version version, bool deleted);
   static void destroy(Entry* e);
 
-  absl::flat_hash_set<Entry*, Hash, Eq> by_hash_;
+  absl::flat_hash_set<Slot, SlotHash, SlotEq> by_hash_;
   absl::btree_set<Entry*, Less> by_key_;
   std::deque<Record> log_;
   std::deque<Retired> retired_;

@@ -59,11 +59,15 @@ class HybridClock {
   explicit HybridClock(std::function<uint64_t()> now_ms = wall_clock_ms)
       : now_ms_(std::move(now_ms)) {}
 
-  uint64_t next() {
-    uint64_t wall = Version::pack(now_ms_(), 0);
+  uint64_t next() { return next(now_ms_()); }
+  // next() with the wall clock read by the caller (a burst of writes reads
+  // it once); now_ms may lag the clock: the result still only grows.
+  uint64_t next(uint64_t now_ms) {
+    uint64_t wall = Version::pack(now_ms, 0);
     last_ = wall > last_ ? wall : last_ + 1;
     return last_;
   }
+  uint64_t now_ms() const { return now_ms_(); }
   void observe(uint64_t hlc) {
     if (hlc > last_) last_ = hlc;
   }
