@@ -2,6 +2,7 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <random>
@@ -17,6 +18,7 @@ namespace {
 struct WorkerTls {
   const SystemImpl* system = nullptr;
   size_t index = 0;
+  bool in_actor = false;  // an actor's handler is running on this thread
 };
 thread_local WorkerTls t_worker;
 
@@ -146,16 +148,16 @@ void SystemImpl::account(Cell* from, const ActorRef& to, const Message& msg) {
 void SystemImpl::send(Cell* from, const ActorRef& to, Message msg) {
   if (closed()) return;
   account(from, to, msg);
-  route(to, std::move(msg));
+  route(to, std::move(msg), from == nullptr);
 }
 
-void SystemImpl::route(const ActorRef& to, Message msg) {
+void SystemImpl::route(const ActorRef& to, Message msg, bool from_outside) {
   if (to.address() == address_) {
     if (config_.serialize_local_messages) {
       msg = round_trip(std::move(msg));
       if (msg.empty()) return;
     }
-    deliver_local(to.id(), std::move(msg));
+    deliver_local(to.id(), std::move(msg), from_outside);
   } else if (!to.valid()) {
     report(Status(ErrorCode::kInvalidArgument,
                   "message " + std::string(msg.name()) +
@@ -185,7 +187,7 @@ Message SystemImpl::round_trip(Message msg) {
   return std::move(copy).value();
 }
 
-void SystemImpl::deliver_local(uint64_t id, Message msg) {
+void SystemImpl::deliver_local(uint64_t id, Message msg, bool from_outside) {
   if (closed()) return;
   if ((id & ActorRef::kChannelBit) != 0) {
     deliver_channel(id, std::move(msg));
@@ -199,7 +201,13 @@ void SystemImpl::deliver_local(uint64_t id, Message msg) {
     return;
   }
   if (!cell->mailbox.push(std::move(msg))) return;
-  if (!cell->scheduled.exchange(true)) schedule(*cell);
+  if (cell->scheduled.exchange(true)) return;
+  if (from_outside && t_worker.system == this &&
+      t_worker.index == cell->worker && !t_worker.in_actor) {
+    run(*cell);
+  } else {
+    schedule(*cell);
+  }
 }
 
 void SystemImpl::schedule(Cell& cell) {
@@ -210,6 +218,7 @@ void SystemImpl::run(Cell& cell) {
   thread_local std::vector<Message> batch;
   batch.clear();
   cell.mailbox.drain(batch, kRunBatch);
+  t_worker.in_actor = true;
   for (auto& m : batch) {
     if (closed()) break;
     Status s = cell.actor->on_message(m);
@@ -219,6 +228,7 @@ void SystemImpl::run(Cell& cell) {
                                   s.message()));
     }
   }
+  t_worker.in_actor = false;
   batch.clear();
   cell.scheduled.store(false);
   if (!cell.mailbox.empty() && !cell.scheduled.exchange(true)) {
@@ -302,10 +312,17 @@ void SystemImpl::deliver_channel(uint64_t id, Message msg) {
     channels_.erase(it);
   }
   if (slot.fn) {
-    asio::post(slot.executor,
-               [fn = std::move(slot.fn), m = std::move(msg)]() mutable {
-                 fn(std::move(m));
-               });
+    auto call = [fn = std::move(slot.fn), m = std::move(msg)]() mutable {
+      fn(std::move(m));
+    };
+    // A reply from an actor to a callback on its own worker (a session's
+    // query) runs at once; tells from that callback are queued, as it runs
+    // inside the actor's turn. Anything else goes through the event loop.
+    if (t_worker.system == this && t_worker.in_actor) {
+      asio::dispatch(slot.executor, std::move(call));
+    } else {
+      asio::post(slot.executor, std::move(call));
+    }
   } else {
     slot.promise.set_value(std::move(msg));
   }

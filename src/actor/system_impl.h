@@ -115,10 +115,15 @@ class SystemImpl {
   void send(Cell* from, const ActorRef& to, Message msg);
   // Counts without routing (tell_after counts at the time it is asked).
   void account(Cell* from, const ActorRef& to, const Message& msg);
-  // Local delivery or the network.
-  void route(const ActorRef& to, Message msg);
+  // Local delivery or the network. `from_outside`: told by code that is
+  // not an actor (see deliver_local).
+  void route(const ActorRef& to, Message msg, bool from_outside = false);
   // Delivers to an actor or channel of this system (also from the network).
-  void deliver_local(uint64_t id, Message msg);
+  // A message told from outside the actors, on the target's own worker (a
+  // socket handler, say), to an idle actor runs before this returns rather
+  // than after another turn of the event loop; order is unchanged, as
+  // nothing else waits in that mailbox.
+  void deliver_local(uint64_t id, Message msg, bool from_outside = false);
   void send_after(Cell& from, const ActorRef& to, Message msg,
                   std::chrono::milliseconds delay);
 

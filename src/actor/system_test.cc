@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <atomic>
 #include <future>
@@ -299,6 +300,60 @@ TEST(System, ActorPlacedOnAWorkerRunsOnThatWorkersThread) {
     ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
     EXPECT_EQ(f.get(), exec_thread.get_future().get()) << "worker " << w;
   }
+}
+
+// Reports, on Get, the deepest nesting of its own handler seen so far.
+class DepthProbe : public Actor {
+ public:
+  explicit DepthProbe(Context& ctx) : ctx_(ctx) {}
+  Status on_message(Message& msg) override {
+    ++depth_;
+    max_ = std::max(max_, depth_);
+    if (auto* g = msg.as<Get>()) ctx_.tell(g->reply_to, Count{max_});
+    --depth_;
+    return {};
+  }
+
+ private:
+  Context& ctx_;
+  int64_t depth_ = 0;
+  int64_t max_ = 0;
+};
+
+// A tell from plain code on the actor's own worker (a socket handler) is
+// handled, and a callback reply on that worker run, before tell returns: one
+// turn of the event loop per request. A tell made from inside that callback
+// is queued, so handlers never nest.
+TEST(System, ATellOnTheActorsWorkerIsAnsweredBeforeItReturnsWithoutNesting) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto probe = sys->spawn_on<DepthProbe>(0);
+  std::atomic<bool> replied{false};
+  std::promise<bool> replied_before_return;
+  std::promise<std::future<Result<Message>>> second;
+  asio::post(sys->executor(0), [&] {
+    auto ref = sys->channel(sys->executor(0), [&](Message m) {
+      EXPECT_EQ(m.as<Count>()->value, 1);
+      auto ch = sys->channel();
+      sys->tell(probe, Get{ch.ref});  // from inside the probe's turn
+      second.set_value(std::move(ch.reply));
+      replied = true;
+    });
+    sys->tell(probe, Get{ref});
+    replied_before_return.set_value(replied.load());
+  });
+  auto before = replied_before_return.get_future();
+  ASSERT_EQ(before.wait_for(2s), std::future_status::ready);
+  EXPECT_TRUE(before.get());
+  auto next = second.get_future();
+  ASSERT_EQ(next.wait_for(2s), std::future_status::ready);
+  auto reply = next.get();
+  ASSERT_EQ(reply.wait_for(2s), std::future_status::ready);
+  auto m = reply.get();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->as<Count>()->value, 1);  // the second Get did not nest
+  EXPECT_TRUE(log.empty()) << log.dump();
 }
 
 TEST(System, UnknownTargetIsReported) {

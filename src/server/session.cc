@@ -22,6 +22,9 @@ Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
     : socket_(std::move(socket)), port_(port) {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // write() sends directly; only what the kernel will not take now waits
+  // on the reactor.
+  socket_.non_blocking(true, ec);
 }
 
 void Session::start() { read(); }
@@ -107,11 +110,13 @@ void Session::process() {
 void Session::send_request() {
   awaiting_ = true;
   auto self = shared_from_this();
-  request_.reply_to = port_.system->channel(
+  QueryRequest request = std::move(request_);
+  request_ = QueryRequest();
+  request.reply_to = port_.system->channel(
       socket_.get_executor(),
       [self](actor::Message m) { self->on_reply(std::move(m)); });
-  port_.system->tell(port_.actor, std::move(request_));
-  request_ = QueryRequest();
+  // The actor may run, and the reply arrive, before tell() returns.
+  port_.system->tell(port_.actor, std::move(request));
 }
 
 void Session::on_reply(actor::Message msg) {
@@ -143,6 +148,24 @@ void Session::write() {
     if (closing_ && !awaiting_) fail();
     return;
   }
+  // Replies usually fit the socket buffer: one send, no completion to run
+  // later (which would cost another turn of the event loop).
+  asio::error_code ec;
+  size_t n = socket_.send(asio::buffer(out_), 0, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    n = 0;
+    ec = {};
+  }
+  if (ec) {
+    fail();
+    return;
+  }
+  if (n == out_.size()) {
+    out_.clear();
+    if (closing_ && !awaiting_) fail();
+    return;
+  }
+  out_.erase(0, n);
   writing_.swap(out_);
   asio::async_write(
       socket_, asio::buffer(writing_),
