@@ -27,6 +27,8 @@
 #include "query_actor.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <array>
 #include <functional>
 
 #include "cmud/resp/resp.h"
@@ -102,10 +104,13 @@ Status QueryActor::on_query(QueryRequest& q) {
   QueryReply reply;
   reply.results.reserve(q.ops.size() + 64);
   actor::Reader in(q.ops);
-  // Decoded first, so that the store can warm the keys of a pipeline ahead.
-  if (ops_.size() < q.count) ops_.resize(q.count);
+  // Decoded first, so that the store can warm the keys of a pipeline ahead
+  // and a malformed request changes nothing. Every op takes at least one
+  // byte, which bounds a corrupt count before anything is allocated for it.
+  bool sane = q.count <= q.ops.size();
+  if (sane && ops_.size() < q.count) ops_.resize(q.count);
   for (uint32_t i = 0; i < q.count; ++i) {
-    if (!read_op(in, ops_[i])) {
+    if (!sane || !read_op(in, ops_[i])) {
       // Answer anyway, so the front end is not left waiting.
       ctx_.tell(q.reply_to, QueryReply());
       return Status(ErrorCode::kDecode, "malformed query request");
@@ -230,21 +235,29 @@ Status QueryActor::on_sync(SyncBatch& b) {
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
   bool logged = false;
   actor::Reader r(b.entries);
-  if (entries_.size() < b.count) entries_.resize(b.count);
-  for (uint32_t i = 0; i < b.count; ++i) {
-    if (!read_sync_entry(r, entries_[i])) {
-      return {ErrorCode::kDecode, "malformed sync batch from " + b.server};
+  // Decoded a chunk at a time, so the store can warm each chunk's keys
+  // without holding a whole batch of views.
+  constexpr uint32_t kChunk = 16;
+  std::array<SyncEntryView, kChunk> chunk;
+  for (uint32_t done = 0; done < b.count;) {
+    uint32_t n = std::min(kChunk, b.count - done);
+    for (uint32_t i = 0; i < n; ++i) {
+      if (!read_sync_entry(r, chunk[i])) {
+        return {ErrorCode::kDecode, "malformed sync batch from " + b.server};
+      }
     }
+    done += n;
+    store_.for_each_warmed(
+        n, [&](size_t i) { return chunk[i].key; },
+        [&](size_t i) {
+          const SyncEntryView& e = chunk[i];
+          clock_.observe(e.hlc);
+          if (store_.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted,
+                           route)) {
+            logged |= route != kv::kRouteNone;
+          }
+        });
   }
-  store_.for_each_warmed(
-      b.count, [&](size_t i) { return entries_[i].key; },
-      [&](size_t i) {
-        const SyncEntryView& e = entries_[i];
-        clock_.observe(e.hlc);
-        if (store_.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, route)) {
-          logged |= route != kv::kRouteNone;
-        }
-      });
   if (logged) work_added();
   return {};
 }

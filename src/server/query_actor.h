@@ -78,8 +78,7 @@ class QueryActor : public actor::Actor {
   bool wrote_ = false;  // the request being handled wrote something
   // Its wall-clock time, read at its first write.
   std::optional<uint64_t> request_ms_;
-  std::vector<OpView> ops_;             // decoded ops of that request (reused)
-  std::vector<SyncEntryView> entries_;  // decoded sync batch (reused)
+  std::vector<OpView> ops_;  // decoded ops of that request (reused)
 };
 
 }  // namespace cmud::server

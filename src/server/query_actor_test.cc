@@ -318,5 +318,28 @@ TEST_F(QueryActorTest, AMalformedRequestIsAnsweredEmptyAndChangesNothing) {
   errors_.clear();
 }
 
+// A corrupt count is refused before anything is sized by it.
+TEST_F(QueryActorTest, AnImpossibleCountIsRefusedNotAllocated) {
+  auto refs = spawn(1);
+  QueryRequest q = encode({set("a", "1")});
+  q.count = 0xffffffffu;
+  auto ch = sys_->channel();
+  q.reply_to = ch.ref;
+  sys_->tell(refs[0], std::move(q));
+  ASSERT_EQ(ch.reply.wait_for(5s), std::future_status::ready);
+  auto m = ch.reply.get();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->as<QueryReply>()->count, 0u);
+  SyncBatch b{"elsewhere:1", 0xffffffffu, {}};
+  append_sync_entry(b.entries, "b", "2", 7, 9, false);
+  sys_->tell(refs[0], std::move(b));
+  EXPECT_FALSE(one(refs[0], get("a")).found);  // and the actor still answers
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(errors_.size(), 2u);
+  EXPECT_NE(errors_[0].find("malformed query request"), std::string::npos);
+  EXPECT_NE(errors_[1].find("malformed sync batch"), std::string::npos);
+  errors_.clear();
+}
+
 }  // namespace
 }  // namespace cmud::server
