@@ -94,11 +94,11 @@ const Entry* Store::find(std::string_view key) const {
   return it == by_hash_.end() ? nullptr : it->entry;
 }
 
-void Store::prefetch_entry(std::string_view key) const {
+void Store::prefetch_entry(std::string_view key, size_t hash) const {
   if (key.empty()) return;
   // Found by hash alone, so the entry is not read (that read would stall
   // here); its first two lines hold the header, key and a small value.
-  auto it = by_hash_.find(Probe{key, hash_of(key), false});
+  auto it = by_hash_.find(Probe{key, hash, false});
   if (it == by_hash_.end()) return;
   const char* p = reinterpret_cast<const char*>(it->entry);
   __builtin_prefetch(p);

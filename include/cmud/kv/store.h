@@ -91,10 +91,15 @@ class Store {
       if (n == 1) f(size_t{0});
       return;
     }
+    size_t hashes[kChunk];
     for (size_t begin = 0; begin < n; begin += kChunk) {
       size_t end = std::min(n, begin + kChunk);
-      for (size_t i = begin; i < end; ++i) prefetch_slot(key(i));
-      for (size_t i = begin; i < end; ++i) prefetch_entry(key(i));
+      for (size_t i = begin; i < end; ++i) {
+        hashes[i - begin] = prefetch_slot(key(i));
+      }
+      for (size_t i = begin; i < end; ++i) {
+        prefetch_entry(key(i), hashes[i - begin]);
+      }
       for (size_t i = begin; i < end; ++i) f(i);
     }
   }
@@ -179,10 +184,14 @@ class Store {
   };
   static size_t hash_of(std::string_view key);
 
-  void prefetch_slot(std::string_view key) const {
-    if (!key.empty()) by_hash_.prefetch(Probe{key, hash_of(key)});
+  // Returns the key's hash (0 for an empty key, which is not warmed).
+  size_t prefetch_slot(std::string_view key) const {
+    if (key.empty()) return 0;
+    size_t hash = hash_of(key);
+    by_hash_.prefetch(Probe{key, hash});
+    return hash;
   }
-  void prefetch_entry(std::string_view key) const;
+  void prefetch_entry(std::string_view key, size_t hash) const;
 
   static Entry* make(std::string_view key, std::string_view value,
                      Version version, bool deleted);
