@@ -5,15 +5,19 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test play stop bench format format-check clean
+.PHONY: all deps configure build test play-build play cluster stop status \
+	bench format format-check clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
 
+# Warnings are errors for us and in CI (CMUD_WERROR), not in a user's own
+# cmake build with another compiler.
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMUD_WERROR=ON \
+		$(CMAKE_FLAGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -21,12 +25,25 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
-# A local cluster of two servers and the game (scripts/play.sh).
-play: build
-	@bash scripts/play.sh
+# Only what playing needs: the server and the game (not the tests and
+# benchmarks). Configures once; later calls only let the build catch up.
+play-build: deps
+	@[ -f $(BUILD)/CMakeCache.txt ] || $(MAKE) configure
+	@cmake --build $(BUILD) -j $(JOBS) --target cmud-server cmud cmud-cli
+
+# A local cluster of two servers (scripts/play.sh): `cluster` starts what is
+# not running, `play` also opens the game on it, `stop` stops it.
+play: play-build
+	@bash scripts/play.sh play
+
+cluster: play-build
+	@bash scripts/play.sh cluster
 
 stop:
 	@bash scripts/play.sh stop
+
+status:
+	@bash scripts/play.sh status
 
 bench: build
 	@$(BUILD)/bin/actor-bench

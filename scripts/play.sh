@@ -1,32 +1,41 @@
 #!/usr/bin/env bash
-# make play / make stop: a local cluster of two cmud-servers (two query
-# actors each, the second joined to the first) and the game.
-#   scripts/play.sh         start the cluster if needed, open the game
-#   scripts/play.sh stop    stop the cluster
-# Server one: actor system 127.0.0.1:6000, query ports 6001-6002.
-# Server two: actor system 127.0.0.1:6100, query ports 6101-6102.
-# Logs: run/cluster.log. Each `make play` opens the game on the other server.
+# make cluster / make play / make stop: a local cluster of cmud-servers (two
+# query actors each, every server joined to every other) and the game.
+#   scripts/play.sh cluster   start every server that is not running
+#   scripts/play.sh play      the same, then open the game on the cluster
+#   scripts/play.sh stop      stop the cluster
+#   scripts/play.sh status    which servers run, and their ports
+# Server k (1-based) has its actor system on base port B_k and query ports
+# B_k+1 and B_k+2; by default B = 6000 6100. Logs: run/cluster.log.
+#
+# Each server runs in a session of its own (setsid), so Ctrl-C in the game
+# (or closing its terminal) does not reach it. Each is started with --join
+# naming every other server, so any one of them can be stopped and started
+# again (`make cluster`) and it rejoins the same world: it asks the others
+# for their state and they sync with it again.
+#
+# Environment (tests): CMUD_PLAY_PORTS="B1 B2 ..." base ports,
+# CMUD_PLAY_RUN=DIR for pid files and the log, CMUD_PLAY_BIN=DIR programs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/build/bin
-run=$root/run
+bin=${CMUD_PLAY_BIN:-$root/build/bin}
+run=${CMUD_PLAY_RUN:-$root/run}
+read -r -a ports <<<"${CMUD_PLAY_PORTS:-6000 6100}"
 log=$run/cluster.log
 mkdir -p "$run"
 
-alive() { [[ -f $run/$1.pid ]] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
-
-stop() {
-  for s in two one; do
-    if alive "$s"; then
-      kill -TERM "$(cat "$run/$s.pid")"
-      for _ in $(seq 1 100); do alive "$s" || break; sleep 0.05; done
-      echo "stopped server $s"
-    fi
-    rm -f "$run/$s.pid"
-  done
+pid_of() { cat "$run/server$1.pid" 2>/dev/null; }
+# Running, not a zombie waiting to be reaped, and still a cmud-server (the
+# pid may have been reused since).
+alive() {
+  local pid state
+  pid=$(pid_of "$1") || return 1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $state != Z ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q cmud-server
 }
 
-# Waits up to 10 s for a query port to answer.
+# True once the query port answers PING (bounded: 10 s).
 ready() {
   for _ in $(seq 1 200); do
     [[ $(redis-cli -p "$1" PING 2>/dev/null) == PONG ]] && return 0
@@ -35,50 +44,105 @@ ready() {
   return 1
 }
 
-start() {  # name, base port, extra args...
-  local name=$1 port=$2
-  shift 2
-  alive "$name" && return 0
-  if redis-cli -p "$((port + 1))" PING >/dev/null 2>&1 ||
-     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "play: port $port or $((port + 1)) is in use by another program;" \
-         "stop it (or run 'make stop') and try again" >&2
-    exit 1
-  fi
-  echo "=== $(date '+%F %T') starting server $name on port $port" >>"$log"
-  nohup "$bin/cmud-server" --port "$port" --actors 2 "$@" >>"$log" 2>&1 &
-  echo $! >"$run/$name.pid"
-  if ! ready "$((port + 1))"; then
-    echo "play: server $name did not start; see $log" >&2
-    exit 1
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {  # server number k (1-based)
+  local k=$1 port=${ports[$(($1 - 1))]}
+  alive "$k" && return 0
+  local p
+  for p in "$port" "$((port + 1))" "$((port + 2))"; do
+    if port_busy "$p"; then
+      echo "play: port $p is in use by another program; stop it" \
+           "(or run 'make stop') and try again" >&2
+      exit 1
+    fi
+  done
+  local join=() other
+  for other in "${ports[@]}"; do
+    [[ $other == "$port" ]] || join+=(--join "127.0.0.1:$other")
+  done
+  echo "=== $(date '+%F %T') starting server $k on port $port" >>"$log"
+  # setsid: a session of its own, out of reach of the terminal's signals.
+  # In a script, a background job is no group leader, so setsid execs in
+  # place and $! is the server's own pid.
+  setsid "$bin/cmud-server" --port "$port" --actors 2 "${join[@]}" \
+    </dev/null >>"$log" 2>&1 &
+  echo $! >"$run/server$k.pid"
+}
+
+cluster() {
+  local k started=()
+  for k in $(seq 1 ${#ports[@]}); do
+    if ! alive "$k"; then
+      start "$k"
+      started+=("$k")
+    fi
+  done
+  for k in "${started[@]}"; do
+    if ! ready "$((ports[k - 1] + 1))"; then
+      echo "play: server $k did not start; see $log" >&2
+      exit 1
+    fi
+  done
+  if ((${#started[@]} > 0)); then
+    echo "play: started server(s) ${started[*]} (logs: $log)"
   fi
 }
 
+stop() {
+  local k pid
+  for k in $(seq ${#ports[@]} -1 1); do
+    if alive "$k"; then
+      pid=$(pid_of "$k")
+      kill -TERM "$pid"
+      for _ in $(seq 1 100); do alive "$k" || break; sleep 0.05; done
+      if alive "$k"; then kill -KILL "$pid" 2>/dev/null || true; fi
+      echo "stopped server $k"
+    fi
+    rm -f "$run/server$k.pid"
+  done
+}
+
+status() {
+  local k
+  for k in $(seq 1 ${#ports[@]}); do
+    if alive "$k"; then
+      echo "server $k: running (pid $(pid_of "$k"), actor system" \
+           "${ports[k - 1]}, query ports $((ports[k - 1] + 1))-$((ports[k - 1] + 2)))"
+    else
+      echo "server $k: stopped"
+    fi
+  done
+}
+
+play() {
+  cluster
+  # Players alternate between servers: one world, several entrances. The
+  # game gets every query port, its own server's first and then one of each
+  # other server, so it can move on when its server fails.
+  local n k first list=()
+  n=$(($(cat "$run/players" 2>/dev/null || echo 0) + 1))
+  echo "$n" >"$run/players"
+  first=$(((n - 1) % ${#ports[@]}))
+  for a in 1 2; do
+    for k in $(seq 0 $((${#ports[@]} - 1))); do
+      list+=("127.0.0.1:$((ports[(first + k) % ${#ports[@]}] + a))")
+    done
+  done
+  echo "play: you are on server $((first + 1)) (ports" \
+       "$((ports[first] + 1))-$((ports[first] + 2))); 'make play' in another" \
+       "terminal adds a player on the next server; 'make stop' stops the cluster."
+  local IFS=,
+  exec "$bin/cmud" -s "${list[*]}"
+}
+
 case "${1:-play}" in
-  stop)
-    stop
-    exit 0
-    ;;
-  play) ;;
+  cluster) cluster ;;
+  play) play ;;
+  stop) stop ;;
+  status) status ;;
   *)
-    echo "usage: $0 [play|stop]" >&2
+    echo "usage: $0 [cluster|play|stop|status]" >&2
     exit 2
     ;;
 esac
-
-start one 6000
-start two 6100 --join 127.0.0.1:6000
-
-# Alternate players between the two servers: one world, two entrances.
-n=$(( $(cat "$run/players" 2>/dev/null || echo 0) + 1 ))
-echo "$n" >"$run/players"
-if (( n % 2 == 1 )); then
-  servers=127.0.0.1:6001,127.0.0.1:6002
-  where="server one (ports 6001-6002)"
-else
-  servers=127.0.0.1:6101,127.0.0.1:6102
-  where="server two (ports 6101-6102)"
-fi
-echo "play: cluster up (logs: run/cluster.log; 'make stop' stops it)."
-echo "play: you are on $where; run 'make play' in another terminal for a second player."
-exec "$bin/cmud" -s "$servers"
