@@ -2,7 +2,7 @@
 //
 // Servers start one after another on free ephemeral ports (port 0), each
 // joining every server started before it, always with
-// serialize_local_messages on (R6). Every query actor gets pinned clients
+// serialize_local_messages on. Every query actor gets pinned clients
 // (FixedRouter), by default one: client i of a server talks to its actor
 // i % actors, so clients 0, 1, 2… of a server are on distinct actors.
 //
@@ -43,7 +43,7 @@ inline constexpr std::chrono::milliseconds kLwwGranularity = 10ms;
 inline constexpr uint64_t kMaxPairMsgsPerSec = 10;
 
 struct ClusterOptions {
-  // Emulated one-way latency between actor systems (R11).
+  // Emulated one-way latency between actor systems.
   std::chrono::milliseconds latency{0};
   // How long a Put may take to be visible everywhere; traces wait this.
   std::chrono::milliseconds deadline = kLocalDeadline;
@@ -138,7 +138,7 @@ class Cluster {
     return servers_.at(server)->stats();
   }
 
-  // Every server's max_pair_msgs_per_sec is at most 10 (R17).
+  // Every server's max_pair_msgs_per_sec is at most 10.
   void expect_rate_within_limit() const;
 
   // Runtime errors reported so far, "server i: CODE: message".

@@ -1,7 +1,7 @@
 // ORIGINAL-TESTS.md "Local sync": one server, a Put on one query actor is
-// visible on every other within 500 ms (R15), at most 10 messages a second
-// per ordered actor pair (R17), incremental sync (R18), last writer wins
-// (R14).
+// visible on every other within 500 ms, at most 10 messages a second
+// per ordered actor pair, incremental sync, last writer wins
+//.
 #include <gtest/gtest.h>
 
 #include <atomic>

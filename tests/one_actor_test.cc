@@ -132,7 +132,7 @@ TEST_F(OneActor, FourClientsPutConcurrentlyThenEachGetsAllFourKeys) {
   expect_queries(20);
 }
 
-// R13/R10: a query sent on its own is one message to the query actor,
+// Statistics: a query sent on its own is one message to the query actor,
 // awaited through one channel ref (the tests above). Queries pipelined on
 // one connection and read together travel as one message (one network read,
 // one QueryRequest, one channel ref): each is still answered, in order, with

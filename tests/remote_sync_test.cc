@@ -1,8 +1,8 @@
 // ORIGINAL-TESTS.md "Remote sync": servers started one after another, each
 // joining all earlier ones, 200 ms emulated one-way latency; a Put is
-// visible on every actor of every server within 2000 ms (R16), sent once
+// visible on every actor of every server within 2000 ms, sent once
 // per remote server (no broadcast to its actors), at most 10 messages a
-// second per ordered actor pair (R17), incrementally (R18).
+// second per ordered actor pair, incrementally.
 #include <gtest/gtest.h>
 
 #include <iostream>

@@ -1,6 +1,6 @@
 // ORIGINAL-TESTS.md "Server start-up": a server that joins running servers
 // pulls their state and merges it with the LWW rule; syncing both ways starts
-// as soon as it knows of another server (R19). 200 ms emulated latency.
+// as soon as it knows of another server. 200 ms emulated latency.
 #include <gtest/gtest.h>
 
 #include <map>

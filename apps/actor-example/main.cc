@@ -1,5 +1,5 @@
-// The counter actor of SPEC R26: add n; get -> reply with the count.
-// Adds 1 and 2, asks for the count and prints it (3).
+// The counter actor from the runtime's specification: add n; get -> reply with
+// the count. Adds 1 and 2, asks for the count and prints it (3).
 #include <cstdint>
 #include <cstdio>
 

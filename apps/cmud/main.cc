@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cmud/game/game.h"
-#include "cmud/game/store.h"
+#include "cmud/game/storage.h"
 #include "cmud/game/terminal.h"
 
 int main(int argc, char** argv) {
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   client_options.timeout = std::chrono::milliseconds(timeout_ms);
   client_options.connect_timeout =
       std::chrono::milliseconds(std::min<int64_t>(timeout_ms, 2000));
-  auto store = cmud::game::ClientStore::connect(servers, client_options);
+  auto store = cmud::game::ClientStorage::connect(servers, client_options);
   if (!store.ok()) {
     std::fprintf(stderr, "cmud: %s\n", store.status().message().c_str());
     return 2;

@@ -1,5 +1,7 @@
 #include "cmud/actor/listen.h"
 
+#include "cmud/common/address.h"
+
 namespace cmud::actor {
 
 using asio::ip::tcp;
@@ -24,9 +26,9 @@ Result<tcp::acceptor> listen_tcp(asio::io_context::executor_type ex,
   if (!ec) acc.bind(ep, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Status(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
-                                               std::to_string(port) + ": " +
-                                               ec.message());
+    return Status(
+        ErrorCode::kUnavailable,
+        "cannot listen on " + join_host_port(host, port) + ": " + ec.message());
   }
   return acc;
 }

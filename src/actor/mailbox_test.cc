@@ -1,11 +1,11 @@
-// Unit tests for Mailbox<T> (SPEC R5): the original Mailbox suite of
-// docs/ORIGINAL-TESTS.md, with the same 100 ms bounds, plus try_pop, drain,
+// Unit tests for Mailbox<T>: the original system's Mailbox suite
+// with the same 100 ms bounds, plus try_pop, drain,
 // close and heavier concurrency.
 //
 // No wait here is unbounded: every body that might block runs on its own
 // thread and is waited for with a deadline; when the deadline passes, the
 // mailboxes are closed so that any blocked pop returns and the thread ends.
-#include "cmud/actor/mailbox.h"
+#include "mailbox.h"
 
 #include <gtest/gtest.h>
 

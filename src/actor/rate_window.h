@@ -1,4 +1,4 @@
-// RateWindow: messages of one ordered actor pair in the last second (R10).
+// RateWindow: messages of one ordered actor pair in the last second.
 #pragma once
 
 #include <array>

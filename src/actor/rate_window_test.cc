@@ -1,4 +1,4 @@
-// Unit tests for RateWindow (R10): the per-pair message count over the last
+// Unit tests for RateWindow: the per-pair message count over the last
 // second. The window is deliberately conservative: add(now) counts every event
 // in the 1001 one-millisecond buckets now-1000 .. now, so it never reports
 // less than a true 1000 ms sliding window would.

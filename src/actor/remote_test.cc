@@ -1,4 +1,4 @@
-// Remote tell (R9, R11): two systems in one process over loopback.
+// Remote tell: two systems in one process over loopback.
 #include <gtest/gtest.h>
 
 #include <asio/connect.hpp>

@@ -7,6 +7,7 @@
 #include <asio/steady_timer.hpp>
 #include <random>
 
+#include "cmud/common/address.h"
 #include "system_impl.h"
 #include "transport.h"
 
@@ -83,11 +84,11 @@ SystemImpl::SystemImpl(SystemConfig config) : config_(std::move(config)) {
 
 SystemImpl::~SystemImpl() { close(); }
 
-Status SystemImpl::start(System& /*owner*/) {
+Status SystemImpl::start() {
   if (config_.listen) {
     auto port = transport_->listen(config_.host, config_.port);
     if (!port.ok()) return port.status();
-    address_ = config_.host + ":" + std::to_string(*port);
+    address_ = join_host_port(config_.host, *port);
   } else {
     // Unreachable from elsewhere, unique within and across processes.
     std::random_device rd;
@@ -364,7 +365,7 @@ void Context::send_after(const ActorRef& to, Message msg,
 Result<std::unique_ptr<System>> System::create(SystemConfig config) {
   auto impl = std::make_unique<detail::SystemImpl>(std::move(config));
   std::unique_ptr<System> sys(new System(std::move(impl)));
-  Status s = sys->impl_->start(*sys);
+  Status s = sys->impl_->start();
   if (!s.ok()) return s;
   return sys;
 }

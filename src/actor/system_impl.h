@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "cmud/actor/actor.h"
-#include "cmud/actor/mailbox.h"
 #include "cmud/actor/system.h"
+#include "mailbox.h"
 #include "rate_window.h"
 
 namespace cmud::actor::detail {
@@ -108,7 +108,7 @@ class SystemImpl {
   explicit SystemImpl(SystemConfig config);
   ~SystemImpl();
 
-  Status start(System& owner);
+  Status start();
   void close();
 
   // Counts msg as sent by `from` (null: from outside) and routes it.

@@ -47,7 +47,7 @@ class ErrorLog {
   std::vector<Status> errors_;
 };
 
-// Every test runs with serialize_local_messages on (R6).
+// Every test runs with serialize_local_messages on.
 inline SystemConfig test_config(ErrorLog& log, size_t workers = 2) {
   SystemConfig c;
   c.workers = workers;

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "cmud/actor/listen.h"
+#include "cmud/common/address.h"
 #include "system_impl.h"
 
 namespace cmud::actor::detail {
@@ -23,17 +24,6 @@ constexpr auto kConnectTimeout = std::chrono::seconds(5);
 // one write) under emulated latency; each is late by at most this much.
 constexpr auto kBatchSpan = std::chrono::milliseconds(1);
 
-bool split_address(const std::string& address, std::string& host,
-                   std::string& port) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
-    return false;
-  }
-  host = address.substr(0, colon);
-  port = address.substr(colon + 1);
-  return true;
-}
-
 void put_u32(std::string& out, size_t at, uint32_t v) {
   std::memcpy(out.data() + at, &v, sizeof v);
 }
@@ -42,7 +32,7 @@ void put_u32(std::string& out, size_t at, uint32_t v) {
 
 std::string make_hello_frame(const std::string& self_address) {
   std::string f(4, '\0');
-  Writer w(f);
+  codec::Writer w(f);
   w.fixed(kFrameHello);
   w.fixed(kWireMagic);
   w.fixed(kWireVersion);
@@ -163,7 +153,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   bool frame(std::string_view f) {
-    Reader r(f);
+    codec::Reader r(f);
     uint8_t kind = 0;
     r.fixed(kind);
     if (kind == kFrameHello) {
@@ -272,7 +262,7 @@ void Transport::send(const std::string& address, uint64_t target,
                      const Message& msg) {
   thread_local std::string frame;
   frame.assign(4, '\0');
-  Writer w(frame);
+  codec::Writer w(frame);
   w.fixed(kFrameMessage);
   w.fixed(target);
   w.fixed(msg.type().wire_id);
@@ -377,16 +367,15 @@ void Transport::write(const std::shared_ptr<Peer>& p,
 }
 
 void Transport::connect(const std::shared_ptr<Peer>& p) {
-  std::string host, port;
-  if (!split_address(p->address, host, port)) {
-    peer_failed(p, ErrorCode::kInvalidArgument,
-                "malformed address (want host:port)");
+  auto hp = parse_host_port(p->address);
+  if (!hp.ok()) {
+    peer_failed(p, ErrorCode::kInvalidArgument, hp.status().message());
     return;
   }
   p->state = Peer::State::kConnecting;
   auto resolver = std::make_shared<tcp::resolver>(io_);
   resolver->async_resolve(
-      host, port,
+      hp->host, std::to_string(hp->port),
       [this, p, resolver](const asio::error_code& ec,
                           tcp::resolver::results_type results) {
         if (ec) {

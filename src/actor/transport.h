@@ -1,4 +1,4 @@
-// Transport: remote tell over TCP (R9, R11); private to src/actor.
+// Transport: remote tell over TCP; private to src/actor.
 //
 // Wire format: every frame is a u32 little-endian length followed by that
 // many bytes. The first byte of a frame is its kind:

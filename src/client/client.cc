@@ -36,8 +36,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "address.h"
 #include "cmud/client/client.h"
+#include "cmud/common/address.h"
 #include "cmud/resp/resp.h"
 
 namespace cmud::client {
@@ -229,7 +229,7 @@ class Client::Impl {
 class Client::Impl::Connection
     : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Impl& owner, std::string addr, detail::HostPort hp)
+  Connection(Impl& owner, std::string addr, HostPort hp)
       : owner_(owner),
         addr_(std::move(addr)),
         hp_(std::move(hp)),
@@ -262,7 +262,7 @@ class Client::Impl::Connection
 
   Impl& owner_;
   const std::string addr_;
-  const detail::HostPort hp_;
+  const HostPort hp_;
   tcp::socket socket_;
   tcp::resolver resolver_;
   asio::steady_timer timer_;
@@ -500,7 +500,7 @@ std::future<T> Client::Impl::call(std::initializer_list<std::string_view> args,
 }
 
 void Client::Impl::submit(std::string addr, std::unique_ptr<Request> request) {
-  if (auto hp = detail::split_host_port(addr); !hp.ok()) {
+  if (auto hp = parse_host_port(addr); !hp.ok()) {
     request->complete(hp.status());
     return;
   }
@@ -550,7 +550,7 @@ void Client::Impl::dispatch(Submission s) {
     best->enqueue(std::move(s.request));
     return;
   }
-  auto hp = detail::split_host_port(s.addr);  // checked valid in submit()
+  auto hp = parse_host_port(s.addr);  // checked valid in submit()
   auto c = std::make_shared<Connection>(*this, s.addr, std::move(hp).value());
   pool.push_back(c);
   c->enqueue(std::move(s.request));

@@ -1,43 +1,10 @@
 #include <cassert>
 #include <string_view>
 
-#include "address.h"
 #include "cmud/client/client.h"
+#include "cmud/common/address.h"
 
 namespace cmud::client {
-
-namespace detail {
-
-Result<HostPort> split_host_port(std::string_view addr) {
-  auto bad = [&](std::string_view why) {
-    std::string msg = "bad address \"";
-    msg += addr;
-    msg += "\": ";
-    msg += why;
-    return Status(ErrorCode::kInvalidArgument, std::move(msg));
-  };
-  const auto colon = addr.rfind(':');
-  if (colon == std::string_view::npos) return bad("expected host:port");
-  std::string_view host = addr.substr(0, colon);
-  const std::string_view port = addr.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find_first_of("[]:") != std::string_view::npos) {
-    return bad("an IPv6 host must be written in brackets: [::1]:6000");
-  }
-  if (host.empty()) return bad("empty host");
-  if (port.empty()) return bad("empty port");
-  uint32_t value = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return bad("the port is not a number");
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-    if (value > 65535) return bad("the port is out of range (1..65535)");
-  }
-  if (value == 0) return bad("the port is out of range (1..65535)");
-  return HostPort{std::string(host), static_cast<uint16_t>(value)};
-}
-
-}  // namespace detail
 
 FixedRouter::FixedRouter(std::string addr) : addr_(std::move(addr)) {}
 
@@ -88,7 +55,7 @@ Result<std::vector<std::string>> parse_addrs(const std::string& list) {
                     "empty address in list \"" + list + "\"");
     }
     item = item.substr(first, item.find_last_not_of(kSpace) - first + 1);
-    auto hp = detail::split_host_port(item);
+    auto hp = parse_host_port(item);
     if (!hp.ok()) return hp.status();
     out.emplace_back(item);
     if (comma == std::string_view::npos) break;

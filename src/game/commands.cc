@@ -135,7 +135,7 @@ const Game::Command* Game::find_command(std::string_view word) {
 Text Game::cmd_help(const std::vector<std::string>& args) {
   Text t;
   if (!args.empty()) {
-    const Command* c = find_command(lower(args[0]));
+    const Command* c = find_command(ascii_lower(args[0]));
     if (c == nullptr) {
       t.line("No command called '" + sanitize(args[0]) +
              "'. Type help for the list.");
@@ -228,7 +228,7 @@ Text Game::cmd_move(const std::vector<std::string>& args) {
     t.line("Move where? Try map, or move <place>.");
     return t;
   }
-  std::string want = lower(args[0]);
+  std::string want = ascii_lower(args[0]);
   std::vector<const PlaceInfo*> matches;
   for (const auto& p : places()) {
     if (p.id == want) {
@@ -236,7 +236,7 @@ Text Game::cmd_move(const std::vector<std::string>& args) {
       break;
     }
     if (p.id.substr(0, want.size()) == want ||
-        lower(p.name).find(want) != std::string::npos) {
+        ascii_lower(p.name).find(want) != std::string::npos) {
       matches.push_back(&p);
     }
   }
@@ -409,7 +409,7 @@ Text Game::cmd_buy(const std::vector<std::string>& args) {
     t.line("Buy what? See shop.");
     return t;
   }
-  auto type = find_hardware(lower(args[0]));
+  auto type = find_hardware(ascii_lower(args[0]));
   if (!type) {
     t.line("The store has no '" + sanitize(args[0]) + "'. See shop.");
     return t;
@@ -427,7 +427,7 @@ Text Game::cmd_buy(const std::vector<std::string>& args) {
   }
   int64_t count = 1;
   if (args.size() > 1) {
-    std::string c = lower(args[1]);
+    std::string c = ascii_lower(args[1]);
     if (c == "max" || c == "all") {
       count = player_->coins / h.price;
       if (count == 0) {

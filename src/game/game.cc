@@ -23,7 +23,7 @@ using namespace detail;
 
 // ---- Construction, login ----------------------------------------------------
 
-Game::Game(Store& store, Clock& clock, GameConfig config)
+Game::Game(Storage& store, Clock& clock, GameConfig config)
     : store_(store),
       clock_(clock),
       rng_(config.seed != 0 ? config.seed : std::random_device{}()),
@@ -400,7 +400,7 @@ Reply Game::execute(std::string_view line) {
   raw_line_ = std::string(line);
   std::vector<std::string> words = split_words(line);
   if (words.empty()) return {};
-  std::string word = lower(words[0]);
+  std::string word = ascii_lower(words[0]);
   const Command* cmd = find_command(word);
   if (cmd == nullptr) {
     Text t;
@@ -464,7 +464,7 @@ std::vector<std::string> Game::complete(std::string_view line) const {
   if (index == 0) {
     for (const Command& c : table()) options.emplace_back(c.info.name);
   } else {
-    const Command* cmd = find_command(lower(words[0]));
+    const Command* cmd = find_command(ascii_lower(words[0]));
     if (cmd == nullptr) return {};
     std::string_view name = cmd->info.name;
     if (index == 1 && name == "move") {

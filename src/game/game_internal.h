@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "cmud/common/ascii.h"
 #include "cmud/game/game.h"
 
 namespace cmud::game {
@@ -48,14 +49,6 @@ inline std::vector<std::string> split_words(std::string_view line) {
     if (i > start) words.emplace_back(line.substr(start, i - start));
   }
   return words;
-}
-
-inline std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 // The rest of the line after its first word.

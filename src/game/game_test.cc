@@ -34,7 +34,7 @@ class GameTest : public ::testing::Test {
     return g.execute(line).text.plain();
   }
 
-  MemoryStore store_;
+  MemoryStorage store_;
   ManualClock clock_;
 };
 
@@ -494,7 +494,7 @@ TEST_F(GameTest, TabCompletesCommandsPlacesItemsAndPlayers) {
 }
 
 TEST_F(GameTest, TheSameSeedPlaysTheSameGame) {
-  MemoryStore s1, s2;
+  MemoryStorage s1, s2;
   ManualClock c1, c2;
   Game a(s1, c1, {.seed = 77, .session = "x"});
   Game b(s2, c2, {.seed = 77, .session = "x"});

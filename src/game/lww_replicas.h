@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "cmud/game/store.h"
+#include "cmud/game/storage.h"
 
 namespace cmud::game::testing {
 
@@ -27,7 +27,7 @@ class LwwReplicas {
     }
   }
 
-  Store& replica(size_t i) { return *replicas_.at(i); }
+  Storage& replica(size_t i) { return *replicas_.at(i); }
   size_t size() const { return replicas_.size(); }
 
   // Replica `to` learns everything `from` holds.
@@ -85,7 +85,7 @@ class LwwReplicas {
     bool deleted = false;
   };
 
-  class Replica : public Store {
+  class Replica : public Storage {
    public:
     Replica(LwwReplicas& owner, size_t index) : owner(owner), index(index) {}
 

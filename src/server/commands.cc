@@ -9,27 +9,13 @@
 #include <chrono>
 #include <string>
 
+#include "cmud/common/ascii.h"
 #include "cmud/server/server.h"
 
 namespace cmud::server {
 namespace {
 
 using resp::ReplyWriter;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::optional<uint64_t> parse_u64(std::string_view s) {
   uint64_t v = 0;
@@ -229,7 +215,7 @@ void cmd_info(Session& s, Args a, ReplyWriter& w) {
     return;
   }
   s.defer(key_op(OpKind::kDbSize, ""), fmt_info,
-          a.size() > 1 ? lower(a[1]) : std::string());
+          a.size() > 1 ? ascii_lower(a[1]) : std::string());
 }
 
 // --- Commands answered by the front end itself. ---
@@ -288,7 +274,7 @@ void cmd_config(Session&, Args a, ReplyWriter& w) {
   std::vector<std::pair<std::string_view, std::string_view>> found;
   for (const auto& [k, v] : kConfig) {
     for (size_t i = 2; i < a.size(); ++i) {
-      if (resp::glob_match(lower(a[i]), k)) {
+      if (resp::glob_match(ascii_lower(a[i]), k)) {
         found.emplace_back(k, v);
         break;
       }
@@ -353,8 +339,7 @@ void cmd_help(Session&, Args, ReplyWriter& w) {
   auto table = command_table();
   w.array(table.size());
   for (const auto& c : table) {
-    std::string line = lower(c.name);
-    for (auto& ch : line) ch = static_cast<char>(std::toupper(ch));
+    std::string line = ascii_upper(c.name);
     line += " - ";
     line += c.summary;
     w.simple(line);

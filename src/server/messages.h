@@ -72,7 +72,7 @@ struct SyncEntryView {
 inline void append_sync_entry(std::string& out, std::string_view key,
                               std::string_view value, uint64_t hlc,
                               uint64_t origin, bool deleted) {
-  actor::Writer w(out);
+  codec::Writer w(out);
   w.bytes(key);
   w.bytes(value);
   w.fixed(hlc);
@@ -81,7 +81,7 @@ inline void append_sync_entry(std::string& out, std::string_view key,
 }
 
 // Reads the next entry; false (and r fails) on malformed bytes.
-inline bool read_sync_entry(actor::Reader& r, SyncEntryView& e) {
+inline bool read_sync_entry(codec::Reader& r, SyncEntryView& e) {
   uint8_t deleted = 0;
   if (!r.view(e.key) || !r.view(e.value) || !r.fixed(e.hlc) ||
       !r.fixed(e.origin) || !r.fixed(deleted) || deleted > 1) {

@@ -1,4 +1,4 @@
-// Sync strategy (R15–R20).
+// Sync strategy.
 //
 // Every query actor holds a full replica (kv::Store) and answers queries from
 // it at once. Writes are versioned by a hybrid logical clock plus the
@@ -103,7 +103,7 @@ std::string_view point_key(const OpView& op) {
 Status QueryActor::on_query(QueryRequest& q) {
   QueryReply reply;
   reply.results.reserve(q.ops.size() + 64);
-  actor::Reader in(q.ops);
+  codec::Reader in(q.ops);
   // Decoded first, so that the store can warm the keys of a pipeline ahead
   // and a malformed request changes nothing. Every op takes at least one
   // byte, which bounds a corrupt count before anything is allocated for it.
@@ -234,7 +234,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
   bool from_remote = b.server != server_;
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
   bool logged = false;
-  actor::Reader r(b.entries);
+  codec::Reader r(b.entries);
   // Decoded a chunk at a time, so the store can warm each chunk's keys
   // without holding a whole batch of views.
   constexpr uint32_t kChunk = 16;

@@ -92,7 +92,7 @@ class QueryActorTest : public ::testing::Test {
     if (!m.ok() || !m->is<QueryReply>()) return {};
     const QueryReply& reply = *m->as<QueryReply>();
     std::vector<OpResult> out;
-    actor::Reader in(reply.results);
+    codec::Reader in(reply.results);
     ResultView v;
     for (uint32_t i = 0; i < reply.count && read_result(in, v); ++i) {
       OpResult r{v.found, v.n, std::string(v.value), {}};
@@ -224,14 +224,14 @@ TEST_F(QueryActorTest, ManyPutsToOneKeyTravelAsOneAndRespectTheRate) {
   ResultWriter w(reply);
   for (int i = 0; i < 200; ++i) w.simple(true);
   size_t query_bytes =
-      actor::encoded_size(request) + actor::encoded_size(reply);
+      codec::encoded_size(request) + codec::encoded_size(reply);
   std::this_thread::sleep_for(350ms);
   auto after = sys_->stats();
   // Besides the query and its reply: one batch with one entry and the timer
   // that then finds nothing left to do.
   SyncBatch batch{sys_->address(), 1, {}};
   append_sync_entry(batch.entries, "hot", "199", 0, 0, false);
-  size_t one_batch = actor::encoded_size(batch);
+  size_t one_batch = codec::encoded_size(batch);
   EXPECT_EQ(after.bytes_sent - before.bytes_sent, query_bytes + one_batch);
   EXPECT_EQ(after.messages_sent_actor - before.messages_sent_actor, 3u);
   EXPECT_EQ(one(refs[1], get("hot")).value, "199");

@@ -6,7 +6,7 @@ namespace cmud::server {
 
 // op: u8 kind, u8 flag, bytes key, bytes arg, u64 count, varint n, n x bytes
 void append_op(QueryRequest& request, const OpView& op) {
-  actor::Writer w(request.ops);
+  codec::Writer w(request.ops);
   w.fixed(static_cast<uint8_t>(op.kind));
   w.fixed<uint8_t>(op.flag ? 1 : 0);
   w.bytes(op.key);
@@ -17,7 +17,7 @@ void append_op(QueryRequest& request, const OpView& op) {
   ++request.count;
 }
 
-bool read_op(actor::Reader& r, OpView& op) {
+bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, flag = 0;
   uint64_t n = 0;
   if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kDbSize) ||
@@ -36,7 +36,7 @@ bool read_op(actor::Reader& r, OpView& op) {
 
 // result: u8 found, i64 n, bytes value, u32 n, n x (u8 present, [bytes])
 void ResultWriter::begin(bool found, int64_t n, std::string_view value) {
-  actor::Writer w(reply_.results);
+  codec::Writer w(reply_.results);
   w.fixed<uint8_t>(found ? 1 : 0);
   w.fixed(n);
   w.bytes(value);
@@ -46,7 +46,7 @@ void ResultWriter::begin(bool found, int64_t n, std::string_view value) {
 }
 
 void ResultWriter::item(std::optional<std::string_view> v) {
-  actor::Writer w(reply_.results);
+  codec::Writer w(reply_.results);
   w.fixed<uint8_t>(v ? 1 : 0);
   if (v) w.bytes(*v);
   ++items_;
@@ -57,7 +57,7 @@ void ResultWriter::end() {
   ++reply_.count;
 }
 
-bool read_result(actor::Reader& r, ResultView& v) {
+bool read_result(codec::Reader& r, ResultView& v) {
   uint8_t found = 0;
   uint32_t n = 0;
   if (!r.fixed(found) || !r.fixed(v.n) || !r.view(v.value) || !r.fixed(n) ||

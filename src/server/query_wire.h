@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cmud/actor/codec.h"
+#include "cmud/common/codec.h"
 #include "messages.h"
 
 namespace cmud::server {
@@ -28,7 +28,7 @@ struct OpView {
 void append_op(QueryRequest& request, const OpView& op);
 // Reads the next op into `op` (its keys vector is reused); false on
 // malformed bytes.
-bool read_op(actor::Reader& r, OpView& op);
+bool read_op(codec::Reader& r, OpView& op);
 
 // One result: found, n, value and a list of optional strings (LIST, KEYS,
 // SCAN items; MGET values). Thread-compatible.
@@ -61,6 +61,6 @@ class ResultWriter {
 };
 
 // Reads the next result; false on malformed bytes.
-bool read_result(actor::Reader& r, ResultView& v);
+bool read_result(codec::Reader& r, ResultView& v);
 
 }  // namespace cmud::server

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cmud/actor/listen.h"
+#include "cmud/common/address.h"
 #include "coordinator.h"
 #include "messages.h"
 #include "query_actor.h"
@@ -22,17 +23,6 @@ namespace {
 
 // After a failed accept (say, out of file descriptors) wait before retrying.
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
-
-bool valid_host_port(const std::string& s) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  unsigned port = 0;
-  auto digits = std::string_view(s).substr(colon + 1);
-  auto [p, ec] =
-      std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  return ec == std::errc() && p == digits.data() + digits.size() &&
-         !digits.empty() && port > 0 && port < 65536;
-}
 
 std::string to_json(const ServerDesc& d,
                     const std::optional<std::string>& client) {
@@ -61,12 +51,13 @@ Result<std::string> join_target_address(const std::string& target) {
   } else {
     address = target;
   }
-  if (!valid_host_port(address)) {
+  auto hp = parse_host_port(address);
+  if (!hp.ok()) {
     return Status(ErrorCode::kInvalidArgument,
-                  "join target '" + address.substr(0, 80) +
-                      "' is not host:port or a server description");
+                  "join target is not host:port or a server description: " +
+                      hp.status().message());
   }
-  return address;
+  return hp->to_string();
 }
 
 class Server::Impl {
@@ -146,8 +137,8 @@ Status Server::Impl::start() {
                                  *config_.client_port);
     if (!acc.ok()) return acc.status();
     client_acceptor_ = std::make_unique<tcp::acceptor>(std::move(*acc));
-    client_addr_ = config_.host + ":" +
-                   std::to_string(client_acceptor_->local_endpoint().port());
+    client_addr_ =
+        join_host_port(config_.host, client_acceptor_->local_endpoint().port());
   }
 
   desc_.address = system_->address();
@@ -156,8 +147,7 @@ Status Server::Impl::start() {
     uint64_t id = kCoordinatorId + 1 + i;  // spawned right after it
     desc_.actors.push_back(id);
     desc_.query.push_back(
-        config_.host + ":" +
-        std::to_string(acceptors_[i]->local_endpoint().port()));
+        join_host_port(config_.host, acceptors_[i]->local_endpoint().port()));
     queries.emplace_back(desc_.address, id);
   }
   auto coordinator =

@@ -127,7 +127,7 @@ void Session::on_reply(actor::Message msg) {
   size_t deferred = 0;
   for (const auto& p : pending_) deferred += p.format != nullptr ? 1 : 0;
   bool ok = reply != nullptr && reply->count == deferred;
-  actor::Reader in(ok ? std::string_view(reply->results) : "");
+  codec::Reader in(ok ? std::string_view(reply->results) : "");
   for (auto& p : pending_) {
     if (p.format == nullptr) {
       out_ += p.note;  // a reply written at once, after earlier ones

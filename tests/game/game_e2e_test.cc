@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "cmud/game/game.h"
-#include "cmud/game/store.h"
+#include "cmud/game/storage.h"
 #include "cmud/server/server.h"
 
 namespace cmud::game {
@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-// The remote sync deadline (R16): a Put is visible on every server within
+// The remote sync deadline: a Put is visible on every server within
 // 2 s. Waits below allow this plus a little for the game's own queries.
 constexpr auto kSyncDeadline = 2000ms;
 constexpr auto kSlack = 500ms;
@@ -67,8 +67,8 @@ class TwoServers : public ::testing::Test {
     auto sb = server::Server::start(b);
     ASSERT_TRUE(sb.ok()) << sb.status().to_string();
     b_ = std::move(*sb);
-    auto ca = ClientStore::connect(join_addrs(a_->query_addrs()));
-    auto cb = ClientStore::connect(join_addrs(b_->query_addrs()));
+    auto ca = ClientStorage::connect(join_addrs(a_->query_addrs()));
+    auto cb = ClientStorage::connect(join_addrs(b_->query_addrs()));
     ASSERT_TRUE(ca.ok() && cb.ok());
     store_a_ = std::move(*ca);
     store_b_ = std::move(*cb);
@@ -81,7 +81,7 @@ class TwoServers : public ::testing::Test {
     if (a_) a_->stop();
   }
 
-  std::unique_ptr<Game> play(Store& store, const std::string& name,
+  std::unique_ptr<Game> play(Storage& store, const std::string& name,
                              uint64_t seed) {
     auto g = std::make_unique<Game>(store, clock_,
                                     GameConfig{.seed = seed, .session = ""});
@@ -91,7 +91,7 @@ class TwoServers : public ::testing::Test {
     return g;
   }
 
-  void enroll(Store& store, const std::string& name, int64_t coins,
+  void enroll(Storage& store, const std::string& name, int64_t coins,
               int64_t cpus) {
     Player p;
     p.name = name;
@@ -102,7 +102,7 @@ class TwoServers : public ::testing::Test {
 
   // Waits until both servers hold both records.
   void wait_for_records(const std::vector<std::string>& names) {
-    for (Store* s : {store_a_.get(), store_b_.get()}) {
+    for (Storage* s : {store_a_.get(), store_b_.get()}) {
       for (const auto& n : names) {
         ASSERT_TRUE(within(kSyncDeadline + kSlack, [&] {
           auto r = s->get(keys::player(n));
@@ -114,7 +114,7 @@ class TwoServers : public ::testing::Test {
 
   SystemClock clock_;
   std::unique_ptr<server::Server> a_, b_;
-  std::unique_ptr<ClientStore> store_a_, store_b_;
+  std::unique_ptr<ClientStorage> store_a_, store_b_;
 };
 
 TEST_F(TwoServers, PlayersOnDifferentServersSeeEachOtherAndHearEachOther) {
@@ -183,7 +183,7 @@ TEST_F(TwoServers, BothFightingTheSameProblemAtOnceLoseNoDamage) {
         << g->name() << " sees: " << last << " want: " << want;
   }
   // The grow-only sum, read straight from each server.
-  for (Store* s : {store_a_.get(), store_b_.get()}) {
+  for (Storage* s : {store_a_.get(), store_b_.get()}) {
     auto hits = s->list(keys::hit_prefix(0));
     ASSERT_TRUE(hits.ok());
     int64_t sum = 0;

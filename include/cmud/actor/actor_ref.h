@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "cmud/actor/codec.h"
+#include "cmud/common/codec.h"
 
 namespace cmud::actor {
 

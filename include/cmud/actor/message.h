@@ -17,7 +17,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "cmud/actor/codec.h"
+#include "cmud/common/codec.h"
+#include "cmud/common/hash.h"
 #include "cmud/common/status.h"
 
 namespace cmud::actor {
@@ -27,20 +28,13 @@ namespace cmud::actor {
   CMUD_FIELDS(__VA_ARGS__)
 
 template <class T>
-concept MessageValue = Serializable<T> && std::is_object_v<T> &&
+concept MessageValue = codec::Serializable<T> && std::is_object_v<T> &&
     std::movable<T> && std::default_initializable<T> && requires {
   { T::kMessageName } -> std::convertible_to<std::string_view>;
 };
 
-// FNV-1a, 32 bits: stable across builds and platforms.
-constexpr uint32_t wire_id_of(std::string_view name) {
-  uint32_t h = 2166136261u;
-  for (char c : name) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
+// Stable across builds and platforms.
+constexpr uint32_t wire_id_of(std::string_view name) { return fnv1a_32(name); }
 
 class Message;
 
@@ -138,13 +132,13 @@ namespace detail {
 template <MessageValue T>
 struct TypeOps {
   static void encode(const void* v, std::string& out) {
-    ::cmud::actor::encode(*static_cast<const T*>(v), out);
+    ::cmud::codec::encode(*static_cast<const T*>(v), out);
   }
   static size_t size(const void* v) {
-    return encoded_size(*static_cast<const T*>(v));
+    return codec::encoded_size(*static_cast<const T*>(v));
   }
   static Result<Message> decode(std::string_view body) {
-    auto r = ::cmud::actor::decode<T>(body);
+    auto r = ::cmud::codec::decode<T>(body);
     if (!r.ok()) {
       return Status(ErrorCode::kDecode, std::string("cannot decode message ") +
                                             std::string(T::kMessageName));

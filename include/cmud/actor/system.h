@@ -35,10 +35,10 @@ struct SystemConfig {
   bool listen = true;
   // Worker threads; 0 means one per core.
   size_t workers = 0;
-  // Test/debug mode (R6): every local message is encoded, decoded and, when
+  // Test/debug mode: every local message is encoded, decoded and, when
   // its type has operator==, compared with the original.
   bool serialize_local_messages = false;
-  // Emulated one-way latency added to everything sent to remote systems (R11).
+  // Emulated one-way latency added to everything sent to remote systems.
   std::chrono::milliseconds emulated_latency{0};
   // Frames larger than this are refused on send and close the connection on
   // receive.
@@ -51,7 +51,7 @@ struct SystemConfig {
   std::string name = "cmud";
 };
 
-// Runtime statistics (R10). All counters are totals since start.
+// Runtime statistics. All counters are totals since start.
 struct Stats {
   uint64_t messages_sent = 0;           // external + actor
   uint64_t messages_sent_external = 0;  // System::tell from outside

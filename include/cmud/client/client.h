@@ -1,4 +1,4 @@
-// The client library (R21–R23): Get/Put/List/Del against CMUD query ports,
+// The client library: Get/Put/List/Del against CMUD query ports,
 // which speak RESP2, so it works against any Redis-protocol server too.
 //
 //   auto client = cmud::client::Client(

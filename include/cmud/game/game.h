@@ -3,7 +3,7 @@
 // (pauses are part of the returned Text), all randomness from one seeded
 // engine, all time from a Clock.
 //
-//   cmud::game::MemoryStore store;
+//   cmud::game::MemoryStorage store;
 //   cmud::game::SystemClock clock;
 //   cmud::game::Game game(store, clock, {.seed = 42});
 //   auto hello = game.login("ann");          // Result<Text>
@@ -23,7 +23,7 @@
 #include "cmud/common/status.h"
 #include "cmud/game/clock.h"
 #include "cmud/game/schema.h"
-#include "cmud/game/store.h"
+#include "cmud/game/storage.h"
 #include "cmud/game/text.h"
 #include "cmud/game/world.h"
 
@@ -51,7 +51,7 @@ struct CommandInfo {
 };
 
 // Thread-compatible: one thread (the terminal's, or a test's) drives a
-// Game. The Store and Clock must outlive it.
+// Game. The Storage and Clock must outlive it.
 class Game {
  public:
   // How long a player counts as around after its last heartbeat.
@@ -59,7 +59,7 @@ class Game {
   // Heartbeats are refreshed at least this often while the client runs.
   static constexpr int64_t kHeartbeatMs = 30'000;
 
-  Game(Store& store, Clock& clock, GameConfig config = {});
+  Game(Storage& store, Clock& clock, GameConfig config = {});
 
   // Validates the name (kInvalidArgument, nothing else changes), remembers
   // it, then loads the player or creates a new one. A storage error is not
@@ -130,7 +130,7 @@ class Game {
   Text cmd_give(const std::vector<std::string>& args);
   Text cmd_quit(const std::vector<std::string>& args);
 
-  Store& store_;
+  Storage& store_;
   Clock& clock_;
   Rng rng_;
   std::string session_;

@@ -8,13 +8,15 @@
 #include <functional>
 #include <string_view>
 
-#include "cmud/actor/codec.h"
+#include "cmud/common/codec.h"
+#include "cmud/common/hash.h"
 
 namespace cmud::kv {
 
 // hlc packs wall-clock milliseconds (high 48 bits) and a logical counter
 // (low 16 bits); origin is origin_of(uid) of the actor that took the Put.
-// Ordered by hlc, then origin: the deterministic tie-break of R14.
+// Ordered by hlc, then origin: a deterministic tie-break every replica agrees
+// on.
 struct Version {
   uint64_t hlc = 0;
   uint64_t origin = 0;
@@ -31,15 +33,8 @@ struct Version {
   uint64_t logical() const { return hlc & ((uint64_t{1} << kLogicalBits) - 1); }
 };
 
-// A stable 64-bit id for an actor uid (FNV-1a); the same on every server.
-constexpr uint64_t origin_of(std::string_view uid) {
-  uint64_t h = 14695981039346656037ull;
-  for (char c : uid) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
+// A stable 64-bit id for an actor uid; the same on every server.
+constexpr uint64_t origin_of(std::string_view uid) { return fnv1a_64(uid); }
 
 // Milliseconds since the Unix epoch.
 inline uint64_t wall_clock_ms() {

@@ -1,4 +1,4 @@
-// The storage server (R12–R20): one actor system, N query actors each with
+// The storage server: one actor system, N query actors each with
 // a full replica and a Redis-protocol query port, syncing with each other
 // and with other servers in the background.
 //

@@ -1,13 +1,13 @@
-#include "cmud/game/store.h"
+#include "cmud/game/storage.h"
 
 #include <atomic>
 
 namespace cmud::game {
 
-// ---- MemoryStore
+// ---- MemoryStorage
 // --------------------------------------------------------------
 
-Status MemoryStore::check(const std::string& key, bool& apply) {
+Status MemoryStorage::check(const std::string& key, bool& apply) {
   ++calls_;
   apply = false;
   if (offline_) return Status(ErrorCode::kUnavailable, "store is offline");
@@ -22,7 +22,7 @@ Status MemoryStore::check(const std::string& key, bool& apply) {
   return Status::ok_status();
 }
 
-Result<std::optional<std::string>> MemoryStore::get(const std::string& key) {
+Result<std::optional<std::string>> MemoryStorage::get(const std::string& key) {
   std::lock_guard lock(mu_);
   bool apply = false;
   if (Status s = check(key, apply); !s.ok()) return s;
@@ -31,7 +31,7 @@ Result<std::optional<std::string>> MemoryStore::get(const std::string& key) {
   return std::optional<std::string>(it->second);
 }
 
-Status MemoryStore::put(const std::string& key, const std::string& value) {
+Status MemoryStorage::put(const std::string& key, const std::string& value) {
   std::lock_guard lock(mu_);
   bool apply = false;
   Status s = check(key, apply);
@@ -39,7 +39,7 @@ Status MemoryStore::put(const std::string& key, const std::string& value) {
   return s;
 }
 
-Result<KeyValues> MemoryStore::list(const std::string& prefix) {
+Result<KeyValues> MemoryStorage::list(const std::string& prefix) {
   std::lock_guard lock(mu_);
   bool apply = false;
   if (Status s = check(prefix, apply); !s.ok()) return s;
@@ -52,7 +52,7 @@ Result<KeyValues> MemoryStore::list(const std::string& prefix) {
   return out;
 }
 
-Result<bool> MemoryStore::del(const std::string& key) {
+Result<bool> MemoryStorage::del(const std::string& key) {
   std::lock_guard lock(mu_);
   bool apply = false;
   Status s = check(key, apply);
@@ -61,31 +61,31 @@ Result<bool> MemoryStore::del(const std::string& key) {
   return existed;
 }
 
-void MemoryStore::fail_next(int n, ErrorCode code) {
+void MemoryStorage::fail_next(int n, ErrorCode code) {
   inject(
       Fault{.count = n, .code = code, .key_prefix = "", .apply_anyway = false});
 }
 
-void MemoryStore::inject(Fault fault) {
+void MemoryStorage::inject(Fault fault) {
   std::lock_guard lock(mu_);
   if (fault.count > 0) faults_.push_back(std::move(fault));
 }
 
-void MemoryStore::set_offline(bool offline) {
+void MemoryStorage::set_offline(bool offline) {
   std::lock_guard lock(mu_);
   offline_ = offline;
 }
 
-int MemoryStore::calls() const {
+int MemoryStorage::calls() const {
   std::lock_guard lock(mu_);
   return calls_;
 }
 
-// ---- ClientStore
+// ---- ClientStorage
 // ----------------------------------------------------------------
 
 // Names the current address until told to move on. Thread-safe.
-class ClientStore::StickyRouter : public client::Router {
+class ClientStorage::StickyRouter : public client::Router {
  public:
   explicit StickyRouter(std::vector<std::string> addrs)
       : addrs_(std::move(addrs)) {}
@@ -125,24 +125,24 @@ Status status_of(const Status& s) { return s; }
 
 }  // namespace
 
-Result<std::unique_ptr<ClientStore>> ClientStore::connect(
+Result<std::unique_ptr<ClientStorage>> ClientStorage::connect(
     const std::string& addrs, client::ClientOptions options) {
   auto parsed = client::parse_addrs(addrs);
   if (!parsed.ok()) return parsed.status();
   auto router = std::make_shared<StickyRouter>(std::move(*parsed));
-  return std::unique_ptr<ClientStore>(
-      new ClientStore(std::move(router), options));
+  return std::unique_ptr<ClientStorage>(
+      new ClientStorage(std::move(router), options));
 }
 
-ClientStore::ClientStore(std::shared_ptr<StickyRouter> router,
-                         client::ClientOptions options)
+ClientStorage::ClientStorage(std::shared_ptr<StickyRouter> router,
+                             client::ClientOptions options)
     : router_(std::move(router)),
       client_(std::make_unique<client::Client>(router_, options)) {}
 
-ClientStore::~ClientStore() = default;
+ClientStorage::~ClientStorage() = default;
 
 template <class Op>
-auto ClientStore::with_failover(Op op) -> decltype(op()) {
+auto ClientStorage::with_failover(Op op) -> decltype(op()) {
   uint64_t seen = router_->position();
   auto result = op();
   if (router_->size() < 2 || !is_network_error(status_of(result))) {
@@ -152,22 +152,22 @@ auto ClientStore::with_failover(Op op) -> decltype(op()) {
   return op();
 }
 
-Result<std::optional<std::string>> ClientStore::get(const std::string& key) {
+Result<std::optional<std::string>> ClientStorage::get(const std::string& key) {
   return with_failover([&] { return client_->get(key); });
 }
 
-Status ClientStore::put(const std::string& key, const std::string& value) {
+Status ClientStorage::put(const std::string& key, const std::string& value) {
   return with_failover([&] { return client_->put(key, value); });
 }
 
-Result<KeyValues> ClientStore::list(const std::string& prefix) {
+Result<KeyValues> ClientStorage::list(const std::string& prefix) {
   return with_failover([&] { return client_->list(prefix); });
 }
 
-Result<bool> ClientStore::del(const std::string& key) {
+Result<bool> ClientStorage::del(const std::string& key) {
   return with_failover([&] { return client_->del(key); });
 }
 
-std::string ClientStore::current_addr() const { return router_->next_addr(); }
+std::string ClientStorage::current_addr() const { return router_->next_addr(); }
 
 }  // namespace cmud::game

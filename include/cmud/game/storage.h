@@ -3,8 +3,8 @@
 // in-memory map in tests.
 //
 //   auto store =
-//   cmud::game::ClientStore::connect("127.0.0.1:6001,127.0.0.1:6002");
-//   cmud::game::MemoryStore mem;       // tests
+//   cmud::game::ClientStorage::connect("127.0.0.1:6001,127.0.0.1:6002");
+//   cmud::game::MemoryStorage mem;       // tests
 //   mem.fail_next(1);                  // the next call fails (kUnavailable)
 #pragma once
 
@@ -21,13 +21,13 @@
 
 namespace cmud::game {
 
-using KeyValues = std::vector<std::pair<std::string, std::string>>;
+using client::KeyValues;
 
 // A key-value store with last-writer-wins replicas behind it. Every
 // implementation is thread-safe.
-class Store {
+class Storage {
  public:
-  virtual ~Store() = default;
+  virtual ~Storage() = default;
   // nullopt when the key is absent.
   virtual Result<std::optional<std::string>> get(const std::string& key) = 0;
   virtual Status put(const std::string& key, const std::string& value) = 0;
@@ -49,7 +49,7 @@ struct Fault {
 };
 
 // One replica in memory, with fault injection for tests. Thread-safe.
-class MemoryStore : public Store {
+class MemoryStorage : public Storage {
  public:
   Result<std::optional<std::string>> get(const std::string& key) override;
   Status put(const std::string& key, const std::string& value) override;
@@ -85,12 +85,12 @@ class MemoryStore : public Store {
 // actor gives a player read-your-writes and keeps the player's own
 // successive writes in order (two actors could stamp two quick writes in
 // the opposite order before they sync).
-class ClientStore : public Store {
+class ClientStorage : public Storage {
  public:
   // `addrs`: "host:port[,host:port...]" (see client::parse_addrs).
-  static Result<std::unique_ptr<ClientStore>> connect(
+  static Result<std::unique_ptr<ClientStorage>> connect(
       const std::string& addrs, client::ClientOptions options = {});
-  ~ClientStore() override;
+  ~ClientStorage() override;
 
   Result<std::optional<std::string>> get(const std::string& key) override;
   Status put(const std::string& key, const std::string& value) override;
@@ -102,8 +102,8 @@ class ClientStore : public Store {
 
  private:
   class StickyRouter;
-  ClientStore(std::shared_ptr<StickyRouter> router,
-              client::ClientOptions options);
+  ClientStorage(std::shared_ptr<StickyRouter> router,
+                client::ClientOptions options);
   // Runs op; on a network error moves to the next address and runs it once
   // more.
   template <class Op>

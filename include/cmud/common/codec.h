@@ -1,4 +1,5 @@
-// The message codec: a small inspector in the style of CAF's `inspect`.
+// The codec: a small inspector in the style of CAF's `inspect`, shared by
+// actor messages (actor/message.h) and the replicated store's types (kv).
 //
 // A value type describes its fields once with CMUD_FIELDS(a, b, ...) (or
 // CMUD_MESSAGE for a message, see message.h); the same description drives
@@ -28,7 +29,7 @@
 static_assert(std::endian::native == std::endian::little,
               "the codec writes host-order integers; port it for big-endian");
 
-namespace cmud::actor {
+namespace cmud::codec {
 
 // Appends encoded bytes to a string. Thread-compatible.
 class Writer {
@@ -382,4 +383,4 @@ size_t encoded_size(const T& v) {
   return Codec<T>::size(v);
 }
 
-}  // namespace cmud::actor
+}  // namespace cmud::codec

@@ -1,4 +1,4 @@
-// Mailbox: the unbounded FIFO of SPEC R5.
+// Mailbox: an unbounded FIFO with blocking and non-blocking takes, and close.
 #pragma once
 
 #include <condition_variable>

@@ -1,4 +1,4 @@
-#include "cmud/game/store.h"
+#include "cmud/game/storage.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 namespace cmud::game {
 namespace {
 
-TEST(MemoryStore, ListReturnsOnlyKeysUnderThePrefixInOrder) {
-  MemoryStore s;
+TEST(MemoryStorage, ListReturnsOnlyKeysUnderThePrefixInOrder) {
+  MemoryStorage s;
   ASSERT_TRUE(s.put("a/2", "x").ok());
   ASSERT_TRUE(s.put("a/1", "y").ok());
   ASSERT_TRUE(s.put("ab/1", "z").ok());
@@ -23,8 +23,8 @@ TEST(MemoryStore, ListReturnsOnlyKeysUnderThePrefixInOrder) {
   EXPECT_FALSE(s.get("a/1")->has_value());
 }
 
-TEST(MemoryStore, InjectedFailuresFailThenClear) {
-  MemoryStore s;
+TEST(MemoryStorage, InjectedFailuresFailThenClear) {
+  MemoryStorage s;
   s.fail_next(2);
   EXPECT_EQ(s.put("k", "v").code(), ErrorCode::kUnavailable);
   EXPECT_FALSE(s.get("k").ok());
@@ -32,8 +32,8 @@ TEST(MemoryStore, InjectedFailuresFailThenClear) {
   EXPECT_EQ(**s.get("k"), "v");
 }
 
-TEST(MemoryStore, FaultsCanTargetAPrefixAndStillApply) {
-  MemoryStore s;
+TEST(MemoryStorage, FaultsCanTargetAPrefixAndStillApply) {
+  MemoryStorage s;
   s.inject({.count = 1,
             .code = ErrorCode::kTimeout,
             .key_prefix = "give/",
@@ -44,25 +44,25 @@ TEST(MemoryStore, FaultsCanTargetAPrefixAndStillApply) {
   EXPECT_TRUE(s.put("give/y", "6").ok());
 }
 
-TEST(MemoryStore, OfflineFailsEverything) {
-  MemoryStore s;
+TEST(MemoryStorage, OfflineFailsEverything) {
+  MemoryStorage s;
   s.set_offline(true);
   EXPECT_FALSE(s.list("").ok());
   s.set_offline(false);
   EXPECT_TRUE(s.list("").ok());
 }
 
-TEST(ClientStore, MalformedAddressesAreRefused) {
-  auto s = ClientStore::connect("nonsense");
+TEST(ClientStorage, MalformedAddressesAreRefused) {
+  auto s = ClientStorage::connect("nonsense");
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST(ClientStore, AnUnreachableServerIsAnErrorNotACrash) {
+TEST(ClientStorage, AnUnreachableServerIsAnErrorNotACrash) {
   client::ClientOptions o;
   o.timeout = std::chrono::milliseconds(1000);
   o.connect_timeout = std::chrono::milliseconds(500);
-  auto s = ClientStore::connect("127.0.0.1:1,127.0.0.1:2", o);
+  auto s = ClientStorage::connect("127.0.0.1:1,127.0.0.1:2", o);
   ASSERT_TRUE(s.ok());
   std::string first = (*s)->current_addr();
   auto r = (*s)->get("k");
