@@ -11,13 +11,15 @@ struct Add {
   int64_t n = 0;
   CMUD_MESSAGE("example.Add", n)
 };
-struct Get {
-  cmud::actor::ActorRef reply_to;
-  CMUD_MESSAGE("example.Get", reply_to)
-};
 struct Count {
   int64_t value = 0;
   CMUD_MESSAGE("example.Count", value)
+};
+// A request: its reply is a Count.
+struct Get {
+  cmud::actor::ActorRef reply_to;
+  using Reply = Count;
+  CMUD_MESSAGE("example.Get", reply_to)
 };
 
 // Only its worker touches count_.
@@ -26,15 +28,9 @@ class Counter : public cmud::actor::Actor {
   explicit Counter(cmud::actor::Context& ctx) : ctx_(ctx) {}
 
   cmud::Status on_message(cmud::actor::Message& msg) override {
-    if (auto* add = msg.as<Add>()) {
-      count_ += add->n;
-    } else if (auto* get = msg.as<Get>()) {
-      ctx_.tell(get->reply_to, Count{count_});
-    } else {
-      return {cmud::ErrorCode::kInvalidArgument,
-              "unexpected message " + std::string(msg.name())};
-    }
-    return {};
+    return cmud::actor::match(
+        msg, [&](Add& add) { count_ += add.n; },
+        [&](Get& get) { ctx_.reply(get, Count{count_}); });
   }
 
  private:
@@ -54,13 +50,10 @@ int main() {
   auto counter = (*sys)->spawn<Counter>();
   (*sys)->tell(counter, Add{1});
   (*sys)->tell(counter, Add{2});
-  auto ch = (*sys)->channel();
-  (*sys)->tell(counter, Get{ch.ref});
-  auto reply = ch.reply.get();
-  const Count* count = reply.ok() ? reply->as<Count>() : nullptr;
-  if (count == nullptr) {
+  cmud::Result<Count> count = (*sys)->request(counter, Get{}).get();
+  if (!count.ok()) {
     std::fprintf(stderr, "actor-example: no count: %s\n",
-                 reply.status().to_string().c_str());
+                 count.status().to_string().c_str());
     return 1;
   }
   std::printf("%lld\n", static_cast<long long>(count->value));

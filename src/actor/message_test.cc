@@ -42,10 +42,9 @@ T round_trip(const T& v) {
 }
 
 TEST(Message, ActorRefsRoundTripAsFields) {
-  for (const ActorRef& ref :
-       {ActorRef(), ActorRef("127.0.0.1:4000", 42),
-        ActorRef("[::1]:1", ActorRef::kChannelBit | 3),
-        ActorRef(std::string(500, 'h'), ~uint64_t{0})}) {
+  for (const ActorRef& ref : {ActorRef(), ActorRef("127.0.0.1:4000", 42),
+                              ActorRef("[::1]:1", ActorRef::kChannelBit | 3),
+                              ActorRef(std::string(500, 'h'), ~uint64_t{0})}) {
     EXPECT_EQ(round_trip(ref), ref);
   }
   ActorRef channel = round_trip(ActorRef("h:1", ActorRef::kChannelBit | 9));

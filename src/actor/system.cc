@@ -121,9 +121,7 @@ void SystemImpl::close() {
     open.swap(channels_);
   }
   for (auto& [id, slot] : open) {
-    if (!slot.fn) {
-      slot.promise.set_value(Status(ErrorCode::kClosed, "actor system closed"));
-    }
+    if (slot.done) slot.done(Status(ErrorCode::kClosed, "actor system closed"));
   }
 }
 
@@ -267,20 +265,18 @@ ActorRef SystemImpl::spawn(
   return self;
 }
 
-Channel SystemImpl::make_channel() {
+ActorRef SystemImpl::make_channel(std::function<void(Result<Message>)> done) {
   uint64_t id = next_channel_.fetch_add(1) | ActorRef::kChannelBit;
-  Channel ch;
-  ch.ref = ActorRef(address_, id);
   slot().channel_refs.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard lock(channels_mu_);
-  if (closed()) {
-    std::promise<Result<Message>> p;
-    ch.reply = p.get_future();
-    p.set_value(Status(ErrorCode::kClosed, "actor system closed"));
-    return ch;
+  {
+    std::lock_guard lock(channels_mu_);
+    if (!closed()) {
+      channels_[id].done = std::move(done);
+      return ActorRef(address_, id);
+    }
   }
-  ch.reply = channels_[id].promise.get_future();
-  return ch;
+  done(Status(ErrorCode::kClosed, "actor system closed"));
+  return ActorRef(address_, id);
 }
 
 ActorRef SystemImpl::make_channel(asio::any_io_executor ex,
@@ -325,7 +321,7 @@ void SystemImpl::deliver_channel(uint64_t id, Message msg) {
       asio::post(slot.executor, std::move(call));
     }
   } else {
-    slot.promise.set_value(std::move(msg));
+    slot.done(std::move(msg));
   }
 }
 
@@ -391,7 +387,18 @@ void System::send_external(const ActorRef& to, Message msg) {
   impl_->send(nullptr, to, std::move(msg));
 }
 
-Channel System::channel() { return impl_->make_channel(); }
+Channel System::channel() {
+  auto promise = std::make_shared<std::promise<Result<Message>>>();
+  Channel ch;
+  ch.reply = promise->get_future();
+  ch.ref = impl_->make_channel(
+      [promise](Result<Message> m) { promise->set_value(std::move(m)); });
+  return ch;
+}
+
+ActorRef System::completion_channel(std::function<void(Result<Message>)> done) {
+  return impl_->make_channel(std::move(done));
+}
 
 ActorRef System::channel(asio::any_io_executor ex,
                          std::function<void(Message)> fn) {

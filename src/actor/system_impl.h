@@ -96,8 +96,10 @@ struct alignas(64) StatSlot {
   std::atomic<uint64_t> channel_refs{0};
 };
 
+// One open channel: either done (called once, inline, with the message or
+// kClosed) or fn (run on executor with the message; dropped on close).
 struct ChannelSlot {
-  std::promise<Result<Message>> promise;  // when fn is empty
+  std::function<void(Result<Message>)> done;
   asio::any_io_executor executor;
   std::function<void(Message)> fn;
 };
@@ -129,7 +131,7 @@ class SystemImpl {
 
   ActorRef spawn(System& owner, std::optional<size_t> worker,
                  const std::function<std::unique_ptr<Actor>(Context&)>& make);
-  Channel make_channel();
+  ActorRef make_channel(std::function<void(Result<Message>)> done);
   ActorRef make_channel(asio::any_io_executor ex,
                         std::function<void(Message)> fn);
 

@@ -24,13 +24,20 @@ struct Add {
   int64_t n = 0;
   CMUD_MESSAGE("test.system.Add", n)
 };
-struct Get {
-  ActorRef reply_to;
-  CMUD_MESSAGE("test.system.Get", reply_to)
-};
 struct Count {
   int64_t value = 0;
   CMUD_MESSAGE("test.system.Count", value)
+};
+struct Get {
+  ActorRef reply_to;
+  using Reply = Count;
+  CMUD_MESSAGE("test.system.Get", reply_to)
+};
+// A request whose handler answers with the wrong type (a bug to report).
+struct BadGet {
+  ActorRef reply_to;
+  using Reply = Count;
+  CMUD_MESSAGE("test.system.BadGet", reply_to)
 };
 // A numbered message from one of several senders.
 struct Seq {
@@ -51,14 +58,13 @@ class Counter : public Actor {
  public:
   explicit Counter(Context& ctx) : ctx_(ctx) {}
   Status on_message(Message& msg) override {
-    if (auto* a = msg.as<Add>()) {
-      count_ += a->n;
-    } else if (auto* g = msg.as<Get>()) {
-      ctx_.tell(g->reply_to, Count{count_});
-    } else {
-      return {ErrorCode::kInvalidArgument, "unexpected message"};
-    }
-    return {};
+    return match(
+        msg, [&](Add& a) { count_ += a.n; },
+        [&](Get& g) { ctx_.reply(g, Count{count_}); },
+        [&](BadGet& g) { ctx_.tell(g.reply_to, Add{count_}); },
+        [&](Ping&) -> Status {
+          return {ErrorCode::kInvalidArgument, "ping refused"};
+        });
   }
 
  private:
@@ -487,6 +493,101 @@ TEST(System, BusyPortIsAClearError) {
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), ErrorCode::kUnavailable);
   EXPECT_NE(b.status().message().find("cannot listen"), std::string::npos);
+}
+
+TEST(System, MatchRunsTheHandlerOfTheMessagesTypeAndReportsTheRest) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto c = sys->spawn<Counter>();
+  sys->tell(c, Add{5});
+  sys->tell(c, Ping{});    // its handler returns an error
+  sys->tell(c, Report{});  // no handler takes it
+  auto count = sys->request(c, Get{});
+  ASSERT_EQ(count.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(count.get()->value, 5);
+  auto errors = log.dump();
+  EXPECT_NE(errors.find("ping refused"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("unexpected message test.system.Report"),
+            std::string::npos)
+      << errors;
+}
+
+TEST(System, MatchWithoutAMatchingHandlerIsInvalidArgument) {
+  Message m = Message::make(Add{1});
+  Status s = match(m, [](Ping&) {});
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  int seen = 0;
+  EXPECT_TRUE(match(
+                  m, [&](Ping&) { seen = 1; },
+                  [&](Add& a) { seen = static_cast<int>(a.n) + 1; })
+                  .ok());
+  EXPECT_EQ(seen, 2);
+}
+
+TEST(System, RequestReturnsTheTypedReply) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto c = sys->spawn<Counter>();
+  sys->tell(c, Add{40});
+  sys->tell(c, Add{2});
+  std::future<Result<Count>> f = sys->request(c, Get{});
+  ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+  Result<Count> count = f.get();
+  ASSERT_TRUE(count.ok()) << count.status().to_string();
+  EXPECT_EQ(count->value, 42);
+  EXPECT_EQ(sys->stats().channel_refs_used, 1u);
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
+TEST(System, RequestAnsweredWithTheWrongTypeIsAProtocolError) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto c = sys->spawn<Counter>();
+  auto f = sys->request(c, BadGet{});
+  ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+  Result<Count> r = f.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kProtocol);
+  EXPECT_NE(r.status().message().find("test.system.Add"), std::string::npos);
+}
+
+TEST(System, RequestToAnActorThatNeverAnswersCompletesWithClosed) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto c = sys->spawn<Counter>();
+  // Get sent to a channel, not an actor: nobody answers this one.
+  auto never = sys->request(sys->channel().ref, Get{});
+  EXPECT_EQ(never.wait_for(50ms), std::future_status::timeout);
+  sys->close();
+  ASSERT_EQ(never.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(never.get().status().code(), ErrorCode::kClosed);
+  auto late = sys->request(c, Get{});
+  ASSERT_EQ(late.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(late.get().status().code(), ErrorCode::kClosed);
+}
+
+TEST(System, RequestWithACallbackRunsItOnTheGivenExecutor) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto c = sys->spawn_on<Counter>(0);
+  sys->tell(c, Add{7});
+  std::promise<std::pair<int64_t, std::thread::id>> done;
+  std::promise<std::thread::id> worker1;
+  asio::post(sys->executor(1),
+             [&] { worker1.set_value(std::this_thread::get_id()); });
+  sys->request(c, Get{}, sys->executor(1), [&](Result<Count> r) {
+    done.set_value({r.ok() ? r->value : -1, std::this_thread::get_id()});
+  });
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+  auto [value, thread] = f.get();
+  EXPECT_EQ(value, 7);
+  EXPECT_EQ(thread, worker1.get_future().get());
 }
 
 }  // namespace

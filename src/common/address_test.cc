@@ -30,8 +30,8 @@ TEST(Address, ParsesIpv6InBracketsAndFormatsItBack) {
 }
 
 TEST(Address, FormatAndParseRoundTrip) {
-  for (const HostPort& hp : {HostPort{"h", 1}, HostPort{"::", 65535},
-                             HostPort{"10.0.0.1", 6000}}) {
+  for (const HostPort& hp :
+       {HostPort{"h", 1}, HostPort{"::", 65535}, HostPort{"10.0.0.1", 6000}}) {
     auto back = parse_host_port(hp.to_string());
     ASSERT_TRUE(back.ok()) << hp.to_string();
     EXPECT_EQ(*back, hp);

@@ -104,6 +104,11 @@ bool inside(std::string_view part, std::string_view whole) {
          le(part.data() + part.size(), whole.data() + whole.size());
 }
 
+// A copy's args would view the original's owned strings: moves only.
+static_assert(!std::is_copy_constructible_v<CommandParse>);
+static_assert(!std::is_copy_assignable_v<CommandParse>);
+static_assert(std::is_nothrow_move_constructible_v<CommandParse>);
+
 // Every arg views the input or one of the parse's owned strings.
 void expect_args_view_input_or_owned(const CommandParse& p,
                                      std::string_view in) {
@@ -539,8 +544,7 @@ TEST(RespCommand, MutatedValidCommandsNeverCrashAndPrefixesAgree) {
           wire.insert(at, 1, "\r\n$*-0x"[rng() % 7]);
           break;
       }
-      // push_back, not = "*": GCC 12 at -O3 warns -Wrestrict on that.
-      if (wire.empty()) wire.push_back('*');
+      if (wire.empty()) wire = "*";
     }
     check_command_invariants(wire, iter % 2 == 0 ? small : Limits{});
     if (testing::Test::HasFatalFailure()) return;
@@ -962,8 +966,7 @@ TEST(RespValue, MutatedValidRepliesNeverCrashAndPrefixesAgree) {
           break;
         }
       }
-      // push_back, not = "*": GCC 12 at -O3 warns -Wrestrict on that.
-      if (wire.empty()) wire.push_back('*');
+      if (wire.empty()) wire = "*";
     }
     check_value_invariants(wire, iter % 2 == 0 ? small : Limits{});
     if (testing::Test::HasFatalFailure()) return;

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <absl/container/flat_hash_map.h>
+
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -30,25 +33,25 @@ const auto kStart = std::chrono::steady_clock::now();
 
 // --- Store commands: build an op, format its result. ---
 
-void fmt_bulk_or_null(Session&, const std::string&, const ResultView& r,
+void fmt_bulk_or_null(Session&, std::string_view, const ResultView& r,
                       ReplyWriter& w) {
-  if (r.found) {
-    w.bulk(r.value);
+  if (auto v = r.value()) {
+    w.bulk(*v);
   } else {
     w.null();
   }
 }
-void fmt_ok(Session&, const std::string&, const ResultView&, ReplyWriter& w) {
+void fmt_ok(Session&, std::string_view, const ResultView&, ReplyWriter& w) {
   w.simple("OK");
 }
-void fmt_integer(Session&, const std::string&, const ResultView& r,
+void fmt_integer(Session&, std::string_view, const ResultView& r,
                  ReplyWriter& w) {
-  w.integer(r.n);
+  w.integer(r.integer());
 }
-void fmt_list(Session&, const std::string&, const ResultView& r,
-              ReplyWriter& w) {
-  w.array(r.list.size());
-  for (const auto& v : r.list) {
+void fmt_items(Session&, std::string_view, const ResultView& r,
+               ReplyWriter& w) {
+  w.array(r.items().size());
+  for (const auto& v : r.items()) {
     if (v) {
       w.bulk(*v);
     } else {
@@ -56,28 +59,16 @@ void fmt_list(Session&, const std::string&, const ResultView& r,
     }
   }
 }
-void fmt_scan(Session& s, const std::string&, const ResultView& r,
+void fmt_scan(Session& s, std::string_view, const ResultView& r,
               ReplyWriter& w) {
   w.array(2);
-  w.bulk(r.found ? std::to_string(s.save_cursor(std::string(r.value))) : "0");
-  fmt_list(s, {}, r, w);
-}
-
-OpView key_op(OpKind kind, std::string_view key) {
-  OpView op;
-  op.kind = kind;
-  op.key = key;
-  return op;
-}
-OpView keys_op(OpKind kind, Args keys) {
-  OpView op;
-  op.kind = kind;
-  op.keys.assign(keys.begin(), keys.end());
-  return op;
+  auto next = r.scan_next();
+  w.bulk(next ? std::to_string(s.save_cursor(std::string(*next))) : "0");
+  fmt_items(s, {}, r, w);
 }
 
 void cmd_get(Session& s, Args a, ReplyWriter&) {
-  s.defer(key_op(OpKind::kGet, a[1]), fmt_bulk_or_null);
+  s.defer(OpView::get(a[1]), fmt_bulk_or_null);
 }
 
 void cmd_set(Session& s, Args a, ReplyWriter& w) {
@@ -86,31 +77,26 @@ void cmd_set(Session& s, Args a, ReplyWriter& w) {
             std::string(a[3].substr(0, 32)) + "'); use SET key value");
     return;
   }
-  OpView op = key_op(OpKind::kSet, a[1]);
-  op.arg = a[2];
-  s.defer(op, fmt_ok);
+  s.defer(OpView::set(a[1], a[2]), fmt_ok);
 }
 
 void cmd_del(Session& s, Args a, ReplyWriter&) {
-  s.defer(keys_op(OpKind::kDel, a.subspan(1)), fmt_integer);
+  s.defer(OpView::del(a.subspan(1)), fmt_integer);
 }
 void cmd_exists(Session& s, Args a, ReplyWriter&) {
-  s.defer(keys_op(OpKind::kExists, a.subspan(1)), fmt_integer);
+  s.defer(OpView::exists(a.subspan(1)), fmt_integer);
 }
 void cmd_mget(Session& s, Args a, ReplyWriter&) {
-  s.defer(keys_op(OpKind::kMGet, a.subspan(1)), fmt_list);
+  s.defer(OpView::mget(a.subspan(1)), fmt_items);
 }
 void cmd_list(Session& s, Args a, ReplyWriter&) {
-  s.defer(key_op(OpKind::kList, a.size() > 1 ? a[1] : ""), fmt_list);
+  s.defer(OpView::list(a.size() > 1 ? a[1] : ""), fmt_items);
 }
 void cmd_keys(Session& s, Args a, ReplyWriter&) {
-  OpView op;
-  op.kind = OpKind::kKeys;
-  op.arg = a[1];
-  s.defer(op, fmt_list);
+  s.defer(OpView::keys_matching(a[1]), fmt_items);
 }
 void cmd_dbsize(Session& s, Args, ReplyWriter&) {
-  s.defer(key_op(OpKind::kDbSize, ""), fmt_integer);
+  s.defer(OpView::dbsize(), fmt_integer);
 }
 
 void cmd_scan(Session& s, Args a, ReplyWriter& w) {
@@ -119,43 +105,41 @@ void cmd_scan(Session& s, Args a, ReplyWriter& w) {
     w.error("ERR invalid cursor");
     return;
   }
-  OpView op;
-  op.kind = OpKind::kScan;
-  op.arg = "*";
-  op.count = 10;
+  std::string_view pattern = "*";
+  uint64_t count = 10;
   for (size_t i = 2; i < a.size(); i += 2) {
     if (i + 1 >= a.size()) {
       w.error("ERR syntax error");
       return;
     }
     if (iequals(a[i], "match")) {
-      op.arg = a[i + 1];
+      pattern = a[i + 1];
     } else if (iequals(a[i], "count")) {
       auto n = parse_u64(a[i + 1]);
       if (!n || *n == 0) {
         w.error("ERR value is not an integer or out of range");
         return;
       }
-      op.count = std::min<uint64_t>(*n, 100000);
+      count = std::min<uint64_t>(*n, 100000);
     } else {
       w.error("ERR syntax error (SCAN takes MATCH and COUNT)");
       return;
     }
   }
+  std::optional<std::string_view> after;
   if (*cursor != 0) {
     const std::string* resume = s.load_cursor(*cursor);
     if (resume == nullptr) {
       w.error("ERR invalid cursor");
       return;
     }
-    op.key = *resume;
-    op.flag = true;
+    after = *resume;
   }
-  s.defer(op, fmt_scan);
+  s.defer(OpView::scan(after, pattern, count), fmt_scan);
 }
 
 // INFO needs this actor's key count, so it goes to the actor too.
-void fmt_info(Session& s, const std::string& section, const ResultView& r,
+void fmt_info(Session& s, std::string_view section, const ResultView& r,
               ReplyWriter& w) {
   auto want = [&](std::string_view name) {
     return section.empty() || section == "all" || section == "everything" ||
@@ -190,8 +174,9 @@ void fmt_info(Session& s, const std::string& section, const ResultView& r,
   }
   if (want("keyspace")) {
     out += "# Keyspace\r\n";
-    line("keys", r.n);
-    out += "db0:keys=" + std::to_string(r.n) + ",expires=0,avg_ttl=0\r\n";
+    line("keys", r.integer());
+    out +=
+        "db0:keys=" + std::to_string(r.integer()) + ",expires=0,avg_ttl=0\r\n";
     out += "\r\n";
   }
   if (want("actors")) {
@@ -214,7 +199,7 @@ void cmd_info(Session& s, Args a, ReplyWriter& w) {
     w.error("ERR INFO takes at most one section");
     return;
   }
-  s.defer(key_op(OpKind::kDbSize, ""), fmt_info,
+  s.defer(OpView::dbsize(), fmt_info,
           a.size() > 1 ? ascii_lower(a[1]) : std::string());
 }
 
@@ -291,20 +276,13 @@ void write_command_info(const Command& c, ReplyWriter& w) {
   w.array(10);
   w.bulk(c.name);
   w.integer(c.arity);
-  size_t nflags = c.flags.empty()
-                      ? 0
-                      : 1 + static_cast<size_t>(std::count(c.flags.begin(),
-                                                           c.flags.end(), ' '));
-  w.array(nflags);
-  for (size_t pos = 0; nflags > 0 && pos <= c.flags.size();) {
-    size_t end = c.flags.find(' ', pos);
-    if (end == std::string_view::npos) end = c.flags.size();
-    w.simple(c.flags.substr(pos, end - pos));
-    pos = end + 1;
+  w.array(static_cast<size_t>(std::popcount(c.flags)));
+  for (size_t i = 0; i < kFlagNames.size(); ++i) {
+    if ((c.flags & (1u << i)) != 0) w.simple(kFlagNames[i]);
   }
-  w.integer(c.first_key);
-  w.integer(c.last_key);
-  w.integer(c.key_step);
+  w.integer(c.keys.first);
+  w.integer(c.keys.last);
+  w.integer(c.keys.step);
   w.array(0);  // ACL categories
   w.array(0);  // tips
   w.array(0);  // key specs
@@ -347,38 +325,114 @@ void cmd_help(Session&, Args, ReplyWriter& w) {
 }
 
 constexpr Command kCommands[] = {
-    {"get", 2, "readonly fast", 1, 1, 1, "GET key: the value, or nil", true,
-     cmd_get},
-    {"set", -3, "write", 1, 1, 1, "SET key value: store value (no options)",
-     true, cmd_set},
-    {"del", -2, "write", 1, -1, 1,
-     "DEL key [key ...]: delete; count of keys that existed", true, cmd_del},
-    {"exists", -2, "readonly fast", 1, -1, 1,
-     "EXISTS key [key ...]: how many exist", true, cmd_exists},
-    {"mget", -2, "readonly fast", 1, -1, 1,
-     "MGET key [key ...]: values or nils", true, cmd_mget},
-    {"list", -1, "readonly", 0, 0, 0,
-     "LIST [prefix]: key, value, ... sorted by key", true, cmd_list},
-    {"keys", 2, "readonly", 0, 0, 0,
-     "KEYS pattern: matching keys (prefix* is fast)", true, cmd_keys},
-    {"scan", -2, "readonly", 0, 0, 0,
-     "SCAN cursor [MATCH pattern] [COUNT n]: iterate keys", true, cmd_scan},
-    {"dbsize", 1, "readonly fast", 0, 0, 0, "DBSIZE: keys in this replica",
-     true, cmd_dbsize},
-    {"info", -1, "loading stale", 0, 0, 0, "INFO [server|keyspace|actors]",
-     true, cmd_info},
-    {"ping", -1, "fast stale", 0, 0, 0, "PING [message]", false, cmd_ping},
-    {"echo", 2, "fast stale", 0, 0, 0, "ECHO message", false, cmd_echo},
-    {"quit", -1, "fast stale", 0, 0, 0, "QUIT: close the connection", false,
-     cmd_quit},
-    {"select", 2, "fast stale", 0, 0, 0, "SELECT 0 (one database)", false,
-     cmd_select},
-    {"client", -2, "stale", 0, 0, 0, "CLIENT SETNAME|SETINFO|GETNAME", false,
-     cmd_client},
-    {"config", -2, "stale", 0, 0, 0, "CONFIG GET pattern", false, cmd_config},
-    {"command", -1, "stale", 0, 0, 0, "COMMAND [COUNT|INFO|DOCS]", false,
-     cmd_command},
-    {"help", 1, "fast stale", 0, 0, 0, "HELP: this list", false, cmd_help},
+    {.name = "get",
+     .arity = 2,
+     .flags = flags("readonly fast"),
+     .keys = {1, 1, 1},
+     .summary = "GET key: the value, or nil",
+     .run = cmd_get},
+    {.name = "set",
+     .arity = -3,
+     .flags = flags("write denyoom"),
+     .keys = {1, 1, 1},
+     .summary = "SET key value: store value (no options)",
+     .run = cmd_set},
+    {.name = "del",
+     .arity = -2,
+     .flags = flags("write"),
+     .keys = {1, -1, 1},
+     .summary = "DEL key [key ...]: delete; count of keys that existed",
+     .run = cmd_del},
+    {.name = "exists",
+     .arity = -2,
+     .flags = flags("readonly fast"),
+     .keys = {1, -1, 1},
+     .summary = "EXISTS key [key ...]: how many exist",
+     .run = cmd_exists},
+    {.name = "mget",
+     .arity = -2,
+     .flags = flags("readonly fast"),
+     .keys = {1, -1, 1},
+     .summary = "MGET key [key ...]: values or nils",
+     .run = cmd_mget},
+    {.name = "list",
+     .arity = -1,
+     .flags = flags("readonly"),
+     .keys = {},
+     .summary = "LIST [prefix]: key, value, ... sorted by key",
+     .run = cmd_list},
+    {.name = "keys",
+     .arity = 2,
+     .flags = flags("readonly"),
+     .keys = {},
+     .summary = "KEYS pattern: matching keys (prefix* is fast)",
+     .run = cmd_keys},
+    {.name = "scan",
+     .arity = -2,
+     .flags = flags("readonly"),
+     .keys = {},
+     .summary = "SCAN cursor [MATCH pattern] [COUNT n]: iterate keys",
+     .run = cmd_scan},
+    {.name = "dbsize",
+     .arity = 1,
+     .flags = flags("readonly fast"),
+     .keys = {},
+     .summary = "DBSIZE: keys in this replica",
+     .run = cmd_dbsize},
+    {.name = "info",
+     .arity = -1,
+     .flags = flags("loading stale"),
+     .keys = {},
+     .summary = "INFO [server|keyspace|actors]",
+     .run = cmd_info},
+    {.name = "ping",
+     .arity = -1,
+     .flags = flags("fast stale"),
+     .keys = {},
+     .summary = "PING [message]",
+     .run = cmd_ping},
+    {.name = "echo",
+     .arity = 2,
+     .flags = flags("fast stale"),
+     .keys = {},
+     .summary = "ECHO message",
+     .run = cmd_echo},
+    {.name = "quit",
+     .arity = -1,
+     .flags = flags("fast stale no_auth"),
+     .keys = {},
+     .summary = "QUIT: close the connection",
+     .run = cmd_quit},
+    {.name = "select",
+     .arity = 2,
+     .flags = flags("fast stale loading"),
+     .keys = {},
+     .summary = "SELECT 0 (one database)",
+     .run = cmd_select},
+    {.name = "client",
+     .arity = -2,
+     .flags = flags("stale loading"),
+     .keys = {},
+     .summary = "CLIENT SETNAME|SETINFO|GETNAME",
+     .run = cmd_client},
+    {.name = "config",
+     .arity = -2,
+     .flags = flags("admin stale loading"),
+     .keys = {},
+     .summary = "CONFIG GET pattern",
+     .run = cmd_config},
+    {.name = "command",
+     .arity = -1,
+     .flags = flags("stale loading"),
+     .keys = {},
+     .summary = "COMMAND [COUNT|INFO|DOCS]",
+     .run = cmd_command},
+    {.name = "help",
+     .arity = 1,
+     .flags = flags("fast stale"),
+     .keys = {},
+     .summary = "HELP: this list",
+     .run = cmd_help},
 };
 
 }  // namespace
@@ -386,10 +440,19 @@ constexpr Command kCommands[] = {
 std::span<const Command> command_table() { return kCommands; }
 
 const Command* find_command(std::string_view name) {
-  for (const auto& c : kCommands) {
-    if (iequals(c.name, name)) return &c;
-  }
-  return nullptr;
+  // Built once, on first use (thread-safe static initialisation).
+  static const absl::flat_hash_map<std::string_view, const Command*> by_name =
+      [] {
+        absl::flat_hash_map<std::string_view, const Command*> m;
+        for (const auto& c : kCommands) m.emplace(c.name, &c);
+        return m;
+      }();
+  constexpr size_t kLongestName = 32;
+  if (name.size() > kLongestName) return nullptr;
+  char buf[kLongestName];
+  for (size_t i = 0; i < name.size(); ++i) buf[i] = ascii_lower(name[i]);
+  auto it = by_name.find(std::string_view(buf, name.size()));
+  return it == by_name.end() ? nullptr : it->second;
 }
 
 void write_unknown_command(Args args, ReplyWriter& w) {

@@ -1,7 +1,11 @@
-// The command table of the query ports: one row per command (name, arity,
-// flags, summary, handler). COMMAND and the help text are generated from it.
+// The command table of the query ports: one row of data per command (name,
+// arity, flags, key positions, summary, handler), as Redis's table is.
+// COMMAND and HELP are generated from it, and the session looks commands up
+// in it.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -12,19 +16,67 @@ namespace cmud::server {
 
 using Args = std::span<const std::string_view>;
 
-struct Command {
-  std::string_view name;              // lower case
-  int arity;                          // Redis convention: -n means at least n
-  std::string_view flags;             // space-separated Redis flags
-  int first_key, last_key, key_step;  // key positions, as COMMAND reports
-  std::string_view summary;           // one line for help
-  // Either writes a reply to `w` now or calls session.defer() with an op
-  // for the query actor (`needs_actor` says which, before it runs).
-  bool needs_actor;
-  void (*run)(Session& session, Args args, resp::ReplyWriter& w);
+// Redis's command flags, as COMMAND reports them; bit i is kFlagNames[i].
+enum CommandFlag : uint32_t {
+  kFlagWrite = 1u << 0,
+  kFlagReadonly = 1u << 1,
+  kFlagDenyOom = 1u << 2,
+  kFlagAdmin = 1u << 3,
+  kFlagPubSub = 1u << 4,
+  kFlagNoScript = 1u << 5,
+  kFlagBlocking = 1u << 6,
+  kFlagLoading = 1u << 7,
+  kFlagStale = 1u << 8,
+  kFlagFast = 1u << 9,
+  kFlagNoAuth = 1u << 10,
+};
+inline constexpr std::array<std::string_view, 11> kFlagNames{
+    "write",    "readonly", "denyoom", "admin", "pubsub", "noscript",
+    "blocking", "loading",  "stale",   "fast",  "no_auth"};
+
+// The bitmask of space-separated flag names, computed when the table is
+// compiled: a name that is not in kFlagNames does not compile.
+consteval uint32_t flags(std::string_view names) {
+  uint32_t mask = 0;
+  while (!names.empty()) {
+    size_t end = names.find(' ');
+    std::string_view word = names.substr(0, end);
+    bool known = false;
+    for (size_t i = 0; i < kFlagNames.size(); ++i) {
+      if (kFlagNames[i] == word) {
+        mask |= 1u << i;
+        known = true;
+      }
+    }
+    if (!known) throw "unknown command flag";  // a compile-time error
+    names = end == std::string_view::npos ? "" : names.substr(end + 1);
+  }
+  return mask;
+}
+
+// Where a command's keys are, as COMMAND reports them (Redis's first key,
+// last key, step; 0 0 0 for none, last -1 for "to the end").
+struct KeySpec {
+  int first = 0;
+  int last = 0;
+  int step = 0;
 };
 
-// The command named (case-insensitively) by name, or null.
+// Every handler has this shape: it either writes a reply to `w` now or
+// calls session.defer() with a store op whose result it formats later.
+using Handler = void (*)(Session& session, Args args, resp::ReplyWriter& w);
+
+// One row. Immutable data.
+struct Command {
+  std::string_view name;  // lower case
+  int arity;              // Redis convention: -n means at least n
+  uint32_t flags;         // CommandFlag bits, from flags("...")
+  KeySpec keys;
+  std::string_view summary;  // one line for HELP
+  Handler run;
+};
+
+// The command named (case-insensitively) by name, or null. Thread-safe.
 const Command* find_command(std::string_view name);
 std::span<const Command> command_table();
 

@@ -25,19 +25,10 @@ void Coordinator::on_start() {
 }
 
 Status Coordinator::on_message(actor::Message& msg) {
-  if (msg.is<StartCoordinator>()) {
-    on_start();
-  } else if (auto* r = msg.as<JoinRequest>()) {
-    on_join_request(*r);
-  } else if (auto* r = msg.as<JoinReply>()) {
-    on_join_reply(*r);
-  } else if (msg.is<JoinTick>()) {
-    on_tick();
-  } else {
-    return {ErrorCode::kInvalidArgument,
-            "coordinator got unexpected " + std::string(msg.name())};
-  }
-  return {};
+  return actor::match(
+      msg, [&](StartCoordinator&) { on_start(); },
+      [&](JoinRequest& r) { on_join_request(r); },
+      [&](JoinReply& r) { on_join_reply(r); }, [&](JoinTick&) { on_tick(); });
 }
 
 void Coordinator::on_join_request(JoinRequest& r) {

@@ -16,17 +16,24 @@ using actor::ActorRef;
 
 // --- Queries (front end -> query actor -> channel ref) ---
 
+// What a store op does; its fields and result are in query_wire.h.
 enum class OpKind : uint8_t {
-  kGet,     // key -> found, value
-  kMGet,    // keys -> values
-  kSet,     // key, arg = value
-  kDel,     // keys -> n deleted
-  kExists,  // keys -> n existing
-  kList,    // key = prefix -> items k, v, k, v...
-  kKeys,    // arg = glob pattern -> items keys
-  kScan,    // key = resume after (found: resume), arg = pattern, count
-            //   -> items keys; value = next resume key; found = more
-  kDbSize,  // -> n live keys
+  kGet,     // key -> value or absent
+  kMGet,    // keys -> items (value or absent each)
+  kSet,     // key, value -> ok
+  kDel,     // keys -> integer: how many existed
+  kExists,  // keys -> integer: how many exist
+  kList,    // prefix -> items: key, value, key, value...
+  kKeys,    // pattern -> items: matching keys
+  kScan,    // after, pattern, count -> items: keys; scan_next
+  kDbSize,  // -> integer: live keys
+};
+
+// One result per op, in order, encoded in one buffer (query_wire.h).
+struct QueryReply {
+  uint32_t count = 0;
+  std::string results;
+  CMUD_MESSAGE("server.QueryReply", count, results)
 };
 
 // A request's ops, encoded back to back in one buffer (query_wire.h), so a
@@ -35,14 +42,8 @@ struct QueryRequest {
   uint32_t count = 0;
   std::string ops;
   ActorRef reply_to;
-  CMUD_MESSAGE("kv.QueryRequest", count, ops, reply_to)
-};
-
-// One result per op, in order, encoded in one buffer (query_wire.h).
-struct QueryReply {
-  uint32_t count = 0;
-  std::string results;
-  CMUD_MESSAGE("kv.QueryReply", count, results)
+  using Reply = QueryReply;
+  CMUD_MESSAGE("server.QueryRequest", count, ops, reply_to)
 };
 
 // --- Sync between query actors ---
@@ -57,7 +58,7 @@ struct SyncBatch {
   std::string server;
   uint32_t count = 0;
   std::string entries;
-  CMUD_MESSAGE("kv.SyncBatch", server, count, entries)
+  CMUD_MESSAGE("server.SyncBatch", server, count, entries)
 };
 
 // One decoded entry of a SyncBatch, viewing its buffer.
@@ -93,7 +94,7 @@ inline bool read_sync_entry(codec::Reader& r, SyncEntryView& e) {
 
 // The query actor's own timer.
 struct SyncTick {
-  CMUD_MESSAGE("kv.SyncTick")
+  CMUD_MESSAGE("server.SyncTick")
 };
 
 // --- Membership ---
@@ -113,31 +114,31 @@ struct ServerDesc {
 struct AddServer {
   ServerDesc desc;
   bool full_state = false;
-  CMUD_MESSAGE("kv.AddServer", desc, full_state)
+  CMUD_MESSAGE("server.AddServer", desc, full_state)
 };
 
 // Server -> its coordinator, once every query actor exists.
 struct StartCoordinator {
-  CMUD_MESSAGE("kv.StartCoordinator")
+  CMUD_MESSAGE("server.StartCoordinator")
 };
 
 // New server's coordinator -> existing server's coordinator.
 struct JoinRequest {
   ServerDesc from;
   bool want_state = false;
-  CMUD_MESSAGE("kv.JoinRequest", from, want_state)
+  CMUD_MESSAGE("server.JoinRequest", from, want_state)
 };
 
 // The answer: the server's own description and every other server it knows.
 struct JoinReply {
   ServerDesc desc;
   std::vector<ServerDesc> known;
-  CMUD_MESSAGE("kv.JoinReply", desc, known)
+  CMUD_MESSAGE("server.JoinReply", desc, known)
 };
 
 // The coordinator's own timer (retries unanswered joins).
 struct JoinTick {
-  CMUD_MESSAGE("kv.JoinTick")
+  CMUD_MESSAGE("server.JoinTick")
 };
 
 }  // namespace cmud::server

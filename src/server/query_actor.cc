@@ -66,33 +66,24 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
 }
 
 Status QueryActor::on_message(Message& msg) {
-  if (auto* q = msg.as<QueryRequest>()) {
-    return on_query(*q);
-  } else if (auto* b = msg.as<SyncBatch>()) {
-    return on_sync(*b);
-  } else if (msg.is<SyncTick>()) {
-    on_tick();
-  } else if (auto* a = msg.as<AddServer>()) {
-    on_add_server(*a);
-  } else {
-    return {ErrorCode::kInvalidArgument,
-            "query actor got unexpected " + std::string(msg.name())};
-  }
-  return {};
+  return actor::match(
+      msg, [&](QueryRequest& q) { return on_query(q); },
+      [&](SyncBatch& b) { return on_sync(b); }, [&](SyncTick&) { on_tick(); },
+      [&](AddServer& a) { on_add_server(a); });
 }
 
 namespace {
 
 // The key an op looks up, to warm ahead; empty when it has none or many.
 std::string_view point_key(const OpView& op) {
-  switch (op.kind) {
+  switch (op.kind()) {
     case OpKind::kGet:
     case OpKind::kSet:
-      return op.key;
+      return op.key();
     case OpKind::kMGet:
     case OpKind::kDel:
     case OpKind::kExists:
-      return op.keys.size() == 1 ? op.keys[0] : std::string_view();
+      return op.keys().size() == 1 ? op.keys()[0] : std::string_view();
     default:
       return {};
   }
@@ -112,7 +103,7 @@ Status QueryActor::on_query(QueryRequest& q) {
   for (uint32_t i = 0; i < q.count; ++i) {
     if (!sane || !read_op(in, ops_[i])) {
       // Answer anyway, so the front end is not left waiting.
-      ctx_.tell(q.reply_to, QueryReply());
+      ctx_.reply(q, QueryReply());
       return Status(ErrorCode::kDecode, "malformed query request");
     }
   }
@@ -126,7 +117,7 @@ Status QueryActor::on_query(QueryRequest& q) {
     wrote_ = false;
     work_added();
   }
-  ctx_.tell(q.reply_to, std::move(reply));
+  ctx_.reply(q, std::move(reply));
   return {};
 }
 
@@ -142,70 +133,70 @@ void QueryActor::put(std::string_view key, std::string_view value,
 }
 
 void QueryActor::run(const OpView& op, ResultWriter& out) {
-  switch (op.kind) {
-    case OpKind::kGet: {
-      auto v = store_.get(op.key);
-      out.simple(v.has_value(), 0, v.value_or(std::string_view()));
+  switch (op.kind()) {
+    case OpKind::kGet:
+      out.value(store_.get(op.key()));
       return;
-    }
     case OpKind::kMGet:
-      out.begin();
-      for (auto k : op.keys) out.item(store_.get(k));
-      out.end();
+      out.begin_items();
+      for (auto k : op.keys()) out.item(store_.get(k));
+      out.end_items();
       return;
     case OpKind::kSet:
-      put(op.key, op.arg, false);
-      out.simple(true);
+      put(op.key(), op.value(), false);
+      out.ok();
       return;
     case OpKind::kDel: {
       // The tombstone is written even when the key is not (yet) visible
       // here, so a delete beats an older write still on its way.
       int64_t n = 0;
-      for (auto k : op.keys) {
+      for (auto k : op.keys()) {
         if (store_.get(k)) ++n;
         put(k, "", true);
       }
-      out.simple(false, n);
+      out.integer(n);
       return;
     }
     case OpKind::kExists: {
       int64_t n = 0;
-      for (auto k : op.keys) n += store_.get(k) ? 1 : 0;
-      out.simple(false, n);
+      for (auto k : op.keys()) n += store_.get(k) ? 1 : 0;
+      out.integer(n);
       return;
     }
     case OpKind::kList:
-      out.begin();
-      store_.for_each_prefix(op.key, [&](const kv::Entry& e) {
+      out.begin_items();
+      store_.for_each_prefix(op.prefix(), [&](const kv::Entry& e) {
         out.item(e.key());
         out.item(e.value());
         return true;
       });
-      out.end();
+      out.end_items();
       return;
     case OpKind::kKeys: {
-      bool prefix_only = resp::glob_is_prefix(op.arg);
-      out.begin();
+      std::string_view pattern = op.pattern();
+      bool prefix_only = resp::glob_is_prefix(pattern);
+      out.begin_items();
       store_.for_each_prefix(
-          resp::glob_literal_prefix(op.arg), [&](const kv::Entry& e) {
-            if (prefix_only || resp::glob_match(op.arg, e.key())) {
+          resp::glob_literal_prefix(pattern), [&](const kv::Entry& e) {
+            if (prefix_only || resp::glob_match(pattern, e.key())) {
               out.item(e.key());
             }
             return true;
           });
-      out.end();
+      out.end_items();
       return;
     }
     case OpKind::kScan: {
-      // op.flag: resume after op.key; else start at the pattern's prefix.
-      std::string prefix = resp::glob_literal_prefix(op.arg);
-      bool prefix_only = resp::glob_is_prefix(op.arg);
-      uint64_t budget = op.count == 0 ? 10 : op.count;
+      // Resume after scan_after(), or start at the pattern's prefix.
+      std::string_view pattern = op.pattern();
+      std::string prefix = resp::glob_literal_prefix(pattern);
+      bool prefix_only = resp::glob_is_prefix(pattern);
+      uint64_t budget = op.scan_count() == 0 ? 10 : op.scan_count();
       bool past_prefix = false;
       std::vector<std::string_view> keys;
+      auto after = op.scan_after();
       auto resume = store_.walk(
-          op.flag ? op.key : std::string_view(prefix), op.flag,
-          [&](const kv::Entry& e) {
+          after.value_or(prefix), after.has_value(), [&](const kv::Entry& e) {
             if (!e.key().starts_with(prefix)) {
               past_prefix = true;
               return false;
@@ -213,19 +204,20 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
             if (budget == 0) return false;
             --budget;
             if (!e.deleted() &&
-                (prefix_only || resp::glob_match(op.arg, e.key()))) {
+                (prefix_only || resp::glob_match(pattern, e.key()))) {
               keys.push_back(e.key());
             }
             return true;
           });
       bool more = resume.has_value() && !past_prefix;
-      out.begin(more, 0, more ? std::string_view(*resume) : "");
+      out.begin_items(more ? std::optional<std::string_view>(*resume)
+                           : std::nullopt);
       for (auto k : keys) out.item(k);
-      out.end();
+      out.end_items();
       return;
     }
     case OpKind::kDbSize:
-      out.simple(false, static_cast<int64_t>(store_.live_size()));
+      out.integer(static_cast<int64_t>(store_.live_size()));
       return;
   }
 }

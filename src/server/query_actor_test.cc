@@ -67,36 +67,55 @@ class QueryActorTest : public ::testing::Test {
     }
   };
 
+  // kList takes its prefix from key, kKeys and kScan their pattern from
+  // arg; kScan resumes after key when flag is set.
+  static OpView view(const Op& op) {
+    std::vector<std::string_view> keys(op.keys.begin(), op.keys.end());
+    switch (op.kind) {
+      case OpKind::kGet:
+        return OpView::get(op.key);
+      case OpKind::kSet:
+        return OpView::set(op.key, op.arg);
+      case OpKind::kMGet:
+        return OpView::mget(keys);
+      case OpKind::kDel:
+        return OpView::del(keys);
+      case OpKind::kExists:
+        return OpView::exists(keys);
+      case OpKind::kList:
+        return OpView::list(op.key);
+      case OpKind::kKeys:
+        return OpView::keys_matching(op.arg);
+      case OpKind::kScan:
+        return OpView::scan(
+            op.flag ? std::optional<std::string_view>(op.key) : std::nullopt,
+            op.arg, op.count);
+      case OpKind::kDbSize:
+        return OpView::dbsize();
+    }
+    return OpView::dbsize();
+  }
   static QueryRequest encode(const std::vector<Op>& ops) {
     QueryRequest q;
-    for (const auto& op : ops) {
-      OpView v;
-      v.kind = op.kind;
-      v.flag = op.flag;
-      v.key = op.key;
-      v.arg = op.arg;
-      v.count = op.count;
-      v.keys.assign(op.keys.begin(), op.keys.end());
-      append_op(q, v);
-    }
+    for (const auto& op : ops) append_op(q, view(op));
     return q;
   }
 
+  // found: GET's value is present, or SCAN has a next page; value: that
+  // value, or the key the next page starts after.
   std::vector<OpResult> ask(const ActorRef& a, const std::vector<Op>& ops) {
-    auto ch = sys_->channel();
-    QueryRequest q = encode(ops);
-    q.reply_to = ch.ref;
-    sys_->tell(a, std::move(q));
-    if (ch.reply.wait_for(5s) != std::future_status::ready) return {};
-    auto m = ch.reply.get();
-    if (!m.ok() || !m->is<QueryReply>()) return {};
-    const QueryReply& reply = *m->as<QueryReply>();
+    auto f = sys_->request(a, encode(ops));
+    if (f.wait_for(5s) != std::future_status::ready) return {};
+    Result<QueryReply> reply = f.get();
+    if (!reply.ok()) return {};
     std::vector<OpResult> out;
-    codec::Reader in(reply.results);
+    codec::Reader in(reply->results);
     ResultView v;
-    for (uint32_t i = 0; i < reply.count && read_result(in, v); ++i) {
-      OpResult r{v.found, v.n, std::string(v.value), {}};
-      for (const auto& x : v.list) {
+    for (uint32_t i = 0; i < reply->count && read_result(in, v); ++i) {
+      auto text = v.value() ? v.value() : v.scan_next();
+      OpResult r{
+          text.has_value(), v.integer(), std::string(text.value_or("")), {}};
+      for (const auto& x : v.items()) {
         r.values.push_back(x ? std::optional<std::string>(*x) : std::nullopt);
       }
       out.push_back(std::move(r));
@@ -222,7 +241,7 @@ TEST_F(QueryActorTest, ManyPutsToOneKeyTravelAsOneAndRespectTheRate) {
   request.reply_to = ActorRef(sys_->address(), ActorRef::kChannelBit);
   QueryReply reply;
   ResultWriter w(reply);
-  for (int i = 0; i < 200; ++i) w.simple(true);
+  for (int i = 0; i < 200; ++i) w.ok();
   size_t query_bytes =
       codec::encoded_size(request) + codec::encoded_size(reply);
   std::this_thread::sleep_for(350ms);

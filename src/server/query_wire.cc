@@ -4,45 +4,112 @@
 
 namespace cmud::server {
 
-// op: u8 kind, u8 flag, bytes key, bytes arg, u64 count, varint n, n x bytes
+OpView OpView::get(std::string_view key) {
+  OpView op;
+  op.kind_ = OpKind::kGet;
+  op.a_ = key;
+  return op;
+}
+
+OpView OpView::set(std::string_view key, std::string_view value) {
+  OpView op;
+  op.kind_ = OpKind::kSet;
+  op.a_ = key;
+  op.b_ = value;
+  return op;
+}
+
+OpView OpView::mget(std::span<const std::string_view> keys) {
+  OpView op;
+  op.kind_ = OpKind::kMGet;
+  op.keys_.assign(keys.begin(), keys.end());
+  return op;
+}
+
+OpView OpView::del(std::span<const std::string_view> keys) {
+  OpView op = mget(keys);
+  op.kind_ = OpKind::kDel;
+  return op;
+}
+
+OpView OpView::exists(std::span<const std::string_view> keys) {
+  OpView op = mget(keys);
+  op.kind_ = OpKind::kExists;
+  return op;
+}
+
+OpView OpView::list(std::string_view prefix) {
+  OpView op;
+  op.kind_ = OpKind::kList;
+  op.a_ = prefix;
+  return op;
+}
+
+OpView OpView::keys_matching(std::string_view pattern) {
+  OpView op;
+  op.kind_ = OpKind::kKeys;
+  op.b_ = pattern;
+  return op;
+}
+
+OpView OpView::scan(std::optional<std::string_view> after,
+                    std::string_view pattern, uint64_t count) {
+  OpView op;
+  op.kind_ = OpKind::kScan;
+  op.has_after_ = after.has_value();
+  op.a_ = after.value_or(std::string_view());
+  op.b_ = pattern;
+  op.n_ = count;
+  return op;
+}
+
+OpView OpView::dbsize() {
+  OpView op;
+  op.kind_ = OpKind::kDbSize;
+  return op;
+}
+
+// op: u8 kind, u8 has_after, bytes a, bytes b, u64 n, varint k, k x bytes
 void append_op(QueryRequest& request, const OpView& op) {
   codec::Writer w(request.ops);
-  w.fixed(static_cast<uint8_t>(op.kind));
-  w.fixed<uint8_t>(op.flag ? 1 : 0);
-  w.bytes(op.key);
-  w.bytes(op.arg);
-  w.fixed(op.count);
-  w.varint(op.keys.size());
-  for (auto k : op.keys) w.bytes(k);
+  w.fixed(static_cast<uint8_t>(op.kind_));
+  w.fixed<uint8_t>(op.has_after_ ? 1 : 0);
+  w.bytes(op.a_);
+  w.bytes(op.b_);
+  w.fixed(op.n_);
+  w.varint(op.keys_.size());
+  for (auto k : op.keys_) w.bytes(k);
   ++request.count;
 }
 
 bool read_op(codec::Reader& r, OpView& op) {
-  uint8_t kind = 0, flag = 0;
+  uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
   if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kDbSize) ||
-      !r.fixed(flag) || !r.view(op.key) || !r.view(op.arg) ||
-      !r.fixed(op.count) || !r.count(n)) {
+      !r.fixed(has_after) || has_after > 1 || !r.view(op.a_) ||
+      !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();
   }
-  op.kind = static_cast<OpKind>(kind);
-  op.flag = flag != 0;
-  op.keys.resize(n);
-  for (auto& k : op.keys) {
+  op.kind_ = static_cast<OpKind>(kind);
+  op.has_after_ = has_after != 0;
+  op.keys_.resize(n);
+  for (auto& k : op.keys_) {
     if (!r.view(k)) return false;
   }
   return true;
 }
 
-// result: u8 found, i64 n, bytes value, u32 n, n x (u8 present, [bytes])
-void ResultWriter::begin(bool found, int64_t n, std::string_view value) {
+// result: u8 shape, i64 n, bytes text, u32 k, k x (u8 present, [bytes])
+void ResultWriter::write(ResultShape shape, int64_t n, std::string_view value,
+                         bool open) {
   codec::Writer w(reply_.results);
-  w.fixed<uint8_t>(found ? 1 : 0);
+  w.fixed(static_cast<uint8_t>(shape));
   w.fixed(n);
   w.bytes(value);
   count_at_ = reply_.results.size();
   w.fixed<uint32_t>(0);
   items_ = 0;
+  if (!open) ++reply_.count;
 }
 
 void ResultWriter::item(std::optional<std::string_view> v) {
@@ -52,29 +119,30 @@ void ResultWriter::item(std::optional<std::string_view> v) {
   ++items_;
 }
 
-void ResultWriter::end() {
+void ResultWriter::end_items() {
   std::memcpy(reply_.results.data() + count_at_, &items_, sizeof items_);
   ++reply_.count;
 }
 
 bool read_result(codec::Reader& r, ResultView& v) {
-  uint8_t found = 0;
+  uint8_t shape = 0;
   uint32_t n = 0;
-  if (!r.fixed(found) || !r.fixed(v.n) || !r.view(v.value) || !r.fixed(n) ||
-      n > r.remaining()) {
+  if (!r.fixed(shape) ||
+      shape > static_cast<uint8_t>(ResultShape::kItemsMore) || !r.fixed(v.n_) ||
+      !r.view(v.text_) || !r.fixed(n) || n > r.remaining()) {
     return r.fail();
   }
-  v.found = found != 0;
-  v.list.clear();
-  v.list.reserve(n);
+  v.shape_ = static_cast<ResultShape>(shape);
+  v.items_.clear();
+  v.items_.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
     uint8_t present = 0;
     std::string_view s;
     if (!r.fixed(present) || present > 1 || (present && !r.view(s))) {
       return r.fail();
     }
-    v.list.push_back(present ? std::optional<std::string_view>(s)
-                             : std::nullopt);
+    v.items_.push_back(present ? std::optional<std::string_view>(s)
+                               : std::nullopt);
   }
   return true;
 }

@@ -2,8 +2,10 @@
 // QueryReply. Views point into the message's buffer: zero-copy on both ends.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,15 +15,56 @@
 
 namespace cmud::server {
 
-// One op. On the encoding side the views may point anywhere (a session's
-// read buffer); decoded, they point into the request. Thread-compatible.
-struct OpView {
-  OpKind kind = OpKind::kGet;
-  bool flag = false;
-  std::string_view key;
-  std::string_view arg;
-  uint64_t count = 0;
-  std::vector<std::string_view> keys;
+// One store op. Each kind has its own named fields (made by the factory of
+// that name, read by the accessors listed for it); the encoding packs them
+// into a few shared slots. On the encoding side the views may point
+// anywhere (a session's read buffer); decoded, they point into the
+// request. Thread-compatible.
+class OpView {
+ public:
+  OpView() = default;
+
+  static OpView get(std::string_view key);
+  static OpView set(std::string_view key, std::string_view value);
+  static OpView mget(std::span<const std::string_view> keys);
+  static OpView del(std::span<const std::string_view> keys);
+  static OpView exists(std::span<const std::string_view> keys);
+  static OpView list(std::string_view prefix);
+  static OpView keys_matching(std::string_view pattern);
+  // One page of SCAN: keys after `after` (from the start when nullopt)
+  // matching pattern, visiting at most count keys.
+  static OpView scan(std::optional<std::string_view> after,
+                     std::string_view pattern, uint64_t count);
+  static OpView dbsize();
+
+  OpKind kind() const { return kind_; }
+  // kGet, kSet.
+  std::string_view key() const { return a_; }
+  // kSet.
+  std::string_view value() const { return b_; }
+  // kMGet, kDel, kExists.
+  std::span<const std::string_view> keys() const { return keys_; }
+  // kList.
+  std::string_view prefix() const { return a_; }
+  // kKeys, kScan.
+  std::string_view pattern() const { return b_; }
+  // kScan: where the page starts (exclusive), or nullopt for the start.
+  std::optional<std::string_view> scan_after() const {
+    return has_after_ ? std::optional<std::string_view>(a_) : std::nullopt;
+  }
+  // kScan: keys visited at most.
+  uint64_t scan_count() const { return n_; }
+
+ private:
+  friend void append_op(QueryRequest& request, const OpView& op);
+  friend bool read_op(codec::Reader& r, OpView& op);
+
+  OpKind kind_ = OpKind::kDbSize;
+  bool has_after_ = false;
+  std::string_view a_;
+  std::string_view b_;
+  uint64_t n_ = 0;
+  std::vector<std::string_view> keys_;
 };
 
 // Appends op to request.ops and counts it.
@@ -30,34 +73,78 @@ void append_op(QueryRequest& request, const OpView& op);
 // malformed bytes.
 bool read_op(codec::Reader& r, OpView& op);
 
-// One result: found, n, value and a list of optional strings (LIST, KEYS,
-// SCAN items; MGET values). Thread-compatible.
-struct ResultView {
-  bool found = false;
-  int64_t n = 0;
-  std::string_view value;
-  std::vector<std::optional<std::string_view>> list;
+// What a result holds; its first byte on the wire.
+enum class ResultShape : uint8_t {
+  kOk,
+  kValue,
+  kAbsent,
+  kInteger,
+  kItems,
+  kItemsMore,
 };
 
-// Writes one result into reply.results: begin(), then list items, then
-// end(). Thread-compatible.
+// Writes one result per op into reply.results. Each method writes one whole
+// result except begin_items(), which items() and end_items() complete.
+// Thread-compatible.
 class ResultWriter {
  public:
   explicit ResultWriter(QueryReply& reply) : reply_(reply) {}
-  void begin(bool found = false, int64_t n = 0, std::string_view value = {});
-  void item(std::optional<std::string_view> v);
-  // REQUIRES: begin() was called; patches the list length.
-  void end();
-  // begin() + end() with no list.
-  void simple(bool found, int64_t n = 0, std::string_view value = {}) {
-    begin(found, n, value);
-    end();
+  // SET: done.
+  void ok() { write(ResultShape::kOk, 0, {}, false); }
+  // GET: the value, or nullopt for absent.
+  void value(std::optional<std::string_view> v) {
+    write(v ? ResultShape::kValue : ResultShape::kAbsent, 0,
+          v.value_or(std::string_view()), false);
   }
+  // DEL, EXISTS, DBSIZE.
+  void integer(int64_t n) { write(ResultShape::kInteger, n, {}, false); }
+  // MGET, LIST, KEYS; for SCAN, the key the next page starts after (nullopt
+  // when this page is the last).
+  void begin_items(std::optional<std::string_view> scan_next = std::nullopt) {
+    write(scan_next ? ResultShape::kItemsMore : ResultShape::kItems, 0,
+          scan_next.value_or(std::string_view()), true);
+  }
+  void item(std::optional<std::string_view> v);
+  // REQUIRES: begin_items() was called; patches the item count.
+  void end_items();
 
  private:
+  void write(ResultShape shape, int64_t n, std::string_view value, bool open);
+
   QueryReply& reply_;
   size_t count_at_ = 0;
   uint32_t items_ = 0;
+};
+
+// One decoded result. Read it with the accessor that fits the op it
+// answers. Thread-compatible.
+class ResultView {
+ public:
+  // GET: the value, or nullopt when absent.
+  std::optional<std::string_view> value() const {
+    return shape_ == ResultShape::kValue
+               ? std::optional<std::string_view>(text_)
+               : std::nullopt;
+  }
+  // DEL, EXISTS, DBSIZE.
+  int64_t integer() const { return n_; }
+  // MGET, LIST, KEYS, SCAN.
+  const std::vector<std::optional<std::string_view>>& items() const {
+    return items_;
+  }
+  // SCAN: the key the next page starts after; nullopt on the last page.
+  std::optional<std::string_view> scan_next() const {
+    return shape_ == ResultShape::kItemsMore
+               ? std::optional<std::string_view>(text_)
+               : std::nullopt;
+  }
+
+ private:
+  friend bool read_result(codec::Reader& r, ResultView& v);
+  ResultShape shape_ = ResultShape::kOk;
+  int64_t n_ = 0;
+  std::string_view text_;
+  std::vector<std::optional<std::string_view>> items_;
 };
 
 // Reads the next result; false on malformed bytes.

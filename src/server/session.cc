@@ -29,9 +29,10 @@ Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
 
 void Session::start() { read(); }
 
-void Session::defer(const OpView& op, Format format, std::string note) {
+void Session::defer(const OpView& op, Format format, std::string context) {
   append_op(request_, op);
-  pending_.push_back({format, std::move(note)});
+  pending_.push_back(
+      {.format = format, .context = std::move(context), .written = {}});
 }
 
 uint64_t Session::save_cursor(std::string resume_key) {
@@ -64,7 +65,7 @@ void Session::read() {
       [self = shared_from_this()](const asio::error_code& ec, size_t n) {
         self->reading_ = false;
         if (ec) {
-          self->fail();
+          self->close();
           return;
         }
         self->in_len_ += n;
@@ -98,7 +99,8 @@ void Session::process() {
       if (pending_.empty()) {
         out_ += now;
       } else {
-        pending_.push_back({nullptr, std::move(now)});
+        pending_.push_back(
+            {.format = nullptr, .context = {}, .written = std::move(now)});
       }
     }
   }
@@ -112,17 +114,16 @@ void Session::send_request() {
   auto self = shared_from_this();
   QueryRequest request = std::move(request_);
   request_ = QueryRequest();
-  request.reply_to = port_.system->channel(
-      socket_.get_executor(),
-      [self](actor::Message m) { self->on_reply(std::move(m)); });
-  // The actor may run, and the reply arrive, before tell() returns.
-  port_.system->tell(port_.actor, std::move(request));
+  // The actor may run, and the reply arrive, before request() returns.
+  port_.system->request(
+      port_.actor, std::move(request), socket_.get_executor(),
+      [self](Result<QueryReply> r) { self->on_reply(std::move(r)); });
 }
 
-void Session::on_reply(actor::Message msg) {
+void Session::on_reply(Result<QueryReply> r) {
   awaiting_ = false;
   if (closed_) return;
-  auto* reply = msg.as<QueryReply>();
+  QueryReply* reply = r.ok() ? &*r : nullptr;
   resp::ReplyWriter w(out_);
   size_t deferred = 0;
   for (const auto& p : pending_) deferred += p.format != nullptr ? 1 : 0;
@@ -130,9 +131,9 @@ void Session::on_reply(actor::Message msg) {
   codec::Reader in(ok ? std::string_view(reply->results) : "");
   for (auto& p : pending_) {
     if (p.format == nullptr) {
-      out_ += p.note;  // a reply written at once, after earlier ones
+      out_ += p.written;  // a reply written at once, after earlier ones
     } else if (ok && read_result(in, result_)) {
-      p.format(*this, p.note, result_, w);
+      p.format(*this, p.context, result_, w);
     } else {
       ok = false;
       w.error("ERR internal error: bad reply from the query actor");
@@ -145,7 +146,7 @@ void Session::on_reply(actor::Message msg) {
 void Session::write() {
   if (closed_ || !writing_.empty()) return;
   if (out_.empty()) {
-    if (closing_ && !awaiting_) fail();
+    if (closing_ && !awaiting_) close();
     return;
   }
   // Replies usually fit the socket buffer: one send, no completion to run
@@ -157,12 +158,12 @@ void Session::write() {
     ec = {};
   }
   if (ec) {
-    fail();
+    close();
     return;
   }
   if (n == out_.size()) {
     out_.clear();
-    if (closing_ && !awaiting_) fail();
+    if (closing_ && !awaiting_) close();
     return;
   }
   out_.erase(0, n);
@@ -172,7 +173,7 @@ void Session::write() {
       [self = shared_from_this()](const asio::error_code& ec, size_t) {
         self->writing_.clear();
         if (ec) {
-          self->fail();
+          self->close();
           return;
         }
         self->write();
@@ -180,7 +181,7 @@ void Session::write() {
       });
 }
 
-void Session::fail() {
+void Session::close() {
   if (closed_) return;
   closed_ = true;
   asio::error_code ec;

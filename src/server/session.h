@@ -38,11 +38,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // For command handlers.
   const PortInfo& port() const { return port_; }
-  // Adds an op to the request being built; `format` writes its reply.
-  using Format = void (*)(Session&, const std::string& note, const ResultView&,
+  // Writes the reply of a deferred op from its result; `context` is what
+  // the command kept for that (INFO: the sections asked for; else empty).
+  using Format = void (*)(Session&, std::string_view context, const ResultView&,
                           resp::ReplyWriter&);
-  // The op's views are copied into the request at once.
-  void defer(const OpView& op, Format format, std::string note = {});
+  // Adds an op to the request being built; `format` writes its reply. The
+  // op's views are copied into the request at once.
+  void defer(const OpView& op, Format format, std::string context = {});
   void close_after_reply() { closing_ = true; }
   // SCAN cursors of this connection: number <-> resume key.
   uint64_t save_cursor(std::string resume_key);
@@ -51,19 +53,22 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string& client_name() { return name_; }
 
  private:
-  // A reply owed, in order: an op's result (format set) or, when format
-  // is null, a reply already written (in note) that must wait its turn.
+  // A reply owed, in order: a deferred op's result, or a reply already
+  // written that must wait for the ones before it.
   struct Pending {
-    Format format;
-    std::string note;
+    Format format = nullptr;  // set: the op's result, formatted by it
+    std::string context;      // for format
+    std::string written;      // format null: the reply itself
   };
 
   void read();
   void process();
   void send_request();
-  void on_reply(actor::Message msg);
+  void on_reply(Result<QueryReply> reply);
   void write();
-  void fail();
+  // Closes the socket: after QUIT once replies are out, on a protocol
+  // error, or when the peer or the socket fails. Idempotent.
+  void close();
 
   asio::ip::tcp::socket socket_;
   const PortInfo& port_;

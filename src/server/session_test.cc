@@ -256,6 +256,14 @@ TEST_F(SessionTest, CommandAndConfigGetAnswerLikeRedis) {
   ASSERT_EQ(info.array.size(), 1u);
   EXPECT_EQ(info.array[0].array[0].str, "get");
   EXPECT_EQ(info.array[0].array[1].integer, 2);
+  const auto& get_flags = info.array[0].array[2].array;
+  ASSERT_EQ(get_flags.size(), 2u);
+  EXPECT_EQ(get_flags[0].str, "readonly");
+  EXPECT_EQ(get_flags[1].str, "fast");
+  EXPECT_EQ(info.array[0].array[3].integer, 1);  // first key
+  auto del = c.call({"command", "info", "DEL"}).array[0].array;
+  EXPECT_EQ(del[2].array[0].str, "write");
+  EXPECT_EQ(del[4].integer, -1);  // last key: to the end
   auto save = c.call({"CONFIG", "GET", "save"});
   ASSERT_EQ(save.array.size(), 2u);
   EXPECT_EQ(save.array[0].str, "save");

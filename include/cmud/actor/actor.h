@@ -40,6 +40,11 @@ class Context {
   void tell(const ActorRef& to, T msg) {
     send(to, Message::make<T>(std::move(msg)));
   }
+  // Answers a request (see Request in message.h) with its reply type.
+  template <Request T>
+  void reply(const T& request, typename T::Reply r) {
+    tell(request.reply_to, std::move(r));
+  }
   // Sends msg to `to` once delay has passed. Counts as sent now.
   template <MessageValue T>
   void tell_after(const ActorRef& to, T msg, std::chrono::milliseconds delay) {

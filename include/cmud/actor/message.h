@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "cmud/actor/actor_ref.h"
 #include "cmud/common/codec.h"
 #include "cmud/common/hash.h"
 #include "cmud/common/status.h"
@@ -171,6 +172,86 @@ const MessageType& message_type() {
       detail::register_message_type(&detail::TypeOps<T>::kType);
   (void)&detail::kAutoRegistered<T>;
   return *type;
+}
+
+// A message that expects a reply says so in its type: it names the reply's
+// type and carries the ref the reply goes to. System::request fills
+// reply_to; Context::reply answers it with the named type.
+//
+//   struct Get {
+//     ActorRef reply_to;
+//     using Reply = Count;
+//     CMUD_MESSAGE("example.Get", reply_to)
+//   };
+template <class T>
+concept Request = MessageValue<T> && MessageValue<typename T::Reply> &&
+    requires(T& t) {
+  { t.reply_to } -> std::same_as<ActorRef&>;
+};
+
+// The reply as its type: kProtocol when the message is of another type.
+template <MessageValue R>
+Result<R> reply_as(Result<Message> m) {
+  if (!m.ok()) return m.status();
+  if (R* r = m->as<R>()) return std::move(*r);
+  return Status(ErrorCode::kProtocol,
+                "expected a " + std::string(R::kMessageName) + " reply, got " +
+                    std::string(m->name()));
+}
+
+namespace detail {
+// The message type a handler takes (its one parameter, by reference) and
+// what it returns (void or Status).
+template <class F>
+struct Handler : Handler<decltype(&std::remove_cvref_t<F>::operator())> {};
+template <class C, class R, class A>
+struct Handler<R (C::*)(A&) const> {
+  using Arg = std::remove_cv_t<A>;
+  using Ret = R;
+};
+template <class C, class R, class A>
+struct Handler<R (C::*)(A&)> {
+  using Arg = std::remove_cv_t<A>;
+  using Ret = R;
+};
+
+template <class F>
+bool try_handler(Message& msg, F& f, Status& out) {
+  using A = typename Handler<F>::Arg;
+  using R = typename Handler<F>::Ret;
+  static_assert(MessageValue<A>, "a handler takes one message by reference");
+  static_assert(std::is_void_v<R> || std::is_same_v<R, Status>,
+                "a handler returns void or Status");
+  A* value = msg.as<A>();
+  if (value == nullptr) return false;
+  if constexpr (std::is_void_v<R>) {
+    f(*value);
+    out = Status();
+  } else {
+    out = f(*value);
+  }
+  return true;
+}
+}  // namespace detail
+
+// An actor's behaviour as one overload set: runs the first handler whose
+// parameter type the message holds and returns its Status (OK for a void
+// handler); a message no handler takes is kInvalidArgument.
+//
+//   Status on_message(Message& msg) override {
+//     return match(msg,
+//         [&](Add& a) { count_ += a.n; },
+//         [&](Get& g) { ctx_.reply(g, Count{count_}); });
+//   }
+template <class... Fs>
+Status match(Message& msg, Fs&&... handlers) {
+  Status out;
+  if (!(detail::try_handler(msg, handlers, out) || ...)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "unexpected message " +
+                      std::string(msg.empty() ? "(empty)" : msg.name()));
+  }
+  return out;
 }
 
 }  // namespace cmud::actor

@@ -1,11 +1,12 @@
 // System: one actor runtime per process. Read this header first.
 //
-//   auto sys = cmud::actor::System::create({.workers = 2}).value();
-//   ActorRef counter = sys->spawn<Counter>();
-//   sys->tell(counter, Add{.n = 1});
-//   auto ch = sys->channel();
-//   sys->tell(counter, Get{.reply_to = ch.ref});
-//   Result<Message> reply = ch.reply.get();
+//   auto sys = cmud::actor::System::create({.workers = 2});
+//   if (!sys.ok()) return sys.status();
+//   ActorRef counter = (*sys)->spawn<Counter>();
+//   (*sys)->tell(counter, Add{.n = 1});
+//   Result<Count> count = (*sys)->request(counter, Get{}).get();
+//
+// apps/actor-example/main.cc is this example whole.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -106,9 +107,45 @@ class System {
   }
 
   // Sends msg from outside the system. Never blocks.
+  //
+  // Called on the worker of an idle local actor (by code that is not an
+  // actor: a socket handler posted to executor(i)), it runs the actor
+  // before returning, and a reply the actor sends to a callback channel on
+  // that worker runs inside the actor's turn: so by the time tell()
+  // returns, the callback may have run. Callers on a worker must not hold
+  // state the callback needs in an inconsistent shape across this call.
+  // From any other thread, tell() only enqueues.
   template <MessageValue T>
   void tell(const ActorRef& to, T msg) {
     send_external(to, Message::make<T>(std::move(msg)));
+  }
+
+  // Sends a request (see Request in message.h) with a fresh channel as its
+  // reply_to. The future holds the reply as its type, kProtocol for a reply
+  // of another type, or kClosed if the system closes first.
+  template <Request T>
+  std::future<Result<typename T::Reply>> request(const ActorRef& to, T msg) {
+    using R = typename T::Reply;
+    auto promise = std::make_shared<std::promise<Result<R>>>();
+    auto future = promise->get_future();
+    msg.reply_to = completion_channel([promise](Result<Message> m) {
+      promise->set_value(reply_as<R>(std::move(m)));
+    });
+    tell(to, std::move(msg));
+    return future;
+  }
+  // Sends a request; then(Result<Reply>) runs on ex once the reply arrives
+  // (never if the system closes first). As with tell(), on the worker of
+  // the actor it asks, then may run before request() returns.
+  template <Request T, class F>
+  requires std::invocable<F&, Result<typename T::Reply>>
+  void request(const ActorRef& to, T msg, asio::any_io_executor ex, F then) {
+    using R = typename T::Reply;
+    msg.reply_to =
+        channel(std::move(ex), [then = std::move(then)](Message m) mutable {
+          then(reply_as<R>(std::move(m)));
+        });
+    tell(to, std::move(msg));
   }
 
   // A single-use ref whose one message completes the future.
@@ -131,6 +168,9 @@ class System {
       std::optional<size_t> worker,
       const std::function<std::unique_ptr<Actor>(Context&)>& make);
   void send_external(const ActorRef& to, Message msg);
+  // A single-use ref whose one message, or kClosed if the system closes
+  // first, is passed to done on the delivering thread. done must not block.
+  ActorRef completion_channel(std::function<void(Result<Message>)> done);
 
   std::unique_ptr<detail::SystemImpl> impl_;
 };

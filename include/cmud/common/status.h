@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -99,10 +101,21 @@ class [[nodiscard]] Result {
   bool ok() const { return data_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  // REQUIRES: ok().
-  T& value() & { return std::get<0>(data_); }
-  const T& value() const& { return std::get<0>(data_); }
-  T&& value() && { return std::get<0>(std::move(data_)); }
+  // REQUIRES: ok(). Otherwise the process stops with the status printed (a
+  // broken precondition, like a failed CHECK; there are no exceptions to
+  // catch): check ok() first wherever an error can happen.
+  T& value() & {
+    check_ok();
+    return *std::get_if<0>(&data_);
+  }
+  const T& value() const& {
+    check_ok();
+    return *std::get_if<0>(&data_);
+  }
+  T&& value() && {
+    check_ok();
+    return std::move(*std::get_if<0>(&data_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -112,6 +125,14 @@ class [[nodiscard]] Result {
   Status status() const { return ok() ? Status() : std::get<1>(data_); }
 
  private:
+  void check_ok() const {
+    if (!ok()) [[unlikely]] {
+      std::fprintf(stderr, "cmud: Result::value() on an error: %s\n",
+                   std::get<1>(data_).to_string().c_str());
+      std::abort();
+    }
+  }
+
   std::variant<T, Status> data_;
 };
 

@@ -28,8 +28,15 @@ enum class Outcome {
 
 // One command: its arguments, viewing the input buffer (or `owned`).
 // REQUIRES: the parsed buffer outlives `args` and is not modified.
-// Thread-compatible value; move it, don't copy it (see `owned`).
+// Thread-compatible; move-only, since a copy's args would view the
+// original's `owned`.
 struct CommandParse {
+  CommandParse() = default;
+  CommandParse(CommandParse&&) noexcept = default;
+  CommandParse& operator=(CommandParse&&) noexcept = default;
+  CommandParse(const CommandParse&) = delete;
+  CommandParse& operator=(const CommandParse&) = delete;
+
   Outcome outcome = Outcome::kNeedMore;
   size_t consumed = 0;
   std::vector<std::string_view> args;
@@ -37,8 +44,7 @@ struct CommandParse {
   // Inline arguments whose quoting or escapes make them differ from the
   // input bytes (`"a\x41"`) are unescaped here and args view them. Empty for
   // RESP arrays and plain inline words. Moving a CommandParse keeps those
-  // views valid (the strings stay put); a copy's args still view the
-  // original's `owned`.
+  // views valid (the strings stay put).
   std::vector<std::string> owned;
 };
 
