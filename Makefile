@@ -55,4 +55,4 @@ format-check:
 	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
 
 clean:
-	@rm -rf $(BUILD) build-tsan build-asan run
+	@rm -rf $(BUILD) build-release build-tsan build-asan run

@@ -11,10 +11,10 @@ set -uo pipefail
 bin=${1:?usage: terminal_test.sh BIN_DIR}
 command -v tmux >/dev/null || { echo "FAIL: tmux is not installed"; exit 1; }
 tmp=$(mktemp -d)
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 sock="cmud-term-$$-$RANDOM"
 pids=()
-passes=0
-failures=0
 
 tm() { tmux -L "$sock" -f /dev/null "$@"; }
 
@@ -32,15 +32,6 @@ fail() {  # what, [pane to show]
   if [[ -n "${2:-}" ]]; then
     tm capture-pane -p -t "$2" 2>/dev/null | grep -v '^$' | tail -15 | sed 's/^/    /'
   fi
-}
-
-# Waits up to $2 seconds for file $1 to be non-empty.
-wait_file() {
-  for _ in $(seq 1 $(($2 * 20))); do
-    [[ -s $1 ]] && return 0
-    sleep 0.05
-  done
-  return 1
 }
 
 # screen PANE [-e]: the pane's text (with -e: and its escape sequences).
@@ -209,5 +200,4 @@ else
   fail "an invalid --name exits 2 with a reason"
 fi
 
-echo "$passes passed, $failures failed"
-[[ $failures -eq 0 ]]
+summary

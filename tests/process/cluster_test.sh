@@ -7,36 +7,15 @@
 set -uo pipefail
 bin=${1:?usage: cluster_test.sh BIN_DIR}
 tmp=$(mktemp -d)
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 pids=()
-failures=0
-passes=0
 
 cleanup() {
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-check() {  # description, command...
-  local what=$1
-  shift
-  if "$@" >"$tmp/out" 2>&1; then
-    passes=$((passes + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAIL: $what"
-    sed 's/^/    /' "$tmp/out" | head -20
-  fi
-}
-
-# Waits up to $2 seconds for file $1 to be non-empty.
-wait_file() {
-  for _ in $(seq 1 $(($2 * 20))); do
-    [[ -s $1 ]] && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 # Reads field $2 of the JSON in file $1 (a string, or element $3 of a list).
 json() {
@@ -147,5 +126,4 @@ check "SIGINT stops server B with status 0" stop "$b_pid" INT
 check "SIGTERM stops server A with status 0" stop "$a_pid" TERM
 pids=()
 
-echo "$passes passed, $failures failed"
-[[ $failures -eq 0 ]]
+summary

@@ -11,8 +11,8 @@ set -uo pipefail
 src=${1:?usage: play_cluster_test.sh SOURCE_DIR BIN_DIR}
 bin=${2:?usage: play_cluster_test.sh SOURCE_DIR BIN_DIR}
 tmp=$(mktemp -d)
-failures=0
-passes=0
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 play=(env CMUD_PLAY_RUN="$tmp/run" CMUD_PLAY_BIN="$bin" bash "$src/scripts/play.sh")
 
 cleanup() {
@@ -22,18 +22,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-check() {  # description, command...
-  local what=$1
-  shift
-  if "$@" >"$tmp/out" 2>&1; then
-    passes=$((passes + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAIL: $what"
-    sed 's/^/    /' "$tmp/out" | head -20
-  fi
-}
 
 # Three base ports below the kernel's ephemeral range (so no test that
 # binds port 0 can take them), each with its two query ports free.
@@ -135,5 +123,4 @@ check "make stop stops them all" "${play[@]}" stop
 check "nothing left running" bash -c \
   "[[ \$(${play[*]@Q} status | grep -c running) -eq 0 ]]"
 
-echo "$passes passed, $failures failed"
-[[ $failures -eq 0 ]]
+summary
