@@ -32,6 +32,12 @@ int main(int argc, char** argv) {
   app.add_option("--emulate-latency-ms", latency_ms,
                  "one-way latency added to traffic to other servers")
       ->check(CLI::Range(0, 60000));
+  int64_t max_skew_ms = 60000;
+  app.add_option("--max-clock-skew-ms", max_skew_ms,
+                 "hold back versions from other servers more than this far "
+                 "ahead of this server's clock")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400000}))
+      ->capture_default_str();
   app.add_option("--desc-file", desc_file,
                  "also write the description JSON to this file");
   app.add_option("descriptions", positional,
@@ -41,6 +47,7 @@ int main(int argc, char** argv) {
   config.join.insert(config.join.end(), positional.begin(), positional.end());
   if (client_port != 0) config.client_port = client_port;
   config.emulated_latency = std::chrono::milliseconds(latency_ms);
+  config.max_clock_skew = std::chrono::milliseconds(max_skew_ms);
 
   // Block the stop signals before any thread starts; wait for them below.
   sigset_t stop;

@@ -291,5 +291,65 @@ TEST(HybridClock, APutAfterSeeingANewerValueBeatsItDespiteSkew) {
   EXPECT_GT(mine, seen);
 }
 
+TEST(Admit, AcceptsWhatIsWithinTheSkewOfOurClock) {
+  const uint64_t now = 1'700'000'000'000;
+  EXPECT_EQ(admit({Version::pack(now, 0), 1}, now, {}), Admit::kAccept);
+  EXPECT_EQ(admit({Version::pack(now - 86'400'000, 7), 1}, now, {}),
+            Admit::kAccept);
+  EXPECT_EQ(admit({Version::pack(now + 60'000, 0xffff), 1}, now, {}),
+            Admit::kAccept);
+  EXPECT_EQ(admit({0, 0}, now, {}), Admit::kAccept);
+}
+
+TEST(Admit, HoldsWhatIsFurtherAheadThanTheSkew) {
+  const uint64_t now = 1'700'000'000'000;
+  EXPECT_EQ(admit({Version::pack(now + 60'001, 0), 1}, now, {}), Admit::kHold);
+  EXPECT_EQ(admit({Version::pack(now + 500, 0), 1}, now, {},
+                  AdmitRules{.max_skew_ms = 100}),
+            Admit::kHold);
+  // A clock near the end of time: the limit saturates, never wraps.
+  EXPECT_EQ(admit({Version::pack(kMaxWallMs, 0), 1}, kMaxWallMs - 1, {}),
+            Admit::kAccept);
+}
+
+TEST(Admit, RefusesWhatNoClockCanReachAndDropsWhatIsBelowTheFloor) {
+  const uint64_t now = 1'700'000'000'000;
+  EXPECT_EQ(admit({~uint64_t{0}, 1}, now, {}), Admit::kRefuse);
+  EXPECT_EQ(admit({Version::pack(kMaxWallMs + 1, 0), 1}, now, {}),
+            Admit::kRefuse);
+  Version floor{Version::pack(now - 1000, 0), 5};
+  EXPECT_EQ(admit({Version::pack(now - 2000, 0), 9}, now, floor),
+            Admit::kStale);
+  EXPECT_EQ(admit({floor.hlc, 4}, now, floor), Admit::kStale);
+  EXPECT_EQ(admit(floor, now, floor), Admit::kAccept);
+}
+
+TEST(Admit, AnAdmittedVersionLeavesTheClockRoomToGrow) {
+  // The worst an admitted version can do: the clock observes the latest
+  // admissible value and must still count up without wrapping.
+  HybridClock c([] { return kMaxWallMs; });
+  c.observe(Version::pack(kMaxWallMs, 0xffff));
+  uint64_t a = c.next();
+  uint64_t b = c.next();
+  EXPECT_GT(a, Version::pack(kMaxWallMs, 0xffff));
+  EXPECT_GT(b, a);
+}
+
+TEST(Store, TheFloorOnlyRises) {
+  Store s;
+  EXPECT_EQ(s.floor(), Version{});
+  s.raise_floor({10, 1});
+  s.raise_floor({5, 9});
+  EXPECT_EQ(s.floor(), (Version{10, 1}));
+  s.raise_floor({10, 2});
+  EXPECT_EQ(s.floor(), (Version{10, 2}));
+}
+
+TEST(Origin, DependsOnTheIncarnation) {
+  EXPECT_NE(origin_of("h:1/2", 1), origin_of("h:1/2", 2));
+  EXPECT_EQ(origin_of("h:1/2", 7), origin_of("h:1/2", 7));
+  EXPECT_NE(origin_of("h:1/2", 7), origin_of("h:1/3", 7));
+}
+
 }  // namespace
 }  // namespace cmud::kv

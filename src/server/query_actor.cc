@@ -57,7 +57,7 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
     : ctx_(ctx),
       index_(index),
       options_(options),
-      origin_(kv::origin_of(ctx.self().uid())),
+      origin_(kv::origin_of(ctx.self().uid(), options.incarnation)),
       server_(std::move(server)),
       local_count_(local.size()) {
   for (const auto& ref : local) {
@@ -226,16 +226,22 @@ Status QueryActor::on_sync(SyncBatch& b) {
   bool from_remote = b.server != server_;
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
   bool logged = false;
+  uint64_t refused = 0;
+  uint64_t now_ms = clock_.now_ms();
   codec::Reader r(b.entries);
   // Decoded a chunk at a time, so the store can warm each chunk's keys
   // without holding a whole batch of views.
   constexpr uint32_t kChunk = 16;
   std::array<SyncEntryView, kChunk> chunk;
+  Status status;
   for (uint32_t done = 0; done < b.count;) {
     uint32_t n = std::min(kChunk, b.count - done);
     for (uint32_t i = 0; i < n; ++i) {
       if (!read_sync_entry(r, chunk[i])) {
-        return {ErrorCode::kDecode, "malformed sync batch from " + b.server};
+        status = {ErrorCode::kDecode, "malformed sync batch from " + b.server};
+        n = 0;  // as before: nothing of a broken chunk
+        done = b.count;
+        break;
       }
     }
     done += n;
@@ -243,15 +249,87 @@ Status QueryActor::on_sync(SyncBatch& b) {
         n, [&](size_t i) { return chunk[i].key; },
         [&](size_t i) {
           const SyncEntryView& e = chunk[i];
-          clock_.observe(e.hlc);
-          if (store_.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted,
-                           route)) {
-            logged |= route != kv::kRouteNone;
+          if (!admit_and_apply(e.key, e.value, {e.hlc, e.origin}, e.deleted,
+                               route, now_ms, logged)) {
+            ++refused;
           }
         });
   }
   if (logged) work_added();
+  if (!status.ok()) return status;
+  if (refused > 0) {
+    return {ErrorCode::kInvalidArgument,
+            "refused " + std::to_string(refused) + " entries from " + b.server +
+                " whose versions lie beyond any clock"};
+  }
   return {};
+}
+
+bool QueryActor::admit_and_apply(std::string_view key, std::string_view value,
+                                 kv::Version v, bool deleted, uint8_t route,
+                                 uint64_t now_ms, bool& logged) {
+  switch (kv::admit(v, now_ms, store_.floor(), options_.admit)) {
+    case kv::Admit::kAccept:
+      clock_.observe(v.hlc);
+      if (store_.apply(key, value, v, deleted, route)) {
+        logged |= route != kv::kRouteNone;
+      }
+      return true;
+    case kv::Admit::kStale:
+      return true;
+    case kv::Admit::kHold: {
+      size_t bytes = key.size() + value.size() + sizeof(Held);
+      while (!held_.empty() && held_bytes_ + bytes > options_.max_held_bytes) {
+        held_bytes_ -= held_.front().key.size() + held_.front().value.size() +
+                       sizeof(Held);
+        held_.pop_front();
+        ++held_dropped_;
+      }
+      if (bytes > options_.max_held_bytes) {
+        ++held_dropped_;
+        return true;
+      }
+      if (held_total_ % 1000 == 0) {
+        ctx_.log().warn(
+            "holding back an entry {} ms ahead of this clock (more than the "
+            "{} ms allowed); it is retried as the clock catches up ({} held "
+            "so far, {} dropped at the bound)",
+            v.wall_ms() - now_ms, options_.admit.max_skew_ms, held_total_ + 1,
+            held_dropped_);
+      }
+      held_.push_back(
+          Held{std::string(key), std::string(value), v, deleted, route});
+      held_bytes_ += bytes;
+      ++held_total_;
+      return true;
+    }
+    case kv::Admit::kRefuse:
+      ++refused_total_;
+      return false;
+  }
+  return false;
+}
+
+void QueryActor::retry_held() {
+  if (held_.empty()) return;
+  uint64_t now_ms = clock_.now_ms();
+  std::deque<Held> again;
+  size_t again_bytes = 0;
+  bool logged = false;
+  for (auto& h : held_) {
+    if (kv::admit(h.version, now_ms, store_.floor(), options_.admit) ==
+        kv::Admit::kHold) {
+      again_bytes += h.key.size() + h.value.size() + sizeof(Held);
+      again.push_back(std::move(h));
+    } else {
+      (void)admit_and_apply(h.key, h.value, h.version, h.deleted, h.route,
+                            now_ms, logged);
+    }
+  }
+  held_.swap(again);
+  held_bytes_ = again_bytes;
+  // work_added() would flush now; the tick that called this flushes next.
+  (void)logged;
 }
 
 void QueryActor::on_add_server(AddServer& a) {
@@ -274,6 +352,7 @@ void QueryActor::on_add_server(AddServer& a) {
 
 void QueryActor::on_tick() {
   tick_pending_ = false;
+  retry_held();
   if (!has_work()) return;
   flush();
   schedule_tick();
@@ -293,6 +372,8 @@ void QueryActor::schedule_tick() {
 }
 
 bool QueryActor::has_work() const {
+  // Held entries keep the timer going, so they are retried every spacing.
+  if (!held_.empty()) return true;
   uint64_t last = store_.last_seq();
   for (const auto& d : local_) {
     if (d.cursor < last) return true;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,6 +24,14 @@ struct SyncOptions {
   std::chrono::milliseconds spacing{102};
   // A batch stops growing past this many bytes (one entry may exceed it).
   size_t max_batch_bytes = 4u << 20;
+  // This server's incarnation (fresh at every start), part of the origin
+  // of every version its actors stamp.
+  uint64_t incarnation = 0;
+  // How versions from elsewhere are checked (kv::admit).
+  kv::AdmitRules admit;
+  // Entries held back as too far ahead of our clock take at most this many
+  // bytes; past it the oldest are dropped and reported.
+  size_t max_held_bytes = 16u << 20;
 };
 
 // Only its worker touches it (it is an actor).
@@ -42,6 +51,14 @@ class QueryActor : public actor::Actor {
     bool full = false;  // this actor's hash share of every key, too
     std::optional<std::string> after;
   };
+  // An entry from elsewhere too far ahead of our clock, kept to retry.
+  struct Held {
+    std::string key;
+    std::string value;
+    kv::Version version;
+    bool deleted = false;
+    uint8_t route = kv::kRouteNone;
+  };
   // Where this actor's sync batches go.
   struct Dest {
     ActorRef ref;
@@ -54,6 +71,12 @@ class QueryActor : public actor::Actor {
   void run(const OpView& op, ResultWriter& out);
   void put(std::string_view key, std::string_view value, bool deleted);
   Status on_sync(SyncBatch& b);
+  // Applies an entry from elsewhere if kv::admit lets it in; holds it if it
+  // is too far ahead. False when it must be refused.
+  bool admit_and_apply(std::string_view key, std::string_view value,
+                       kv::Version v, bool deleted, uint8_t route,
+                       uint64_t now_ms, bool& logged);
+  void retry_held();
   void on_add_server(AddServer& a);
   void on_tick();
 
@@ -79,6 +102,11 @@ class QueryActor : public actor::Actor {
   // Its wall-clock time, read at its first write.
   std::optional<uint64_t> request_ms_;
   std::vector<OpView> ops_;  // decoded ops of that request (reused)
+  std::deque<Held> held_;    // oldest first
+  size_t held_bytes_ = 0;
+  uint64_t held_total_ = 0;     // entries ever held back
+  uint64_t held_dropped_ = 0;   // held entries dropped at the bound
+  uint64_t refused_total_ = 0;  // entries refused as beyond any clock
 };
 
 }  // namespace cmud::server

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cmud/actor/system.h"
+#include "cmud/kv/version.h"
 
 namespace cmud::server {
 namespace {
@@ -35,13 +36,13 @@ class QueryActorTest : public ::testing::Test {
 
   // n actors of one server, the first actors of a fresh system (so their
   // refs are known before they are spawned).
-  std::vector<ActorRef> spawn(size_t n) {
+  std::vector<ActorRef> spawn(size_t n, SyncOptions options = {}) {
     std::vector<ActorRef> want;
     for (size_t i = 0; i < n; ++i) want.emplace_back(sys_->address(), i + 1);
     std::vector<ActorRef> refs;
     for (size_t i = 0; i < n; ++i) {
-      refs.push_back(sys_->spawn_on<QueryActor>(i % 2, i, SyncOptions{},
-                                                sys_->address(), want));
+      refs.push_back(
+          sys_->spawn_on<QueryActor>(i % 2, i, options, sys_->address(), want));
     }
     EXPECT_EQ(refs, want);
     return refs;
@@ -358,6 +359,56 @@ TEST_F(QueryActorTest, AnImpossibleCountIsRefusedNotAllocated) {
   EXPECT_NE(errors_[0].find("malformed query request"), std::string::npos);
   EXPECT_NE(errors_[1].find("malformed sync batch"), std::string::npos);
   errors_.clear();
+}
+
+// The forged entry of the security review: version 2^64-1 made its key
+// immortal and wrapped the clock, so later writes were silently lost.
+TEST_F(QueryActorTest, AVersionBeyondAnyClockIsRefusedAndTheClockKeepsWorking) {
+  auto refs = spawn(1);
+  ASSERT_EQ(ask(refs[0], {set("k", "before")}).size(), 1u);
+  SyncBatch b{"elsewhere:1", 2, {}};
+  append_sync_entry(b.entries, "k", "forged", ~uint64_t{0}, 9, false);
+  append_sync_entry(b.entries, "other", "fine",
+                    kv::Version::pack(kv::wall_clock_ms(), 0), 9, false);
+  sys_->tell(refs[0], std::move(b));
+  EXPECT_EQ(one(refs[0], get("other")).value, "fine");  // its neighbour lands
+  EXPECT_EQ(one(refs[0], get("k")).value, "before");
+  ASSERT_EQ(ask(refs[0], {set("k", "after")}).size(), 1u);
+  EXPECT_EQ(one(refs[0], get("k")).value, "after");  // the clock did not wrap
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(errors_.size(), 1u);
+  EXPECT_NE(errors_[0].find("refused 1 entries from elsewhere:1"),
+            std::string::npos)
+      << errors_[0];
+  errors_.clear();
+}
+
+TEST_F(QueryActorTest, AVersionTooFarAheadIsHeldThenAppliedOnceTheClockIsNear) {
+  SyncOptions options;
+  options.admit.max_skew_ms = 300;
+  auto refs = spawn(1, options);
+  auto sent = std::chrono::steady_clock::now();
+  uint64_t ahead_ms = kv::wall_clock_ms() + 1500;
+  SyncBatch b{"elsewhere:1", 1, {}};
+  append_sync_entry(b.entries, "k", "future", kv::Version::pack(ahead_ms, 0), 9,
+                    false);
+  sys_->tell(refs[0], std::move(b));
+  EXPECT_FALSE(one(refs[0], get("k")).found);  // held back, not applied
+  // Our clock did not observe it: a local write now is older than it.
+  ASSERT_EQ(ask(refs[0], {set("k", "now")}).size(), 1u);
+  EXPECT_EQ(one(refs[0], get("k")).value, "now");
+  // Retried every sync spacing; admitted once within 300 ms of our clock,
+  // ~1.2 s after it was sent; bounded wait.
+  bool landed = false;
+  while (!landed && std::chrono::steady_clock::now() - sent < 5s) {
+    landed = one(refs[0], get("k")).value == "future";
+    if (!landed) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(landed);
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, 1000ms);
+  // Now observed: a later local write beats it.
+  ASSERT_EQ(ask(refs[0], {set("k", "later")}).size(), 1u);
+  EXPECT_EQ(one(refs[0], get("k")).value, "later");
 }
 
 }  // namespace

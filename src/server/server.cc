@@ -6,6 +6,7 @@
 #include <asio/steady_timer.hpp>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "cmud/actor/listen.h"
@@ -73,6 +74,7 @@ class Server::Impl {
   const std::vector<std::string>& query_addrs() const { return desc_.query; }
   const std::optional<std::string>& client_addr() const { return client_addr_; }
   actor::Stats stats() const { return system_->stats(); }
+  uint64_t incarnation() const { return incarnation_; }
 
  private:
   void accept_on(size_t actor);
@@ -91,10 +93,20 @@ class Server::Impl {
   ServerDesc desc_;
   std::optional<std::string> client_addr_;
   std::string description_;
+  uint64_t incarnation_ = 0;
   std::once_flag stop_once_;
 };
 
 Status Server::Impl::start() {
+  incarnation_ = config_.incarnation;
+  while (incarnation_ == 0) {
+    std::random_device rd;
+    incarnation_ = (uint64_t{rd()} << 32) | rd();
+  }
+  if (config_.max_clock_skew.count() <= 0) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "the maximum clock skew must be positive");
+  }
   size_t n = config_.actors;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   if (n > 1024) {
@@ -154,6 +166,9 @@ Status Server::Impl::start() {
       system_->spawn_on<Coordinator>(0, desc_, queries, std::move(join));
   SyncOptions sync;
   sync.spacing = config_.sync_spacing;
+  sync.incarnation = incarnation_;
+  sync.admit.max_skew_ms =
+      static_cast<uint64_t>(config_.max_clock_skew.count());
   for (size_t i = 0; i < n; ++i) {
     auto q = system_->spawn_on<QueryActor>(i, i, sync, desc_.address, queries);
     if (q != queries[i]) {
@@ -250,6 +265,8 @@ const std::optional<std::string>& Server::client_addr() const {
   return impl_->client_addr();
 }
 actor::Stats Server::stats() const { return impl_->stats(); }
+
+uint64_t Server::incarnation() const { return impl_->incarnation(); }
 void Server::stop() { impl_->stop(); }
 
 }  // namespace cmud::server

@@ -126,6 +126,15 @@ class Store {
 
   // The sequence number of the newest record (0 when none yet).
   uint64_t last_seq() const { return next_seq_ - 1; }
+
+  // The floor: every version below it is known to be cleared everywhere, so
+  // a write below it is stale (kv::admit says kStale) and never applied.
+  // Raised by max, so replicas that raise it in any order agree; nothing
+  // raises it yet (clears and tombstone collection will).
+  const Version& floor() const { return floor_; }
+  void raise_floor(const Version& v) {
+    if (floor_ < v) floor_ = v;
+  }
   size_t live_size() const { return live_; }
   size_t size() const { return by_key_.size(); }
   size_t log_size() const { return log_.size(); }
@@ -202,6 +211,7 @@ class Store {
   std::deque<Record> log_;
   std::deque<Retired> retired_;
   uint64_t next_seq_ = 1;
+  Version floor_;
   size_t live_ = 0;
 };
 

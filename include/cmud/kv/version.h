@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "cmud/common/codec.h"
@@ -26,15 +27,57 @@ struct Version {
   CMUD_FIELDS(hlc, origin)
 
   static constexpr int kLogicalBits = 16;
-  static uint64_t pack(uint64_t ms, uint64_t logical) {
+  static constexpr uint64_t pack(uint64_t ms, uint64_t logical) {
     return (ms << kLogicalBits) | logical;
   }
-  uint64_t wall_ms() const { return hlc >> kLogicalBits; }
+  constexpr uint64_t wall_ms() const { return hlc >> kLogicalBits; }
   uint64_t logical() const { return hlc & ((uint64_t{1} << kLogicalBits) - 1); }
 };
 
 // A stable 64-bit id for an actor uid; the same on every server.
 constexpr uint64_t origin_of(std::string_view uid) { return fnv1a_64(uid); }
+
+// The origin of a query actor's writes: its uid and its server's
+// incarnation, so that a server restarted without its state never reissues
+// an (hlc, origin) pair another replica holds with a different value.
+inline uint64_t origin_of(std::string_view uid, uint64_t incarnation) {
+  std::string s(uid);
+  s += '#';
+  s += std::to_string(incarnation);
+  return origin_of(s);
+}
+
+// The greatest wall-clock time a version may carry: next() after any clock
+// value up to here cannot wrap (the wall part keeps 48 bits, ~year 10889).
+inline constexpr uint64_t kMaxWallMs = (uint64_t{1} << 48) - 2;
+
+// What to do with a version that comes from elsewhere. Every path that
+// brings a version (or an absolute time) into a replica asks admit() first:
+// sync and a join's stream today; log replay, snapshots, repair and expiry
+// times as they come. See docs/VERSIONS.md.
+enum class Admit : uint8_t {
+  kAccept,  // apply it; the clock may observe it
+  kStale,   // below the replica's floor: drop it silently (already cleared)
+  kHold,    // more than max_skew ahead of our wall clock: keep it (bounded)
+            // and ask again later; the clock must not observe it meanwhile
+  kRefuse,  // beyond any clock (kMaxWallMs): never valid; drop and report
+};
+
+struct AdmitRules {
+  uint64_t max_skew_ms = 60'000;  // how far ahead of us a version may be
+};
+
+// The one validator. now_ms is this replica's wall clock; floor its floor.
+constexpr Admit admit(const Version& v, uint64_t now_ms, const Version& floor,
+                      const AdmitRules& rules = {}) {
+  if (v.wall_ms() > kMaxWallMs) return Admit::kRefuse;
+  if (v < floor) return Admit::kStale;
+  uint64_t limit = now_ms > kMaxWallMs - rules.max_skew_ms
+                       ? kMaxWallMs
+                       : now_ms + rules.max_skew_ms;
+  if (v.wall_ms() > limit) return Admit::kHold;
+  return Admit::kAccept;
+}
 
 // Milliseconds since the Unix epoch.
 inline uint64_t wall_clock_ms() {
@@ -63,6 +106,8 @@ class HybridClock {
     return last_;
   }
   uint64_t now_ms() const { return now_ms_(); }
+  // REQUIRES: hlc was admitted (admit() == kAccept), so the clock stays
+  // within reach of the wall clock and next() can never wrap.
   void observe(uint64_t hlc) {
     if (hlc > last_) last_ = hlc;
   }

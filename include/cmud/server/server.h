@@ -43,6 +43,12 @@ struct ServerConfig {
   // Least time between two sync flushes of one actor (keeps every ordered
   // actor pair at no more than 10 messages a second).
   std::chrono::milliseconds sync_spacing{102};
+  // A version from another server more than this far ahead of our clock is
+  // held back (and retried) instead of moving our clock (docs/VERSIONS.md).
+  std::chrono::milliseconds max_clock_skew{60'000};
+  // This start's incarnation, part of every version's origin; 0 draws a
+  // fresh random one (what a server without a data directory must do).
+  uint64_t incarnation = 0;
 };
 
 // Thread-safe.
@@ -66,6 +72,8 @@ class Server {
   // The client port's "host:port", when configured.
   const std::optional<std::string>& client_addr() const;
   actor::Stats stats() const;
+  // This start's incarnation (never 0).
+  uint64_t incarnation() const;
 
   // Closes every port and stops the actors. Idempotent.
   void stop();
