@@ -61,12 +61,18 @@ start() {  # server number k (1-based)
   for other in "${ports[@]}"; do
     [[ $other == "$port" ]] || join+=(--join "127.0.0.1:$other")
   done
+  # One secret for the cluster, made once: only its servers can connect to
+  # each other's actor-system ports.
+  if [[ ! -s $run/cluster.secret ]]; then
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' \
+      >"$run/cluster.secret")
+  fi
   echo "=== $(date '+%F %T') starting server $k on port $port" >>"$log"
   # setsid: a session of its own, out of reach of the terminal's signals.
   # In a script, a background job is no group leader, so setsid execs in
   # place and $! is the server's own pid.
   setsid "$bin/cmud-server" --port "$port" --actors 2 "${join[@]}" \
-    </dev/null >>"$log" 2>&1 &
+    --cluster-secret-file "$run/cluster.secret" </dev/null >>"$log" 2>&1 &
   echo $! >"$run/server$k.pid"
 }
 

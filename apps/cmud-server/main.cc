@@ -32,6 +32,12 @@ int main(int argc, char** argv) {
   app.add_option("--emulate-latency-ms", latency_ms,
                  "one-way latency added to traffic to other servers")
       ->check(CLI::Range(0, 60000));
+  std::string secret_file;
+  app.add_option("--cluster-secret-file", secret_file,
+                 "a file holding the cluster secret (every server of the "
+                 "cluster the same; e.g. 'openssl rand -hex 32 > FILE'); "
+                 "servers without it cannot connect")
+      ->check(CLI::ExistingFile);
   int64_t max_skew_ms = 60000;
   app.add_option("--max-clock-skew-ms", max_skew_ms,
                  "hold back versions from other servers more than this far "
@@ -48,6 +54,15 @@ int main(int argc, char** argv) {
   if (client_port != 0) config.client_port = client_port;
   config.emulated_latency = std::chrono::milliseconds(latency_ms);
   config.max_clock_skew = std::chrono::milliseconds(max_skew_ms);
+  if (!secret_file.empty()) {
+    auto secret = cmud::server::read_cluster_secret(secret_file);
+    if (!secret.ok()) {
+      std::fprintf(stderr, "cmud-server: %s\n",
+                   secret.status().message().c_str());
+      return 2;
+    }
+    config.cluster_secret = std::move(*secret);
+  }
 
   // Block the stop signals before any thread starts; wait for them below.
   sigset_t stop;

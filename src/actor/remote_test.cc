@@ -284,6 +284,33 @@ class RawPeer {
   void send(const std::string& bytes) {
     asio::write(socket_, asio::buffer(bytes));
   }
+  // The next whole frame's body (without its length), or "" when none
+  // arrived within `within` or the connection closed.
+  std::string read_frame(std::chrono::milliseconds within) {
+    socket_.non_blocking(true);
+    auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+      if (in_.size() >= 4) {
+        uint32_t n = 0;
+        std::memcpy(&n, in_.data(), 4);
+        if (in_.size() >= 4 + size_t{n}) {
+          std::string body = in_.substr(4, n);
+          in_.erase(0, 4 + size_t{n});
+          return body;
+        }
+      }
+      char buf[512];
+      asio::error_code ec;
+      size_t got = socket_.read_some(asio::buffer(buf), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        std::this_thread::sleep_for(2ms);
+        continue;
+      }
+      if (ec) return "";
+      in_.append(buf, got);
+    }
+    return "";
+  }
   // True once the system has closed the connection (bounded wait).
   bool closed_by_peer(std::chrono::milliseconds within) {
     socket_.non_blocking(true);
@@ -303,6 +330,7 @@ class RawPeer {
  private:
   asio::io_context io_;
   asio::ip::tcp::socket socket_;
+  std::string in_;
 };
 
 std::string frame(const std::string& body) {
@@ -412,6 +440,148 @@ TEST(RemoteTell, OneConnectionServesBothDirections) {
   ASSERT_EQ(ch_a.reply.wait_for(2s), std::future_status::ready);
   EXPECT_EQ(established_on(port_of(*a)) + established_on(port_of(*b)), 1);
   EXPECT_TRUE(log.empty()) << log.dump();
+}
+
+// --- Cluster authentication ----------------------------------------------
+
+constexpr const char* kSecret = "a-cluster-secret-for-the-tests-0123456789";
+
+SystemConfig secret_config(ErrorLog& log, std::string secret) {
+  auto c = remote_config(log, 0ms);
+  c.cluster_secret = std::move(secret);
+  return c;
+}
+
+TEST(ClusterAuth, SystemsSharingTheSecretTalkBothWays) {
+  ErrorLog log;
+  auto a = make_system(secret_config(log, kSecret));
+  auto b = make_system(secret_config(log, kSecret));
+  ASSERT_TRUE(a && b);
+  bool in_order = false;
+  ASSERT_TRUE(tell_numbers(*a, *b, 10000, 5s, &in_order));
+  EXPECT_TRUE(in_order);
+  ASSERT_TRUE(tell_numbers(*b, *a, 10000, 5s, &in_order));
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(a->stats().auth_failures + b->stats().auth_failures, 0u);
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
+TEST(ClusterAuth, DifferentSecretsDeliverNothingAndAreCountedAndLogged) {
+  ErrorLog alog, blog;
+  auto a = make_system(secret_config(alog, kSecret));
+  auto b =
+      make_system(secret_config(blog, "another-secret-entirely-987654321"));
+  ASSERT_TRUE(a && b);
+  auto ch = a->channel();
+  b->tell(ch.ref, Num{1});
+  EXPECT_EQ(ch.reply.wait_for(500ms), std::future_status::timeout);
+  // b dialled a: a answered with a proof b could not check.
+  EXPECT_TRUE(blog.wait_for(ErrorCode::kProtocol, 2s)) << blog.dump();
+  EXPECT_NE(blog.dump().find("does not know the cluster secret"),
+            std::string::npos)
+      << blog.dump();
+  EXPECT_GE(b->stats().auth_failures, 1u);
+}
+
+TEST(ClusterAuth, ASystemWithoutTheSecretCanNeitherSendNorReceive) {
+  ErrorLog alog, blog;
+  auto a = make_system(secret_config(alog, kSecret));
+  auto b = make_system(remote_config(blog, 0ms));  // no secret
+  ASSERT_TRUE(a && b);
+  auto to_a = a->channel();
+  b->tell(to_a.ref, Num{1});
+  EXPECT_EQ(to_a.reply.wait_for(500ms), std::future_status::timeout);
+  EXPECT_TRUE(alog.wait_for(ErrorCode::kProtocol, 2s)) << alog.dump();
+  EXPECT_NE(alog.dump().find("has no cluster secret"), std::string::npos);
+  auto to_b = b->channel();
+  a->tell(to_b.ref, Num{2});
+  EXPECT_EQ(to_b.reply.wait_for(500ms), std::future_status::timeout);
+  EXPECT_NE(blog.dump().find("expects a cluster secret"), std::string::npos)
+      << blog.dump();
+  EXPECT_GE(a->stats().auth_failures, 1u);
+  EXPECT_GE(b->stats().auth_failures, 1u);
+}
+
+// The forged sync batch of the security review, at the runtime level: a
+// stranger that says hello and then sends a message frame.
+TEST(ClusterAuth, AForgedMessageFromAStrangerIsNeverDelivered) {
+  ErrorLog log;
+  auto a = make_system(secret_config(log, kSecret));
+  ASSERT_TRUE(a);
+  auto target = a->channel();
+  std::string forged(1, static_cast<char>(detail::kFrameMessage));
+  uint64_t id = target.ref.id();
+  uint32_t wire = message_type<Num>().wire_id;
+  forged.append(reinterpret_cast<const char*>(&id), 8);
+  forged.append(reinterpret_cast<const char*>(&wire), 4);
+  codec::encode(Num{666}, forged);
+  {  // A hello with a made-up nonce, then the message instead of a proof.
+    RawPeer raw(port_of(*a));
+    raw.send(detail::make_hello_frame("127.0.0.1:1", std::string(32, 'n')));
+    std::string challenge = raw.read_frame(2s);
+    ASSERT_EQ(challenge.size(), 1u + 32 + 32);
+    EXPECT_EQ(challenge[0], static_cast<char>(detail::kFrameChallenge));
+    raw.send(frame(forged));
+    EXPECT_TRUE(raw.closed_by_peer(2s));
+  }
+  {  // A made-up proof.
+    RawPeer raw(port_of(*a));
+    raw.send(detail::make_hello_frame("127.0.0.1:1", std::string(32, 'n')));
+    ASSERT_FALSE(raw.read_frame(2s).empty());
+    raw.send(frame(std::string(1, static_cast<char>(detail::kFrameProof)) +
+                   std::string(32, 'p')) +
+             frame(forged));
+    EXPECT_TRUE(raw.closed_by_peer(2s));
+  }
+  {  // No hello at all.
+    RawPeer raw(port_of(*a));
+    raw.send(frame(forged));
+    EXPECT_TRUE(raw.closed_by_peer(2s));
+  }
+  EXPECT_EQ(target.reply.wait_for(200ms), std::future_status::timeout);
+  EXPECT_EQ(a->stats().auth_failures, 3u);
+}
+
+TEST(ClusterAuth, AGiantFrameLengthBeforeTheHandshakeIsRefusedAtOnce) {
+  ErrorLog log;
+  auto a = make_system(secret_config(log, kSecret));
+  ASSERT_TRUE(a);
+  std::vector<std::unique_ptr<RawPeer>> peers;
+  for (int i = 0; i < 16; ++i) {
+    peers.push_back(std::make_unique<RawPeer>(port_of(*a)));
+    std::string header(4, '\0');
+    uint32_t huge = 64u << 20;
+    std::memcpy(header.data(), &huge, 4);
+    peers.back()->send(header);
+  }
+  for (auto& p : peers) EXPECT_TRUE(p->closed_by_peer(2s));
+  EXPECT_EQ(a->stats().auth_failures, 16u);
+  EXPECT_NE(log.dump().find("handshake frame of 67108864 bytes refused"),
+            std::string::npos)
+      << log.dump();
+}
+
+TEST(ClusterAuth, ASilentConnectionIsClosedAfterTheHandshakeTimeout) {
+  ErrorLog log;
+  auto cfg = secret_config(log, kSecret);
+  cfg.handshake_timeout = 200ms;
+  auto a = make_system(cfg);
+  ASSERT_TRUE(a);
+  RawPeer raw(port_of(*a));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(raw.closed_by_peer(3s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
+  EXPECT_EQ(a->stats().auth_failures, 1u);
+}
+
+TEST(ClusterAuth, WithoutASecretAStrangerMustStillSayHelloInTime) {
+  ErrorLog log;
+  auto cfg = remote_config(log, 0ms);
+  cfg.handshake_timeout = 200ms;
+  auto a = make_system(cfg);
+  ASSERT_TRUE(a);
+  RawPeer raw(port_of(*a));
+  EXPECT_TRUE(raw.closed_by_peer(3s));
 }
 
 }  // namespace

@@ -78,8 +78,11 @@ SystemImpl::SystemImpl(SystemConfig config) : config_(std::move(config)) {
       logger->warn("{}", s.to_string());
     };
   }
-  transport_ = std::make_unique<Transport>(*this, config_.max_frame_bytes,
-                                           config_.emulated_latency);
+  transport_ = std::make_unique<Transport>(
+      *this, TransportOptions{.max_frame = config_.max_frame_bytes,
+                              .latency = config_.emulated_latency,
+                              .cluster_secret = config_.cluster_secret,
+                              .handshake_timeout = config_.handshake_timeout});
 }
 
 SystemImpl::~SystemImpl() { close(); }
@@ -338,6 +341,7 @@ Stats SystemImpl::stats() const {
     s.messages_sent_actor += slot.sent_actor.load();
     s.bytes_sent += slot.bytes_sent.load();
     s.remote_bytes_received += slot.remote_bytes_received.load();
+    s.auth_failures += slot.auth_failures.load();
     s.channel_refs_used += slot.channel_refs.load();
   }
   s.messages_sent = s.messages_sent_external + s.messages_sent_actor;

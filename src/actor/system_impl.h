@@ -94,6 +94,7 @@ struct alignas(64) StatSlot {
   std::atomic<uint64_t> bytes_sent{0};
   std::atomic<uint64_t> remote_bytes_received{0};
   std::atomic<uint64_t> channel_refs{0};
+  std::atomic<uint64_t> auth_failures{0};
 };
 
 // One open channel: either done (called once, inline, with the message or
@@ -136,6 +137,9 @@ class SystemImpl {
                         std::function<void(Message)> fn);
 
   void report(Status status);
+  void count_auth_failure() {
+    slot().auth_failures.fetch_add(1, std::memory_order_relaxed);
+  }
   void add_remote_bytes(uint64_t n) {
     slot().remote_bytes_received.fetch_add(n, std::memory_order_relaxed);
   }

@@ -1,15 +1,18 @@
 #include "transport.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <cstring>
+#include <optional>
 #include <unordered_set>
 
 #include "cmud/actor/listen.h"
 #include "cmud/common/address.h"
+#include "handshake.h"
 #include "system_impl.h"
 
 namespace cmud::actor::detail {
@@ -30,16 +33,38 @@ void put_u32(std::string& out, size_t at, uint32_t v) {
 
 }  // namespace
 
-std::string make_hello_frame(const std::string& self_address) {
+std::string make_hello_frame(const std::string& self_address,
+                             std::string_view nonce) {
   std::string f(4, '\0');
   codec::Writer w(f);
   w.fixed(kFrameHello);
   w.fixed(kWireMagic);
   w.fixed(kWireVersion);
   w.bytes(self_address);
+  w.bytes(nonce);
   put_u32(f, 0, static_cast<uint32_t>(f.size() - 4));
   return f;
 }
+
+namespace {
+
+// Nonce and Mac are both 32-byte arrays.
+std::string_view bytes_of(const Nonce& n) {
+  return {reinterpret_cast<const char*>(n.data()), n.size()};
+}
+
+// A challenge or proof frame (length prefix included).
+std::string make_frame(uint8_t kind, std::string_view a,
+                       std::string_view b = {}) {
+  std::string f(4, '\0');
+  f += static_cast<char>(kind);
+  f += a;
+  f += b;
+  put_u32(f, 0, static_cast<uint32_t>(f.size() - 4));
+  return f;
+}
+
+}  // namespace
 
 // What is queued for one remote system, and the connection it goes out on.
 struct Transport::Peer {
@@ -69,7 +94,10 @@ struct Transport::Peer {
 class Transport::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Transport& t, tcp::socket socket, bool outbound)
-      : t_(t), socket_(std::move(socket)), outbound_(outbound) {
+      : t_(t),
+        socket_(std::move(socket)),
+        outbound_(outbound),
+        handshake_timer_(socket_.get_executor()) {
     asio::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
   }
@@ -79,10 +107,25 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   const std::string& remote() const { return remote_; }
   void set_remote(std::string r) { remote_ = std::move(r); }
 
-  void start_reading() {
+  // Starts reading; `nonce` is the one our hello carried (dialled
+  // connections with a cluster secret).
+  void start_reading(std::optional<Nonce> nonce = std::nullopt) {
     // An outbound connection's peer is known; it never sends a hello back.
     if (outbound_) hello_seen_ = true;
-    buf_.resize(kReadChunk);
+    my_nonce_ = nonce;
+    ready_ = !outbound_ ? false : !nonce.has_value();
+    buf_.resize(kMaxHandshakeFrame + 4);
+    if (!ready_) {
+      handshake_timer_.expires_after(t_.handshake_timeout_);
+      handshake_timer_.async_wait(
+          [self = shared_from_this()](const asio::error_code& ec) {
+            if (!ec && !self->ready_) {
+              self->refuse("no complete handshake within " +
+                           std::to_string(self->t_.handshake_timeout_.count()) +
+                           " ms");
+            }
+          });
+    }
     read();
   }
 
@@ -90,10 +133,13 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   // completion never touches a newer connection's buffer.
   std::string wbuf;
   bool writing = false;
+  // Handshake bytes that go out before anything queued for the peer.
+  std::string control;
 
   void close() {
     if (!open_) return;
     open_ = false;
+    handshake_timer_.cancel();
     asio::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -101,7 +147,14 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void read() {
-    if (len_ + kReadChunk / 4 > buf_.size()) buf_.resize(len_ + kReadChunk);
+    // Before the handshake completes, nothing larger than one handshake
+    // frame is buffered, whatever length the peer announces. After it, the
+    // buffer grows with the bytes that arrive (doubling, up to the frame
+    // in progress), never to a length that was only announced.
+    if (ready_ && len_ + kReadChunk / 4 > buf_.size()) {
+      size_t doubled = std::min(buf_.size() * 2, pending_frame_ + kReadChunk);
+      buf_.resize(std::max(len_ + kReadChunk, doubled));
+    }
     socket_.async_read_some(
         asio::buffer(buf_.data() + len_, buf_.size() - len_),
         [self = shared_from_this()](const asio::error_code& ec, size_t n) {
@@ -115,6 +168,11 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
       bool eof = ec == asio::error::eof ||
                  ec == asio::error::connection_reset ||
                  ec == asio::error::operation_aborted;
+      if (!ready_ && ec != asio::error::operation_aborted) {
+        // Gone before proving anything: counted like any failed attempt.
+        refuse("connection closed during the handshake");
+        return;
+      }
       fail(eof ? ErrorCode::kOk : ErrorCode::kUnavailable,
            eof ? "connection closed by peer" : "read failed: " + ec.message());
       return;
@@ -132,6 +190,12 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
     while (len_ - pos >= 4) {
       uint32_t flen = 0;
       std::memcpy(&flen, buf_.data() + pos, 4);
+      if (!ready_ && (flen == 0 || flen > kMaxHandshakeFrame)) {
+        refuse("handshake frame of " + std::to_string(flen) +
+               " bytes refused (limit " + std::to_string(kMaxHandshakeFrame) +
+               ")");
+        return false;
+      }
       if (flen == 0 || flen > t_.max_frame_) {
         fail(ErrorCode::kProtocol, "frame of " + std::to_string(flen) +
                                        " bytes refused (limit " +
@@ -139,7 +203,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
         return false;
       }
       if (len_ - pos - 4 < flen) {
-        if (flen + 4 > buf_.size()) buf_.resize(flen + 4 + kReadChunk);
+        pending_frame_ = size_t{flen} + 4;
         break;
       }
       if (!frame(std::string_view(buf_.data() + pos + 4, flen))) return false;
@@ -156,31 +220,12 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
     codec::Reader r(f);
     uint8_t kind = 0;
     r.fixed(kind);
-    if (kind == kFrameHello) {
-      uint32_t magic = 0;
-      uint16_t version = 0;
-      std::string addr;
-      r.fixed(magic);
-      r.fixed(version);
-      r.bytes(addr);
-      if (!r.ok() || magic != kWireMagic || hello_seen_) {
-        fail(ErrorCode::kProtocol, "bad hello frame");
-        return false;
-      }
-      if (version != kWireVersion) {
-        fail(ErrorCode::kProtocol, "peer " + addr +
-                                       " speaks protocol version " +
-                                       std::to_string(version) + ", we speak " +
-                                       std::to_string(kWireVersion));
-        return false;
-      }
-      hello_seen_ = true;
-      t_.on_hello(shared_from_this(), addr);
-      return open_;
-    }
-    if (kind != kFrameMessage || !hello_seen_) {
-      fail(ErrorCode::kProtocol,
-           "unexpected frame kind " + std::to_string(kind));
+    if (kind == kFrameHello) return on_hello_frame(r);
+    if (kind == kFrameChallenge) return on_challenge(f.substr(1));
+    if (kind == kFrameProof) return on_proof(f.substr(1));
+    if (kind != kFrameMessage || !hello_seen_ || !ready_) {
+      refuse("unexpected frame kind " + std::to_string(kind) +
+             (ready_ ? "" : " before the handshake completed"));
       return false;
     }
     uint64_t target = 0;
@@ -198,6 +243,131 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
     return true;
   }
 
+  // Acceptor: the dialer's hello. Without a secret it opens the connection;
+  // with one it is answered with a challenge.
+  bool on_hello_frame(codec::Reader& r) {
+    uint32_t magic = 0;
+    uint16_t version = 0;
+    std::string addr;
+    std::string_view nonce;
+    r.fixed(magic);
+    r.fixed(version);
+    if (!r.ok() || magic != kWireMagic || hello_seen_ || outbound_) {
+      refuse("bad hello frame");
+      return false;
+    }
+    if (version != kWireVersion) {
+      refuse("peer speaks protocol version " + std::to_string(version) +
+             ", we speak " + std::to_string(kWireVersion));
+      return false;
+    }
+    if (!r.bytes(addr) || !r.view(nonce) || r.remaining() != 0) {
+      refuse("bad hello frame");
+      return false;
+    }
+    hello_seen_ = true;
+    set_remote_claim(addr);
+    const std::string& secret = t_.secret_;
+    if (secret.empty()) {
+      if (!nonce.empty()) {
+        refuse("peer " + addr +
+               " expects a cluster secret; this system has none");
+        return false;
+      }
+      ready_ = true;
+      handshake_timer_.cancel();
+      t_.on_hello(shared_from_this(), addr);
+      return open_;
+    }
+    if (nonce.size() != kNonceBytes) {
+      refuse("peer " + addr + " has no cluster secret");
+      return false;
+    }
+    std::copy(nonce.begin(), nonce.end(), peer_nonce_.begin());
+    my_nonce_ = random_nonce();
+    Mac mac = accept_proof(secret, peer_nonce_, *my_nonce_, addr);
+    send_control(
+        make_frame(kFrameChallenge, bytes_of(*my_nonce_), bytes_of(mac)));
+    return open_;
+  }
+
+  // Dialer: the acceptor's nonce and proof. Checked, then answered with
+  // ours; then the connection is open.
+  bool on_challenge(std::string_view body) {
+    if (!outbound_ || ready_ || !my_nonce_ || challenged_ ||
+        body.size() != kNonceBytes + kMacBytes) {
+      refuse("unexpected challenge frame");
+      return false;
+    }
+    challenged_ = true;
+    Nonce theirs{};
+    std::copy(body.begin(), body.begin() + kNonceBytes, theirs.begin());
+    Mac expected =
+        accept_proof(t_.secret_, *my_nonce_, theirs, t_.self_address_);
+    if (!mac_equal(body.substr(kNonceBytes), expected)) {
+      refuse("the peer does not know the cluster secret");
+      return false;
+    }
+    ready_ = true;
+    handshake_timer_.cancel();
+    control += make_frame(
+        kFrameProof,
+        bytes_of(dial_proof(t_.secret_, *my_nonce_, theirs, t_.self_address_)));
+    t_.on_authenticated(shared_from_this());
+    return open_;
+  }
+
+  // Acceptor: the dialer's proof. Checked; then the peer is known.
+  bool on_proof(std::string_view body) {
+    if (outbound_ || ready_ || !hello_seen_ || !my_nonce_ ||
+        body.size() != kMacBytes) {
+      refuse("unexpected proof frame");
+      return false;
+    }
+    Mac expected = dial_proof(t_.secret_, peer_nonce_, *my_nonce_, claimed_);
+    if (!mac_equal(body, expected)) {
+      refuse("the peer does not know the cluster secret");
+      return false;
+    }
+    ready_ = true;
+    handshake_timer_.cancel();
+    if (control_writing_) {
+      open_after_write_ = true;  // the challenge is still going out
+    } else {
+      t_.on_hello(shared_from_this(), claimed_);
+    }
+    return open_;
+  }
+
+  // Writes handshake bytes on a connection no peer uses yet.
+  void send_control(std::string bytes) {
+    control_out_ = std::move(bytes);
+    control_writing_ = true;
+    asio::async_write(
+        socket_, asio::buffer(control_out_),
+        [self = shared_from_this()](const asio::error_code& ec, size_t) {
+          self->control_writing_ = false;
+          if (ec) {
+            self->fail(ErrorCode::kUnavailable,
+                       "handshake write failed: " + ec.message());
+            return;
+          }
+          if (self->open_after_write_ && self->open_) {
+            self->open_after_write_ = false;
+            self->t_.on_hello(self, self->claimed_);
+          }
+        });
+  }
+
+  void set_remote_claim(const std::string& addr) { claimed_ = addr; }
+
+  // A peer that failed the handshake or broke its rules: counted, closed.
+  void refuse(const std::string& why) {
+    if (!open_) return;
+    t_.sys_.count_auth_failure();
+    fail(ErrorCode::kProtocol, (ready_ ? "" : "handshake refused: ") + why);
+  }
+
   // kOk: a clean close by the peer, reported only if messages were lost.
   void fail(ErrorCode code, const std::string& why) {
     if (!open_) return;
@@ -210,14 +380,29 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   const bool outbound_;
   bool open_ = true;
   bool hello_seen_ = false;
+  // The handshake is over: message frames may flow.
+  bool ready_ = false;
+  bool challenged_ = false;
+  std::optional<Nonce> my_nonce_;
+  Nonce peer_nonce_{};
+  std::string claimed_;  // the address the dialer's hello named
+  std::string control_out_;
+  bool control_writing_ = false;
+  bool open_after_write_ = false;
+  asio::steady_timer handshake_timer_;
   std::string remote_;
   std::vector<char> buf_;
   size_t len_ = 0;
+  size_t pending_frame_ = 0;  // bytes of the incomplete frame at the front
 };
 
-Transport::Transport(SystemImpl& sys, size_t max_frame,
-                     std::chrono::milliseconds latency)
-    : sys_(sys), max_frame_(max_frame), latency_(latency), acceptor_(io_) {}
+Transport::Transport(SystemImpl& sys, TransportOptions options)
+    : sys_(sys),
+      max_frame_(options.max_frame),
+      latency_(options.latency),
+      secret_(std::move(options.cluster_secret)),
+      handshake_timeout_(options.handshake_timeout),
+      acceptor_(io_) {}
 
 Transport::~Transport() { close(); }
 
@@ -314,8 +499,12 @@ void Transport::flush(const std::shared_ptr<Peer>& p) {
   {
     std::lock_guard lock(p->mu);
     p->flush_posted = false;
-    if (p->queue.empty()) return;
+    if (p->queue.empty() && !(c && !c->control.empty())) return;
     if (c && !c->writing) {
+      if (!c->control.empty()) {
+        c->wbuf += c->control;
+        c->control.clear();
+      }
       auto now = Clock::now();
       while (!p->queue.empty() && p->queue.front().due <= now) {
         if (c->wbuf.empty()) {
@@ -413,11 +602,34 @@ void Transport::connect(const std::shared_ptr<Peer>& p) {
 void Transport::connected(const std::shared_ptr<Peer>& p,
                           std::shared_ptr<Connection> c) {
   p->conn = c;
-  p->state = Peer::State::kUp;
-  c->start_reading();
-  // The hello goes first, ahead of anything queued.
-  c->wbuf = make_hello_frame(self_address_);
+  if (secret_.empty()) {
+    p->state = Peer::State::kUp;
+    c->start_reading();
+    // The hello goes first, ahead of anything queued.
+    c->wbuf = make_hello_frame(self_address_);
+  } else {
+    // Nothing queued goes out until the acceptor has proved the secret
+    // (on_authenticated); the peer stays kConnecting meanwhile.
+    Nonce nonce = random_nonce();
+    c->start_reading(nonce);
+    c->wbuf = make_hello_frame(self_address_, bytes_of(nonce));
+  }
   write(p, c);
+}
+
+void Transport::on_authenticated(const std::shared_ptr<Connection>& c) {
+  std::shared_ptr<Peer> p;
+  {
+    std::lock_guard lock(peers_mu_);
+    auto it = peers_.find(c->remote());
+    if (it != peers_.end() && it->second->conn == c) p = it->second;
+  }
+  if (!p) {
+    c->close();
+    return;
+  }
+  p->state = Peer::State::kUp;
+  flush(p);  // the proof (c->control), then what is queued
 }
 
 void Transport::peer_failed(const std::shared_ptr<Peer>& p, ErrorCode code,

@@ -2,9 +2,21 @@
 //
 // Wire format: every frame is a u32 little-endian length followed by that
 // many bytes. The first byte of a frame is its kind:
-//   kHello   u32 magic "CMUD", u16 version, bytes sender address
-//   kMessage u64 target id, u32 message wire id, message body
-// A connection starts with the connecting side's hello. Each system sends to
+//   kHello     u32 magic "CMUD", u16 version, bytes sender address,
+//              bytes nonce (32 bytes with a cluster secret, else empty)
+//   kChallenge nonce (32 bytes), mac (32 bytes)
+//   kProof     mac (32 bytes)
+//   kMessage   u64 target id, u32 message wire id, message body
+// A connection starts with the connecting side's hello. With a cluster
+// secret it is a mutual challenge-response before anything else: the
+// acceptor answers with its own nonce and proof of the secret over both
+// nonces (handshake.h); the dialer checks it and answers with its proof;
+// only then does either side read or send a message frame. Until then a
+// side accepts only the next handshake frame, of at most
+// kMaxHandshakeFrame bytes, within the handshake timeout; anything else
+// closes the connection and counts as an authentication failure. Without a
+// secret the hello alone opens the connection (and a hello whose nonce
+// disagrees with our having a secret is refused). Each system sends to
 // a peer on one connection: the one it opened, or the one the peer opened if
 // that came first, so there is one connection per pair unless both dial at
 // the same instant (then each keeps sending on its own, order is still kept).
@@ -30,16 +42,27 @@ namespace cmud::actor::detail {
 class SystemImpl;
 
 inline constexpr uint32_t kWireMagic = 0x44554d43;  // "CMUD"
-inline constexpr uint16_t kWireVersion = 1;
+inline constexpr uint16_t kWireVersion = 2;
 inline constexpr uint8_t kFrameHello = 0;
 inline constexpr uint8_t kFrameMessage = 1;
+inline constexpr uint8_t kFrameChallenge = 2;
+inline constexpr uint8_t kFrameProof = 3;
+// A handshake frame is never larger (a hello's address is at most ~260).
+inline constexpr size_t kMaxHandshakeFrame = 512;
+
+struct TransportOptions {
+  size_t max_frame = 64u << 20;
+  std::chrono::milliseconds latency{0};
+  // Empty: no cluster authentication.
+  std::string cluster_secret{};
+  std::chrono::milliseconds handshake_timeout{5000};
+};
 
 // Thread-safe: send() from any thread; everything else runs on the network
 // thread that start() creates.
 class Transport {
  public:
-  Transport(SystemImpl& sys, size_t max_frame,
-            std::chrono::milliseconds latency);
+  Transport(SystemImpl& sys, TransportOptions options);
   ~Transport();
 
   // Binds and listens; returns the bound port. Call before start().
@@ -66,9 +89,12 @@ class Transport {
   void peer_failed(const std::shared_ptr<Peer>& p, ErrorCode code,
                    const std::string& why);
   void accept();
-  // Called by a connection on its first (hello) frame.
+  // Called by an accepted connection once its peer is known (after the
+  // hello, or with a secret after the peer's proof).
   void on_hello(const std::shared_ptr<Connection>& c,
                 const std::string& remote);
+  // Called by a dialled connection once the acceptor proved the secret.
+  void on_authenticated(const std::shared_ptr<Connection>& c);
   // code kOk: closed cleanly by the peer.
   void on_connection_closed(const std::shared_ptr<Connection>& c,
                             ErrorCode code, const std::string& why);
@@ -76,6 +102,8 @@ class Transport {
   SystemImpl& sys_;
   const size_t max_frame_;
   const std::chrono::milliseconds latency_;
+  const std::string secret_;
+  const std::chrono::milliseconds handshake_timeout_;
   std::string self_address_;
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
@@ -86,7 +114,9 @@ class Transport {
   std::unordered_map<std::string, std::shared_ptr<Peer>> peers_;  // guarded
 };
 
-// Builds a hello frame (length prefix included).
-std::string make_hello_frame(const std::string& self_address);
+// Builds a hello frame (length prefix included); nonce is empty without a
+// cluster secret.
+std::string make_hello_frame(const std::string& self_address,
+                             std::string_view nonce = {});
 
 }  // namespace cmud::actor::detail

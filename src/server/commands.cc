@@ -189,6 +189,7 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     line("remote_bytes_received", st.remote_bytes_received);
     line("channel_refs_used", st.channel_refs_used);
     line("max_pair_msgs_per_sec", st.max_pair_msgs_per_sec);
+    line("cluster_auth_failures", st.auth_failures);
     out += "\r\n";
   }
   w.bulk(out);

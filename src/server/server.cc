@@ -4,7 +4,10 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <cctype>
 #include <charconv>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -36,6 +39,28 @@ std::string to_json(const ServerDesc& d,
 }
 
 }  // namespace
+
+Result<std::string> read_cluster_secret(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cannot read the cluster secret file " + path);
+  }
+  std::string secret((std::istreambuf_iterator<char>(f)),
+                     std::istreambuf_iterator<char>());
+  while (!secret.empty() &&
+         std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  if (secret.size() < 16 || secret.size() > 4096) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "the cluster secret in " + path + " has " +
+                      std::to_string(secret.size()) +
+                      " bytes; it needs 16 to 4096 (e.g. 'openssl rand -hex "
+                      "32')");
+  }
+  return secret;
+}
 
 Result<std::string> join_target_address(const std::string& target) {
   std::string address;
@@ -130,6 +155,7 @@ Status Server::Impl::start() {
   sc.workers = n;
   sc.serialize_local_messages = config_.serialize_local_messages;
   sc.emulated_latency = config_.emulated_latency;
+  sc.cluster_secret = config_.cluster_secret;
   sc.on_error = config_.on_error;
   sc.name = "cmud-server";
   auto sys = actor::System::create(std::move(sc));

@@ -110,6 +110,10 @@ check "busy port is a clear error" bash -c \
   "timeout 10 '$bin/cmud-server' --port $(port_of "$a_addr") --actors 1 2>&1 | grep -qi 'cannot listen'; r=\${PIPESTATUS[0]}; [[ \$r -ne 0 && \$r -ne 124 ]]"
 check "bad flag is an error" bash -c \
   "timeout 10 '$bin/cmud-server' --no-such-flag; r=\$?; [[ \$r -ne 0 && \$r -ne 124 ]]"
+check "a too-short cluster secret is a clear error" bash -c \
+  "echo short >'$tmp/short.secret'; timeout 10 '$bin/cmud-server' --port 0 --cluster-secret-file '$tmp/short.secret' 2>&1 | grep -q 'needs 16 to 4096'"
+check "a missing cluster secret file is a clear error" bash -c \
+  "timeout 10 '$bin/cmud-server' --port 0 --cluster-secret-file '$tmp/none' 2>&1 | grep -qi 'does not exist'"
 check "malformed join target is an error" bash -c \
   "timeout 10 '$bin/cmud-server' --port 0 --join 'nonsense' 2>&1 | grep -qi 'join target'"
 

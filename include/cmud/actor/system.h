@@ -44,6 +44,13 @@ struct SystemConfig {
   // Frames larger than this are refused on send and close the connection on
   // receive.
   size_t max_frame_bytes = 64u << 20;
+  // The cluster secret: when set, every connection between systems starts
+  // with a mutual challenge-response proving both sides know it (HMAC-
+  // SHA256 over fresh nonces), and systems without it can neither send
+  // nor receive a message. Every system of a cluster must have the same.
+  std::string cluster_secret{};
+  // A connection that has not completed its handshake by then is closed.
+  std::chrono::milliseconds handshake_timeout{5000};
   // Receives every internal error: unknown target, undecodable frame,
   // unreachable peer, an actor's non-OK result. Called from any runtime
   // thread; must be thread-safe and must not block. Default: log a warning.
@@ -60,6 +67,7 @@ struct Stats {
   uint64_t bytes_sent = 0;              // encoded size of every message sent
   uint64_t remote_bytes_received = 0;   // bytes read from remote systems
   uint64_t channel_refs_used = 0;       // channel refs created
+  uint64_t auth_failures = 0;  // connections refused in or for the handshake
   // Most messages one ordered actor pair sent within any 1-second window.
   // Measured in 1 ms buckets over 1001 ms, so it can only over-count.
   uint64_t max_pair_msgs_per_sec = 0;

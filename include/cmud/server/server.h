@@ -46,6 +46,10 @@ struct ServerConfig {
   // A version from another server more than this far ahead of our clock is
   // held back (and retried) instead of moving our clock (docs/VERSIONS.md).
   std::chrono::milliseconds max_clock_skew{60'000};
+  // Shared by every server of the cluster: connections between servers
+  // start with a mutual proof of it, and servers without it are refused
+  // (actor::SystemConfig::cluster_secret). Empty: no authentication.
+  std::string cluster_secret{};
   // This start's incarnation, part of every version's origin; 0 draws a
   // fresh random one (what a server without a data directory must do).
   uint64_t incarnation = 0;
@@ -83,6 +87,11 @@ class Server {
   explicit Server(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Reads a cluster secret file: its contents without trailing whitespace.
+// kInvalidArgument when it cannot be read, is shorter than 16 bytes, or
+// longer than 4096.
+Result<std::string> read_cluster_secret(const std::string& path);
 
 // The actor-system address named by a join target: a description's
 // "address", or "host:port" itself.
