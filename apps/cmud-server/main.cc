@@ -32,6 +32,19 @@ int main(int argc, char** argv) {
   app.add_option("--emulate-latency-ms", latency_ms,
                  "one-way latency added to traffic to other servers")
       ->check(CLI::Range(0, 60000));
+  app.add_option("--maxclients", config.max_clients,
+                 "connections over all query ports (as Redis's maxclients)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--client-query-buffer-limit",
+                 config.client_query_buffer_limit,
+                 "unparsed input one connection may hold, in bytes")
+      ->check(CLI::Range(size_t{1} << 20, size_t{1} << 34))
+      ->capture_default_str();
+  app.add_option("--proto-max-bulk-len", config.limits.max_bulk,
+                 "largest bulk string (value) a client may send, in bytes")
+      ->check(CLI::Range(size_t{1} << 10, size_t{60} << 20))
+      ->capture_default_str();
   std::string secret_file;
   app.add_option("--cluster-secret-file", secret_file,
                  "a file holding the cluster secret (every server of the "

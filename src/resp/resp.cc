@@ -141,9 +141,11 @@ void fail(CommandParse& r, std::string_view message) {
   r.error = message;
 }
 
-void need_more(CommandParse& r) {
+// `need`: the input size below which parsing again cannot complete.
+void need_more(CommandParse& r, size_t need) {
   r.outcome = Outcome::kNeedMore;
   r.consumed = 0;
+  r.need = need;
   r.args.clear();
   r.owned.clear();
 }
@@ -162,7 +164,7 @@ void parse_multibulk(std::string_view in, const Limits& limits,
     case Scan::kOk:
       break;
     case Scan::kNeedMore:
-      return need_more(r);
+      return need_more(r, in.size() + 1);
     case Scan::kTooLong:
       return fail(r, kTooBigMbulkCount);
     case Scan::kInvalid:
@@ -177,7 +179,7 @@ void parse_multibulk(std::string_view in, const Limits& limits,
   // Bounded by what the input can hold, not by the (untrusted) count.
   r.args.reserve(std::min(count, (in.size() - pos) / kMinBulkWire));
   for (size_t i = 0; i < count; ++i) {
-    if (pos == in.size()) return need_more(r);
+    if (pos == in.size()) return need_more(r, in.size() + 1);
     if (in[pos] != '$') {
       std::string message = "Protocol error: expected '$', got ' '";
       message[message.size() - 2] = in[pos];
@@ -188,7 +190,7 @@ void parse_multibulk(std::string_view in, const Limits& limits,
       case Scan::kOk:
         break;
       case Scan::kNeedMore:
-        return need_more(r);
+        return need_more(r, in.size() + 1);
       case Scan::kTooLong:
         return fail(r, kTooBigBulkCount);
       case Scan::kInvalid:
@@ -202,7 +204,7 @@ void parse_multibulk(std::string_view in, const Limits& limits,
       case Scan::kOk:
         break;
       case Scan::kNeedMore:
-        return need_more(r);
+        return need_more(r, std::max(in.size() + 1, len.next + size + 2));
       case Scan::kTooLong:  // not returned
       case Scan::kInvalid:
         return fail(r, kBulkNotTerminated);
@@ -378,7 +380,7 @@ void parse_inline(std::string_view in, const Limits& limits, CommandParse& r) {
     // The line is at least this long, whatever arrives next.
     const size_t least = in.size() - (in.back() == '\r' ? 1 : 0);
     if (least > limits.max_inline) return fail(r, kTooBigInline);
-    return need_more(r);
+    return need_more(r, in.size() + 1);
   }
   const auto nl_pos =
       static_cast<size_t>(static_cast<const char*>(nl) - in.data());
@@ -559,7 +561,10 @@ void append_line(std::string& out, char type, std::string_view s) {
 
 CommandParse parse_command(std::string_view in, const Limits& limits) {
   CommandParse r;
-  if (in.empty()) return r;
+  if (in.empty()) {
+    r.need = 1;
+    return r;
+  }
   if (in[0] == '*') {
     parse_multibulk(in, limits, r);
   } else {

@@ -104,6 +104,17 @@ bool inside(std::string_view part, std::string_view whole) {
          le(part.data() + part.size(), whole.data() + whole.size());
 }
 
+TEST(RespCommand, NeedNamesTheEndOfABulkWhoseLengthWasRead) {
+  std::string wire = "*2\r\n$3\r\nSET\r\n$1000000\r\n";
+  CommandParse p = parse_command(wire);
+  ASSERT_EQ(p.outcome, Outcome::kNeedMore);
+  EXPECT_EQ(p.need, wire.size() + 1000000 + 2);
+  wire += std::string(999999, 'x');
+  p = parse_command(wire);
+  ASSERT_EQ(p.outcome, Outcome::kNeedMore);
+  EXPECT_EQ(p.need, wire.size() + 1 + 2);
+}
+
 // A copy's args would view the original's owned strings: moves only.
 static_assert(!std::is_copy_constructible_v<CommandParse>);
 static_assert(!std::is_copy_assignable_v<CommandParse>);
@@ -129,6 +140,9 @@ void expect_command_at_every_split(std::string_view wire, const Args& want,
     ASSERT_EQ(p.outcome, Outcome::kNeedMore)
         << "prefix of " << k << " bytes: " << p.error;
     EXPECT_TRUE(p.args.empty());
+    // `need` is sound: more is needed, but never beyond the command's end.
+    EXPECT_GT(p.need, k);
+    EXPECT_LE(p.need, wire.size()) << "prefix of " << k << " bytes";
   }
   Exact all(wire);
   CommandParse p = parse_command(all.view(), limits);

@@ -244,7 +244,7 @@ void cmd_client(Session& s, Args a, ReplyWriter& w) {
   }
 }
 
-// Parameters CONFIG GET knows; what redis-benchmark and clients ask for.
+// Parameters CONFIG GET knows: fixed ones, then the port's limits.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kConfig{
     {{"save", ""},
      {"appendonly", "no"},
@@ -252,24 +252,32 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kConfig{
      {"maxmemory", "0"},
      {"maxmemory-policy", "noeviction"}}};
 
-void cmd_config(Session&, Args a, ReplyWriter& w) {
+void cmd_config(Session& s, Args a, ReplyWriter& w) {
   if (!iequals(a[1], "get") || a.size() < 3) {
     w.error("ERR only CONFIG GET <pattern> [<pattern> ...] is supported");
     return;
   }
-  std::vector<std::pair<std::string_view, std::string_view>> found;
-  for (const auto& [k, v] : kConfig) {
+  const PortInfo& p = s.port();
+  std::vector<std::pair<std::string_view, std::string>> all;
+  for (const auto& [k, v] : kConfig) all.emplace_back(k, v);
+  all.emplace_back("maxclients",
+                   std::to_string(p.clients ? p.clients->max : 0));
+  all.emplace_back("client-query-buffer-limit",
+                   std::to_string(p.query_buffer_limit));
+  all.emplace_back("proto-max-bulk-len", std::to_string(p.limits.max_bulk));
+  std::vector<const std::pair<std::string_view, std::string>*> found;
+  for (const auto& kv : all) {
     for (size_t i = 2; i < a.size(); ++i) {
-      if (resp::glob_match(ascii_lower(a[i]), k)) {
-        found.emplace_back(k, v);
+      if (resp::glob_match(ascii_lower(a[i]), kv.first)) {
+        found.push_back(&kv);
         break;
       }
     }
   }
   w.array(found.size() * 2);
-  for (const auto& [k, v] : found) {
-    w.bulk(k);
-    w.bulk(v);
+  for (const auto* kv : found) {
+    w.bulk(kv->first);
+    w.bulk(kv->second);
   }
 }
 

@@ -110,6 +110,7 @@ class Server::Impl {
   // Sessions point at these; they outlive the system, whose io_contexts
   // own the sessions.
   std::vector<std::unique_ptr<PortInfo>> ports_;
+  ClientCount clients_;
   std::unique_ptr<actor::System> system_;
   // Declared after system_: destroyed before the io_contexts they use.
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -127,6 +128,17 @@ Status Server::Impl::start() {
   while (incarnation_ == 0) {
     std::random_device rd;
     incarnation_ = (uint64_t{rd()} << 32) | rd();
+  }
+  clients_.max = config_.max_clients;
+  constexpr size_t kMaxBulkThatSyncs = 60u << 20;  // under the 64 MiB frame
+  if (config_.limits.max_bulk > kMaxBulkThatSyncs) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "proto-max-bulk-len can be at most " +
+                      std::to_string(kMaxBulkThatSyncs) +
+                      " bytes: a value must fit one sync frame");
+  }
+  if (config_.max_clients == 0) {
+    return Status(ErrorCode::kInvalidArgument, "maxclients must be positive");
   }
   if (config_.max_clock_skew.count() <= 0) {
     return Status(ErrorCode::kInvalidArgument,
@@ -205,6 +217,8 @@ Status Server::Impl::start() {
     p->actor = q;
     p->tcp_port = acceptors_[i]->local_endpoint().port();
     p->limits = config_.limits;
+    p->query_buffer_limit = config_.client_query_buffer_limit;
+    p->clients = &clients_;
     ports_.push_back(std::move(p));
   }
   if (coordinator.id() != kCoordinatorId) {

@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <algorithm>
 #include <asio/write.hpp>
 #include <cstring>
 
@@ -15,6 +16,8 @@ constexpr size_t kMaxPendingOutput = 8u << 20;
 constexpr size_t kMaxOpsPerRequest = 512;
 // SCAN cursors remembered per connection.
 constexpr size_t kMaxCursors = 64;
+// A read buffer larger than this is freed once everything in it is parsed.
+constexpr size_t kShrinkAbove = 256 * 1024;
 
 }  // namespace
 
@@ -27,7 +30,24 @@ Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
   socket_.non_blocking(true, ec);
 }
 
-void Session::start() { read(); }
+Session::~Session() {
+  if (counted_) port_.clients->open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Session::start() {
+  if (port_.clients != nullptr) {
+    size_t open = port_.clients->open.fetch_add(1, std::memory_order_relaxed);
+    counted_ = true;
+    if (open >= port_.clients->max) {
+      // As Redis: the error, then the connection is closed.
+      out_ = "-ERR max number of clients reached\r\n";
+      closing_ = true;
+      write();
+      return;
+    }
+  }
+  read();
+}
 
 void Session::defer(const OpView& op, Format format, std::string context) {
   append_op(request_, op);
@@ -57,8 +77,16 @@ void Session::read() {
     in_len_ -= in_pos_;
     in_pos_ = 0;
   }
-  // Grows only when full: the buffer is reused, never cleared.
-  if (in_.size() - in_len_ < kReadChunk) in_.resize(in_len_ + kReadChunk);
+  // A buffer that grew for one big command goes back once it is parsed.
+  if (in_len_ == 0 && in_.size() > kShrinkAbove) {
+    std::vector<char>().swap(in_);
+  }
+  // Grows only when full, and then geometrically, up to what the command in
+  // progress needs: never to a size the client only announced.
+  if (in_.size() - in_len_ < kReadChunk) {
+    size_t doubled = std::min(in_.size() * 2, std::max(need_, kReadChunk));
+    in_.resize(std::max(in_len_ + kReadChunk, doubled));
+  }
   reading_ = true;
   socket_.async_read_some(
       asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
@@ -77,8 +105,28 @@ void Session::process() {
   if (closed_) return;
   while (!awaiting_ && !closing_ && request_.count < kMaxOpsPerRequest) {
     std::string_view rest(in_.data() + in_pos_, in_len_ - in_pos_);
+    if (rest.size() > port_.query_buffer_limit) {
+      // As Redis's client-query-buffer-limit: this client is dropped.
+      std::string now = "-ERR query buffer of " + std::to_string(rest.size()) +
+                        " bytes is over client-query-buffer-limit (" +
+                        std::to_string(port_.query_buffer_limit) + ")\r\n";
+      if (pending_.empty()) {
+        out_ += now;
+      } else {
+        pending_.push_back(
+            {.format = nullptr, .context = {}, .written = std::move(now)});
+      }
+      closing_ = true;
+      break;
+    }
+    // Not enough for the command in progress yet: don't parse it again.
+    if (rest.size() < need_) break;
     auto p = resp::parse_command(rest, port_.limits);
-    if (p.outcome == resp::Outcome::kNeedMore) break;
+    if (p.outcome == resp::Outcome::kNeedMore) {
+      need_ = p.need;
+      break;
+    }
+    need_ = 0;
     std::string now;  // a reply written at once, in order with the others
     resp::ReplyWriter w(now);
     if (p.outcome == resp::Outcome::kError) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,11 +17,20 @@
 namespace cmud::server {
 
 // What every session of one query port shares. Immutable after start-up.
+// Connections of every query port of one server, against maxclients.
+struct ClientCount {
+  std::atomic<size_t> open{0};
+  size_t max = 10'000;
+};
+
 struct PortInfo {
   actor::System* system = nullptr;
   ActorRef actor;         // the query actor this port serves
   uint16_t tcp_port = 0;  // the port the client connected to
   resp::Limits limits;
+  // Unparsed input one connection may hold (client-query-buffer-limit).
+  size_t query_buffer_limit = size_t{1} << 30;
+  ClientCount* clients = nullptr;  // shared by the server's ports
 };
 
 struct Command;
@@ -33,7 +43,9 @@ struct Command;
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(asio::ip::tcp::socket socket, const PortInfo& port);
-  // REQUIRES: called on the socket's executor.
+  ~Session();
+  // Serves the connection, or, past maxclients, answers Redis's error and
+  // closes it. REQUIRES: called on the socket's executor.
   void start();
 
   // For command handlers.
@@ -75,8 +87,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<char> in_;  // received bytes: [in_pos_, in_len_) unparsed
   size_t in_pos_ = 0;
   size_t in_len_ = 0;
-  std::string out_;      // replies not yet handed to the socket
-  std::string writing_;  // the write in flight
+  // Unparsed input below this cannot complete a command (parse's `need`).
+  size_t need_ = 0;
+  bool counted_ = false;  // holds a place in port_.clients
+  std::string out_;       // replies not yet handed to the socket
+  std::string writing_;   // the write in flight
   bool reading_ = false;
   bool awaiting_ = false;  // a QueryRequest is out
   bool closing_ = false;   // close once replies are written

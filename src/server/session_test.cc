@@ -291,5 +291,88 @@ TEST_F(SessionTest, BinarySafeLargeValuesRoundTrip) {
   EXPECT_EQ(c.call({"GET", "big"}).str, big);
 }
 
+std::unique_ptr<Server> start_server(ServerConfig c) {
+  c.port = 0;
+  c.actors = 1;
+  auto s = Server::start(c);
+  EXPECT_TRUE(s.ok()) << s.status().to_string();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+TEST(SessionLimits, PastMaxclientsANewConnectionGetsRedissErrorAndIsClosed) {
+  ServerConfig c;
+  c.max_clients = 3;
+  auto server = start_server(c);
+  ASSERT_TRUE(server);
+  const std::string& addr = server->query_addrs()[0];
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<RawClient>(addr));
+    EXPECT_EQ(clients.back()->call({"PING"}).str, "PONG");
+  }
+  RawClient extra(addr);
+  auto e = extra.reply();
+  EXPECT_TRUE(e.is_error());
+  EXPECT_EQ(e.str, "ERR max number of clients reached");
+  EXPECT_EQ(extra.reply().str, "<closed>");
+  // A closed connection gives its place back.
+  clients.pop_back();
+  bool served = false;
+  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
+    RawClient again(addr);
+    served = again.call({"PING"}).str == "PONG";
+    if (!served) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(served);
+  EXPECT_EQ(clients[0]->call({"PING"}).str, "PONG");
+}
+
+TEST(SessionLimits, AnUnfinishedCommandOverTheQueryBufferLimitIsDropped) {
+  ServerConfig c;
+  c.client_query_buffer_limit = 1u << 20;
+  c.limits.max_bulk = 32u << 20;
+  auto server = start_server(c);
+  ASSERT_TRUE(server);
+  const std::string& addr = server->query_addrs()[0];
+  RawClient good(addr);
+  RawClient greedy(addr);
+  greedy.send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$30000000\r\n");
+  std::string chunk(256 * 1024, 'x');
+  for (int i = 0; i < 5; ++i) greedy.send(chunk);
+  auto e = greedy.reply();
+  EXPECT_TRUE(e.is_error());
+  EXPECT_NE(e.str.find("client-query-buffer-limit"), std::string::npos)
+      << e.str;
+  EXPECT_EQ(greedy.reply().str, "<closed>");
+  EXPECT_EQ(good.call({"PING"}).str, "PONG");
+}
+
+TEST(SessionLimits, ABigValueSentInPiecesStillArrivesWhole) {
+  auto server = start_server(ServerConfig{});
+  ASSERT_TRUE(server);
+  RawClient c(server->query_addrs()[0]);
+  std::string value(20u << 20, 'v');
+  value[12345] = 'x';
+  std::string wire;
+  resp::write_command(wire, {"SET", "big", value});
+  for (size_t at = 0; at < wire.size(); at += 100'000) {
+    c.send(std::string_view(wire).substr(at, 100'000));
+  }
+  EXPECT_EQ(c.reply().str, "OK");
+  EXPECT_EQ(c.call({"GET", "big"}).str, value);
+  EXPECT_EQ(c.call({"CONFIG", "GET", "maxclients"}).array[1].str, "10000");
+}
+
+TEST(SessionLimits, LimitsThatCannotWorkAreRefusedAtStart) {
+  ServerConfig c;
+  c.port = 0;
+  c.limits.max_bulk = 100u << 20;  // over one sync frame
+  EXPECT_EQ(Server::start(c).status().code(), ErrorCode::kInvalidArgument);
+  ServerConfig d;
+  d.port = 0;
+  d.max_clients = 0;
+  EXPECT_EQ(Server::start(d).status().code(), ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace cmud::server

@@ -39,6 +39,10 @@ struct CommandParse {
 
   Outcome outcome = Outcome::kNeedMore;
   size_t consumed = 0;
+  // With kNeedMore: parsing again cannot complete before the input has at
+  // least this many bytes (the end of a bulk string whose length was read),
+  // so a caller can wait for them instead of parsing the same prefix again.
+  size_t need = 0;
   std::vector<std::string_view> args;
   std::string error;  // "Protocol error: ..." when outcome == kError
   // Inline arguments whose quoting or escapes make them differ from the

@@ -39,7 +39,15 @@ struct ServerConfig {
   bool serialize_local_messages = false;
   // Internal errors (see actor::SystemConfig::on_error); default: log.
   std::function<void(const Status&)> on_error = nullptr;
+  // Parser limits; limits.max_bulk is Redis's proto-max-bulk-len (32 MiB
+  // here, not Redis's 512 MB: a value must fit one sync frame of 64 MiB).
   resp::Limits limits = {};
+  // Redis's maxclients: connections over all query ports; past it a new
+  // one gets "-ERR max number of clients reached" and is closed.
+  size_t max_clients = 10'000;
+  // Redis's client-query-buffer-limit: unparsed input of one connection;
+  // past it the connection gets an error and is closed.
+  size_t client_query_buffer_limit = size_t{1} << 30;
   // Least time between two sync flushes of one actor (keeps every ordered
   // actor pair at no more than 10 messages a second).
   std::chrono::milliseconds sync_spacing{102};
