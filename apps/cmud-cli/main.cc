@@ -129,6 +129,13 @@ int main(int argc, char** argv) {
   app.footer("command: get|put|list|del and its arguments");
   CLI11_PARSE(app, argc, argv);
   command = app.remaining();
+  // The command word itself never starts with '-': that is a flag we lack
+  // (arguments after it may, as in "put k -1").
+  if (!command.empty() && command[0].size() > 1 && command[0][0] == '-') {
+    std::fprintf(stderr, "cmud-cli: unknown flag '%s' (see --help)\n",
+                 command[0].c_str());
+    return 2;
+  }
 
   auto addrs = cmud::client::parse_addrs(servers);
   if (!addrs.ok()) {

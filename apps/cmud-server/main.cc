@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", config.port, "base port (actor system)")
       ->capture_default_str();
   app.add_option("--actors", config.actors,
-                 "query actors (default: one per core)");
+                 "query actors, 1 to 1024 (default: one per core)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
   app.add_option("--join", config.join,
                  "a server to join: its description (JSON) or the host:port "
                  "of its actor system (repeatable)");

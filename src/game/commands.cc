@@ -438,6 +438,10 @@ Text Game::cmd_buy(const std::vector<std::string>& args) {
       }
     } else {
       auto parsed = parse_count(c);
+      if (!parsed && is_digits(c)) {
+        // More than any int64: certainly more than anyone can afford.
+        parsed = std::numeric_limits<int64_t>::max();
+      }
       if (!parsed || *parsed < 1) {
         t.line("buy <item> [count|max]: count is a positive number.");
         return t;
@@ -682,8 +686,8 @@ Text Game::cmd_solve(const std::vector<std::string>& args) {
 }
 
 Text Game::cmd_say(const std::vector<std::string>&) {
-  std::string text =
-      cut_utf8(sanitize(rest_after_first_word(raw_line_)), kMaxSay);
+  std::string whole = sanitize(rest_after_first_word(raw_line_));
+  std::string text = cut_utf8(whole, kMaxSay);
   Text t;
   if (text.empty()) {
     t.line("Say what?");
@@ -693,6 +697,11 @@ Text Game::cmd_say(const std::vector<std::string>&) {
     return storage_trouble(s, "Nobody heard you.");
   }
   t.add("You say: ").line("\"" + text + "\"", Style::kSpeech);
+  if (text.size() < whole.size()) {
+    t.line("(Only the first " + std::to_string(kMaxSay) +
+               " bytes were said; say the rest again.)",
+           Style::kDim);
+  }
   return t;
 }
 
@@ -787,6 +796,10 @@ Text Game::cmd_give(const std::vector<std::string>& args) {
     return t;
   }
   auto amount = parse_count(args[1]);
+  if (!amount && is_digits(args[1])) {
+    // A number too large to hold is still more than anyone has.
+    amount = std::numeric_limits<int64_t>::max();
+  }
   if (!amount || *amount < 1) {
     t.line("give <player> <coins>: coins is a positive number.");
     return t;

@@ -34,6 +34,11 @@ const Player* Game::player() const { return player_ ? &*player_ : nullptr; }
 Result<Text> Game::login(std::string_view name) {
   auto normalized = normalize_name(name);
   if (!normalized.ok()) return normalized.status();
+  // "quit" typed at the name prompt means quit, not a player called quit.
+  if (find_command(*normalized) != nullptr) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "'" + *normalized + "' is a command, not a name");
+  }
   name_ = *normalized;
   logged_in_ = false;
   player_.reset();
@@ -308,8 +313,8 @@ Status Game::promote(Text& out) {
   tell(out, replace_all(std::string(now_rank.promotion_story), "{name}",
                         capitalized(name_)));
   out.pause(kStoryBeat)
-      .add("You are now a ")
-      .add(std::string(now_rank.name), Style::kTitle)
+      .add("You are now ")
+      .add(std::string(now_rank.you_are), Style::kTitle)
       .line(".");
   (void)post_news(std::string("was promoted to ") + std::string(now_rank.name) +
                   "!");
@@ -397,6 +402,11 @@ Text Game::storage_trouble(const Status& s, std::string_view what) const {
 // ---- Entry points -----------------------------------------------------------
 
 Reply Game::execute(std::string_view line) {
+  // 'text is say text, as in most MUDs (help lists ' as say's alias).
+  size_t first = line.find_first_not_of(" \t");
+  if (first != std::string_view::npos && line[first] == '\'') {
+    return execute("say " + std::string(line.substr(first + 1)));
+  }
   raw_line_ = std::string(line);
   std::vector<std::string> words = split_words(line);
   if (words.empty()) return {};

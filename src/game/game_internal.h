@@ -51,6 +51,11 @@ inline std::vector<std::string> split_words(std::string_view line) {
   return words;
 }
 
+// True for a non-empty run of ASCII digits (a number, perhaps too large).
+inline bool is_digits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
 // The rest of the line after its first word.
 inline std::string rest_after_first_word(std::string_view line) {
   size_t i = line.find_first_not_of(" \t");

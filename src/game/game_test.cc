@@ -506,4 +506,61 @@ TEST_F(GameTest, TheSameSeedPlaysTheSameGame) {
 }
 
 }  // namespace
+// The newcomer's findings of the game issue, one test each.
+
+TEST_F(GameTest, AQuoteAloneIsSayAsHelpPromises) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  bob->poll();
+  clock_.advance(10ms);
+  EXPECT_THAT(run(*ann, "'hello there"), HasSubstr("You say: \"hello there\""));
+  EXPECT_THAT(bob->poll().text.plain(), HasSubstr("ann says: \"hello there\""));
+  EXPECT_THAT(run(*ann, "  ' spaced"), HasSubstr("You say: \"spaced\""));
+  EXPECT_THAT(run(*ann, "'"), HasSubstr("Say what?"));
+}
+
+TEST_F(GameTest, ACommandIsNotAName) {
+  Game g(store_, clock_, {.seed = 1, .session = ""});
+  for (const char* word : {"quit", "QUIT", "help", "look"}) {
+    auto r = g.login(word);
+    ASSERT_FALSE(r.ok()) << word;
+    EXPECT_THAT(r.status().message(), HasSubstr("is a command"));
+  }
+  EXPECT_FALSE(store_.get(keys::player("quit"))->has_value());
+}
+
+TEST_F(GameTest, PromotionSaysTheRankAsASentence) {
+  for (int r = 0; r < kRankCount; ++r) {
+    std::string_view you_are = rank_info(r).you_are;
+    EXPECT_FALSE(you_are.empty());
+    EXPECT_NE(you_are, rank_info(r).name) << "\"You are now a Retired.\"";
+  }
+  EXPECT_EQ(rank_info(kMasters).you_are, "a Masters student");
+  EXPECT_EQ(rank_info(kRetired).you_are, "retired");
+}
+
+TEST_F(GameTest, ALongSayIsCutAndThePlayerIsTold) {
+  auto ann = join("ann");
+  std::string out = run(*ann, "say " + std::string(400, 'a'));
+  EXPECT_THAT(out, HasSubstr("You say: \"" + std::string(300, 'a') + "\""));
+  EXPECT_THAT(out, HasSubstr("Only the first 300 bytes were said"));
+  EXPECT_THAT(run(*ann, "say short"), Not(HasSubstr("Only the first")));
+}
+
+TEST_F(GameTest, AHugeAmountIsMoreThanYouHaveNotANonNumber) {
+  Player p;
+  p.name = "ann";
+  p.coins = 10;
+  enroll(p);
+  auto ann = join("ann");
+  join("bob");
+  EXPECT_THAT(run(*ann, "give bob 12345678901234567890123"),
+              HasSubstr("only have 10 coins"));
+  EXPECT_THAT(run(*ann, "move store"), HasSubstr("Store"));
+  EXPECT_THAT(run(*ann, "buy cpu 12345678901234567890123"),
+              HasSubstr("cannot afford"));
+  EXPECT_THAT(run(*ann, "give bob -5"), HasSubstr("positive number"));
+  EXPECT_EQ(ann->player()->coins, 10);
+}
+
 }  // namespace cmud::game

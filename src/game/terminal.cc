@@ -9,8 +9,11 @@
 // state of the screen. Tab is bound to our completion function.
 #include "cmud/game/terminal.h"
 
+#include "cmud/common/ascii.h"
+
 #include <histedit.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -70,6 +73,16 @@ bool nap(std::chrono::milliseconds d) {
 }
 
 // Writes Text to stdout. Only the terminal's thread uses it.
+// Columns of the terminal on stdout; 0 when it is not one.
+size_t terminal_width() {
+  winsize ws{};
+  if (isatty(STDOUT_FILENO) == 0 ||
+      ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) {
+    return 0;
+  }
+  return ws.ws_col;
+}
+
 class Output {
  public:
   Output(bool color, bool fast) : color_(color), fast_(fast) {}
@@ -77,7 +90,9 @@ class Output {
   // raw: the terminal is in libedit's edit mode, where "\n" must be
   // "\r\n"; pauses are skipped there.
   void show(const Text& text, bool raw = false) {
-    for (const Span& span : text.spans()) {
+    // On a terminal, lines break at spaces rather than inside words.
+    Text wrapped = wrap(text, terminal_width());
+    for (const Span& span : wrapped.spans()) {
       if (span.text.empty()) {
         if (!fast_ && !raw) {
           std::fflush(stdout);
@@ -306,6 +321,15 @@ void install_signals() {
   sigaction(SIGWINCH, &wa, nullptr);
 }
 
+// At the name prompt, these leave instead of naming a player.
+bool is_leave_word(std::string_view line) {
+  size_t b = line.find_first_not_of(" \t\r");
+  size_t e = line.find_last_not_of(" \t\r");
+  if (b == std::string_view::npos) return false;
+  std::string word = ascii_lower(line.substr(b, e - b + 1));
+  return word == "quit" || word == "exit" || word == "q";
+}
+
 int run_interactive(Game& game, Output& out, const TerminalOptions& options) {
   std::setlocale(LC_CTYPE, "");
   install_signals();
@@ -328,6 +352,7 @@ int run_interactive(Game& game, Output& out, const TerminalOptions& options) {
         return 0;
       }
       if (line->find_first_not_of(' ') == std::string::npos) continue;
+      if (is_leave_word(*line)) return 0;
       auto hello = game.login(sanitize(*line));
       if (hello.ok()) {
         QuietTyping quiet;
@@ -368,6 +393,7 @@ int run_script(Game& game, Output& out, const TerminalOptions& options) {
       if (!std::getline(std::cin, line)) return 0;
       std::string name = sanitize(line);
       if (name.empty()) continue;
+      if (is_leave_word(name)) return 0;
       auto hello = game.login(name);
       if (hello.ok()) {
         out.show(*hello);

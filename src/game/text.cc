@@ -47,6 +47,76 @@ std::string Text::plain() const {
   return out;
 }
 
+namespace {
+
+// Characters a terminal shows: UTF-8 code points (continuation bytes are
+// not counted).
+size_t visible(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+Text wrap(const Text& text, size_t width) {
+  if (width == 0) return text;
+  Text out;
+  size_t col = 0;
+  size_t spaces = 0;  // spaces seen since the last word, not yet written
+  struct Piece {
+    Style style;
+    std::string_view s;
+  };
+  std::vector<Piece> word;  // a word may run across spans (styles)
+  size_t word_width = 0;
+  auto flush_word = [&] {
+    if (word.empty()) return;
+    if (col > 0 && col + spaces + word_width > width) {
+      out.add("\n");
+      col = 0;
+    } else if (spaces > 0) {
+      out.add(std::string(spaces, ' '));
+      col += spaces;
+    }
+    spaces = 0;
+    for (const Piece& p : word) out.add(p.s, p.style);
+    col += word_width;
+    word.clear();
+    word_width = 0;
+  };
+  for (const Span& span : text.spans()) {
+    if (span.text.empty()) {
+      flush_word();
+      out.pause(span.pause);
+      continue;
+    }
+    std::string_view rest = span.text;
+    while (!rest.empty()) {
+      size_t cut = rest.find_first_of(" \n");
+      std::string_view run = rest.substr(0, cut);
+      if (!run.empty()) {
+        word.push_back({span.style, run});
+        word_width += visible(run);
+      }
+      if (cut == std::string_view::npos) break;
+      if (rest[cut] == ' ') {
+        flush_word();
+        ++spaces;  // written before the next word if it fits on the line
+      } else {
+        flush_word();
+        out.add("\n");
+        col = 0;
+        spaces = 0;
+      }
+      rest.remove_prefix(cut + 1);
+    }
+  }
+  flush_word();
+  if (spaces > 0) out.add(std::string(spaces, ' '));
+  return out;
+}
+
 std::string_view ansi_start(Style style) {
   switch (style) {
     case Style::kPlain:

@@ -53,4 +53,35 @@ TEST(Text, SanitizeRemovesControlCharactersAndTrims) {
 }
 
 }  // namespace
+TEST(Text, WrapBreaksAtSpacesNeverInsideWords) {
+  Text t("the quick brown fox jumps over the lazy dog\n");
+  EXPECT_EQ(wrap(t, 10).plain(),
+            "the quick\nbrown fox\njumps over\nthe lazy\ndog\n");
+  EXPECT_EQ(wrap(t, 0).plain(), t.plain());
+  EXPECT_EQ(wrap(t, 200).plain(), t.plain());
+}
+
+TEST(Text, WrapKeepsStylesPausesIndentationAndLongWords) {
+  Text t;
+  t.add("  You mine ").add("3 coins", Style::kCoins).line(".").pause(300ms);
+  t.line("supercalifragilistic word");
+  Text w = wrap(t, 12);
+  EXPECT_EQ(w.plain(), "  You mine 3\ncoins.\nsupercalifragilistic\nword\n");
+  bool coins_styled = false;
+  bool paused = false;
+  for (const Span& s : w.spans()) {
+    coins_styled |= s.style == Style::kCoins && s.text == "coins";
+    paused |= s.text.empty() && s.pause == 300ms;
+  }
+  EXPECT_TRUE(coins_styled);
+  EXPECT_TRUE(paused);
+}
+
+TEST(Text, WrapCountsCharactersNotBytes) {
+  Text t("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 \xc3\xa9\xc3\xa9");  // "éééé éé"
+  EXPECT_EQ(wrap(t, 7).plain(), t.plain());
+  EXPECT_EQ(wrap(t, 6).plain(),
+            "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\n\xc3\xa9\xc3\xa9");
+}
+
 }  // namespace cmud::game

@@ -10,18 +10,18 @@ namespace cmud::game {
 namespace {
 
 constexpr std::array<RankInfo, kRankCount> kRanks = {{
-    {"Undergraduate", "Assignment 1: the Segfault",
+    {"Undergraduate", "an Undergraduate", "Assignment 1: the Segfault",
      "Your first C assignment dies with \"Segmentation fault (core dumped)\". "
      "There is no core. There was never a core.",
      100, ""},
-    {"Masters", "The Thesis That Will Not Compile",
+    {"Masters", "a Masters student", "The Thesis That Will Not Compile",
      "Four hundred pages of LaTeX and one missing closing brace, somewhere.",
      1'000,
      "The Segfault falls. It was a missing '&'. It is always a missing '&'.\n"
      "The registrar hands you a diploma and, in the same motion, a "
      "student-loan statement.\n"
      "You are now a Masters student. The Campus Store will sell you GPUs."},
-    {"PhD", "Reviewer 2",
+    {"PhD", "a PhD student", "Reviewer 2",
      "They have read your paper. They have opinions. They would like you to "
      "cite their work. All of it.",
      10'000,
@@ -31,7 +31,7 @@ constexpr std::array<RankInfo, kRankCount> kRanks = {{
      "thesis.\n"
      "You are now a PhD student. Your stipend is one free coffee a week. "
      "ASICs are in stock."},
-    {"PostDoc", "The Grant Proposal",
+    {"PostDoc", "a PostDoc", "The Grant Proposal",
      "Forty pages explaining why your research will cure cancer, end "
      "poverty and be finished by March.",
      500'000,
@@ -42,7 +42,7 @@ constexpr std::array<RankInfo, kRankCount> kRanks = {{
      "Dr. {name}, you are now a PostDoc: all the work of a professor and "
      "none of the chairs.\n"
      "Quantum computers are in stock (whether they work is undetermined)."},
-    {"Professor", "P versus NP",
+    {"Professor", "a Professor", "P versus NP",
      "The big one. Whoever solves it retires at once, on a million dollars "
      "and an unbearable amount of smugness.",
      10'000'000,
@@ -52,7 +52,7 @@ constexpr std::array<RankInfo, kRankCount> kRanks = {{
      "you tenure.\n"
      "Professor {name}: you get an office, a parking spot 3 km away, and "
      "dark-matter rigs."},
-    {"Retired", "", "", 0,
+    {"Retired", "retired", "", "", 0,
      "P = NP. Or P != NP. The proof is so elegant that nobody understands "
      "it, which is the same thing.\n"
      "The university names a broken printer after you. You retire to a "

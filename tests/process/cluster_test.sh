@@ -114,6 +114,14 @@ check "a too-short cluster secret is a clear error" bash -c \
   "echo short >'$tmp/short.secret'; timeout 10 '$bin/cmud-server' --port 0 --cluster-secret-file '$tmp/short.secret' 2>&1 | grep -q 'needs 16 to 4096'"
 check "a missing cluster secret file is a clear error" bash -c \
   "timeout 10 '$bin/cmud-server' --port 0 --cluster-secret-file '$tmp/none' 2>&1 | grep -qi 'does not exist'"
+check "cmud-cli names an unknown flag as a flag" bash -c \
+  "timeout 10 '$bin/cmud-cli' --bogus 2>&1 | grep -q \"unknown flag '--bogus'\"; [[ \${PIPESTATUS[0]} -eq 2 ]]"
+check "cmud-cli still takes a negative value after the command" \
+  cli -s "$a_q0" put neg -1
+check "--actors 0 is refused, not taken as the default" bash -c \
+  "timeout 10 '$bin/cmud-server' --port 0 --actors 0 2>&1 | grep -q 'not in range'"
+check "quit at the game's name prompt leaves and makes no player" bash -c \
+  "printf 'quit\\n' | timeout 10 '$bin/cmud' -s $a_q0 --fast >'$tmp/quit.out' && ! grep -q Welcome '$tmp/quit.out' && [[ -z \$(redis-cli -p $(port_of "$a_q0") KEYS '*player/quit*') ]]"
 check "malformed join target is an error" bash -c \
   "timeout 10 '$bin/cmud-server' --port 0 --join 'nonsense' 2>&1 | grep -qi 'join target'"
 

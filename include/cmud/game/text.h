@@ -66,6 +66,12 @@ std::string_view ansi_start(Style style);
 // The whole text with ANSI colours (pauses dropped).
 std::string to_ansi(const Text& text);
 
+// The text with line breaks at spaces, so that no line is wider than
+// `width` characters (UTF-8 code points) unless one word is; the breaks
+// replace the spaces they fall on. Styles and pauses are kept. width 0:
+// unchanged.
+Text wrap(const Text& text, size_t width);
+
 // "12,345,678".
 std::string with_commas(int64_t n);
 // Drops control characters (so text from other players cannot move the

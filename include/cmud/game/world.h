@@ -34,6 +34,7 @@ inline constexpr int kRankCount = 6;
 
 struct RankInfo {
   std::string_view name;     // "Undergraduate"
+  std::string_view you_are;  // after "You are now": "a Masters student"
   std::string_view problem;  // the problem fought at this rank ("" if none)
   std::string_view problem_blurb;
   int64_t health = 0;  // the problem's health; 0 for Retired (no problem)
