@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cmud/actor/system.h"
+#include "handshake.h"
 #include "test_util.h"
 #include "transport.h"
 
@@ -519,7 +520,7 @@ TEST(ClusterAuth, AForgedMessageFromAStrangerIsNeverDelivered) {
     RawPeer raw(port_of(*a));
     raw.send(detail::make_hello_frame("127.0.0.1:1", std::string(32, 'n')));
     std::string challenge = raw.read_frame(2s);
-    ASSERT_EQ(challenge.size(), 1u + 32 + 32);
+    ASSERT_EQ(challenge.size(), 1u + 32 + 1 + 32);  // kind, nonce, flags, mac
     EXPECT_EQ(challenge[0], static_cast<char>(detail::kFrameChallenge));
     raw.send(frame(forged));
     EXPECT_TRUE(raw.closed_by_peer(2s));
@@ -582,6 +583,103 @@ TEST(ClusterAuth, WithoutASecretAStrangerMustStillSayHelloInTime) {
   ASSERT_TRUE(a);
   RawPeer raw(port_of(*a));
   EXPECT_TRUE(raw.closed_by_peer(3s));
+}
+
+TEST(FrameMacs, MembersTalkWithMacsOnEveryFrame) {
+  ErrorLog log;
+  auto cfg = secret_config(log, kSecret);
+  cfg.frame_macs = FrameMacs::kAlways;
+  auto a = make_system(cfg);
+  auto b = make_system(secret_config(log, kSecret));  // kAuto: a asks
+  ASSERT_TRUE(a && b);
+  bool in_order = false;
+  ASSERT_TRUE(tell_numbers(*a, *b, 20000, 5s, &in_order));
+  EXPECT_TRUE(in_order);
+  ASSERT_TRUE(tell_numbers(*b, *a, 20000, 5s, &in_order));
+  EXPECT_TRUE(in_order);
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
+// A member that knows the secret, by hand: completes the handshake asking
+// for frame MACs, then sends frames with good, bad and replayed MACs.
+class HandMember {
+ public:
+  explicit HandMember(uint16_t port) : raw_(port) {}
+  bool handshake() {
+    nonce_ = detail::random_nonce();
+    std::string nonce(reinterpret_cast<const char*>(nonce_.data()), 32);
+    raw_.send(detail::make_hello_frame(kSelf, nonce, detail::kFlagFrameMacs));
+    std::string ch = raw_.read_frame(2s);
+    if (ch.size() != 1 + 32 + 1 + 32) return false;
+    std::copy(ch.begin() + 1, ch.begin() + 33, theirs_.begin());
+    auto flags = static_cast<uint8_t>(ch[33]);
+    if (flags != detail::kFlagFrameMacs) return false;
+    detail::Mac proof =
+        detail::dial_proof(kSecret, nonce_, theirs_, kSelf, flags);
+    raw_.send(frame(std::string(1, static_cast<char>(detail::kFrameProof)) +
+                    std::string(reinterpret_cast<const char*>(proof.data()),
+                                proof.size())));
+    key_ = detail::frame_key(kSecret, nonce_, theirs_, kSelf, true);
+    return true;
+  }
+  // A message frame for `to`, MACed with sequence number `seq` (or, with
+  // corrupt, a MAC with one bit flipped).
+  void send(const ActorRef& to, int64_t n, uint64_t seq, bool corrupt = false) {
+    std::string f(1, static_cast<char>(detail::kFrameMessage));
+    uint64_t id = to.id();
+    uint32_t wire = message_type<Num>().wire_id;
+    f.append(reinterpret_cast<const char*>(&id), 8);
+    f.append(reinterpret_cast<const char*>(&wire), 4);
+    codec::encode(Num{n}, f);
+    std::string with = f;
+    detail::append_frame_mac(key_, seq, f, with);
+    if (corrupt) with.back() ^= 1;
+    raw_.send(frame(with));
+  }
+  RawPeer& raw() { return raw_; }
+
+ private:
+  static constexpr const char* kSelf = "127.0.0.1:1";
+  RawPeer raw_;
+  detail::Nonce nonce_{};
+  detail::Nonce theirs_{};
+  detail::Mac key_{};
+};
+
+TEST(FrameMacs, AChangedFrameIsRefusedAndClosesTheConnection) {
+  ErrorLog log;
+  auto cfg = secret_config(log, kSecret);
+  auto a = make_system(cfg);
+  ASSERT_TRUE(a);
+  HandMember m(port_of(*a));
+  ASSERT_TRUE(m.handshake());
+  auto good = a->channel();
+  m.send(good.ref, 1, 0);
+  ASSERT_EQ(good.reply.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(good.reply.get()->as<Num>()->n, 1);
+  auto bad = a->channel();
+  m.send(bad.ref, 2, 1, /*corrupt=*/true);
+  EXPECT_TRUE(m.raw().closed_by_peer(2s));
+  EXPECT_EQ(bad.reply.wait_for(100ms), std::future_status::timeout);
+  EXPECT_EQ(a->stats().auth_failures, 1u);
+  EXPECT_NE(log.dump().find("MAC does not check"), std::string::npos)
+      << log.dump();
+}
+
+TEST(FrameMacs, AReplayedOrReorderedFrameIsRefused) {
+  ErrorLog log;
+  auto a = make_system(secret_config(log, kSecret));
+  ASSERT_TRUE(a);
+  HandMember m(port_of(*a));
+  ASSERT_TRUE(m.handshake());
+  auto first = a->channel();
+  m.send(first.ref, 1, 0);
+  ASSERT_EQ(first.reply.wait_for(2s), std::future_status::ready);
+  auto again = a->channel();
+  m.send(again.ref, 1, 0);  // sequence 0 again: a replay
+  EXPECT_TRUE(m.raw().closed_by_peer(2s));
+  EXPECT_EQ(again.reply.wait_for(100ms), std::future_status::timeout);
+  EXPECT_EQ(a->stats().auth_failures, 1u);
 }
 
 }  // namespace

@@ -82,7 +82,8 @@ SystemImpl::SystemImpl(SystemConfig config) : config_(std::move(config)) {
       *this, TransportOptions{.max_frame = config_.max_frame_bytes,
                               .latency = config_.emulated_latency,
                               .cluster_secret = config_.cluster_secret,
-                              .handshake_timeout = config_.handshake_timeout});
+                              .handshake_timeout = config_.handshake_timeout,
+                              .frame_macs = config_.frame_macs});
 }
 
 SystemImpl::~SystemImpl() { close(); }

@@ -34,7 +34,7 @@ void put_u32(std::string& out, size_t at, uint32_t v) {
 }  // namespace
 
 std::string make_hello_frame(const std::string& self_address,
-                             std::string_view nonce) {
+                             std::string_view nonce, uint8_t flags) {
   std::string f(4, '\0');
   codec::Writer w(f);
   w.fixed(kFrameHello);
@@ -42,6 +42,7 @@ std::string make_hello_frame(const std::string& self_address,
   w.fixed(kWireVersion);
   w.bytes(self_address);
   w.bytes(nonce);
+  w.fixed(flags);
   put_u32(f, 0, static_cast<uint32_t>(f.size() - 4));
   return f;
 }
@@ -109,10 +110,12 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
 
   // Starts reading; `nonce` is the one our hello carried (dialled
   // connections with a cluster secret).
-  void start_reading(std::optional<Nonce> nonce = std::nullopt) {
+  void start_reading(std::optional<Nonce> nonce = std::nullopt,
+                     uint8_t flags = 0) {
     // An outbound connection's peer is known; it never sends a hello back.
     if (outbound_) hello_seen_ = true;
     my_nonce_ = nonce;
+    flags_ = flags;
     ready_ = !outbound_ ? false : !nonce.has_value();
     buf_.resize(kMaxHandshakeFrame + 4);
     if (!ready_) {
@@ -196,7 +199,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
                ")");
         return false;
       }
-      if (flen == 0 || flen > t_.max_frame_) {
+      if (flen == 0 || flen > t_.max_frame_ + (macs_ ? kFrameMacBytes : 0)) {
         fail(ErrorCode::kProtocol, "frame of " + std::to_string(flen) +
                                        " bytes refused (limit " +
                                        std::to_string(t_.max_frame_) + ")");
@@ -227,6 +230,18 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
       refuse("unexpected frame kind " + std::to_string(kind) +
              (ready_ ? "" : " before the handshake completed"));
       return false;
+    }
+    if (macs_) {
+      if (f.size() < 1 + kFrameMacBytes ||
+          !frame_mac_ok(key_in_, seq_in_++,
+                        f.substr(0, f.size() - kFrameMacBytes),
+                        f.substr(f.size() - kFrameMacBytes))) {
+        refuse("a frame whose MAC does not check (injected or changed)");
+        return false;
+      }
+      f = f.substr(0, f.size() - kFrameMacBytes);
+      r = codec::Reader(f);
+      r.fixed(kind);
     }
     uint64_t target = 0;
     uint32_t wire = 0;
@@ -261,7 +276,9 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
              ", we speak " + std::to_string(kWireVersion));
       return false;
     }
-    if (!r.bytes(addr) || !r.view(nonce) || r.remaining() != 0) {
+    uint8_t flags = 0;
+    if (!r.bytes(addr) || !r.view(nonce) || !r.fixed(flags) ||
+        r.remaining() != 0 || (flags & ~kFlagFrameMacs) != 0) {
       refuse("bad hello frame");
       return false;
     }
@@ -285,9 +302,13 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
     }
     std::copy(nonce.begin(), nonce.end(), peer_nonce_.begin());
     my_nonce_ = random_nonce();
-    Mac mac = accept_proof(secret, peer_nonce_, *my_nonce_, addr);
-    send_control(
-        make_frame(kFrameChallenge, bytes_of(*my_nonce_), bytes_of(mac)));
+    // Frame MACs if either side wants them; the dialer learns the choice
+    // from the challenge, and both proofs cover it.
+    flags_ = flags | (t_.wants_frame_macs(socket_) ? kFlagFrameMacs : 0);
+    Mac mac = accept_proof(secret, peer_nonce_, *my_nonce_, addr, flags_);
+    send_control(make_frame(kFrameChallenge, bytes_of(*my_nonce_),
+                            std::string(1, static_cast<char>(flags_)) +
+                                std::string(bytes_of(mac))));
     return open_;
   }
 
@@ -295,24 +316,32 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   // ours; then the connection is open.
   bool on_challenge(std::string_view body) {
     if (!outbound_ || ready_ || !my_nonce_ || challenged_ ||
-        body.size() != kNonceBytes + kMacBytes) {
+        body.size() != kNonceBytes + 1 + kMacBytes) {
       refuse("unexpected challenge frame");
       return false;
     }
     challenged_ = true;
     Nonce theirs{};
     std::copy(body.begin(), body.begin() + kNonceBytes, theirs.begin());
+    auto agreed = static_cast<uint8_t>(body[kNonceBytes]);
     Mac expected =
-        accept_proof(t_.secret_, *my_nonce_, theirs, t_.self_address_);
-    if (!mac_equal(body.substr(kNonceBytes), expected)) {
+        accept_proof(t_.secret_, *my_nonce_, theirs, t_.self_address_, agreed);
+    if (!mac_equal(body.substr(kNonceBytes + 1), expected)) {
       refuse("the peer does not know the cluster secret");
       return false;
     }
+    if ((agreed & ~kFlagFrameMacs) != 0 ||
+        ((flags_ & kFlagFrameMacs) && !(agreed & kFlagFrameMacs))) {
+      refuse("the peer dropped the frame MACs we asked for");
+      return false;
+    }
+    flags_ = agreed;
     ready_ = true;
     handshake_timer_.cancel();
-    control += make_frame(
-        kFrameProof,
-        bytes_of(dial_proof(t_.secret_, *my_nonce_, theirs, t_.self_address_)));
+    control += make_frame(kFrameProof,
+                          bytes_of(dial_proof(t_.secret_, *my_nonce_, theirs,
+                                              t_.self_address_, flags_)));
+    start_frame_macs(*my_nonce_, theirs, t_.self_address_);
     t_.on_authenticated(shared_from_this());
     return open_;
   }
@@ -324,13 +353,15 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
       refuse("unexpected proof frame");
       return false;
     }
-    Mac expected = dial_proof(t_.secret_, peer_nonce_, *my_nonce_, claimed_);
+    Mac expected =
+        dial_proof(t_.secret_, peer_nonce_, *my_nonce_, claimed_, flags_);
     if (!mac_equal(body, expected)) {
       refuse("the peer does not know the cluster secret");
       return false;
     }
     ready_ = true;
     handshake_timer_.cancel();
+    start_frame_macs(peer_nonce_, *my_nonce_, claimed_);
     if (control_writing_) {
       open_after_write_ = true;  // the challenge is still going out
     } else {
@@ -361,6 +392,43 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
 
   void set_remote_claim(const std::string& addr) { claimed_ = addr; }
 
+  // After a handshake that agreed on frame MACs: the keys, one a direction.
+  void start_frame_macs(const Nonce& dialer, const Nonce& acceptor,
+                        std::string_view dialer_address) {
+    if ((flags_ & kFlagFrameMacs) == 0) return;
+    macs_ = true;
+    key_out_ = frame_key(t_.secret_, dialer, acceptor, dialer_address,
+                         /*dialer_to_acceptor=*/outbound_);
+    key_in_ = frame_key(t_.secret_, dialer, acceptor, dialer_address,
+                        /*dialer_to_acceptor=*/!outbound_);
+  }
+
+ public:
+  // Appends the length-prefixed frames in `frames` to wbuf, each with its
+  // MAC when the connection has them. Network thread only.
+  void append_frames(std::string& frames) {
+    if (!macs_) {
+      if (wbuf.empty()) {
+        wbuf.swap(frames);
+      } else {
+        wbuf += frames;
+      }
+      return;
+    }
+    size_t pos = 0;
+    while (pos + 4 <= frames.size()) {
+      uint32_t n = 0;
+      std::memcpy(&n, frames.data() + pos, 4);
+      std::string_view f(frames.data() + pos + 4, n);
+      uint32_t with_mac = n + static_cast<uint32_t>(kFrameMacBytes);
+      wbuf.append(reinterpret_cast<const char*>(&with_mac), 4);
+      wbuf += f;
+      append_frame_mac(key_out_, seq_out_++, f, wbuf);
+      pos += 4 + n;
+    }
+  }
+
+ private:
   // A peer that failed the handshake or broke its rules: counted, closed.
   void refuse(const std::string& why) {
     if (!open_) return;
@@ -383,6 +451,12 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   // The handshake is over: message frames may flow.
   bool ready_ = false;
   bool challenged_ = false;
+  uint8_t flags_ = 0;  // kFlag* asked for (dialer) or agreed
+  bool macs_ = false;  // message frames carry MACs
+  Mac key_out_{};
+  Mac key_in_{};
+  uint64_t seq_out_ = 0;
+  uint64_t seq_in_ = 0;
   std::optional<Nonce> my_nonce_;
   Nonce peer_nonce_{};
   std::string claimed_;  // the address the dialer's hello named
@@ -402,6 +476,7 @@ Transport::Transport(SystemImpl& sys, TransportOptions options)
       latency_(options.latency),
       secret_(std::move(options.cluster_secret)),
       handshake_timeout_(options.handshake_timeout),
+      frame_macs_(options.frame_macs),
       acceptor_(io_) {}
 
 Transport::~Transport() { close(); }
@@ -507,11 +582,7 @@ void Transport::flush(const std::shared_ptr<Peer>& p) {
       }
       auto now = Clock::now();
       while (!p->queue.empty() && p->queue.front().due <= now) {
-        if (c->wbuf.empty()) {
-          c->wbuf.swap(p->queue.front().bytes);
-        } else {
-          c->wbuf += p->queue.front().bytes;
-        }
+        c->append_frames(p->queue.front().bytes);
         p->queue.pop_front();
       }
       if (!p->queue.empty()) next_due = p->queue.front().due;
@@ -611,10 +682,26 @@ void Transport::connected(const std::shared_ptr<Peer>& p,
     // Nothing queued goes out until the acceptor has proved the secret
     // (on_authenticated); the peer stays kConnecting meanwhile.
     Nonce nonce = random_nonce();
-    c->start_reading(nonce);
-    c->wbuf = make_hello_frame(self_address_, bytes_of(nonce));
+    uint8_t flags = wants_frame_macs(c->socket()) ? kFlagFrameMacs : 0;
+    c->start_reading(nonce, flags);
+    c->wbuf = make_hello_frame(self_address_, bytes_of(nonce), flags);
   }
   write(p, c);
+}
+
+bool Transport::wants_frame_macs(const tcp::socket& socket) const {
+  switch (frame_macs_) {
+    case FrameMacs::kAlways:
+      return true;
+    case FrameMacs::kNever:
+      return false;
+    case FrameMacs::kAuto:
+      break;
+  }
+  asio::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  // Loopback never leaves this machine: nobody can sit in the middle.
+  return ec || !remote.address().is_loopback();
 }
 
 void Transport::on_authenticated(const std::shared_ptr<Connection>& c) {

@@ -3,8 +3,9 @@
 // Wire format: every frame is a u32 little-endian length followed by that
 // many bytes. The first byte of a frame is its kind:
 //   kHello     u32 magic "CMUD", u16 version, bytes sender address,
-//              bytes nonce (32 bytes with a cluster secret, else empty)
-//   kChallenge nonce (32 bytes), mac (32 bytes)
+//              bytes nonce (32 bytes with a cluster secret, else empty),
+//              u8 flags (kFlagFrameMacs: the dialer wants frame MACs)
+//   kChallenge nonce (32 bytes), u8 agreed flags, mac (32 bytes)
 //   kProof     mac (32 bytes)
 //   kMessage   u64 target id, u32 message wire id, message body
 // A connection starts with the connecting side's hello. With a cluster
@@ -16,7 +17,10 @@
 // kMaxHandshakeFrame bytes, within the handshake timeout; anything else
 // closes the connection and counts as an authentication failure. Without a
 // secret the hello alone opens the connection (and a hello whose nonce
-// disagrees with our having a secret is refused). Each system sends to
+// disagrees with our having a secret is refused). With frame MACs agreed
+// (either side asked: FrameMacs), every message frame after the handshake
+// ends in a 16-byte MAC over its sequence number and bytes, under a key
+// per direction (handshake.h). Each system sends to
 // a peer on one connection: the one it opened, or the one the peer opened if
 // that came first, so there is one connection per pair unless both dial at
 // the same instant (then each keeps sending on its own, order is still kept).
@@ -35,6 +39,7 @@
 #include <unordered_map>
 
 #include "cmud/actor/message.h"
+#include "cmud/actor/system.h"
 #include "cmud/common/status.h"
 
 namespace cmud::actor::detail {
@@ -47,6 +52,7 @@ inline constexpr uint8_t kFrameHello = 0;
 inline constexpr uint8_t kFrameMessage = 1;
 inline constexpr uint8_t kFrameChallenge = 2;
 inline constexpr uint8_t kFrameProof = 3;
+inline constexpr uint8_t kFlagFrameMacs = 1;
 // A handshake frame is never larger (a hello's address is at most ~260).
 inline constexpr size_t kMaxHandshakeFrame = 512;
 
@@ -56,6 +62,7 @@ struct TransportOptions {
   // Empty: no cluster authentication.
   std::string cluster_secret{};
   std::chrono::milliseconds handshake_timeout{5000};
+  FrameMacs frame_macs = FrameMacs::kAuto;
 };
 
 // Thread-safe: send() from any thread; everything else runs on the network
@@ -95,6 +102,8 @@ class Transport {
                 const std::string& remote);
   // Called by a dialled connection once the acceptor proved the secret.
   void on_authenticated(const std::shared_ptr<Connection>& c);
+  // Whether this side asks for frame MACs on a connection.
+  bool wants_frame_macs(const asio::ip::tcp::socket& socket) const;
   // code kOk: closed cleanly by the peer.
   void on_connection_closed(const std::shared_ptr<Connection>& c,
                             ErrorCode code, const std::string& why);
@@ -104,6 +113,7 @@ class Transport {
   const std::chrono::milliseconds latency_;
   const std::string secret_;
   const std::chrono::milliseconds handshake_timeout_;
+  const FrameMacs frame_macs_;
   std::string self_address_;
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
@@ -117,6 +127,6 @@ class Transport {
 // Builds a hello frame (length prefix included); nonce is empty without a
 // cluster secret.
 std::string make_hello_frame(const std::string& self_address,
-                             std::string_view nonce = {});
+                             std::string_view nonce = {}, uint8_t flags = 0);
 
 }  // namespace cmud::actor::detail

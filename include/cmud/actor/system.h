@@ -27,6 +27,15 @@
 
 namespace cmud::actor {
 
+// Whether message frames between systems carry MACs after the handshake
+// (only with a cluster secret): without TLS, they keep anyone in the middle
+// of an authenticated TCP stream from injecting or changing frames.
+enum class FrameMacs {
+  kAuto,    // on links that are not loopback
+  kAlways,  // on every link (tests)
+  kNever,   // off unless the peer asks
+};
+
 struct SystemConfig {
   // Where to accept remote systems. Port 0 picks a free port (see address()).
   std::string host = "127.0.0.1";
@@ -51,6 +60,7 @@ struct SystemConfig {
   std::string cluster_secret{};
   // A connection that has not completed its handshake by then is closed.
   std::chrono::milliseconds handshake_timeout{5000};
+  FrameMacs frame_macs = FrameMacs::kAuto;
   // Receives every internal error: unknown target, undecodable frame,
   // unreachable peer, an actor's non-OK result. Called from any runtime
   // thread; must be thread-safe and must not block. Default: log a warning.
