@@ -3,11 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "testing/memory_storage.h"
+
 #include <memory>
 #include <tuple>
 
 namespace cmud::game {
 namespace {
+
+using testing::MemoryStorage;
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
@@ -505,7 +509,6 @@ TEST_F(GameTest, TheSameSeedPlaysTheSameGame) {
   }
 }
 
-}  // namespace
 // The newcomer's findings of the game issue, one test each.
 
 TEST_F(GameTest, AQuoteAloneIsSayAsHelpPromises) {
@@ -563,4 +566,5 @@ TEST_F(GameTest, AHugeAmountIsMoreThanYouHaveNotANonNumber) {
   EXPECT_EQ(ann->player()->coins, 10);
 }
 
+}  // namespace
 }  // namespace cmud::game

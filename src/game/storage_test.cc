@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include "lww_replicas.h"
+#include "testing/memory_storage.h"
+
+#include "testing/lww_replicas.h"
 
 namespace cmud::game {
 namespace {
+
+using testing::Fault;
+using testing::MemoryStorage;
 
 TEST(MemoryStorage, ListReturnsOnlyKeysUnderThePrefixInOrder) {
   MemoryStorage s;

@@ -52,7 +52,6 @@ TEST(Text, SanitizeRemovesControlCharactersAndTrims) {
   EXPECT_EQ(sanitize("\r\n"), "");
 }
 
-}  // namespace
 TEST(Text, WrapBreaksAtSpacesNeverInsideWords) {
   Text t("the quick brown fox jumps over the lazy dog\n");
   EXPECT_EQ(wrap(t, 10).plain(),
@@ -84,4 +83,5 @@ TEST(Text, WrapCountsCharactersNotBytes) {
             "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\n\xc3\xa9\xc3\xa9");
 }
 
+}  // namespace
 }  // namespace cmud::game

@@ -11,10 +11,12 @@
 #include <tuple>
 
 #include "cmud/game/game.h"
-#include "lww_replicas.h"
+#include "testing/lww_replicas.h"
 
 namespace cmud::game {
 namespace {
+
+using testing::Fault;
 
 using namespace std::chrono_literals;
 using testing::LwwReplicas;

@@ -58,6 +58,16 @@ class ClusterAuthTest : public ::testing::Test {
     return s.ok() ? std::move(s).value() : nullptr;
   }
 
+  // True once the server has refused n handshakes (bounded: 5 s).
+  bool refused_at_least(uint64_t n) {
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (server_->stats().auth_failures < n) {
+      if (std::chrono::steady_clock::now() >= until) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
+  }
+
   // The first query actor's ref (ids: coordinator 1, actors 2..).
   ActorRef first_actor() const {
     return ActorRef(server_->address(), kCoordinatorId + 1);
@@ -84,12 +94,7 @@ TEST_F(ClusterAuthTest, AForgedSyncBatchFromANonMemberChangesNothing) {
                            forged_batch(outsiders.back()->address()));
   }
   // The refusals are counted; by then the forged batches would have landed.
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (server_->stats().auth_failures < 2 &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_GE(server_->stats().auth_failures, 2u);
+  EXPECT_TRUE(refused_at_least(2));
   std::this_thread::sleep_for(100ms);
   auto v = client_->get("victim");
   ASSERT_TRUE(v.ok());
@@ -108,12 +113,7 @@ TEST_F(ClusterAuthTest, AForgedJoinRequestFromANonMemberStreamsNothing) {
   ServerDesc desc{sys->address(), {me.id()}, {}};
   sys->tell(ActorRef(server_->address(), kCoordinatorId),
             JoinRequest{desc, /*want_state=*/true});
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (server_->stats().auth_failures < 1 &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_GE(server_->stats().auth_failures, 1u);
+  EXPECT_TRUE(refused_at_least(1));
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(got.load(), 0);
 }

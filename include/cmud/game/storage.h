@@ -1,11 +1,9 @@
 // The game's view of storage: Get/Put/List/Del with the project's error
-// model, so game logic runs the same over the real client and over an
-// in-memory map in tests.
+// model, so game logic runs the same over the real client and over the
+// in-memory test doubles of src/game/testing/.
 //
 //   auto store =
-//   cmud::game::ClientStorage::connect("127.0.0.1:6001,127.0.0.1:6002");
-//   cmud::game::MemoryStorage mem;       // tests
-//   mem.fail_next(1);                  // the next call fails (kUnavailable)
+//       cmud::game::ClientStorage::connect("127.0.0.1:6001,127.0.0.1:6002");
 #pragma once
 
 #include <map>
@@ -35,46 +33,6 @@ class Storage {
   virtual Result<KeyValues> list(const std::string& prefix) = 0;
   // True when the key existed.
   virtual Result<bool> del(const std::string& key) = 0;
-};
-
-// Injected trouble for the in-memory stores.
-struct Fault {
-  int count = 1;  // how many matching calls fail
-  ErrorCode code = ErrorCode::kUnavailable;
-  // Only calls on keys (or list prefixes) starting with this match.
-  std::string key_prefix;
-  // The call takes effect but still reports the error, like a Put whose
-  // reply was lost (the write happened, the caller cannot know).
-  bool apply_anyway = false;
-};
-
-// One replica in memory, with fault injection for tests. Thread-safe.
-class MemoryStorage : public Storage {
- public:
-  Result<std::optional<std::string>> get(const std::string& key) override;
-  Status put(const std::string& key, const std::string& value) override;
-  Result<KeyValues> list(const std::string& prefix) override;
-  Result<bool> del(const std::string& key) override;
-
-  // The next n calls fail with `code` (and change nothing).
-  void fail_next(int n, ErrorCode code = ErrorCode::kUnavailable);
-  // Adds a fault; faults are used up in the order added.
-  void inject(Fault fault);
-  // While offline every call fails with kUnavailable.
-  void set_offline(bool offline);
-  // Calls made so far (failed ones included).
-  int calls() const;
-
- private:
-  // The error this call on `key` gets, if any; sets apply when the call
-  // should take effect anyway. REQUIRES: mu_ held.
-  Status check(const std::string& key, bool& apply);
-
-  mutable std::mutex mu_;
-  std::map<std::string, std::string> data_;  // guarded by mu_
-  std::vector<Fault> faults_;                // guarded by mu_
-  bool offline_ = false;                     // guarded by mu_
-  int calls_ = 0;                            // guarded by mu_
 };
 
 // The real store through cmud::client. Thread-safe.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cmud/game/storage.h"
+#include "faults.h"
 
 namespace cmud::game::testing {
 
@@ -74,7 +75,7 @@ class LwwReplicas {
   // Faults for calls on replica i (see Fault).
   void inject(size_t i, Fault fault) {
     std::lock_guard lock(mu_);
-    replicas_.at(i)->faults.push_back(std::move(fault));
+    replicas_.at(i)->faults.add(std::move(fault));
   }
 
  private:
@@ -131,24 +132,14 @@ class LwwReplicas {
 
     // REQUIRES: owner.mu_ held.
     Status check(const std::string& key, bool& apply) {
-      for (auto it = faults.begin(); it != faults.end(); ++it) {
-        if (key.compare(0, it->key_prefix.size(), it->key_prefix) != 0) {
-          continue;
-        }
-        Status s(it->code, "injected failure");
-        apply = it->apply_anyway;
-        if (--it->count <= 0) faults.erase(it);
-        return s;
-      }
-      apply = true;
-      return Status::ok_status();
+      return faults.check(key, apply);
     }
 
     LwwReplicas& owner;
     const size_t index;
     uint64_t clock = 0;                 // guarded by owner.mu_
     std::map<std::string, Entry> data;  // guarded by owner.mu_
-    std::vector<Fault> faults;          // guarded by owner.mu_
+    Faults faults;                      // guarded by owner.mu_
   };
 
   mutable std::mutex mu_;
