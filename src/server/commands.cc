@@ -138,9 +138,21 @@ void cmd_scan(Session& s, Args a, ReplyWriter& w) {
   s.defer(OpView::scan(after, pattern, count), fmt_scan);
 }
 
-// INFO needs this actor's key count, so it goes to the actor too.
+// INFO needs its actor's counters (OpView::info), so it goes to the actor.
 void fmt_info(Session& s, std::string_view section, const ResultView& r,
               ReplyWriter& w) {
+  // The actor's counters: name, value, name, value...
+  std::vector<std::pair<std::string_view, std::string_view>> replica;
+  for (size_t i = 0; i + 1 < r.items().size(); i += 2) {
+    replica.emplace_back(r.items()[i].value_or(""),
+                         r.items()[i + 1].value_or(""));
+  }
+  auto counter = [&](std::string_view name) {
+    for (const auto& [k, v] : replica) {
+      if (k == name) return std::string(v);
+    }
+    return std::string("0");
+  };
   auto want = [&](std::string_view name) {
     return section.empty() || section == "all" || section == "everything" ||
            section == "default" || section == name;
@@ -174,9 +186,16 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
   }
   if (want("keyspace")) {
     out += "# Keyspace\r\n";
-    line("keys", r.integer());
-    out +=
-        "db0:keys=" + std::to_string(r.integer()) + ",expires=0,avg_ttl=0\r\n";
+    line("keys", counter("keys"));
+    out += "db0:keys=" + counter("keys") + ",expires=0,avg_ttl=0\r\n";
+    out += "\r\n";
+  }
+  if (want("replica")) {
+    // Versions from elsewhere that kv::admit held back or refused.
+    out += "# Replica\r\n";
+    for (const auto& [k, v] : replica) {
+      if (k != "keys") line(k, std::string(v));
+    }
     out += "\r\n";
   }
   if (want("actors")) {
@@ -200,7 +219,7 @@ void cmd_info(Session& s, Args a, ReplyWriter& w) {
     w.error("ERR INFO takes at most one section");
     return;
   }
-  s.defer(OpView::dbsize(), fmt_info,
+  s.defer(OpView::info(), fmt_info,
           a.size() > 1 ? ascii_lower(a[1]) : std::string());
 }
 
@@ -392,7 +411,7 @@ constexpr Command kCommands[] = {
      .arity = -1,
      .flags = flags("loading stale"),
      .keys = {},
-     .summary = "INFO [server|keyspace|actors]",
+     .summary = "INFO [server|keyspace|replica|actors]",
      .run = cmd_info},
     {.name = "ping",
      .arity = -1,

@@ -27,6 +27,7 @@ enum class OpKind : uint8_t {
   kKeys,    // pattern -> items: matching keys
   kScan,    // after, pattern, count -> items: keys; scan_next
   kDbSize,  // -> integer: live keys
+  kInfo,    // -> items: name, value, ... (the replica's counters, for INFO)
 };
 
 // One result per op, in order, encoded in one buffer (query_wire.h).

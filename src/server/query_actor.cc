@@ -219,6 +219,21 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kDbSize:
       out.integer(static_cast<int64_t>(store_.live_size()));
       return;
+    case OpKind::kInfo: {
+      out.begin_items();
+      auto field = [&](std::string_view name, uint64_t v) {
+        out.item(name);
+        std::string text = std::to_string(v);
+        out.item(text);
+      };
+      field("keys", store_.live_size());
+      field("versions_held_back", held_.size());
+      field("versions_held_total", held_total_);
+      field("versions_held_dropped", held_dropped_);
+      field("versions_refused", refused_total_);
+      out.end_items();
+      return;
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <set>
@@ -93,6 +94,8 @@ class QueryActorTest : public ::testing::Test {
             op.arg, op.count);
       case OpKind::kDbSize:
         return OpView::dbsize();
+      case OpKind::kInfo:
+        return OpView::info();
     }
     return OpView::dbsize();
   }
@@ -375,6 +378,13 @@ TEST_F(QueryActorTest, AVersionBeyondAnyClockIsRefusedAndTheClockKeepsWorking) {
   EXPECT_EQ(one(refs[0], get("k")).value, "before");
   ASSERT_EQ(ask(refs[0], {set("k", "after")}).size(), 1u);
   EXPECT_EQ(one(refs[0], get("k")).value, "after");  // the clock did not wrap
+  Op info;
+  info.kind = OpKind::kInfo;
+  auto counters = one(refs[0], info).items();
+  auto refused =
+      std::find(counters.begin(), counters.end(), "versions_refused");
+  ASSERT_NE(refused, counters.end());
+  EXPECT_EQ(*(refused + 1), "1");
   std::lock_guard lock(mu_);
   ASSERT_EQ(errors_.size(), 1u);
   EXPECT_NE(errors_[0].find("refused 1 entries from elsewhere:1"),
@@ -394,6 +404,12 @@ TEST_F(QueryActorTest, AVersionTooFarAheadIsHeldThenAppliedOnceTheClockIsNear) {
                     false);
   sys_->tell(refs[0], std::move(b));
   EXPECT_FALSE(one(refs[0], get("k")).found);  // held back, not applied
+  Op info;
+  info.kind = OpKind::kInfo;
+  auto counters = one(refs[0], info).items();
+  auto held = std::find(counters.begin(), counters.end(), "versions_held_back");
+  ASSERT_NE(held, counters.end());
+  EXPECT_EQ(*(held + 1), "1");
   // Our clock did not observe it: a local write now is older than it.
   ASSERT_EQ(ask(refs[0], {set("k", "now")}).size(), 1u);
   EXPECT_EQ(one(refs[0], get("k")).value, "now");

@@ -36,6 +36,8 @@ class OpView {
   static OpView scan(std::optional<std::string_view> after,
                      std::string_view pattern, uint64_t count);
   static OpView dbsize();
+  // The replica's counters, as name/value items (INFO).
+  static OpView info();
 
   OpKind kind() const { return kind_; }
   // kGet, kSet.
