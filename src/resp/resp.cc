@@ -157,8 +157,11 @@ void complete(CommandParse& r, size_t consumed) {
 
 // "*<n>\r\n" then n times "$<len>\r\n<len bytes>\r\n", as Redis'
 // processMultibulkBuffer reads it (n <= 0 is an empty command).
-void parse_multibulk(std::string_view in, const Limits& limits,
-                     CommandParse& r) {
+// From `resume_args` complete arguments ending at `resume_pos` (0 0: from
+// the start), only checks the rest; once all is there, parses it whole
+// (once).
+void parse_multibulk(std::string_view in, const Limits& limits, CommandParse& r,
+                     size_t resume_pos = 0, size_t resume_args = 0) {
   const IntLine header = read_int_line(in, 1, limits.max_inline);
   switch (header.scan) {
     case Scan::kOk:
@@ -176,10 +179,23 @@ void parse_multibulk(std::string_view in, const Limits& limits,
   }
   const auto count = static_cast<size_t>(header.value);
   size_t pos = header.next;
-  // Bounded by what the input can hold, not by the (untrusted) count.
-  r.args.reserve(std::min(count, (in.size() - pos) / kMinBulkWire));
-  for (size_t i = 0; i < count; ++i) {
-    if (pos == in.size()) return need_more(r, in.size() + 1);
+  size_t first = 0;
+  const bool resuming = resume_args > 0 && resume_args <= count &&
+                        resume_pos > pos && resume_pos <= in.size();
+  if (resuming) {
+    pos = resume_pos;
+    first = resume_args;
+  } else {
+    // Bounded by what the input can hold, not by the (untrusted) count.
+    r.args.reserve(std::min(count, (in.size() - pos) / kMinBulkWire));
+  }
+  auto more = [&](size_t need, size_t i) {
+    need_more(r, need);
+    r.resume_pos = pos;
+    r.resume_args = i;
+  };
+  for (size_t i = first; i < count; ++i) {
+    if (pos == in.size()) return more(in.size() + 1, i);
     if (in[pos] != '$') {
       std::string message = "Protocol error: expected '$', got ' '";
       message[message.size() - 2] = in[pos];
@@ -190,7 +206,7 @@ void parse_multibulk(std::string_view in, const Limits& limits,
       case Scan::kOk:
         break;
       case Scan::kNeedMore:
-        return need_more(r, in.size() + 1);
+        return more(in.size() + 1, i);
       case Scan::kTooLong:
         return fail(r, kTooBigBulkCount);
       case Scan::kInvalid:
@@ -204,13 +220,20 @@ void parse_multibulk(std::string_view in, const Limits& limits,
       case Scan::kOk:
         break;
       case Scan::kNeedMore:
-        return need_more(r, std::max(in.size() + 1, len.next + size + 2));
+        return more(std::max(in.size() + 1, len.next + size + 2), i);
       case Scan::kTooLong:  // not returned
       case Scan::kInvalid:
         return fail(r, kBulkNotTerminated);
     }
-    r.args.push_back(in.substr(len.next, size));
+    if (!resuming) r.args.push_back(in.substr(len.next, size));
     pos = len.next + size + 2;
+  }
+  if (resuming) {
+    // Everything is here now: one whole parse gives the arguments.
+    CommandParse whole;
+    parse_multibulk(in, limits, whole);
+    r = std::move(whole);
+    return;
   }
   complete(r, pos);
 }
@@ -558,6 +581,16 @@ void append_line(std::string& out, char type, std::string_view s) {
 }
 
 }  // namespace
+
+CommandParse parse_command(std::string_view in, const Limits& limits,
+                           size_t resume_pos, size_t resume_args) {
+  if (resume_args == 0 || in.empty() || in[0] != '*') {
+    return parse_command(in, limits);
+  }
+  CommandParse r;
+  parse_multibulk(in, limits, r, resume_pos, resume_args);
+  return r;
+}
 
 CommandParse parse_command(std::string_view in, const Limits& limits) {
   CommandParse r;

@@ -104,6 +104,21 @@ bool inside(std::string_view part, std::string_view whole) {
          le(part.data() + part.size(), whole.data() + whole.size());
 }
 
+TEST(RespCommand, AResumedParseOfManyArgumentsSkipsWhatItHasSeen) {
+  const size_t n = 100000;
+  std::string wire = "*" + std::to_string(n) + "\r\n";
+  for (size_t i = 0; i < n; ++i) wire += "$1\r\nx\r\n";
+  // Arriving 7 bytes short of the end, then whole.
+  CommandParse part = parse_command(wire.substr(0, wire.size() - 7));
+  ASSERT_EQ(part.outcome, Outcome::kNeedMore);
+  EXPECT_EQ(part.resume_args, n - 1);
+  CommandParse done =
+      parse_command(wire, {}, part.resume_pos, part.resume_args);
+  ASSERT_EQ(done.outcome, Outcome::kComplete);
+  EXPECT_EQ(done.args.size(), n);
+  EXPECT_EQ(done.consumed, wire.size());
+}
+
 TEST(RespCommand, NeedNamesTheEndOfABulkWhoseLengthWasRead) {
   std::string wire = "*2\r\n$3\r\nSET\r\n$1000000\r\n";
   CommandParse p = parse_command(wire);
@@ -150,6 +165,26 @@ void expect_command_at_every_split(std::string_view wire, const Args& want,
   EXPECT_EQ(p.consumed, wire.size());
   EXPECT_EQ(strings(p.args), want);
   expect_args_view_input_or_owned(p, all.view());
+  // Resumed parses, each from where the one before stopped, as a session
+  // makes them while the command arrives: same answers as from scratch.
+  size_t resume_pos = 0, resume_args = 0;
+  for (size_t k = 0; k <= wire.size(); ++k) {
+    Exact prefix(wire.substr(0, k));
+    CommandParse r =
+        parse_command(prefix.view(), limits, resume_pos, resume_args);
+    CommandParse fresh = parse_command(prefix.view(), limits);
+    ASSERT_EQ(r.outcome, fresh.outcome) << "resumed prefix of " << k;
+    EXPECT_EQ(r.need, fresh.need) << "resumed prefix of " << k;
+    if (r.outcome == Outcome::kComplete) {
+      EXPECT_EQ(strings(r.args), want);
+      EXPECT_EQ(r.consumed, wire.size());
+      expect_args_view_input_or_owned(r, prefix.view());
+    } else {
+      EXPECT_GE(r.resume_args, resume_args);  // progress is never lost
+      resume_pos = r.resume_pos;
+      resume_args = r.resume_args;
+    }
+  }
 }
 
 // All of `wire` is refused with `message`; no prefix completes, and once a

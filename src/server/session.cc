@@ -121,12 +121,16 @@ void Session::process() {
     }
     // Not enough for the command in progress yet: don't parse it again.
     if (rest.size() < need_) break;
-    auto p = resp::parse_command(rest, port_.limits);
+    auto p = resp::parse_command(rest, port_.limits, resume_pos_, resume_args_);
     if (p.outcome == resp::Outcome::kNeedMore) {
       need_ = p.need;
+      resume_pos_ = p.resume_pos;
+      resume_args_ = p.resume_args;
       break;
     }
     need_ = 0;
+    resume_pos_ = 0;
+    resume_args_ = 0;
     std::string now;  // a reply written at once, in order with the others
     resp::ReplyWriter w(now);
     if (p.outcome == resp::Outcome::kError) {

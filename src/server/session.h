@@ -89,6 +89,10 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t in_len_ = 0;
   // Unparsed input below this cannot complete a command (parse's `need`).
   size_t need_ = 0;
+  // Where the parse of that command stopped (CommandParse::resume_*),
+  // relative to its first byte, so compaction keeps it valid.
+  size_t resume_pos_ = 0;
+  size_t resume_args_ = 0;
   bool counted_ = false;  // holds a place in port_.clients
   std::string out_;       // replies not yet handed to the socket
   std::string writing_;   // the write in flight

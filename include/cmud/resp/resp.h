@@ -43,6 +43,12 @@ struct CommandParse {
   // least this many bytes (the end of a bulk string whose length was read),
   // so a caller can wait for them instead of parsing the same prefix again.
   size_t need = 0;
+  // With kNeedMore on a RESP array: its first `resume_args` arguments are
+  // complete and valid and end at byte `resume_pos`. Handing both to the
+  // next parse of the same (grown) command skips them, so a command of a
+  // million small arguments arriving in pieces costs O(n), not O(n^2).
+  size_t resume_pos = 0;
+  size_t resume_args = 0;
   std::vector<std::string_view> args;
   std::string error;  // "Protocol error: ..." when outcome == kError
   // Inline arguments whose quoting or escapes make them differ from the
@@ -58,6 +64,11 @@ struct CommandParse {
 // does). An empty inline line yields kComplete with no args (skip it).
 // Stateless: call again with more bytes after kNeedMore.
 CommandParse parse_command(std::string_view in, const Limits& limits = {});
+// The same, resuming where an earlier kNeedMore parse of this command (a
+// prefix of `in`) stopped: resume_pos and resume_args as it returned them.
+// REQUIRES: the bytes of that prefix are unchanged.
+CommandParse parse_command(std::string_view in, const Limits& limits,
+                           size_t resume_pos, size_t resume_args);
 
 // A reply value.
 struct Value {
