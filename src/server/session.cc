@@ -110,12 +110,7 @@ void Session::process() {
       std::string now = "-ERR query buffer of " + std::to_string(rest.size()) +
                         " bytes is over client-query-buffer-limit (" +
                         std::to_string(port_.query_buffer_limit) + ")\r\n";
-      if (pending_.empty()) {
-        out_ += now;
-      } else {
-        pending_.push_back(
-            {.format = nullptr, .context = {}, .written = std::move(now)});
-      }
+      owe(std::move(now));
       closing_ = true;
       break;
     }
@@ -147,18 +142,20 @@ void Session::process() {
         c->run(*this, p.args, w);
       }
     }
-    if (!now.empty()) {
-      if (pending_.empty()) {
-        out_ += now;
-      } else {
-        pending_.push_back(
-            {.format = nullptr, .context = {}, .written = std::move(now)});
-      }
-    }
+    if (!now.empty()) owe(std::move(now));
   }
   if (request_.count > 0 && !awaiting_) send_request();
   write();
   read();
+}
+
+void Session::owe(std::string reply) {
+  if (pending_.empty()) {
+    out_ += reply;
+  } else {
+    pending_.push_back(
+        {.format = nullptr, .context = {}, .written = std::move(reply)});
+  }
 }
 
 void Session::send_request() {

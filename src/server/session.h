@@ -75,6 +75,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read();
   void process();
+  // Queues a reply already written, after the ones still owed.
+  void owe(std::string reply);
   void send_request();
   void on_reply(Result<QueryReply> reply);
   void write();
