@@ -4,12 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <random>
+#include <cstdio>
+#include <cstdlib>
 
-#include "cmud/common/address.h"
 #include "system_impl.h"
-#include "transport.h"
+#include "thread_host.h"
 
 namespace cmud::actor {
 namespace detail {
@@ -63,14 +62,26 @@ Cell* CellTable::get(uint64_t index) const {
                           : slots[offset].load(std::memory_order_acquire);
 }
 
-SystemImpl::SystemImpl(SystemConfig config) : config_(std::move(config)) {
-  size_t n = config_.workers;
-  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
-  for (size_t i = 0; i < n; ++i) {
-    ios_.push_back(std::make_unique<asio::io_context>(1));
-    guards_.push_back(asio::make_work_guard(*ios_.back()));
+// Sets the thread's worker for a task's run and restores it after (a
+// simulator runs the workers of many systems on one thread).
+class WorkerScope {
+ public:
+  WorkerScope(const SystemImpl* system, size_t index) : saved_(t_worker) {
+    t_worker = {system, index};
   }
-  slots_ = std::make_unique<StatSlot[]>(n + 1);
+  ~WorkerScope() { t_worker = saved_; }
+  WorkerScope(const WorkerScope&) = delete;
+  WorkerScope& operator=(const WorkerScope&) = delete;
+
+ private:
+  WorkerTls saved_;
+};
+
+SystemImpl::SystemImpl(SystemConfig config) : config_(std::move(config)) {
+  host_ = config_.runtime_host;
+  if (!host_) host_ = std::make_shared<ThreadHost>(config_);
+  workers_ = host_->worker_count();
+  slots_ = std::make_unique<StatSlot[]>(workers_ + 1);
   logger_ = make_logger(config_.name);
   if (!config_.on_error) {
     auto logger = logger_;
@@ -78,46 +89,24 @@ SystemImpl::SystemImpl(SystemConfig config) : config_(std::move(config)) {
       logger->warn("{}", s.to_string());
     };
   }
-  transport_ = std::make_unique<Transport>(
-      *this, TransportOptions{.max_frame = config_.max_frame_bytes,
-                              .latency = config_.emulated_latency,
-                              .cluster_secret = config_.cluster_secret,
-                              .handshake_timeout = config_.handshake_timeout,
-                              .frame_macs = config_.frame_macs});
 }
 
 SystemImpl::~SystemImpl() { close(); }
 
 Status SystemImpl::start() {
-  if (config_.listen) {
-    auto port = transport_->listen(config_.host, config_.port);
-    if (!port.ok()) return port.status();
-    address_ = join_host_port(config_.host, *port);
-  } else {
-    // Unreachable from elsewhere, unique within and across processes.
-    std::random_device rd;
-    address_ = "local-" + std::to_string(rd()) + std::to_string(rd()) + ":0";
-  }
-  transport_->start(address_);
-  for (size_t i = 0; i < ios_.size(); ++i) {
-    threads_.emplace_back([this, i] {
-      t_worker = {this, i};
-      ios_[i]->run();
-    });
-  }
+  auto address = host_->start(*this);
+  if (!address.ok()) return address.status();
+  address_ = std::move(address).value();
   return {};
 }
+
+void SystemImpl::enter_worker(size_t worker) { t_worker = {this, worker}; }
 
 void SystemImpl::close() {
   std::lock_guard lock(close_mu_);
   if (closed_.exchange(true)) return;
   assert(t_worker.system != this && "close() called from a worker");
-  for (auto& g : guards_) g.reset();
-  for (auto& io : ios_) io->stop();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
-  transport_->close();
+  host_->stop();
   cells_.for_each([](Cell& c) { c.mailbox.close(); });
   std::unordered_map<uint64_t, ChannelSlot> open;
   {
@@ -130,7 +119,7 @@ void SystemImpl::close() {
 }
 
 StatSlot& SystemImpl::slot() {
-  return t_worker.system == this ? slots_[t_worker.index] : slots_[ios_.size()];
+  return t_worker.system == this ? slots_[t_worker.index] : slots_[workers_];
 }
 
 void SystemImpl::account(Cell* from, const ActorRef& to, const Message& msg) {
@@ -139,10 +128,7 @@ void SystemImpl::account(Cell* from, const ActorRef& to, const Message& msg) {
       .fetch_add(1, std::memory_order_relaxed);
   s.bytes_sent.fetch_add(msg.encoded_size(), std::memory_order_relaxed);
   if (from == nullptr || to.is_channel()) return;
-  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - start_)
-                    .count();
-  uint64_t n = from->window_for(to).add(now_ms);
+  uint64_t n = from->window_for(to).add(host_->monotonic_ms());
   uint64_t seen = max_pair_.load(std::memory_order_relaxed);
   while (n > seen && !max_pair_.compare_exchange_weak(seen, n)) {
   }
@@ -166,7 +152,7 @@ void SystemImpl::route(const ActorRef& to, Message msg, bool from_outside) {
                   "message " + std::string(msg.name()) +
                       " sent to an empty ActorRef; dropped"));
   } else {
-    transport_->send(to.address(), to.id(), msg);
+    host_->send(to.address(), to.id(), msg);
   }
 }
 
@@ -214,7 +200,11 @@ void SystemImpl::deliver_local(uint64_t id, Message msg, bool from_outside) {
 }
 
 void SystemImpl::schedule(Cell& cell) {
-  asio::post(*ios_[cell.worker], [this, &cell] { run(cell); });
+  // Two pointers: stored inside the std::function, no allocation.
+  host_->post(cell.worker, [this, &cell] {
+    WorkerScope scope(this, cell.worker);
+    run(cell);
+  });
 }
 
 void SystemImpl::run(Cell& cell) {
@@ -243,17 +233,19 @@ void SystemImpl::send_after(Cell& from, const ActorRef& to, Message msg,
                             std::chrono::milliseconds delay) {
   if (closed()) return;
   account(&from, to, msg);
-  auto timer = std::make_shared<asio::steady_timer>(*ios_[from.worker], delay);
-  timer->async_wait([this, timer, to,
-                     m = std::move(msg)](const asio::error_code& ec) mutable {
-    if (!ec && !closed()) route(to, std::move(m));
+  size_t worker = from.worker;
+  // Shared: a host's task is copyable, a message only movable.
+  auto m = std::make_shared<Message>(std::move(msg));
+  host_->post_after(worker, delay, [this, worker, to, m] {
+    WorkerScope scope(this, worker);
+    if (!closed()) route(to, std::move(*m));
   });
 }
 
 ActorRef SystemImpl::spawn(
     System& owner, std::optional<size_t> worker,
     const std::function<std::unique_ptr<Actor>(Context&)>& make) {
-  size_t w = worker.value_or(next_worker_.fetch_add(1)) % ios_.size();
+  size_t w = worker.value_or(next_worker_.fetch_add(1)) % workers_;
   uint64_t id = next_actor_.fetch_add(1);
   auto cell = std::make_unique<Cell>(id, w);
   ActorRef self(address_, id);
@@ -336,7 +328,7 @@ void SystemImpl::report(Status status) {
 
 Stats SystemImpl::stats() const {
   Stats s;
-  for (size_t i = 0; i <= ios_.size(); ++i) {
+  for (size_t i = 0; i <= workers_; ++i) {
     const auto& slot = slots_[i];
     s.messages_sent_external += slot.sent_external.load();
     s.messages_sent_actor += slot.sent_actor.load();
@@ -357,6 +349,8 @@ spdlog::logger& Context::log() const { return impl_.logger(); }
 void Context::send(const ActorRef& to, Message msg) {
   impl_.send(&cell_, to, std::move(msg));
 }
+
+uint64_t Context::wall_ms() const { return impl_.host().wall_ms(); }
 
 void Context::send_after(const ActorRef& to, Message msg,
                          std::chrono::milliseconds delay) {
@@ -379,7 +373,12 @@ System::~System() { close(); }
 const std::string& System::address() const { return impl_->address(); }
 size_t System::worker_count() const { return impl_->worker_count(); }
 asio::io_context::executor_type System::executor(size_t worker) {
-  return impl_->io(worker).get_executor();
+  asio::io_context* io = impl_->host().io(worker);
+  if (io == nullptr) {
+    std::fprintf(stderr, "System::executor: this host has no event loops\n");
+    std::abort();
+  }
+  return io->get_executor();
 }
 
 ActorRef System::spawn_impl(

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <spdlog/logger.h>
-#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <atomic>
 #include <bit>
@@ -11,18 +10,16 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "cmud/actor/actor.h"
+#include "cmud/actor/host.h"
 #include "cmud/actor/system.h"
 #include "mailbox.h"
 #include "rate_window.h"
 
 namespace cmud::actor::detail {
-
-class Transport;
 
 // One actor with its mailbox. The mailbox is thread-safe; actor, context and
 // windows are touched only on the owning worker while `scheduled` is held.
@@ -106,10 +103,16 @@ struct ChannelSlot {
 };
 
 // Thread-safe unless a member says otherwise.
-class SystemImpl {
+class SystemImpl final : public HostInbox {
  public:
   explicit SystemImpl(SystemConfig config);
   ~SystemImpl();
+
+  // HostInbox.
+  void deliver(uint64_t target, Message msg) override {
+    deliver_local(target, std::move(msg));
+  }
+  void enter_worker(size_t worker) override;
 
   Status start();
   void close();
@@ -136,19 +139,19 @@ class SystemImpl {
   ActorRef make_channel(asio::any_io_executor ex,
                         std::function<void(Message)> fn);
 
-  void report(Status status);
-  void count_auth_failure() {
+  void report(Status status) override;
+  void count_auth_failure() override {
     slot().auth_failures.fetch_add(1, std::memory_order_relaxed);
   }
-  void add_remote_bytes(uint64_t n) {
+  void add_remote_bytes(uint64_t n) override {
     slot().remote_bytes_received.fetch_add(n, std::memory_order_relaxed);
   }
   Stats stats() const;
 
   const SystemConfig& config() const { return config_; }
   const std::string& address() const { return address_; }
-  size_t worker_count() const { return ios_.size(); }
-  asio::io_context& io(size_t worker) { return *ios_[worker]; }
+  size_t worker_count() const { return workers_; }
+  Host& host() { return *host_; }
   spdlog::logger& logger() { return *logger_; }
   bool closed() const { return closed_.load(std::memory_order_acquire); }
 
@@ -162,11 +165,8 @@ class SystemImpl {
   SystemConfig config_;
   std::string address_;
   std::shared_ptr<spdlog::logger> logger_;
-  std::vector<std::unique_ptr<asio::io_context>> ios_;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
-      guards_;
-  std::vector<std::thread> threads_;
-  std::unique_ptr<Transport> transport_;
+  std::shared_ptr<Host> host_;
+  size_t workers_ = 0;
   CellTable cells_;
   std::atomic<uint64_t> next_actor_{1};
   std::atomic<size_t> next_worker_{0};
@@ -177,8 +177,6 @@ class SystemImpl {
 
   std::unique_ptr<StatSlot[]> slots_;  // one per worker, plus one shared
   std::atomic<uint64_t> max_pair_{0};
-  std::chrono::steady_clock::time_point start_ =
-      std::chrono::steady_clock::now();
 
   std::mutex close_mu_;
   std::atomic<bool> closed_{false};

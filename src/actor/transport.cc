@@ -13,7 +13,6 @@
 #include "cmud/actor/listen.h"
 #include "cmud/common/address.h"
 #include "handshake.h"
-#include "system_impl.h"
 
 namespace cmud::actor::detail {
 
@@ -254,7 +253,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
       fail(ErrorCode::kDecode, "undecodable frame: " + msg.status().message());
       return false;
     }
-    t_.sys_.deliver_local(target, std::move(msg).value());
+    t_.sys_.deliver(target, std::move(msg).value());
     return true;
   }
 
@@ -470,7 +469,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   size_t pending_frame_ = 0;  // bytes of the incomplete frame at the front
 };
 
-Transport::Transport(SystemImpl& sys, TransportOptions options)
+Transport::Transport(HostInbox& sys, TransportOptions options)
     : sys_(sys),
       max_frame_(options.max_frame),
       latency_(options.latency),

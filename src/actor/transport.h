@@ -38,13 +38,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cmud/actor/host.h"
 #include "cmud/actor/message.h"
 #include "cmud/actor/system.h"
 #include "cmud/common/status.h"
 
 namespace cmud::actor::detail {
-
-class SystemImpl;
 
 inline constexpr uint32_t kWireMagic = 0x44554d43;  // "CMUD"
 inline constexpr uint16_t kWireVersion = 2;
@@ -69,7 +68,7 @@ struct TransportOptions {
 // thread that start() creates.
 class Transport {
  public:
-  Transport(SystemImpl& sys, TransportOptions options);
+  Transport(HostInbox& inbox, TransportOptions options);
   ~Transport();
 
   // Binds and listens; returns the bound port. Call before start().
@@ -108,7 +107,7 @@ class Transport {
   void on_connection_closed(const std::shared_ptr<Connection>& c,
                             ErrorCode code, const std::string& why);
 
-  SystemImpl& sys_;
+  HostInbox& sys_;
   const size_t max_frame_;
   const std::chrono::milliseconds latency_;
   const std::string secret_;

@@ -98,6 +98,28 @@ struct SyncTick {
   CMUD_MESSAGE("server.SyncTick")
 };
 
+// --- Inspection (the simulator's checkers, tests, debugging) ---
+
+// Replica entries with their versions, tombstones included, encoded as in
+// a SyncBatch, and the replica's floor.
+struct ReplicaEntries {
+  uint32_t count = 0;
+  std::string entries;
+  uint64_t floor_hlc = 0;
+  uint64_t floor_origin = 0;
+  CMUD_MESSAGE("server.ReplicaEntries", count, entries, floor_hlc, floor_origin)
+};
+
+// Asks a query actor for its entries of `keys`, or of every key (in key
+// order) when `all`.
+struct ReadReplica {
+  std::vector<std::string> keys;
+  bool all = false;
+  ActorRef reply_to;
+  using Reply = ReplicaEntries;
+  CMUD_MESSAGE("server.ReadReplica", keys, all, reply_to)
+};
+
 // --- Membership ---
 
 // What a server prints at start-up (as JSON) and what others need to sync

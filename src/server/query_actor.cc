@@ -59,6 +59,7 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
       options_(options),
       origin_(kv::origin_of(ctx.self().uid(), options.incarnation)),
       server_(std::move(server)),
+      clock_([&ctx] { return ctx.wall_ms(); }),
       local_count_(local.size()) {
   for (const auto& ref : local) {
     if (ref != ctx_.self()) local_.push_back(Dest{ref, false, 0, std::nullopt});
@@ -69,7 +70,28 @@ Status QueryActor::on_message(Message& msg) {
   return actor::match(
       msg, [&](QueryRequest& q) { return on_query(q); },
       [&](SyncBatch& b) { return on_sync(b); }, [&](SyncTick&) { on_tick(); },
-      [&](AddServer& a) { on_add_server(a); });
+      [&](AddServer& a) { on_add_server(a); },
+      [&](ReadReplica& r) { on_read_replica(r); });
+}
+
+void QueryActor::on_read_replica(const ReadReplica& r) {
+  ReplicaEntries out;
+  out.floor_hlc = store_.floor().hlc;
+  out.floor_origin = store_.floor().origin;
+  auto add = [&](const kv::Entry& e) {
+    append_sync_entry(out.entries, e.key(), e.value(), e.version().hlc,
+                      e.version().origin, e.deleted());
+    ++out.count;
+    return true;
+  };
+  if (r.all) {
+    (void)store_.walk("", /*after=*/false, add);
+  } else {
+    for (const auto& k : r.keys) {
+      if (const kv::Entry* e = store_.find(k)) add(*e);
+    }
+  }
+  ctx_.reply(r, std::move(out));
 }
 
 namespace {
@@ -270,7 +292,8 @@ Status QueryActor::on_sync(SyncBatch& b) {
           }
         });
   }
-  if (logged) work_added();
+  // Held entries need the timer too, or an idle actor never retries them.
+  if (logged || !held_.empty()) work_added();
   if (!status.ok()) return status;
   if (refused > 0) {
     return {ErrorCode::kInvalidArgument,

@@ -78,6 +78,7 @@ class QueryActor : public actor::Actor {
                        uint64_t now_ms, bool& logged);
   void retry_held();
   void on_add_server(AddServer& a);
+  void on_read_replica(const ReadReplica& r);
   void on_tick();
 
   void work_added();

@@ -14,9 +14,8 @@
 
 #include "cmud/actor/listen.h"
 #include "cmud/common/address.h"
-#include "coordinator.h"
 #include "messages.h"
-#include "query_actor.h"
+#include "replicas.h"
 #include "session.h"
 
 namespace cmud::server {
@@ -191,40 +190,30 @@ Status Server::Impl::start() {
         join_host_port(config_.host, client_acceptor_->local_endpoint().port());
   }
 
-  desc_.address = system_->address();
-  std::vector<ActorRef> queries;
+  std::vector<std::string> query_ports;
   for (size_t i = 0; i < n; ++i) {
-    uint64_t id = kCoordinatorId + 1 + i;  // spawned right after it
-    desc_.actors.push_back(id);
-    desc_.query.push_back(
+    query_ports.push_back(
         join_host_port(config_.host, acceptors_[i]->local_endpoint().port()));
-    queries.emplace_back(desc_.address, id);
   }
-  auto coordinator =
-      system_->spawn_on<Coordinator>(0, desc_, queries, std::move(join));
   SyncOptions sync;
   sync.spacing = config_.sync_spacing;
   sync.incarnation = incarnation_;
   sync.admit.max_skew_ms =
       static_cast<uint64_t>(config_.max_clock_skew.count());
+  auto replicas =
+      start_replicas(*system_, std::move(query_ports), sync, std::move(join));
+  if (!replicas.ok()) return replicas.status();
+  desc_ = replicas->desc;
   for (size_t i = 0; i < n; ++i) {
-    auto q = system_->spawn_on<QueryActor>(i, i, sync, desc_.address, queries);
-    if (q != queries[i]) {
-      return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
-    }
     auto p = std::make_unique<PortInfo>();
     p->system = system_.get();
-    p->actor = q;
+    p->actor = replicas->queries[i];
     p->tcp_port = acceptors_[i]->local_endpoint().port();
     p->limits = config_.limits;
     p->query_buffer_limit = config_.client_query_buffer_limit;
     p->clients = &clients_;
     ports_.push_back(std::move(p));
   }
-  if (coordinator.id() != kCoordinatorId) {
-    return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
-  }
-  system_->tell(coordinator, StartCoordinator{});
 
   for (size_t i = 0; i < n; ++i) {
     asio::post(system_->executor(i), [this, i] { accept_on(i); });

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 #include "cmud/actor/actor_ref.h"
 #include "cmud/actor/message.h"
@@ -53,6 +54,9 @@ class Context {
 
   // A logger whose lines name this actor.
   spdlog::logger& log() const;
+  // Milliseconds since the Unix epoch, from the system's host (virtual time
+  // in the simulator): actors read the time only here.
+  uint64_t wall_ms() const;
 
  private:
   friend class detail::SystemImpl;

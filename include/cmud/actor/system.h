@@ -22,6 +22,7 @@
 
 #include "cmud/actor/actor.h"
 #include "cmud/actor/actor_ref.h"
+#include "cmud/actor/host.h"
 #include "cmud/actor/message.h"
 #include "cmud/common/status.h"
 
@@ -67,6 +68,10 @@ struct SystemConfig {
   std::function<void(const Status&)> on_error = nullptr;
   // Name used in log lines.
   std::string name = "cmud";
+  // What the system runs on (host.h). Null: its own threads, Asio, the
+  // clocks and TCP, per the fields above; otherwise host, port, listen,
+  // workers and the network fields are the host's business.
+  std::shared_ptr<Host> runtime_host = nullptr;
 };
 
 // Runtime statistics. All counters are totals since start.
@@ -106,7 +111,8 @@ class System {
   const std::string& address() const;
   size_t worker_count() const;
   // The executor of worker i: code posted here runs on the same thread as
-  // the actors placed on worker i. REQUIRES: i < worker_count().
+  // the actors placed on worker i. REQUIRES: i < worker_count(), and a
+  // host with event loops (the default; not the simulator's).
   asio::io_context::executor_type executor(size_t worker);
 
   // Constructs A(Context&, args...) and places it on the given worker (or
@@ -170,6 +176,10 @@ class System {
   Channel channel();
   // A single-use ref whose one message is passed to fn, run on ex.
   ActorRef channel(asio::any_io_executor ex, std::function<void(Message)> fn);
+  // A single-use ref whose one message, or kClosed if the system closes
+  // first, is passed to done on the delivering thread (a worker, the
+  // network, or the simulator's one thread). done must not block.
+  ActorRef completion_channel(std::function<void(Result<Message>)> done);
 
   Stats stats() const;
 
@@ -186,9 +196,6 @@ class System {
       std::optional<size_t> worker,
       const std::function<std::unique_ptr<Actor>(Context&)>& make);
   void send_external(const ActorRef& to, Message msg);
-  // A single-use ref whose one message, or kClosed if the system closes
-  // first, is passed to done on the delivering thread. done must not block.
-  ActorRef completion_channel(std::function<void(Result<Message>)> done);
 
   std::unique_ptr<detail::SystemImpl> impl_;
 };

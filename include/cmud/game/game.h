@@ -12,9 +12,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <optional>
-#include <set>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,6 +48,8 @@ struct CommandInfo {
   std::string_view aliases;  // space-separated
 };
 
+class PlayerSession;
+
 // Thread-compatible: one thread (the terminal's, or a test's) drives a
 // Game. The Storage and Clock must outlive it.
 class Game {
@@ -60,13 +60,14 @@ class Game {
   static constexpr int64_t kHeartbeatMs = 30'000;
 
   Game(Storage& store, Clock& clock, GameConfig config = {});
+  ~Game();
 
   // Validates the name (kInvalidArgument, nothing else changes), remembers
   // it, then loads the player or creates a new one. A storage error is not
   // an error here: the text explains it and every later command retries.
   Result<Text> login(std::string_view name);
-  bool logged_in() const { return logged_in_; }
-  const std::string& name() const { return name_; }
+  bool logged_in() const;
+  const std::string& name() const;
   // The player's record as this session knows it; nullptr before login.
   const Player* player() const;
 
@@ -83,72 +84,11 @@ class Game {
   static std::span<const CommandInfo> commands();
 
  private:
-  struct Command;
-  struct ProblemView;
-  static std::span<const Command> table();
-  static const Command* find_command(std::string_view word);
-
-  // Tries to log in with name_; the text says what happened.
-  Text try_login();
-  // Per-command (and idle) housekeeping: session ownership, heartbeat,
-  // transfers, promotion, messages. Appends news to `out`.
-  Status sync(Text& out, bool idle);
-  Status check_session(Text& out);
-  Status heartbeat(bool left = false);
-  Status retry_pending();
-  Status claim_gifts(Text& out);
-  Status check_promotion(Text& out);
-  Status read_messages(Text& out);
-  Result<ProblemView> load_problem(int rank);
-  Status promote(Text& out);
-
-  // Writes the whole record; on success it becomes the session's copy.
-  Status save(const Player& next);
-  Status post(std::string_view place, std::string_view text, bool emote);
-  Status post_news(std::string_view text);
-  std::string nonce();
-  Text storage_trouble(const Status& s, std::string_view what) const;
-  Text who_is_here(const KeyValues& players, const KeyValues& seen) const;
-  bool active(const Heartbeat& h) const;
-  void remember_players(const KeyValues& kvs, std::string_view prefix);
-
-  // Commands.
-  Text cmd_help(const std::vector<std::string>& args);
-  Text cmd_look(const std::vector<std::string>& args);
-  Text cmd_move(const std::vector<std::string>& args);
-  Text cmd_map(const std::vector<std::string>& args);
-  Text cmd_mine(const std::vector<std::string>& args);
-  Text cmd_shop(const std::vector<std::string>& args);
-  Text cmd_buy(const std::vector<std::string>& args);
-  Text cmd_inv(const std::vector<std::string>& args);
-  Text cmd_stats(const std::vector<std::string>& args);
-  Text cmd_problem(const std::vector<std::string>& args);
-  Text cmd_solve(const std::vector<std::string>& args);
-  Text cmd_say(const std::vector<std::string>& args);
-  Text cmd_who(const std::vector<std::string>& args);
-  Text cmd_top(const std::vector<std::string>& args);
-  Text cmd_give(const std::vector<std::string>& args);
-  Text cmd_quit(const std::vector<std::string>& args);
-
-  Storage& store_;
-  Clock& clock_;
-  Rng rng_;
-  std::string session_;
-  std::string name_;
-  std::optional<Player> player_;
-  bool logged_in_ = false;
-  bool kicked_ = false;
-  bool quitting_ = false;
-  bool dirty_ = false;    // the last record write failed (maybe applied)
+  // The player's state and the store operations the commands share
+  // (src/game/session.h); the commands themselves are a table of functions
+  // over it (src/game/command.h).
+  std::unique_ptr<PlayerSession> session_;
   bool offline_ = false;  // the last idle poll failed
-  int64_t login_ms_ = 0;
-  int64_t last_heartbeat_ms_ = 0;
-  int64_t last_full_poll_ms_ = 0;
-  int64_t listen_since_ms_ = 0;  // messages older than this are not shown
-  uint64_t nonce_ = 0;
-  std::string raw_line_;  // the line being executed (say keeps its spaces)
-  std::map<std::string, int64_t> seen_messages_;  // key -> at_ms
-  std::set<std::string> known_players_;           // for completion
 };
 
 }  // namespace cmud::game

@@ -1,0 +1,126 @@
+// cmud-sim: runs the storage cluster on the deterministic simulator for many
+// seeds and prints one summary line; any failing seed prints itself and the
+// command that replays it.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "sim_cluster.h"
+
+namespace {
+
+double cpu_seconds() {
+  return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cmud::server::sim;
+  CLI::App app{
+      "Runs a simulated CMUD cluster (the real query actors and coordinator "
+      "on virtual time and a simulated network) under seeded faults, and "
+      "checks convergence, acknowledged writes, deletes and message rates."};
+  uint64_t seeds = 100;
+  uint64_t first = 1;
+  SimOptions o;
+  std::string faults = faults_name(kDefaultFaults);
+  double traffic_s = 60;
+  double settle_s = 15;
+  app.add_option("--seeds", seeds, "How many seeds to run")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
+  app.add_option("--first", first, "The first seed");
+  app.add_option("--servers", o.servers, "Servers in the cluster")
+      ->check(CLI::Range(size_t{1}, size_t{16}));
+  app.add_option("--actors", o.actors, "Query actors per server")
+      ->check(CLI::Range(size_t{1}, size_t{16}));
+  app.add_option("--faults", faults,
+                 "Comma-separated: jitter, skew, drop, partition, crash; or "
+                 "all, none")
+      ->capture_default_str();
+  app.add_option("--traffic-seconds", traffic_s,
+                 "Simulated seconds of traffic and faults per seed")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--settle-seconds", settle_s,
+                 "Simulated seconds after faults heal before the checks")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--ops-per-second", o.ops_per_sec, "Client operations")
+      ->check(CLI::Range(0.1, 10000.0))
+      ->capture_default_str();
+  app.add_option("--keys", o.keys, "Distinct keys the clients touch")
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
+      ->capture_default_str();
+  bool trace = false;
+  app.add_flag("--trace", trace,
+               "Print each seed's faults and failures as they happened");
+  bool keep_going = false;
+  app.add_flag("--keep-going", keep_going,
+               "Run every seed even after one fails");
+  CLI11_PARSE(app, argc, argv);
+
+  std::string error;
+  auto bits = parse_faults(faults, error);
+  if (!bits) {
+    std::fprintf(stderr, "cmud-sim: %s\n", error.c_str());
+    return 2;
+  }
+  o.faults = *bits;
+  o.trace = trace;
+  o.traffic_ms = static_cast<int64_t>(traffic_s * 1000);
+  o.settle_ms = static_cast<int64_t>(settle_s * 1000);
+
+  double cpu0 = cpu_seconds();
+  uint64_t ran = 0, failed = 0, writes = 0, events = 0;
+  int64_t simulated = 0;
+  std::optional<uint64_t> first_failed;
+  std::string first_failure;
+  for (uint64_t s = first; s < first + seeds; ++s) {
+    o.seed = s;
+    SimResult r = run_seed(o);
+    ++ran;
+    writes += r.writes_acked;
+    events += r.events;
+    simulated += r.simulated_ms;
+    if (trace) {
+      for (const auto& line : r.trace) {
+        std::printf("seed %llu: %s\n", static_cast<unsigned long long>(s),
+                    line.c_str());
+      }
+    }
+    if (!r.ok()) {
+      ++failed;
+      std::printf("seed %llu failed: %s\n  replay: %s\n",
+                  static_cast<unsigned long long>(s), r.failures[0].c_str(),
+                  replay_command(o).c_str());
+      for (size_t i = 1; i < r.failures.size() && i < 5; ++i) {
+        std::printf("  also: %s\n", r.failures[i].c_str());
+      }
+      if (!first_failed) {
+        first_failed = s;
+        first_failure = r.failures[0];
+      }
+      if (!keep_going) break;
+    }
+  }
+  double cpu = cpu_seconds() - cpu0;
+  std::printf(
+      "%llu seeds, %llu failed, first failing seed %s; faults %s, %zu "
+      "servers x %zu actors; %.1f s CPU (%.1f ms per seed for %.0f s "
+      "simulated), %llu writes acknowledged, %llu events\n",
+      static_cast<unsigned long long>(ran),
+      static_cast<unsigned long long>(failed),
+      first_failed ? (std::to_string(*first_failed) + " (" + first_failure +
+                      ")")
+                         .c_str()
+                   : "none",
+      faults_name(o.faults).c_str(), o.servers, o.actors, cpu,
+      ran ? 1000 * cpu / static_cast<double>(ran) : 0.0,
+      ran ? static_cast<double>(simulated) / 1000 / static_cast<double>(ran)
+          : 0.0,
+      static_cast<unsigned long long>(writes),
+      static_cast<unsigned long long>(events));
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,90 @@
+#include "thread_host.h"
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <random>
+
+#include "cmud/common/address.h"
+#include "transport.h"
+
+namespace cmud::actor::detail {
+
+ThreadHost::ThreadHost(const SystemConfig& config) : config_(config) {
+  size_t n = config.workers;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < n; ++i) {
+    ios_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*ios_.back()));
+  }
+}
+
+ThreadHost::~ThreadHost() { stop(); }
+
+Result<std::string> ThreadHost::start(HostInbox& inbox) {
+  transport_ = std::make_unique<Transport>(
+      inbox, TransportOptions{.max_frame = config_.max_frame_bytes,
+                              .latency = config_.emulated_latency,
+                              .cluster_secret = config_.cluster_secret,
+                              .handshake_timeout = config_.handshake_timeout,
+                              .frame_macs = config_.frame_macs});
+  std::string address;
+  if (config_.listen) {
+    auto port = transport_->listen(config_.host, config_.port);
+    if (!port.ok()) return port.status();
+    address = join_host_port(config_.host, *port);
+  } else {
+    // Unreachable from elsewhere, unique within and across processes.
+    std::random_device rd;
+    address = "local-" + std::to_string(rd()) + std::to_string(rd()) + ":0";
+  }
+  transport_->start(address);
+  for (size_t i = 0; i < ios_.size(); ++i) {
+    threads_.emplace_back([this, i, &inbox] {
+      inbox.enter_worker(i);
+      ios_[i]->run();
+    });
+  }
+  return address;
+}
+
+void ThreadHost::stop() {
+  for (auto& g : guards_) g.reset();
+  for (auto& io : ios_) io->stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  if (transport_) transport_->close();
+}
+
+void ThreadHost::post(size_t worker, std::function<void()> task) {
+  asio::post(*ios_[worker], std::move(task));
+}
+
+void ThreadHost::post_after(size_t worker, std::chrono::milliseconds delay,
+                            std::function<void()> task) {
+  auto timer = std::make_shared<asio::steady_timer>(*ios_[worker], delay);
+  timer->async_wait(
+      [timer, task = std::move(task)](const asio::error_code& ec) {
+        if (!ec) task();
+      });
+}
+
+void ThreadHost::send(const std::string& address, uint64_t target,
+                      const Message& msg) {
+  transport_->send(address, target, msg);
+}
+
+int64_t ThreadHost::monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now() - start_)
+      .count();
+}
+
+uint64_t ThreadHost::wall_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+}  // namespace cmud::actor::detail

@@ -1,0 +1,29 @@
+// The actors of one storage server on its actor system, started the same
+// way by Server (with real ports) and by the simulator (on simulated hosts).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cmud/actor/system.h"
+#include "messages.h"
+#include "query_actor.h"
+
+namespace cmud::server {
+
+struct Replicas {
+  ActorRef coordinator;          // actor 1
+  std::vector<ActorRef> queries;  // one per worker, in port order
+  ServerDesc desc;               // what other servers are told
+};
+
+// Spawns the coordinator and one query actor per worker of `system` (which
+// must have spawned nothing yet), then starts the coordinator, which joins
+// `join` (actor-system addresses). query_ports name the query ports in
+// worker order (descriptions only). kInternal if ids come out otherwise.
+Result<Replicas> start_replicas(actor::System& system,
+                                std::vector<std::string> query_ports,
+                                const SyncOptions& sync,
+                                std::vector<std::string> join);
+
+}  // namespace cmud::server

@@ -1,0 +1,614 @@
+#include "sim_cluster.h"
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <tuple>
+#include <unordered_map>
+
+#include "cmud/actor/system.h"
+#include "cmud/sim/world.h"
+#include "messages.h"
+#include "query_wire.h"
+#include "replicas.h"
+
+namespace cmud::server::sim {
+namespace {
+
+using actor::ActorRef;
+using actor::Message;
+
+constexpr struct {
+  const char* name;
+  Fault bit;
+} kFaultNames[] = {{"jitter", kJitter},
+                   {"skew", kSkew},
+                   {"drop", kDrop},
+                   {"partition", kPartition},
+                   {"crash", kCrash}};
+constexpr unsigned kAllFaults = kJitter | kSkew | kDrop | kPartition | kCrash;
+
+// Versions a replica may hold back (kv::admit) in the simulation: below
+// the skew the faults inject, so the hold path runs.
+constexpr uint64_t kMaxSkewMs = 2000;
+constexpr int64_t kSkewMs = 5000;
+
+struct Ver {
+  uint64_t hlc = 0;
+  uint64_t origin = 0;
+  auto operator<=>(const Ver&) const = default;
+};
+
+std::string str(const Ver& v) {
+  return std::to_string(v.hlc >> 16) + "." + std::to_string(v.hlc & 0xffff) +
+         "/" + std::to_string(v.origin % 100000);
+}
+
+struct Item {
+  std::string key;
+  std::string value;
+  Ver v;
+  bool deleted = false;
+  bool operator==(const Item&) const = default;
+};
+
+std::string str(const Item& e) {
+  return e.key + (e.deleted ? " deleted" : "=" + e.value) + " @" + str(e.v);
+}
+
+bool parse_items(uint32_t count, std::string_view bytes,
+                 std::vector<Item>& out) {
+  codec::Reader r(bytes);
+  for (uint32_t i = 0; i < count; ++i) {
+    SyncEntryView e;
+    if (!read_sync_entry(r, e)) return false;
+    out.push_back(Item{std::string(e.key), std::string(e.value),
+                       Ver{e.hlc, e.origin}, e.deleted});
+  }
+  return true;
+}
+
+// One client operation and what came back so far.
+struct Op {
+  enum Kind { kSet, kDel, kGet } kind = kGet;
+  size_t node = 0;
+  uint64_t generation = 0;
+  size_t actor = 0;
+  std::string key;
+  std::string value;
+  bool replied = false;  // the QueryReply arrived
+  std::optional<std::string> got;
+};
+
+// A write the client saw acknowledged, with the version it took.
+struct Acked {
+  std::string key;
+  bool deleted = false;
+  Ver v;
+  size_t node = 0;
+  uint64_t generation = 0;
+  int64_t at_ms = 0;
+};
+
+struct Node {
+  std::string address;
+  uint64_t generation = 0;  // bumped at every start
+  std::unique_ptr<actor::System> system;
+  std::vector<ActorRef> queries;
+  bool up() const { return system != nullptr; }
+};
+
+class Cluster {
+ public:
+  explicit Cluster(const SimOptions& o) : o_(o), world_(o.seed) {
+    for (size_t i = 0; i < o.servers; ++i) {
+      Node n;
+      n.address = "10.0.0." + std::to_string(i + 1) + ":7000";
+      index_[n.address] = i;
+      nodes_.push_back(std::move(n));
+    }
+    world_.on_deliver([this](const cmud::sim::Delivery& d) { delivered(d); });
+  }
+
+  SimResult run();
+
+ private:
+  cmud::sim::Rng& rng() { return world_.rng(); }
+  int64_t now() const { return world_.now_ms(); }
+  void note(const std::string& what) {
+    if (o_.trace) result_.trace.push_back(std::to_string(now()) + " ms: " + what);
+  }
+  void fail(const std::string& checker, const std::string& detail) {
+    if (result_.failures.size() < 20) {
+      result_.failures.push_back("[" + checker + "] " + detail);
+    }
+    note("FAILED [" + checker + "] " + detail);
+  }
+
+  void start(size_t i);
+  void crash(size_t i);
+  void check_rate(const Node& n);
+  void schedule_faults();
+  void next_op();
+  void issue(std::shared_ptr<Op> op);
+  void on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m);
+  void on_entries(const std::shared_ptr<Op>& op, Result<Message> m);
+  void seen(const Op& op, const Item* e);
+  void delivered(const cmud::sim::Delivery& d);
+  void final_checks();
+  static std::string holder_key(std::string_view key, uint64_t hlc,
+                                uint64_t origin) {
+    std::string k(key);
+    k.append(reinterpret_cast<const char*>(&hlc), sizeof hlc);
+    k.append(reinterpret_cast<const char*>(&origin), sizeof origin);
+    return k;
+  }
+
+  const SimOptions o_;
+  cmud::sim::World world_;
+  std::vector<Node> nodes_;
+  std::map<std::string, size_t> index_;
+  SimResult result_;
+  int64_t traffic_end_ = 0;
+  uint64_t op_seq_ = 0;
+  std::vector<Acked> acked_;
+  // Highest version each replica (node, generation, actor) has shown for
+  // each key: it must never show an older one.
+  std::map<std::tuple<size_t, uint64_t, size_t, std::string>, Ver> shown_;
+  // Which servers (node, generation) a version reached over the network.
+  std::unordered_map<std::string, std::vector<std::pair<size_t, uint64_t>>>
+      holders_;
+  // Final state per replica: dumps_[node][actor].
+  std::vector<std::vector<std::optional<std::vector<Item>>>> dumps_;
+};
+
+void Cluster::start(size_t i) {
+  Node& n = nodes_[i];
+  ++n.generation;
+  actor::SystemConfig c;
+  c.runtime_host = world_.host(n.address, o_.actors);
+  c.name = "sim-" + std::to_string(i + 1);
+  c.on_error = [](const Status&) {};  // unreachable peers are routine here
+  auto sys = actor::System::create(std::move(c));
+  if (!sys.ok()) {
+    fail("setup", "server " + n.address + ": " + sys.status().to_string());
+    return;
+  }
+  n.system = std::move(sys).value();
+  SyncOptions sync;
+  sync.incarnation = rng().next() | 1;
+  sync.admit.max_skew_ms = kMaxSkewMs;
+  std::vector<std::string> join;
+  std::vector<std::string> ports;
+  for (const auto& other : nodes_) {
+    if (other.address != n.address) join.push_back(other.address);
+  }
+  for (size_t a = 0; a < o_.actors; ++a) {
+    ports.push_back("10.0.0." + std::to_string(i + 1) + ":" +
+                    std::to_string(7001 + a));
+  }
+  auto r = start_replicas(*n.system, std::move(ports), sync, std::move(join));
+  if (!r.ok()) {
+    fail("setup", "server " + n.address + ": " + r.status().to_string());
+    return;
+  }
+  n.queries = r->queries;
+  note("server " + std::to_string(i + 1) + " started (generation " +
+       std::to_string(n.generation) + ")");
+}
+
+void Cluster::check_rate(const Node& n) {
+  uint64_t rate = n.system->stats().max_pair_msgs_per_sec;
+  result_.max_pair_msgs_per_sec =
+      std::max(result_.max_pair_msgs_per_sec, rate);
+  if (rate > 10) {
+    fail("rate", "server " + n.address + ": one actor sent another " +
+                     std::to_string(rate) + " messages within one second");
+  }
+}
+
+void Cluster::crash(size_t i) {
+  Node& n = nodes_[i];
+  check_rate(n);
+  n.system.reset();  // memory lost; in-flight replies never come
+  n.queries.clear();
+  ++result_.crashes;
+  note("server " + std::to_string(i + 1) + " crashed");
+}
+
+void Cluster::schedule_faults() {
+  int64_t end = traffic_end_;
+  unsigned f = o_.faults;
+  world_.network().latency_min_ms = 1;
+  world_.network().latency_max_ms = (f & kJitter) ? 300 : 5;
+  if (f & kSkew) {
+    for (const auto& n : nodes_) {
+      world_.set_clock_offset(n.address, rng().between(-kSkewMs, kSkewMs));
+    }
+    for (int64_t t = rng().between(3000, 15000); t < end;
+         t += rng().between(3000, 15000)) {
+      world_.at(t, [this] {
+        const auto& n = nodes_[rng().below(nodes_.size())];
+        int64_t off = rng().between(-kSkewMs, kSkewMs);
+        world_.set_clock_offset(n.address, off);
+        note("clock of " + n.address + " jumps to offset " +
+             std::to_string(off) + " ms");
+      });
+    }
+  }
+  if (f & kDrop) {
+    for (int64_t t = rng().between(1000, 8000); t < end;
+         t += rng().between(3000, 10000)) {
+      int64_t len = rng().between(500, 5000);
+      world_.at(t, [this, len] {
+        double p = 0.05 + static_cast<double>(rng().below(45)) / 100;
+        world_.network().drop = p;
+        note("network drops " + std::to_string(int(p * 100)) + "% for " +
+             std::to_string(len) + " ms");
+      });
+      world_.at(std::min(t + len, end), [this] { world_.network().drop = 0; });
+    }
+  }
+  if ((f & kPartition) && nodes_.size() > 1) {
+    for (int64_t t = rng().between(1000, 8000); t < end;
+         t += rng().between(3000, 12000)) {
+      int64_t len = rng().between(500, 8000);
+      world_.at(t, [this, len, end] {
+        size_t a = rng().below(nodes_.size());
+        size_t b = (a + 1 + rng().below(nodes_.size() - 1)) % nodes_.size();
+        auto x = nodes_[a].address, y = nodes_[b].address;
+        world_.partition(x, y);
+        note("partition " + x + " | " + y + " for " + std::to_string(len) +
+             " ms");
+        world_.at(std::min(now() + len, end),
+                  [this, x, y] { world_.heal(x, y); });
+      });
+    }
+  }
+  if ((f & kCrash) && nodes_.size() > 1) {
+    for (int64_t t = rng().between(5000, 15000); t < end;
+         t += rng().between(8000, 20000)) {
+      int64_t down = rng().between(500, 6000);
+      world_.at(t, [this, down, end] {
+        size_t i = rng().below(nodes_.size());
+        size_t up = 0;
+        for (const auto& n : nodes_) up += n.up() ? 1 : 0;
+        if (!nodes_[i].up() || up < 2) return;
+        crash(i);
+        world_.at(std::min(now() + down, end), [this, i] {
+          if (!nodes_[i].up()) start(i);
+        });
+      });
+    }
+  }
+  world_.at(end, [this] {
+    world_.heal_all();
+    world_.network().drop = 0;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (!nodes_[i].up()) start(i);
+    }
+    note("traffic ends; faults healed");
+  });
+}
+
+void Cluster::next_op() {
+  int64_t gap = std::max<int64_t>(
+      1, static_cast<int64_t>(2000.0 / std::max(o_.ops_per_sec, 0.001)));
+  int64_t t = now() + rng().between(1, gap);
+  if (t >= traffic_end_) return;
+  world_.at(t, [this] {
+    std::vector<size_t> up;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i].up()) up.push_back(i);
+    }
+    if (!up.empty()) {
+      auto op = std::make_shared<Op>();
+      op->node = up[rng().below(up.size())];
+      op->generation = nodes_[op->node].generation;
+      op->actor = rng().below(o_.actors);
+      op->key = "k" + std::to_string(rng().below(o_.keys));
+      uint64_t roll = rng().below(100);
+      op->kind = roll < 45 ? Op::kSet : roll < 60 ? Op::kDel : Op::kGet;
+      if (op->kind == Op::kSet) op->value = "v" + std::to_string(++op_seq_);
+      issue(op);
+    }
+    next_op();
+  });
+}
+
+// A request and, right behind it in the same mailbox, a read of the key's
+// entry: nothing can come between them, so the entry shows what the op
+// left (and a write's version).
+void Cluster::issue(std::shared_ptr<Op> op) {
+  Node& n = nodes_[op->node];
+  const ActorRef& q = n.queries[op->actor];
+  QueryRequest req;
+  if (op->kind == Op::kSet) {
+    append_op(req, OpView::set(op->key, op->value));
+  } else if (op->kind == Op::kDel) {
+    std::string_view k = op->key;
+    append_op(req, OpView::del(std::span<const std::string_view>(&k, 1)));
+  } else {
+    append_op(req, OpView::get(op->key));
+  }
+  req.reply_to = n.system->completion_channel(
+      [this, op](Result<Message> m) { on_query_reply(op, std::move(m)); });
+  ReadReplica read;
+  read.keys.push_back(op->key);
+  read.reply_to = n.system->completion_channel(
+      [this, op](Result<Message> m) { on_entries(op, std::move(m)); });
+  n.system->tell(q, std::move(req));
+  n.system->tell(q, std::move(read));
+}
+
+void Cluster::on_query_reply(const std::shared_ptr<Op>& op,
+                             Result<Message> m) {
+  if (!m.ok()) return;  // the server crashed: never acknowledged
+  auto* r = m->as<QueryReply>();
+  codec::Reader in(r ? std::string_view(r->results) : std::string_view());
+  ResultView v;
+  if (r == nullptr || r->count != 1 || !read_result(in, v)) {
+    fail("protocol", "malformed reply to an op on " + op->key);
+    return;
+  }
+  if (op->kind == Op::kGet && v.value()) op->got = std::string(*v.value());
+  op->replied = true;
+}
+
+void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
+  if (!m.ok() || !op->replied) return;
+  auto* r = m->as<ReplicaEntries>();
+  std::vector<Item> items;
+  if (r == nullptr || !parse_items(r->count, r->entries, items) ||
+      items.size() > 1) {
+    fail("protocol", "malformed entries for " + op->key);
+    return;
+  }
+  const Item* e = items.empty() ? nullptr : &items[0];
+  std::string where = "server " + std::to_string(op->node + 1) + " actor " +
+                      std::to_string(op->actor);
+  switch (op->kind) {
+    case Op::kGet: {
+      ++result_.reads;
+      std::optional<std::string> want;
+      if (e != nullptr && !e->deleted) want = e->value;
+      if (op->got != want) {
+        fail("read", where + ": GET " + op->key + " answered " +
+                         op->got.value_or("(nil)") + " but the replica holds " +
+                         (e ? str(*e) : "nothing"));
+      }
+      seen(*op, e);
+      return;
+    }
+    case Op::kSet:
+    case Op::kDel: {
+      bool del = op->kind == Op::kDel;
+      // A write must take effect where it was made: its version beats
+      // everything this replica had shown (the hybrid clock's promise).
+      if (e == nullptr || e->deleted != del || (!del && e->value != op->value)) {
+        fail("own-write", where + ": " + (del ? "DEL " : "SET ") + op->key +
+                              (del ? "" : "=" + op->value) +
+                              " acknowledged, but the replica then holds " +
+                              (e ? str(*e) : "nothing"));
+        return;
+      }
+      auto it = shown_.find({op->node, op->generation, op->actor, op->key});
+      if (it != shown_.end() && !(it->second < e->v)) {
+        fail("own-write", where + ": " + op->key + " written at " +
+                              str(e->v) + ", not above " + str(it->second) +
+                              " which the replica had shown");
+      }
+      ++result_.writes_acked;
+      acked_.push_back(
+          Acked{op->key, del, e->v, op->node, op->generation, now()});
+      seen(*op, e);
+      return;
+    }
+  }
+}
+
+// Checker (c): a replica never shows an older version of a key than it
+// showed before; so a deleted key never comes back where it was deleted.
+void Cluster::seen(const Op& op, const Item* e) {
+  auto k = std::make_tuple(op.node, op.generation, op.actor, op.key);
+  auto it = shown_.find(k);
+  if (e == nullptr) {
+    if (it != shown_.end()) {
+      fail("went-back", "server " + std::to_string(op.node + 1) + " actor " +
+                            std::to_string(op.actor) + " lost " + op.key +
+                            " after showing " + str(it->second));
+    }
+    return;
+  }
+  if (it == shown_.end()) {
+    shown_.emplace(k, e->v);
+  } else if (e->v < it->second) {
+    fail("went-back", "server " + std::to_string(op.node + 1) + " actor " +
+                          std::to_string(op.actor) + " shows " + str(*e) +
+                          " after showing version " + str(it->second));
+  } else {
+    it->second = e->v;
+  }
+}
+
+void Cluster::delivered(const cmud::sim::Delivery& d) {
+  auto* b = d.msg.as<SyncBatch>();
+  if (b == nullptr) return;
+  auto to = index_.find(d.to);
+  if (to == index_.end()) return;
+  codec::Reader r(b->entries);
+  SyncEntryView e;
+  for (uint32_t i = 0; i < b->count && read_sync_entry(r, e); ++i) {
+    holders_[holder_key(e.key, e.hlc, e.origin)].emplace_back(
+        to->second, nodes_[to->second].generation);
+  }
+}
+
+void Cluster::final_checks() {
+  // (d) pair rates, over the whole run.
+  for (const auto& n : nodes_) {
+    if (n.up()) check_rate(n);
+  }
+  // (a) every replica of every server holds the same entries.
+  const std::vector<Item>* first = nullptr;
+  std::string first_name;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    for (size_t a = 0; a < o_.actors; ++a) {
+      std::string name = "server " + std::to_string(i + 1) + " actor " +
+                         std::to_string(a);
+      if (!dumps_[i][a]) {
+        fail("converged", name + " did not answer the final read");
+        continue;
+      }
+      const auto& d = *dumps_[i][a];
+      if (first == nullptr) {
+        first = &d;
+        first_name = name;
+        continue;
+      }
+      if (d == *first) continue;
+      std::map<std::string, std::pair<std::string, std::string>> diff;
+      for (const auto& e : *first) diff[e.key].first = str(e);
+      for (const auto& e : d) diff[e.key].second = str(e);
+      size_t n = 0;
+      std::string example;
+      for (const auto& [k, p] : diff) {
+        if (p.first == p.second) continue;
+        if (++n == 1) {
+          example = k + ": " + (p.first.empty() ? "nothing" : p.first) +
+                    " vs " + (p.second.empty() ? "nothing" : p.second);
+        }
+      }
+      fail("converged", std::to_string(o_.settle_ms) + " ms after faults healed, " +
+                            name + " differs from " + first_name + " in " +
+                            std::to_string(n) + " keys, e.g. " + example);
+    }
+  }
+  if (first == nullptr) return;
+  // (b) an acknowledged write is never lost unless a later version replaced
+  // it, or every server that held it crashed (nothing is durable yet).
+  std::map<std::string, const Item*> final_by_key;
+  for (const auto& e : *first) final_by_key[e.key] = &e;
+  size_t lost = 0;
+  for (const auto& w : acked_) {
+    auto it = final_by_key.find(w.key);
+    if (it != final_by_key.end() && !(it->second->v < w.v)) continue;
+    bool excused = nodes_[w.node].generation != w.generation;
+    if (excused) {
+      auto h = holders_.find(holder_key(w.key, w.v.hlc, w.v.origin));
+      if (h != holders_.end()) {
+        for (auto [node, gen] : h->second) {
+          if (nodes_[node].generation == gen) excused = false;
+        }
+      }
+    }
+    if (excused) continue;
+    if (++lost > 3) continue;
+    fail(w.deleted ? "deleted-came-back" : "acked-lost",
+         std::string(w.deleted ? "DEL " : "SET ") + w.key + " @" + str(w.v) +
+             " acknowledged by server " + std::to_string(w.node + 1) +
+             " at " + std::to_string(w.at_ms) + " ms, but the final state " +
+             "holds " +
+             (it == final_by_key.end() ? "nothing" : str(*it->second)));
+  }
+}
+
+SimResult Cluster::run() {
+  traffic_end_ = o_.traffic_ms;
+  schedule_faults();
+  for (size_t i = 0; i < nodes_.size(); ++i) start(i);
+  next_op();
+  int64_t settle_end = traffic_end_ + o_.settle_ms;
+  if (!world_.run_until(settle_end)) {
+    fail("livelock", "too many events before " + std::to_string(settle_end) +
+                         " ms");
+  }
+  dumps_.assign(nodes_.size(), std::vector<std::optional<std::vector<Item>>>(
+                                   o_.actors));
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    auto& n = nodes_[i];
+    if (!n.up()) continue;
+    for (size_t a = 0; a < o_.actors; ++a) {
+      ReadReplica read;
+      read.all = true;
+      read.reply_to = n.system->completion_channel([this, i, a](
+                                                       Result<Message> m) {
+        if (!m.ok()) return;
+        auto* r = m->as<ReplicaEntries>();
+        std::vector<Item> items;
+        if (r != nullptr && parse_items(r->count, r->entries, items)) {
+          dumps_[i][a] = std::move(items);
+        }
+      });
+      n.system->tell(n.queries[a], std::move(read));
+    }
+  }
+  world_.run_until(settle_end + 1000);
+  final_checks();
+  result_.events = world_.events();
+  result_.messages = world_.messages_sent();
+  result_.dropped = world_.messages_dropped();
+  result_.simulated_ms = world_.now_ms();
+  // Systems go before the world whose hosts they run on.
+  for (auto& n : nodes_) n.system.reset();
+  return std::move(result_);
+}
+
+}  // namespace
+
+std::optional<unsigned> parse_faults(std::string_view list,
+                                     std::string& error) {
+  if (list == "all") return kAllFaults;
+  if (list == "none" || list.empty()) return 0u;
+  unsigned bits = 0;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view name = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view()
+                                           : list.substr(comma + 1);
+    bool found = false;
+    for (const auto& f : kFaultNames) {
+      if (name == f.name) {
+        bits |= f.bit;
+        found = true;
+      }
+    }
+    if (!found) {
+      error = "unknown fault '" + std::string(name) +
+              "' (known: jitter, skew, drop, partition, crash, all, none)";
+      return std::nullopt;
+    }
+  }
+  return bits;
+}
+
+std::string faults_name(unsigned faults) {
+  std::string out;
+  for (const auto& f : kFaultNames) {
+    if (faults & f.bit) out += (out.empty() ? "" : ",") + std::string(f.name);
+  }
+  return out.empty() ? "none" : out;
+}
+
+SimResult run_seed(const SimOptions& options) {
+  // The simulated servers log joins and retries; a run prints only results.
+  auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::off);
+  Cluster c(options);
+  SimResult r = c.run();
+  spdlog::set_level(level);
+  return r;
+}
+
+std::string replay_command(const SimOptions& o) {
+  std::ostringstream s;
+  s << "cmud-sim --seeds 1 --first " << o.seed << " --servers " << o.servers
+    << " --actors " << o.actors << " --faults " << faults_name(o.faults)
+    << " --trace";
+  return s.str();
+}
+
+}  // namespace cmud::server::sim

@@ -1,0 +1,64 @@
+// The storage cluster on the simulator: a fixed set of seeds that must pass
+// (cmud-sim runs many more), and replay.
+#include "sim_cluster.h"
+
+#include <gtest/gtest.h>
+
+namespace cmud::server::sim {
+namespace {
+
+void expect_seeds_pass(SimOptions o, uint64_t first, uint64_t count) {
+  for (uint64_t s = first; s < first + count; ++s) {
+    o.seed = s;
+    SimResult r = run_seed(o);
+    ASSERT_TRUE(r.ok()) << r.failures[0] << "\n  replay: " << replay_command(o);
+    ASSERT_GT(r.writes_acked, 0u);
+    ASSERT_LE(r.max_pair_msgs_per_sec, 10u);
+  }
+}
+
+TEST(SimCluster, DefaultFaultsPassAFixedSetOfSeeds) {
+  expect_seeds_pass({}, 1, 150);
+}
+
+TEST(SimCluster, OtherShapesPass) {
+  SimOptions o;
+  o.servers = 1;
+  o.actors = 4;
+  expect_seeds_pass(o, 1, 10);
+  o.servers = 5;
+  o.actors = 1;
+  expect_seeds_pass(o, 1, 10);
+  o.servers = 2;
+  o.actors = 3;
+  o.keys = 3;  // every write collides
+  expect_seeds_pass(o, 1, 10);
+}
+
+TEST(SimCluster, ASeedReplaysExactly) {
+  SimOptions o;
+  o.faults = kJitter | kSkew | kCrash | kDrop;
+  o.trace = true;
+  o.seed = 42;
+  SimResult a = run_seed(o);
+  SimResult b = run_seed(o);
+  EXPECT_EQ(a.trace, b.trace);
+  EXPECT_EQ(a.failures, b.failures);
+  EXPECT_EQ(a.events, b.events);
+  EXPECT_EQ(a.writes_acked, b.writes_acked);
+  o.seed = 43;
+  EXPECT_NE(run_seed(o).events, a.events);
+}
+
+TEST(SimCluster, FaultListsParse) {
+  std::string error;
+  EXPECT_EQ(parse_faults("jitter,crash", error), kJitter | kCrash);
+  EXPECT_EQ(parse_faults("none", error), 0u);
+  EXPECT_EQ(faults_name(*parse_faults("all", error)),
+            "jitter,skew,drop,partition,crash");
+  EXPECT_FALSE(parse_faults("jitter,flood", error));
+  EXPECT_NE(error.find("unknown fault 'flood'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cmud::server::sim
