@@ -106,20 +106,19 @@ int main(int argc, char** argv) {
     }
   }
   double cpu = cpu_seconds() - cpu0;
+  std::string failing = "none";
+  if (first_failed) {
+    failing = std::to_string(*first_failed) + " (" + first_failure + ")";
+  }
+  double n = static_cast<double>(ran);
   std::printf(
       "%llu seeds, %llu failed, first failing seed %s; faults %s, %zu "
       "servers x %zu actors; %.1f s CPU (%.1f ms per seed for %.0f s "
       "simulated), %llu writes acknowledged, %llu events\n",
       static_cast<unsigned long long>(ran),
-      static_cast<unsigned long long>(failed),
-      first_failed ? (std::to_string(*first_failed) + " (" + first_failure +
-                      ")")
-                         .c_str()
-                   : "none",
-      faults_name(o.faults).c_str(), o.servers, o.actors, cpu,
-      ran ? 1000 * cpu / static_cast<double>(ran) : 0.0,
-      ran ? static_cast<double>(simulated) / 1000 / static_cast<double>(ran)
-          : 0.0,
+      static_cast<unsigned long long>(failed), failing.c_str(),
+      faults_name(o.faults).c_str(), o.servers, o.actors, cpu, 1000 * cpu / n,
+      static_cast<double>(simulated) / 1000 / n,
       static_cast<unsigned long long>(writes),
       static_cast<unsigned long long>(events));
   return failed == 0 ? 0 : 1;
