@@ -1,35 +1,31 @@
-// The game session. Every command runs as: sync (is this session still the
-// player's, heartbeat, unfinished transfers, gifts to claim, promotion,
-// messages), then the command itself. The session keeps the player's record
-// in memory and is its only writer, so it never reads its own record back
-// (a replica may be behind) except at login; each change is written whole,
-// in one Put, and becomes the session's copy only once that Put succeeded.
-// The key schema and why it is safe under last-writer-wins: docs/GAME.md.
+// The game session's front: login, the command loop and completion. What a
+// command does is in commands/ (one file each, listed in commands/table.cc);
+// the player's state and the rules every write follows are in session.cc.
 #include "cmud/game/game.h"
 
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <limits>
-#include <random>
-#include <set>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "command.h"
 #include "game_internal.h"
+#include "session.h"
 
 namespace cmud::game {
 
 using namespace detail;
 
-// ---- Construction, login ----------------------------------------------------
-
 Game::Game(Storage& store, Clock& clock, GameConfig config)
-    : store_(store),
-      clock_(clock),
-      rng_(config.seed != 0 ? config.seed : std::random_device{}()),
-      session_(config.session.empty() ? random_hex(12) : config.session) {}
+    : session_(std::make_unique<PlayerSession>(store, clock, config)) {}
 
-const Player* Game::player() const { return player_ ? &*player_ : nullptr; }
+Game::~Game() = default;
+
+bool Game::logged_in() const { return session_->logged_in(); }
+
+const std::string& Game::name() const { return session_->name(); }
+
+const Player* Game::player() const { return session_->player(); }
 
 Result<Text> Game::login(std::string_view name) {
   auto normalized = normalize_name(name);
@@ -39,364 +35,8 @@ Result<Text> Game::login(std::string_view name) {
     return Status(ErrorCode::kInvalidArgument,
                   "'" + *normalized + "' is a command, not a name");
   }
-  name_ = *normalized;
-  logged_in_ = false;
-  player_.reset();
-  return try_login();
-}
-
-Text Game::try_login() {
-  Text out;
-  int64_t now = clock_.now_ms();
-  auto got = store_.get(keys::player(name_));
-  if (!got.ok()) {
-    return storage_trouble(got.status(),
-                           "You are not logged in yet; your next command "
-                           "tries again.");
-  }
-  bool fresh = !got->has_value();
-  Player p;
-  if (fresh) {
-    p.name = name_;
-    p.created_ms = now;
-  } else {
-    auto decoded = decode_player(**got);
-    if (!decoded.ok()) {
-      out.line("The registrar cannot read your file (" +
-                   decoded.status().to_string() +
-                   "). It was left as it is; ask an administrator.",
-               Style::kBad);
-      return out;
-    }
-    p = std::move(*decoded);
-    p.name = name_;
-    // A battle's damage is written to the hit key before the record: if
-    // the last session ended in between, the key knows more.
-    auto hits = store_.list(keys::hit_prefix(p.rank));
-    if (!hits.ok()) {
-      return storage_trouble(hits.status(),
-                             "You are not logged in yet; your next command "
-                             "tries again.");
-    }
-    for (const auto& [key, value] : *hits) {
-      auto hk = keys::parse_hit(p.rank, key);
-      auto dmg = parse_count(value);
-      if (!hk || !dmg || hk->name != name_ || *dmg == 0) continue;
-      if (hk->term > p.term || (hk->term == p.term && *dmg > p.damage)) {
-        p.term = hk->term;
-        p.damage = *dmg;
-      }
-    }
-  }
-
-  // Another session of this player still running?
-  bool elsewhere = false;
-  auto seen = store_.get(keys::seen(name_));
-  if (!seen.ok()) {
-    return storage_trouble(seen.status(),
-                           "You are not logged in yet; your next command "
-                           "tries again.");
-  }
-  if (seen->has_value()) {
-    auto hb = decode_heartbeat(**seen);
-    if (hb.ok() && hb->session != session_ && !hb->left &&
-        now - hb->at_ms < kActiveMs) {
-      elsewhere = true;
-    }
-  }
-
-  if (fresh) {
-    if (Status s = store_.put(keys::player(name_), encode_player(p)); !s.ok()) {
-      return storage_trouble(s,
-                             "You are not enrolled yet; your next command "
-                             "tries again.");
-    }
-  }
-  player_ = p;
-  login_ms_ = now;
-  if (Status s = heartbeat(); !s.ok()) {
-    player_.reset();
-    return storage_trouble(s,
-                           "You are not logged in yet; your next command "
-                           "tries again.");
-  }
-  logged_in_ = true;
-  listen_since_ms_ = now;
-  last_full_poll_ms_ = now;
-  known_players_.insert(name_);
-
-  if (fresh) {
-    out.line("Welcome to CMUD, " + name_ + "!", Style::kTitle);
-    tell(out,
-         "You arrive at the Main Gate with a backpack, a laptop covered in "
-         "stickers and one hand-me-down CPU.\n"
-         "A senior student looks up from her phone: \"Mine coins, buy "
-         "hardware, solve problems, get promoted.\n"
-         "And never walk on the Quad.\"");
-    out.line("Type help to see what you can do.", Style::kDim);
-  } else {
-    const Player& me = *player_;
-    out.add("Welcome back, ", Style::kTitle)
-        .add(name_, Style::kPlayer)
-        .line("!", Style::kTitle);
-    out.add(std::string(rank_info(me.rank).name))
-        .add(", ")
-        .add(plural(me.coins, "coin", "coins"), Style::kCoins)
-        .add(", power " + with_commas(total_power(me.hardware)) + ", at ")
-        .add(place_name(me.place), Style::kPlace)
-        .line(".");
-  }
-  if (elsewhere) {
-    out.line(
-        "You seem to be playing in another window too; that session will "
-        "end at its next command.",
-        Style::kWarn);
-  }
-  (void)post(
-      player_->place,
-      fresh ? "arrives, blinking, clutching a campus map." : "wanders in.",
-      true);
-  Text news;
-  if (sync(news, false).ok()) out.append(news);
-  return out;
-}
-
-// ---- Sync -------------------------------------------------------------------
-
-Status Game::sync(Text& out, bool idle) {
-  if (Status s = check_session(out); !s.ok() || kicked_) return s;
-  if (dirty_) {
-    // A record write failed, but it may have happened anyway (a lost
-    // reply): write the session's copy again so the store agrees with it.
-    if (Status s = save(*player_); !s.ok()) return s;
-  }
-  int64_t now = clock_.now_ms();
-  if (now - last_heartbeat_ms_ >= kHeartbeatMs) {
-    if (Status s = heartbeat(); !s.ok()) return s;
-  }
-  if (!idle || now - last_full_poll_ms_ >= kFullPollMs) {
-    last_full_poll_ms_ = now;
-    if (Status s = retry_pending(); !s.ok()) return s;
-    if (Status s = claim_gifts(out); !s.ok()) return s;
-    if (Status s = check_promotion(out); !s.ok()) return s;
-  }
-  return read_messages(out);
-}
-
-Status Game::check_session(Text& out) {
-  auto got = store_.get(keys::seen(name_));
-  if (!got.ok()) return got.status();
-  if (!got->has_value()) return Status::ok_status();
-  auto hb = decode_heartbeat(**got);
-  if (!hb.ok() || hb->session == session_ || hb->left) {
-    return Status::ok_status();
-  }
-  // A newer session of this player took over.
-  if (hb->login_ms > login_ms_ ||
-      (hb->login_ms == login_ms_ && hb->session > session_)) {
-    kicked_ = true;
-    out.line(
-        "You have logged in somewhere else; this session ends here (your "
-        "progress is saved).",
-        Style::kWarn);
-  }
-  return Status::ok_status();
-}
-
-Status Game::heartbeat(bool left) {
-  int64_t now = clock_.now_ms();
-  Heartbeat h{session_,
-              login_ms_,
-              now,
-              player_ ? player_->place : std::string(kStartPlace),
-              player_ ? player_->rank : 0,
-              left};
-  Status s = store_.put(keys::seen(name_), encode_heartbeat(h));
-  if (s.ok()) last_heartbeat_ms_ = now;
-  return s;
-}
-
-Status Game::retry_pending() {
-  while (!player_->pending.empty()) {
-    const PendingGift& g = player_->pending.front();
-    if (Status s = store_.put(keys::gift(g.to, name_, g.seq),
-                              std::to_string(g.amount));
-        !s.ok()) {
-      return s;
-    }
-    // Written: forget it here; the record drops it at its next write
-    // (writing the same immutable value again would be harmless).
-    player_->pending.erase(player_->pending.begin());
-  }
-  return Status::ok_status();
-}
-
-Status Game::claim_gifts(Text& out) {
-  auto gifts = store_.list(keys::gift_prefix(name_));
-  if (!gifts.ok()) return gifts.status();
-  // sender -> seq -> amount
-  std::map<std::string, std::map<int64_t, int64_t>> by_sender;
-  for (const auto& [key, value] : *gifts) {
-    auto gk = keys::parse_gift(name_, key);
-    if (!gk || gk->from == name_) continue;
-    // A malformed amount counts as 0 so it cannot block later gifts.
-    by_sender[gk->from][gk->seq] = parse_count(value).value_or(0);
-  }
-  Player next = *player_;
-  Text lines;
-  bool changed = false;
-  for (const auto& [from, seqs] : by_sender) {
-    int64_t upto = next.claimed.count(from) ? next.claimed[from] : 0;
-    int64_t sum = 0;
-    // Claim in order, stopping at a gap (a gift not visible here yet).
-    for (auto it = seqs.find(upto + 1);
-         it != seqs.end() && it->first == upto + 1; ++it) {
-      sum = sat_add(sum, it->second);
-      ++upto;
-    }
-    if (upto == (next.claimed.count(from) ? next.claimed[from] : 0)) continue;
-    next.claimed[from] = upto;
-    next.coins = sat_add(next.coins, sum);
-    next.received = sat_add(next.received, sum);
-    changed = true;
-    known_players_.insert(from);
-    lines.add(from, Style::kPlayer)
-        .add(" gave you ")
-        .add(plural(sum, "coin", "coins"), Style::kCoins)
-        .line(".");
-  }
-  if (!changed) return Status::ok_status();
-  if (Status s = save(next); !s.ok()) return s;
-  out.append(lines);
-  return Status::ok_status();
-}
-
-Result<Game::ProblemView> Game::load_problem(int rank) {
-  auto hits = store_.list(keys::hit_prefix(rank));
-  if (!hits.ok()) return hits.status();
-  ProblemView v;
-  v.health = rank_info(rank).health;
-  for (const auto& [key, value] : *hits) {
-    auto hk = keys::parse_hit(rank, key);
-    auto dmg = parse_count(value);
-    if (!hk || !dmg) continue;
-    v.totals[hk->term] = sat_add(v.totals[hk->term], *dmg);
-    v.authors[hk->term].emplace_back(hk->name, *dmg);
-    known_players_.insert(hk->name);
-  }
-  while (v.health > 0 && v.defeated(v.term)) ++v.term;
-  return v;
-}
-
-Status Game::check_promotion(Text& out) {
-  const Player& me = *player_;
-  if (me.rank >= kRetired || me.term < 0 || me.damage <= 0) {
-    return Status::ok_status();
-  }
-  auto view = load_problem(me.rank);
-  if (!view.ok()) return view.status();
-  if (!view->defeated(me.term)) return Status::ok_status();
-  return promote(out);
-}
-
-Status Game::promote(Text& out) {
-  Player next = *player_;
-  const RankInfo& old_rank = rank_info(next.rank);
-  next.rank += 1;
-  next.term = -1;
-  next.damage = 0;
-  if (Status s = save(next); !s.ok()) return s;
-  const RankInfo& now_rank = rank_info(next.rank);
-  out.pause(kStoryBeat)
-      .line("*** " + std::string(old_rank.problem) + " has fallen! ***",
-            Style::kGood);
-  tell(out, replace_all(std::string(now_rank.promotion_story), "{name}",
-                        capitalized(name_)));
-  out.pause(kStoryBeat)
-      .add("You are now ")
-      .add(std::string(now_rank.you_are), Style::kTitle)
-      .line(".");
-  (void)post_news(std::string("was promoted to ") + std::string(now_rank.name) +
-                  "!");
-  (void)heartbeat();
-  return Status::ok_status();
-}
-
-Status Game::read_messages(Text& out) {
-  int64_t now = clock_.now_ms();
-  int64_t first = (now - kMessageLookbackMs) / keys::kMinuteMs;
-  int64_t last = now / keys::kMinuteMs;
-  std::vector<std::string> prefixes;
-  for (int64_t m = first; m <= last; ++m) {
-    prefixes.push_back(keys::say_prefix(player_->place, m));
-    prefixes.push_back(keys::news_prefix(m));
-  }
-  Text lines;
-  for (const std::string& prefix : prefixes) {
-    auto got = store_.list(prefix);
-    if (!got.ok()) return got.status();
-    bool news = prefix.find("/news/") != std::string::npos;
-    for (const auto& [key, value] : *got) {
-      if (seen_messages_.count(key)) continue;
-      auto m = decode_message(value);
-      if (!m.ok() || !validate_name(m->from).ok() || m->from == name_ ||
-          m->at_ms < listen_since_ms_) {
-        seen_messages_[key] = m.ok() ? m->at_ms : now;
-        continue;
-      }
-      seen_messages_[key] = m->at_ms;
-      known_players_.insert(m->from);
-      std::string text = cut_utf8(sanitize(m->text), kMaxSay);
-      if (news) {
-        lines.add("[campus news] ", Style::kDim)
-            .add(m->from, Style::kPlayer)
-            .line(" " + text);
-      } else if (m->emote) {
-        lines.add(m->from, Style::kPlayer).line(" " + text, Style::kDim);
-      } else {
-        lines.add(m->from, Style::kPlayer)
-            .add(" says: ")
-            .line("\"" + text + "\"", Style::kSpeech);
-      }
-    }
-  }
-  for (auto it = seen_messages_.begin(); it != seen_messages_.end();) {
-    it = it->second < now - kForgetMessagesMs ? seen_messages_.erase(it)
-                                              : std::next(it);
-  }
-  out.append(lines);
-  return Status::ok_status();
-}
-
-// ---- Writing ----------------------------------------------------------------
-
-Status Game::save(const Player& next) {
-  Status s = store_.put(keys::player(name_), encode_player(next));
-  if (s.ok()) player_ = next;
-  dirty_ = !s.ok();
-  return s;
-}
-
-std::string Game::nonce() { return session_ + std::to_string(++nonce_); }
-
-Status Game::post(std::string_view place, std::string_view text, bool emote) {
-  int64_t now = clock_.now_ms();
-  Message m{name_, std::string(text), now, emote};
-  return store_.put(keys::say(place, now, name_, nonce()), encode_message(m));
-}
-
-Status Game::post_news(std::string_view text) {
-  int64_t now = clock_.now_ms();
-  Message m{name_, std::string(text), now, false};
-  return store_.put(keys::news(now, name_, nonce()), encode_message(m));
-}
-
-Text Game::storage_trouble(const Status& s, std::string_view what) const {
-  Text t;
-  t.line("The campus network is having a moment (" + s.to_string() + "). " +
-             std::string(what),
-         Style::kWarn);
-  return t;
+  session_->set_name(*normalized);
+  return session_->try_login();
 }
 
 // ---- Entry points -----------------------------------------------------------
@@ -407,11 +47,12 @@ Reply Game::execute(std::string_view line) {
   if (first != std::string_view::npos && line[first] == '\'') {
     return execute("say " + std::string(line.substr(first + 1)));
   }
-  raw_line_ = std::string(line);
+  PlayerSession& session = *session_;
+  session.set_line(std::string(line));
   std::vector<std::string> words = split_words(line);
   if (words.empty()) return {};
   std::string word = ascii_lower(words[0]);
-  const Command* cmd = find_command(word);
+  const CommandRow* cmd = find_command(word);
   if (cmd == nullptr) {
     Text t;
     t.add("Unknown command '")
@@ -420,39 +61,43 @@ Reply Game::execute(std::string_view line) {
         .line("Type help for the list.", Style::kDim);
     return {t};
   }
-  if (kicked_) {
+  if (session.kicked()) {
     return {Text("This session has ended: you are playing elsewhere.\n",
                  Style::kWarn),
             true};
   }
   Text out;
   if (cmd->needs_login) {
-    if (!logged_in_) {
-      if (name_.empty()) return {Text("Log in first.\n", Style::kWarn)};
-      out.append(try_login());
-      if (!logged_in_) return {out};
+    if (!session.logged_in()) {
+      if (session.name().empty()) {
+        return {Text("Log in first.\n", Style::kWarn)};
+      }
+      out.append(session.try_login());
+      if (!session.logged_in()) return {out};
     } else {
-      Status s = sync(out, false);
-      if (kicked_) return {out, true};
+      Status s = session.sync(out, false);
+      if (session.kicked()) return {out, true};
       if (!s.ok()) {
         if (cmd->needs_store) {
-          out.append(storage_trouble(s, "Nothing was changed; try again."));
+          out.append(
+              session.storage_trouble(s, "Nothing was changed; try again."));
           return {out};
         }
-        out.append(storage_trouble(s, "Showing what this session knows."));
+        out.append(
+            session.storage_trouble(s, "Showing what this session knows."));
       }
     }
   }
   words.erase(words.begin());
-  out.append((this->*cmd->run)(words));
-  return {out, quitting_};
+  out.append(cmd->run(session, words));
+  return {out, session.quitting()};
 }
 
 Reply Game::poll() {
-  if (!logged_in_ || kicked_) return {};
+  if (!session_->logged_in() || session_->kicked()) return {};
   Text out;
-  Status s = sync(out, true);
-  if (kicked_) return {out, true};
+  Status s = session_->sync(out, true);
+  if (session_->kicked()) return {out, true};
   if (!s.ok() && !offline_) {
     offline_ = true;
     out.line("(Lost touch with the campus servers: " + s.to_string() +
@@ -472,24 +117,13 @@ std::vector<std::string> Game::complete(std::string_view line) const {
   size_t index = new_word ? words.size() : words.size() - 1;
   std::vector<std::string> options;
   if (index == 0) {
-    for (const Command& c : table()) options.emplace_back(c.info.name);
-  } else {
-    const Command* cmd = find_command(ascii_lower(words[0]));
-    if (cmd == nullptr) return {};
-    std::string_view name = cmd->info.name;
-    if (index == 1 && name == "move") {
-      for (const auto& p : places()) options.emplace_back(p.id);
-    } else if (index == 1 && name == "buy") {
-      for (const auto& h : hardware_catalogue()) options.emplace_back(h.id);
-    } else if (index == 2 && name == "buy") {
-      options.emplace_back("max");
-    } else if (index == 1 && name == "help") {
-      for (const Command& c : table()) options.emplace_back(c.info.name);
-    } else if (index == 1 && name == "give") {
-      for (const auto& n : known_players_) {
-        if (n != name_) options.push_back(n);
-      }
+    for (const CommandRow& c : command_table()) {
+      options.emplace_back(c.info.name);
     }
+  } else {
+    const CommandRow* cmd = find_command(ascii_lower(words[0]));
+    if (cmd == nullptr || cmd->complete == nullptr) return {};
+    options = cmd->complete(*session_, index);
   }
   std::vector<std::string> out;
   for (auto& o : options) {
@@ -499,8 +133,9 @@ std::vector<std::string> Game::complete(std::string_view line) const {
 }
 
 std::string Game::prompt() const {
-  if (!logged_in_ || !player_) return "cmud> ";
-  return name_ + "@" + player_->place + "> ";
+  const Player* me = session_->player();
+  if (!session_->logged_in() || me == nullptr) return "cmud> ";
+  return session_->name() + "@" + me->place + "> ";
 }
 
 }  // namespace cmud::game

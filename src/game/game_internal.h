@@ -1,15 +1,13 @@
-// Private to cmud::game: what game.cc (the session) and commands.cc (the
-// command table and handlers) share.
+// Private to cmud::game: the small text and number helpers that game.cc,
+// session.cc and the commands (commands/*.cc) share.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "cmud/common/ascii.h"
@@ -139,31 +137,5 @@ inline std::string ago(int64_t ms) {
 }
 
 }  // namespace detail
-
-// One row of the command table (commands.cc).
-struct Game::Command {
-  CommandInfo info;
-  Text (Game::*run)(const std::vector<std::string>&);
-  bool needs_login = true;
-  // False: works from the session's copy even when the store is down.
-  bool needs_store = true;
-};
-
-// A rank's problem as one List of its hit keys shows it.
-struct Game::ProblemView {
-  int64_t health = 0;
-  int64_t term = 0;                   // the first term not yet defeated
-  std::map<int64_t, int64_t> totals;  // term -> damage summed over players
-  std::map<int64_t, std::vector<std::pair<std::string, int64_t>>> authors;
-
-  int64_t total(int64_t t) const {
-    auto it = totals.find(t);
-    return it == totals.end() ? 0 : it->second;
-  }
-  bool defeated(int64_t t) const { return total(t) >= health; }
-  int64_t left(int64_t t) const {
-    return std::max<int64_t>(0, health - total(t));
-  }
-};
 
 }  // namespace cmud::game
