@@ -410,6 +410,7 @@ ActorRef System::channel(asio::any_io_executor ex,
 }
 
 Stats System::stats() const { return impl_->stats(); }
+FileSystem& System::files() { return impl_->host().files(); }
 void System::close() { impl_->close(); }
 bool System::closed() const { return impl_->closed(); }
 

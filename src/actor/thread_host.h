@@ -36,6 +36,7 @@ class ThreadHost final : public Host {
             const Message& msg) override;
   int64_t monotonic_ms() override;
   uint64_t wall_ms() override;
+  FileSystem& files() override { return files_; }
   asio::io_context* io(size_t worker) override { return ios_[worker].get(); }
 
  private:
@@ -45,6 +46,7 @@ class ThreadHost final : public Host {
       guards_;
   std::vector<std::thread> threads_;
   std::unique_ptr<Transport> transport_;
+  PosixFileSystem files_;
   const std::chrono::steady_clock::time_point start_ =
       std::chrono::steady_clock::now();
 };

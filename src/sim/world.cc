@@ -38,12 +38,14 @@ class SimHost final : public actor::Host {
   }
   void post_after(size_t worker, std::chrono::milliseconds delay,
                   std::function<void()> task) override {
-    if (!stopped_) world_.post_after(id_, worker, delay.count(), std::move(task));
+    if (!stopped_)
+      world_.post_after(id_, worker, delay.count(), std::move(task));
   }
   void send(const std::string& address, uint64_t target,
             const actor::Message& msg) override {
     if (!stopped_) world_.send(*this, address, target, msg);
   }
+  FileSystem& files() override { return world_.disk(address_); }
   int64_t monotonic_ms() override { return world_.now_ms(); }
   uint64_t wall_ms() override {
     int64_t t = static_cast<int64_t>(World::kEpochMs) + world_.now_ms() +
@@ -89,6 +91,13 @@ void World::remove(uint64_t id) {
   }
   by_addr_.erase(h->address());
   hosts_.erase(it);
+  disk(h->address()).crash(rng_);
+}
+
+Disk& World::disk(const std::string& address) {
+  auto& d = disks_[address];
+  if (!d) d = std::make_unique<Disk>();
+  return *d;
 }
 
 void World::set_clock_offset(const std::string& address, int64_t offset_ms) {
@@ -135,10 +144,8 @@ void World::post(uint64_t host, size_t worker, Task task) {
   }
 }
 
-void World::post_after(uint64_t host, size_t worker, int64_t delay,
-                       Task task) {
-  push_timer(now_ + std::max<int64_t>(delay, 0), host, worker,
-             std::move(task));
+void World::post_after(uint64_t host, size_t worker, int64_t delay, Task task) {
+  push_timer(now_ + std::max<int64_t>(delay, 0), host, worker, std::move(task));
 }
 
 void World::send(const SimHost& from, const std::string& to, uint64_t target,
@@ -162,24 +169,25 @@ void World::send(const SimHost& from, const std::string& to, uint64_t target,
     tiebreak = rng_.next();
   }
   uint64_t dest_id = dest->second;
-  push_timer(last, 0, 0,
-             [this, dest_id, from = from.address(), to, target, wire_id,
-              body = std::move(body)] {
-               auto h = hosts_.find(dest_id);
-               // Restarted since (a new connection) or cut off meanwhile.
-               if (h == hosts_.end() || partitioned(from, to)) {
-                 ++dropped_;
-                 return;
-               }
-               auto m = actor::Message::decode(wire_id, body);
-               if (!m.ok()) {
-                 h->second->inbox()->report(m.status());
-                 return;
-               }
-               if (on_deliver_) on_deliver_(Delivery{from, to, *m});
-               h->second->inbox()->deliver(target, std::move(m).value());
-             },
-             tiebreak);
+  push_timer(
+      last, 0, 0,
+      [this, dest_id, from = from.address(), to, target, wire_id,
+       body = std::move(body)] {
+        auto h = hosts_.find(dest_id);
+        // Restarted since (a new connection) or cut off meanwhile.
+        if (h == hosts_.end() || partitioned(from, to)) {
+          ++dropped_;
+          return;
+        }
+        auto m = actor::Message::decode(wire_id, body);
+        if (!m.ok()) {
+          h->second->inbox()->report(m.status());
+          return;
+        }
+        if (on_deliver_) on_deliver_(Delivery{from, to, *m});
+        h->second->inbox()->deliver(target, std::move(m).value());
+      },
+      tiebreak);
 }
 
 bool World::run_until(int64_t t, uint64_t max_events) {

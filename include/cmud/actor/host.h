@@ -1,9 +1,9 @@
 // Host: what an actor system runs on. Its worker threads and their event
-// loops, its clocks, and the network to other systems. System::create uses
-// the real one (threads, Asio, steady and system clocks, TCP) unless
-// SystemConfig::host names another; the simulator (cmud::sim) supplies one
-// that runs every system of a cluster on one thread, in virtual time, over a
-// simulated network, so the same actors run unchanged in both.
+// loops, its clocks, the network to other systems, and its files.
+// System::create uses the real one (threads, Asio, steady and system clocks,
+// TCP) unless SystemConfig::host names another; the simulator (cmud::sim)
+// supplies one that runs every system of a cluster on one thread, in virtual
+// time, over a simulated network, so the same actors run unchanged in both.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cmud/actor/message.h"
+#include "cmud/common/files.h"
 #include "cmud/common/status.h"
 
 namespace cmud::actor {
@@ -64,6 +65,10 @@ class Host {
   virtual int64_t monotonic_ms() = 0;
   // Milliseconds since the Unix epoch (versions); may jump either way.
   virtual uint64_t wall_ms() = 0;
+
+  // The files of this host: the machine's, or the simulator's, which keep
+  // across a crash only what was synced.
+  virtual FileSystem& files() = 0;
 
   // Worker `worker`'s event loop, for sockets; null on hosts without one.
   virtual asio::io_context* io(size_t /*worker*/) { return nullptr; }

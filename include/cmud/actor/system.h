@@ -182,6 +182,8 @@ class System {
   ActorRef completion_channel(std::function<void(Result<Message>)> done);
 
   Stats stats() const;
+  // The files of the host this system runs on (host.h).
+  FileSystem& files();
 
   // Idempotent: stops the workers and the network, discards pending
   // messages, completes open channel futures with kClosed. Later sends are

@@ -25,6 +25,7 @@ enum class ErrorCode {
   kTimeout,          // a deadline passed
   kProtocol,         // the peer broke the wire protocol
   kAlreadyUsed,      // a single-use channel ref got a second message
+  kIo,               // the file system failed (disk full, permissions...)
   kInternal,         // a bug or an error returned by an actor
 };
 
@@ -74,6 +75,8 @@ inline std::string_view error_code_name(ErrorCode code) {
       return "PROTOCOL";
     case ErrorCode::kAlreadyUsed:
       return "ALREADY_USED";
+    case ErrorCode::kIo:
+      return "IO";
     case ErrorCode::kInternal:
       return "INTERNAL";
   }

@@ -28,6 +28,7 @@
 
 #include "cmud/actor/host.h"
 #include "cmud/actor/message.h"
+#include "cmud/sim/disk.h"
 
 namespace cmud::sim {
 
@@ -98,12 +99,15 @@ class World {
   // A host for one system at `address` with `workers` workers. One live
   // host per address: a crashed system (its System destroyed) may be
   // started again at the same address with a new host.
-  std::shared_ptr<actor::Host> host(const std::string& address,
-                                    size_t workers);
+  std::shared_ptr<actor::Host> host(const std::string& address, size_t workers);
   // The wall clock of the host at `address` reads kEpochMs + now +
   // offset; may be changed at any time (a clock that jumps).
   void set_clock_offset(const std::string& address, int64_t offset_ms);
   int64_t clock_offset(const std::string& address) const;
+
+  // The disk of the server at `address`: it outlives the server's crashes
+  // (every stop of a simulated host is a crash, see Disk).
+  Disk& disk(const std::string& address);
 
   // Messages between a and b (both ways) are lost until healed.
   void partition(const std::string& a, const std::string& b);
@@ -169,6 +173,7 @@ class World {
   std::unordered_map<uint64_t, SimHost*> hosts_;       // live, by id
   std::unordered_map<std::string, uint64_t> by_addr_;  // live, by address
   std::map<std::string, int64_t> offsets_;
+  std::map<std::string, std::unique_ptr<Disk>> disks_;
   std::set<std::pair<std::string, std::string>> cut_;
   // When the last message of each ordered pair arrives, and its tiebreak:
   // one arriving at the same time shares it, so that seq keeps them in
