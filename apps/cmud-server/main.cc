@@ -58,6 +58,10 @@ int main(int argc, char** argv) {
                  "ahead of this server's clock")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}))
       ->capture_default_str();
+  app.add_option("--data-dir", config.data_dir,
+                 "a directory for this server's durable state; today it "
+                 "keeps only the server's identity (incarnation) across "
+                 "restarts, not the store");
   app.add_option("--desc-file", desc_file,
                  "also write the description JSON to this file");
   app.add_option("descriptions", positional,

@@ -1,8 +1,47 @@
 #include "replicas.h"
 
+#include <charconv>
+
 #include "coordinator.h"
 
 namespace cmud::server {
+
+Result<uint64_t> next_incarnation(FileSystem& fs, const std::string& dir) {
+  Status s = fs.create_dirs(dir);
+  if (!s.ok()) return s;
+  const std::string path = dir + "/incarnation";
+  const std::string aside = path + ".tmp";
+  uint64_t last = 0;
+  auto old = fs.read(path);
+  if (old.ok()) {
+    std::string_view text = *old;
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), last);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty() ||
+        last == UINT64_MAX) {
+      return Status(ErrorCode::kDecode,
+                    path +
+                        " does not hold an incarnation counter; move it "
+                        "away only if this server's identity may change");
+    }
+  } else if (old.status().code() != ErrorCode::kNotFound) {
+    return old.status();
+  }
+  // A file left aside by a crash holds nothing we need.
+  if (Status r = fs.remove(aside);
+      !r.ok() && r.code() != ErrorCode::kNotFound) {
+    return r;
+  }
+  uint64_t next = last + 1;
+  auto f = fs.open_append(aside);
+  if (!f.ok()) return f.status();
+  if (s = (*f)->append(std::to_string(next) + "\n"); !s.ok()) return s;
+  if (s = (*f)->sync(); !s.ok()) return s;
+  if (s = fs.rename(aside, path); !s.ok()) return s;
+  if (s = fs.sync_dir(dir); !s.ok()) return s;
+  return next;
+}
 
 Result<Replicas> start_replicas(actor::System& system,
                                 std::vector<std::string> query_ports,
@@ -23,8 +62,7 @@ Result<Replicas> start_replicas(actor::System& system,
     return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
   }
   for (size_t i = 0; i < n; ++i) {
-    auto q = system.spawn_on<QueryActor>(i, i, sync, r.desc.address,
-                                         r.queries);
+    auto q = system.spawn_on<QueryActor>(i, i, sync, r.desc.address, r.queries);
     if (q != r.queries[i]) {
       return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
     }

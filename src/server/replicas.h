@@ -6,16 +6,24 @@
 #include <vector>
 
 #include "cmud/actor/system.h"
+#include "cmud/common/files.h"
 #include "messages.h"
 #include "query_actor.h"
 
 namespace cmud::server {
 
 struct Replicas {
-  ActorRef coordinator;          // actor 1
+  ActorRef coordinator;           // actor 1
   std::vector<ActorRef> queries;  // one per worker, in port order
-  ServerDesc desc;               // what other servers are told
+  ServerDesc desc;                // what other servers are told
 };
+
+// The next incarnation of the server whose durable state is in `dir`: one
+// more than the last, persisted (written aside, synced, renamed, directory
+// synced) before it is returned, so that no two starts share one even
+// across crashes. kDecode if the counter file is damaged; kIo if the disk
+// fails.
+Result<uint64_t> next_incarnation(FileSystem& fs, const std::string& dir);
 
 // Spawns the coordinator and one query actor per worker of `system` (which
 // must have spawned nothing yet), then starts the coordinator, which joins

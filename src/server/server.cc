@@ -124,6 +124,13 @@ class Server::Impl {
 
 Status Server::Impl::start() {
   incarnation_ = config_.incarnation;
+  if (incarnation_ == 0 && !config_.data_dir.empty()) {
+    // Persisted before any port opens: no start reuses an identity.
+    PosixFileSystem fs;
+    auto next = next_incarnation(fs, config_.data_dir);
+    if (!next.ok()) return next.status();
+    incarnation_ = *next;
+  }
   while (incarnation_ == 0) {
     std::random_device rd;
     incarnation_ = (uint64_t{rd()} << 32) | rd();

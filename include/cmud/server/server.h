@@ -58,8 +58,11 @@ struct ServerConfig {
   // start with a mutual proof of it, and servers without it are refused
   // (actor::SystemConfig::cluster_secret). Empty: no authentication.
   std::string cluster_secret{};
-  // This start's incarnation, part of every version's origin; 0 draws a
-  // fresh random one (what a server without a data directory must do).
+  // Where the server keeps its durable state: today its incarnation
+  // counter only (the store is not yet durable). Empty: none.
+  std::string data_dir{};
+  // This start's incarnation, part of every version's origin; 0 takes the
+  // next from data_dir, or without one draws a fresh random one.
   uint64_t incarnation = 0;
 };
 

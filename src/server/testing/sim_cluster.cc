@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <tuple>
 #include <unordered_map>
@@ -98,6 +99,7 @@ struct Node {
   uint64_t generation = 0;  // bumped at every start
   std::unique_ptr<actor::System> system;
   std::vector<ActorRef> queries;
+  std::set<uint64_t> incarnations;  // every one it started as
   bool up() const { return system != nullptr; }
 };
 
@@ -119,7 +121,8 @@ class Cluster {
   cmud::sim::Rng& rng() { return world_.rng(); }
   int64_t now() const { return world_.now_ms(); }
   void note(const std::string& what) {
-    if (o_.trace) result_.trace.push_back(std::to_string(now()) + " ms: " + what);
+    if (o_.trace)
+      result_.trace.push_back(std::to_string(now()) + " ms: " + what);
   }
   void fail(const std::string& checker, const std::string& detail) {
     if (result_.failures.size() < 20) {
@@ -179,7 +182,18 @@ void Cluster::start(size_t i) {
   }
   n.system = std::move(sys).value();
   SyncOptions sync;
-  sync.incarnation = rng().next() | 1;
+  // Every simulated server keeps its identity on its disk, which a crash
+  // may tear: no start may reuse an incarnation.
+  auto inc = next_incarnation(world_.disk(n.address), "/data");
+  if (!inc.ok()) {
+    fail("identity", "server " + n.address + ": " + inc.status().to_string());
+    return;
+  }
+  if (!n.incarnations.insert(*inc).second) {
+    fail("identity", "server " + n.address + " started twice as incarnation " +
+                         std::to_string(*inc));
+  }
+  sync.incarnation = *inc;
   sync.admit.max_skew_ms = kMaxSkewMs;
   std::vector<std::string> join;
   std::vector<std::string> ports;
@@ -202,8 +216,7 @@ void Cluster::start(size_t i) {
 
 void Cluster::check_rate(const Node& n) {
   uint64_t rate = n.system->stats().max_pair_msgs_per_sec;
-  result_.max_pair_msgs_per_sec =
-      std::max(result_.max_pair_msgs_per_sec, rate);
+  result_.max_pair_msgs_per_sec = std::max(result_.max_pair_msgs_per_sec, rate);
   if (rate > 10) {
     fail("rate", "server " + n.address + ": one actor sent another " +
                      std::to_string(rate) + " messages within one second");
@@ -344,8 +357,7 @@ void Cluster::issue(std::shared_ptr<Op> op) {
   n.system->tell(q, std::move(read));
 }
 
-void Cluster::on_query_reply(const std::shared_ptr<Op>& op,
-                             Result<Message> m) {
+void Cluster::on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m) {
   if (!m.ok()) return;  // the server crashed: never acknowledged
   auto* r = m->as<QueryReply>();
   codec::Reader in(r ? std::string_view(r->results) : std::string_view());
@@ -388,7 +400,8 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       bool del = op->kind == Op::kDel;
       // A write must take effect where it was made: its version beats
       // everything this replica had shown (the hybrid clock's promise).
-      if (e == nullptr || e->deleted != del || (!del && e->value != op->value)) {
+      if (e == nullptr || e->deleted != del ||
+          (!del && e->value != op->value)) {
         fail("own-write", where + ": " + (del ? "DEL " : "SET ") + op->key +
                               (del ? "" : "=" + op->value) +
                               " acknowledged, but the replica then holds " +
@@ -397,8 +410,8 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       }
       auto it = shown_.find({op->node, op->generation, op->actor, op->key});
       if (it != shown_.end() && !(it->second < e->v)) {
-        fail("own-write", where + ": " + op->key + " written at " +
-                              str(e->v) + ", not above " + str(it->second) +
+        fail("own-write", where + ": " + op->key + " written at " + str(e->v) +
+                              ", not above " + str(it->second) +
                               " which the replica had shown");
       }
       ++result_.writes_acked;
@@ -457,8 +470,8 @@ void Cluster::final_checks() {
   std::string first_name;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     for (size_t a = 0; a < o_.actors; ++a) {
-      std::string name = "server " + std::to_string(i + 1) + " actor " +
-                         std::to_string(a);
+      std::string name =
+          "server " + std::to_string(i + 1) + " actor " + std::to_string(a);
       if (!dumps_[i][a]) {
         fail("converged", name + " did not answer the final read");
         continue;
@@ -482,8 +495,9 @@ void Cluster::final_checks() {
                     " vs " + (p.second.empty() ? "nothing" : p.second);
         }
       }
-      fail("converged", std::to_string(o_.settle_ms) + " ms after faults healed, " +
-                            name + " differs from " + first_name + " in " +
+      fail("converged", std::to_string(o_.settle_ms) +
+                            " ms after faults healed, " + name +
+                            " differs from " + first_name + " in " +
                             std::to_string(n) + " keys, e.g. " + example);
     }
   }
@@ -509,9 +523,8 @@ void Cluster::final_checks() {
     if (++lost > 3) continue;
     fail(w.deleted ? "deleted-came-back" : "acked-lost",
          std::string(w.deleted ? "DEL " : "SET ") + w.key + " @" + str(w.v) +
-             " acknowledged by server " + std::to_string(w.node + 1) +
-             " at " + std::to_string(w.at_ms) + " ms, but the final state " +
-             "holds " +
+             " acknowledged by server " + std::to_string(w.node + 1) + " at " +
+             std::to_string(w.at_ms) + " ms, but the final state " + "holds " +
              (it == final_by_key.end() ? "nothing" : str(*it->second)));
   }
 }
@@ -523,26 +536,26 @@ SimResult Cluster::run() {
   next_op();
   int64_t settle_end = traffic_end_ + o_.settle_ms;
   if (!world_.run_until(settle_end)) {
-    fail("livelock", "too many events before " + std::to_string(settle_end) +
-                         " ms");
+    fail("livelock",
+         "too many events before " + std::to_string(settle_end) + " ms");
   }
-  dumps_.assign(nodes_.size(), std::vector<std::optional<std::vector<Item>>>(
-                                   o_.actors));
+  dumps_.assign(nodes_.size(),
+                std::vector<std::optional<std::vector<Item>>>(o_.actors));
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto& n = nodes_[i];
     if (!n.up()) continue;
     for (size_t a = 0; a < o_.actors; ++a) {
       ReadReplica read;
       read.all = true;
-      read.reply_to = n.system->completion_channel([this, i, a](
-                                                       Result<Message> m) {
-        if (!m.ok()) return;
-        auto* r = m->as<ReplicaEntries>();
-        std::vector<Item> items;
-        if (r != nullptr && parse_items(r->count, r->entries, items)) {
-          dumps_[i][a] = std::move(items);
-        }
-      });
+      read.reply_to =
+          n.system->completion_channel([this, i, a](Result<Message> m) {
+            if (!m.ok()) return;
+            auto* r = m->as<ReplicaEntries>();
+            std::vector<Item> items;
+            if (r != nullptr && parse_items(r->count, r->entries, items)) {
+              dumps_[i][a] = std::move(items);
+            }
+          });
       n.system->tell(n.queries[a], std::move(read));
     }
   }
