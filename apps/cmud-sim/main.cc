@@ -53,6 +53,20 @@ int main(int argc, char** argv) {
   app.add_option("--keys", o.keys, "Distinct keys the clients touch")
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
       ->capture_default_str();
+  app.add_option("--repair-interval-ms", o.repair_interval_ms,
+                 "The servers' anti-entropy interval; 0 switches repair off")
+      ->check(CLI::Range(int64_t{0}, int64_t{600'000}))
+      ->capture_default_str();
+  size_t measure_keys = 0;
+  int64_t latency_ms = 250;
+  app.add_option("--measure-repair", measure_keys,
+                 "Instead of seeds: measure repair of this many divergent "
+                 "keys between two servers (--actors each, --latency-ms)")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
+  app.add_option("--latency-ms", latency_ms,
+                 "One-way latency for --measure-repair")
+      ->check(CLI::Range(int64_t{0}, int64_t{10'000}))
+      ->capture_default_str();
   bool trace = false;
   app.add_flag("--trace", trace,
                "Print each seed's faults and failures as they happened");
@@ -60,6 +74,21 @@ int main(int argc, char** argv) {
   app.add_flag("--keep-going", keep_going,
                "Run every seed even after one fails");
   CLI11_PARSE(app, argc, argv);
+
+  if (measure_keys > 0) {
+    RepairFigures f = measure_repair(measure_keys, o.actors, latency_ms, first);
+    std::printf(
+        "repair of %zu divergent keys, 2 servers x %zu actors, %lld ms "
+        "one-way: %s in %.1f s simulated, %llu bytes in %llu messages; idle "
+        "after: %.0f bytes/s per server pair; %.1f s CPU\n",
+        measure_keys, o.actors, static_cast<long long>(latency_ms),
+        f.converged ? "converged" : "NOT converged",
+        static_cast<double>(f.converge_ms) / 1000,
+        static_cast<unsigned long long>(f.bytes),
+        static_cast<unsigned long long>(f.messages), f.idle_bytes_per_sec,
+        f.cpu_seconds);
+    return f.converged ? 0 : 1;
+  }
 
   std::string error;
   auto bits = parse_faults(faults, error);

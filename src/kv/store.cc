@@ -2,6 +2,8 @@
 
 #include <absl/hash/hash.h>
 
+#include "cmud/common/hash.h"
+
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -10,6 +12,23 @@ namespace cmud::kv {
 
 size_t Store::hash_of(std::string_view key) {
   return absl::Hash<std::string_view>()(key);
+}
+
+namespace {
+// splitmix64's finaliser: spreads FNV's weak low bits over all 64.
+constexpr uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+uint64_t Store::stable_hash(std::string_view key) { return mix(fnv1a_64(key)); }
+
+uint64_t Store::entry_digest(uint64_t key_hash, const Version& v,
+                             bool deleted) {
+  return mix(key_hash ^ mix(v.hlc + 0x9e3779b97f4a7c15ull) ^
+             mix(v.origin ^ 0x6a09e667f3bcc909ull) ^ (deleted ? 0xdull : 0));
 }
 
 namespace {
@@ -49,9 +68,12 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
   Entry* e;
   size_t hash = hash_of(key);
   auto it = by_hash_.find(Probe{key, hash});
+  uint64_t stable = stable_hash(key);
+  uint64_t& leaf = leaves_[stable >> (64 - kLeafBits)];
   if (it != by_hash_.end()) {
     Entry* old = it->entry;
     if (!(version > old->version_)) return false;
+    leaf ^= entry_digest(stable, old->version_, old->deleted_);
     if (!old->deleted_) --live_;
     if (old->value_len_ == value.size()) {
       e = old;  // same size: rewrite in place
@@ -73,6 +95,7 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
     by_hash_.insert(Slot{e, hash});
     by_key_.insert(e);
   }
+  leaf ^= entry_digest(stable, version, deleted);
   if (!deleted) ++live_;
   if (route == kRouteNone) {
     e->seq_ = 0;

@@ -12,13 +12,18 @@ constexpr std::chrono::milliseconds kJoinRetry{1000};
 
 Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
                          std::vector<ActorRef> queries,
-                         std::vector<std::string> join)
+                         std::vector<std::string> join,
+                         std::chrono::milliseconds repair_interval)
     : ctx_(ctx),
       self_(std::move(self)),
       queries_(std::move(queries)),
-      join_(std::move(join)) {}
+      join_(std::move(join)),
+      repair_interval_(repair_interval) {}
 
 void Coordinator::on_start() {
+  if (repair_interval_.count() > 0) {
+    ctx_.tell_after(ctx_.self(), RepairTick{}, repair_interval_);
+  }
   for (auto& address : join_) {
     if (address != self_.address) request_join(address, /*want_state=*/true);
   }
@@ -28,7 +33,15 @@ Status Coordinator::on_message(actor::Message& msg) {
   return actor::match(
       msg, [&](StartCoordinator&) { on_start(); },
       [&](JoinRequest& r) { on_join_request(r); },
-      [&](JoinReply& r) { on_join_reply(r); }, [&](JoinTick&) { on_tick(); });
+      [&](JoinReply& r) { on_join_reply(r); }, [&](JoinTick&) { on_tick(); },
+      [&](RepairTick&) { on_repair_tick(); });
+}
+
+void Coordinator::on_repair_tick() {
+  if (!known_.empty()) {
+    for (const auto& q : queries_) ctx_.tell(q, RepairTick{});
+  }
+  ctx_.tell_after(ctx_.self(), RepairTick{}, repair_interval_);
 }
 
 void Coordinator::on_join_request(JoinRequest& r) {

@@ -2,6 +2,7 @@
 // new server can reach it knowing only "host:port").
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <string>
@@ -22,8 +23,11 @@ class Coordinator : public actor::Actor {
   // `queries` are this server's query actors, in port order (spawned after
   // it); `join` the actor-system addresses of servers to join (and pull
   // state from). Nothing happens until it gets StartCoordinator.
+  // Every repair_interval (0: never) it tells each query actor to open an
+  // anti-entropy round, so that their own timers keep the sync budget.
   Coordinator(actor::Context& ctx, ServerDesc self,
-              std::vector<ActorRef> queries, std::vector<std::string> join);
+              std::vector<ActorRef> queries, std::vector<std::string> join,
+              std::chrono::milliseconds repair_interval);
 
   Status on_message(actor::Message& msg) override;
 
@@ -32,6 +36,7 @@ class Coordinator : public actor::Actor {
   void on_join_request(JoinRequest& r);
   void on_join_reply(JoinReply& r);
   void on_tick();
+  void on_repair_tick();
   // Adds a server; true if it was new.
   bool add_server(const ServerDesc& d, bool full_state);
   void request_join(const std::string& address, bool want_state);
@@ -41,6 +46,7 @@ class Coordinator : public actor::Actor {
   const ServerDesc self_;
   const std::vector<ActorRef> queries_;
   const std::vector<std::string> join_;
+  const std::chrono::milliseconds repair_interval_;
   std::map<std::string, ServerDesc> known_;
   // Joins asked for and not yet answered: address -> want_state.
   std::map<std::string, bool> pending_;

@@ -55,11 +55,16 @@ struct QueryRequest {
 // append_sync_entry). `server` is the sender's actor-system address: a batch
 // from another server is spread to the receiver's local peers; one from a
 // local peer is not.
+//
+// `repair` carries anti-entropy records (repair.h) between servers, and
+// the last `repaired` of the entries were pushed by repair, not sync.
 struct SyncBatch {
   std::string server;
   uint32_t count = 0;
   std::string entries;
-  CMUD_MESSAGE("server.SyncBatch", server, count, entries)
+  std::string repair{};
+  uint32_t repaired = 0;
+  CMUD_MESSAGE("server.SyncBatch", server, count, entries, repair, repaired)
 };
 
 // One decoded entry of a SyncBatch, viewing its buffer.
@@ -96,6 +101,12 @@ inline bool read_sync_entry(codec::Reader& r, SyncEntryView& e) {
 // The query actor's own timer.
 struct SyncTick {
   CMUD_MESSAGE("server.SyncTick")
+};
+
+// Coordinator -> its query actors (and itself, as its timer) every repair
+// interval: open a round with each other server.
+struct RepairTick {
+  CMUD_MESSAGE("server.RepairTick")
 };
 
 // --- Inspection (the simulator's checkers, tests, debugging) ---

@@ -24,6 +24,16 @@
 // actor streams it, in bounded chunks inside the same batches, every entry it
 // originated, plus (when the newcomer asked for state) its hash share of the
 // whole store; writes after that point travel through the log as usual.
+//
+// Repair: delivery is at most once, so a batch lost to a reset connection,
+// a partition or a crash is never sent again. Anti-entropy (repair.h) finds
+// what is missing: every repair interval (1 s) the coordinator tells each
+// actor to open a round with each other server, a digest of its share of
+// the key space; the peer answers only where digests differ, descending to
+// the keys that differ, and both push the entries the other lacks or holds
+// older. The records and entries ride in the same batches (never an extra
+// message, so the 102 ms spacing still bounds every pair), and a repaired
+// entry goes through kv::admit like any other.
 #include "query_actor.h"
 
 #include <spdlog/spdlog.h>
@@ -33,6 +43,7 @@
 
 #include "cmud/resp/resp.h"
 #include "query_wire.h"
+#include "repair.h"
 
 namespace cmud::server {
 
@@ -71,6 +82,7 @@ Status QueryActor::on_message(Message& msg) {
       msg, [&](QueryRequest& q) { return on_query(q); },
       [&](SyncBatch& b) { return on_sync(b); }, [&](SyncTick&) { on_tick(); },
       [&](AddServer& a) { on_add_server(a); },
+      [&](RepairTick&) { on_repair_tick(); },
       [&](ReadReplica& r) { on_read_replica(r); });
 }
 
@@ -253,6 +265,9 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("versions_held_total", held_total_);
       field("versions_held_dropped", held_dropped_);
       field("versions_refused", refused_total_);
+      field("repair_rounds", repair_rounds_);
+      field("repair_entries_sent", repair_sent_);
+      field("repair_record_bytes_sent", repair_records_bytes_);
       out.end_items();
       return;
     }
@@ -261,6 +276,12 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
 
 Status QueryActor::on_sync(SyncBatch& b) {
   bool from_remote = b.server != server_;
+  if (from_remote && b.count > b.repaired) {
+    // Busy: entries in flight would look like divergence to repair.
+    if (auto it = remote_.find(b.server); it != remote_.end()) {
+      it->second.last_traffic_ms = ctx_.wall_ms();
+    }
+  }
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
   bool logged = false;
   uint64_t refused = 0;
@@ -292,6 +313,8 @@ Status QueryActor::on_sync(SyncBatch& b) {
           }
         });
   }
+  // Answered after the batch's entries are in, so they count.
+  if (status.ok() && !b.repair.empty()) status = answer_repair(b);
   // Held entries need the timer too, or an idle actor never retries them.
   if (logged || !held_.empty()) work_added();
   if (!status.ok()) return status;
@@ -370,6 +393,58 @@ void QueryActor::retry_held() {
   (void)logged;
 }
 
+Status QueryActor::answer_repair(const SyncBatch& b) {
+  auto it = remote_.find(b.server);
+  if (it == remote_.end() || options_.repair_interval.count() <= 0) return {};
+  Dest& d = it->second;
+  if (d.repair_bytes() >= options_.max_repair_bytes) return {};
+  repair::Reply reply;
+  reply.records = std::move(d.repair_records);
+  reply.entries = std::move(d.repair_entries);
+  reply.count = d.repair_count;
+  uint32_t before = reply.count;
+  uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
+  bool quiet = ctx_.wall_ms() >= d.last_traffic_ms + interval;
+  bool ok = repair::answer(store_, b.repair, quiet,
+                           options_.max_repair_bytes - d.repair_bytes(), reply);
+  d.repair_records = std::move(reply.records);
+  d.repair_entries = std::move(reply.entries);
+  d.repair_count = reply.count;
+  repair_sent_ += reply.count - before;
+  if (!ok) {
+    return {ErrorCode::kDecode, "malformed repair records from " + b.server};
+  }
+  if (d.repair_bytes() > 0) work_added();
+  return {};
+}
+
+// Sent by the coordinator every repair interval: a timer of our own would
+// share the 10-per-second budget of our self pair with the sync timer.
+void QueryActor::on_repair_tick() {
+  if (options_.repair_interval.count() <= 0) return;
+  bool opened = false;
+  uint64_t now = ctx_.wall_ms();
+  uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
+  for (auto& [addr, d] : remote_) {
+    // A round still waiting to go out is not doubled.
+    if (!d.repair_records.empty()) continue;
+    bool quiet = now >= d.last_traffic_ms + interval;
+    bool overdue =
+        now >=
+        d.last_round_ms + interval * static_cast<uint64_t>(std::max(
+                                         1, options_.repair_force_intervals));
+    if (!quiet && !overdue) continue;
+    d.last_round_ms = now;
+    repair::open_round(store_, static_cast<uint32_t>(local_count_),
+                       static_cast<uint32_t>(index_), !quiet, d.repair_records);
+    opened |= !d.repair_records.empty();
+  }
+  if (opened) {
+    ++repair_rounds_;
+    work_added();
+  }
+}
+
 void QueryActor::on_add_server(AddServer& a) {
   if (a.desc.address == server_ || a.desc.actors.empty()) return;
   auto [it, fresh] = remote_.try_emplace(a.desc.address);
@@ -417,7 +492,7 @@ bool QueryActor::has_work() const {
     if (d.cursor < last) return true;
   }
   for (const auto& [addr, d] : remote_) {
-    if (d.cursor < last || d.scan) return true;
+    if (d.cursor < last || d.scan || d.repair_bytes() > 0) return true;
   }
   return false;
 }
@@ -460,13 +535,24 @@ SyncBatch QueryActor::build_batch(Dest& d) {
       d.scan.reset();
     }
   }
+  if (d.remote && b.count > 0) d.last_traffic_ms = ctx_.wall_ms();
+  if (d.repair_bytes() > 0) {
+    repair_records_bytes_ += d.repair_records.size();
+    b.repair = std::move(d.repair_records);
+    b.entries += d.repair_entries;
+    b.count += d.repair_count;
+    b.repaired = d.repair_count;
+    d.repair_records.clear();
+    d.repair_entries.clear();
+    d.repair_count = 0;
+  }
   return b;
 }
 
 void QueryActor::flush() {
   auto send = [&](Dest& d) {
     SyncBatch b = build_batch(d);
-    if (b.count > 0) ctx_.tell(d.ref, std::move(b));
+    if (b.count > 0 || !b.repair.empty()) ctx_.tell(d.ref, std::move(b));
   };
   for (auto& d : local_) send(d);
   for (auto& [addr, d] : remote_) send(d);

@@ -32,6 +32,16 @@ struct SyncOptions {
   // Entries held back as too far ahead of our clock take at most this many
   // bytes; past it the oldest are dropped and reported.
   size_t max_held_bytes = 16u << 20;
+  // How often each actor opens an anti-entropy round (repair.h) with each
+  // other server; 0 switches repair off.
+  std::chrono::milliseconds repair_interval{1000};
+  // A round opens with a server only once sync with it has been quiet for
+  // a repair interval (entries in flight would look like divergence and
+  // cost bytes with the write rate), or after this many intervals anyway.
+  int repair_force_intervals = 10;
+  // Repair records and entries waiting for one peer stay under this; the
+  // rest is found again next round.
+  size_t max_repair_bytes = 1u << 20;
 };
 
 // Only its worker touches it (it is an actor).
@@ -65,6 +75,17 @@ class QueryActor : public actor::Actor {
     bool remote = false;
     uint64_t cursor = 0;  // change-log position already sent
     std::optional<Scan> scan;
+    // Anti-entropy for the next batch to this peer (remote only).
+    std::string repair_records{};
+    std::string repair_entries{};
+    uint32_t repair_count = 0;
+    // Wall-clock ms of the last sync entries sent to or received from this
+    // server, and of the last round opened with it.
+    uint64_t last_traffic_ms = 0;
+    uint64_t last_round_ms = 0;
+    size_t repair_bytes() const {
+      return repair_records.size() + repair_entries.size();
+    }
   };
 
   Status on_query(QueryRequest& q);
@@ -78,6 +99,8 @@ class QueryActor : public actor::Actor {
                        uint64_t now_ms, bool& logged);
   void retry_held();
   void on_add_server(AddServer& a);
+  void on_repair_tick();
+  Status answer_repair(const SyncBatch& b);
   void on_read_replica(const ReadReplica& r);
   void on_tick();
 
@@ -105,9 +128,12 @@ class QueryActor : public actor::Actor {
   std::vector<OpView> ops_;  // decoded ops of that request (reused)
   std::deque<Held> held_;    // oldest first
   size_t held_bytes_ = 0;
-  uint64_t held_total_ = 0;     // entries ever held back
-  uint64_t held_dropped_ = 0;   // held entries dropped at the bound
-  uint64_t refused_total_ = 0;  // entries refused as beyond any clock
+  uint64_t held_total_ = 0;            // entries ever held back
+  uint64_t held_dropped_ = 0;          // held entries dropped at the bound
+  uint64_t refused_total_ = 0;         // entries refused as beyond any clock
+  uint64_t repair_rounds_ = 0;         // rounds opened
+  uint64_t repair_sent_ = 0;           // entries pushed by repair
+  uint64_t repair_records_bytes_ = 0;  // bytes of repair records sent
 };
 
 }  // namespace cmud::server

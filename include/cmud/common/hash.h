@@ -1,5 +1,6 @@
 // FNV-1a: a small hash that is the same on every build and platform, for
-// ids that travel between processes (message wire ids, version origins).
+// ids that travel between processes (message wire ids, version origins,
+// repair digests).
 // Not for hash tables (use absl::Hash) and not for anything adversarial.
 #pragma once
 

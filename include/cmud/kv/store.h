@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -135,6 +136,23 @@ class Store {
   void raise_floor(const Version& v) {
     if (floor_ < v) floor_ = v;
   }
+  // Anti-entropy digests. The key space is cut into kLeaves leaves by a
+  // hash of the key that is the same on every server (the index's hash is
+  // seeded per process); a leaf's digest is the XOR of its entries'
+  // digests (key, version, deleted), kept up to date by apply(), so two
+  // replicas holding the same entries in a leaf have the same digest and
+  // one differing entry changes it. Values are not hashed: one version has
+  // one value everywhere.
+  static constexpr int kLeafBits = 14;
+  static constexpr size_t kLeaves = size_t{1} << kLeafBits;
+  static uint64_t stable_hash(std::string_view key);
+  static size_t leaf_of(std::string_view key) {
+    return static_cast<size_t>(stable_hash(key) >> (64 - kLeafBits));
+  }
+  static uint64_t entry_digest(uint64_t key_hash, const Version& v,
+                               bool deleted);
+  uint64_t leaf_digest(size_t leaf) const { return leaves_[leaf]; }
+
   size_t live_size() const { return live_; }
   size_t size() const { return by_key_.size(); }
   size_t log_size() const { return log_.size(); }
@@ -206,6 +224,8 @@ class Store {
                      Version version, bool deleted);
   static void destroy(Entry* e);
 
+  // XOR of entry_digest over each leaf's entries.
+  std::unique_ptr<uint64_t[]> leaves_ = std::make_unique<uint64_t[]>(kLeaves);
   absl::flat_hash_set<Slot, SlotHash, SlotEq> by_hash_;
   absl::btree_set<Entry*, Less> by_key_;
   std::deque<Record> log_;

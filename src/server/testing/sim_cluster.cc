@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <memory>
@@ -30,7 +31,6 @@ constexpr struct {
                    {"drop", kDrop},
                    {"partition", kPartition},
                    {"crash", kCrash}};
-constexpr unsigned kAllFaults = kJitter | kSkew | kDrop | kPartition | kCrash;
 
 // Versions a replica may hold back (kv::admit) in the simulation: below
 // the skew the faults inject, so the hold path runs.
@@ -195,6 +195,7 @@ void Cluster::start(size_t i) {
   }
   sync.incarnation = *inc;
   sync.admit.max_skew_ms = kMaxSkewMs;
+  sync.repair_interval = std::chrono::milliseconds(o_.repair_interval_ms);
   std::vector<std::string> join;
   std::vector<std::string> ports;
   for (const auto& other : nodes_) {
@@ -616,11 +617,101 @@ SimResult run_seed(const SimOptions& options) {
   return r;
 }
 
+RepairFigures measure_repair(size_t keys, size_t actors, int64_t latency_ms,
+                             uint64_t seed) {
+  auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::off);
+  std::clock_t cpu0 = std::clock();
+  RepairFigures f;
+  cmud::sim::World w(seed);
+  w.network().latency_min_ms = latency_ms;
+  w.network().latency_max_ms = latency_ms;
+  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000";
+  uint64_t bytes = 0, messages = 0;
+  w.on_deliver([&](const cmud::sim::Delivery& d) {
+    bytes += d.msg.encoded_size();
+    ++messages;
+  });
+  std::vector<std::unique_ptr<actor::System>> systems;
+  std::vector<Replicas> replicas;
+  for (const auto& [self, other] : {std::pair{a, b}, std::pair{b, a}}) {
+    actor::SystemConfig c;
+    c.runtime_host = w.host(self, actors);
+    c.on_error = [](const Status&) {};
+    systems.push_back(std::move(actor::System::create(std::move(c))).value());
+    SyncOptions sync;
+    sync.incarnation = replicas.size() + 1;
+    replicas.push_back(
+        std::move(start_replicas(*systems.back(), {}, sync, {other})).value());
+  }
+  w.run_until(3000);  // joined
+  w.partition(a, b);
+  constexpr size_t kPerRequest = 1000;
+  for (size_t i = 0; i < keys;) {
+    QueryRequest q;
+    std::vector<std::string> ks;
+    for (size_t n = 0; n < kPerRequest && i < keys; ++n, ++i) {
+      ks.push_back("key:" + std::to_string(i));
+    }
+    for (const auto& k : ks) append_op(q, OpView::set(k, "value-0123456789"));
+    q.reply_to = systems[0]->completion_channel([](Result<Message>) {});
+    systems[0]->tell(replicas[0].queries[0], std::move(q));
+    w.run_until(w.now_ms());
+  }
+  w.run_until(w.now_ms() + 1000);  // synced locally, lost to b
+  w.heal(a, b);
+  bytes = messages = 0;
+  int64_t healed = w.now_ms();
+  // Converged when every actor of b holds every key (only new keys were
+  // written, so the count says it).
+  auto b_has_all = [&] {
+    size_t done = 0;
+    for (const auto& q : replicas[1].queries) {
+      QueryRequest req;
+      append_op(req, OpView::dbsize());
+      req.reply_to = systems[1]->completion_channel([&](Result<Message> m) {
+        if (!m.ok()) return;
+        auto* r = m->as<QueryReply>();
+        codec::Reader in(r->results);
+        ResultView v;
+        if (read_result(in, v) && static_cast<size_t>(v.integer()) == keys) {
+          ++done;
+        }
+      });
+      systems[1]->tell(q, std::move(req));
+    }
+    w.run_until(w.now_ms());
+    return done == replicas[1].queries.size();
+  };
+  while (w.now_ms() - healed < 600'000) {
+    w.run_until(w.now_ms() + 50);
+    if (b_has_all()) {
+      f.converged = true;
+      break;
+    }
+  }
+  f.converge_ms = w.now_ms() - healed;
+  f.bytes = bytes;
+  f.messages = messages;
+  // Let the last rounds settle, then listen to an idle, converged pair.
+  w.run_until(w.now_ms() + 5000);
+  bytes = 0;
+  w.run_until(w.now_ms() + 10'000);
+  f.idle_bytes_per_sec = static_cast<double>(bytes) / 10;
+  systems.clear();
+  f.cpu_seconds = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+  spdlog::set_level(level);
+  return f;
+}
+
 std::string replay_command(const SimOptions& o) {
   std::ostringstream s;
   s << "cmud-sim --seeds 1 --first " << o.seed << " --servers " << o.servers
-    << " --actors " << o.actors << " --faults " << faults_name(o.faults)
-    << " --trace";
+    << " --actors " << o.actors << " --faults " << faults_name(o.faults);
+  if (o.repair_interval_ms != SimOptions().repair_interval_ms) {
+    s << " --repair-interval-ms " << o.repair_interval_ms;
+  }
+  s << " --trace";
   return s.str();
 }
 

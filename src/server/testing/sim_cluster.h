@@ -27,9 +27,10 @@ enum Fault : unsigned {
 std::optional<unsigned> parse_faults(std::string_view list, std::string& error);
 std::string faults_name(unsigned faults);
 
-// What the current store survives; the default of cmud-sim and the tests.
-// Drops, partitions and crashes need anti-entropy repair, not built yet.
-inline constexpr unsigned kDefaultFaults = kJitter | kSkew;
+inline constexpr unsigned kAllFaults =
+    kJitter | kSkew | kDrop | kPartition | kCrash;
+// The default of cmud-sim and the tests.
+inline constexpr unsigned kDefaultFaults = kAllFaults;
 
 struct SimOptions {
   uint64_t seed = 1;
@@ -41,9 +42,12 @@ struct SimOptions {
   // must agree.
   int64_t traffic_ms = 60'000;
   int64_t settle_ms = 15'000;
-  size_t keys = 24;          // small, so writes collide
-  double ops_per_sec = 40;   // client operations across the cluster
-  bool trace = false;        // keep a log of faults and failures
+  size_t keys = 24;         // small, so writes collide
+  double ops_per_sec = 40;  // client operations across the cluster
+  // The servers' anti-entropy interval; 0 switches repair off (to show
+  // what the checkers find without it).
+  int64_t repair_interval_ms = 1000;
+  bool trace = false;  // keep a log of faults and failures
 };
 
 struct SimResult {
@@ -63,6 +67,19 @@ struct SimResult {
 
 // Runs one seed. Deterministic: the same options give the same result.
 SimResult run_seed(const SimOptions& options);
+
+// Repair measured on the simulator: two servers, `keys` entries written on
+// the first while the second is cut off, then the cut healed.
+struct RepairFigures {
+  bool converged = false;
+  int64_t converge_ms = 0;  // simulated, from the heal
+  uint64_t bytes = 0;       // sent between the servers until then
+  uint64_t messages = 0;
+  double idle_bytes_per_sec = 0;  // per server pair, once converged
+  double cpu_seconds = 0;         // of the whole measurement
+};
+RepairFigures measure_repair(size_t keys, size_t actors, int64_t latency_ms,
+                             uint64_t seed);
 
 // The command that replays a run.
 std::string replay_command(const SimOptions& options);

@@ -1,0 +1,241 @@
+#include "repair.h"
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "cmud/common/codec.h"
+#include "messages.h"
+
+namespace cmud::server::repair {
+namespace {
+
+enum Kind : uint8_t {
+  kShare = 1,
+  kGroupDigests = 2,
+  kLeafDigests = 3,
+  kKeys = 4,
+  kWant = 5,
+};
+
+uint64_t group_digest(const kv::Store& store, size_t group) {
+  uint64_t d = 0;
+  for (size_t l = group * kLeavesPerGroup; l < (group + 1) * kLeavesPerGroup;
+       ++l) {
+    d ^= store.leaf_digest(l);
+  }
+  return d;
+}
+
+uint64_t share_digest(const kv::Store& store, uint32_t shares,
+                      uint32_t index) {
+  uint64_t d = 0;
+  for (size_t g = index; g < kGroups; g += shares) d ^= group_digest(store, g);
+  return d;
+}
+
+// One key of a peer's leaf list.
+struct PeerKey {
+  std::string_view key;
+  kv::Version version;
+  bool deleted = false;
+};
+
+// The records of one message, decoded (views into it).
+struct Parsed {
+  std::vector<std::pair<uint32_t, uint32_t>> shares;  // differing
+  std::vector<uint32_t> groups;                       // differing
+  std::vector<uint32_t> leaves;                       // differing
+  std::map<uint32_t, std::vector<PeerKey>> keys;      // by leaf
+  std::vector<std::string_view> want;
+};
+
+bool parse(const kv::Store& store, std::string_view records, bool quiet,
+           Parsed& p) {
+  codec::Reader r(records);
+  while (r.remaining() > 0) {
+    uint8_t kind = 0;
+    if (!r.fixed(kind)) return false;
+    switch (kind) {
+      case kShare: {
+        uint32_t shares = 0, index = 0;
+        uint8_t forced = 0;
+        uint64_t d = 0;
+        if (!r.fixed(shares) || !r.fixed(index) || !r.fixed(forced) ||
+            !r.fixed(d) || shares == 0 || index >= shares || forced > 1) {
+          return false;
+        }
+        if ((quiet || forced) && share_digest(store, shares, index) != d) {
+          p.shares.emplace_back(shares, index);
+        }
+        break;
+      }
+      case kGroupDigests:
+      case kLeafDigests: {
+        uint32_t n = 0;
+        if (!r.fixed(n) || n > kv::Store::kLeaves) return false;
+        for (uint32_t i = 0; i < n; ++i) {
+          uint32_t at = 0;
+          uint64_t d = 0;
+          if (!r.fixed(at) || !r.fixed(d)) return false;
+          if (kind == kGroupDigests) {
+            if (at >= kGroups) return false;
+            if (group_digest(store, at) != d) p.groups.push_back(at);
+          } else {
+            if (at >= kv::Store::kLeaves) return false;
+            if (store.leaf_digest(at) != d) p.leaves.push_back(at);
+          }
+        }
+        break;
+      }
+      case kKeys: {
+        uint32_t leaf = 0, n = 0;
+        if (!r.fixed(leaf) || leaf >= kv::Store::kLeaves || !r.fixed(n) ||
+            n > r.remaining()) {
+          return false;
+        }
+        auto& list = p.keys[leaf];
+        if (!list.empty()) return false;  // one list per leaf
+        for (uint32_t i = 0; i < n; ++i) {
+          PeerKey k;
+          uint8_t deleted = 0;
+          if (!r.view(k.key) || !r.fixed(k.version.hlc) ||
+              !r.fixed(k.version.origin) || !r.fixed(deleted) || deleted > 1 ||
+              kv::Store::leaf_of(k.key) != leaf) {
+            return false;
+          }
+          k.deleted = deleted != 0;
+          // In key order, as our merge below needs.
+          if (!list.empty() && !(list.back().key < k.key)) return false;
+          list.push_back(k);
+        }
+        break;
+      }
+      case kWant: {
+        uint32_t n = 0;
+        if (!r.fixed(n) || n > r.remaining()) return false;
+        for (uint32_t i = 0; i < n; ++i) {
+          std::string_view k;
+          if (!r.view(k)) return false;
+          p.want.push_back(k);
+        }
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+void push(Reply& out, const kv::Entry& e) {
+  append_sync_entry(out.entries, e.key(), e.value(), e.version().hlc,
+                    e.version().origin, e.deleted());
+  ++out.count;
+}
+
+}  // namespace
+
+void open_round(const kv::Store& store, uint32_t shares, uint32_t index,
+                bool forced, std::string& records) {
+  if (shares == 0 || index >= kGroups) return;
+  codec::Writer w(records);
+  w.fixed(static_cast<uint8_t>(kShare));
+  w.fixed(shares);
+  w.fixed(index);
+  w.fixed<uint8_t>(forced ? 1 : 0);
+  w.fixed(share_digest(store, shares, index));
+}
+
+bool answer(const kv::Store& store, std::string_view records, bool quiet,
+            size_t max_bytes, Reply& out) {
+  Parsed p;
+  if (!parse(store, records, quiet, p)) return false;
+  size_t budget_end = out.records.size() + out.entries.size() + max_bytes;
+  auto full = [&] {
+    return out.records.size() + out.entries.size() >= budget_end;
+  };
+  codec::Writer w(out.records);
+
+  for (auto [shares, index] : p.shares) {
+    w.fixed(static_cast<uint8_t>(kGroupDigests));
+    w.fixed(static_cast<uint32_t>((kGroups - index + shares - 1) / shares));
+    for (size_t g = index; g < kGroups; g += shares) {
+      w.fixed(static_cast<uint32_t>(g));
+      w.fixed(group_digest(store, g));
+    }
+  }
+  if (!p.groups.empty()) {
+    w.fixed(static_cast<uint8_t>(kLeafDigests));
+    w.fixed(static_cast<uint32_t>(p.groups.size() * kLeavesPerGroup));
+    for (uint32_t g : p.groups) {
+      for (size_t l = g * kLeavesPerGroup; l < (g + 1) * kLeavesPerGroup;
+           ++l) {
+        w.fixed(static_cast<uint32_t>(l));
+        w.fixed(store.leaf_digest(l));
+      }
+    }
+  }
+  for (std::string_view k : p.want) {
+    if (full()) break;
+    if (const kv::Entry* e = store.find(k)) push(out, *e);
+  }
+
+  // Differing leaves (our key lists go to the peer) and the peer's key
+  // lists (compared with ours) need our entries of those leaves: one walk.
+  if (p.leaves.empty() && p.keys.empty()) return true;
+  std::vector<bool> wanted(kv::Store::kLeaves, false);
+  for (uint32_t l : p.leaves) wanted[l] = true;
+  for (const auto& [l, list] : p.keys) wanted[l] = true;
+  std::map<uint32_t, std::vector<const kv::Entry*>> ours;
+  (void)store.walk("", /*after=*/false, [&](const kv::Entry& e) {
+    auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
+    if (wanted[l]) ours[l].push_back(&e);
+    return true;
+  });
+  for (uint32_t l : p.leaves) {
+    if (full()) break;
+    const auto& list = ours[l];
+    w.fixed(static_cast<uint8_t>(kKeys));
+    w.fixed(l);
+    w.fixed(static_cast<uint32_t>(list.size()));
+    for (const kv::Entry* e : list) {
+      w.bytes(e->key());
+      w.fixed(e->version().hlc);
+      w.fixed(e->version().origin);
+      w.fixed<uint8_t>(e->deleted() ? 1 : 0);
+    }
+  }
+  std::vector<std::string_view> want;
+  for (const auto& [l, theirs] : p.keys) {
+    // Both lists are in key order (the walk's, and the peer's walk's).
+    const auto& mine = ours[l];
+    size_t i = 0, j = 0;
+    while (i < mine.size() || j < theirs.size()) {
+      if (full()) break;
+      int c = i == mine.size()     ? 1
+              : j == theirs.size() ? -1
+                                   : mine[i]->key().compare(theirs[j].key);
+      if (c < 0) {
+        push(out, *mine[i++]);  // they lack it
+      } else if (c > 0) {
+        want.push_back(theirs[j++].key);  // we lack it
+      } else {
+        if (theirs[j].version < mine[i]->version()) push(out, *mine[i]);
+        if (mine[i]->version() < theirs[j].version) {
+          want.push_back(theirs[j].key);
+        }
+        ++i;
+        ++j;
+      }
+    }
+  }
+  if (!want.empty()) {
+    w.fixed(static_cast<uint8_t>(kWant));
+    w.fixed(static_cast<uint32_t>(want.size()));
+    for (auto k : want) w.bytes(k);
+  }
+  return true;
+}
+
+}  // namespace cmud::server::repair

@@ -1,0 +1,62 @@
+// Anti-entropy: two replicas find and repair whatever sync failed to carry
+// (a dropped batch, a partition, a crash), in records that ride inside the
+// SyncBatch flushes sync already sends (SyncBatch::repair), so repair never
+// adds messages.
+//
+// The records are stateless questions and answers, each sent only when the
+// last one showed a difference, so a converged pair exchanges one 8-byte
+// digest per round and the bytes grow with the divergence:
+//
+//   kShare   digest of a share of the key space   -> kGroups if it differs
+//            (and the pair is quiet, or the round forced)
+//   kGroups  digests of that share's groups        -> kLeaves for each that
+//                                                     differs
+//   kLeaves  digests of those groups' leaves       -> kKeys for each that
+//                                                     differs
+//   kKeys    a leaf's keys with their versions     -> the entries the peer
+//                                                     lacks or has older,
+//                                                     and kWant for those
+//                                                     it has newer
+//   kWant    keys                                  -> their entries
+//
+// Leaves are kv::Store's (digests kept up to date on every apply); 128
+// groups of 128 leaves; share i of n holds the groups g with g % n == i, so
+// each of a server's n query actors repairs its own share.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cmud/kv/store.h"
+
+namespace cmud::server::repair {
+
+inline constexpr size_t kGroups = 128;
+inline constexpr size_t kLeavesPerGroup = kv::Store::kLeaves / kGroups;
+
+// What answering produces for the peer: more records, and entries encoded
+// as in a SyncBatch.
+struct Reply {
+  std::string records;
+  std::string entries;
+  uint32_t count = 0;
+  bool empty() const { return records.empty() && count == 0; }
+};
+
+// Opens a round on share `index` of `shares` (nothing when the share holds
+// no group: index >= kGroups). A forced round is answered even by a busy
+// peer.
+void open_round(const kv::Store& store, uint32_t shares, uint32_t index,
+                bool forced, std::string& records);
+
+// Answers the peer's records into `out`, adding at most about max_bytes
+// (what does not fit is found again next round). While sync with the peer
+// is busy (`quiet` false), entries in flight would look like divergence,
+// so a round that is not forced is not answered. False, with nothing
+// answered, if the records are malformed.
+bool answer(const kv::Store& store, std::string_view records, bool quiet,
+            size_t max_bytes, Reply& out);
+
+}  // namespace cmud::server::repair

@@ -1,0 +1,149 @@
+// The repair records between two replicas, without actors: rounds are run
+// by hand until nothing differs.
+#include "repair.h"
+
+#include <gtest/gtest.h>
+
+#include "cmud/common/codec.h"
+#include "messages.h"
+
+namespace cmud::server::repair {
+namespace {
+
+void apply_entries(kv::Store& s, const Reply& r) {
+  codec::Reader in(r.entries);
+  SyncEntryView e;
+  for (uint32_t i = 0; i < r.count; ++i) {
+    ASSERT_TRUE(read_sync_entry(in, e));
+    s.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, kv::kRouteNone);
+  }
+}
+
+struct Traffic {
+  size_t record_bytes = 0;
+  size_t entries = 0;
+  int steps = 0;
+};
+
+// One round of share `index` of `shares` from a to b, answered back and
+// forth until neither side has more to say.
+Traffic round(kv::Store& a, kv::Store& b, uint32_t shares, uint32_t index) {
+  Traffic t;
+  std::string records;
+  open_round(a, shares, index, /*forced=*/false, records);
+  kv::Store* from = &a;
+  kv::Store* to = &b;
+  while (!records.empty() && t.steps < 20) {
+    t.record_bytes += records.size();
+    Reply reply;
+    EXPECT_TRUE(answer(*to, records, /*quiet=*/true, 1u << 20, reply));
+    t.entries += reply.count;
+    apply_entries(*from, reply);
+    records = std::move(reply.records);
+    std::swap(from, to);
+    ++t.steps;
+  }
+  return t;
+}
+
+bool same(const kv::Store& a, const kv::Store& b) {
+  for (size_t l = 0; l < kv::Store::kLeaves; ++l) {
+    if (a.leaf_digest(l) != b.leaf_digest(l)) return false;
+  }
+  return a.size() == b.size();
+}
+
+TEST(Repair, AConvergedPairExchangesOneDigest) {
+  kv::Store a, b;
+  for (int i = 0; i < 1000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    a.apply(k, "v", {uint64_t(i + 1), 1}, false, kv::kRouteNone);
+    b.apply(k, "v", {uint64_t(i + 1), 1}, false, kv::kRouteNone);
+  }
+  Traffic t = round(a, b, 2, 0);
+  EXPECT_EQ(t.steps, 1);
+  EXPECT_EQ(t.record_bytes, 18u);
+  EXPECT_EQ(t.entries, 0u);
+}
+
+TEST(Repair, BothSidesGetWhatTheyLackOrHoldOlder) {
+  kv::Store a, b;
+  for (int i = 0; i < 5000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    a.apply(k, "v", {10, 1}, false, kv::kRouteNone);
+    b.apply(k, "v", {10, 1}, false, kv::kRouteNone);
+  }
+  a.apply("only-a", "x", {20, 1}, false, kv::kRouteNone);
+  b.apply("only-b", "y", {20, 2}, false, kv::kRouteNone);
+  a.apply("k1", "newer-a", {30, 1}, false, kv::kRouteNone);
+  b.apply("k2", "", {30, 2}, true, kv::kRouteNone);  // a delete a lacks
+  EXPECT_FALSE(same(a, b));
+  // Every share, as the actors of a 3-actor server would.
+  size_t entries = 0;
+  for (uint32_t i = 0; i < 3; ++i) entries += round(a, b, 3, i).entries;
+  EXPECT_TRUE(same(a, b));
+  EXPECT_EQ(entries, 4u);  // each differing entry travels once
+  EXPECT_EQ(b.get("k1"), "newer-a");
+  EXPECT_EQ(a.get("k2"), std::nullopt);
+  EXPECT_EQ(a.get("only-b"), "y");
+  EXPECT_EQ(b.get("only-a"), "x");
+}
+
+TEST(Repair, BytesGrowWithTheDivergenceNotTheStore) {
+  kv::Store a, b;
+  for (int i = 0; i < 50000; ++i) {
+    std::string k = "key" + std::to_string(i);
+    a.apply(k, "value", {10, 1}, false, kv::kRouteNone);
+    b.apply(k, "value", {10, 1}, false, kv::kRouteNone);
+  }
+  for (int i = 0; i < 10; ++i) {
+    a.apply("new" + std::to_string(i), "v", {20, 1}, false, kv::kRouteNone);
+  }
+  Traffic t = round(a, b, 1, 0);
+  EXPECT_TRUE(same(a, b));
+  EXPECT_EQ(t.entries, 10u);
+  // Group digests, leaf digests of <= 10 groups, and <= 10 short leaves:
+  // well under the 50 000 keys' ~1 MB.
+  EXPECT_LT(t.record_bytes, 20'000u) << t.record_bytes;
+}
+
+TEST(Repair, ABusyPeerAnswersOnlyAForcedRound) {
+  kv::Store a, b;
+  a.apply("k", "v", {1, 1}, false, kv::kRouteNone);
+  for (bool forced : {false, true}) {
+    std::string records;
+    open_round(a, 1, 0, forced, records);
+    Reply r;
+    ASSERT_TRUE(answer(b, records, /*quiet=*/false, 1u << 20, r));
+    EXPECT_EQ(r.empty(), !forced);
+  }
+}
+
+TEST(Repair, MalformedRecordsAreRefusedAndAnswerNothing) {
+  kv::Store s;
+  s.apply("k", "v", {1, 1}, false, kv::kRouteNone);
+  auto refused = [&](std::string records) {
+    Reply r;
+    bool ok = answer(s, records, true, 1u << 20, r);
+    return !ok && r.empty();
+  };
+  EXPECT_TRUE(refused(std::string(1, '\x09')));           // unknown kind
+  EXPECT_TRUE(refused(std::string("\x01\x02\x00", 3)));   // cut short
+  std::string share;
+  codec::Writer w(share);
+  w.fixed<uint8_t>(1);
+  w.fixed<uint32_t>(2);
+  w.fixed<uint32_t>(2);  // index >= shares
+  w.fixed<uint8_t>(0);
+  w.fixed<uint64_t>(0);
+  EXPECT_TRUE(refused(share));
+  std::string keys;
+  codec::Writer k(keys);
+  k.fixed<uint8_t>(4);
+  k.fixed<uint32_t>(0);
+  k.fixed<uint32_t>(0xffffffff);  // more keys than bytes
+  EXPECT_TRUE(refused(keys));
+}
+
+}  // namespace
+}  // namespace cmud::server::repair
