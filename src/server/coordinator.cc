@@ -7,6 +7,8 @@ namespace {
 
 // Unanswered joins are asked again this often (the peer may not be up yet).
 constexpr std::chrono::milliseconds kJoinRetry{1000};
+// Every known server hears our member list this often.
+constexpr std::chrono::milliseconds kGossipInterval{1000};
 
 }  // namespace
 
@@ -21,6 +23,7 @@ Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
       repair_interval_(repair_interval) {}
 
 void Coordinator::on_start() {
+  ctx_.tell_after(ctx_.self(), GossipTick{}, kGossipInterval);
   if (repair_interval_.count() > 0) {
     ctx_.tell_after(ctx_.self(), RepairTick{}, repair_interval_);
   }
@@ -34,7 +37,37 @@ Status Coordinator::on_message(actor::Message& msg) {
       msg, [&](StartCoordinator&) { on_start(); },
       [&](JoinRequest& r) { on_join_request(r); },
       [&](JoinReply& r) { on_join_reply(r); }, [&](JoinTick&) { on_tick(); },
-      [&](RepairTick&) { on_repair_tick(); });
+      [&](RepairTick&) { on_repair_tick(); }, [&](Gossip& g) { on_gossip(g); },
+      [&](GossipTick&) { on_gossip_tick(); });
+}
+
+void Coordinator::on_gossip_tick() {
+  for (const auto& [addr, d] : known_) {
+    Gossip g;
+    g.from = self_;
+    for (const auto& [other, od] : known_) {
+      if (other != addr) g.known.push_back(od);
+    }
+    ctx_.tell(ActorRef(addr, kCoordinatorId), std::move(g));
+  }
+  ctx_.tell_after(ctx_.self(), GossipTick{}, kGossipInterval);
+}
+
+// A member we did not know (say, we restarted without --join, or it joined
+// through another member) is added: sync starts both ways, and repair
+// brings each side what the other missed.
+void Coordinator::on_gossip(Gossip& g) {
+  if (g.from.address == self_.address) return;
+  pending_.erase(g.from.address);
+  if (add_server(g.from, false)) {
+    ctx_.log().info("server {} found by gossip", g.from.address);
+  }
+  for (const auto& d : g.known) {
+    if (d.address == self_.address || known_.contains(d.address)) continue;
+    if (add_server(d, false)) {
+      ctx_.log().info("server {} found by gossip", d.address);
+    }
+  }
 }
 
 void Coordinator::on_repair_tick() {

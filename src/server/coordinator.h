@@ -37,6 +37,8 @@ class Coordinator : public actor::Actor {
   void on_join_reply(JoinReply& r);
   void on_tick();
   void on_repair_tick();
+  void on_gossip(Gossip& g);
+  void on_gossip_tick();
   // Adds a server; true if it was new.
   bool add_server(const ServerDesc& d, bool full_state);
   void request_join(const std::string& address, bool want_state);

@@ -175,4 +175,18 @@ struct JoinTick {
   CMUD_MESSAGE("server.JoinTick")
 };
 
+// Coordinator -> every server it knows, once a second: itself and the
+// servers it knows, so that a server that knows any member learns all of
+// them, and one restarted without --join is found by those that knew it.
+struct Gossip {
+  ServerDesc from;
+  std::vector<ServerDesc> known;
+  CMUD_MESSAGE("server.Gossip", from, known)
+};
+
+// The coordinator's gossip timer.
+struct GossipTick {
+  CMUD_MESSAGE("server.GossipTick")
+};
+
 }  // namespace cmud::server

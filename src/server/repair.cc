@@ -27,8 +27,7 @@ uint64_t group_digest(const kv::Store& store, size_t group) {
   return d;
 }
 
-uint64_t share_digest(const kv::Store& store, uint32_t shares,
-                      uint32_t index) {
+uint64_t share_digest(const kv::Store& store, uint32_t shares, uint32_t index) {
   uint64_t d = 0;
   for (size_t g = index; g < kGroups; g += shares) d ^= group_digest(store, g);
   return d;
@@ -169,8 +168,7 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
     w.fixed(static_cast<uint8_t>(kLeafDigests));
     w.fixed(static_cast<uint32_t>(p.groups.size() * kLeavesPerGroup));
     for (uint32_t g : p.groups) {
-      for (size_t l = g * kLeavesPerGroup; l < (g + 1) * kLeavesPerGroup;
-           ++l) {
+      for (size_t l = g * kLeavesPerGroup; l < (g + 1) * kLeavesPerGroup; ++l) {
         w.fixed(static_cast<uint32_t>(l));
         w.fixed(store.leaf_digest(l));
       }

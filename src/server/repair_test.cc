@@ -127,8 +127,8 @@ TEST(Repair, MalformedRecordsAreRefusedAndAnswerNothing) {
     bool ok = answer(s, records, true, 1u << 20, r);
     return !ok && r.empty();
   };
-  EXPECT_TRUE(refused(std::string(1, '\x09')));           // unknown kind
-  EXPECT_TRUE(refused(std::string("\x01\x02\x00", 3)));   // cut short
+  EXPECT_TRUE(refused(std::string(1, '\x09')));          // unknown kind
+  EXPECT_TRUE(refused(std::string("\x01\x02\x00", 3)));  // cut short
   std::string share;
   codec::Writer w(share);
   w.fixed<uint8_t>(1);

@@ -198,8 +198,11 @@ void Cluster::start(size_t i) {
   sync.repair_interval = std::chrono::milliseconds(o_.repair_interval_ms);
   std::vector<std::string> join;
   std::vector<std::string> ports;
+  // A restart is told whom to join only half the time: the members that
+  // knew it must find it.
+  bool told = n.generation == 1 || rng().chance(0.5);
   for (const auto& other : nodes_) {
-    if (other.address != n.address) join.push_back(other.address);
+    if (told && other.address != n.address) join.push_back(other.address);
   }
   for (size_t a = 0; a < o_.actors; ++a) {
     ports.push_back("10.0.0." + std::to_string(i + 1) + ":" +
@@ -212,7 +215,7 @@ void Cluster::start(size_t i) {
   }
   n.queries = r->queries;
   note("server " + std::to_string(i + 1) + " started (generation " +
-       std::to_string(n.generation) + ")");
+       std::to_string(n.generation) + (told ? ")" : ", without --join)"));
 }
 
 void Cluster::check_rate(const Node& n) {

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Process-level test of repair and membership: two cmud-server processes (2
+# actors each, B joining A). A is killed (-9) while B takes writes, then
+# started again at the same address WITHOUT --join. B finds it by gossip,
+# sync runs both ways again, and anti-entropy brings A everything written
+# while it was down. Loopback only; every wait is bounded; every process it
+# starts is stopped on exit.
+# Usage: repair_test.sh BIN_DIR
+set -uo pipefail
+bin=${1:?usage: repair_test.sh BIN_DIR}
+tmp=$(mktemp -d)
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
+pids=()
+
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+json() {
+  python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))[sys.argv[2]]
+print(d[int(sys.argv[3])] if len(sys.argv) > 3 else d)
+PY
+}
+port_of() { echo "${1##*:}"; }
+
+start_server() {  # name, args...
+  local name=$1
+  shift
+  rm -f "$tmp/$name.json"
+  "$bin/cmud-server" --desc-file "$tmp/$name.json" "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids+=($!)
+  eval "${name}_pid=$!"
+  disown  # no "Killed" line from the shell when we kill it
+  if ! wait_file "$tmp/$name.json" 10; then
+    echo "FAIL: server $name did not start"; cat "$tmp/$name.err"; exit 1
+  fi
+}
+
+r() { timeout 5 redis-cli -p "$(port_of "$1")" "${@:2}" 2>/dev/null | tr -d '\r'; }
+# Polls until `redis-cli $1 $3...` prints $2, for at most $4 seconds.
+within() {
+  local q=$1 want=$2 secs=$3
+  shift 3
+  local got
+  for _ in $(seq 1 $((secs * 20))); do
+    got=$(r "$q" "$@")
+    [[ $got == "$want" ]] && return 0
+    sleep 0.05
+  done
+  echo "port $(port_of "$q"): $* gave '$got', wanted '$want' within $secs s"
+  return 1
+}
+
+start_server a --port 0 --actors 2
+a_addr=$(json "$tmp/a.json" address)
+a_port=$(port_of "$a_addr")
+start_server b --port 0 --actors 2 --join "$a_addr"
+b_q0=$(json "$tmp/b.json" query 0)
+b_q1=$(json "$tmp/b.json" query 1)
+a_q0=$(json "$tmp/a.json" query 0)
+
+check "A's write reaches B" bash -c "[[ \$(redis-cli -p $(port_of "$a_q0") SET before 1) == OK ]]"
+check "  ... within 2 s" within "$b_q1" 1 2 GET before
+
+kill -KILL "$a_pid"
+for _ in $(seq 1 100); do kill -0 "$a_pid" 2>/dev/null || break; sleep 0.05; done
+for i in $(seq 1 500); do echo "SET down:$i v$i"; done |
+  redis-cli -p "$(port_of "$b_q0")" >/dev/null
+check "B took 500 writes while A was down" within "$b_q1" 501 2 DBSIZE
+
+start_server a --port "$a_port" --actors 2  # no --join
+a_q0=$(json "$tmp/a.json" query 0)
+a_q1=$(json "$tmp/a.json" query 1)
+check "A, restarted without --join, gets what B took meanwhile (repair)" \
+  within "$a_q1" 501 10 DBSIZE
+check "  ... on both of its actors" within "$a_q0" 501 2 DBSIZE
+check "A's new write reaches B (B found A again)" \
+  bash -c "[[ \$(redis-cli -p $(port_of "$a_q0") SET after 2) == OK ]]"
+check "  ... within 2 s" within "$b_q0" 2 2 GET after
+check "B's new write reaches A" \
+  bash -c "[[ \$(redis-cli -p $(port_of "$b_q0") SET later 3) == OK ]]"
+check "  ... within 2 s" within "$a_q1" 3 2 GET later
+check "repair counted in INFO replica" bash -c \
+  "redis-cli -p $(port_of "$b_q0") INFO replica | tr -d '\r' | grep -Eq '^repair_entries_sent:[1-9]'"
+check "sync and repair stay within 10 messages per pair per second" bash -c \
+  "v=\$(redis-cli -p $(port_of "$b_q0") INFO actors | tr -d '\r' | sed -n 's/^max_pair_msgs_per_sec://p'); [[ \$v -le 10 ]]"
+
+summary
