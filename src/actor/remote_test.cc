@@ -453,6 +453,53 @@ SystemConfig secret_config(ErrorLog& log, std::string secret) {
   return c;
 }
 
+// Resident set size of this process, in bytes.
+size_t rss_bytes() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return static_cast<size_t>(resident) * 4096;
+}
+
+TEST(RemoteTell, WhatWaitsForAPeerThatNeverReadsIsBounded) {
+  // A "system" that accepts the connection and then never reads.
+  asio::io_context io;
+  asio::ip::tcp::acceptor acc(
+      io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  asio::ip::tcp::socket held(io);
+  std::thread accepter([&] {
+    asio::error_code ec;
+    acc.accept(held, ec);
+  });
+  ErrorLog log;
+  auto cfg = remote_config(log, 0ms);
+  cfg.max_peer_queue_bytes = 1u << 20;
+  auto a = make_system(cfg);
+  ASSERT_TRUE(a);
+  ActorRef nowhere("127.0.0.1:" + std::to_string(acc.local_endpoint().port()),
+                   1);
+  size_t before = rss_bytes();
+  // 128 MiB of messages; the socket's buffers take a few MiB, the queue at
+  // most 1 MiB, the rest is dropped and counted.
+  std::string kb64(64 << 10, 'x');
+  for (int i = 0; i < 2048; ++i) a->tell(nowhere, Blob{kb64});
+  std::this_thread::sleep_for(300ms);
+  Stats st = a->stats();
+  EXPECT_GT(st.dropped_queue_full, 1500u);
+  EXPECT_LT(rss_bytes(), before + (48u << 20))
+      << "grew by " << (rss_bytes() - before) / 1024 << " KiB";
+  // Reported once for the episode, not once per message.
+  size_t reports = 0;
+  for (const auto& e : log.errors()) {
+    reports += e.message().find("bytes wait for it") != std::string::npos;
+  }
+  EXPECT_EQ(reports, 1u) << log.dump();
+  a->close();
+  accepter.join();
+}
+
 TEST(ClusterAuth, SystemsSharingTheSecretTalkBothWays) {
   ErrorLog log;
   auto a = make_system(secret_config(log, kSecret));

@@ -335,6 +335,7 @@ Stats SystemImpl::stats() const {
     s.bytes_sent += slot.bytes_sent.load();
     s.remote_bytes_received += slot.remote_bytes_received.load();
     s.auth_failures += slot.auth_failures.load();
+    s.dropped_queue_full += slot.queue_drops.load();
     s.channel_refs_used += slot.channel_refs.load();
   }
   s.messages_sent = s.messages_sent_external + s.messages_sent_actor;

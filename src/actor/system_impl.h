@@ -92,6 +92,7 @@ struct alignas(64) StatSlot {
   std::atomic<uint64_t> remote_bytes_received{0};
   std::atomic<uint64_t> channel_refs{0};
   std::atomic<uint64_t> auth_failures{0};
+  std::atomic<uint64_t> queue_drops{0};
 };
 
 // One open channel: either done (called once, inline, with the message or
@@ -142,6 +143,9 @@ class SystemImpl final : public HostInbox {
   void report(Status status) override;
   void count_auth_failure() override {
     slot().auth_failures.fetch_add(1, std::memory_order_relaxed);
+  }
+  void count_queue_drop() override {
+    slot().queue_drops.fetch_add(1, std::memory_order_relaxed);
   }
   void add_remote_bytes(uint64_t n) override {
     slot().remote_bytes_received.fetch_add(n, std::memory_order_relaxed);

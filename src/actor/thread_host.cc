@@ -23,6 +23,7 @@ ThreadHost::~ThreadHost() { stop(); }
 Result<std::string> ThreadHost::start(HostInbox& inbox) {
   transport_ = std::make_unique<Transport>(
       inbox, TransportOptions{.max_frame = config_.max_frame_bytes,
+                              .max_queue = config_.max_peer_queue_bytes,
                               .latency = config_.emulated_latency,
                               .cluster_secret = config_.cluster_secret,
                               .handshake_timeout = config_.handshake_timeout,

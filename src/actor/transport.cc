@@ -81,6 +81,8 @@ struct Transport::Peer {
 
   std::mutex mu;
   std::deque<Batch> queue;    // guarded by mu
+  size_t queued_bytes = 0;    // guarded by mu: bytes in queue
+  bool overflowing = false;   // guarded by mu: dropping since reported
   bool flush_posted = false;  // guarded by mu
 
   // Network thread only.
@@ -472,6 +474,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
 Transport::Transport(HostInbox& sys, TransportOptions options)
     : sys_(sys),
       max_frame_(options.max_frame),
+      max_queue_(options.max_queue),
       latency_(options.latency),
       secret_(std::move(options.cluster_secret)),
       handshake_timeout_(options.handshake_timeout),
@@ -541,6 +544,22 @@ void Transport::send(const std::string& address, uint64_t target,
   bool post = false;
   {
     std::lock_guard lock(p->mu);
+    // A peer that is slow, paused or unreachable does not grow our memory
+    // without bound: past the limit, messages are dropped (at most once;
+    // the store's repair recovers what sync loses).
+    if (p->queued_bytes + frame.size() > max_queue_) {
+      sys_.count_queue_drop();
+      if (!p->overflowing) {
+        p->overflowing = true;
+        sys_.report(Status(ErrorCode::kTooLarge,
+                           "remote system " + address + ": " +
+                               std::to_string(p->queued_bytes) +
+                               " bytes wait for it (the limit); dropping "
+                               "messages to it until half have gone out"));
+      }
+      return;
+    }
+    p->queued_bytes += frame.size();
     if (p->queue.empty() ||
         (latency_.count() > 0 && due - p->queue.back().due > kBatchSpan)) {
       p->queue.push_back({due, frame, 1});
@@ -582,8 +601,10 @@ void Transport::flush(const std::shared_ptr<Peer>& p) {
       auto now = Clock::now();
       while (!p->queue.empty() && p->queue.front().due <= now) {
         c->append_frames(p->queue.front().bytes);
+        p->queued_bytes -= p->queue.front().bytes.size();
         p->queue.pop_front();
       }
+      if (p->queued_bytes <= max_queue_ / 2) p->overflowing = false;
       if (!p->queue.empty()) next_due = p->queue.front().due;
     }
   }
@@ -727,6 +748,8 @@ void Transport::peer_failed(const std::shared_ptr<Peer>& p, ErrorCode code,
     std::lock_guard lock(p->mu);
     for (auto& b : p->queue) dropped += b.count;
     p->queue.clear();
+    p->queued_bytes = 0;
+    p->overflowing = false;
   }
   sys_.report(Status(code, "remote system " + p->address + ": " + why + " (" +
                                std::to_string(dropped) +

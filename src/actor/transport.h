@@ -57,6 +57,8 @@ inline constexpr size_t kMaxHandshakeFrame = 512;
 
 struct TransportOptions {
   size_t max_frame = 64u << 20;
+  // Bytes that may wait for one peer; past it messages to it are dropped.
+  size_t max_queue = 64u << 20;
   std::chrono::milliseconds latency{0};
   // Empty: no cluster authentication.
   std::string cluster_secret{};
@@ -109,6 +111,7 @@ class Transport {
 
   HostInbox& sys_;
   const size_t max_frame_;
+  const size_t max_queue_;
   const std::chrono::milliseconds latency_;
   const std::string secret_;
   const std::chrono::milliseconds handshake_timeout_;

@@ -209,6 +209,7 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     line("channel_refs_used", st.channel_refs_used);
     line("max_pair_msgs_per_sec", st.max_pair_msgs_per_sec);
     line("cluster_auth_failures", st.auth_failures);
+    line("dropped_queue_full", st.dropped_queue_full);
     out += "\r\n";
   }
   w.bulk(out);

@@ -29,6 +29,8 @@ class HostInbox {
   virtual void report(Status status) = 0;
   virtual void count_auth_failure() = 0;
   virtual void add_remote_bytes(uint64_t n) = 0;
+  // A message to another system was dropped: too much waits for it.
+  virtual void count_queue_drop() = 0;
   // The calling thread is worker `worker`'s from now on (a host with
   // threads of its own calls this as each starts).
   virtual void enter_worker(size_t worker) = 0;

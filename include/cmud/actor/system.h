@@ -54,6 +54,9 @@ struct SystemConfig {
   // Frames larger than this are refused on send and close the connection on
   // receive.
   size_t max_frame_bytes = 64u << 20;
+  // Bytes that may wait to go out to one remote system (slow, paused or
+  // unreachable); past it messages to it are dropped and counted.
+  size_t max_peer_queue_bytes = 64u << 20;
   // The cluster secret: when set, every connection between systems starts
   // with a mutual challenge-response proving both sides know it (HMAC-
   // SHA256 over fresh nonces), and systems without it can neither send
@@ -83,6 +86,8 @@ struct Stats {
   uint64_t remote_bytes_received = 0;   // bytes read from remote systems
   uint64_t channel_refs_used = 0;       // channel refs created
   uint64_t auth_failures = 0;  // connections refused in or for the handshake
+  // Messages to remote systems dropped because too much waited for them.
+  uint64_t dropped_queue_full = 0;
   // Most messages one ordered actor pair sent within any 1-second window.
   // Measured in 1 ms buckets over 1001 ms, so it can only over-count.
   uint64_t max_pair_msgs_per_sec = 0;
