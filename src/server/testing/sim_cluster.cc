@@ -35,6 +35,10 @@ constexpr struct {
 // Versions a replica may hold back (kv::admit) in the simulation: below
 // the skew the faults inject, so the hold path runs.
 constexpr uint64_t kMaxSkewMs = 2000;
+// The end of the settle time in which traffic between servers is checked,
+// and its bound.
+constexpr int64_t kIdleWindowMs = 5000;
+constexpr double kMaxIdleBytesPerSec = 1000;
 constexpr int64_t kSkewMs = 5000;
 
 struct Ver {
@@ -164,6 +168,10 @@ class Cluster {
   // Which servers (node, generation) a version reached over the network.
   std::unordered_map<std::string, std::vector<std::pair<size_t, uint64_t>>>
       holders_;
+  // Bytes between each ordered pair of servers once the cluster should be
+  // idle and converged (the last seconds of the settle time).
+  int64_t idle_from_ = INT64_MAX;
+  std::map<std::pair<std::string, std::string>, uint64_t> idle_bytes_;
   // Final state per replica: dumps_[node][actor].
   std::vector<std::vector<std::optional<std::vector<Item>>>> dumps_;
 };
@@ -452,6 +460,7 @@ void Cluster::seen(const Op& op, const Item* e) {
 }
 
 void Cluster::delivered(const cmud::sim::Delivery& d) {
+  if (now() >= idle_from_) idle_bytes_[{d.from, d.to}] += d.msg.encoded_size();
   auto* b = d.msg.as<SyncBatch>();
   if (b == nullptr) return;
   auto to = index_.find(d.to);
@@ -468,6 +477,19 @@ void Cluster::final_checks() {
   // (d) pair rates, over the whole run.
   for (const auto& n : nodes_) {
     if (n.up()) check_rate(n);
+  }
+  // An idle, converged cluster keeps quiet: repair exchanges digests, not
+  // data (a few hundred bytes a second per pair, gossip included).
+  double idle_s = static_cast<double>(kIdleWindowMs) / 1000;
+  for (const auto& [pair, bytes] : idle_bytes_) {
+    double rate = static_cast<double>(bytes) / idle_s;
+    if (rate > kMaxIdleBytesPerSec) {
+      fail("idle", pair.first + " sent " + pair.second + " " +
+                       std::to_string(static_cast<int>(rate)) +
+                       " bytes/s while idle and converged (at most " +
+                       std::to_string(static_cast<int>(kMaxIdleBytesPerSec)) +
+                       ")");
+    }
   }
   // (a) every replica of every server holds the same entries.
   const std::vector<Item>* first = nullptr;
@@ -539,6 +561,8 @@ SimResult Cluster::run() {
   for (size_t i = 0; i < nodes_.size(); ++i) start(i);
   next_op();
   int64_t settle_end = traffic_end_ + o_.settle_ms;
+  if (o_.settle_ms >= 2 * kIdleWindowMs)
+    idle_from_ = settle_end - kIdleWindowMs;
   if (!world_.run_until(settle_end)) {
     fail("livelock",
          "too many events before " + std::to_string(settle_end) + " ms");
