@@ -229,6 +229,45 @@ TEST(RemoteTell, UnreachableSystemIsReportedAndALaterSendReconnects) {
   EXPECT_EQ(ch.reply.get()->as<Num>()->n, 2);
 }
 
+// A dead peer is reported once, not at every retry; once it has answered,
+// a new failure is reported again.
+TEST(RemoteTell, ADeadPeerIsReportedOncePerEpisode) {
+  ErrorLog log;
+  auto a = make_system(remote_config(log, 0ms));
+  ASSERT_TRUE(a);
+  uint16_t port = free_port();
+  std::string addr = "127.0.0.1:" + std::to_string(port);
+  auto unavailable = [&] {
+    size_t n = 0;
+    for (const auto& e : log.errors()) {
+      n += e.code() == ErrorCode::kUnavailable ? 1 : 0;
+    }
+    return n;
+  };
+  for (int i = 0; i < 5; ++i) {
+    a->tell(ActorRef(addr, 1), Num{i});
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(log.wait_for(ErrorCode::kUnavailable, 2s)) << log.dump();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(unavailable(), 1u) << log.dump();
+
+  ErrorLog blog;
+  auto cfg = remote_config(blog, 0ms);
+  cfg.port = port;
+  auto b = make_system(cfg);
+  ASSERT_TRUE(b) << "port was taken meanwhile";
+  auto ch = b->channel();
+  a->tell(ch.ref, Num{9});
+  ASSERT_EQ(ch.reply.wait_for(2s), std::future_status::ready);
+  b.reset();  // dies again
+  for (int i = 0; i < 30 && unavailable() < 2; ++i) {
+    a->tell(ActorRef(addr, 1), Num{i});
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(unavailable(), 2u) << log.dump();
+}
+
 TEST(RemoteTell, BrokenConnectionIsReportedAndALaterSendReconnects) {
   ErrorLog log;
   auto a = make_system(remote_config(log, 0ms));

@@ -89,6 +89,9 @@ struct Transport::Peer {
   enum class State { kIdle, kConnecting, kUp } state = State::kIdle;
   std::shared_ptr<Connection> conn;
   bool timer_armed = false;
+  // Failed since it last answered: later failures are not reported again
+  // (a dead peer would otherwise log each retry).
+  bool failing = false;
   asio::steady_timer timer;
 };
 
@@ -695,6 +698,7 @@ void Transport::connected(const std::shared_ptr<Peer>& p,
   p->conn = c;
   if (secret_.empty()) {
     p->state = Peer::State::kUp;
+    p->failing = false;
     c->start_reading();
     // The hello goes first, ahead of anything queued.
     c->wbuf = make_hello_frame(self_address_);
@@ -736,6 +740,7 @@ void Transport::on_authenticated(const std::shared_ptr<Connection>& c) {
     return;
   }
   p->state = Peer::State::kUp;
+  p->failing = false;
   flush(p);  // the proof (c->control), then what is queued
 }
 
@@ -751,9 +756,12 @@ void Transport::peer_failed(const std::shared_ptr<Peer>& p, ErrorCode code,
     p->queued_bytes = 0;
     p->overflowing = false;
   }
+  if (p->failing) return;
+  p->failing = true;
   sys_.report(Status(code, "remote system " + p->address + ": " + why + " (" +
                                std::to_string(dropped) +
-                               " queued message(s) dropped)"));
+                               " queued message(s) dropped; not reported "
+                               "again until it answers)"));
 }
 
 void Transport::accept() {
@@ -780,6 +788,7 @@ void Transport::on_hello(const std::shared_ptr<Connection>& c,
   if (p->state == Peer::State::kIdle) {
     p->conn = c;
     p->state = Peer::State::kUp;
+    p->failing = false;
     post_flush(p);
   }
 }
