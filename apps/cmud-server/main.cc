@@ -58,6 +58,13 @@ int main(int argc, char** argv) {
                  "ahead of this server's clock")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}))
       ->capture_default_str();
+  std::string protected_mode = "yes";
+  app.add_option("--protected-mode", protected_mode,
+                 "yes: refuse to listen beyond loopback without a cluster "
+                 "secret, and take query clients from loopback only (as "
+                 "Redis, while query ports have no authentication)")
+      ->check(CLI::IsMember({"yes", "no"}))
+      ->capture_default_str();
   app.add_option("--data-dir", config.data_dir,
                  "a directory for this server's durable state; today it "
                  "keeps only the server's identity (incarnation) across "
@@ -69,6 +76,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   config.join.insert(config.join.end(), positional.begin(), positional.end());
+  config.protected_mode = protected_mode == "yes";
   if (client_port != 0) config.client_port = client_port;
   config.emulated_latency = std::chrono::milliseconds(latency_ms);
   config.max_clock_skew = std::chrono::milliseconds(max_skew_ms);

@@ -12,6 +12,7 @@
 #include "cmud/server/server.h"
 #include "coordinator.h"
 #include "messages.h"
+#include "session.h"
 
 namespace cmud::server {
 namespace {
@@ -138,6 +139,43 @@ TEST_F(ClusterAuthTest, AMemberWithTheSecretSyncs) {
   }
   EXPECT_TRUE(seen);
   EXPECT_EQ(server_->stats().auth_failures, 0u);
+}
+
+}  // namespace
+}  // namespace cmud::server
+
+namespace cmud::server {
+namespace {
+
+// Protected mode, as Redis's: no listening beyond loopback without a
+// cluster secret (refused before anything is bound), and query clients
+// from loopback only.
+TEST(ProtectedMode, NoSecretBeyondLoopbackRefusesToStart) {
+  ServerConfig c;
+  c.host = "0.0.0.0";
+  c.actors = 1;
+  auto s = Server::start(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("--cluster-secret-file"),
+            std::string::npos)
+      << s.status().message();
+  EXPECT_NE(s.status().message().find("--protected-mode no"),
+            std::string::npos);
+}
+
+TEST(ProtectedMode, WhatCountsAsLoopback) {
+  for (const char* a : {"127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(loopback_client(asio::ip::make_address(a))) << a;
+    EXPECT_FALSE(beyond_loopback(a)) << a;
+  }
+  for (const char* a : {"10.1.2.3", "192.168.0.1", "::ffff:10.0.0.1", "fe80::1",
+                        "0.0.0.0", "::"}) {
+    EXPECT_FALSE(loopback_client(asio::ip::make_address(a))) << a;
+    EXPECT_TRUE(beyond_loopback(a)) << a;
+  }
+  EXPECT_FALSE(beyond_loopback("localhost"));
+  EXPECT_TRUE(beyond_loopback("example.org"));  // a name: assume beyond
 }
 
 }  // namespace

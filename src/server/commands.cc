@@ -285,6 +285,7 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
   all.emplace_back("client-query-buffer-limit",
                    std::to_string(p.query_buffer_limit));
   all.emplace_back("proto-max-bulk-len", std::to_string(p.limits.max_bulk));
+  all.emplace_back("protected-mode", p.protected_mode ? "yes" : "no");
   std::vector<const std::pair<std::string_view, std::string>*> found;
   for (const auto& kv : all) {
     for (size_t i = 2; i < a.size(); ++i) {

@@ -146,6 +146,16 @@ Status Server::Impl::start() {
   if (config_.max_clients == 0) {
     return Status(ErrorCode::kInvalidArgument, "maxclients must be positive");
   }
+  if (config_.protected_mode && config_.cluster_secret.empty() &&
+      beyond_loopback(config_.host)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "protected mode: listening on " + config_.host +
+                      " without a cluster secret would let anyone who "
+                      "reaches the actor-system port join the cluster and "
+                      "rewrite the store; give every server "
+                      "--cluster-secret-file FILE (or, on a closed "
+                      "network, --protected-mode no)");
+  }
   if (config_.max_clock_skew.count() <= 0) {
     return Status(ErrorCode::kInvalidArgument,
                   "the maximum clock skew must be positive");
@@ -219,6 +229,7 @@ Status Server::Impl::start() {
     p->limits = config_.limits;
     p->query_buffer_limit = config_.client_query_buffer_limit;
     p->clients = &clients_;
+    p->protected_mode = config_.protected_mode;
     ports_.push_back(std::move(p));
   }
 

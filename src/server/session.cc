@@ -34,7 +34,37 @@ Session::~Session() {
   if (counted_) port_.clients->open.fetch_sub(1, std::memory_order_relaxed);
 }
 
+bool loopback_client(const asio::ip::address& remote) {
+  if (remote.is_v6() && remote.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, remote.to_v6())
+        .is_loopback();
+  }
+  return remote.is_loopback();
+}
+
+bool beyond_loopback(const std::string& host) {
+  if (host == "localhost") return false;
+  asio::error_code ec;
+  auto a = asio::ip::make_address(host, ec);
+  return ec || !loopback_client(a);
+}
+
 void Session::start() {
+  if (port_.protected_mode) {
+    asio::error_code ec;
+    auto remote = socket_.remote_endpoint(ec);
+    if (ec || !loopback_client(remote.address())) {
+      out_ =
+          "-DENIED cmud is running in protected mode: no client "
+          "authentication is set up, so only connections from the loopback "
+          "interface are accepted. If this server must take clients from "
+          "other machines, make sure it is not reachable from the internet "
+          "and restart it with '--protected-mode no'.\r\n";
+      closing_ = true;
+      write();
+      return;
+    }
+  }
   if (port_.clients != nullptr) {
     size_t open = port_.clients->open.fetch_add(1, std::memory_order_relaxed);
     counted_ = true;

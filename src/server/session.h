@@ -31,7 +31,15 @@ struct PortInfo {
   // Unparsed input one connection may hold (client-query-buffer-limit).
   size_t query_buffer_limit = size_t{1} << 30;
   ClientCount* clients = nullptr;  // shared by the server's ports
+  bool protected_mode = true;      // only loopback clients (ServerConfig)
 };
+
+// Whether protected mode lets a client from `remote` in: loopback only
+// (127.0.0.0/8, ::1, and IPv4 loopback mapped into IPv6).
+bool loopback_client(const asio::ip::address& remote);
+// Whether listening on `host` reaches beyond this machine (anything but a
+// loopback address or "localhost").
+bool beyond_loopback(const std::string& host);
 
 struct Command;
 

@@ -61,6 +61,10 @@ struct ServerConfig {
   // Where the server keeps its durable state: today its incarnation
   // counter only (the store is not yet durable). Empty: none.
   std::string data_dir{};
+  // Protected mode (as Redis's): a server listening beyond loopback without
+  // a cluster secret refuses to start, and its query ports, which have no
+  // authentication yet, answer clients from beyond loopback with -DENIED.
+  bool protected_mode = true;
   // This start's incarnation, part of every version's origin; 0 takes the
   // next from data_dir, or without one draws a fresh random one.
   uint64_t incarnation = 0;
