@@ -42,6 +42,12 @@ int main(int argc, char** argv) {
                  "unparsed input one connection may hold, in bytes")
       ->check(CLI::Range(size_t{1} << 20, size_t{1} << 34))
       ->capture_default_str();
+  app.add_option("--client-output-buffer-limit",
+                 config.client_output_buffer_limit,
+                 "replies one connection may leave unread, in bytes, before "
+                 "it is closed (0: no limit)")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 40))
+      ->capture_default_str();
   app.add_option("--proto-max-bulk-len", config.limits.max_bulk,
                  "largest bulk string (value) a client may send, in bytes")
       ->check(CLI::Range(size_t{1} << 10, size_t{60} << 20))

@@ -286,6 +286,8 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
                    std::to_string(p.query_buffer_limit));
   all.emplace_back("proto-max-bulk-len", std::to_string(p.limits.max_bulk));
   all.emplace_back("protected-mode", p.protected_mode ? "yes" : "no");
+  all.emplace_back("client-output-buffer-limit",
+                   "normal " + std::to_string(p.output_buffer_limit) + " 0 0");
   std::vector<const std::pair<std::string_view, std::string>*> found;
   for (const auto& kv : all) {
     for (size_t i = 2; i < a.size(); ++i) {

@@ -228,6 +228,7 @@ Status Server::Impl::start() {
     p->tcp_port = acceptors_[i]->local_endpoint().port();
     p->limits = config_.limits;
     p->query_buffer_limit = config_.client_query_buffer_limit;
+    p->output_buffer_limit = config_.client_output_buffer_limit;
     p->clients = &clients_;
     p->protected_mode = config_.protected_mode;
     ports_.push_back(std::move(p));

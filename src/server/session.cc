@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <asio/write.hpp>
 #include <cstring>
@@ -217,13 +219,31 @@ void Session::on_reply(Result<QueryReply> r) {
       ok = false;
       w.error("ERR internal error: bad reply from the query actor");
     }
+    // Checked as replies are written, not once a whole pipeline is.
+    if (over_output_limit()) {
+      pending_.clear();
+      return;
+    }
   }
   pending_.clear();
   process();
 }
 
+bool Session::over_output_limit() {
+  size_t waiting = out_.size() + writing_.size();
+  if (port_.output_buffer_limit == 0 || waiting <= port_.output_buffer_limit) {
+    return false;
+  }
+  spdlog::warn(
+      "closing a client of port {}: {} bytes of replies wait for it, over "
+      "client-output-buffer-limit {}",
+      port_.tcp_port, waiting, port_.output_buffer_limit);
+  close();
+  return true;
+}
+
 void Session::write() {
-  if (closed_ || !writing_.empty()) return;
+  if (closed_ || !writing_.empty() || over_output_limit()) return;
   if (out_.empty()) {
     if (closing_ && !awaiting_) close();
     return;

@@ -30,6 +30,8 @@ struct PortInfo {
   resp::Limits limits;
   // Unparsed input one connection may hold (client-query-buffer-limit).
   size_t query_buffer_limit = size_t{1} << 30;
+  // Replies that may wait for one connection (0: no limit).
+  size_t output_buffer_limit = size_t{1} << 30;
   ClientCount* clients = nullptr;  // shared by the server's ports
   bool protected_mode = true;      // only loopback clients (ServerConfig)
 };
@@ -88,6 +90,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_request();
   void on_reply(Result<QueryReply> reply);
   void write();
+  // Closes a connection whose waiting replies passed the output limit;
+  // true if it did.
+  bool over_output_limit();
   // Closes the socket: after QUIT once replies are out, on a protocol
   // error, or when the peer or the socket fails. Idempotent.
   void close();

@@ -35,6 +35,10 @@ class RawClient {
   void send(std::string_view bytes) {
     asio::write(socket_, asio::buffer(bytes.data(), bytes.size()));
   }
+  // As send, but a connection closed meanwhile is not an exception.
+  void send_some(std::string_view bytes, asio::error_code& ec) {
+    asio::write(socket_, asio::buffer(bytes.data(), bytes.size()), ec);
+  }
   void command(const std::vector<std::string_view>& args) {
     std::string out;
     resp::write_command(out, args);
@@ -345,6 +349,44 @@ TEST(SessionLimits, AnUnfinishedCommandOverTheQueryBufferLimitIsDropped) {
       << e.str;
   EXPECT_EQ(greedy.reply().str, "<closed>");
   EXPECT_EQ(good.call({"PING"}).str, "PONG");
+}
+
+// A client that asks for much and never reads is closed once its replies
+// pass the limit; everyone else is served.
+TEST(SessionLimits, AClientThatNeverReadsIsClosedAtTheOutputLimit) {
+  ServerConfig c;
+  c.client_output_buffer_limit = 2u << 20;
+  auto server = start_server(c);
+  ASSERT_TRUE(server);
+  const std::string& addr = server->query_addrs()[0];
+  RawClient good(addr);
+  std::string value(64 << 10, 'v');
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(good.call({"SET", "big" + std::to_string(i), value}).str, "OK");
+  }
+  // 1000 MGETs of 512 KiB each, never read: 500 MiB of replies without a
+  // limit.
+  RawClient greedy(addr);
+  std::string mget;
+  std::vector<std::string_view> args{"MGET"};
+  std::vector<std::string> keys;
+  for (int i = 0; i < 8; ++i) keys.push_back("big" + std::to_string(i));
+  for (const auto& k : keys) args.push_back(k);
+  resp::write_command(mget, args);
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += mget;
+  asio::error_code ec;
+  greedy.send_some(burst, ec);  // the server may close before it all goes
+  // Closed: the replies it can read end in EOF well before 1000 arrived.
+  int replies = 0;
+  while (replies < 1000 && greedy.reply().type == Value::Type::kArray) {
+    ++replies;
+  }
+  EXPECT_LT(replies, 1000);
+  EXPECT_EQ(good.call({"PING"}).str, "PONG");
+  EXPECT_EQ(
+      good.call({"CONFIG", "GET", "client-output-buffer-limit"}).array[1].str,
+      "normal 2097152 0 0");
 }
 
 TEST(SessionLimits, ABigValueSentInPiecesStillArrivesWhole) {

@@ -48,6 +48,12 @@ struct ServerConfig {
   // Redis's client-query-buffer-limit: unparsed input of one connection;
   // past it the connection gets an error and is closed.
   size_t client_query_buffer_limit = size_t{1} << 30;
+  // Replies one connection may have waiting for it (a client that asks and
+  // never reads); past it the connection is closed, as Redis's
+  // client-output-buffer-limit hard limit. Redis sets none for normal
+  // clients; 1 GiB is far above ordinary replies (a value is at most
+  // 60 MiB) yet bounds a pipeline of big ones. 0: no limit.
+  size_t client_output_buffer_limit = size_t{1} << 30;
   // Least time between two sync flushes of one actor (keeps every ordered
   // actor pair at no more than 10 messages a second).
   std::chrono::milliseconds sync_spacing{102};
