@@ -32,3 +32,42 @@ summary() {
   echo "$passes passed, $failures failed"
   [[ $failures -eq 0 ]]
 }
+
+# Servers: start_server NAME ARGS... runs $bin/cmud-server with ARGS and
+# --desc-file, waits (10 s at most) for its description, and sets NAME_pid;
+# the sourcing script sets `bin`. stop_servers (call it on exit) kills them.
+pids=()
+
+start_server() {
+  local name=$1
+  shift
+  rm -f "$tmp/$name.json"
+  "$bin/cmud-server" --desc-file "$tmp/$name.json" "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids+=($!)
+  eval "${name}_pid=$!"
+  if ! wait_file "$tmp/$name.json" 10; then
+    echo "FAIL: server $name did not start"
+    cat "$tmp/$name.err"
+    exit 1
+  fi
+}
+
+stop_servers() {
+  local p
+  for p in "${pids[@]}"; do
+    disown "$p" 2>/dev/null  # no "Killed" line from the shell
+    kill -KILL "$p" 2>/dev/null
+  done
+}
+
+# Field $2 of the JSON in file $1 (a string, or element $3 of a list).
+json() {
+  python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))[sys.argv[2]]
+print(d[int(sys.argv[3])] if len(sys.argv) > 3 else d)
+PY
+}
+
+port_of() { echo "${1##*:}"; }

@@ -75,6 +75,12 @@ int main(int argc, char** argv) {
                  "a directory for this server's durable state; today it "
                  "keeps only the server's identity (incarnation) across "
                  "restarts, not the store");
+  int64_t member_timeout_ms = 5000;
+  app.add_option("--member-timeout-ms", member_timeout_ms,
+                 "mark another server down after this long without a word "
+                 "from it (servers gossip once a second)")
+      ->check(CLI::Range(int64_t{1001}, int64_t{3'600'000}))
+      ->capture_default_str();
   app.add_option("--desc-file", desc_file,
                  "also write the description JSON to this file");
   app.add_option("descriptions", positional,
@@ -86,6 +92,7 @@ int main(int argc, char** argv) {
   if (client_port != 0) config.client_port = client_port;
   config.emulated_latency = std::chrono::milliseconds(latency_ms);
   config.max_clock_skew = std::chrono::milliseconds(max_skew_ms);
+  config.member_timeout = std::chrono::milliseconds(member_timeout_ms);
   if (!secret_file.empty()) {
     auto secret = cmud::server::read_cluster_secret(secret_file);
     if (!secret.ok()) {

@@ -352,6 +352,7 @@ void Context::send(const ActorRef& to, Message msg) {
 }
 
 uint64_t Context::wall_ms() const { return impl_.host().wall_ms(); }
+int64_t Context::monotonic_ms() const { return impl_.host().monotonic_ms(); }
 
 void Context::send_after(const ActorRef& to, Message msg,
                          std::chrono::milliseconds delay) {

@@ -191,10 +191,26 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     out += "\r\n";
   }
   if (want("replica")) {
-    // Versions from elsewhere that kv::admit held back or refused.
+    // Versions from elsewhere that kv::admit held back or refused, and
+    // repair's counters.
     out += "# Replica\r\n";
     for (const auto& [k, v] : replica) {
-      if (k != "keys") line(k, std::string(v));
+      if (k != "keys" && !k.starts_with("member ")) line(k, std::string(v));
+    }
+    out += "\r\n";
+  }
+  if (want("cluster")) {
+    // The other servers as this port's actor sees them.
+    out += "# Cluster\r\n";
+    std::vector<std::pair<std::string_view, std::string_view>> members;
+    for (const auto& [k, v] : replica) {
+      if (k.starts_with("member ")) members.emplace_back(k.substr(7), v);
+    }
+    line("cluster_known_servers", members.size());
+    for (size_t i = 0; i < members.size(); ++i) {
+      line("server" + std::to_string(i),
+           "address=" + std::string(members[i].first) +
+               ",state=" + std::string(members[i].second));
     }
     out += "\r\n";
   }

@@ -15,12 +15,22 @@ constexpr std::chrono::milliseconds kGossipInterval{1000};
 Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
                          std::vector<ActorRef> queries,
                          std::vector<std::string> join,
-                         std::chrono::milliseconds repair_interval)
+                         std::chrono::milliseconds repair_interval,
+                         std::chrono::milliseconds member_timeout)
     : ctx_(ctx),
       self_(std::move(self)),
       queries_(std::move(queries)),
       join_(std::move(join)),
-      repair_interval_(repair_interval) {}
+      repair_interval_(repair_interval),
+      member_timeout_(member_timeout) {}
+
+void Coordinator::heard(const std::string& address) {
+  heard_ms_[address] = ctx_.monotonic_ms();
+  if (down_.erase(address) > 0) {
+    ctx_.log().info("server {} answers again", address);
+    for (const auto& q : queries_) ctx_.tell(q, ServerState{address, true});
+  }
+}
 
 void Coordinator::on_start() {
   ctx_.tell_after(ctx_.self(), GossipTick{}, kGossipInterval);
@@ -42,6 +52,16 @@ Status Coordinator::on_message(actor::Message& msg) {
 }
 
 void Coordinator::on_gossip_tick() {
+  int64_t now = ctx_.monotonic_ms();
+  for (const auto& [addr, d] : known_) {
+    auto [it, fresh] = heard_ms_.try_emplace(addr, now);
+    if (!down_.contains(addr) && now - it->second > member_timeout_.count()) {
+      down_.insert(addr);
+      ctx_.log().warn("server {} is down (no word for {} ms)", addr,
+                      now - it->second);
+      for (const auto& q : queries_) ctx_.tell(q, ServerState{addr, false});
+    }
+  }
   for (const auto& [addr, d] : known_) {
     Gossip g;
     g.from = self_;
@@ -58,6 +78,7 @@ void Coordinator::on_gossip_tick() {
 // brings each side what the other missed.
 void Coordinator::on_gossip(Gossip& g) {
   if (g.from.address == self_.address) return;
+  heard(g.from.address);
   pending_.erase(g.from.address);
   if (add_server(g.from, false)) {
     ctx_.log().info("server {} found by gossip", g.from.address);
@@ -79,6 +100,7 @@ void Coordinator::on_repair_tick() {
 
 void Coordinator::on_join_request(JoinRequest& r) {
   if (r.from.address == self_.address) return;
+  heard(r.from.address);
   if (add_server(r.from, r.want_state)) {
     ctx_.log().info("server {} joined", r.from.address);
   }
@@ -92,6 +114,7 @@ void Coordinator::on_join_request(JoinRequest& r) {
 
 void Coordinator::on_join_reply(JoinReply& r) {
   pending_.erase(r.desc.address);
+  heard(r.desc.address);
   if (add_server(r.desc, false)) {
     ctx_.log().info("joined server {}", r.desc.address);
   }
@@ -123,7 +146,10 @@ void Coordinator::request_join(const std::string& address, bool want_state) {
 void Coordinator::on_tick() {
   tick_pending_ = false;
   for (const auto& [address, want_state] : pending_) {
-    ctx_.log().warn("no answer yet from server {}; asking again", address);
+    if (warned_.insert(address).second) {
+      ctx_.log().warn("no answer yet from server {}; asking again every {} ms",
+                      address, kJoinRetry.count());
+    }
     ctx_.tell(ActorRef(address, kCoordinatorId),
               JoinRequest{self_, want_state});
   }

@@ -27,7 +27,9 @@ class Coordinator : public actor::Actor {
   // anti-entropy round, so that their own timers keep the sync budget.
   Coordinator(actor::Context& ctx, ServerDesc self,
               std::vector<ActorRef> queries, std::vector<std::string> join,
-              std::chrono::milliseconds repair_interval);
+              std::chrono::milliseconds repair_interval,
+              std::chrono::milliseconds member_timeout =
+                  std::chrono::milliseconds(5000));
 
   Status on_message(actor::Message& msg) override;
 
@@ -39,6 +41,8 @@ class Coordinator : public actor::Actor {
   void on_repair_tick();
   void on_gossip(Gossip& g);
   void on_gossip_tick();
+  // Any word from a server: it is up (again).
+  void heard(const std::string& address);
   // Adds a server; true if it was new.
   bool add_server(const ServerDesc& d, bool full_state);
   void request_join(const std::string& address, bool want_state);
@@ -49,6 +53,11 @@ class Coordinator : public actor::Actor {
   const std::vector<ActorRef> queries_;
   const std::vector<std::string> join_;
   const std::chrono::milliseconds repair_interval_;
+  const std::chrono::milliseconds member_timeout_;
+  // When each known server was last heard from, and those marked down.
+  std::map<std::string, int64_t> heard_ms_;
+  std::set<std::string> down_;
+  std::set<std::string> warned_;  // join retries already logged
   std::map<std::string, ServerDesc> known_;
   // Joins asked for and not yet answered: address -> want_state.
   std::map<std::string, bool> pending_;

@@ -184,6 +184,14 @@ struct Gossip {
   CMUD_MESSAGE("server.Gossip", from, known)
 };
 
+// Coordinator -> its query actors: a server stopped answering (nothing is
+// kept for it meanwhile) or answers again (repair catches it up).
+struct ServerState {
+  std::string address;
+  bool up = true;
+  CMUD_MESSAGE("server.ServerState", address, up)
+};
+
 // The coordinator's gossip timer.
 struct GossipTick {
   CMUD_MESSAGE("server.GossipTick")

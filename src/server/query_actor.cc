@@ -83,6 +83,7 @@ Status QueryActor::on_message(Message& msg) {
       [&](SyncBatch& b) { return on_sync(b); }, [&](SyncTick&) { on_tick(); },
       [&](AddServer& a) { on_add_server(a); },
       [&](RepairTick&) { on_repair_tick(); },
+      [&](ServerState& st) { on_server_state(st); },
       [&](ReadReplica& r) { on_read_replica(r); });
 }
 
@@ -268,6 +269,11 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("repair_rounds", repair_rounds_);
       field("repair_entries_sent", repair_sent_);
       field("repair_record_bytes_sent", repair_records_bytes_);
+      // Other servers as this actor sees them (INFO cluster).
+      for (const auto& [addr, d] : remote_) {
+        out.item("member " + addr);
+        out.item(d.down ? "down" : "up");
+      }
       out.end_items();
       return;
     }
@@ -418,6 +424,21 @@ Status QueryActor::answer_repair(const SyncBatch& b) {
   return {};
 }
 
+void QueryActor::on_server_state(const ServerState& st) {
+  auto it = remote_.find(st.address);
+  if (it == remote_.end()) return;
+  Dest& d = it->second;
+  d.down = !st.up;
+  if (d.down) {
+    // Nothing waits for it: what it misses, repair brings when it is back.
+    d.cursor = store_.last_seq();
+    d.scan.reset();
+    d.repair_records.clear();
+    d.repair_entries.clear();
+    d.repair_count = 0;
+  }
+}
+
 // Sent by the coordinator every repair interval: a timer of our own would
 // share the 10-per-second budget of our self pair with the sync timer.
 void QueryActor::on_repair_tick() {
@@ -427,7 +448,7 @@ void QueryActor::on_repair_tick() {
   uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
   for (auto& [addr, d] : remote_) {
     // A round still waiting to go out is not doubled.
-    if (!d.repair_records.empty()) continue;
+    if (d.down || !d.repair_records.empty()) continue;
     bool quiet = now >= d.last_traffic_ms + interval;
     bool overdue =
         now >=
@@ -492,6 +513,7 @@ bool QueryActor::has_work() const {
     if (d.cursor < last) return true;
   }
   for (const auto& [addr, d] : remote_) {
+    if (d.down) continue;
     if (d.cursor < last || d.scan || d.repair_bytes() > 0) return true;
   }
   return false;
@@ -551,6 +573,10 @@ SyncBatch QueryActor::build_batch(Dest& d) {
 
 void QueryActor::flush() {
   auto send = [&](Dest& d) {
+    if (d.down) {
+      d.cursor = store_.last_seq();  // dropped: repair brings it later
+      return;
+    }
     SyncBatch b = build_batch(d);
     if (b.count > 0 || !b.repair.empty()) ctx_.tell(d.ref, std::move(b));
   };

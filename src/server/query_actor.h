@@ -39,6 +39,8 @@ struct SyncOptions {
   // a repair interval (entries in flight would look like divergence and
   // cost bytes with the write rate), or after this many intervals anyway.
   int repair_force_intervals = 10;
+  // A server not heard from for this long is marked down (coordinator).
+  std::chrono::milliseconds member_timeout{5000};
   // Repair records and entries waiting for one peer stay under this; the
   // rest is found again next round.
   size_t max_repair_bytes = 1u << 20;
@@ -83,6 +85,7 @@ class QueryActor : public actor::Actor {
     // server, and of the last round opened with it.
     uint64_t last_traffic_ms = 0;
     uint64_t last_round_ms = 0;
+    bool down = false;  // the coordinator says it does not answer
     size_t repair_bytes() const {
       return repair_records.size() + repair_entries.size();
     }
@@ -100,6 +103,7 @@ class QueryActor : public actor::Actor {
   void retry_held();
   void on_add_server(AddServer& a);
   void on_repair_tick();
+  void on_server_state(const ServerState& s);
   Status answer_repair(const SyncBatch& b);
   void on_read_replica(const ReadReplica& r);
   void on_tick();

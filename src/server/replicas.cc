@@ -56,8 +56,9 @@ Result<Replicas> start_replicas(actor::System& system,
     r.desc.actors.push_back(id);
     r.queries.emplace_back(r.desc.address, id);
   }
-  r.coordinator = system.spawn_on<Coordinator>(
-      0, r.desc, r.queries, std::move(join), sync.repair_interval);
+  r.coordinator =
+      system.spawn_on<Coordinator>(0, r.desc, r.queries, std::move(join),
+                                   sync.repair_interval, sync.member_timeout);
   if (r.coordinator.id() != kCoordinatorId) {
     return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
   }

@@ -156,6 +156,11 @@ Status Server::Impl::start() {
                       "--cluster-secret-file FILE (or, on a closed "
                       "network, --protected-mode no)");
   }
+  if (config_.member_timeout.count() <= 1000) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "the member timeout must be over 1000 ms (servers gossip "
+                  "once a second)");
+  }
   if (config_.max_clock_skew.count() <= 0) {
     return Status(ErrorCode::kInvalidArgument,
                   "the maximum clock skew must be positive");
@@ -217,6 +222,7 @@ Status Server::Impl::start() {
   sync.incarnation = incarnation_;
   sync.admit.max_skew_ms =
       static_cast<uint64_t>(config_.max_clock_skew.count());
+  sync.member_timeout = config_.member_timeout;
   auto replicas =
       start_replicas(*system_, std::move(query_ports), sync, std::move(join));
   if (!replicas.ok()) return replicas.status();

@@ -9,41 +9,18 @@ bin=${1:?usage: cluster_test.sh BIN_DIR}
 tmp=$(mktemp -d)
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
-pids=()
 
 cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  stop_servers
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# Reads field $2 of the JSON in file $1 (a string, or element $3 of a list).
-json() {
-  python3 - "$@" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))[sys.argv[2]]
-print(d[int(sys.argv[3])] if len(sys.argv) > 3 else d)
-PY
-}
-port_of() { echo "${1##*:}"; }
-
-start_server() {  # name, args...
-  local name=$1
-  shift
-  "$bin/cmud-server" --port 0 --desc-file "$tmp/$name.json" "$@" \
-    >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  pids+=($!)
-  eval "${name}_pid=$!"
-  if ! wait_file "$tmp/$name.json" 10; then
-    echo "FAIL: server $name did not start"; cat "$tmp/$name.err"; exit 1
-  fi
-}
-
-start_server a --actors 2
+start_server a --port 0 --actors 2
 a_addr=$(json "$tmp/a.json" address)
 a_q0=$(json "$tmp/a.json" query 0)
 a_q1=$(json "$tmp/a.json" query 1)
-start_server b --actors 2 --join "$a_addr"
+start_server b --port 0 --actors 2 --join "$a_addr"
 b_q0=$(json "$tmp/b.json" query 0)
 b_q1=$(json "$tmp/b.json" query 1)
 

@@ -11,36 +11,12 @@ bin=${1:?usage: repair_test.sh BIN_DIR}
 tmp=$(mktemp -d)
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
-pids=()
 
 cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  stop_servers
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-json() {
-  python3 - "$@" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))[sys.argv[2]]
-print(d[int(sys.argv[3])] if len(sys.argv) > 3 else d)
-PY
-}
-port_of() { echo "${1##*:}"; }
-
-start_server() {  # name, args...
-  local name=$1
-  shift
-  rm -f "$tmp/$name.json"
-  "$bin/cmud-server" --desc-file "$tmp/$name.json" "$@" \
-    >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  pids+=($!)
-  eval "${name}_pid=$!"
-  disown  # no "Killed" line from the shell when we kill it
-  if ! wait_file "$tmp/$name.json" 10; then
-    echo "FAIL: server $name did not start"; cat "$tmp/$name.err"; exit 1
-  fi
-}
 
 r() { timeout 5 redis-cli -p "$(port_of "$1")" "${@:2}" 2>/dev/null | tr -d '\r'; }
 # Polls until `redis-cli $1 $3...` prints $2, for at most $4 seconds.
@@ -60,7 +36,7 @@ within() {
 start_server a --port 0 --actors 2
 a_addr=$(json "$tmp/a.json" address)
 a_port=$(port_of "$a_addr")
-start_server b --port 0 --actors 2 --join "$a_addr"
+start_server b --port 0 --actors 2 --join "$a_addr" --member-timeout-ms 2000
 b_q0=$(json "$tmp/b.json" query 0)
 b_q1=$(json "$tmp/b.json" query 1)
 a_q0=$(json "$tmp/a.json" query 0)
@@ -68,8 +44,11 @@ a_q0=$(json "$tmp/a.json" query 0)
 check "A's write reaches B" bash -c "[[ \$(redis-cli -p $(port_of "$a_q0") SET before 1) == OK ]]"
 check "  ... within 2 s" within "$b_q1" 1 2 GET before
 
+disown "$a_pid"  # no "Killed" line from the shell
 kill -KILL "$a_pid"
 for _ in $(seq 1 100); do kill -0 "$a_pid" 2>/dev/null || break; sleep 0.05; done
+check "B marks A down once it stops answering" bash -c \
+  "for i in \$(seq 1 200); do redis-cli -p $(port_of "$b_q0") INFO cluster | tr -d '\r' | grep -q 'address=$a_addr,state=down' && exit 0; sleep 0.05; done; exit 1"
 for i in $(seq 1 500); do echo "SET down:$i v$i"; done |
   redis-cli -p "$(port_of "$b_q0")" >/dev/null
 check "B took 500 writes while A was down" within "$b_q1" 501 2 DBSIZE
@@ -80,6 +59,8 @@ a_q1=$(json "$tmp/a.json" query 1)
 check "A, restarted without --join, gets what B took meanwhile (repair)" \
   within "$a_q1" 501 10 DBSIZE
 check "  ... on both of its actors" within "$a_q0" 501 2 DBSIZE
+check "B marks A up again" bash -c \
+  "for i in \$(seq 1 100); do redis-cli -p $(port_of "$b_q0") INFO cluster | tr -d '\r' | grep -q 'address=$a_addr,state=up' && exit 0; sleep 0.05; done; exit 1"
 check "A's new write reaches B (B found A again)" \
   bash -c "[[ \$(redis-cli -p $(port_of "$a_q0") SET after 2) == OK ]]"
 check "  ... within 2 s" within "$b_q0" 2 2 GET after

@@ -57,6 +57,8 @@ class Context {
   // Milliseconds since the Unix epoch, from the system's host (virtual time
   // in the simulator): actors read the time only here.
   uint64_t wall_ms() const;
+  // Milliseconds on a clock that never goes back (timeouts).
+  int64_t monotonic_ms() const;
 
  private:
   friend class detail::SystemImpl;

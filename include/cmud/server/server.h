@@ -60,6 +60,9 @@ struct ServerConfig {
   // A version from another server more than this far ahead of our clock is
   // held back (and retried) instead of moving our clock (docs/VERSIONS.md).
   std::chrono::milliseconds max_clock_skew{60'000};
+  // Another server not heard from for this long is marked down: nothing is
+  // kept for it until it answers again, then repair catches it up.
+  std::chrono::milliseconds member_timeout{5000};
   // Shared by every server of the cluster: connections between servers
   // start with a mutual proof of it, and servers without it are refused
   // (actor::SystemConfig::cluster_secret). Empty: no authentication.
