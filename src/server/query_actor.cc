@@ -412,7 +412,10 @@ Status QueryActor::answer_repair(const SyncBatch& b) {
   uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
   bool quiet = ctx_.wall_ms() >= d.last_traffic_ms + interval;
   bool ok = repair::answer(store_, b.repair, quiet,
-                           options_.max_repair_bytes - d.repair_bytes(), reply);
+                           options_.max_repair_bytes - d.repair_bytes(), reply,
+                           d.walk.empty()        ? &d.walk
+                           : d.next_walk.empty() ? &d.next_walk
+                                                 : nullptr);
   d.repair_records = std::move(reply.records);
   d.repair_entries = std::move(reply.entries);
   d.repair_count = reply.count;
@@ -420,8 +423,29 @@ Status QueryActor::answer_repair(const SyncBatch& b) {
   if (!ok) {
     return {ErrorCode::kDecode, "malformed repair records from " + b.server};
   }
-  if (d.repair_bytes() > 0) work_added();
+  advance_walk(d);
+  if (d.repair_bytes() > 0 || !d.walk.empty()) work_added();
   return {};
+}
+
+void QueryActor::advance_walk(Dest& d) {
+  if (d.walk.empty() || !d.walk.step(store_, options_.repair_walk_step)) {
+    return;
+  }
+  repair::Reply reply;
+  reply.records = std::move(d.repair_records);
+  reply.entries = std::move(d.repair_entries);
+  reply.count = d.repair_count;
+  uint32_t before = reply.count;
+  size_t room = options_.max_repair_bytes > d.repair_bytes()
+                    ? options_.max_repair_bytes - d.repair_bytes()
+                    : 0;
+  d.walk.finish(store_, room, reply);
+  std::swap(d.walk, d.next_walk);
+  d.repair_records = std::move(reply.records);
+  d.repair_entries = std::move(reply.entries);
+  d.repair_count = reply.count;
+  repair_sent_ += reply.count - before;
 }
 
 void QueryActor::on_server_state(const ServerState& st) {
@@ -436,6 +460,8 @@ void QueryActor::on_server_state(const ServerState& st) {
     d.repair_records.clear();
     d.repair_entries.clear();
     d.repair_count = 0;
+    d.walk = repair::LeafWalk();
+    d.next_walk = repair::LeafWalk();
   }
 }
 
@@ -514,7 +540,9 @@ bool QueryActor::has_work() const {
   }
   for (const auto& [addr, d] : remote_) {
     if (d.down) continue;
-    if (d.cursor < last || d.scan || d.repair_bytes() > 0) return true;
+    if (d.cursor < last || d.scan || d.repair_bytes() > 0 || !d.walk.empty()) {
+      return true;
+    }
   }
   return false;
 }
@@ -577,6 +605,7 @@ void QueryActor::flush() {
       d.cursor = store_.last_seq();  // dropped: repair brings it later
       return;
     }
+    if (d.remote) advance_walk(d);
     SyncBatch b = build_batch(d);
     if (b.count > 0 || !b.repair.empty()) ctx_.tell(d.ref, std::move(b));
   };

@@ -14,6 +14,7 @@
 #include "cmud/kv/store.h"
 #include "messages.h"
 #include "query_wire.h"
+#include "repair.h"
 
 namespace cmud::server {
 
@@ -44,6 +45,9 @@ struct SyncOptions {
   // Repair records and entries waiting for one peer stay under this; the
   // rest is found again next round.
   size_t max_repair_bytes = 1u << 20;
+  // Entries a repair walk visits per turn (repair::LeafWalk), so that one
+  // turn stays short on a large replica (about 10 ms for 1 M keys).
+  size_t repair_walk_step = 262144;
 };
 
 // Only its worker touches it (it is an actor).
@@ -86,6 +90,10 @@ class QueryActor : public actor::Actor {
     uint64_t last_traffic_ms = 0;
     uint64_t last_round_ms = 0;
     bool down = false;  // the coordinator says it does not answer
+    // Answers that wait for a walk of the replica: the one under way, and
+    // those that came meanwhile.
+    repair::LeafWalk walk{};
+    repair::LeafWalk next_walk{};
     size_t repair_bytes() const {
       return repair_records.size() + repair_entries.size();
     }
@@ -105,6 +113,8 @@ class QueryActor : public actor::Actor {
   void on_repair_tick();
   void on_server_state(const ServerState& s);
   Status answer_repair(const SyncBatch& b);
+  // Takes the next step of d's repair walk; answers once it is done.
+  void advance_walk(Dest& d);
   void on_read_replica(const ReadReplica& r);
   void on_tick();
 

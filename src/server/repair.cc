@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "cmud/common/codec.h"
@@ -147,7 +148,7 @@ void open_round(const kv::Store& store, uint32_t shares, uint32_t index,
 }
 
 bool answer(const kv::Store& store, std::string_view records, bool quiet,
-            size_t max_bytes, Reply& out) {
+            size_t max_bytes, Reply& out, LeafWalk* walk) {
   Parsed p;
   if (!parse(store, records, quiet, p)) return false;
   size_t budget_end = out.records.size() + out.entries.size() + max_bytes;
@@ -180,49 +181,82 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
   }
 
   // Differing leaves (our key lists go to the peer) and the peer's key
-  // lists (compared with ours) need our entries of those leaves: one walk.
-  if (p.leaves.empty() && p.keys.empty()) return true;
-  std::vector<bool> wanted(kv::Store::kLeaves, false);
-  for (uint32_t l : p.leaves) wanted[l] = true;
-  for (const auto& [l, list] : p.keys) wanted[l] = true;
-  std::map<uint32_t, std::vector<const kv::Entry*>> ours;
-  (void)store.walk("", /*after=*/false, [&](const kv::Entry& e) {
-    auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
-    if (wanted[l]) ours[l].push_back(&e);
+  // lists (compared with ours) need our entries of those leaves: found by
+  // a walk of the replica, bounded per turn. One walk at a time per peer;
+  // what comes meanwhile is found again next round.
+  if ((p.leaves.empty() && p.keys.empty()) || walk == nullptr ||
+      !walk->empty()) {
     return true;
-  });
-  for (uint32_t l : p.leaves) {
+  }
+  walk->wanted_.assign(kv::Store::kLeaves, false);
+  walk->leaves_ = std::move(p.leaves);
+  for (uint32_t l : walk->leaves_) walk->wanted_[l] = true;
+  for (const auto& [l, list] : p.keys) {
+    walk->wanted_[l] = true;
+    auto& theirs = walk->theirs_[l];
+    for (const auto& k : list) {
+      theirs.push_back({std::string(k.key), k.version, k.deleted});
+    }
+  }
+  return true;
+}
+
+bool LeafWalk::step(const kv::Store& store, size_t budget) {
+  size_t n = 0;
+  auto take = [&](const kv::Entry& e) {
+    if (n == budget) return false;
+    ++n;
+    auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
+    if (wanted_[l]) {
+      ours_[l].push_back({std::string(e.key()), e.version(), e.deleted()});
+    }
+    return true;
+  };
+  after_ = started_ ? store.walk(*after_, /*after=*/true, take)
+                    : store.walk("", /*after=*/false, take);
+  started_ = true;
+  return !after_.has_value();
+}
+
+void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
+  size_t budget_end = out.records.size() + out.entries.size() + max_bytes;
+  auto full = [&] {
+    return out.records.size() + out.entries.size() >= budget_end;
+  };
+  codec::Writer w(out.records);
+  for (uint32_t l : leaves_) {
     if (full()) break;
-    const auto& list = ours[l];
+    const auto& list = ours_[l];
     w.fixed(static_cast<uint8_t>(kKeys));
     w.fixed(l);
     w.fixed(static_cast<uint32_t>(list.size()));
-    for (const kv::Entry* e : list) {
-      w.bytes(e->key());
-      w.fixed(e->version().hlc);
-      w.fixed(e->version().origin);
-      w.fixed<uint8_t>(e->deleted() ? 1 : 0);
+    for (const Key& k : list) {
+      w.bytes(k.key);
+      w.fixed(k.version.hlc);
+      w.fixed(k.version.origin);
+      w.fixed<uint8_t>(k.deleted ? 1 : 0);
     }
   }
-  std::vector<std::string_view> want;
-  for (const auto& [l, theirs] : p.keys) {
-    // Both lists are in key order (the walk's, and the peer's walk's).
-    const auto& mine = ours[l];
+  // Pushed as they are now (a key may have changed since it was walked).
+  auto push_current = [&](const std::string& key) {
+    if (const kv::Entry* e = store.find(key)) push(out, *e);
+  };
+  std::vector<const std::string*> want;
+  for (const auto& [l, theirs] : theirs_) {
+    // Both lists are in key order (our walk's, and the peer's walk's).
+    const auto& mine = ours_[l];
     size_t i = 0, j = 0;
-    while (i < mine.size() || j < theirs.size()) {
-      if (full()) break;
+    while ((i < mine.size() || j < theirs.size()) && !full()) {
       int c = i == mine.size()     ? 1
               : j == theirs.size() ? -1
-                                   : mine[i]->key().compare(theirs[j].key);
+                                   : mine[i].key.compare(theirs[j].key);
       if (c < 0) {
-        push(out, *mine[i++]);  // they lack it
+        push_current(mine[i++].key);  // they lack it
       } else if (c > 0) {
-        want.push_back(theirs[j++].key);  // we lack it
+        want.push_back(&theirs[j++].key);  // we lack it
       } else {
-        if (theirs[j].version < mine[i]->version()) push(out, *mine[i]);
-        if (mine[i]->version() < theirs[j].version) {
-          want.push_back(theirs[j].key);
-        }
+        if (theirs[j].version < mine[i].version) push_current(mine[i].key);
+        if (mine[i].version < theirs[j].version) want.push_back(&theirs[j].key);
         ++i;
         ++j;
       }
@@ -231,9 +265,9 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
   if (!want.empty()) {
     w.fixed(static_cast<uint8_t>(kWant));
     w.fixed(static_cast<uint32_t>(want.size()));
-    for (auto k : want) w.bytes(k);
+    for (const std::string* k : want) w.bytes(*k);
   }
-  return true;
+  *this = LeafWalk();
 }
 
 }  // namespace cmud::server::repair

@@ -26,8 +26,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cmud/kv/store.h"
 
@@ -51,12 +54,43 @@ struct Reply {
 void open_round(const kv::Store& store, uint32_t shares, uint32_t index,
                 bool forced, std::string& records);
 
+// The answers that need the entries of some leaves (our key lists, and the
+// comparison with the peer's). No index finds a leaf's keys, so they come
+// from a walk of the replica in steps of a bounded number of entries (one
+// step per turn keeps every turn short on a large store).
+// Thread-compatible.
+class LeafWalk {
+ public:
+  bool empty() const { return wanted_.empty(); }
+  // Walks on; true once the whole replica has been walked.
+  bool step(const kv::Store& store, size_t budget);
+  // Writes the answers, at most about max_bytes, and empties the walk.
+  // REQUIRES: step() returned true.
+  void finish(const kv::Store& store, size_t max_bytes, Reply& out);
+
+ private:
+  friend bool answer(const kv::Store&, std::string_view, bool, size_t, Reply&,
+                     LeafWalk*);
+  struct Key {
+    std::string key;
+    kv::Version version;
+    bool deleted = false;
+  };
+  std::vector<bool> wanted_;                     // by leaf; empty: no walk
+  std::vector<uint32_t> leaves_;                 // our lists go to the peer
+  std::map<uint32_t, std::vector<Key>> theirs_;  // compared with ours
+  std::map<uint32_t, std::vector<Key>> ours_;    // gathered by the walk
+  std::optional<std::string> after_;             // where the walk goes on
+  bool started_ = false;
+};
+
 // Answers the peer's records into `out`, adding at most about max_bytes
-// (what does not fit is found again next round). While sync with the peer
-// is busy (`quiet` false), entries in flight would look like divergence,
-// so a round that is not forced is not answered. False, with nothing
-// answered, if the records are malformed.
+// (what does not fit is found again next round), and hands what needs a
+// leaf's entries to `walk` if it is empty (else that part waits for the
+// next round). While sync with the peer is busy (`quiet` false), entries in
+// flight would look like divergence, so a round that is not forced is not
+// answered. False, with nothing answered, if the records are malformed.
 bool answer(const kv::Store& store, std::string_view records, bool quiet,
-            size_t max_bytes, Reply& out);
+            size_t max_bytes, Reply& out, LeafWalk* walk);
 
 }  // namespace cmud::server::repair

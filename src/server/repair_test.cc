@@ -26,8 +26,10 @@ struct Traffic {
 };
 
 // One round of share `index` of `shares` from a to b, answered back and
-// forth until neither side has more to say.
-Traffic round(kv::Store& a, kv::Store& b, uint32_t shares, uint32_t index) {
+// forth until neither side has more to say; walks take `step` entries at a
+// time.
+Traffic round(kv::Store& a, kv::Store& b, uint32_t shares, uint32_t index,
+              size_t step = 1u << 20) {
   Traffic t;
   std::string records;
   open_round(a, shares, index, /*forced=*/false, records);
@@ -36,7 +38,12 @@ Traffic round(kv::Store& a, kv::Store& b, uint32_t shares, uint32_t index) {
   while (!records.empty() && t.steps < 20) {
     t.record_bytes += records.size();
     Reply reply;
-    EXPECT_TRUE(answer(*to, records, /*quiet=*/true, 1u << 20, reply));
+    LeafWalk walk;
+    EXPECT_TRUE(answer(*to, records, /*quiet=*/true, 1u << 20, reply, &walk));
+    int steps = 0;
+    while (!walk.empty() && !walk.step(*to, step) && ++steps < 100000) {
+    }
+    if (!walk.empty()) walk.finish(*to, 1u << 20, reply);
     t.entries += reply.count;
     apply_entries(*from, reply);
     records = std::move(reply.records);
@@ -89,6 +96,23 @@ TEST(Repair, BothSidesGetWhatTheyLackOrHoldOlder) {
   EXPECT_EQ(b.get("only-a"), "x");
 }
 
+// A walk in small steps finds the same: each step is a bounded turn.
+TEST(Repair, AWalkInSmallStepsRepairsTheSame) {
+  kv::Store a, b;
+  for (int i = 0; i < 3000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    a.apply(k, "v", {10, 1}, false, kv::kRouteNone);
+    b.apply(k, "v", {10, 1}, false, kv::kRouteNone);
+  }
+  for (int i = 0; i < 50; ++i) {
+    a.apply("a" + std::to_string(i), "x", {20, 1}, false, kv::kRouteNone);
+    b.apply("b" + std::to_string(i), "y", {20, 2}, false, kv::kRouteNone);
+  }
+  Traffic t = round(a, b, 1, 0, /*step=*/7);
+  EXPECT_TRUE(same(a, b));
+  EXPECT_EQ(t.entries, 100u);
+}
+
 TEST(Repair, BytesGrowWithTheDivergenceNotTheStore) {
   kv::Store a, b;
   for (int i = 0; i < 50000; ++i) {
@@ -114,7 +138,7 @@ TEST(Repair, ABusyPeerAnswersOnlyAForcedRound) {
     std::string records;
     open_round(a, 1, 0, forced, records);
     Reply r;
-    ASSERT_TRUE(answer(b, records, /*quiet=*/false, 1u << 20, r));
+    ASSERT_TRUE(answer(b, records, /*quiet=*/false, 1u << 20, r, nullptr));
     EXPECT_EQ(r.empty(), !forced);
   }
 }
@@ -124,8 +148,9 @@ TEST(Repair, MalformedRecordsAreRefusedAndAnswerNothing) {
   s.apply("k", "v", {1, 1}, false, kv::kRouteNone);
   auto refused = [&](std::string records) {
     Reply r;
-    bool ok = answer(s, records, true, 1u << 20, r);
-    return !ok && r.empty();
+    LeafWalk walk;
+    bool ok = answer(s, records, true, 1u << 20, r, &walk);
+    return !ok && r.empty() && walk.empty();
   };
   EXPECT_TRUE(refused(std::string(1, '\x09')));          // unknown kind
   EXPECT_TRUE(refused(std::string("\x01\x02\x00", 3)));  // cut short
