@@ -286,6 +286,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
     // Busy: entries in flight would look like divergence to repair.
     if (auto it = remote_.find(b.server); it != remote_.end()) {
       it->second.last_traffic_ms = ctx_.wall_ms();
+      it->second.converged_rounds = 0;
     }
   }
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
@@ -420,6 +421,7 @@ Status QueryActor::answer_repair(const SyncBatch& b) {
   d.repair_entries = std::move(reply.entries);
   d.repair_count = reply.count;
   repair_sent_ += reply.count - before;
+  if (reply.differs) d.converged_rounds = 0;
   if (!ok) {
     return {ErrorCode::kDecode, "malformed repair records from " + b.server};
   }
@@ -453,6 +455,7 @@ void QueryActor::on_server_state(const ServerState& st) {
   if (it == remote_.end()) return;
   Dest& d = it->second;
   d.down = !st.up;
+  d.converged_rounds = 0;
   if (d.down) {
     // Nothing waits for it: what it misses, repair brings when it is back.
     d.cursor = store_.last_seq();
@@ -476,12 +479,16 @@ void QueryActor::on_repair_tick() {
     // A round still waiting to go out is not doubled.
     if (d.down || !d.repair_records.empty()) continue;
     bool quiet = now >= d.last_traffic_ms + interval;
+    if (quiet && now < d.last_round_ms + (interval << d.converged_rounds)) {
+      continue;  // converged and idle: rounds back off to every 8 s
+    }
     bool overdue =
         now >=
         d.last_round_ms + interval * static_cast<uint64_t>(std::max(
                                          1, options_.repair_force_intervals));
     if (!quiet && !overdue) continue;
     d.last_round_ms = now;
+    d.converged_rounds = std::min(d.converged_rounds + 1, 3);
     repair::open_round(store_, static_cast<uint32_t>(local_count_),
                        static_cast<uint32_t>(index_), !quiet, d.repair_records);
     opened |= !d.repair_records.empty();
@@ -585,7 +592,10 @@ SyncBatch QueryActor::build_batch(Dest& d) {
       d.scan.reset();
     }
   }
-  if (d.remote && b.count > 0) d.last_traffic_ms = ctx_.wall_ms();
+  if (d.remote && b.count > 0) {
+    d.last_traffic_ms = ctx_.wall_ms();
+    d.converged_rounds = 0;
+  }
   if (d.repair_bytes() > 0) {
     repair_records_bytes_ += d.repair_records.size();
     b.repair = std::move(d.repair_records);

@@ -90,6 +90,9 @@ class QueryActor : public actor::Actor {
     uint64_t last_traffic_ms = 0;
     uint64_t last_round_ms = 0;
     bool down = false;  // the coordinator says it does not answer
+    // Rounds in a row that found this pair converged (0..3): an idle,
+    // converged pair opens one every 2^n intervals.
+    int converged_rounds = 0;
     // Answers that wait for a walk of the replica: the one under way, and
     // those that came meanwhile.
     repair::LeafWalk walk{};

@@ -48,6 +48,7 @@ struct Parsed {
   std::vector<uint32_t> leaves;                       // differing
   std::map<uint32_t, std::vector<PeerKey>> keys;      // by leaf
   std::vector<std::string_view> want;
+  bool answers = false;  // the peer answered a difference of ours
 };
 
 bool parse(const kv::Store& store, std::string_view records, bool quiet,
@@ -72,6 +73,7 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
       }
       case kGroupDigests:
       case kLeafDigests: {
+        p.answers = true;
         uint32_t n = 0;
         if (!r.fixed(n) || n > kv::Store::kLeaves) return false;
         for (uint32_t i = 0; i < n; ++i) {
@@ -89,6 +91,7 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
         break;
       }
       case kKeys: {
+        p.answers = true;
         uint32_t leaf = 0, n = 0;
         if (!r.fixed(leaf) || leaf >= kv::Store::kLeaves || !r.fixed(n) ||
             n > r.remaining()) {
@@ -112,6 +115,7 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
         break;
       }
       case kWant: {
+        p.answers = true;
         uint32_t n = 0;
         if (!r.fixed(n) || n > r.remaining()) return false;
         for (uint32_t i = 0; i < n; ++i) {
@@ -151,6 +155,8 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
             size_t max_bytes, Reply& out, LeafWalk* walk) {
   Parsed p;
   if (!parse(store, records, quiet, p)) return false;
+  out.differs |= p.answers || !p.shares.empty() || !p.groups.empty() ||
+                 !p.leaves.empty() || !p.keys.empty() || !p.want.empty();
   size_t budget_end = out.records.size() + out.entries.size() + max_bytes;
   auto full = [&] {
     return out.records.size() + out.entries.size() >= budget_end;

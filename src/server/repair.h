@@ -45,6 +45,8 @@ struct Reply {
   std::string records;
   std::string entries;
   uint32_t count = 0;
+  // The records showed a difference (answers from the peer, or ours).
+  bool differs = false;
   bool empty() const { return records.empty() && count == 0; }
 };
 
