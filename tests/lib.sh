@@ -53,6 +53,15 @@ start_server() {
   fi
 }
 
+# The usual exit of a test that starts servers: stop them, remove `tmp`.
+# Installed as the EXIT trap; a script that needs more defines its own
+# cleanup after sourcing this file.
+cleanup() {
+  stop_servers
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
 stop_servers() {
   local p
   for p in "${pids[@]}"; do

@@ -208,6 +208,24 @@ uint16_t free_port() {
   return acc.local_endpoint().port();
 }
 
+// Starts a system on `port` and checks that `a` reaches it with Num{n};
+// null if the port was taken or the message did not arrive in 2 s.
+std::unique_ptr<System> appear_at(uint16_t port, ErrorLog& log, System& a,
+                                  int64_t n) {
+  auto cfg = remote_config(log, 0ms);
+  cfg.port = port;
+  auto b = make_system(cfg);
+  if (!b) return nullptr;
+  auto ch = b->channel();
+  a.tell(ch.ref, Num{n});
+  if (ch.reply.wait_for(2s) != std::future_status::ready) return nullptr;
+  auto got = ch.reply.get();
+  if (!got.ok() || got->as<Num>() == nullptr || got->as<Num>()->n != n) {
+    return nullptr;
+  }
+  return b;
+}
+
 TEST(RemoteTell, UnreachableSystemIsReportedAndALaterSendReconnects) {
   ErrorLog log;
   auto a = make_system(remote_config(log, 0ms));
@@ -219,14 +237,8 @@ TEST(RemoteTell, UnreachableSystemIsReportedAndALaterSendReconnects) {
 
   // Now a system appears there: the next send reaches it.
   ErrorLog blog;
-  auto cfg = remote_config(blog, 0ms);
-  cfg.port = port;
-  auto b = make_system(cfg);
-  ASSERT_TRUE(b) << "port was taken meanwhile";
-  auto ch = b->channel();
-  a->tell(ch.ref, Num{2});
-  ASSERT_EQ(ch.reply.wait_for(2s), std::future_status::ready);
-  EXPECT_EQ(ch.reply.get()->as<Num>()->n, 2);
+  auto b = appear_at(port, blog, *a, 2);
+  ASSERT_TRUE(b) << "port was taken meanwhile, or the send did not arrive";
 }
 
 // A dead peer is reported once, not at every retry; once it has answered,
@@ -253,13 +265,8 @@ TEST(RemoteTell, ADeadPeerIsReportedOncePerEpisode) {
   EXPECT_EQ(unavailable(), 1u) << log.dump();
 
   ErrorLog blog;
-  auto cfg = remote_config(blog, 0ms);
-  cfg.port = port;
-  auto b = make_system(cfg);
-  ASSERT_TRUE(b) << "port was taken meanwhile";
-  auto ch = b->channel();
-  a->tell(ch.ref, Num{9});
-  ASSERT_EQ(ch.reply.wait_for(2s), std::future_status::ready);
+  auto b = appear_at(port, blog, *a, 9);
+  ASSERT_TRUE(b) << "port was taken meanwhile, or the send did not arrive";
   b.reset();  // dies again
   for (int i = 0; i < 30 && unavailable() < 2; ++i) {
     a->tell(ActorRef(addr, 1), Num{i});

@@ -10,12 +10,6 @@ tmp=$(mktemp -d)
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 
-cleanup() {
-  stop_servers
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 start_server a --port 0 --actors 2
 a_addr=$(json "$tmp/a.json" address)
 a_q0=$(json "$tmp/a.json" query 0)

@@ -12,12 +12,6 @@ tmp=$(mktemp -d)
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 
-cleanup() {
-  stop_servers
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 r() { timeout 5 redis-cli -p "$(port_of "$1")" "${@:2}" 2>/dev/null | tr -d '\r'; }
 # Polls until `redis-cli $1 $3...` prints $2, for at most $4 seconds.
 within() {
