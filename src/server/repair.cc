@@ -194,10 +194,18 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
       !walk->empty()) {
     return true;
   }
+  // Only as many leaves as one answer can carry (about 40 bytes a key, at
+  // the store's mean keys per leaf): a walk gathers nothing it would throw
+  // away, and the rest is found again next round.
+  size_t per_leaf = std::max<size_t>(1, store.size() / kv::Store::kLeaves);
+  size_t cap = std::max<size_t>(16, max_bytes / 40 / per_leaf);
   walk->wanted_.assign(kv::Store::kLeaves, false);
+  if (p.leaves.size() > cap) p.leaves.resize(cap);
   walk->leaves_ = std::move(p.leaves);
   for (uint32_t l : walk->leaves_) walk->wanted_[l] = true;
+  size_t taken = walk->leaves_.size();
   for (const auto& [l, list] : p.keys) {
+    if (taken++ >= 2 * cap) break;
     walk->wanted_[l] = true;
     auto& theirs = walk->theirs_[l];
     for (const auto& k : list) {
