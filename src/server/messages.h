@@ -56,7 +56,7 @@ struct QueryRequest {
 // from another server is spread to the receiver's local peers; one from a
 // local peer is not.
 //
-// `repair` carries anti-entropy records (repair.h) between servers, and
+// `repair` carries anti-entropy records (repair.h) between replicas, and
 // the last `repaired` of the entries were pushed by repair, not sync.
 struct SyncBatch {
   std::string server;
@@ -64,7 +64,9 @@ struct SyncBatch {
   std::string entries;
   std::string repair{};
   uint32_t repaired = 0;
-  CMUD_MESSAGE("server.SyncBatch", server, count, entries, repair, repaired)
+  uint32_t sender = 0;  // the sending actor's index on its server
+  CMUD_MESSAGE("server.SyncBatch", server, count, entries, repair, repaired,
+               sender)
 };
 
 // One decoded entry of a SyncBatch, viewing its buffer.

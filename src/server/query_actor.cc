@@ -28,7 +28,8 @@
 // Repair: delivery is at most once, so a batch lost to a reset connection,
 // a partition or a crash is never sent again. Anti-entropy (repair.h) finds
 // what is missing: every repair interval (1 s) the coordinator tells each
-// actor to open a round with each other server, a digest of its share of
+// actor to open a round with each other server and each local peer (backing
+// off to every 8 s while rounds find nothing), a digest of its share of
 // the key space; the peer answers only where digests differ, descending to
 // the keys that differ, and both push the entries the other lacks or holds
 // older. The records and entries ride in the same batches (never an extra
@@ -282,11 +283,11 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
 
 Status QueryActor::on_sync(SyncBatch& b) {
   bool from_remote = b.server != server_;
-  if (from_remote && b.count > b.repaired) {
+  if (b.count > b.repaired) {
     // Busy: entries in flight would look like divergence to repair.
-    if (auto it = remote_.find(b.server); it != remote_.end()) {
-      it->second.last_traffic_ms = ctx_.wall_ms();
-      it->second.converged_rounds = 0;
+    if (Dest* d = dest_of(b)) {
+      d->last_traffic_ms = ctx_.wall_ms();
+      d->converged_rounds = 0;
     }
   }
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
@@ -400,10 +401,21 @@ void QueryActor::retry_held() {
   (void)logged;
 }
 
+QueryActor::Dest* QueryActor::dest_of(const SyncBatch& b) {
+  if (b.server != server_) {
+    auto it = remote_.find(b.server);
+    return it == remote_.end() ? nullptr : &it->second;
+  }
+  // local_ holds the other local actors in index order.
+  if (b.sender == index_) return nullptr;
+  size_t at = b.sender < index_ ? b.sender : b.sender - 1;
+  return at < local_.size() ? &local_[at] : nullptr;
+}
+
 Status QueryActor::answer_repair(const SyncBatch& b) {
-  auto it = remote_.find(b.server);
-  if (it == remote_.end() || options_.repair_interval.count() <= 0) return {};
-  Dest& d = it->second;
+  Dest* dp = dest_of(b);
+  if (dp == nullptr || options_.repair_interval.count() <= 0) return {};
+  Dest& d = *dp;
   if (d.repair_bytes() >= options_.max_repair_bytes) return {};
   repair::Reply reply;
   reply.records = std::move(d.repair_records);
@@ -474,29 +486,34 @@ void QueryActor::on_repair_tick() {
   if (options_.repair_interval.count() <= 0) return;
   bool opened = false;
   uint64_t now = ctx_.wall_ms();
-  uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
-  for (auto& [addr, d] : remote_) {
-    // A round still waiting to go out is not doubled.
-    if (d.down || !d.repair_records.empty()) continue;
-    bool quiet = now >= d.last_traffic_ms + interval;
-    if (quiet && now < d.last_round_ms + (interval << d.converged_rounds)) {
-      continue;  // converged and idle: rounds back off to every 8 s
-    }
-    bool overdue =
-        now >=
-        d.last_round_ms + interval * static_cast<uint64_t>(std::max(
-                                         1, options_.repair_force_intervals));
-    if (!quiet && !overdue) continue;
-    d.last_round_ms = now;
-    d.converged_rounds = std::min(d.converged_rounds + 1, 3);
-    repair::open_round(store_, static_cast<uint32_t>(local_count_),
-                       static_cast<uint32_t>(index_), !quiet, d.repair_records);
-    opened |= !d.repair_records.empty();
-  }
+  // With the other servers, and with the other actors here (whose sync
+  // loses nothing in flight, but entries held back and dropped at the
+  // bound are found this way).
+  for (auto& [addr, d] : remote_) open_round(d, now, opened);
+  for (auto& d : local_) open_round(d, now, opened);
   if (opened) {
     ++repair_rounds_;
     work_added();
   }
+}
+
+void QueryActor::open_round(Dest& d, uint64_t now, bool& opened) {
+  uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
+  // A round still waiting to go out is not doubled.
+  if (d.down || !d.repair_records.empty()) return;
+  bool quiet = now >= d.last_traffic_ms + interval;
+  if (quiet && now < d.last_round_ms + (interval << d.converged_rounds)) {
+    return;  // converged and idle: rounds back off to every 8 s
+  }
+  bool overdue = now >= d.last_round_ms +
+                            interval * static_cast<uint64_t>(std::max(
+                                           1, options_.repair_force_intervals));
+  if (!quiet && !overdue) return;
+  d.last_round_ms = now;
+  d.converged_rounds = std::min(d.converged_rounds + 1, 3);
+  repair::open_round(store_, static_cast<uint32_t>(local_count_),
+                     static_cast<uint32_t>(index_), !quiet, d.repair_records);
+  opened |= !d.repair_records.empty();
 }
 
 void QueryActor::on_add_server(AddServer& a) {
@@ -563,6 +580,7 @@ bool QueryActor::in_snapshot(const Scan& s, const kv::Entry& e) const {
 SyncBatch QueryActor::build_batch(Dest& d) {
   SyncBatch b;
   b.server = server_;
+  b.sender = static_cast<uint32_t>(index_);
   auto take = [&](const kv::Entry& e) {
     if (b.count > 0 &&
         b.entries.size() + entry_bytes(e) > options_.max_batch_bytes) {
@@ -592,7 +610,7 @@ SyncBatch QueryActor::build_batch(Dest& d) {
       d.scan.reset();
     }
   }
-  if (d.remote && b.count > 0) {
+  if (b.count > 0) {
     d.last_traffic_ms = ctx_.wall_ms();
     d.converged_rounds = 0;
   }
@@ -615,7 +633,7 @@ void QueryActor::flush() {
       d.cursor = store_.last_seq();  // dropped: repair brings it later
       return;
     }
-    if (d.remote) advance_walk(d);
+    advance_walk(d);
     SyncBatch b = build_batch(d);
     if (b.count > 0 || !b.repair.empty()) ctx_.tell(d.ref, std::move(b));
   };

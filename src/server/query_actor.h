@@ -116,6 +116,10 @@ class QueryActor : public actor::Actor {
   void on_repair_tick();
   void on_server_state(const ServerState& s);
   Status answer_repair(const SyncBatch& b);
+  // The destination that is the sender of b (a local peer or a server);
+  // null if unknown.
+  Dest* dest_of(const SyncBatch& b);
+  void open_round(Dest& d, uint64_t now, bool& opened);
   // Takes the next step of d's repair walk; answers once it is done.
   void advance_walk(Dest& d);
   void on_read_replica(const ReadReplica& r);
