@@ -172,8 +172,9 @@ class Cluster {
   // idle and converged (the last seconds of the settle time).
   int64_t idle_from_ = INT64_MAX;
   std::map<std::pair<std::string, std::string>, uint64_t> idle_bytes_;
-  // Final state per replica: dumps_[node][actor].
+  // Final state per replica: dumps_[node][actor], and its floor.
   std::vector<std::vector<std::optional<std::vector<Item>>>> dumps_;
+  std::vector<std::vector<Ver>> floors_;
 };
 
 void Cluster::start(size_t i) {
@@ -494,7 +495,18 @@ void Cluster::final_checks() {
                        std::to_string(static_cast<int>(bound)) + ")");
     }
   }
-  // (a) every replica of every server holds the same entries.
+  // (a) every replica of every server holds the same floor (merged by max,
+  // so all agree once converged) and the same entries.
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    for (size_t a = 0; a < o_.actors; ++a) {
+      if (dumps_[i][a] && floors_[i][a] != floors_[0][0]) {
+        fail("converged", "server " + std::to_string(i + 1) + " actor " +
+                              std::to_string(a) + " has floor " +
+                              str(floors_[i][a]) + ", server 1 actor 0 " +
+                              str(floors_[0][0]));
+      }
+    }
+  }
   const std::vector<Item>* first = nullptr;
   std::string first_name;
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -572,6 +584,7 @@ SimResult Cluster::run() {
   }
   dumps_.assign(nodes_.size(),
                 std::vector<std::optional<std::vector<Item>>>(o_.actors));
+  floors_.assign(nodes_.size(), std::vector<Ver>(o_.actors));
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto& n = nodes_[i];
     if (!n.up()) continue;
@@ -585,6 +598,7 @@ SimResult Cluster::run() {
             std::vector<Item> items;
             if (r != nullptr && parse_items(r->count, r->entries, items)) {
               dumps_[i][a] = std::move(items);
+              floors_[i][a] = Ver{r->floor_hlc, r->floor_origin};
             }
           });
       n.system->tell(n.queries[a], std::move(read));
