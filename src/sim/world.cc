@@ -67,7 +67,9 @@ World::World(uint64_t seed) : rng_(seed) {}
 World::~World() {
   // Hosts still alive belong to systems the caller destroys later; they
   // must not reach back into a dead world.
-  for (auto& [id, h] : hosts_) h->stop();
+  std::vector<SimHost*> live;
+  for (auto& [id, h] : hosts_) live.push_back(h);
+  for (SimHost* h : live) h->stop();  // each stop() erases from hosts_
 }
 
 std::shared_ptr<actor::Host> World::host(const std::string& address,

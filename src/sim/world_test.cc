@@ -168,6 +168,20 @@ TEST(World, PartitionAndCrashLoseMessagesInFlight) {
   EXPECT_EQ(w.messages_dropped(), 6u);
 }
 
+// A world that goes first leaves its systems closed, not dangling.
+TEST(World, AWorldDestroyedBeforeItsSystemsStopsThem) {
+  auto w = std::make_unique<World>(1);
+  std::vector<std::string> log;
+  auto a = make(*w, "10.0.0.1:1", 1);
+  auto b = make(*w, "10.0.0.2:1", 1);
+  a->spawn<Recorder>(*w, &log, "r");
+  w.reset();
+  a->tell(ActorRef("10.0.0.2:1", 1), Note{1});  // dropped, no crash
+  a.reset();
+  b.reset();
+  EXPECT_TRUE(log.empty());
+}
+
 TEST(World, WallClockPerHost) {
   World w(1);
   w.set_clock_offset("10.0.0.1:1", -1500);

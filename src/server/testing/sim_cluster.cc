@@ -107,6 +107,8 @@ struct Node {
   bool up() const { return system != nullptr; }
 };
 
+// One seed's cluster, workload, faults and checkers. Thread-compatible: it
+// and every system it starts run on the thread that calls run().
 class Cluster {
  public:
   explicit Cluster(const SimOptions& o) : o_(o), world_(o.seed) {
