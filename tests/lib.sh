@@ -80,3 +80,23 @@ PY
 }
 
 port_of() { echo "${1##*:}"; }
+
+# True if nothing listens on 127.0.0.1:$1.
+free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port P in [$1, $1 + 10 * $2) with P, P+1 and P+2 free (a server and two
+# query ports). Tests that restart a server at its address use one below
+# the kernel's ephemeral range (32768 up): there, the connections other
+# tests open can take a port that was freed, or a dial to the dead address
+# can connect to itself.
+pick_base_port() {
+  local low=$1 slots=$2 base
+  for _ in $(seq 1 50); do
+    base=$((low + (RANDOM % slots) * 10))
+    if free "$base" && free $((base + 1)) && free $((base + 2)); then
+      echo "$base"
+      return 0
+    fi
+  done
+  return 1
+}

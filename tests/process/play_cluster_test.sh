@@ -25,7 +25,6 @@ trap cleanup EXIT
 
 # Three base ports below the kernel's ephemeral range (so no test that
 # binds port 0 can take them), each with its two query ports free.
-free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_ports() {
   local tries base k ok
   for tries in $(seq 1 50); do
