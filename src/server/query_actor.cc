@@ -416,29 +416,24 @@ Status QueryActor::answer_repair(const SyncBatch& b) {
   Dest* dp = dest_of(b);
   if (dp == nullptr || options_.repair_interval.count() <= 0) return {};
   Dest& d = *dp;
-  if (d.repair_bytes() >= options_.max_repair_bytes) return {};
-  repair::Reply reply;
-  reply.records = std::move(d.repair_records);
-  reply.entries = std::move(d.repair_entries);
-  reply.count = d.repair_count;
-  uint32_t before = reply.count;
+  if (d.repair.bytes() >= options_.max_repair_bytes) return {};
   uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
   bool quiet = ctx_.wall_ms() >= d.last_traffic_ms + interval;
-  bool ok = repair::answer(store_, b.repair, quiet,
-                           options_.max_repair_bytes - d.repair_bytes(), reply,
-                           d.walk.empty()        ? &d.walk
-                           : d.next_walk.empty() ? &d.next_walk
-                                                 : nullptr);
-  d.repair_records = std::move(reply.records);
-  d.repair_entries = std::move(reply.entries);
-  d.repair_count = reply.count;
-  repair_sent_ += reply.count - before;
-  if (reply.differs) d.converged_rounds = 0;
+  uint32_t before = d.repair.count;
+  d.repair.differs = false;
+  bool ok =
+      repair::answer(store_, b.repair, quiet,
+                     options_.max_repair_bytes - d.repair.bytes(), d.repair,
+                     d.walk.empty()        ? &d.walk
+                     : d.next_walk.empty() ? &d.next_walk
+                                           : nullptr);
+  repair_sent_ += d.repair.count - before;
+  if (d.repair.differs) d.converged_rounds = 0;
   if (!ok) {
     return {ErrorCode::kDecode, "malformed repair records from " + b.server};
   }
   advance_walk(d);
-  if (d.repair_bytes() > 0 || !d.walk.empty()) work_added();
+  if (d.repair.bytes() > 0 || !d.walk.empty()) work_added();
   return {};
 }
 
@@ -446,20 +441,13 @@ void QueryActor::advance_walk(Dest& d) {
   if (d.walk.empty() || !d.walk.step(store_, options_.repair_walk_step)) {
     return;
   }
-  repair::Reply reply;
-  reply.records = std::move(d.repair_records);
-  reply.entries = std::move(d.repair_entries);
-  reply.count = d.repair_count;
-  uint32_t before = reply.count;
-  size_t room = options_.max_repair_bytes > d.repair_bytes()
-                    ? options_.max_repair_bytes - d.repair_bytes()
+  uint32_t before = d.repair.count;
+  size_t room = options_.max_repair_bytes > d.repair.bytes()
+                    ? options_.max_repair_bytes - d.repair.bytes()
                     : 0;
-  d.walk.finish(store_, room, reply);
+  d.walk.finish(store_, room, d.repair);
   std::swap(d.walk, d.next_walk);
-  d.repair_records = std::move(reply.records);
-  d.repair_entries = std::move(reply.entries);
-  d.repair_count = reply.count;
-  repair_sent_ += reply.count - before;
+  repair_sent_ += d.repair.count - before;
 }
 
 void QueryActor::on_server_state(const ServerState& st) {
@@ -472,9 +460,7 @@ void QueryActor::on_server_state(const ServerState& st) {
     // Nothing waits for it: what it misses, repair brings when it is back.
     d.cursor = store_.last_seq();
     d.scan.reset();
-    d.repair_records.clear();
-    d.repair_entries.clear();
-    d.repair_count = 0;
+    d.repair = repair::Reply();
     d.walk = repair::LeafWalk();
     d.next_walk = repair::LeafWalk();
   }
@@ -500,7 +486,7 @@ void QueryActor::on_repair_tick() {
 void QueryActor::open_round(Dest& d, uint64_t now, bool& opened) {
   uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
   // A round still waiting to go out is not doubled.
-  if (d.down || !d.repair_records.empty()) return;
+  if (d.down || !d.repair.records.empty()) return;
   bool quiet = now >= d.last_traffic_ms + interval;
   if (quiet && now < d.last_round_ms + (interval << d.converged_rounds)) {
     return;  // converged and idle: rounds back off to every 8 s
@@ -512,8 +498,8 @@ void QueryActor::open_round(Dest& d, uint64_t now, bool& opened) {
   d.last_round_ms = now;
   d.converged_rounds = std::min(d.converged_rounds + 1, 3);
   repair::open_round(store_, static_cast<uint32_t>(local_count_),
-                     static_cast<uint32_t>(index_), !quiet, d.repair_records);
-  opened |= !d.repair_records.empty();
+                     static_cast<uint32_t>(index_), !quiet, d.repair.records);
+  opened |= !d.repair.records.empty();
 }
 
 void QueryActor::on_add_server(AddServer& a) {
@@ -564,7 +550,7 @@ bool QueryActor::has_work() const {
   }
   for (const auto& [addr, d] : remote_) {
     if (d.down) continue;
-    if (d.cursor < last || d.scan || d.repair_bytes() > 0 || !d.walk.empty()) {
+    if (d.cursor < last || d.scan || d.repair.bytes() > 0 || !d.walk.empty()) {
       return true;
     }
   }
@@ -614,15 +600,13 @@ SyncBatch QueryActor::build_batch(Dest& d) {
     d.last_traffic_ms = ctx_.wall_ms();
     d.converged_rounds = 0;
   }
-  if (d.repair_bytes() > 0) {
-    repair_records_bytes_ += d.repair_records.size();
-    b.repair = std::move(d.repair_records);
-    b.entries += d.repair_entries;
-    b.count += d.repair_count;
-    b.repaired = d.repair_count;
-    d.repair_records.clear();
-    d.repair_entries.clear();
-    d.repair_count = 0;
+  if (d.repair.bytes() > 0) {
+    repair_records_bytes_ += d.repair.records.size();
+    b.repair = std::move(d.repair.records);
+    b.entries += d.repair.entries;
+    b.count += d.repair.count;
+    b.repaired = d.repair.count;
+    d.repair = repair::Reply();
   }
   return b;
 }

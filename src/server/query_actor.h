@@ -82,9 +82,7 @@ class QueryActor : public actor::Actor {
     uint64_t cursor = 0;  // change-log position already sent
     std::optional<Scan> scan;
     // Anti-entropy for the next batch to this peer (remote only).
-    std::string repair_records{};
-    std::string repair_entries{};
-    uint32_t repair_count = 0;
+    repair::Reply repair{};
     // Wall-clock ms of the last sync entries sent to or received from this
     // server, and of the last round opened with it.
     uint64_t last_traffic_ms = 0;
@@ -97,9 +95,6 @@ class QueryActor : public actor::Actor {
     // those that came meanwhile.
     repair::LeafWalk walk{};
     repair::LeafWalk next_walk{};
-    size_t repair_bytes() const {
-      return repair_records.size() + repair_entries.size();
-    }
   };
 
   Status on_query(QueryRequest& q);

@@ -48,6 +48,7 @@ struct Reply {
   // The records showed a difference (answers from the peer, or ours).
   bool differs = false;
   bool empty() const { return records.empty() && count == 0; }
+  size_t bytes() const { return records.size() + entries.size(); }
 };
 
 // Opens a round on share `index` of `shares` (nothing when the share holds
