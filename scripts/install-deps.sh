@@ -8,7 +8,7 @@ packages=(
   build-essential cmake make pkg-config
   libasio-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libedit-dev libabsl-dev
-  libssl-dev
+  libssl-dev zlib1g-dev
   clang-format redis-tools tmux python3 python3-redis
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -72,9 +72,21 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"yes", "no"}))
       ->capture_default_str();
   app.add_option("--data-dir", config.data_dir,
-                 "a directory for this server's durable state; today it "
-                 "keeps only the server's identity (incarnation) across "
-                 "restarts, not the store");
+                 "a directory for this server's durable state (its "
+                 "identity, the write-ahead logs and the snapshot); turns "
+                 "persistence on: a restart brings the store back");
+  std::string fsync = "everysec";
+  app.add_option("--fsync", fsync,
+                 "with --data-dir, when logged writes reach the disk: "
+                 "always (before each reply; one fsync per batch of "
+                 "writes), everysec (at most ~1 s of writes lost in a "
+                 "crash), no (when the kernel writes them back)")
+      ->check(CLI::IsMember({"always", "everysec", "no"}))
+      ->capture_default_str();
+  app.add_flag("--repair-log", config.repair_log,
+               "start even if a log or the snapshot is damaged in the "
+               "middle, keeping what precedes the damage (other servers "
+               "repair the rest)");
   int64_t member_timeout_ms = 5000;
   app.add_option("--member-timeout-ms", member_timeout_ms,
                  "mark another server down after this long without a word "
@@ -89,6 +101,7 @@ int main(int argc, char** argv) {
 
   config.join.insert(config.join.end(), positional.begin(), positional.end());
   config.protected_mode = protected_mode == "yes";
+  config.fsync = *cmud::durable::parse_fsync(fsync);  // checked above
   if (client_port != 0) config.client_port = client_port;
   config.emulated_latency = std::chrono::milliseconds(latency_ms);
   config.max_clock_skew = std::chrono::milliseconds(max_skew_ms);

@@ -221,6 +221,7 @@ void SystemImpl::run(Cell& cell) {
                                   s.message()));
     }
   }
+  if (!batch.empty() && !closed()) cell.actor->on_turn_end();
   t_worker.in_actor = false;
   batch.clear();
   cell.scheduled.store(false);

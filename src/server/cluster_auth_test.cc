@@ -80,7 +80,7 @@ class ClusterAuthTest : public ::testing::Test {
 
 SyncBatch forged_batch(const std::string& from) {
   SyncBatch b{from, 0, {}};
-  append_sync_entry(b.entries, "victim", "forged", uint64_t{1} << 40, 7, false);
+  kv::append_entry(b.entries, "victim", "forged", uint64_t{1} << 40, 7, false);
   ++b.count;
   return b;
 }

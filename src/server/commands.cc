@@ -184,6 +184,22 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     line("actor_uid", p.actor.uid());
     out += "\r\n";
   }
+  if (want("persistence")) {
+    // Redis's names where they mean the same: the append-only log is our
+    // per-actor write-ahead log (docs/ARCHITECTURE.md).
+    out += "# Persistence\r\n";
+    line("loading", 0);
+    line("aof_enabled", p.appendonly ? 1 : 0);
+    line("aof_last_write_status",
+         std::string(counter("log_failed") == "0" ? "ok" : "err"));
+    line("aof_rewrite_in_progress", 0);
+    line("rdb_bgsave_in_progress", 0);
+    line("cmud_appendfsync", std::string(p.appendfsync));
+    line("cmud_log_bytes", counter("log_bytes"));
+    line("cmud_log_fsyncs", counter("log_syncs"));
+    line("cmud_log_errors", counter("log_errors"));
+    out += "\r\n";
+  }
   if (want("keyspace")) {
     out += "# Keyspace\r\n";
     line("keys", counter("keys"));
@@ -195,7 +211,9 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     // repair's counters.
     out += "# Replica\r\n";
     for (const auto& [k, v] : replica) {
-      if (k != "keys" && !k.starts_with("member ")) line(k, std::string(v));
+      if (k != "keys" && !k.starts_with("member ") && !k.starts_with("log_")) {
+        line(k, std::string(v));
+      }
     }
     out += "\r\n";
   }
@@ -281,9 +299,8 @@ void cmd_client(Session& s, Args a, ReplyWriter& w) {
 }
 
 // Parameters CONFIG GET knows: fixed ones, then the port's limits.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kConfig{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kConfig{
     {{"save", ""},
-     {"appendonly", "no"},
      {"databases", "1"},
      {"maxmemory", "0"},
      {"maxmemory-policy", "noeviction"}}};
@@ -302,6 +319,9 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
                    std::to_string(p.query_buffer_limit));
   all.emplace_back("proto-max-bulk-len", std::to_string(p.limits.max_bulk));
   all.emplace_back("protected-mode", p.protected_mode ? "yes" : "no");
+  all.emplace_back("appendonly", p.appendonly ? "yes" : "no");
+  all.emplace_back("appendfsync", std::string(p.appendfsync));
+  all.emplace_back("dir", p.data_dir);
   all.emplace_back("client-output-buffer-limit",
                    "normal " + std::to_string(p.output_buffer_limit) + " 0 0");
   std::vector<const std::pair<std::string_view, std::string>*> found;

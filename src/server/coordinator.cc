@@ -16,13 +16,15 @@ Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
                          std::vector<ActorRef> queries,
                          std::vector<std::string> join,
                          std::chrono::milliseconds repair_interval,
-                         std::chrono::milliseconds member_timeout)
+                         std::chrono::milliseconds member_timeout,
+                         bool want_state)
     : ctx_(ctx),
       self_(std::move(self)),
       queries_(std::move(queries)),
       join_(std::move(join)),
       repair_interval_(repair_interval),
-      member_timeout_(member_timeout) {}
+      member_timeout_(member_timeout),
+      want_state_(want_state) {}
 
 void Coordinator::heard(const std::string& address) {
   heard_ms_[address] = ctx_.monotonic_ms();
@@ -38,7 +40,7 @@ void Coordinator::on_start() {
     ctx_.tell_after(ctx_.self(), RepairTick{}, repair_interval_);
   }
   for (auto& address : join_) {
-    if (address != self_.address) request_join(address, /*want_state=*/true);
+    if (address != self_.address) request_join(address, want_state_);
   }
 }
 

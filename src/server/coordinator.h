@@ -22,14 +22,17 @@ class Coordinator : public actor::Actor {
  public:
   // `queries` are this server's query actors, in port order (spawned after
   // it); `join` the actor-system addresses of servers to join (and pull
-  // state from). Nothing happens until it gets StartCoordinator.
+  // state from; a server that recovered its state from disk passes
+  // want_state false: repair brings what it missed, not a full copy).
+  // Nothing happens until it gets StartCoordinator.
   // Every repair_interval (0: never) it tells each query actor to open an
   // anti-entropy round, so that their own timers keep the sync budget.
   Coordinator(actor::Context& ctx, ServerDesc self,
               std::vector<ActorRef> queries, std::vector<std::string> join,
               std::chrono::milliseconds repair_interval,
               std::chrono::milliseconds member_timeout =
-                  std::chrono::milliseconds(5000));
+                  std::chrono::milliseconds(5000),
+              bool want_state = true);
 
   Status on_message(actor::Message& msg) override;
 
@@ -54,6 +57,7 @@ class Coordinator : public actor::Actor {
   const std::vector<std::string> join_;
   const std::chrono::milliseconds repair_interval_;
   const std::chrono::milliseconds member_timeout_;
+  const bool want_state_;
   // When each known server was last heard from, and those marked down.
   std::map<std::string, int64_t> heard_ms_;
   std::set<std::string> down_;

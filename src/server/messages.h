@@ -9,6 +9,7 @@
 
 #include "cmud/actor/actor_ref.h"
 #include "cmud/actor/message.h"
+#include "cmud/kv/entry_wire.h"
 
 namespace cmud::server {
 
@@ -34,7 +35,10 @@ enum class OpKind : uint8_t {
 struct QueryReply {
   uint32_t count = 0;
   std::string results;
-  CMUD_MESSAGE("server.QueryReply", count, results)
+  // Set when the request failed as a whole (its writes could not be made
+  // durable): every command of it is answered with this error.
+  std::string error{};
+  CMUD_MESSAGE("server.QueryReply", count, results, error)
 };
 
 // A request's ops, encoded back to back in one buffer (query_wire.h), so a
@@ -52,7 +56,7 @@ struct QueryRequest {
 // Updates the receiver has not seen, `count` entries encoded back to back
 // in `entries` (one buffer, not a string per key and value): each is
 // bytes key, bytes value, u64 hlc, u64 origin, u8 deleted (see
-// append_sync_entry). `server` is the sender's actor-system address: a batch
+// kv::append_entry). `server` is the sender's actor-system address: a batch
 // from another server is spread to the receiver's local peers; one from a
 // local peer is not.
 //
@@ -68,37 +72,6 @@ struct SyncBatch {
   CMUD_MESSAGE("server.SyncBatch", server, count, entries, repair, repaired,
                sender)
 };
-
-// One decoded entry of a SyncBatch, viewing its buffer.
-struct SyncEntryView {
-  std::string_view key;
-  std::string_view value;
-  uint64_t hlc = 0;
-  uint64_t origin = 0;
-  bool deleted = false;
-};
-
-inline void append_sync_entry(std::string& out, std::string_view key,
-                              std::string_view value, uint64_t hlc,
-                              uint64_t origin, bool deleted) {
-  codec::Writer w(out);
-  w.bytes(key);
-  w.bytes(value);
-  w.fixed(hlc);
-  w.fixed(origin);
-  w.fixed<uint8_t>(deleted ? 1 : 0);
-}
-
-// Reads the next entry; false (and r fails) on malformed bytes.
-inline bool read_sync_entry(codec::Reader& r, SyncEntryView& e) {
-  uint8_t deleted = 0;
-  if (!r.view(e.key) || !r.view(e.value) || !r.fixed(e.hlc) ||
-      !r.fixed(e.origin) || !r.fixed(deleted) || deleted > 1) {
-    return r.fail();
-  }
-  e.deleted = deleted != 0;
-  return true;
-}
 
 // The query actor's own timer.
 struct SyncTick {

@@ -42,6 +42,7 @@
 #include <array>
 #include <functional>
 
+#include "cmud/actor/system.h"
 #include "cmud/resp/resp.h"
 #include "query_wire.h"
 #include "repair.h"
@@ -57,15 +58,15 @@ size_t entry_bytes(const kv::Entry& e) {
 }
 
 void append(SyncBatch& b, const kv::Entry& e) {
-  append_sync_entry(b.entries, e.key(), e.value(), e.version().hlc,
-                    e.version().origin, e.deleted());
+  kv::append_entry(b.entries, e);
   ++b.count;
 }
 
 }  // namespace
 
 QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
-                       std::string server, const std::vector<ActorRef>& local)
+                       std::string server, const std::vector<ActorRef>& local,
+                       std::shared_ptr<const durable::Recovered> recovered)
     : ctx_(ctx),
       index_(index),
       options_(options),
@@ -75,6 +76,26 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
       local_count_(local.size()) {
   for (const auto& ref : local) {
     if (ref != ctx_.self()) local_.push_back(Dest{ref, false, 0, std::nullopt});
+  }
+  if (recovered) {
+    // Not logged again (the files hold it) and not sent anywhere: repair
+    // compares it with the other servers once the cluster answers.
+    (void)recovered->store.walk("", false, [&](const kv::Entry& e) {
+      (void)store_.apply(e.key(), e.value(), e.version(), e.deleted(),
+                         kv::kRouteNone);
+      return true;
+    });
+    store_.raise_floor(recovered->store.floor());
+    // The clock starts above everything written before, even if the wall
+    // clock went back meanwhile.
+    clock_.observe(recovered->max_hlc);
+  }
+  if (!options_.data_dir.empty()) {
+    log_ = std::make_unique<durable::Log>(
+        ctx.system().files(), options_.data_dir,
+        "log-" + std::to_string(options_.incarnation) + "-" +
+            std::to_string(index_));
+    last_sync_ms_ = ctx.wall_ms();
   }
 }
 
@@ -93,8 +114,7 @@ void QueryActor::on_read_replica(const ReadReplica& r) {
   out.floor_hlc = store_.floor().hlc;
   out.floor_origin = store_.floor().origin;
   auto add = [&](const kv::Entry& e) {
-    append_sync_entry(out.entries, e.key(), e.value(), e.version().hlc,
-                      e.version().origin, e.deleted());
+    kv::append_entry(out.entries, e);
     ++out.count;
     return true;
   };
@@ -143,18 +163,111 @@ Status QueryActor::on_query(QueryRequest& q) {
       return Status(ErrorCode::kDecode, "malformed query request");
     }
   }
+  if (log_ && !disk_error_.empty() &&
+      std::any_of(ops_.begin(), ops_.begin() + q.count, [](const OpView& op) {
+        return op.kind() == OpKind::kSet || op.kind() == OpKind::kDel;
+      })) {
+    // The log failed: refuse writes (reads go on) until a retry, at most
+    // once a second, finds the disk working again.
+    if (ctx_.wall_ms() < disk_failed_ms_ + 1000) {
+      reply.error =
+          "MISCONF Errors writing to the append-only log: " + disk_error_ +
+          ". Writes are refused until the disk works again; "
+          "reads still work.";
+      replies_.push_back({q.reply_to, std::move(reply), false});
+      return {};
+    }
+    disk_failed_ms_ = ctx_.wall_ms();  // this request is the retry
+  }
   ResultWriter out(reply);
   request_ms_.reset();
   store_.for_each_warmed(
       q.count, [&](size_t i) { return point_key(ops_[i]); },
       [&](size_t i) { run(ops_[i], out); });
+  bool wrote = wrote_;
   // One flush for the whole request: a pipeline of Puts travels together.
   if (wrote_) {
     wrote_ = false;
     work_added();
   }
-  ctx_.reply(q, std::move(reply));
+  if (log_) {
+    // Held until the turn's record is in the log (on_turn_end), reads
+    // too, so that no reply shows a write before it is durable.
+    replies_.push_back({q.reply_to, std::move(reply), wrote});
+  } else {
+    ctx_.reply(q, std::move(reply));
+  }
   return {};
+}
+
+bool QueryActor::apply(std::string_view key, std::string_view value,
+                       kv::Version v, bool deleted, uint8_t route) {
+  if (!store_.apply(key, value, v, deleted, route)) return false;
+  // A write taken here, or one that came from another server: it entered
+  // the server through this actor, so this actor's log keeps it (once per
+  // server; local peers that receive it do not log it again).
+  if (log_ && route != kv::kRouteNone) turn_.add(key, value, v, deleted);
+  return true;
+}
+
+void QueryActor::on_turn_end() {
+  if (!log_) return;
+  bool ok = turn_.empty() || commit_log();
+  for (auto& r : replies_) {
+    if (!ok && r.wrote) {
+      r.reply = QueryReply();
+      r.reply.error =
+          "MISCONF Errors writing to the append-only log: " + disk_error_ +
+          ". The write may be lost; writes are refused until "
+          "the disk works again.";
+    }
+    ctx_.tell(r.to, std::move(r.reply));
+  }
+  replies_.clear();
+}
+
+bool QueryActor::commit_log() {
+  std::string framed;
+  durable::append_record(framed, turn_.payload());
+  turn_.clear();
+  Status s = log_->append(framed);
+  if (s.ok() && options_.fsync == durable::Fsync::kAlways) {
+    s = log_->sync();
+    ++log_syncs_;
+    last_sync_ms_ = ctx_.wall_ms();
+  }
+  if (!s.ok()) {
+    log_failed(s);
+    return false;
+  }
+  if (!disk_error_.empty()) {
+    ctx_.log().info("the log is written again; writes are accepted");
+    disk_error_.clear();
+  }
+  sync_log_if_due();
+  return true;
+}
+
+void QueryActor::sync_log_if_due() {
+  if (!log_ || options_.fsync != durable::Fsync::kEverySec ||
+      !log_->unsynced() || ctx_.wall_ms() < last_sync_ms_ + 1000) {
+    return;
+  }
+  last_sync_ms_ = ctx_.wall_ms();
+  ++log_syncs_;
+  if (Status s = log_->sync(); !s.ok()) log_failed(s);
+}
+
+void QueryActor::log_failed(const Status& s) {
+  ++log_errors_;
+  if (disk_error_.empty()) {
+    ctx_.log().error(
+        "cannot write the log in {}: {}; writes are refused until it works "
+        "again",
+        options_.data_dir, s.message());
+  }
+  disk_error_ = s.message();
+  disk_failed_ms_ = ctx_.wall_ms();
 }
 
 void QueryActor::put(std::string_view key, std::string_view value,
@@ -163,8 +276,7 @@ void QueryActor::put(std::string_view key, std::string_view value,
   // clock's logical part.
   if (!request_ms_) request_ms_ = clock_.now_ms();
   kv::Version v{clock_.next(*request_ms_), origin_};
-  (void)store_.apply(key, value, v, deleted,
-                     kv::kRouteLocal | kv::kRouteRemote);
+  (void)apply(key, value, v, deleted, kv::kRouteLocal | kv::kRouteRemote);
   wrote_ = true;
 }
 
@@ -270,6 +382,10 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("repair_rounds", repair_rounds_);
       field("repair_entries_sent", repair_sent_);
       field("repair_record_bytes_sent", repair_records_bytes_);
+      field("log_bytes", log_ ? log_->bytes() : 0);
+      field("log_syncs", log_syncs_);
+      field("log_errors", log_errors_);
+      field("log_failed", disk_error_.empty() ? 0 : 1);
       // Other servers as this actor sees them (INFO cluster).
       for (const auto& [addr, d] : remote_) {
         out.item("member " + addr);
@@ -298,12 +414,12 @@ Status QueryActor::on_sync(SyncBatch& b) {
   // Decoded a chunk at a time, so the store can warm each chunk's keys
   // without holding a whole batch of views.
   constexpr uint32_t kChunk = 16;
-  std::array<SyncEntryView, kChunk> chunk;
+  std::array<kv::EntryView, kChunk> chunk;
   Status status;
   for (uint32_t done = 0; done < b.count;) {
     uint32_t n = std::min(kChunk, b.count - done);
     for (uint32_t i = 0; i < n; ++i) {
-      if (!read_sync_entry(r, chunk[i])) {
+      if (!kv::read_entry(r, chunk[i])) {
         status = {ErrorCode::kDecode, "malformed sync batch from " + b.server};
         n = 0;  // as before: nothing of a broken chunk
         done = b.count;
@@ -314,7 +430,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
     store_.for_each_warmed(
         n, [&](size_t i) { return chunk[i].key; },
         [&](size_t i) {
-          const SyncEntryView& e = chunk[i];
+          const kv::EntryView& e = chunk[i];
           if (!admit_and_apply(e.key, e.value, {e.hlc, e.origin}, e.deleted,
                                route, now_ms, logged)) {
             ++refused;
@@ -340,7 +456,7 @@ bool QueryActor::admit_and_apply(std::string_view key, std::string_view value,
   switch (kv::admit(v, now_ms, store_.floor(), options_.admit)) {
     case kv::Admit::kAccept:
       clock_.observe(v.hlc);
-      if (store_.apply(key, value, v, deleted, route)) {
+      if (apply(key, value, v, deleted, route)) {
         logged |= route != kv::kRouteNone;
       }
       return true;
@@ -522,6 +638,7 @@ void QueryActor::on_add_server(AddServer& a) {
 
 void QueryActor::on_tick() {
   tick_pending_ = false;
+  sync_log_if_due();
   retry_held();
   if (!has_work()) return;
   flush();
@@ -542,8 +659,12 @@ void QueryActor::schedule_tick() {
 }
 
 bool QueryActor::has_work() const {
-  // Held entries keep the timer going, so they are retried every spacing.
+  // Held entries keep the timer going, so they are retried every spacing;
+  // so does an unsynced log, so that everysec syncs an idle actor too.
   if (!held_.empty()) return true;
+  if (log_ && log_->unsynced() && options_.fsync == durable::Fsync::kEverySec) {
+    return true;
+  }
   uint64_t last = store_.last_seq();
   for (const auto& d : local_) {
     if (d.cursor < last) return true;

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "cmud/actor/actor.h"
+#include "cmud/durable/log.h"
+#include "cmud/durable/recovery.h"
 #include "cmud/kv/store.h"
 #include "messages.h"
 #include "query_wire.h"
@@ -48,6 +50,11 @@ struct SyncOptions {
   // Entries a repair walk visits per turn (repair::LeafWalk), so that one
   // turn stays short on a large replica (about 10 ms for 1 M keys).
   size_t repair_walk_step = 262144;
+  // The server's data directory (durable/recovery.h): each actor appends
+  // the writes that enter the server through it to its own log there.
+  // Empty: nothing is durable.
+  std::string data_dir{};
+  durable::Fsync fsync = durable::Fsync::kEverySec;
 };
 
 // Only its worker touches it (it is an actor).
@@ -56,10 +63,15 @@ class QueryActor : public actor::Actor {
   // `local` names every query actor of this server (this one included), in
   // index order, so that even the first Put reaches them all; `server` is
   // this server's actor-system address.
+  // `recovered` (may be null) is the state read back from data_dir at
+  // start; the actor copies it into its replica.
   QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
-             std::string server, const std::vector<ActorRef>& local);
+             std::string server, const std::vector<ActorRef>& local,
+             std::shared_ptr<const durable::Recovered> recovered = nullptr);
 
   Status on_message(actor::Message& msg) override;
+  // Commits the turn's log record, then sends the replies held for it.
+  void on_turn_end() override;
 
  private:
   // A snapshot being streamed to a new server, by key.
@@ -97,9 +109,26 @@ class QueryActor : public actor::Actor {
     repair::LeafWalk next_walk{};
   };
 
+  // A reply held until the turn's writes are in the log.
+  struct HeldReply {
+    ActorRef to;
+    QueryReply reply;
+    bool wrote = false;  // its request wrote: it fails if the log does
+  };
+
   Status on_query(QueryRequest& q);
   void run(const OpView& op, ResultWriter& out);
   void put(std::string_view key, std::string_view value, bool deleted);
+  // Merges an entry into the replica; one that entered this server here
+  // (route not kRouteNone) also goes into this turn's log record.
+  bool apply(std::string_view key, std::string_view value, kv::Version v,
+             bool deleted, uint8_t route);
+  // Writes and (by the fsync policy) syncs the turn's record; false, with
+  // the log marked failed, when the disk refuses.
+  bool commit_log();
+  void log_failed(const Status& s);
+  // Syncs the log if the everysec policy is due.
+  void sync_log_if_due();
   Status on_sync(SyncBatch& b);
   // Applies an entry from elsewhere if kv::admit lets it in; holds it if it
   // is too far ahead. False when it must be refused.
@@ -143,6 +172,16 @@ class QueryActor : public actor::Actor {
   std::optional<uint64_t> request_ms_;
   std::vector<OpView> ops_;  // decoded ops of that request (reused)
   std::deque<Held> held_;    // oldest first
+  // Durability (null log: off). The turn's writes, the replies waiting for
+  // them, and the state of the disk.
+  std::unique_ptr<durable::Log> log_;
+  durable::EntryRecord turn_;
+  std::vector<HeldReply> replies_;
+  std::string disk_error_;  // why writes are refused; empty: they are not
+  uint64_t disk_failed_ms_ = 0;
+  uint64_t last_sync_ms_ = 0;
+  uint64_t log_syncs_ = 0;
+  uint64_t log_errors_ = 0;
   size_t held_bytes_ = 0;
   uint64_t held_total_ = 0;            // entries ever held back
   uint64_t held_dropped_ = 0;          // held entries dropped at the bound

@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "cmud/actor/system.h"
+#include "cmud/durable/recovery.h"
 #include "cmud/kv/version.h"
 #include "cmud/sim/world.h"
+#include "faulty_files.h"
 
 namespace cmud::server {
 namespace {
@@ -75,13 +77,15 @@ class QueryActorTest : public ::testing::Test {
 
   // n actors of one server, the first actors of a fresh system (so their
   // refs are known before they are spawned).
-  std::vector<ActorRef> spawn(size_t n, SyncOptions options = {}) {
+  std::vector<ActorRef> spawn(
+      size_t n, SyncOptions options = {},
+      std::shared_ptr<const durable::Recovered> recovered = nullptr) {
     std::vector<ActorRef> want;
     for (size_t i = 0; i < n; ++i) want.emplace_back(sys_->address(), i + 1);
     std::vector<ActorRef> refs;
     for (size_t i = 0; i < n; ++i) {
-      refs.push_back(
-          sys_->spawn_on<QueryActor>(i % 2, i, options, sys_->address(), want));
+      refs.push_back(sys_->spawn_on<QueryActor>(
+          i % 2, i, options, sys_->address(), want, recovered));
     }
     EXPECT_EQ(refs, want);
     return refs;
@@ -150,6 +154,7 @@ class QueryActorTest : public ::testing::Test {
     if (!wait(f)) return {};
     Result<QueryReply> reply = f.get();
     if (!reply.ok()) return {};
+    last_error_ = reply->error;
     std::vector<OpResult> out;
     codec::Reader in(reply->results);
     ResultView v;
@@ -190,6 +195,7 @@ class QueryActorTest : public ::testing::Test {
 
   void sustained_puts();
 
+  std::string last_error_;  // the error of the last reply ask() got
   std::unique_ptr<sim::World> world_;  // before sys_: outlives it
   std::unique_ptr<actor::System> sys_;
   std::mutex mu_;
@@ -295,7 +301,7 @@ TEST_F(QueryActorTest, ManyPutsToOneKeyTravelAsOneAndRespectTheRate) {
   // Besides the query and its reply: one batch with one entry and the timer
   // that then finds nothing left to do.
   SyncBatch batch{sys_->address(), 1, {}};
-  append_sync_entry(batch.entries, "hot", "199", 0, 0, false);
+  kv::append_entry(batch.entries, "hot", "199", 0, 0, false);
   size_t one_batch = codec::encoded_size(batch);
   EXPECT_EQ(after.bytes_sent - before.bytes_sent, query_bytes + one_batch);
   EXPECT_EQ(after.messages_sent_actor - before.messages_sent_actor, 3u);
@@ -405,7 +411,7 @@ TEST_F(QueryActorTest, AnImpossibleCountIsRefusedNotAllocated) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->as<QueryReply>()->count, 0u);
   SyncBatch b{"elsewhere:1", 0xffffffffu, {}};
-  append_sync_entry(b.entries, "b", "2", 7, 9, false);
+  kv::append_entry(b.entries, "b", "2", 7, 9, false);
   sys_->tell(refs[0], std::move(b));
   EXPECT_FALSE(one(refs[0], get("a")).found);  // and the actor still answers
   std::lock_guard lock(mu_);
@@ -421,9 +427,9 @@ TEST_F(QueryActorTest, AVersionBeyondAnyClockIsRefusedAndTheClockKeepsWorking) {
   auto refs = spawn(1);
   ASSERT_EQ(ask(refs[0], {set("k", "before")}).size(), 1u);
   SyncBatch b{"elsewhere:1", 2, {}};
-  append_sync_entry(b.entries, "k", "forged", ~uint64_t{0}, 9, false);
-  append_sync_entry(b.entries, "other", "fine",
-                    kv::Version::pack(kv::wall_clock_ms(), 0), 9, false);
+  kv::append_entry(b.entries, "k", "forged", ~uint64_t{0}, 9, false);
+  kv::append_entry(b.entries, "other", "fine",
+                   kv::Version::pack(kv::wall_clock_ms(), 0), 9, false);
   sys_->tell(refs[0], std::move(b));
   EXPECT_EQ(one(refs[0], get("other")).value, "fine");  // its neighbour lands
   EXPECT_EQ(one(refs[0], get("k")).value, "before");
@@ -451,8 +457,8 @@ TEST_F(QueryActorTest, AVersionTooFarAheadIsHeldThenAppliedOnceTheClockIsNear) {
   auto refs = spawn(1, options);
   uint64_t ahead_ms = wall_ms() + 1500;
   SyncBatch b{"elsewhere:1", 1, {}};
-  append_sync_entry(b.entries, "k", "future", kv::Version::pack(ahead_ms, 0), 9,
-                    false);
+  kv::append_entry(b.entries, "k", "future", kv::Version::pack(ahead_ms, 0), 9,
+                   false);
   sys_->tell(refs[0], std::move(b));
   EXPECT_FALSE(one(refs[0], get("k")).found);  // held back, not applied
   Op info;
@@ -483,13 +489,126 @@ TEST_F(QueryActorTest, AHeldVersionIsRetriedByAnIdleActor) {
   options.admit.max_skew_ms = 300;
   auto refs = spawn(1, options);
   SyncBatch b{"elsewhere:1", 1, {}};
-  append_sync_entry(b.entries, "k", "future",
-                    kv::Version::pack(wall_ms() + 1000, 0), 9, false);
+  kv::append_entry(b.entries, "k", "future",
+                   kv::Version::pack(wall_ms() + 1000, 0), 9, false);
   sys_->tell(refs[0], std::move(b));
   pass(600ms);
   EXPECT_FALSE(one(refs[0], get("k")).found);
   pass(300ms);
   EXPECT_EQ(one(refs[0], get("k")).value, "future");
+}
+
+// --- Durability (data_dir): on the simulator, whose disk loses what was
+// not synced when it crashes.
+
+constexpr const char* kHost = "10.0.0.1:7000";
+
+TEST_F(QueryActorTest, WithFsyncAlwaysEveryAcknowledgedWriteSurvivesACrash) {
+  for (auto policy : {durable::Fsync::kAlways, durable::Fsync::kNo}) {
+    simulate(static_cast<uint64_t>(policy) + 1);
+    sim::Disk& disk = world_->disk(kHost);
+    ASSERT_TRUE(disk.create_dirs("/data").ok());
+    SyncOptions options;
+    options.data_dir = "/data";
+    options.fsync = policy;
+    auto refs = spawn(2, options);
+    std::set<std::string> acked;
+    for (int i = 0; i < 200; ++i) {
+      std::string k = "k" + std::to_string(i);
+      if (ask(refs[i % 2], {set(k, "v")}).size() == 1 && last_error_.empty()) {
+        acked.insert(k);
+      }
+    }
+    EXPECT_EQ(acked.size(), 200u);
+    sys_->close();
+    sim::Rng rng(9);
+    disk.crash(rng);
+    auto r = durable::recover(disk, "/data", false);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    size_t kept = 0;
+    for (const auto& k : acked) kept += (*r)->store.get(k) ? 1 : 0;
+    if (policy == durable::Fsync::kAlways) {
+      EXPECT_EQ(kept, acked.size());
+    } else {
+      // Nothing was synced: the check above must be able to fail.
+      EXPECT_LT(kept, acked.size());
+    }
+  }
+}
+
+TEST_F(QueryActorTest, EverysecSyncsAnIdleActorWithinASecond) {
+  simulate();
+  sim::Disk& disk = world_->disk(kHost);
+  ASSERT_TRUE(disk.create_dirs("/data").ok());
+  SyncOptions options;
+  options.data_dir = "/data";
+  auto refs = spawn(1, options);
+  pass(1500ms);
+  ask(refs[0], {set("first", "v")});  // a sync is due: made at once
+  EXPECT_TRUE(last_error_.empty());
+  pass(100ms);
+  ask(refs[0], {set("k", "v")});  // not due yet
+  EXPECT_TRUE(last_error_.empty());
+  pass(1200ms);  // no further request: the sync timer makes it
+  sys_->close();
+  sim::Rng rng(4);
+  disk.crash(rng);
+  auto r = durable::recover(disk, "/data", false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->store.get("k"), "v");
+}
+
+TEST_F(QueryActorTest, AFailingDiskRefusesWritesWithMisconfAndReadsGoOn) {
+  simulate();
+  ASSERT_TRUE(world_->disk(kHost).create_dirs("/data").ok());
+  durable::testing::FaultyFiles faulty(world_->disk(kHost));
+  world_->set_files(kHost, &faulty);
+  SyncOptions options;
+  options.data_dir = "/data";
+  options.fsync = durable::Fsync::kAlways;
+  auto a = spawn(1, options)[0];
+  ASSERT_EQ(ask(a, {set("a", "1")}).size(), 1u);
+  EXPECT_EQ(last_error_, "");
+  faulty.space = 0;  // the disk is full
+  ask(a, {set("b", "2")});
+  EXPECT_TRUE(last_error_.starts_with("MISCONF")) << last_error_;
+  EXPECT_NE(last_error_.find("no space"), std::string::npos) << last_error_;
+  // Refused before it is applied, until a second has passed.
+  ask(a, {set("c", "3")});
+  EXPECT_TRUE(last_error_.starts_with("MISCONF")) << last_error_;
+  EXPECT_EQ(one(a, get("a")).value, "1");
+  EXPECT_EQ(last_error_, "");
+  EXPECT_FALSE(one(a, get("c")).found);
+  faulty.space = UINT64_MAX;  // space is freed
+  pass(1100ms);
+  ask(a, {set("d", "4")});
+  EXPECT_EQ(last_error_, "");
+  faulty.read_only = true;  // remounted read-only: a new segment fails too
+  ask(a, {set("e", "5")});
+  EXPECT_TRUE(last_error_.starts_with("MISCONF")) << last_error_;
+  world_->set_files(kHost, nullptr);
+  sys_->close();
+  auto r = durable::recover(world_->disk(kHost), "/data", false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)->store.get("a"), "1");
+  EXPECT_EQ((*r)->store.get("d"), "4");
+  EXPECT_FALSE((*r)->store.get("c"));
+}
+
+TEST_F(QueryActorTest, AfterRecoveryTheClockStartsAboveEveryVersionRead) {
+  simulate();
+  // Written when the wall clock read 10 s later than it does now (it went
+  // back over the restart).
+  auto rec = std::make_shared<durable::Recovered>();
+  kv::Version ahead{kv::Version::pack(wall_ms() + 10'000, 0), 5};
+  (void)rec->store.apply("k", "before", ahead, false, kv::kRouteNone);
+  rec->max_hlc = ahead.hlc;
+  auto a = spawn(2, SyncOptions(), rec);
+  EXPECT_EQ(one(a[1], get("k")).value, "before");
+  ask(a[0], {set("k", "after")});
+  pass(300ms);
+  EXPECT_EQ(one(a[0], get("k")).value, "after");
+  EXPECT_EQ(one(a[1], get("k")).value, "after");
 }
 
 }  // namespace

@@ -133,8 +133,7 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
 }
 
 void push(Reply& out, const kv::Entry& e) {
-  append_sync_entry(out.entries, e.key(), e.value(), e.version().hlc,
-                    e.version().origin, e.deleted());
+  kv::append_entry(out.entries, e);
   ++out.count;
 }
 

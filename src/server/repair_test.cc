@@ -12,9 +12,9 @@ namespace {
 
 void apply_entries(kv::Store& s, const Reply& r) {
   codec::Reader in(r.entries);
-  SyncEntryView e;
+  kv::EntryView e;
   for (uint32_t i = 0; i < r.count; ++i) {
-    ASSERT_TRUE(read_sync_entry(in, e));
+    ASSERT_TRUE(kv::read_entry(in, e));
     s.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, kv::kRouteNone);
   }
 }

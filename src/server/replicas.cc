@@ -46,9 +46,31 @@ Result<uint64_t> next_incarnation(FileSystem& fs, const std::string& dir) {
 Result<Replicas> start_replicas(actor::System& system,
                                 std::vector<std::string> query_ports,
                                 const SyncOptions& sync,
-                                std::vector<std::string> join) {
+                                std::vector<std::string> join,
+                                bool repair_log) {
   size_t n = system.worker_count();
   Replicas r;
+  std::shared_ptr<durable::Recovered> recovered;
+  if (!sync.data_dir.empty()) {
+    auto got = durable::recover(system.files(), sync.data_dir, repair_log);
+    if (!got.ok()) return got.status();
+    recovered = std::move(*got);
+    r.recovery_warnings = recovered->warnings;
+    r.recovery = std::to_string(recovered->store.live_size()) + " keys (" +
+                 std::to_string(recovered->store.size()) +
+                 " entries) from snapshot " +
+                 std::to_string(recovered->snapshot) + " and " +
+                 std::to_string(recovered->logs.size()) + " log files, " +
+                 std::to_string(recovered->bytes) + " bytes";
+    // One snapshot, so that logs do not pile up across starts. A disk that
+    // refuses is not fatal: the logs stay, and writes fail until it works.
+    if (Status s = durable::compact(system.files(), sync.data_dir, *recovered);
+        !s.ok()) {
+      r.recovery_warnings.push_back("cannot write a snapshot: " + s.message());
+    }
+  }
+  bool want_state = !recovered || recovered->store.size() == 0 ||
+                    sync.repair_interval.count() <= 0;
   r.desc.address = system.address();
   r.desc.query = std::move(query_ports);
   for (size_t i = 0; i < n; ++i) {
@@ -56,14 +78,15 @@ Result<Replicas> start_replicas(actor::System& system,
     r.desc.actors.push_back(id);
     r.queries.emplace_back(r.desc.address, id);
   }
-  r.coordinator =
-      system.spawn_on<Coordinator>(0, r.desc, r.queries, std::move(join),
-                                   sync.repair_interval, sync.member_timeout);
+  r.coordinator = system.spawn_on<Coordinator>(
+      0, r.desc, r.queries, std::move(join), sync.repair_interval,
+      sync.member_timeout, want_state);
   if (r.coordinator.id() != kCoordinatorId) {
     return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
   }
   for (size_t i = 0; i < n; ++i) {
-    auto q = system.spawn_on<QueryActor>(i, i, sync, r.desc.address, r.queries);
+    auto q = system.spawn_on<QueryActor>(i, i, sync, r.desc.address, r.queries,
+                                         recovered);
     if (q != r.queries[i]) {
       return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
     }

@@ -16,6 +16,10 @@ struct Replicas {
   ActorRef coordinator;           // actor 1
   std::vector<ActorRef> queries;  // one per worker, in port order
   ServerDesc desc;                // what other servers are told
+  // With a data dir: what was read back (one line), and torn tails cut or
+  // damage skipped, for the server's log.
+  std::string recovery{};
+  std::vector<std::string> recovery_warnings{};
 };
 
 // The next incarnation of the server whose durable state is in `dir`: one
@@ -28,10 +32,14 @@ Result<uint64_t> next_incarnation(FileSystem& fs, const std::string& dir);
 // Spawns the coordinator and one query actor per worker of `system` (which
 // must have spawned nothing yet), then starts the coordinator, which joins
 // `join` (actor-system addresses). query_ports name the query ports in
-// worker order (descriptions only). kInternal if ids come out otherwise.
+// worker order (descriptions only). With sync.data_dir, first reads back
+// the state kept there (system.files()) into every actor and folds it into
+// one snapshot; kDecode if it is damaged (unless repair_log: then what
+// precedes the damage is kept). kInternal if ids come out otherwise.
 Result<Replicas> start_replicas(actor::System& system,
                                 std::vector<std::string> query_ports,
                                 const SyncOptions& sync,
-                                std::vector<std::string> join);
+                                std::vector<std::string> join,
+                                bool repair_log = false);
 
 }  // namespace cmud::server

@@ -223,9 +223,16 @@ Status Server::Impl::start() {
   sync.admit.max_skew_ms =
       static_cast<uint64_t>(config_.max_clock_skew.count());
   sync.member_timeout = config_.member_timeout;
-  auto replicas =
-      start_replicas(*system_, std::move(query_ports), sync, std::move(join));
+  sync.data_dir = config_.data_dir;
+  sync.fsync = config_.fsync;
+  auto replicas = start_replicas(*system_, std::move(query_ports), sync,
+                                 std::move(join), config_.repair_log);
   if (!replicas.ok()) return replicas.status();
+  for (const auto& w : replicas->recovery_warnings) spdlog::warn("{}", w);
+  if (!config_.data_dir.empty()) {
+    spdlog::info("read back {} from {} (appendfsync {})", replicas->recovery,
+                 config_.data_dir, durable::fsync_name(config_.fsync));
+  }
   desc_ = replicas->desc;
   for (size_t i = 0; i < n; ++i) {
     auto p = std::make_unique<PortInfo>();
@@ -237,6 +244,9 @@ Status Server::Impl::start() {
     p->output_buffer_limit = config_.client_output_buffer_limit;
     p->clients = &clients_;
     p->protected_mode = config_.protected_mode;
+    p->appendonly = !config_.data_dir.empty();
+    p->appendfsync = durable::fsync_name(config_.fsync);
+    p->data_dir = config_.data_dir;
     ports_.push_back(std::move(p));
   }
 

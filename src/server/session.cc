@@ -208,11 +208,14 @@ void Session::on_reply(Result<QueryReply> r) {
   resp::ReplyWriter w(out_);
   size_t deferred = 0;
   for (const auto& p : pending_) deferred += p.format != nullptr ? 1 : 0;
-  bool ok = reply != nullptr && reply->count == deferred;
+  std::string_view failed = reply != nullptr ? reply->error : "";
+  bool ok = reply != nullptr && (reply->count == deferred || !failed.empty());
   codec::Reader in(ok ? std::string_view(reply->results) : "");
   for (auto& p : pending_) {
     if (p.format == nullptr) {
       out_ += p.written;  // a reply written at once, after earlier ones
+    } else if (!failed.empty()) {
+      w.error(failed);
     } else if (ok && read_result(in, result_)) {
       p.format(*this, p.context, result_, w);
     } else {

@@ -34,6 +34,10 @@ struct PortInfo {
   size_t output_buffer_limit = size_t{1} << 30;
   ClientCount* clients = nullptr;  // shared by the server's ports
   bool protected_mode = true;      // only loopback clients (ServerConfig)
+  // Persistence (ServerConfig::data_dir, fsync), for CONFIG GET and INFO.
+  bool appendonly = false;
+  std::string_view appendfsync = "everysec";
+  std::string data_dir{};
 };
 
 // Whether protected mode lets a client from `remote` in: loopback only

@@ -45,7 +45,7 @@ class SimHost final : public actor::Host {
             const actor::Message& msg) override {
     if (!stopped_) world_.send(*this, address, target, msg);
   }
-  FileSystem& files() override { return world_.disk(address_); }
+  FileSystem& files() override { return world_.files(address_); }
   int64_t monotonic_ms() override { return world_.now_ms(); }
   uint64_t wall_ms() override {
     int64_t t = static_cast<int64_t>(World::kEpochMs) + world_.now_ms() +
@@ -100,6 +100,19 @@ Disk& World::disk(const std::string& address) {
   auto& d = disks_[address];
   if (!d) d = std::make_unique<Disk>();
   return *d;
+}
+
+void World::set_files(const std::string& address, FileSystem* files) {
+  if (files == nullptr) {
+    files_.erase(address);
+  } else {
+    files_[address] = files;
+  }
+}
+
+FileSystem& World::files(const std::string& address) {
+  auto it = files_.find(address);
+  return it != files_.end() ? *it->second : disk(address);
 }
 
 void World::set_clock_offset(const std::string& address, int64_t offset_ms) {

@@ -84,12 +84,18 @@ class Context {
 
 // Base class of every actor. The runtime calls on_message for one message at
 // a time, never concurrently for one actor, always on the actor's worker.
-// An actor must not block, start threads or do I/O other than logging.
+// An actor must not block, start threads or do I/O other than logging and
+// appending to its own files through System::files() (a write-ahead log).
 class Actor {
  public:
   virtual ~Actor() = default;
   // A non-OK result is passed to the system's error handler.
   virtual Status on_message(Message& msg) = 0;
+  // Called after each run of messages (a turn: up to a few dozen taken from
+  // the mailbox at once), on the worker, before the worker moves on. An
+  // actor that logs writes commits the turn's records here with one write
+  // (and one fsync), then sends the replies it held back: group commit.
+  virtual void on_turn_end() {}
 };
 
 }  // namespace cmud::actor

@@ -17,6 +17,7 @@
 
 #include "cmud/actor/system.h"
 #include "cmud/common/status.h"
+#include "cmud/durable/log.h"
 #include "cmud/resp/resp.h"
 
 namespace cmud::server {
@@ -67,9 +68,17 @@ struct ServerConfig {
   // start with a mutual proof of it, and servers without it are refused
   // (actor::SystemConfig::cluster_secret). Empty: no authentication.
   std::string cluster_secret{};
-  // Where the server keeps its durable state: today its incarnation
-  // counter only (the store is not yet durable). Empty: none.
+  // Where the server keeps its durable state: its incarnation counter, the
+  // query actors' logs and the snapshot (docs/ARCHITECTURE.md). Empty:
+  // nothing is durable.
   std::string data_dir{};
+  // When logged writes reach the disk (Redis's appendfsync): kAlways before
+  // a write is acknowledged, kEverySec within about a second.
+  durable::Fsync fsync = durable::Fsync::kEverySec;
+  // Start even if a log or the snapshot is damaged in the middle, keeping
+  // what precedes the damage (the rest comes back from other servers by
+  // repair). Without it such a start is refused.
+  bool repair_log = false;
   // Protected mode (as Redis's): a server listening beyond loopback without
   // a cluster secret refuses to start, and its query ports, which have no
   // authentication yet, answer clients from beyond loopback with -DENIED.

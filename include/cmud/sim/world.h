@@ -108,6 +108,10 @@ class World {
   // The disk of the server at `address`: it outlives the server's crashes
   // (every stop of a simulated host is a crash, see Disk).
   Disk& disk(const std::string& address);
+  // What the host at `address` reads and writes: its disk, unless `files`
+  // (not owned; null restores the disk) wraps it to inject faults below it.
+  void set_files(const std::string& address, FileSystem* files);
+  FileSystem& files(const std::string& address);
 
   // Messages between a and b (both ways) are lost until healed.
   void partition(const std::string& a, const std::string& b);
@@ -174,6 +178,7 @@ class World {
   std::unordered_map<std::string, uint64_t> by_addr_;  // live, by address
   std::map<std::string, int64_t> offsets_;
   std::map<std::string, std::unique_ptr<Disk>> disks_;
+  std::map<std::string, FileSystem*> files_;  // set_files
   std::set<std::pair<std::string, std::string>> cut_;
   // When the last message of each ordered pair arrives, and its tiebreak:
   // one arriving at the same time shares it, so that seq keeps them in

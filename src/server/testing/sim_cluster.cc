@@ -68,8 +68,8 @@ bool parse_items(uint32_t count, std::string_view bytes,
                  std::vector<Item>& out) {
   codec::Reader r(bytes);
   for (uint32_t i = 0; i < count; ++i) {
-    SyncEntryView e;
-    if (!read_sync_entry(r, e)) return false;
+    kv::EntryView e;
+    if (!kv::read_entry(r, e)) return false;
     out.push_back(Item{std::string(e.key), std::string(e.value),
                        Ver{e.hlc, e.origin}, e.deleted});
   }
@@ -469,8 +469,8 @@ void Cluster::delivered(const cmud::sim::Delivery& d) {
   auto to = index_.find(d.to);
   if (to == index_.end()) return;
   codec::Reader r(b->entries);
-  SyncEntryView e;
-  for (uint32_t i = 0; i < b->count && read_sync_entry(r, e); ++i) {
+  kv::EntryView e;
+  for (uint32_t i = 0; i < b->count && kv::read_entry(r, e); ++i) {
     holders_[holder_key(e.key, e.hlc, e.origin)].emplace_back(
         to->second, nodes_[to->second].generation);
   }

@@ -1,0 +1,175 @@
+#include "cmud/durable/log.h"
+
+#include <zlib.h>
+
+#include <cstring>
+
+namespace cmud::durable {
+
+Result<Fsync> parse_fsync(std::string_view text) {
+  if (text == "always") return Fsync::kAlways;
+  if (text == "everysec") return Fsync::kEverySec;
+  if (text == "no") return Fsync::kNo;
+  return Status(ErrorCode::kInvalidArgument,
+                "fsync policy must be always, everysec or no, not '" +
+                    std::string(text) + "'");
+}
+
+std::string_view fsync_name(Fsync f) {
+  switch (f) {
+    case Fsync::kAlways:
+      return "always";
+    case Fsync::kEverySec:
+      return "everysec";
+    case Fsync::kNo:
+      return "no";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr size_t kHeader = 8;  // u32 length, u32 crc
+
+uint32_t checksum(const char* length_bytes, std::string_view payload) {
+  uLong crc = crc32_z(0L, reinterpret_cast<const Bytef*>(length_bytes), 4);
+  crc = crc32_z(crc, reinterpret_cast<const Bytef*>(payload.data()),
+                payload.size());
+  return static_cast<uint32_t>(crc);
+}
+
+}  // namespace
+
+void append_record(std::string& out, std::string_view payload) {
+  uint32_t length = static_cast<uint32_t>(payload.size());
+  char head[kHeader];
+  std::memcpy(head, &length, 4);
+  uint32_t crc = checksum(head, payload);
+  std::memcpy(head + 4, &crc, 4);
+  out.append(head, kHeader);
+  out.append(payload);
+}
+
+namespace {
+
+// True when a whole record with a good checksum starts somewhere after
+// `from`: then the damage at `from` is not a torn end but lost data.
+bool record_after(std::string_view bytes, size_t from) {
+  for (size_t o = from + 1; o + kHeader <= bytes.size(); ++o) {
+    uint32_t length = 0;
+    uint32_t crc = 0;
+    std::memcpy(&length, bytes.data() + o, 4);
+    std::memcpy(&crc, bytes.data() + o + 4, 4);
+    if (length <= bytes.size() - o - kHeader &&
+        checksum(bytes.data() + o, bytes.substr(o + kHeader, length)) == crc) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Parsed parse(std::string_view bytes, std::string_view magic) {
+  Parsed p;
+  if (bytes.size() < magic.size() || bytes.substr(0, magic.size()) != magic) {
+    if (magic.substr(0, bytes.size()) == bytes) {
+      if (!bytes.empty()) {
+        p.tail = Parsed::Tail::kTorn;
+        p.problem = "a file torn at creation";
+      }
+    } else {
+      p.tail = Parsed::Tail::kCorrupt;
+      p.problem = "not a " + std::string(magic) + " file";
+    }
+    return p;
+  }
+  size_t at = magic.size();
+  p.valid_bytes = at;
+  while (at < bytes.size()) {
+    std::string what;
+    uint32_t length = 0;
+    uint32_t crc = 0;
+    if (bytes.size() - at < kHeader) {
+      what = "a record header cut short";
+    } else {
+      std::memcpy(&length, bytes.data() + at, 4);
+      std::memcpy(&crc, bytes.data() + at + 4, 4);
+      if (length > kMaxRecordBytes || length > bytes.size() - at - kHeader) {
+        what = "a record cut short";
+      } else if (checksum(bytes.data() + at,
+                          bytes.substr(at + kHeader, length)) != crc) {
+        what = "a record failing its checksum";
+      }
+    }
+    if (!what.empty()) {
+      // A crash can cut only the end; damage with good records after it is
+      // corruption, whatever it looks like.
+      p.tail = record_after(bytes, at) ? Parsed::Tail::kCorrupt
+                                       : Parsed::Tail::kTorn;
+      p.problem = what + " at offset " + std::to_string(at) + " of " +
+                  std::to_string(bytes.size()) + " bytes";
+      return p;
+    }
+    p.records.push_back(bytes.substr(at + kHeader, length));
+    at += kHeader + length;
+    p.valid_bytes = at;
+  }
+  return p;
+}
+
+Log::Log(FileSystem& fs, std::string dir, std::string prefix)
+    : fs_(fs), dir_(std::move(dir)), prefix_(std::move(prefix)) {}
+
+Status Log::open_segment() {
+  ++segment_;
+  std::string path =
+      dir_ + "/" + prefix_ + "-" + std::to_string(segment_) + ".log";
+  auto f = fs_.open_append(path);
+  if (!f.ok()) return f.status();
+  file_ = std::move(*f);
+  dir_unsynced_ = true;
+  Status s = file_->append(kLogMagic);
+  if (!s.ok()) file_.reset();
+  return s;
+}
+
+Status Log::append(std::string_view records) {
+  if (!file_) {
+    if (Status s = open_segment(); !s.ok()) return s;
+  }
+  unsynced_ = true;
+  Status s = file_->append(records);
+  if (!s.ok()) {
+    // The segment may now end in part of a record: never append after it.
+    // What it held before is synced if the disk still lets us (best
+    // effort: the caller reports the failure either way).
+    if (file_->sync().ok() && (!dir_unsynced_ || fs_.sync_dir(dir_).ok())) {
+      dir_unsynced_ = false;
+    }
+    unsynced_ = false;
+    file_.reset();
+    return s;
+  }
+  bytes_ += records.size();
+  return {};
+}
+
+Status Log::sync() {
+  if (!unsynced_ && !dir_unsynced_) return {};
+  if (file_ && unsynced_) {
+    if (Status s = file_->sync(); !s.ok()) {
+      file_.reset();  // its tail is unknown now: start a new segment
+      unsynced_ = false;
+      return s;
+    }
+  }
+  if (dir_unsynced_) {
+    if (Status s = fs_.sync_dir(dir_); !s.ok()) return s;
+    dir_unsynced_ = false;
+  }
+  unsynced_ = false;
+  return {};
+}
+
+}  // namespace cmud::durable
