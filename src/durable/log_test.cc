@@ -34,8 +34,7 @@ TEST(Parse, AnEmptyFileOrAMagicCutShortIsNoData) {
   EXPECT_EQ(p.tail, Parsed::Tail::kTorn);
   EXPECT_TRUE(p.records.empty());
   EXPECT_EQ(parse("NOTALOG!", kLogMagic).tail, Parsed::Tail::kCorrupt);
-  EXPECT_EQ(parse(file_of({"a"}), kSnapshotMagic).tail,
-            Parsed::Tail::kCorrupt);
+  EXPECT_EQ(parse(file_of({"a"}), kSnapshotMagic).tail, Parsed::Tail::kCorrupt);
 }
 
 TEST(Parse, ALastRecordCutAtAnyByteIsATornTail) {

@@ -182,8 +182,8 @@ Result<std::unique_ptr<Recovered>> recover(FileSystem& fs,
   return r;
 }
 
-Status write_snapshot(FileSystem& fs, const std::string& dir,
-                      uint64_t number, const kv::Store& store) {
+Status write_snapshot(FileSystem& fs, const std::string& dir, uint64_t number,
+                      const kv::Store& store) {
   std::string path = dir + "/" + snapshot_name(number);
   std::string aside = path + ".tmp";
   if (Status s = fs.remove(aside);

@@ -20,8 +20,8 @@ class RecoveryTest : public ::testing::Test {
 
   // Appends one turn's record to the log file `name`, synced.
   void write_turn(const std::string& name,
-                  std::initializer_list<std::tuple<std::string, std::string,
-                                                   kv::Version, bool>>
+                  std::initializer_list<
+                      std::tuple<std::string, std::string, kv::Version, bool>>
                       entries) {
     EntryRecord rec;
     for (const auto& [k, v, version, deleted] : entries) {
@@ -64,11 +64,11 @@ TEST_F(RecoveryTest, AMissingOrEmptyDirectoryIsAnEmptyStore) {
 }
 
 TEST_F(RecoveryTest, LogsOfEveryActorMergeByVersionInAnyOrder) {
-  write_turn("log-1-0-1.log", {{"a", "new", ver(20), false},
-                               {"b", "b1", ver(10), false}});
+  write_turn("log-1-0-1.log",
+             {{"a", "new", ver(20), false}, {"b", "b1", ver(10), false}});
   // A later file with an older version of a: it must not win.
-  write_turn("log-1-1-1.log", {{"a", "old", ver(10), false},
-                               {"c", "", ver(30), true}});
+  write_turn("log-1-1-1.log",
+             {{"a", "old", ver(10), false}, {"c", "", ver(30), true}});
   write_turn("log-2-0-1.log", {{"b", "b2", ver(40, 2), false}});
   auto r = must_recover();
   EXPECT_EQ(r->store.get("a"), "new");
@@ -114,8 +114,8 @@ TEST_F(RecoveryTest, DamageInTheMiddleStopsRecoveryUnlessRepairIsAsked) {
 }
 
 TEST_F(RecoveryTest, CompactionFoldsLogsIntoOneSnapshotThatReadsBackTheSame) {
-  write_turn("log-1-0-1.log", {{"a", "1", ver(10), false},
-                               {"gone", "", ver(11), true}});
+  write_turn("log-1-0-1.log",
+             {{"a", "1", ver(10), false}, {"gone", "", ver(11), true}});
   write_turn("log-1-1-1.log", {{"b", std::string(3 << 20, 'v'), ver(12),
                                 false}});  // several snapshot chunks
   auto r = must_recover();

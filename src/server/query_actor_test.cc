@@ -195,7 +195,7 @@ class QueryActorTest : public ::testing::Test {
 
   void sustained_puts();
 
-  std::string last_error_;  // the error of the last reply ask() got
+  std::string last_error_;             // the error of the last reply ask() got
   std::unique_ptr<sim::World> world_;  // before sys_: outlives it
   std::unique_ptr<actor::System> sys_;
   std::mutex mu_;

@@ -35,8 +35,8 @@ enum class RecordType : uint8_t {
 class EntryRecord {
  public:
   EntryRecord() { clear(); }
-  void add(std::string_view key, std::string_view value,
-           const kv::Version& v, bool deleted);
+  void add(std::string_view key, std::string_view value, const kv::Version& v,
+           bool deleted);
   void add(const kv::Entry& e) {
     add(e.key(), e.value(), e.version(), e.deleted());
   }
@@ -57,8 +57,8 @@ std::string floor_record(const kv::Version& floor);
 
 // The state read back from a data directory.
 struct Recovered {
-  kv::Store store;      // every entry and the floor, merged
-  uint64_t max_hlc = 0;  // the greatest version seen: the clock starts above
+  kv::Store store;        // every entry and the floor, merged
+  uint64_t max_hlc = 0;   // the greatest version seen: the clock starts above
   uint64_t snapshot = 0;  // the snapshot loaded (0: none)
   std::vector<std::string> logs;  // log files replayed (names)
   // Torn tails cut and damage skipped (with repair), one line each.
@@ -74,8 +74,7 @@ struct Recovered {
 // unless repair is set, in which case the rest of that file is skipped
 // (and warned about). A missing dir is an empty state.
 Result<std::unique_ptr<Recovered>> recover(FileSystem& fs,
-                                           const std::string& dir,
-                                           bool repair);
+                                           const std::string& dir, bool repair);
 
 // Writes r.store as snapshot r.snapshot + 1 (aside, synced, renamed, dir
 // synced), then removes the older snapshot and the logs r replayed, which
@@ -84,7 +83,7 @@ Status compact(FileSystem& fs, const std::string& dir, Recovered& r);
 
 // Writes store as dir/snapshot-<number>.snap, durably (aside, synced,
 // renamed, dir synced).
-Status write_snapshot(FileSystem& fs, const std::string& dir,
-                      uint64_t number, const kv::Store& store);
+Status write_snapshot(FileSystem& fs, const std::string& dir, uint64_t number,
+                      const kv::Store& store);
 
 }  // namespace cmud::durable
