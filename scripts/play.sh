@@ -11,8 +11,8 @@
 # Each server runs in a session of its own (setsid), so Ctrl-C in the game
 # (or closing its terminal) does not reach it. Each is started with --join
 # naming every other server, so any one of them can be stopped and started
-# again (`make cluster`) and it rejoins the same world: it asks the others
-# for their state and they sync with it again.
+# again (`make cluster`) and it rejoins the same world: it reads its own
+# state back from run/data/server<k>, and repair brings what it missed.
 #
 # Environment (tests): CMUD_PLAY_PORTS="B1 B2 ..." base ports,
 # CMUD_PLAY_RUN=DIR for pid files and the log, CMUD_PLAY_BIN=DIR programs.
@@ -71,8 +71,11 @@ start() {  # server number k (1-based)
   # setsid: a session of its own, out of reach of the terminal's signals.
   # In a script, a background job is no group leader, so setsid execs in
   # place and $! is the server's own pid.
+  # Each server keeps its world in run/data/server<k>, so `make stop &&
+  # make play` brings everyone back where they were.
   setsid "$bin/cmud-server" --port "$port" --actors 2 "${join[@]}" \
-    --cluster-secret-file "$run/cluster.secret" </dev/null >>"$log" 2>&1 &
+    --cluster-secret-file "$run/cluster.secret" \
+    --data-dir "$run/data/server$k" </dev/null >>"$log" 2>&1 &
   echo $! >"$run/server$k.pid"
 }
 

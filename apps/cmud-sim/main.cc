@@ -67,6 +67,17 @@ int main(int argc, char** argv) {
                  "One-way latency for --measure-repair")
       ->check(CLI::Range(int64_t{0}, int64_t{10'000}))
       ->capture_default_str();
+  std::string durable = "off";
+  app.add_option("--durable", durable,
+                 "Servers keep their store on their simulated disks with "
+                 "this fsync policy, and the checkers hold them to it: "
+                 "always (no acknowledged write lost), everysec (only the "
+                 "last second before a crash), no, or off (memory only)")
+      ->check(CLI::IsMember({"always", "everysec", "no", "off"}))
+      ->capture_default_str();
+  app.add_flag("--skip-fsync", o.skip_fsync,
+               "With --durable: the servers never fsync, yet the checkers "
+               "expect the policy (shows they catch it)");
   bool trace = false;
   app.add_flag("--trace", trace,
                "Print each seed's faults and failures as they happened");
@@ -98,6 +109,7 @@ int main(int argc, char** argv) {
   }
   o.faults = *bits;
   o.trace = trace;
+  if (durable != "off") o.durable = *cmud::durable::parse_fsync(durable);
   o.traffic_ms = static_cast<int64_t>(traffic_s * 1000);
   o.settle_ms = static_cast<int64_t>(settle_s * 1000);
 

@@ -95,7 +95,7 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
         ctx.system().files(), options_.data_dir,
         "log-" + std::to_string(options_.incarnation) + "-" +
             std::to_string(index_));
-    last_sync_ms_ = ctx.wall_ms();
+    last_sync_ms_ = ctx.monotonic_ms();
   }
 }
 
@@ -125,7 +125,11 @@ void QueryActor::on_read_replica(const ReadReplica& r) {
       if (const kv::Entry* e = store_.find(k)) add(*e);
     }
   }
-  ctx_.reply(r, std::move(out));
+  if (log_) {
+    replies_.push_back({r.reply_to, std::move(out), false});  // as reads
+  } else {
+    ctx_.reply(r, std::move(out));
+  }
 }
 
 namespace {
@@ -169,7 +173,7 @@ Status QueryActor::on_query(QueryRequest& q) {
       })) {
     // The log failed: refuse writes (reads go on) until a retry, at most
     // once a second, finds the disk working again.
-    if (ctx_.wall_ms() < disk_failed_ms_ + 1000) {
+    if (ctx_.monotonic_ms() < disk_failed_ms_ + 1000) {
       reply.error =
           "MISCONF Errors writing to the append-only log: " + disk_error_ +
           ". Writes are refused until the disk works again; "
@@ -177,7 +181,7 @@ Status QueryActor::on_query(QueryRequest& q) {
       replies_.push_back({q.reply_to, std::move(reply), false});
       return {};
     }
-    disk_failed_ms_ = ctx_.wall_ms();  // this request is the retry
+    disk_failed_ms_ = ctx_.monotonic_ms();  // this request is the retry
   }
   ResultWriter out(reply);
   request_ms_.reset();
@@ -215,13 +219,15 @@ void QueryActor::on_turn_end() {
   bool ok = turn_.empty() || commit_log();
   for (auto& r : replies_) {
     if (!ok && r.wrote) {
-      r.reply = QueryReply();
-      r.reply.error =
+      QueryReply failed;
+      failed.error =
           "MISCONF Errors writing to the append-only log: " + disk_error_ +
-          ". The write may be lost; writes are refused until "
-          "the disk works again.";
+          ". The write may be lost; writes are refused until the "
+          "disk works again.";
+      r.reply = std::move(failed);
     }
-    ctx_.tell(r.to, std::move(r.reply));
+    std::visit([&](auto& reply) { ctx_.tell(r.to, std::move(reply)); },
+               r.reply);
   }
   replies_.clear();
 }
@@ -234,7 +240,7 @@ bool QueryActor::commit_log() {
   if (s.ok() && options_.fsync == durable::Fsync::kAlways) {
     s = log_->sync();
     ++log_syncs_;
-    last_sync_ms_ = ctx_.wall_ms();
+    last_sync_ms_ = ctx_.monotonic_ms();
   }
   if (!s.ok()) {
     log_failed(s);
@@ -250,10 +256,10 @@ bool QueryActor::commit_log() {
 
 void QueryActor::sync_log_if_due() {
   if (!log_ || options_.fsync != durable::Fsync::kEverySec ||
-      !log_->unsynced() || ctx_.wall_ms() < last_sync_ms_ + 1000) {
+      !log_->unsynced() || ctx_.monotonic_ms() < last_sync_ms_ + 1000) {
     return;
   }
-  last_sync_ms_ = ctx_.wall_ms();
+  last_sync_ms_ = ctx_.monotonic_ms();
   ++log_syncs_;
   if (Status s = log_->sync(); !s.ok()) log_failed(s);
 }
@@ -267,7 +273,7 @@ void QueryActor::log_failed(const Status& s) {
         options_.data_dir, s.message());
   }
   disk_error_ = s.message();
-  disk_failed_ms_ = ctx_.wall_ms();
+  disk_failed_ms_ = ctx_.monotonic_ms();
 }
 
 void QueryActor::put(std::string_view key, std::string_view value,

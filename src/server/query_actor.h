@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "cmud/actor/actor.h"
@@ -112,7 +113,7 @@ class QueryActor : public actor::Actor {
   // A reply held until the turn's writes are in the log.
   struct HeldReply {
     ActorRef to;
-    QueryReply reply;
+    std::variant<QueryReply, ReplicaEntries> reply;
     bool wrote = false;  // its request wrote: it fails if the log does
   };
 
@@ -178,8 +179,9 @@ class QueryActor : public actor::Actor {
   durable::EntryRecord turn_;
   std::vector<HeldReply> replies_;
   std::string disk_error_;  // why writes are refused; empty: they are not
-  uint64_t disk_failed_ms_ = 0;
-  uint64_t last_sync_ms_ = 0;
+  // Monotonic ms (a wall clock that jumps back must not delay a sync).
+  int64_t disk_failed_ms_ = 0;
+  int64_t last_sync_ms_ = 0;
   uint64_t log_syncs_ = 0;
   uint64_t log_errors_ = 0;
   size_t held_bytes_ = 0;

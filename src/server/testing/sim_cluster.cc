@@ -104,6 +104,7 @@ struct Node {
   std::unique_ptr<actor::System> system;
   std::vector<ActorRef> queries;
   std::set<uint64_t> incarnations;  // every one it started as
+  std::vector<int64_t> crashed_ms;  // when generation g + 1 crashed
   bool up() const { return system != nullptr; }
 };
 
@@ -207,6 +208,10 @@ void Cluster::start(size_t i) {
   sync.incarnation = *inc;
   sync.admit.max_skew_ms = kMaxSkewMs;
   sync.repair_interval = std::chrono::milliseconds(o_.repair_interval_ms);
+  if (o_.durable) {
+    sync.data_dir = "/data";
+    sync.fsync = o_.skip_fsync ? durable::Fsync::kNo : *o_.durable;
+  }
   std::vector<std::string> join;
   std::vector<std::string> ports;
   // A restart is told whom to join only half the time: the members that
@@ -243,6 +248,7 @@ void Cluster::crash(size_t i) {
   check_rate(n);
   n.system.reset();  // memory lost; in-flight replies never come
   n.queries.clear();
+  n.crashed_ms.resize(n.generation, now());
   ++result_.crashes;
   note("server " + std::to_string(i + 1) + " crashed");
 }
@@ -546,14 +552,22 @@ void Cluster::final_checks() {
   }
   if (first == nullptr) return;
   // (b) an acknowledged write is never lost unless a later version replaced
-  // it, or every server that held it crashed (nothing is durable yet).
+  // it, or every server that held it crashed: in memory only, at any time;
+  // durable with everysec, its own server within kEverySecLossMs of the
+  // acknowledgement; durable with always, never.
   std::map<std::string, const Item*> final_by_key;
   for (const auto& e : *first) final_by_key[e.key] = &e;
   size_t lost = 0;
   for (const auto& w : acked_) {
     auto it = final_by_key.find(w.key);
     if (it != final_by_key.end() && !(it->second->v < w.v)) continue;
-    bool excused = nodes_[w.node].generation != w.generation;
+    const Node& n = nodes_[w.node];
+    bool excused = n.generation != w.generation;
+    if (excused && o_.durable) {
+      excused = *o_.durable != durable::Fsync::kAlways &&
+                (*o_.durable == durable::Fsync::kNo ||
+                 n.crashed_ms[w.generation - 1] - w.at_ms <= kEverySecLossMs);
+    }
     if (excused) {
       auto h = holders_.find(holder_key(w.key, w.v.hlc, w.v.origin));
       if (h != holders_.end()) {
@@ -757,6 +771,8 @@ std::string replay_command(const SimOptions& o) {
   if (o.repair_interval_ms != SimOptions().repair_interval_ms) {
     s << " --repair-interval-ms " << o.repair_interval_ms;
   }
+  if (o.durable) s << " --durable " << durable::fsync_name(*o.durable);
+  if (o.skip_fsync) s << " --skip-fsync";
   s << " --trace";
   return s.str();
 }

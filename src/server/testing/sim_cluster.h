@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cmud/durable/log.h"
+
 namespace cmud::server::sim {
 
 // Faults a run may inject, on top of the network's ordinary latency.
@@ -48,7 +50,19 @@ struct SimOptions {
   // what the checkers find without it).
   int64_t repair_interval_ms = 1000;
   bool trace = false;  // keep a log of faults and failures
+  // Servers keep their store on their simulated disks with this policy
+  // (nullopt: in memory only). The checkers then excuse no lost write
+  // under kAlways, and under kEverySec only one acknowledged less than
+  // kEverySecLossMs before its server crashed.
+  std::optional<durable::Fsync> durable;
+  // The servers skip every fsync while the checkers still expect
+  // `durable`: shows that the checkers catch a missing fsync.
+  bool skip_fsync = false;
 };
+
+// How long before a crash an acknowledged write may be lost under
+// everysec: the second, plus one sync timer spacing and one turn.
+inline constexpr int64_t kEverySecLossMs = 1200;
 
 struct SimResult {
   // One line per violation: "[checker] detail". Empty: the run passed.

@@ -49,6 +49,39 @@ TEST(SimCluster, WithoutRepairDropsAreCaught) {
   EXPECT_GE(failed, 3);
 }
 
+// Durable servers under every fault: with always no acknowledged write is
+// lost to a crash, with everysec only the last second's. Many keys, so a
+// lost write is not hidden by a later write to the same key.
+TEST(SimCluster, DurableServersLoseNoAcknowledgedWrite) {
+  SimOptions o;
+  o.keys = 100'000;
+  o.durable = durable::Fsync::kAlways;
+  expect_seeds_pass(o, 1, 20);
+  o.durable = durable::Fsync::kEverySec;
+  expect_seeds_pass(o, 1, 20);
+}
+
+// The same checkers catch servers that skip their fsyncs (the simulated
+// disk drops what was not synced when a server crashes).
+TEST(SimCluster, WithoutFsyncDurableCrashesAreCaught) {
+  SimOptions o;
+  o.keys = 100'000;
+  o.durable = durable::Fsync::kAlways;
+  o.skip_fsync = true;
+  int failed = 0;
+  for (uint64_t s = 1; s <= 5; ++s) {
+    o.seed = s;
+    SimResult r = run_seed(o);
+    if (!r.ok()) {
+      ++failed;
+      EXPECT_TRUE(r.failures[0].starts_with("[acked-lost]") ||
+                  r.failures[0].starts_with("[deleted-came-back]"))
+          << r.failures[0];
+    }
+  }
+  EXPECT_GE(failed, 4);
+}
+
 TEST(SimCluster, OtherShapesPass) {
   SimOptions o;
   o.servers = 1;
