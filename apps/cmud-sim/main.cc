@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   o.settle_ms = static_cast<int64_t>(settle_s * 1000);
 
   double cpu0 = cpu_seconds();
-  uint64_t ran = 0, failed = 0, writes = 0, events = 0;
+  uint64_t ran = 0, failed = 0, writes = 0, events = 0, snapshots = 0;
   int64_t simulated = 0;
   std::optional<uint64_t> first_failed;
   std::string first_failure;
@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
     ++ran;
     writes += r.writes_acked;
     events += r.events;
+    snapshots += r.snapshots;
     simulated += r.simulated_ms;
     if (trace) {
       for (const auto& line : r.trace) {
@@ -162,5 +163,9 @@ int main(int argc, char** argv) {
       static_cast<double>(simulated) / 1000 / n,
       static_cast<unsigned long long>(writes),
       static_cast<unsigned long long>(events));
+  if (o.durable) {
+    std::printf("snapshots: %llu (numbers on the disks at the end, summed)\n",
+                static_cast<unsigned long long>(snapshots));
+  }
   return failed == 0 ? 0 : 1;
 }

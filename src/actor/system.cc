@@ -243,6 +243,18 @@ void SystemImpl::send_after(Cell& from, const ActorRef& to, Message msg,
   });
 }
 
+void SystemImpl::run_background(Cell& cell, std::function<void()> work,
+                                Message done) {
+  if (closed()) return;
+  size_t worker = cell.worker;
+  ActorRef self = cell.context->self();
+  auto m = std::make_shared<Message>(std::move(done));
+  host_->run_background(worker, std::move(work), [this, worker, self, m] {
+    WorkerScope scope(this, worker);
+    if (!closed()) route(self, std::move(*m));
+  });
+}
+
 ActorRef SystemImpl::spawn(
     System& owner, std::optional<size_t> worker,
     const std::function<std::unique_ptr<Actor>(Context&)>& make) {
@@ -354,6 +366,10 @@ void Context::send(const ActorRef& to, Message msg) {
 
 uint64_t Context::wall_ms() const { return impl_.host().wall_ms(); }
 int64_t Context::monotonic_ms() const { return impl_.host().monotonic_ms(); }
+
+void Context::background(std::function<void()> work, Message done) {
+  impl_.run_background(cell_, std::move(work), std::move(done));
+}
 
 void Context::send_after(const ActorRef& to, Message msg,
                          std::chrono::milliseconds delay) {

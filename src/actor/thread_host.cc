@@ -2,6 +2,7 @@
 
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <mutex>
 #include <random>
 
 #include "cmud/common/address.h"
@@ -54,7 +55,25 @@ void ThreadHost::stop() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  // The job under way finishes (a snapshot is written whole or not at all);
+  // queued ones are dropped.
+  background_guard_.reset();
+  background_io_.stop();
+  if (background_thread_.joinable()) background_thread_.join();
   if (transport_) transport_->close();
+}
+
+void ThreadHost::run_background(size_t worker, std::function<void()> work,
+                                std::function<void()> done) {
+  // Started on first use: most systems never need it.
+  std::call_once(background_once_, [this] {
+    background_thread_ = std::thread([this] { background_io_.run(); });
+  });
+  asio::post(background_io_, [this, worker, work = std::move(work),
+                              done = std::move(done)]() mutable {
+    work();
+    post(worker, std::move(done));
+  });
 }
 
 void ThreadHost::post(size_t worker, std::function<void()> task) {

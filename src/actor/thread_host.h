@@ -37,6 +37,8 @@ class ThreadHost final : public Host {
   int64_t monotonic_ms() override;
   uint64_t wall_ms() override;
   FileSystem& files() override { return files_; }
+  void run_background(size_t worker, std::function<void()> work,
+                      std::function<void()> done) override;
   asio::io_context* io(size_t worker) override { return ios_[worker].get(); }
 
  private:
@@ -45,6 +47,12 @@ class ThreadHost final : public Host {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
       guards_;
   std::vector<std::thread> threads_;
+  // One thread for run_background's jobs.
+  asio::io_context background_io_;
+  asio::executor_work_guard<asio::io_context::executor_type> background_guard_{
+      background_io_.get_executor()};
+  std::thread background_thread_;
+  std::once_flag background_once_;
   std::unique_ptr<Transport> transport_;
   PosixFileSystem files_;
   const std::chrono::steady_clock::time_point start_ =

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <utility>
 
 namespace cmud::durable {
 
@@ -121,16 +122,30 @@ Parsed parse(std::string_view bytes, std::string_view magic) {
 Log::Log(FileSystem& fs, std::string dir, std::string prefix)
     : fs_(fs), dir_(std::move(dir)), prefix_(std::move(prefix)) {}
 
+std::string Log::segment_name() const {
+  return prefix_ + "-" + std::to_string(segment_) + ".log";
+}
+
+void Log::close_segment() {
+  if (!file_) return;
+  file_.reset();
+  closed_.push_back(segment_name());
+}
+
+std::vector<std::string> Log::rotate() {
+  close_segment();
+  rotated_at_ = bytes_;
+  return std::exchange(closed_, {});
+}
+
 Status Log::open_segment() {
   ++segment_;
-  std::string path =
-      dir_ + "/" + prefix_ + "-" + std::to_string(segment_) + ".log";
-  auto f = fs_.open_append(path);
+  auto f = fs_.open_append(dir_ + "/" + segment_name());
   if (!f.ok()) return f.status();
   file_ = std::move(*f);
   dir_unsynced_ = true;
   Status s = file_->append(kLogMagic);
-  if (!s.ok()) file_.reset();
+  if (!s.ok()) close_segment();
   return s;
 }
 
@@ -148,7 +163,7 @@ Status Log::append(std::string_view records) {
       dir_unsynced_ = false;
     }
     unsynced_ = false;
-    file_.reset();
+    close_segment();
     return s;
   }
   bytes_ += records.size();
@@ -159,7 +174,7 @@ Status Log::sync() {
   if (!unsynced_ && !dir_unsynced_) return {};
   if (file_ && unsynced_) {
     if (Status s = file_->sync(); !s.ok()) {
-      file_.reset();  // its tail is unknown now: start a new segment
+      close_segment();  // its tail is unknown now: start a new segment
       unsynced_ = false;
       return s;
     }

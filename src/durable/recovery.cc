@@ -157,9 +157,9 @@ Status load(FileSystem& fs, const std::string& dir, const std::string& name,
 
 }  // namespace
 
-Result<std::unique_ptr<Recovered>> recover(FileSystem& fs,
-                                           const std::string& dir,
-                                           bool repair) {
+Result<std::unique_ptr<Recovered>> recover(
+    FileSystem& fs, const std::string& dir, bool repair,
+    const std::vector<std::string>* logs) {
   auto r = std::make_unique<Recovered>();
   auto names = fs.list(dir);
   if (!names.ok()) {
@@ -172,8 +172,9 @@ Result<std::unique_ptr<Recovered>> recover(FileSystem& fs,
   if (r->snapshot > 0) {
     Status s = load(fs, dir, snapshot_name(r->snapshot), true, repair, *r);
     if (!s.ok()) return s;
+    r->snapshot_bytes = r->bytes;
   }
-  for (const auto& name : *names) {
+  for (const auto& name : logs != nullptr ? *logs : *names) {
     if (!is_log(name)) continue;
     Status s = load(fs, dir, name, false, repair, *r);
     if (!s.ok()) return s;
@@ -182,8 +183,8 @@ Result<std::unique_ptr<Recovered>> recover(FileSystem& fs,
   return r;
 }
 
-Status write_snapshot(FileSystem& fs, const std::string& dir, uint64_t number,
-                      const kv::Store& store) {
+Result<uint64_t> write_snapshot(FileSystem& fs, const std::string& dir,
+                                uint64_t number, const kv::Store& store) {
   std::string path = dir + "/" + snapshot_name(number);
   std::string aside = path + ".tmp";
   if (Status s = fs.remove(aside);
@@ -196,14 +197,19 @@ Status write_snapshot(FileSystem& fs, const std::string& dir, uint64_t number,
   append_record(out, floor_record(store.floor()));
   EntryRecord chunk;
   uint64_t total = 0;
+  uint64_t bytes = 0;
   Status status;
   constexpr size_t kChunkBytes = 1u << 20;
+  auto put = [&] {
+    status = (*f)->append(out);
+    bytes += out.size();
+    out.clear();
+    return status.ok();
+  };
   auto put_chunk = [&] {
     append_record(out, chunk.payload());
     chunk.clear();
-    status = (*f)->append(out);
-    out.clear();
-    return status.ok();
+    return put();
   };
   (void)store.walk("", false, [&](const kv::Entry& e) {
     chunk.add(e);
@@ -217,17 +223,20 @@ Status write_snapshot(FileSystem& fs, const std::string& dir, uint64_t number,
   w.fixed(static_cast<uint8_t>(RecordType::kEnd));
   w.fixed(total);
   append_record(out, end);
-  if (status = (*f)->append(out); !status.ok()) return status;
+  if (!put()) return status;
   if (status = (*f)->sync(); !status.ok()) return status;
   if (status = fs.rename(aside, path); !status.ok()) return status;
-  return fs.sync_dir(dir);
+  if (status = fs.sync_dir(dir); !status.ok()) return status;
+  return bytes;
 }
 
-Status compact(FileSystem& fs, const std::string& dir, Recovered& r) {
-  if (r.logs.empty() && r.warnings.empty()) return {};  // nothing to fold
+Status compact(FileSystem& fs, const std::string& dir, Recovered& r,
+               bool always) {
+  if (!always && r.logs.empty() && r.warnings.empty()) return {};
   if (Status s = fs.create_dirs(dir); !s.ok()) return s;
   uint64_t number = r.snapshot + 1;
-  if (Status s = write_snapshot(fs, dir, number, r.store); !s.ok()) return s;
+  auto bytes = write_snapshot(fs, dir, number, r.store);
+  if (!bytes.ok()) return bytes.status();
   // The new snapshot is durable: what it covers may go.
   if (r.snapshot > 0) {
     if (Status s = fs.remove(dir + "/" + snapshot_name(r.snapshot)); !s.ok()) {
@@ -238,6 +247,7 @@ Status compact(FileSystem& fs, const std::string& dir, Recovered& r) {
     if (Status s = fs.remove(dir + "/" + name); !s.ok()) return s;
   }
   r.snapshot = number;
+  r.snapshot_bytes = *bytes;
   r.logs.clear();
   return fs.sync_dir(dir);
 }

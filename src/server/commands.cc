@@ -99,6 +99,29 @@ void cmd_dbsize(Session& s, Args, ReplyWriter&) {
   s.defer(OpView::dbsize(), fmt_integer);
 }
 
+void fmt_status(Session&, std::string_view, const ResultView& r,
+                ReplyWriter& w) {
+  w.simple(r.value().value_or(""));
+}
+
+// SAVE waits for a snapshot of the whole server (every actor's log sealed
+// and folded in) taken in the background; queries go on meanwhile.
+void cmd_save(Session& s, Args, ReplyWriter&) {
+  s.defer(OpView::persist(PersistOp::kSave), fmt_ok);
+}
+void cmd_bgsave(Session& s, Args a, ReplyWriter& w) {
+  // BGSAVE SCHEDULE: ours never refuses for a rewrite under way, so it is
+  // the same as BGSAVE.
+  if (a.size() > 2 || (a.size() == 2 && !iequals(a[1], "schedule"))) {
+    w.error("ERR syntax error");
+    return;
+  }
+  s.defer(OpView::persist(PersistOp::kBgSave), fmt_status);
+}
+void cmd_lastsave(Session& s, Args, ReplyWriter&) {
+  s.defer(OpView::persist(PersistOp::kLastSave), fmt_integer);
+}
+
 void cmd_scan(Session& s, Args a, ReplyWriter& w) {
   auto cursor = parse_u64(a[1]);
   if (!cursor) {
@@ -193,7 +216,12 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     line("aof_last_write_status",
          std::string(counter("log_failed") == "0" ? "ok" : "err"));
     line("aof_rewrite_in_progress", 0);
-    line("rdb_bgsave_in_progress", 0);
+    line("rdb_bgsave_in_progress", counter("snapshot_running"));
+    line("rdb_last_save_time", counter("snapshot_last_save"));
+    line("rdb_last_bgsave_status",
+         std::string(counter("snapshot_ok") == "0" ? "err" : "ok"));
+    line("cmud_snapshots", counter("snapshots"));
+    line("cmud_snapshot_bytes", counter("snapshot_bytes"));
     line("cmud_appendfsync", std::string(p.appendfsync));
     line("cmud_log_bytes", counter("log_bytes"));
     line("cmud_log_fsyncs", counter("log_syncs"));
@@ -211,7 +239,8 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     // repair's counters.
     out += "# Replica\r\n";
     for (const auto& [k, v] : replica) {
-      if (k != "keys" && !k.starts_with("member ") && !k.starts_with("log_")) {
+      if (k != "keys" && !k.starts_with("member ") && !k.starts_with("log_") &&
+          !k.starts_with("snapshot")) {
         line(k, std::string(v));
       }
     }
@@ -447,6 +476,24 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "DBSIZE: keys in this replica",
      .run = cmd_dbsize},
+    {.name = "save",
+     .arity = 1,
+     .flags = flags("admin noscript"),
+     .keys = {},
+     .summary = "SAVE: a snapshot of the whole server, answered once on disk",
+     .run = cmd_save},
+    {.name = "bgsave",
+     .arity = -1,
+     .flags = flags("admin noscript"),
+     .keys = {},
+     .summary = "BGSAVE: start a snapshot in the background",
+     .run = cmd_bgsave},
+    {.name = "lastsave",
+     .arity = 1,
+     .flags = flags("fast"),
+     .keys = {},
+     .summary = "LASTSAVE: Unix time of the last snapshot",
+     .run = cmd_lastsave},
     {.name = "info",
      .arity = -1,
      .flags = flags("loading stale"),

@@ -2,6 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <iterator>
+
+#include "cmud/actor/system.h"
+#include "cmud/durable/recovery.h"
+
 namespace cmud::server {
 namespace {
 
@@ -17,14 +22,19 @@ Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
                          std::vector<std::string> join,
                          std::chrono::milliseconds repair_interval,
                          std::chrono::milliseconds member_timeout,
-                         bool want_state)
+                         bool want_state, std::string data_dir,
+                         uint64_t snapshot_bytes)
     : ctx_(ctx),
       self_(std::move(self)),
       queries_(std::move(queries)),
       join_(std::move(join)),
       repair_interval_(repair_interval),
       member_timeout_(member_timeout),
-      want_state_(want_state) {}
+      want_state_(want_state),
+      data_dir_(std::move(data_dir)) {
+  state_.last_save_s = ctx.wall_ms() / 1000;
+  state_.snapshot_bytes = snapshot_bytes;
+}
 
 void Coordinator::heard(const std::string& address) {
   heard_ms_[address] = ctx_.monotonic_ms();
@@ -50,7 +60,10 @@ Status Coordinator::on_message(actor::Message& msg) {
       [&](JoinRequest& r) { on_join_request(r); },
       [&](JoinReply& r) { on_join_reply(r); }, [&](JoinTick&) { on_tick(); },
       [&](RepairTick&) { on_repair_tick(); }, [&](Gossip& g) { on_gossip(g); },
-      [&](GossipTick&) { on_gossip_tick(); });
+      [&](GossipTick&) { on_gossip_tick(); },
+      [&](StartSnapshot& s) { on_start_snapshot(s); },
+      [&](LogRotated& r) { on_log_rotated(r); },
+      [&](SnapshotWritten&) { on_snapshot_written(); });
 }
 
 void Coordinator::on_gossip_tick() {
@@ -162,6 +175,79 @@ void Coordinator::schedule_tick() {
   if (tick_pending_) return;
   tick_pending_ = true;
   ctx_.tell_after(ctx_.self(), JoinTick{}, kJoinRetry);
+}
+
+// What the background job reads and returns; the coordinator touches it
+// only before the job starts and after SnapshotWritten.
+struct Coordinator::SnapshotJob {
+  std::vector<std::string> logs;
+  Status status;
+  uint64_t bytes = 0;
+  uint64_t keys = 0;
+};
+
+void Coordinator::on_start_snapshot(const StartSnapshot& s) {
+  if (data_dir_.empty()) return;
+  if (saving_) {
+    again_ |= s.again;
+    return;
+  }
+  begin_snapshot();
+}
+
+void Coordinator::begin_snapshot() {
+  saving_ = true;
+  rotations_ = queries_.size();
+  for (const auto& q : queries_) ctx_.tell(q, RotateLog{ctx_.self()});
+}
+
+void Coordinator::on_log_rotated(LogRotated& r) {
+  if (!saving_ || rotations_ == 0) return;
+  sealed_.insert(sealed_.end(), std::make_move_iterator(r.sealed.begin()),
+                 std::make_move_iterator(r.sealed.end()));
+  if (--rotations_ > 0) return;
+  job_ = std::make_shared<SnapshotJob>();
+  job_->logs = sealed_;
+  // Off the workers: the job reads the last snapshot and the sealed
+  // segments and writes the next snapshot; queries go on meanwhile.
+  FileSystem& fs = ctx_.system().files();
+  ctx_.run_background(
+      [job = job_, &fs, dir = data_dir_] {
+        auto r = durable::recover(fs, dir, /*repair=*/false, &job->logs);
+        if (!r.ok()) {
+          job->status = r.status();
+          return;
+        }
+        job->status = durable::compact(fs, dir, **r, /*always=*/true);
+        job->bytes = (*r)->snapshot_bytes;
+        job->keys = (*r)->store.live_size();
+      },
+      SnapshotWritten{});
+}
+
+void Coordinator::on_snapshot_written() {
+  if (!job_) return;
+  ++state_.completed;
+  state_.ok = job_->status.ok();
+  if (state_.ok) {
+    state_.error.clear();
+    state_.last_save_s = ctx_.wall_ms() / 1000;
+    state_.snapshot_bytes = job_->bytes;
+    sealed_.clear();
+    ctx_.log().info("snapshot written: {} keys, {} bytes", job_->keys,
+                    job_->bytes);
+  } else {
+    state_.error = job_->status.message();
+    ctx_.log().error("cannot write a snapshot in {}: {}", data_dir_,
+                     state_.error);
+  }
+  job_.reset();
+  saving_ = false;
+  for (const auto& q : queries_) ctx_.tell(q, state_);
+  if (again_) {
+    again_ = false;
+    begin_snapshot();
+  }
 }
 
 }  // namespace cmud::server

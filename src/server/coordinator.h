@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,7 +33,8 @@ class Coordinator : public actor::Actor {
               std::chrono::milliseconds repair_interval,
               std::chrono::milliseconds member_timeout =
                   std::chrono::milliseconds(5000),
-              bool want_state = true);
+              bool want_state = true, std::string data_dir = {},
+              uint64_t snapshot_bytes = 0);
 
   Status on_message(actor::Message& msg) override;
 
@@ -44,6 +46,12 @@ class Coordinator : public actor::Actor {
   void on_repair_tick();
   void on_gossip(Gossip& g);
   void on_gossip_tick();
+  // Snapshots: every query actor seals its log, then a background job
+  // folds the sealed segments into a new snapshot (durable/recovery.h).
+  void on_start_snapshot(const StartSnapshot& s);
+  void begin_snapshot();
+  void on_log_rotated(LogRotated& r);
+  void on_snapshot_written();
   // Any word from a server: it is up (again).
   void heard(const std::string& address);
   // Adds a server; true if it was new.
@@ -58,6 +66,15 @@ class Coordinator : public actor::Actor {
   const std::chrono::milliseconds repair_interval_;
   const std::chrono::milliseconds member_timeout_;
   const bool want_state_;
+  const std::string data_dir_;
+  struct SnapshotJob;
+  bool saving_ = false;
+  bool again_ = false;    // another snapshot is wanted after this one
+  size_t rotations_ = 0;  // LogRotated still to come
+  // Sealed segments not yet in a snapshot (kept across a failed attempt).
+  std::vector<std::string> sealed_;
+  std::shared_ptr<SnapshotJob> job_;
+  SnapshotState state_;
   // When each known server was last heard from, and those marked down.
   std::map<std::string, int64_t> heard_ms_;
   std::set<std::string> down_;

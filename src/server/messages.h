@@ -19,17 +19,21 @@ using actor::ActorRef;
 
 // What a store op does; its fields and result are in query_wire.h.
 enum class OpKind : uint8_t {
-  kGet,     // key -> value or absent
-  kMGet,    // keys -> items (value or absent each)
-  kSet,     // key, value -> ok
-  kDel,     // keys -> integer: how many existed
-  kExists,  // keys -> integer: how many exist
-  kList,    // prefix -> items: key, value, key, value...
-  kKeys,    // pattern -> items: matching keys
-  kScan,    // after, pattern, count -> items: keys; scan_next
-  kDbSize,  // -> integer: live keys
-  kInfo,    // -> items: name, value, ... (the replica's counters, for INFO)
+  kGet,      // key -> value or absent
+  kMGet,     // keys -> items (value or absent each)
+  kSet,      // key, value -> ok
+  kDel,      // keys -> integer: how many existed
+  kExists,   // keys -> integer: how many exist
+  kList,     // prefix -> items: key, value, key, value...
+  kKeys,     // pattern -> items: matching keys
+  kScan,     // after, pattern, count -> items: keys; scan_next
+  kDbSize,   // -> integer: live keys
+  kInfo,     // -> items: name, value, ... (the replica's counters, for INFO)
+  kPersist,  // SAVE (ok), BGSAVE (value: status), LASTSAVE (integer)
 };
+
+// What a kPersist op asks.
+enum class PersistOp : uint8_t { kSave, kBgSave, kLastSave };
 
 // One result per op, in order, encoded in one buffer (query_wire.h).
 struct QueryReply {
@@ -170,6 +174,46 @@ struct ServerState {
 // The coordinator's gossip timer.
 struct GossipTick {
   CMUD_MESSAGE("server.GossipTick")
+};
+
+// --- Snapshots (durable servers) ---
+
+// Query actor -> coordinator: take a snapshot (BGSAVE, SAVE, or the
+// actor's log outgrew its share of the last snapshot). One under way
+// already: another follows it if `again`.
+struct StartSnapshot {
+  bool again = false;
+  CMUD_MESSAGE("server.StartSnapshot", again)
+};
+
+struct LogRotated;
+// Coordinator -> each query actor as a snapshot starts: sync and close the
+// log segment, and name every segment closed since the last time.
+struct RotateLog {
+  ActorRef reply_to;
+  using Reply = LogRotated;
+  CMUD_MESSAGE("server.RotateLog", reply_to)
+};
+struct LogRotated {
+  std::vector<std::string> sealed;
+  CMUD_MESSAGE("server.LogRotated", sealed)
+};
+
+// The coordinator's background job (the snapshot) is done.
+struct SnapshotWritten {
+  CMUD_MESSAGE("server.SnapshotWritten")
+};
+
+// Coordinator -> its query actors once a snapshot attempt ends: for SAVE
+// replies, LASTSAVE, INFO persistence and when to ask for the next.
+struct SnapshotState {
+  uint64_t completed = 0;       // attempts ended since start
+  bool ok = true;               // the last one succeeded
+  std::string error{};          // why it failed
+  uint64_t last_save_s = 0;     // Unix time of the last success
+  uint64_t snapshot_bytes = 0;  // its size
+  CMUD_MESSAGE("server.SnapshotState", completed, ok, error, last_save_s,
+               snapshot_bytes)
 };
 
 }  // namespace cmud::server

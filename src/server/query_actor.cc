@@ -44,6 +44,7 @@
 
 #include "cmud/actor/system.h"
 #include "cmud/resp/resp.h"
+#include "coordinator.h"
 #include "query_wire.h"
 #include "repair.h"
 
@@ -96,7 +97,38 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
         "log-" + std::to_string(options_.incarnation) + "-" +
             std::to_string(index_));
     last_sync_ms_ = ctx.monotonic_ms();
+    // The start wrote the snapshot LASTSAVE reports first.
+    snapshot_.last_save_s = ctx.wall_ms() / 1000;
+    if (recovered) snapshot_.snapshot_bytes = recovered->snapshot_bytes;
   }
+}
+
+void QueryActor::on_rotate_log(const RotateLog& r) {
+  // A snapshot starts: what this actor logged so far is sealed for it.
+  snapshot_running_ = true;
+  grown_asked_ = false;
+  LogRotated out;
+  if (log_) {
+    if (Status s = log_->sync(); !s.ok()) log_failed(s);
+    out.sealed = log_->rotate();
+  }
+  ctx_.reply(r, std::move(out));
+}
+
+void QueryActor::on_snapshot_state(SnapshotState& s) {
+  snapshot_ = std::move(s);
+  snapshot_running_ = false;
+  std::erase_if(save_waiters_, [&](SaveWaiter& w) {
+    if (w.want > snapshot_.completed) return false;
+    if (!snapshot_.ok) {
+      QueryReply failed;
+      failed.error = "ERR the snapshot failed: " + snapshot_.error;
+      w.reply.reply = std::move(failed);
+    }
+    std::visit([&](auto& reply) { ctx_.tell(w.reply.to, std::move(reply)); },
+               w.reply.reply);
+    return true;
+  });
 }
 
 Status QueryActor::on_message(Message& msg) {
@@ -106,7 +138,9 @@ Status QueryActor::on_message(Message& msg) {
       [&](AddServer& a) { on_add_server(a); },
       [&](RepairTick&) { on_repair_tick(); },
       [&](ServerState& st) { on_server_state(st); },
-      [&](ReadReplica& r) { on_read_replica(r); });
+      [&](ReadReplica& r) { on_read_replica(r); },
+      [&](RotateLog& r) { on_rotate_log(r); },
+      [&](SnapshotState& s) { on_snapshot_state(s); });
 }
 
 void QueryActor::on_read_replica(const ReadReplica& r) {
@@ -185,6 +219,7 @@ Status QueryActor::on_query(QueryRequest& q) {
   }
   ResultWriter out(reply);
   request_ms_.reset();
+  save_want_.reset();
   store_.for_each_warmed(
       q.count, [&](size_t i) { return point_key(ops_[i]); },
       [&](size_t i) { run(ops_[i], out); });
@@ -194,7 +229,11 @@ Status QueryActor::on_query(QueryRequest& q) {
     wrote_ = false;
     work_added();
   }
-  if (log_) {
+  if (save_want_) {
+    // SAVE answers once a snapshot that began after it has ended.
+    save_waiters_.push_back(
+        {HeldReply{q.reply_to, std::move(reply), wrote}, *save_want_});
+  } else if (log_) {
     // Held until the turn's record is in the log (on_turn_end), reads
     // too, so that no reply shows a write before it is durable.
     replies_.push_back({q.reply_to, std::move(reply), wrote});
@@ -251,6 +290,14 @@ bool QueryActor::commit_log() {
     disk_error_.clear();
   }
   sync_log_if_due();
+  uint64_t share =
+      std::max(options_.log_rewrite_min_bytes, snapshot_.snapshot_bytes) /
+      local_count_;
+  if (!grown_asked_ && !snapshot_running_ &&
+      log_->bytes_since_rotate() > share) {
+    grown_asked_ = true;
+    ctx_.tell(ActorRef(server_, kCoordinatorId), StartSnapshot{});
+  }
   return true;
 }
 
@@ -373,6 +420,39 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kDbSize:
       out.integer(static_cast<int64_t>(store_.live_size()));
       return;
+    case OpKind::kPersist: {
+      if (!log_) {
+        out.error("ERR persistence is off: start the server with --data-dir");
+        return;
+      }
+      bool running = snapshot_running_;
+      switch (op.persist_op()) {
+        case PersistOp::kLastSave:
+          out.integer(static_cast<int64_t>(snapshot_.last_save_s));
+          return;
+        case PersistOp::kBgSave:
+          if (running) {
+            out.error("ERR Background save already in progress");
+            return;
+          }
+          snapshot_running_ = true;
+          ctx_.tell(ActorRef(server_, kCoordinatorId), StartSnapshot{});
+          out.value("Background saving started");
+          return;
+        case PersistOp::kSave: {
+          // One under way may have sealed this actor's log before this
+          // request's writes: then the one after it is the one to wait for.
+          snapshot_running_ = true;
+          ctx_.tell(ActorRef(server_, kCoordinatorId),
+                    StartSnapshot{.again = running});
+          uint64_t want = snapshot_.completed + (running ? 2 : 1);
+          save_want_ = std::max(save_want_.value_or(0), want);
+          out.ok();
+          return;
+        }
+      }
+      return;
+    }
     case OpKind::kInfo: {
       out.begin_items();
       auto field = [&](std::string_view name, uint64_t v) {
@@ -392,6 +472,11 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("log_syncs", log_syncs_);
       field("log_errors", log_errors_);
       field("log_failed", disk_error_.empty() ? 0 : 1);
+      field("snapshot_running", snapshot_running_ ? 1 : 0);
+      field("snapshot_ok", snapshot_.ok ? 1 : 0);
+      field("snapshot_last_save", snapshot_.last_save_s);
+      field("snapshot_bytes", snapshot_.snapshot_bytes);
+      field("snapshots", snapshot_.completed);
       // Other servers as this actor sees them (INFO cluster).
       for (const auto& [addr, d] : remote_) {
         out.item("member " + addr);

@@ -56,6 +56,11 @@ struct SyncOptions {
   // Empty: nothing is durable.
   std::string data_dir{};
   durable::Fsync fsync = durable::Fsync::kEverySec;
+  // An actor asks for a snapshot once its log has grown past its share of
+  // the larger of this and the last snapshot (Redis's
+  // auto-aof-rewrite-min-size and percentage 100): disk use stays within
+  // twice the live data plus the log since the last snapshot.
+  uint64_t log_rewrite_min_bytes = 64u << 20;
 };
 
 // Only its worker touches it (it is an actor).
@@ -128,6 +133,8 @@ class QueryActor : public actor::Actor {
   // the log marked failed, when the disk refuses.
   bool commit_log();
   void log_failed(const Status& s);
+  void on_rotate_log(const RotateLog& r);
+  void on_snapshot_state(SnapshotState& s);
   // Syncs the log if the everysec policy is due.
   void sync_log_if_due();
   Status on_sync(SyncBatch& b);
@@ -184,6 +191,18 @@ class QueryActor : public actor::Actor {
   int64_t last_sync_ms_ = 0;
   uint64_t log_syncs_ = 0;
   uint64_t log_errors_ = 0;
+  // Snapshots: what the coordinator last said; whether one is under way
+  // (a RotateLog came, or we asked); SAVE replies waiting for the snapshot
+  // attempt numbered `want` to end.
+  struct SaveWaiter {
+    HeldReply reply;
+    uint64_t want = 0;
+  };
+  SnapshotState snapshot_;
+  bool snapshot_running_ = false;
+  bool grown_asked_ = false;           // asked for one since the last rotation
+  std::optional<uint64_t> save_want_;  // the request being handled
+  std::vector<SaveWaiter> save_waiters_;
   size_t held_bytes_ = 0;
   uint64_t held_total_ = 0;            // entries ever held back
   uint64_t held_dropped_ = 0;          // held entries dropped at the bound

@@ -138,6 +138,8 @@ class QueryActorTest : public ::testing::Test {
         return OpView::dbsize();
       case OpKind::kInfo:
         return OpView::info();
+      case OpKind::kPersist:
+        return OpView::persist(static_cast<PersistOp>(op.count));
     }
     return OpView::dbsize();
   }

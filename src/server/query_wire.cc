@@ -75,6 +75,13 @@ OpView OpView::info() {
   return op;
 }
 
+OpView OpView::persist(PersistOp what) {
+  OpView op;
+  op.kind_ = OpKind::kPersist;
+  op.n_ = static_cast<uint64_t>(what);
+  return op;
+}
+
 // op: u8 kind, u8 has_after, bytes a, bytes b, u64 n, varint k, k x bytes
 void append_op(QueryRequest& request, const OpView& op) {
   codec::Writer w(request.ops);
@@ -91,12 +98,16 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kInfo) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kPersist) ||
       !r.fixed(has_after) || has_after > 1 || !r.view(op.a_) ||
       !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();
   }
   op.kind_ = static_cast<OpKind>(kind);
+  if (op.kind_ == OpKind::kPersist &&
+      op.n_ > static_cast<uint64_t>(PersistOp::kLastSave)) {
+    return r.fail();
+  }
   op.has_after_ = has_after != 0;
   op.keys_.resize(n);
   for (auto& k : op.keys_) {
@@ -133,9 +144,8 @@ void ResultWriter::end_items() {
 bool read_result(codec::Reader& r, ResultView& v) {
   uint8_t shape = 0;
   uint32_t n = 0;
-  if (!r.fixed(shape) ||
-      shape > static_cast<uint8_t>(ResultShape::kItemsMore) || !r.fixed(v.n_) ||
-      !r.view(v.text_) || !r.fixed(n) || n > r.remaining()) {
+  if (!r.fixed(shape) || shape > static_cast<uint8_t>(ResultShape::kError) ||
+      !r.fixed(v.n_) || !r.view(v.text_) || !r.fixed(n) || n > r.remaining()) {
     return r.fail();
   }
   v.shape_ = static_cast<ResultShape>(shape);

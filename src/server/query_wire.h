@@ -38,6 +38,8 @@ class OpView {
   static OpView dbsize();
   // The replica's counters, as name/value items (INFO).
   static OpView info();
+  // SAVE, BGSAVE, LASTSAVE.
+  static OpView persist(PersistOp what);
 
   OpKind kind() const { return kind_; }
   // kGet, kSet.
@@ -56,6 +58,8 @@ class OpView {
   }
   // kScan: keys visited at most.
   uint64_t scan_count() const { return n_; }
+  // kPersist.
+  PersistOp persist_op() const { return static_cast<PersistOp>(n_); }
 
  private:
   friend void append_op(QueryRequest& request, const OpView& op);
@@ -83,6 +87,7 @@ enum class ResultShape : uint8_t {
   kInteger,
   kItems,
   kItemsMore,
+  kError,  // the op failed: text is the error reply ("ERR ...")
 };
 
 // Writes one result per op into reply.results. Each method writes one whole
@@ -100,6 +105,10 @@ class ResultWriter {
   }
   // DEL, EXISTS, DBSIZE.
   void integer(int64_t n) { write(ResultShape::kInteger, n, {}, false); }
+  // Any op that failed: the error reply's text ("ERR ...").
+  void error(std::string_view text) {
+    write(ResultShape::kError, 0, text, false);
+  }
   // MGET, LIST, KEYS; for SCAN, the key the next page starts after (nullopt
   // when this page is the last).
   void begin_items(std::optional<std::string_view> scan_next = std::nullopt) {
@@ -130,6 +139,12 @@ class ResultView {
   }
   // DEL, EXISTS, DBSIZE.
   int64_t integer() const { return n_; }
+  // Set when the op failed: the error reply's text.
+  std::optional<std::string_view> error() const {
+    return shape_ == ResultShape::kError
+               ? std::optional<std::string_view>(text_)
+               : std::nullopt;
+  }
   // MGET, LIST, KEYS, SCAN.
   const std::vector<std::optional<std::string_view>>& items() const {
     return items_;

@@ -80,7 +80,8 @@ Result<Replicas> start_replicas(actor::System& system,
   }
   r.coordinator = system.spawn_on<Coordinator>(
       0, r.desc, r.queries, std::move(join), sync.repair_interval,
-      sync.member_timeout, want_state);
+      sync.member_timeout, want_state, sync.data_dir,
+      recovered ? recovered->snapshot_bytes : 0);
   if (r.coordinator.id() != kCoordinatorId) {
     return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
   }

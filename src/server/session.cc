@@ -217,7 +217,11 @@ void Session::on_reply(Result<QueryReply> r) {
     } else if (!failed.empty()) {
       w.error(failed);
     } else if (ok && read_result(in, result_)) {
-      p.format(*this, p.context, result_, w);
+      if (auto error = result_.error()) {
+        w.error(*error);
+      } else {
+        p.format(*this, p.context, result_, w);
+      }
     } else {
       ok = false;
       w.error("ERR internal error: bad reply from the query actor");

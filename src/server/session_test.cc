@@ -1,5 +1,8 @@
 // The RESP front end over real sockets: one server, raw TCP clients.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
@@ -414,6 +417,76 @@ TEST(SessionLimits, LimitsThatCannotWorkAreRefusedAtStart) {
   d.port = 0;
   d.max_clients = 0;
   EXPECT_EQ(Server::start(d).status().code(), ErrorCode::kInvalidArgument);
+}
+
+// Persistence as Redis users see it: SAVE, BGSAVE, LASTSAVE, INFO and CONFIG
+// on a server with a data directory; and everything back after a restart.
+TEST(SessionPersistence, SaveBgsaveLastsaveAndARestartThatBringsTheStoreBack) {
+  std::string dir =
+      ::testing::TempDir() + "cmud-persist-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  ServerConfig c;
+  c.port = 0;
+  c.actors = 2;
+  c.data_dir = dir;
+  c.fsync = durable::Fsync::kAlways;
+  auto s = Server::start(c);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  {
+    RawClient a((*s)->query_addrs()[0]);
+    RawClient b((*s)->query_addrs()[1]);
+    EXPECT_EQ(a.call({"CONFIG", "GET", "appendonly"}).array[1].str, "yes");
+    EXPECT_EQ(a.call({"CONFIG", "GET", "appendfsync"}).array[1].str, "always");
+    int64_t started = a.call({"LASTSAVE"}).integer;
+    EXPECT_GT(started, 1'600'000'000);
+    EXPECT_EQ(a.call({"SET", "on-a", "1"}).str, "OK");
+    EXPECT_EQ(b.call({"SET", "on-b", "2"}).str, "OK");
+    EXPECT_EQ(b.call({"DEL", "on-b"}).integer, 1);
+    EXPECT_EQ(a.call({"SET", "kept", "3"}).str, "OK");
+    // SAVE answers once the snapshot holds both actors' writes.
+    EXPECT_EQ(a.call({"SAVE"}).str, "OK");
+    bool snapshot = false;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      snapshot |= e.path().filename().string().starts_with("snapshot-");
+    }
+    EXPECT_TRUE(snapshot);
+    EXPECT_GE(a.call({"LASTSAVE"}).integer, started);
+    auto bg = b.call({"BGSAVE"});
+    EXPECT_TRUE(bg.str == "Background saving started" ||
+                bg.str.find("already in progress") != std::string::npos)
+        << bg.str;
+    EXPECT_TRUE(b.call({"BGSAVE", "NOW"}).is_error());
+    std::string info = a.call({"INFO", "persistence"}).str;
+    EXPECT_NE(info.find("aof_enabled:1"), std::string::npos) << info;
+    EXPECT_NE(info.find("rdb_last_bgsave_status:ok"), std::string::npos);
+    EXPECT_EQ(a.call({"SET", "after-save", "4"}).str, "OK");
+  }
+  (*s)->stop();
+  s->reset();
+  auto again = Server::start(c);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  RawClient a((*again)->query_addrs()[1]);
+  EXPECT_EQ(a.call({"GET", "on-a"}).str, "1");
+  EXPECT_EQ(a.call({"GET", "on-b"}).type, Value::Type::kNull);
+  EXPECT_EQ(a.call({"GET", "kept"}).str, "3");
+  EXPECT_EQ(a.call({"GET", "after-save"}).str, "4");
+  (*again)->stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SessionPersistence, WithoutADataDirSaveSaysPersistenceIsOff) {
+  ServerConfig c;
+  c.port = 0;
+  c.actors = 1;
+  auto s = Server::start(c);
+  ASSERT_TRUE(s.ok());
+  RawClient a((*s)->query_addrs()[0]);
+  EXPECT_EQ(a.call({"CONFIG", "GET", "appendonly"}).array[1].str, "no");
+  auto r = a.call({"SAVE"});
+  ASSERT_TRUE(r.is_error());
+  EXPECT_NE(r.str.find("--data-dir"), std::string::npos) << r.str;
+  EXPECT_TRUE(a.call({"BGSAVE"}).is_error());
+  EXPECT_EQ(a.call({"PING"}).str, "PONG");
 }
 
 }  // namespace

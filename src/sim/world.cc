@@ -46,6 +46,16 @@ class SimHost final : public actor::Host {
     if (!stopped_) world_.send(*this, address, target, msg);
   }
   FileSystem& files() override { return world_.files(address_); }
+  // In virtual time the job takes one step of the worker; done comes
+  // after it as a task of its own. A crash drops both with the queue.
+  void run_background(size_t worker, std::function<void()> work,
+                      std::function<void()> done) override {
+    post(worker, [this, worker, work = std::move(work),
+                  done = std::move(done)]() mutable {
+      work();
+      post(worker, std::move(done));
+    });
+  }
   int64_t monotonic_ms() override { return world_.now_ms(); }
   uint64_t wall_ms() override {
     int64_t t = static_cast<int64_t>(World::kEpochMs) + world_.now_ms() +

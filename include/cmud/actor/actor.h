@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "cmud/actor/actor_ref.h"
 #include "cmud/actor/message.h"
@@ -51,6 +52,13 @@ class Context {
   void tell_after(const ActorRef& to, T msg, std::chrono::milliseconds delay) {
     send_after(to, Message::make<T>(std::move(msg)), delay);
   }
+  // Runs work away from every worker (a long file job: the host's
+  // run_background), then tells this actor done. work must not touch the
+  // actor: it shares nothing with it but what it captures.
+  template <MessageValue T>
+  void run_background(std::function<void()> work, T done) {
+    background(std::move(work), Message::make<T>(std::move(done)));
+  }
 
   // A logger whose lines name this actor.
   spdlog::logger& log() const;
@@ -74,6 +82,7 @@ class Context {
   void send(const ActorRef& to, Message msg);
   void send_after(const ActorRef& to, Message msg,
                   std::chrono::milliseconds delay);
+  void background(std::function<void()> work, Message done);
 
   System& system_;
   detail::SystemImpl& impl_;

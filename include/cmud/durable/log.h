@@ -70,12 +70,21 @@ class Log {
   Status sync();
   // Appended bytes that sync() has not yet covered.
   bool unsynced() const { return unsynced_; }
-  // Bytes appended over the log's life, and segments opened.
+  // Closes the current segment (the next append opens a new one) and
+  // returns the names of every segment closed since the last rotate():
+  // they will not change again, so a snapshot may fold them in. Call
+  // sync() first for them to be durable.
+  std::vector<std::string> rotate();
+  // Bytes appended over the log's life, and since the last rotate().
   uint64_t bytes() const { return bytes_; }
+  uint64_t bytes_since_rotate() const { return bytes_ - rotated_at_; }
   uint64_t segments() const { return segment_; }
 
  private:
   Status open_segment();
+  // Drops the current segment (it is closed for good).
+  void close_segment();
+  std::string segment_name() const;
 
   FileSystem& fs_;
   const std::string dir_;
@@ -83,6 +92,8 @@ class Log {
   std::unique_ptr<AppendFile> file_;
   uint64_t segment_ = 0;  // the current segment's number
   uint64_t bytes_ = 0;
+  uint64_t rotated_at_ = 0;          // bytes_ at the last rotate()
+  std::vector<std::string> closed_;  // segments closed since then
   bool unsynced_ = false;
   bool dir_unsynced_ = false;  // a segment was created since the last sync
 };

@@ -60,6 +60,7 @@ struct Recovered {
   kv::Store store;        // every entry and the floor, merged
   uint64_t max_hlc = 0;   // the greatest version seen: the clock starts above
   uint64_t snapshot = 0;  // the snapshot loaded (0: none)
+  uint64_t snapshot_bytes = 0;    // its size on disk
   std::vector<std::string> logs;  // log files replayed (names)
   // Torn tails cut and damage skipped (with repair), one line each.
   std::vector<std::string> warnings;
@@ -68,22 +69,26 @@ struct Recovered {
   uint64_t bytes = 0;    // bytes read
 };
 
-// Loads dir: the newest snapshot, then every log, merged by version. A
-// torn last record of a file is cut (and warned about); damage in the
-// middle of a file stops recovery with kDecode naming the file and offset,
-// unless repair is set, in which case the rest of that file is skipped
-// (and warned about). A missing dir is an empty state.
-Result<std::unique_ptr<Recovered>> recover(FileSystem& fs,
-                                           const std::string& dir, bool repair);
+// Loads dir: the newest snapshot, then every log (or only those named in
+// `logs`, when given), merged by version. A torn last record of a file is
+// cut (and warned about); damage in the middle of a file stops recovery
+// with kDecode naming the file and offset, unless repair is set, in which
+// case the rest of that file is skipped (and warned about). A missing dir
+// is an empty state.
+Result<std::unique_ptr<Recovered>> recover(
+    FileSystem& fs, const std::string& dir, bool repair,
+    const std::vector<std::string>* logs = nullptr);
 
 // Writes r.store as snapshot r.snapshot + 1 (aside, synced, renamed, dir
 // synced), then removes the older snapshot and the logs r replayed, which
-// it now covers; updates r.snapshot and clears r.logs.
-Status compact(FileSystem& fs, const std::string& dir, Recovered& r);
+// it now covers; updates r.snapshot and r.snapshot_bytes and clears r.logs.
+// With `always`, writes one even when there is nothing to fold.
+Status compact(FileSystem& fs, const std::string& dir, Recovered& r,
+               bool always = false);
 
 // Writes store as dir/snapshot-<number>.snap, durably (aside, synced,
-// renamed, dir synced).
-Status write_snapshot(FileSystem& fs, const std::string& dir, uint64_t number,
-                      const kv::Store& store);
+// renamed, dir synced); returns its size.
+Result<uint64_t> write_snapshot(FileSystem& fs, const std::string& dir,
+                                uint64_t number, const kv::Store& store);
 
 }  // namespace cmud::durable

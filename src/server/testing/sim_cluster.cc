@@ -1,5 +1,8 @@
 #include "sim_cluster.h"
 
+#include <cinttypes>
+#include <cstdio>
+
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <ctime>
@@ -211,6 +214,8 @@ void Cluster::start(size_t i) {
   if (o_.durable) {
     sync.data_dir = "/data";
     sync.fsync = o_.skip_fsync ? durable::Fsync::kNo : *o_.durable;
+    // Small, so that snapshots run (in the background) during faults.
+    sync.log_rewrite_min_bytes = 16 << 10;
   }
   std::vector<std::string> join;
   std::vector<std::string> ports;
@@ -626,6 +631,17 @@ SimResult Cluster::run() {
   result_.messages = world_.messages_sent();
   result_.dropped = world_.messages_dropped();
   result_.simulated_ms = world_.now_ms();
+  for (auto& n : nodes_) {
+    auto names = world_.disk(n.address).list("/data");
+    if (!names.ok()) continue;
+    for (const auto& name : *names) {
+      uint64_t number = 0;
+      if (std::sscanf(name.c_str(), "snapshot-%" SCNu64 ".snap", &number) ==
+          1) {
+        result_.snapshots += number;
+      }
+    }
+  }
   // Systems go before the world whose hosts they run on.
   for (auto& n : nodes_) n.system.reset();
   return std::move(result_);

@@ -74,6 +74,9 @@ struct SimResult {
   uint64_t messages = 0;
   uint64_t dropped = 0;
   uint64_t crashes = 0;
+  // Durable runs: snapshots each server's disk ended up numbered, summed
+  // (each start and each snapshot while running adds one).
+  uint64_t snapshots = 0;
   uint64_t max_pair_msgs_per_sec = 0;
   int64_t simulated_ms = 0;
   bool ok() const { return failures.empty(); }

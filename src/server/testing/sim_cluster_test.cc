@@ -7,14 +7,19 @@
 namespace cmud::server::sim {
 namespace {
 
-void expect_seeds_pass(SimOptions o, uint64_t first, uint64_t count) {
+// Returns the runs' snapshots (SimResult::snapshots), summed.
+uint64_t expect_seeds_pass(SimOptions o, uint64_t first, uint64_t count) {
+  uint64_t snapshots = 0;
   for (uint64_t s = first; s < first + count; ++s) {
     o.seed = s;
     SimResult r = run_seed(o);
-    ASSERT_TRUE(r.ok()) << r.failures[0] << "\n  replay: " << replay_command(o);
-    ASSERT_GT(r.writes_acked, 0u);
-    ASSERT_LE(r.max_pair_msgs_per_sec, 10u);
+    EXPECT_TRUE(r.ok()) << r.failures[0] << "\n  replay: " << replay_command(o);
+    if (!r.ok()) break;
+    EXPECT_GT(r.writes_acked, 0u);
+    EXPECT_LE(r.max_pair_msgs_per_sec, 10u);
+    snapshots += r.snapshots;
   }
+  return snapshots;
 }
 
 TEST(SimCluster, EveryFaultPassesAFixedSetOfSeeds) {
@@ -56,9 +61,11 @@ TEST(SimCluster, DurableServersLoseNoAcknowledgedWrite) {
   SimOptions o;
   o.keys = 100'000;
   o.durable = durable::Fsync::kAlways;
-  expect_seeds_pass(o, 1, 20);
+  uint64_t snapshots = expect_seeds_pass(o, 1, 20);
   o.durable = durable::Fsync::kEverySec;
-  expect_seeds_pass(o, 1, 20);
+  snapshots += expect_seeds_pass(o, 1, 20);
+  // Logs outgrow the (small) threshold: snapshots run amid the faults.
+  EXPECT_GT(snapshots, 40u * 3);
 }
 
 // The same checkers catch servers that skip their fsyncs (the simulated
