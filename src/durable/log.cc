@@ -30,7 +30,7 @@ std::string_view fsync_name(Fsync f) {
 
 namespace {
 
-constexpr size_t kHeader = 8;  // u32 length, u32 crc
+constexpr size_t kHeader = kRecordHeader;
 
 uint32_t checksum(const char* length_bytes, std::string_view payload) {
   uLong crc = crc32_z(0L, reinterpret_cast<const Bytef*>(length_bytes), 4);
@@ -41,14 +41,20 @@ uint32_t checksum(const char* length_bytes, std::string_view payload) {
 
 }  // namespace
 
-void append_record(std::string& out, std::string_view payload) {
+void seal_record(std::string& buf, size_t at) {
+  char* head = buf.data() + at;
+  std::string_view payload(head + kHeader, buf.size() - at - kHeader);
   uint32_t length = static_cast<uint32_t>(payload.size());
-  char head[kHeader];
   std::memcpy(head, &length, 4);
   uint32_t crc = checksum(head, payload);
   std::memcpy(head + 4, &crc, 4);
-  out.append(head, kHeader);
+}
+
+void append_record(std::string& out, std::string_view payload) {
+  size_t at = out.size();
+  out.append(kHeader, '\0');
   out.append(payload);
+  seal_record(out, at);
 }
 
 namespace {

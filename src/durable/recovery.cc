@@ -11,18 +11,19 @@ namespace cmud::durable {
 
 void EntryRecord::add(std::string_view key, std::string_view value,
                       const kv::Version& v, bool deleted) {
-  kv::append_entry(payload_, key, value, v.hlc, v.origin, deleted);
+  kv::append_entry(record_, key, value, v.hlc, v.origin, deleted);
   ++count_;
 }
 
-std::string_view EntryRecord::payload() {
-  std::memcpy(payload_.data() + 1, &count_, sizeof count_);
-  return payload_;
+std::string_view EntryRecord::framed() {
+  std::memcpy(record_.data() + kRecordHeader + 1, &count_, sizeof count_);
+  seal_record(record_, 0);
+  return record_;
 }
 
 void EntryRecord::clear() {
-  payload_.clear();
-  codec::Writer w(payload_);
+  record_.assign(kRecordHeader, '\0');
+  codec::Writer w(record_);
   w.fixed(static_cast<uint8_t>(RecordType::kEntries));
   w.fixed<uint32_t>(0);
   count_ = 0;
@@ -207,7 +208,7 @@ Result<uint64_t> write_snapshot(FileSystem& fs, const std::string& dir,
     return status.ok();
   };
   auto put_chunk = [&] {
-    append_record(out, chunk.payload());
+    out += chunk.framed();
     chunk.clear();
     return put();
   };

@@ -30,7 +30,7 @@ class RecoveryTest : public ::testing::Test {
     std::string framed;
     auto old = disk_.read("/d/" + name);
     if (!old.ok()) framed = kLogMagic;
-    append_record(framed, rec.payload());
+    framed += rec.framed();
     auto f = disk_.open_append("/d/" + name);
     ASSERT_TRUE(f.ok());
     ASSERT_TRUE((*f)->append(framed).ok());

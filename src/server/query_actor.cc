@@ -120,13 +120,8 @@ void QueryActor::on_snapshot_state(SnapshotState& s) {
   snapshot_running_ = false;
   std::erase_if(save_waiters_, [&](SaveWaiter& w) {
     if (w.want > snapshot_.completed) return false;
-    if (!snapshot_.ok) {
-      QueryReply failed;
-      failed.error = "ERR the snapshot failed: " + snapshot_.error;
-      w.reply.reply = std::move(failed);
-    }
-    std::visit([&](auto& reply) { ctx_.tell(w.reply.to, std::move(reply)); },
-               w.reply.reply);
+    send(w.reply, snapshot_.ok ? std::string()
+                               : "ERR the snapshot failed: " + snapshot_.error);
     return true;
   });
 }
@@ -257,25 +252,27 @@ void QueryActor::on_turn_end() {
   if (!log_) return;
   bool ok = turn_.empty() || commit_log();
   for (auto& r : replies_) {
-    if (!ok && r.wrote) {
-      QueryReply failed;
-      failed.error =
-          "MISCONF Errors writing to the append-only log: " + disk_error_ +
-          ". The write may be lost; writes are refused until the "
-          "disk works again.";
-      r.reply = std::move(failed);
-    }
-    std::visit([&](auto& reply) { ctx_.tell(r.to, std::move(reply)); },
-               r.reply);
+    send(r, !ok && r.wrote ? "MISCONF Errors writing to the append-only log: " +
+                                 disk_error_ +
+                                 ". The write may be lost; writes are refused "
+                                 "until the disk works again."
+                           : std::string());
   }
   replies_.clear();
 }
 
+void QueryActor::send(HeldReply& r, std::string error) {
+  if (!error.empty()) {
+    QueryReply failed;
+    failed.error = std::move(error);
+    r.reply = std::move(failed);
+  }
+  std::visit([&](auto& reply) { ctx_.tell(r.to, std::move(reply)); }, r.reply);
+}
+
 bool QueryActor::commit_log() {
-  std::string framed;
-  durable::append_record(framed, turn_.payload());
+  Status s = log_->append(turn_.framed());
   turn_.clear();
-  Status s = log_->append(framed);
   if (s.ok() && options_.fsync == durable::Fsync::kAlways) {
     s = log_->sync();
     ++log_syncs_;

@@ -133,6 +133,9 @@ class QueryActor : public actor::Actor {
   // the log marked failed, when the disk refuses.
   bool commit_log();
   void log_failed(const Status& s);
+  // Sends a held reply, or in its place `error` (for every command of its
+  // request) when that is not empty.
+  void send(HeldReply& r, std::string error);
   void on_rotate_log(const RotateLog& r);
   void on_snapshot_state(SnapshotState& s);
   // Syncs the log if the everysec policy is due.

@@ -36,6 +36,11 @@ inline constexpr uint32_t kMaxRecordBytes = 1u << 30;
 
 // Appends one framed record holding payload to out.
 void append_record(std::string& out, std::string_view payload);
+// Frames, in place, the record whose kRecordHeader header bytes start at
+// `at` in buf and whose payload runs to buf's end (so a record can be built
+// where it will be written, without a copy).
+inline constexpr size_t kRecordHeader = 8;  // u32 length, u32 crc
+void seal_record(std::string& buf, size_t at);
 
 // What a file holds, as far as it is intact.
 struct Parsed {

@@ -42,13 +42,14 @@ class EntryRecord {
   }
   bool empty() const { return count_ == 0; }
   uint32_t count() const { return count_; }
-  size_t bytes() const { return payload_.size(); }
-  // The payload, its count filled in. Valid until the next add/clear.
-  std::string_view payload();
+  size_t bytes() const { return record_.size(); }
+  // The whole framed record (append_record's form), its count and
+  // checksum filled in. Valid until the next add/clear.
+  std::string_view framed();
   void clear();
 
  private:
-  std::string payload_;
+  std::string record_;  // header, then the payload
   uint32_t count_ = 0;
 };
 
