@@ -42,11 +42,17 @@ wait_ping() {
   return 1
 }
 
-start_redis() {  # port
-  redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize no >"$tmp/redis-$1.log" 2>&1 &
+# start_redis PORT [OPTIONS...]: no persistence unless OPTIONS turn it on;
+# its files go to $tmp/redis-PORT. Sets redis_pid.
+start_redis() {
+  local port=$1
+  shift
+  mkdir -p "$tmp/redis-$port"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$tmp/redis-$port" --daemonize no "$@" >"$tmp/redis-$port.log" 2>&1 &
   pids+=($!)
-  wait_ping "$1" 10
+  redis_pid=$!
+  wait_ping "$port" 60
 }
 
 # start_cmud NAME ARGS...: starts cmud-server --port 0, waits for its
@@ -58,7 +64,7 @@ start_cmud() {
     >"$tmp/$name.out" 2>"$tmp/$name.err" &
   pids+=($!)
   eval "${name}_pid=$!"
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     [[ -s $tmp/$name.json ]] && break
     sleep 0.05
   done
@@ -73,6 +79,31 @@ if 'client' in d:
     print(f"{n}_client={d['client'].rsplit(':', 1)[1]}")
 PY
 )"
+}
+
+# load_keys PORT KEYS: SETs KEYS distinct keys "key:%012d" (16 bytes) with
+# 32-byte values, pipelined 1000 at a time, and waits for every reply.
+load_keys() {
+  python3 - "$1" "$2" <<'PY'
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port))
+value = b"v" * 32
+batch = 1000
+for start in range(0, n, batch):
+    out = bytearray()
+    for i in range(start, min(n, start + batch)):
+        k = b"key:%012d" % i
+        out += b"*3\r\n$3\r\nSET\r\n$16\r\n" + k + b"\r\n$32\r\n" + value + b"\r\n"
+    s.sendall(out)
+    want = (min(n, start + batch) - start) * 5  # "+OK\r\n"
+    got = 0
+    while got < want:
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("connection closed")
+        got += len(chunk)
+PY
 }
 
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }

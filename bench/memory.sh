@@ -9,42 +9,18 @@ keys=${1:-1000000}
 need_binaries cmud-server
 need_redis
 
-# Loads KEYS distinct keys "key:%012d" (16 bytes) with 32-byte values.
-load() {  # port
-  python3 - "$1" "$keys" <<'PY'
-import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", port))
-value = b"v" * 32
-batch = 1000
-for start in range(0, n, batch):
-    out = bytearray()
-    for i in range(start, min(n, start + batch)):
-        k = b"key:%012d" % i
-        out += b"*3\r\n$3\r\nSET\r\n$16\r\n" + k + b"\r\n$32\r\n" + value + b"\r\n"
-    s.sendall(out)
-    want = (min(n, start + batch) - start) * 5  # "+OK\r\n"
-    got = 0
-    while got < want:
-        chunk = s.recv(65536)
-        if not chunk:
-            sys.exit("connection closed")
-        got += len(chunk)
-PY
-}
-
 redis_port=$(free_port)
 start_redis "$redis_port"
 used() { redis-cli -p "$redis_port" INFO memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
 r0=$(used)
-load "$redis_port"
+load_keys "$redis_port" "$keys"
 r1=$(used)
 rkeys=$(redis-cli -p "$redis_port" DBSIZE)
 
 start_cmud cmud --actors 2
 wait_ping "$cmud_q0" 10
 c0=$(rss_kb "$cmud_pid")
-load "$cmud_q0"
+load_keys "$cmud_q0" "$keys"
 # Wait (bounded) until the other actor has every key too.
 for _ in $(seq 1 200); do
   [[ $(redis-cli -p "$cmud_q1" DBSIZE) == "$keys" ]] && break

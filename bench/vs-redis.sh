@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
 # cmud vs Redis with the same redis-benchmark command, alternating A B A B.
-# Usage: bench/vs-redis.sh [ROUNDS] [REQUESTS]   (defaults 3, 1000000)
+# Usage: bench/vs-redis.sh [ROUNDS] [REQUESTS] [PERSIST]
+#   (defaults 3, 1000000, off). PERSIST everysec|always turns persistence on
+#   on both sides: Redis appendonly with that appendfsync, cmud --data-dir
+#   with that --fsync, each in a directory of its own under one temp dir.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 rounds=${1:-3}
 n=${2:-1000000}
+persist=${3:-off}
+redis_opts=()
+cmud_opts=()
+case $persist in
+  off) ;;
+  everysec | always)
+    redis_opts=(--appendonly yes --appendfsync "$persist")
+    cmud_opts=(--data-dir "$tmp/cmud-data" --fsync "$persist")
+    ;;
+  *) echo "PERSIST must be off, everysec or always" >&2; exit 2 ;;
+esac
 need_binaries cmud-server
 need_redis
 
 redis_port=$(free_port)
-start_redis "$redis_port"
+start_redis "$redis_port" "${redis_opts[@]}"
 cmud_client_port=$(free_port)
-start_cmud cmud --actors 2 --client-port "$cmud_client_port"
+start_cmud cmud --actors 2 --client-port "$cmud_client_port" "${cmud_opts[@]}"
 wait_ping "$cmud_client_port" 10
 
 # run TARGET PORT MODE ROUND: appends "target mode test rps p50 p99" lines.
@@ -35,7 +49,7 @@ for mode in P1 P16; do
   done
 done
 
-python3 - "$tmp/results" <<'PY'
+python3 - "$tmp/results" "$persist" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 print(f"{'mode':5} {'test':4} {'redis req/s':>12} {'cmud req/s':>12} {'ratio':>6}  "
@@ -52,5 +66,6 @@ for mode in ("P1", "P16"):
         m = lambda xs, i: statistics.median(float(x[i]) for x in xs)
         print(f"{mode:5} {test:4} {m(rd,3):12.0f} {m(cm,3):12.0f} {med:6.2f}  "
               f"{m(rd,4):8.3f}/{m(rd,5):<8.3f} {m(cm,4):7.3f}/{m(cm,5):<8.3f}")
-print(f"summary: worst median ratio cmud/redis = {worst:.2f} (target >= 1.00)")
+print(f"summary: persistence {sys.argv[2]}: worst median ratio cmud/redis = "
+      f"{worst:.2f} (target >= 1.00)")
 PY

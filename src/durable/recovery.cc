@@ -112,6 +112,10 @@ Status load(FileSystem& fs, const std::string& dir, const std::string& name,
   auto bytes = fs.read(path);
   if (!bytes.ok()) return bytes.status();
   r.bytes += bytes->size();
+  // Most entries take at least this many bytes on disk (16-byte keys,
+  // 32-byte values: 67): room for them up front, not rehash after rehash.
+  constexpr size_t kMinEntryBytes = 48;
+  r.store.reserve(r.store.size() + bytes->size() / kMinEntryBytes);
   Parsed p = parse(*bytes, snapshot ? kSnapshotMagic : kLogMagic);
   bool ended = false;
   size_t applied = 0;

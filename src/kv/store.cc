@@ -4,9 +4,11 @@
 
 #include "cmud/common/hash.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <utility>
 
 namespace cmud::kv {
 
@@ -104,6 +106,30 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
     log_.push_back({e->seq_, e, route});
   }
   return true;
+}
+
+void Store::copy_from(const Store& other) {
+  by_hash_.reserve(other.by_key_.size());
+  for (const Entry* src : other.by_key_) {
+    Entry* e = make(src->key(), src->value(), src->version_, src->deleted_);
+    by_hash_.insert(Slot{e, hash_of(e->key())});
+    by_key_.insert(by_key_.end(), e);  // in key order: appended
+  }
+  std::copy(other.leaves_.get(), other.leaves_.get() + kLeaves, leaves_.get());
+  live_ = other.live_;
+  raise_floor(other.floor_);
+}
+
+void Store::swap(Store& other) noexcept {
+  using std::swap;
+  swap(leaves_, other.leaves_);
+  swap(by_hash_, other.by_hash_);
+  swap(by_key_, other.by_key_);
+  swap(log_, other.log_);
+  swap(retired_, other.retired_);
+  swap(next_seq_, other.next_seq_);
+  swap(floor_, other.floor_);
+  swap(live_, other.live_);
 }
 
 std::optional<std::string_view> Store::get(std::string_view key) const {

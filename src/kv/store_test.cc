@@ -388,4 +388,31 @@ TEST(Store, LeafDigestsAgreeExactlyWhenTheEntriesDo) {
   EXPECT_EQ(Store::stable_hash("player/alice"), 0xd7d3d6963b1a7c28ull);
 }
 
+TEST(Store, ACopyHoldsTheSameEntriesDigestsAndFloorAndWorksOnItsOwn) {
+  Store a;
+  for (uint64_t i = 0; i < 3000; ++i) {
+    a.apply("k" + std::to_string(i % 1100), "v" + std::to_string(i),
+            Version{i + 1, i % 4}, i % 7 == 0, kRouteLocal);
+  }
+  a.raise_floor(Version{2, 0});
+  Store b;
+  b.copy_from(a);
+  EXPECT_EQ(state_of(b), state_of(a));
+  EXPECT_EQ(b.live_size(), a.live_size());
+  EXPECT_EQ(b.size(), a.size());
+  EXPECT_EQ(b.floor(), a.floor());
+  for (size_t l = 0; l < Store::kLeaves; ++l) {
+    ASSERT_EQ(b.leaf_digest(l), a.leaf_digest(l)) << l;
+  }
+  // Copied as kRouteNone: nothing to send, and every key findable.
+  EXPECT_EQ(b.last_seq(), 0u);
+  for (int i = 0; i < 1100; ++i) {
+    ASSERT_NE(b.find("k" + std::to_string(i)), nullptr) << i;
+  }
+  // The copy is independent: writes to one leave the other alone.
+  EXPECT_TRUE(b.apply("k5", "new", Version{9000, 1}, false, kRouteNone));
+  EXPECT_EQ(b.get("k5"), "new");
+  EXPECT_NE(a.get("k5"), "new");
+}
+
 }  // namespace cmud::kv

@@ -67,7 +67,8 @@ void append(SyncBatch& b, const kv::Entry& e) {
 
 QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
                        std::string server, const std::vector<ActorRef>& local,
-                       std::shared_ptr<const durable::Recovered> recovered)
+                       std::shared_ptr<const durable::Recovered> recovered,
+                       std::unique_ptr<kv::Store> replica)
     : ctx_(ctx),
       index_(index),
       options_(options),
@@ -81,12 +82,11 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
   if (recovered) {
     // Not logged again (the files hold it) and not sent anywhere: repair
     // compares it with the other servers once the cluster answers.
-    (void)recovered->store.walk("", false, [&](const kv::Entry& e) {
-      (void)store_.apply(e.key(), e.value(), e.version(), e.deleted(),
-                         kv::kRouteNone);
-      return true;
-    });
-    store_.raise_floor(recovered->store.floor());
+    if (replica) {
+      store_.swap(*replica);
+    } else {
+      store_.copy_from(recovered->store);
+    }
     // The clock starts above everything written before, even if the wall
     // clock went back meanwhile.
     clock_.observe(recovered->max_hlc);

@@ -70,10 +70,12 @@ class QueryActor : public actor::Actor {
   // index order, so that even the first Put reaches them all; `server` is
   // this server's actor-system address.
   // `recovered` (may be null) is the state read back from data_dir at
-  // start; the actor copies it into its replica.
+  // start; the actor copies its store into its replica, or takes
+  // `replica` instead when given (a copy made beforehand).
   QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
              std::string server, const std::vector<ActorRef>& local,
-             std::shared_ptr<const durable::Recovered> recovered = nullptr);
+             std::shared_ptr<const durable::Recovered> recovered = nullptr,
+             std::unique_ptr<kv::Store> replica = nullptr);
 
   Status on_message(actor::Message& msg) override;
   // Commits the turn's log record, then sends the replies held for it.

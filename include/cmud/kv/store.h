@@ -73,6 +73,15 @@ class Store {
   bool apply(std::string_view key, std::string_view value, Version version,
              bool deleted, uint8_t route);
 
+  // Copies every entry of `other` (tombstones too), its digests and its
+  // floor, as if applied with kRouteNone but without a lookup per entry:
+  // loading a recovered replica. REQUIRES: this store is empty.
+  void copy_from(const Store& other);
+  // Exchanges the whole contents (entries, log, digests, floor) with other.
+  void swap(Store& other) noexcept;
+  // Makes room for n entries in the hash index (loading a replica).
+  void reserve(size_t n) { by_hash_.reserve(n); }
+
   // The live value, or nullopt when absent or deleted. The view is valid
   // until the key is next written.
   std::optional<std::string_view> get(std::string_view key) const;
