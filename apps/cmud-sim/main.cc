@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   app.add_option("--keys", o.keys, "Distinct keys the clients touch")
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
       ->capture_default_str();
+  app.add_option("--flush-one-in", o.flush_one_in,
+                 "About one op in this many is a FLUSHALL (0: none)")
+      ->capture_default_str();
   app.add_option("--repair-interval-ms", o.repair_interval_ms,
                  "The servers' anti-entropy interval; 0 switches repair off")
       ->check(CLI::Range(int64_t{0}, int64_t{600'000}))

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "cmud/durable/log.h"
@@ -185,6 +186,9 @@ Result<std::unique_ptr<Recovered>> recover(
     if (!s.ok()) return s;
     r->logs.push_back(name);
   }
+  // A clear replayed after the entries it covers: free them now, so that
+  // counts and copies hold only what is live.
+  (void)r->store.purge(SIZE_MAX);
   return r;
 }
 

@@ -66,6 +66,7 @@ Store::~Store() {
 
 bool Store::apply(std::string_view key, std::string_view value, Version version,
                   bool deleted, uint8_t route) {
+  if (version < floor_) return false;  // cleared everywhere
   if (deleted) value = {};
   Entry* e;
   size_t hash = hash_of(key);
@@ -75,8 +76,10 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
   if (it != by_hash_.end()) {
     Entry* old = it->entry;
     if (!(version > old->version_)) return false;
-    leaf ^= entry_digest(stable, old->version_, old->deleted_);
-    if (!old->deleted_) --live_;
+    if (counted(old)) {
+      leaf ^= entry_digest(stable, old->version_, old->deleted_);
+      if (!old->deleted_) --live_;
+    }
     if (old->value_len_ == value.size()) {
       e = old;  // same size: rewrite in place
       e->version_ = version;
@@ -89,8 +92,7 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
       const_cast<Slot&>(*it).entry = e;
       by_key_.erase(old);
       by_key_.insert(e);
-      old->seq_ = 0;  // no record is current for it any more
-      retired_.push_back({next_seq_ - 1, old});
+      retire(old);
     }
   } else {
     e = make(key, value, version, deleted);
@@ -99,6 +101,7 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
   }
   leaf ^= entry_digest(stable, version, deleted);
   if (!deleted) ++live_;
+  if (max_version_ < version) max_version_ = version;
   if (route == kRouteNone) {
     e->seq_ = 0;
   } else {
@@ -117,7 +120,10 @@ void Store::copy_from(const Store& other) {
   }
   std::copy(other.leaves_.get(), other.leaves_.get() + kLeaves, leaves_.get());
   live_ = other.live_;
-  raise_floor(other.floor_);
+  floor_ = other.floor_;
+  cleared_ = other.cleared_;
+  max_version_ = other.max_version_;
+  purging_ = other.purging_;  // a whole pass of its own, if any
 }
 
 void Store::swap(Store& other) noexcept {
@@ -129,7 +135,63 @@ void Store::swap(Store& other) noexcept {
   swap(retired_, other.retired_);
   swap(next_seq_, other.next_seq_);
   swap(floor_, other.floor_);
+  swap(cleared_, other.cleared_);
+  swap(max_version_, other.max_version_);
+  swap(purge_from_, other.purge_from_);
+  swap(purging_, other.purging_);
   swap(live_, other.live_);
+}
+
+bool Store::raise_floor(const Version& v) {
+  if (!(floor_ < v)) return false;
+  floor_ = v;
+  if (max_version_ < v) {
+    // Every entry here is below it (a FLUSHALL made here always is): none
+    // counts any more, at once; purge() only frees them.
+    cleared_ = v;
+    live_ = 0;
+    std::fill(leaves_.get(), leaves_.get() + kLeaves, 0);
+  }
+  purging_ = !by_key_.empty();
+  purge_from_.reset();  // a whole pass: entries passed over may be below now
+  return true;
+}
+
+bool Store::purge(size_t max_visit) {
+  if (!purging_) return false;
+  auto it = purge_from_ ? by_key_.lower_bound(*purge_from_) : by_key_.begin();
+  for (size_t n = 0; it != by_key_.end() && n < max_visit; ++n) {
+    Entry* e = *it;
+    if (!below_floor(e)) {
+      ++it;
+      continue;
+    }
+    if (counted(e)) {
+      uint64_t stable = stable_hash(e->key());
+      leaves_[stable >> (64 - kLeafBits)] ^=
+          entry_digest(stable, e->version_, e->deleted_);
+      if (!e->deleted_) --live_;
+    }
+    by_hash_.erase(by_hash_.find(Probe{e->key(), hash_of(e->key())}));
+    it = by_key_.erase(it);
+    retire(e);
+  }
+  if (it == by_key_.end()) {
+    purging_ = false;
+    purge_from_.reset();
+  } else {
+    purge_from_ = std::string((*it)->key());
+  }
+  return purging_;
+}
+
+void Store::retire(Entry* e) {
+  e->seq_ = 0;  // no record is current for it any more
+  if (log_.empty()) {
+    destroy(e);  // only records name entries
+  } else {
+    retired_.push_back({next_seq_ - 1, e});
+  }
 }
 
 std::optional<std::string_view> Store::get(std::string_view key) const {
@@ -140,7 +202,8 @@ std::optional<std::string_view> Store::get(std::string_view key) const {
 
 const Entry* Store::find(std::string_view key) const {
   auto it = by_hash_.find(Probe{key, hash_of(key)});
-  return it == by_hash_.end() ? nullptr : it->entry;
+  if (it == by_hash_.end() || below_floor(it->entry)) return nullptr;
+  return it->entry;
 }
 
 void Store::prefetch_entry(std::string_view key, size_t hash) const {
@@ -158,7 +221,7 @@ void Store::prefetch_entry(std::string_view key, size_t hash) const {
 void Store::for_each_prefix(std::string_view prefix, const Visit& f) const {
   for (auto it = by_key_.lower_bound(prefix);
        it != by_key_.end() && (*it)->key().starts_with(prefix); ++it) {
-    if ((*it)->deleted()) continue;
+    if ((*it)->deleted() || below_floor(*it)) continue;
     if (!f(**it)) return;
   }
 }
@@ -168,6 +231,7 @@ std::optional<std::string> Store::walk(std::string_view from, bool after,
   auto it = after ? by_key_.upper_bound(from) : by_key_.lower_bound(from);
   const Entry* last = nullptr;
   for (; it != by_key_.end(); ++it) {
+    if (below_floor(*it)) continue;
     if (!f(**it)) {
       if (last != nullptr) return std::string(last->key());
       return std::string(from);  // broke the REQUIRES; resume where we began
@@ -190,7 +254,8 @@ uint64_t Store::changes_since(uint64_t cursor, uint8_t mask,
       __builtin_prefetch(e + 64);  // most of a small entry's key and value
     }
     const Record& r = log_[i];
-    if ((r.route & mask) != 0 && r.entry->seq() == r.seq && !f(*r.entry)) {
+    if ((r.route & mask) != 0 && r.entry->seq() == r.seq &&
+        !below_floor(r.entry) && !f(*r.entry)) {
       break;
     }
     cursor = r.seq;

@@ -347,6 +347,96 @@ TEST(Store, TheFloorOnlyRises) {
   EXPECT_EQ(s.floor(), (Version{10, 2}));
 }
 
+// The leaf digests of two stores, compared.
+bool same_digests(const Store& a, const Store& b) {
+  for (size_t l = 0; l < Store::kLeaves; ++l) {
+    if (a.leaf_digest(l) != b.leaf_digest(l)) return false;
+  }
+  return true;
+}
+
+TEST(Store, AFloorAboveEverythingClearsTheReplicaAtOnce) {
+  Store s;
+  for (uint64_t i = 0; i < 5000; ++i) {
+    s.apply("k" + std::to_string(i), "v", Version{i + 1, 1}, i % 9 == 0,
+            kRouteLocal);
+  }
+  EXPECT_TRUE(s.raise_floor(Version{6000, 1}));
+  EXPECT_FALSE(s.raise_floor(Version{10, 1}));  // below: nothing changes
+  // Gone at once from every read, count, digest and the change log...
+  EXPECT_EQ(s.live_size(), 0u);
+  EXPECT_TRUE(same_digests(s, Store()));
+  EXPECT_EQ(s.get("k1"), std::nullopt);
+  EXPECT_EQ(s.find("k0"), nullptr);
+  EXPECT_TRUE(state_of(s).empty());
+  size_t listed = 0;
+  s.for_each_prefix("k", [&](const Entry&) { return ++listed, true; });
+  EXPECT_EQ(listed, 0u);
+  size_t sent = 0;
+  s.changes_since(0, kRouteLocal, [&](const Entry&) { return ++sent, true; });
+  EXPECT_EQ(sent, 0u);
+  // ...a write below the floor is refused, one above it is kept...
+  EXPECT_FALSE(s.apply("k1", "old", Version{5999, 9}, false, kRouteLocal));
+  EXPECT_TRUE(s.apply("k1", "new", Version{6001, 1}, false, kRouteLocal));
+  EXPECT_EQ(s.get("k1"), "new");
+  EXPECT_EQ(s.live_size(), 1u);
+  // ...and the memory is freed in bounded steps that keep the new write.
+  EXPECT_TRUE(s.purging());
+  size_t steps = 0;
+  while (s.purge(1000)) ++steps;
+  EXPECT_EQ(steps, 4u);  // 5000 entries, 1000 a step: the fifth ends it
+  EXPECT_EQ(s.size(), 1u);
+  EXPECT_EQ(s.live_size(), 1u);
+  Store only;
+  only.apply("k1", "new", Version{6001, 1}, false, kRouteNone);
+  EXPECT_TRUE(same_digests(s, only));
+}
+
+TEST(Store, AFloorAmongTheVersionsKeepsTheNewerEntries) {
+  // Another server's clear reaches a replica that already has writes newer
+  // than it: those stay, the older ones go.
+  Store s, want;
+  for (uint64_t i = 0; i < 3000; ++i) {
+    std::string k = "k" + std::to_string(i % 1000);
+    Version v{i + 1, i % 3};
+    s.apply(k, "v" + std::to_string(i), v, i % 11 == 0, kRouteNone);
+    if (i >= 2000)
+      want.apply(k, "v" + std::to_string(i), v, i % 11 == 0, kRouteNone);
+  }
+  EXPECT_TRUE(s.raise_floor(Version{2000, 9}));  // between i=1999 and 2000
+  EXPECT_EQ(state_of(s), state_of(want));
+  for (int i = 0; i < 1000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    ASSERT_EQ(s.get(k), want.get(k)) << k;
+  }
+  while (s.purge(128)) {
+  }
+  EXPECT_EQ(s.size(), want.size());
+  EXPECT_EQ(s.live_size(), want.live_size());
+  EXPECT_TRUE(same_digests(s, want));
+}
+
+TEST(Store, AFloorRaisedAgainWhilePurgingStillFreesEverythingBelowIt) {
+  Store s;
+  for (uint64_t i = 0; i < 2000; ++i) {
+    s.apply("k" + std::to_string(i), "v", Version{i + 1, 1}, false,
+            kRouteLocal);
+  }
+  s.raise_floor(Version{1000, 0});
+  EXPECT_TRUE(s.purge(500));
+  s.raise_floor(Version{1500, 0});
+  while (s.purge(300)) {
+  }
+  EXPECT_EQ(s.size(), 501u);  // versions 1500..2000
+  EXPECT_EQ(s.live_size(), 501u);
+  // Records naming freed entries are passed over, then trimmed.
+  size_t sent = 0;
+  s.changes_since(0, kRouteLocal, [&](const Entry&) { return ++sent, true; });
+  EXPECT_EQ(sent, 501u);
+  s.trim(s.last_seq());
+  EXPECT_EQ(s.log_size(), 0u);
+}
+
 TEST(Origin, DependsOnTheIncarnation) {
   EXPECT_NE(origin_of("h:1/2", 1), origin_of("h:1/2", 2));
   EXPECT_EQ(origin_of("h:1/2", 7), origin_of("h:1/2", 7));

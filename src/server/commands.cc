@@ -99,6 +99,18 @@ void cmd_dbsize(Session& s, Args, ReplyWriter&) {
   s.defer(OpView::dbsize(), fmt_integer);
 }
 
+// FLUSHALL / FLUSHDB [ASYNC|SYNC]: one database, so both clear it all, on
+// every server (a version of its own raises every replica's floor). Keys
+// vanish at once either way; memory is freed in bounded steps.
+void cmd_flush(Session& s, Args a, ReplyWriter& w) {
+  if (a.size() > 2 ||
+      (a.size() == 2 && !iequals(a[1], "async") && !iequals(a[1], "sync"))) {
+    w.error("ERR syntax error");
+    return;
+  }
+  s.defer(OpView::flush(), fmt_ok);
+}
+
 void fmt_status(Session&, std::string_view, const ResultView& r,
                 ReplyWriter& w) {
   w.simple(r.value().value_or(""));
@@ -476,6 +488,18 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "DBSIZE: keys in this replica",
      .run = cmd_dbsize},
+    {.name = "flushall",
+     .arity = -1,
+     .flags = flags("write"),
+     .keys = {},
+     .summary = "FLUSHALL [ASYNC|SYNC]: clear every key on every server",
+     .run = cmd_flush},
+    {.name = "flushdb",
+     .arity = -1,
+     .flags = flags("write"),
+     .keys = {},
+     .summary = "FLUSHDB [ASYNC|SYNC]: the same as FLUSHALL (one database)",
+     .run = cmd_flush},
     {.name = "save",
      .arity = 1,
      .flags = flags("admin noscript"),

@@ -30,6 +30,7 @@ enum class OpKind : uint8_t {
   kDbSize,   // -> integer: live keys
   kInfo,     // -> items: name, value, ... (the replica's counters, for INFO)
   kPersist,  // SAVE (ok), BGSAVE (value: status), LASTSAVE (integer)
+  kFlush,    // FLUSHALL: raise the floor to a new version -> ok
 };
 
 // What a kPersist op asks.
@@ -66,6 +67,10 @@ struct QueryRequest {
 //
 // `repair` carries anti-entropy records (repair.h) between replicas, and
 // the last `repaired` of the entries were pushed by repair, not sync.
+//
+// Every batch carries the sender's floor (kv::Store::floor), so a clear
+// reaches every replica that hears from anyone who knows it, repair rounds
+// included.
 struct SyncBatch {
   std::string server;
   uint32_t count = 0;
@@ -73,8 +78,10 @@ struct SyncBatch {
   std::string repair{};
   uint32_t repaired = 0;
   uint32_t sender = 0;  // the sending actor's index on its server
+  uint64_t floor_hlc = 0;
+  uint64_t floor_origin = 0;
   CMUD_MESSAGE("server.SyncBatch", server, count, entries, repair, repaired,
-               sender)
+               sender, floor_hlc, floor_origin)
 };
 
 // The query actor's own timer.

@@ -198,7 +198,8 @@ Status QueryActor::on_query(QueryRequest& q) {
   }
   if (log_ && !disk_error_.empty() &&
       std::any_of(ops_.begin(), ops_.begin() + q.count, [](const OpView& op) {
-        return op.kind() == OpKind::kSet || op.kind() == OpKind::kDel;
+        return op.kind() == OpKind::kSet || op.kind() == OpKind::kDel ||
+               op.kind() == OpKind::kFlush;
       })) {
     // The log failed: refuse writes (reads go on) until a retry, at most
     // once a second, finds the disk working again.
@@ -248,9 +249,17 @@ bool QueryActor::apply(std::string_view key, std::string_view value,
   return true;
 }
 
+void QueryActor::raise_floor(const kv::Version& v) {
+  if (!store_.raise_floor(v)) return;
+  // Logged by every actor that raises it (16 bytes, and idempotent): a
+  // clear is rare, and then no actor's log can outlive it.
+  floor_unlogged_ = log_ != nullptr;
+  (void)store_.purge(options_.purge_step);
+}
+
 void QueryActor::on_turn_end() {
   if (!log_) return;
-  bool ok = turn_.empty() || commit_log();
+  bool ok = (turn_.empty() && !floor_unlogged_) || commit_log();
   for (auto& r : replies_) {
     send(r, !ok && r.wrote ? "MISCONF Errors writing to the append-only log: " +
                                  disk_error_ +
@@ -271,7 +280,17 @@ void QueryActor::send(HeldReply& r, std::string error) {
 }
 
 bool QueryActor::commit_log() {
-  Status s = log_->append(turn_.framed());
+  Status s;
+  if (floor_unlogged_) {
+    // Rare (a clear): the floor's record and the turn's entries, one write.
+    floor_unlogged_ = false;
+    std::string records;
+    durable::append_record(records, durable::floor_record(store_.floor()));
+    if (!turn_.empty()) records += turn_.framed();
+    s = log_->append(records);
+  } else {
+    s = log_->append(turn_.framed());
+  }
   turn_.clear();
   if (s.ok() && options_.fsync == durable::Fsync::kAlways) {
     s = log_->sync();
@@ -417,6 +436,14 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kDbSize:
       out.integer(static_cast<int64_t>(store_.live_size()));
       return;
+    case OpKind::kFlush:
+      // A clear with a version of its own: everything older goes, on every
+      // replica the floor reaches; writes newer than it stay.
+      if (!request_ms_) request_ms_ = clock_.now_ms();
+      raise_floor(kv::Version{clock_.next(*request_ms_), origin_});
+      wrote_ = true;
+      out.ok();
+      return;
     case OpKind::kPersist: {
       if (!log_) {
         out.error("ERR persistence is off: start the server with --data-dir");
@@ -498,6 +525,10 @@ Status QueryActor::on_sync(SyncBatch& b) {
   bool logged = false;
   uint64_t refused = 0;
   uint64_t now_ms = clock_.now_ms();
+  // The sender's floor first, so its clear covers the entries after it.
+  if (!admit_floor({b.floor_hlc, b.floor_origin}, now_ms, logged)) {
+    ++refused;
+  }
   codec::Reader r(b.entries);
   // Decoded a chunk at a time, so the store can warm each chunk's keys
   // without holding a whole batch of views.
@@ -528,7 +559,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
   // Answered after the batch's entries are in, so they count.
   if (status.ok() && !b.repair.empty()) status = answer_repair(b);
   // Held entries need the timer too, or an idle actor never retries them.
-  if (logged || !held_.empty()) work_added();
+  if (logged || !held_.empty() || held_floor_) work_added();
   if (!status.ok()) return status;
   if (refused > 0) {
     return {ErrorCode::kInvalidArgument,
@@ -583,7 +614,37 @@ bool QueryActor::admit_and_apply(std::string_view key, std::string_view value,
   return false;
 }
 
+bool QueryActor::admit_floor(const kv::Version& f, uint64_t now_ms,
+                             bool& logged) {
+  if (!(store_.floor() < f)) return true;
+  switch (kv::admit(f, now_ms, store_.floor(), options_.admit)) {
+    case kv::Admit::kAccept:
+      clock_.observe(f.hlc);
+      raise_floor(f);
+      logged = true;  // spread it, and purge
+      if (held_floor_ && !(store_.floor() < *held_floor_)) held_floor_.reset();
+      return true;
+    case kv::Admit::kHold:
+      // Ahead of our clock: kept (one version, the greatest) and retried
+      // as the clock catches up, as held entries are.
+      if (!held_floor_ || *held_floor_ < f) held_floor_ = f;
+      return true;
+    case kv::Admit::kStale:
+      return true;
+    case kv::Admit::kRefuse:
+      ++refused_total_;
+      return false;
+  }
+  return false;
+}
+
 void QueryActor::retry_held() {
+  if (held_floor_) {
+    bool logged = false;
+    kv::Version f = *held_floor_;
+    held_floor_.reset();
+    (void)admit_floor(f, clock_.now_ms(), logged);  // may hold it again
+  }
   if (held_.empty()) return;
   uint64_t now_ms = clock_.now_ms();
   std::deque<Held> again;
@@ -618,7 +679,12 @@ QueryActor::Dest* QueryActor::dest_of(const SyncBatch& b) {
 
 Status QueryActor::answer_repair(const SyncBatch& b) {
   Dest* dp = dest_of(b);
-  if (dp == nullptr || options_.repair_interval.count() <= 0) return {};
+  // While a clear is being freed the digests still count some of it: the
+  // round would find differences that are not there.
+  if (dp == nullptr || options_.repair_interval.count() <= 0 ||
+      store_.purging()) {
+    return {};
+  }
   Dest& d = *dp;
   if (d.repair.bytes() >= options_.max_repair_bytes) return {};
   uint64_t interval = static_cast<uint64_t>(options_.repair_interval.count());
@@ -673,7 +739,7 @@ void QueryActor::on_server_state(const ServerState& st) {
 // Sent by the coordinator every repair interval: a timer of our own would
 // share the 10-per-second budget of our self pair with the sync timer.
 void QueryActor::on_repair_tick() {
-  if (options_.repair_interval.count() <= 0) return;
+  if (options_.repair_interval.count() <= 0 || store_.purging()) return;
   bool opened = false;
   uint64_t now = ctx_.wall_ms();
   // With the other servers, and with the other actors here (whose sync
@@ -728,6 +794,7 @@ void QueryActor::on_tick() {
   tick_pending_ = false;
   sync_log_if_due();
   retry_held();
+  (void)store_.purge(options_.purge_step);
   if (!has_work()) return;
   flush();
   schedule_tick();
@@ -749,17 +816,19 @@ void QueryActor::schedule_tick() {
 bool QueryActor::has_work() const {
   // Held entries keep the timer going, so they are retried every spacing;
   // so does an unsynced log, so that everysec syncs an idle actor too.
-  if (!held_.empty()) return true;
+  if (!held_.empty() || held_floor_ || store_.purging()) return true;
   if (log_ && log_->unsynced() && options_.fsync == durable::Fsync::kEverySec) {
     return true;
   }
   uint64_t last = store_.last_seq();
+  const kv::Version& floor = store_.floor();
   for (const auto& d : local_) {
-    if (d.cursor < last) return true;
+    if (d.cursor < last || d.floor_sent < floor) return true;
   }
   for (const auto& [addr, d] : remote_) {
     if (d.down) continue;
-    if (d.cursor < last || d.scan || d.repair.bytes() > 0 || !d.walk.empty()) {
+    if (d.cursor < last || d.scan || d.repair.bytes() > 0 || !d.walk.empty() ||
+        d.floor_sent < floor) {
       return true;
     }
   }
@@ -776,6 +845,8 @@ SyncBatch QueryActor::build_batch(Dest& d) {
   SyncBatch b;
   b.server = server_;
   b.sender = static_cast<uint32_t>(index_);
+  b.floor_hlc = store_.floor().hlc;
+  b.floor_origin = store_.floor().origin;
   auto take = [&](const kv::Entry& e) {
     if (b.count > 0 &&
         b.entries.size() + entry_bytes(e) > options_.max_batch_bytes) {
@@ -827,8 +898,12 @@ void QueryActor::flush() {
       return;
     }
     advance_walk(d);
+    bool floor_news = d.floor_sent < store_.floor();
     SyncBatch b = build_batch(d);
-    if (b.count > 0 || !b.repair.empty()) ctx_.tell(d.ref, std::move(b));
+    if (b.count > 0 || !b.repair.empty() || floor_news) {
+      d.floor_sent = store_.floor();
+      ctx_.tell(d.ref, std::move(b));
+    }
   };
   for (auto& d : local_) send(d);
   for (auto& [addr, d] : remote_) send(d);

@@ -45,6 +45,9 @@ struct SyncOptions {
   int repair_force_intervals = 10;
   // A server not heard from for this long is marked down (coordinator).
   std::chrono::milliseconds member_timeout{5000};
+  // Entries a turn visits to free what a clear left below the floor
+  // (kv::Store::purge): a few ms per turn.
+  size_t purge_step = 65536;
   // Repair records and entries waiting for one peer stay under this; the
   // rest is found again next round.
   size_t max_repair_bytes = 1u << 20;
@@ -107,7 +110,8 @@ class QueryActor : public actor::Actor {
     // server, and of the last round opened with it.
     uint64_t last_traffic_ms = 0;
     uint64_t last_round_ms = 0;
-    bool down = false;  // the coordinator says it does not answer
+    bool down = false;         // the coordinator says it does not answer
+    kv::Version floor_sent{};  // the floor its last batch carried
     // Rounds in a row that found this pair converged (0..3): an idle,
     // converged pair opens one every 2^n intervals.
     int converged_rounds = 0;
@@ -134,6 +138,8 @@ class QueryActor : public actor::Actor {
   // Writes and (by the fsync policy) syncs the turn's record; false, with
   // the log marked failed, when the disk refuses.
   bool commit_log();
+  // Raises the replica's floor (a clear); logged with the turn.
+  void raise_floor(const kv::Version& v);
   void log_failed(const Status& s);
   // Sends a held reply, or in its place `error` (for every command of its
   // request) when that is not empty.
@@ -148,6 +154,9 @@ class QueryActor : public actor::Actor {
   bool admit_and_apply(std::string_view key, std::string_view value,
                        kv::Version v, bool deleted, uint8_t route,
                        uint64_t now_ms, bool& logged);
+  // The same for a floor (a clear) from elsewhere: raised, held, or
+  // refused (false).
+  bool admit_floor(const kv::Version& f, uint64_t now_ms, bool& logged);
   void retry_held();
   void on_add_server(AddServer& a);
   void on_repair_tick();
@@ -185,12 +194,14 @@ class QueryActor : public actor::Actor {
   std::optional<uint64_t> request_ms_;
   std::vector<OpView> ops_;  // decoded ops of that request (reused)
   std::deque<Held> held_;    // oldest first
+  std::optional<kv::Version> held_floor_;  // a floor held back likewise
   // Durability (null log: off). The turn's writes, the replies waiting for
   // them, and the state of the disk.
   std::unique_ptr<durable::Log> log_;
   durable::EntryRecord turn_;
   std::vector<HeldReply> replies_;
-  std::string disk_error_;  // why writes are refused; empty: they are not
+  std::string disk_error_;       // why writes are refused; empty: they are not
+  bool floor_unlogged_ = false;  // the floor rose this turn
   // Monotonic ms (a wall clock that jumps back must not delay a sync).
   int64_t disk_failed_ms_ = 0;
   int64_t last_sync_ms_ = 0;

@@ -140,6 +140,8 @@ class QueryActorTest : public ::testing::Test {
         return OpView::info();
       case OpKind::kPersist:
         return OpView::persist(static_cast<PersistOp>(op.count));
+      case OpKind::kFlush:
+        return OpView::flush();
     }
     return OpView::dbsize();
   }
@@ -611,6 +613,56 @@ TEST_F(QueryActorTest, AfterRecoveryTheClockStartsAboveEveryVersionRead) {
   pass(300ms);
   EXPECT_EQ(one(a[0], get("k")).value, "after");
   EXPECT_EQ(one(a[1], get("k")).value, "after");
+}
+
+TEST_F(QueryActorTest, FlushallClearsEveryReplicaDurablyAndKeepsNewerWrites) {
+  simulate();
+  sim::Disk& disk = world_->disk(kHost);
+  ASSERT_TRUE(disk.create_dirs("/data").ok());
+  SyncOptions options;
+  options.data_dir = "/data";
+  options.fsync = durable::Fsync::kAlways;
+  options.purge_step = 64;  // freed over many turns
+  auto refs = spawn(2, options);
+  std::vector<Op> sets;
+  for (int i = 0; i < 1000; ++i) {
+    sets.push_back(set("k" + std::to_string(i), "v"));
+  }
+  ask(refs[0], sets);
+  pass(300ms);
+  Op size;
+  size.kind = OpKind::kDbSize;
+  ASSERT_EQ(one(refs[1], size).n, 1000);
+  Op flush;
+  flush.kind = OpKind::kFlush;
+  ask(refs[1], {flush});
+  ASSERT_EQ(last_error_, "");
+  EXPECT_EQ(one(refs[1], size).n, 0);  // at once where it was made
+  EXPECT_FALSE(one(refs[1], get("k1")).found);
+  pass(300ms);
+  EXPECT_EQ(one(refs[0], size).n, 0);  // and on the other replica
+  EXPECT_FALSE(one(refs[0], get("k999")).found);
+  // A write after the clear stays; one from before it, arriving late from
+  // another server, is stale everywhere.
+  ask(refs[0], {set("after", "yes")});
+  SyncBatch late{"elsewhere:1", 1, {}};
+  kv::append_entry(late.entries, "late", "old",
+                   kv::Version::pack(wall_ms() - 1000, 0), 9, false);
+  sys_->tell(refs[1], std::move(late));
+  pass(300ms);
+  for (const auto& r : refs) {
+    EXPECT_EQ(one(r, get("after")).value, "yes");
+    EXPECT_FALSE(one(r, get("late")).found);
+    EXPECT_EQ(one(r, size).n, 1);
+  }
+  // The clear is in the logs: a restart does not bring the keys back.
+  sys_->close();
+  auto r = durable::recover(disk, "/data", false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)->store.live_size(), 1u);
+  EXPECT_EQ((*r)->store.get("after"), "yes");
+  EXPECT_FALSE((*r)->store.get("k1").has_value());
+  EXPECT_LT(kv::Version(), (*r)->store.floor());
 }
 
 }  // namespace

@@ -82,6 +82,12 @@ OpView OpView::persist(PersistOp what) {
   return op;
 }
 
+OpView OpView::flush() {
+  OpView op;
+  op.kind_ = OpKind::kFlush;
+  return op;
+}
+
 // op: u8 kind, u8 has_after, bytes a, bytes b, u64 n, varint k, k x bytes
 void append_op(QueryRequest& request, const OpView& op) {
   codec::Writer w(request.ops);
@@ -98,7 +104,7 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kPersist) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kFlush) ||
       !r.fixed(has_after) || has_after > 1 || !r.view(op.a_) ||
       !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();

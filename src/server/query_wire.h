@@ -40,6 +40,8 @@ class OpView {
   static OpView info();
   // SAVE, BGSAVE, LASTSAVE.
   static OpView persist(PersistOp what);
+  // FLUSHALL: clears every replica of every server (kv::Store::floor).
+  static OpView flush();
 
   OpKind kind() const { return kind_; }
   // kGet, kSet.

@@ -124,6 +124,33 @@ TEST_F(SessionTest, GetSetDelAndFriendsSpeakRedis) {
   EXPECT_EQ(c.call({"CLIENT", "GETNAME"}).str, "me");
 }
 
+TEST_F(SessionTest, FlushallAndFlushdbClearEveryPortAndCheckTheirArguments) {
+  RawClient c(port(0));
+  RawClient other(port(1));
+  for (const char* flush : {"FLUSHALL", "FLUSHDB"}) {
+    for (const char* k : {"a", "b", "c"}) {
+      ASSERT_EQ(c.call({"SET", k, "v"}).str, "OK");
+    }
+    EXPECT_EQ(c.call({flush, "ASYNC"}).str, "OK");
+    EXPECT_EQ(c.call({"DBSIZE"}).integer, 0);
+    EXPECT_EQ(c.call({"GET", "a"}).type, Value::Type::kNull);
+    // The other actor drops them as soon as the clear reaches it.
+    int64_t left = -1;
+    for (int i = 0; i < 200 && left != 0; ++i) {
+      left = other.call({"DBSIZE"}).integer;
+      if (left != 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(left, 0) << flush;
+    EXPECT_EQ(c.call({"SET", "a", "new"}).str, "OK");
+    EXPECT_EQ(c.call({flush, "sync"}).str, "OK");
+    EXPECT_EQ(c.call({"GET", "a"}).type, Value::Type::kNull);
+    auto bad = c.call({flush, "LATER"});
+    ASSERT_TRUE(bad.is_error());
+    EXPECT_EQ(bad.str, "ERR syntax error");
+    EXPECT_TRUE(c.call({flush, "ASYNC", "SYNC"}).is_error());
+  }
+}
+
 TEST_F(SessionTest, ListReturnsSortedKeyValuePairs) {
   RawClient c(port(0));
   for (auto k : {"cat/2", "cat/1", "catalog", "dog/1"}) c.call({"SET", k, k});

@@ -6,7 +6,9 @@
 #     with everysec (only writes acknowledged in the last ~second may be
 #     missing). Never a failed start.
 #  2. Whole-cluster restart: 2 servers x 2 actors hold 100 000 keys; both
-#     are killed and started again: every key is back on every port.
+#     are killed and started again: every key is back on every port. Then
+#     a FLUSHALL on one server empties both, and stays done across another
+#     restart.
 #  3. A log damaged in the middle stops the start with a clear message;
 #     --repair-log starts anyway.
 # Loopback only; every wait is bounded; every process is stopped on exit.
@@ -160,13 +162,37 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 start_server a --port "$port" --actors 2 --data-dir "$tmp/a"
-start_server b --port "$b_port" --actors 2 --data-dir "$tmp/b"
+# Members are not kept on disk: a whole cluster restarted is told whom to
+# join, as scripts/play.sh does.
+start_server b --port "$b_port" --actors 2 --data-dir "$tmp/b" \
+  --join "127.0.0.1:$port"
 check "every key back on every port after both were killed" on_every_port 100000 5 DBSIZE
 check "  ... with its value" on_every_port value-99999 5 GET key:099999
 check "the restart read its state back and wrote one snapshot" \
   bash -c "cat '$tmp/a.out' '$tmp/a.err' | grep -q 'read back 100000 keys' && ls '$tmp/a' | grep -qx snapshot-1.snap"
 check "CONFIG GET appendonly says yes" \
   bash -c "[[ \$(redis-cli -p $(port_of "$(json "$tmp/a.json" query 0)") CONFIG GET appendonly | tail -1) == yes ]]"
+# A clear made on one server empties every port of both; a write made after
+# it stays; and after both are killed again, the cleared keys stay gone.
+check "FLUSHALL answers OK" \
+  bash -c "[[ \$(redis-cli -p $(port_of "$(json "$tmp/b.json" query 1)") FLUSHALL) == OK ]]"
+check "  ... and every port of both servers is empty within 2 s" \
+  on_every_port 0 2 DBSIZE
+r "$(json "$tmp/a.json" query 0)" SET after-clear yes >/dev/null
+check "  ... a write after it reaches every port" \
+  on_every_port yes 2 GET after-clear
+sleep 1.2  # everysec: on disk
+for p in "$a_pid" "$b_pid"; do disown "$p"; kill -KILL "$p"; done
+for _ in $(seq 1 100); do
+  kill -0 "$a_pid" 2>/dev/null || kill -0 "$b_pid" 2>/dev/null || break
+  sleep 0.05
+done
+start_server a --port "$port" --actors 2 --data-dir "$tmp/a"
+start_server b --port "$b_port" --actors 2 --data-dir "$tmp/b" \
+  --join "127.0.0.1:$port"
+check "  ... and after a restart of both, only that write is there" \
+  on_every_port 1 5 DBSIZE
+check "  ... with its value" on_every_port yes 2 GET after-clear
 stop_servers
 pids=()
 

@@ -82,10 +82,11 @@ class Store {
   // Makes room for n entries in the hash index (loading a replica).
   void reserve(size_t n) { by_hash_.reserve(n); }
 
-  // The live value, or nullopt when absent or deleted. The view is valid
-  // until the key is next written.
+  // The live value, or nullopt when absent, deleted or below the floor.
+  // The view is valid until the key is next written.
   std::optional<std::string_view> get(std::string_view key) const;
-  // The entry including tombstones; null when never written.
+  // The entry including tombstones; null when never written or below the
+  // floor.
   const Entry* find(std::string_view key) const;
 
   // Calls f(i) for i in [0, n) in order. Keys are taken a chunk at a time:
@@ -118,7 +119,8 @@ class Store {
   // until it returns false.
   void for_each_prefix(std::string_view prefix, const Visit& f) const;
 
-  // Walks all entries (tombstones too) in key order from `from` (the first
+  // Walks all entries (tombstones too, not those below the floor) in key
+  // order from `from` (the first
   // key > from when `after`, else >= from), calling f until it returns false
   // to stop without taking that entry. Returns the key to resume after (the
   // last one taken), or nullopt when the walk reached the end.
@@ -127,8 +129,9 @@ class Store {
                                   const Visit& f) const;
 
   // Calls f for each current change record after `cursor` whose route has a
-  // bit of `mask`, in log order. f returns false to stop without taking that
-  // record. Returns the new cursor: the last record taken or passed over.
+  // bit of `mask` and whose entry is not below the floor, in log order. f
+  // returns false to stop without taking that record. Returns the new cursor:
+  // the last record taken or passed over.
   uint64_t changes_since(uint64_t cursor, uint8_t mask, const Visit& f) const;
 
   // Forgets records at or before `cursor` (every reader is past them).
@@ -138,13 +141,20 @@ class Store {
   uint64_t last_seq() const { return next_seq_ - 1; }
 
   // The floor: every version below it is known to be cleared everywhere, so
-  // a write below it is stale (kv::admit says kStale) and never applied.
-  // Raised by max, so replicas that raise it in any order agree; nothing
-  // raises it yet (clears and tombstone collection will).
+  // a write below it is stale (kv::admit says kStale; apply() refuses it).
+  // Raised by max, so replicas that raise it in any order agree (FLUSHALL
+  // raises it). Raising it is O(1): entries below it vanish at once from
+  // get, find, walks and the change log, and purge() frees them in bounded
+  // steps. When the floor passes every version the replica holds, they
+  // also leave live_size() and the digests at once; otherwise each leaves
+  // them as purge() reaches it. Returns true if the floor rose.
   const Version& floor() const { return floor_; }
-  void raise_floor(const Version& v) {
-    if (floor_ < v) floor_ = v;
-  }
+  bool raise_floor(const Version& v);
+  // Entries below the floor wait to be freed.
+  bool purging() const { return purging_; }
+  // Visits at most max_visit entries (in key order, resuming where the last
+  // call stopped), freeing those below the floor. Returns purging().
+  bool purge(size_t max_visit);
   // Anti-entropy digests. The key space is cut into kLeaves leaves by a
   // hash of the key that is the same on every server (the index's hash is
   // seeded per process); a leaf's digest is the XOR of its entries'
@@ -232,6 +242,13 @@ class Store {
   static Entry* make(std::string_view key, std::string_view value,
                      Version version, bool deleted);
   static void destroy(Entry* e);
+  // Frees e now, or once no change record can name it.
+  void retire(Entry* e);
+  bool below_floor(const Entry* e) const { return e->version_ < floor_; }
+  // Whether e is in live_ (if not deleted) and its leaf's digest: all
+  // entries but those below the floor at which the whole replica was
+  // written off at once (raise_floor).
+  bool counted(const Entry* e) const { return !(e->version_ < cleared_); }
 
   // XOR of entry_digest over each leaf's entries.
   std::unique_ptr<uint64_t[]> leaves_ = std::make_unique<uint64_t[]>(kLeaves);
@@ -241,6 +258,11 @@ class Store {
   std::deque<Retired> retired_;
   uint64_t next_seq_ = 1;
   Version floor_;
+  Version cleared_;      // see counted()
+  Version max_version_;  // the greatest version ever applied
+  // The next key purge() visits (from the start when nullopt).
+  std::optional<std::string> purge_from_;
+  bool purging_ = false;
   size_t live_ = 0;
 };
 

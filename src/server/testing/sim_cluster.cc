@@ -81,7 +81,7 @@ bool parse_items(uint32_t count, std::string_view bytes,
 
 // One client operation and what came back so far.
 struct Op {
-  enum Kind { kSet, kDel, kGet } kind = kGet;
+  enum Kind { kSet, kDel, kGet, kFlush } kind = kGet;
   size_t node = 0;
   uint64_t generation = 0;
   size_t actor = 0;
@@ -91,10 +91,12 @@ struct Op {
   std::optional<std::string> got;
 };
 
-// A write the client saw acknowledged, with the version it took.
+// A write (or, with `flush`, a FLUSHALL: the floor it raised) the client saw
+// acknowledged, with the version it took.
 struct Acked {
   std::string key;
   bool deleted = false;
+  bool flush = false;
   Ver v;
   size_t node = 0;
   uint64_t generation = 0;
@@ -149,7 +151,7 @@ class Cluster {
   void issue(std::shared_ptr<Op> op);
   void on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m);
   void on_entries(const std::shared_ptr<Op>& op, Result<Message> m);
-  void seen(const Op& op, const Item* e);
+  void seen(const Op& op, const Item* e, const Ver& floor);
   void delivered(const cmud::sim::Delivery& d);
   void final_checks();
   static std::string holder_key(std::string_view key, uint64_t hlc,
@@ -174,6 +176,8 @@ class Cluster {
   // Which servers (node, generation) a version reached over the network.
   std::unordered_map<std::string, std::vector<std::pair<size_t, uint64_t>>>
       holders_;
+  // The highest floor each server (node, generation) was sent.
+  std::map<std::pair<size_t, uint64_t>, Ver> floor_reached_;
   // Bytes between each ordered pair of servers once the cluster should be
   // idle and converged (the last seconds of the settle time).
   int64_t idle_from_ = INT64_MAX;
@@ -351,6 +355,11 @@ void Cluster::next_op() {
       op->key = "k" + std::to_string(rng().below(o_.keys));
       uint64_t roll = rng().below(100);
       op->kind = roll < 45 ? Op::kSet : roll < 60 ? Op::kDel : Op::kGet;
+      // A clear every few seconds, racing the writes on other servers.
+      if (op->kind == Op::kGet && o_.flush_one_in > 0 &&
+          rng().below(std::max<uint64_t>(1, o_.flush_one_in * 40 / 100)) == 0) {
+        op->kind = Op::kFlush;
+      }
       if (op->kind == Op::kSet) op->value = "v" + std::to_string(++op_seq_);
       issue(op);
     }
@@ -370,6 +379,8 @@ void Cluster::issue(std::shared_ptr<Op> op) {
   } else if (op->kind == Op::kDel) {
     std::string_view k = op->key;
     append_op(req, OpView::del(std::span<const std::string_view>(&k, 1)));
+  } else if (op->kind == Op::kFlush) {
+    append_op(req, OpView::flush());
   } else {
     append_op(req, OpView::get(op->key));
   }
@@ -406,9 +417,28 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
     return;
   }
   const Item* e = items.empty() ? nullptr : &items[0];
+  Ver floor{r->floor_hlc, r->floor_origin};
   std::string where = "server " + std::to_string(op->node + 1) + " actor " +
                       std::to_string(op->actor);
   switch (op->kind) {
+    case Op::kFlush: {
+      // A clear takes effect where it was made: the key read right after
+      // it is gone, and the floor it raised is newer than anything shown.
+      if (e != nullptr) {
+        fail("own-write", where + ": FLUSHALL acknowledged, but " + op->key +
+                              " is still " + str(*e));
+      }
+      auto it = shown_.find({op->node, op->generation, op->actor, op->key});
+      if (it != shown_.end() && !(it->second < floor)) {
+        fail("own-write", where + ": FLUSHALL raised the floor to " +
+                              str(floor) + ", not above " + str(it->second) +
+                              " which the replica had shown");
+      }
+      ++result_.writes_acked;
+      acked_.push_back(
+          Acked{op->key, false, true, floor, op->node, op->generation, now()});
+      return;
+    }
     case Op::kGet: {
       ++result_.reads;
       std::optional<std::string> want;
@@ -418,7 +448,7 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
                          op->got.value_or("(nil)") + " but the replica holds " +
                          (e ? str(*e) : "nothing"));
       }
-      seen(*op, e);
+      seen(*op, e, floor);
       return;
     }
     case Op::kSet:
@@ -442,8 +472,8 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       }
       ++result_.writes_acked;
       acked_.push_back(
-          Acked{op->key, del, e->v, op->node, op->generation, now()});
-      seen(*op, e);
+          Acked{op->key, del, false, e->v, op->node, op->generation, now()});
+      seen(*op, e, floor);
       return;
     }
   }
@@ -451,11 +481,12 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
 
 // Checker (c): a replica never shows an older version of a key than it
 // showed before; so a deleted key never comes back where it was deleted.
-void Cluster::seen(const Op& op, const Item* e) {
+// A key may vanish only when a clear passed what it showed (`floor`).
+void Cluster::seen(const Op& op, const Item* e, const Ver& floor) {
   auto k = std::make_tuple(op.node, op.generation, op.actor, op.key);
   auto it = shown_.find(k);
   if (e == nullptr) {
-    if (it != shown_.end()) {
+    if (it != shown_.end() && !(it->second < floor)) {
       fail("went-back", "server " + std::to_string(op.node + 1) + " actor " +
                             std::to_string(op.actor) + " lost " + op.key +
                             " after showing " + str(it->second));
@@ -479,6 +510,8 @@ void Cluster::delivered(const cmud::sim::Delivery& d) {
   if (b == nullptr) return;
   auto to = index_.find(d.to);
   if (to == index_.end()) return;
+  Ver& reached = floor_reached_[{to->second, nodes_[to->second].generation}];
+  reached = std::max(reached, Ver{b->floor_hlc, b->floor_origin});
   codec::Reader r(b->entries);
   kv::EntryView e;
   for (uint32_t i = 0; i < b->count && kv::read_entry(r, e); ++i) {
@@ -521,6 +554,7 @@ void Cluster::final_checks() {
     }
   }
   const std::vector<Item>* first = nullptr;
+  Ver first_floor;
   std::string first_name;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     for (size_t a = 0; a < o_.actors; ++a) {
@@ -533,6 +567,7 @@ void Cluster::final_checks() {
       const auto& d = *dumps_[i][a];
       if (first == nullptr) {
         first = &d;
+        first_floor = floors_[i][a];
         first_name = name;
         continue;
       }
@@ -557,15 +592,21 @@ void Cluster::final_checks() {
   }
   if (first == nullptr) return;
   // (b) an acknowledged write is never lost unless a later version replaced
-  // it, or every server that held it crashed: in memory only, at any time;
-  // durable with everysec, its own server within kEverySecLossMs of the
-  // acknowledgement; durable with always, never.
+  // it or a clear passed it, or every server that held it crashed: in
+  // memory only, at any time; durable with everysec, its own server within
+  // kEverySecLossMs of the acknowledgement; durable with always, never. The
+  // same holds for a clear: the final floor is at least its version.
   std::map<std::string, const Item*> final_by_key;
   for (const auto& e : *first) final_by_key[e.key] = &e;
   size_t lost = 0;
   for (const auto& w : acked_) {
     auto it = final_by_key.find(w.key);
-    if (it != final_by_key.end() && !(it->second->v < w.v)) continue;
+    if (w.flush) {
+      if (!(first_floor < w.v)) continue;
+    } else {
+      if (w.v < first_floor) continue;  // cleared
+      if (it != final_by_key.end() && !(it->second->v < w.v)) continue;
+    }
     const Node& n = nodes_[w.node];
     bool excused = n.generation != w.generation;
     if (excused && o_.durable) {
@@ -573,7 +614,14 @@ void Cluster::final_checks() {
                 (*o_.durable == durable::Fsync::kNo ||
                  n.crashed_ms[w.generation - 1] - w.at_ms <= kEverySecLossMs);
     }
-    if (excused) {
+    if (excused && w.flush) {
+      for (const auto& [server, floor] : floor_reached_) {
+        if (nodes_[server.first].generation == server.second &&
+            !(floor < w.v)) {
+          excused = false;
+        }
+      }
+    } else if (excused) {
       auto h = holders_.find(holder_key(w.key, w.v.hlc, w.v.origin));
       if (h != holders_.end()) {
         for (auto [node, gen] : h->second) {
@@ -583,6 +631,13 @@ void Cluster::final_checks() {
     }
     if (excused) continue;
     if (++lost > 3) continue;
+    if (w.flush) {
+      fail("flush-lost", "FLUSHALL @" + str(w.v) + " acknowledged by server " +
+                             std::to_string(w.node + 1) + " at " +
+                             std::to_string(w.at_ms) +
+                             " ms, but the final floor is " + str(first_floor));
+      continue;
+    }
     fail(w.deleted ? "deleted-came-back" : "acked-lost",
          std::string(w.deleted ? "DEL " : "SET ") + w.key + " @" + str(w.v) +
              " acknowledged by server " + std::to_string(w.node + 1) + " at " +
@@ -786,6 +841,9 @@ std::string replay_command(const SimOptions& o) {
     << " --actors " << o.actors << " --faults " << faults_name(o.faults);
   if (o.repair_interval_ms != SimOptions().repair_interval_ms) {
     s << " --repair-interval-ms " << o.repair_interval_ms;
+  }
+  if (o.flush_one_in != SimOptions().flush_one_in) {
+    s << " --flush-one-in " << o.flush_one_in;
   }
   if (o.durable) s << " --durable " << durable::fsync_name(*o.durable);
   if (o.skip_fsync) s << " --skip-fsync";

@@ -46,6 +46,8 @@ struct SimOptions {
   int64_t settle_ms = 15'000;
   size_t keys = 24;         // small, so writes collide
   double ops_per_sec = 40;  // client operations across the cluster
+  // About one op in this many is a FLUSHALL (0: none).
+  uint64_t flush_one_in = 200;
   // The servers' anti-entropy interval; 0 switches repair off (to show
   // what the checkers find without it).
   int64_t repair_interval_ms = 1000;
