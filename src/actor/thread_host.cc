@@ -1,5 +1,8 @@
 #include "thread_host.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <mutex>
@@ -67,7 +70,14 @@ void ThreadHost::run_background(size_t worker, std::function<void()> work,
                                 std::function<void()> done) {
   // Started on first use: most systems never need it.
   std::call_once(background_once_, [this] {
-    background_thread_ = std::thread([this] { background_io_.run(); });
+    background_thread_ = std::thread([this] {
+      // Long file jobs (snapshots) yield to the workers: at the lowest
+      // priority a waking worker preempts them at once, so queries do not
+      // wait behind them (Linux: nice is per thread). They still progress
+      // under full load, only more slowly.
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+      background_io_.run();
+    });
   });
   asio::post(background_io_, [this, worker, work = std::move(work),
                               done = std::move(done)]() mutable {
