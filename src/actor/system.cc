@@ -255,6 +255,22 @@ void SystemImpl::run_background(Cell& cell, std::function<void()> work,
   });
 }
 
+void SystemImpl::call_at_pass_end(Cell& cell) {
+  if (closed() || cell.pass_end_posted) return;
+  cell.pass_end_posted = true;
+  // Queued behind everything the worker already has to run: the rest of
+  // this pass's socket completions and actor runs.
+  host_->post(cell.worker, [this, &cell] {
+    WorkerScope scope(this, cell.worker);
+    cell.pass_end_posted = false;
+    if (closed()) return;
+    bool was = t_worker.in_actor;
+    t_worker.in_actor = true;
+    cell.actor->on_pass_end();
+    t_worker.in_actor = was;
+  });
+}
+
 ActorRef SystemImpl::spawn(
     System& owner, std::optional<size_t> worker,
     const std::function<std::unique_ptr<Actor>(Context&)>& make) {
@@ -370,6 +386,8 @@ int64_t Context::monotonic_ms() const { return impl_.host().monotonic_ms(); }
 void Context::background(std::function<void()> work, Message done) {
   impl_.run_background(cell_, std::move(work), std::move(done));
 }
+
+void Context::call_at_pass_end() { impl_.call_at_pass_end(cell_); }
 
 void Context::send_after(const ActorRef& to, Message msg,
                          std::chrono::milliseconds delay) {

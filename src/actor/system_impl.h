@@ -43,6 +43,8 @@ class Cell {
   // True while a run is posted or running; starts true so that nothing runs
   // before the constructor has returned.
   std::atomic<bool> scheduled{true};
+  // An on_pass_end call is posted (only the cell's worker touches it).
+  bool pass_end_posted = false;
   std::unique_ptr<Context> context;
   std::unique_ptr<Actor> actor;
 
@@ -134,6 +136,7 @@ class SystemImpl final : public HostInbox {
   // Context::run_background: work on the host's background thread, then
   // done to the actor.
   void run_background(Cell& cell, std::function<void()> work, Message done);
+  void call_at_pass_end(Cell& cell);
   void send_after(Cell& from, const ActorRef& to, Message msg,
                   std::chrono::milliseconds delay);
 

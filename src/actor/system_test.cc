@@ -362,6 +362,51 @@ TEST(System, ATellOnTheActorsWorkerIsAnsweredBeforeItReturnsWithoutNesting) {
   EXPECT_TRUE(log.empty()) << log.dump();
 }
 
+// Asks for a pass end on every Add; counts the pass ends and the Adds each
+// one saw. Get answers passes * 1000 + Adds seen by the last pass end.
+class PassCounter : public Actor {
+ public:
+  explicit PassCounter(Context& ctx) : ctx_(ctx) {}
+  Status on_message(Message& msg) override {
+    return match(
+        msg,
+        [&](Add& a) {
+          adds_ += a.n;
+          ctx_.call_at_pass_end();
+        },
+        [&](Get& g) { ctx_.reply(g, Count{passes_ * 1000 + seen_}); });
+  }
+  void on_pass_end() override {
+    ++passes_;
+    seen_ = adds_;
+  }
+
+ private:
+  Context& ctx_;
+  int64_t adds_ = 0;
+  int64_t passes_ = 0;
+  int64_t seen_ = 0;
+};
+
+// Ten tells from one handler on the actor's worker run as ten turns (each
+// inline); the pass end asked for in each comes once, after all ten.
+TEST(System, APassEndComesOnceAfterEverythingReadyOnTheWorker) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  auto a = sys->spawn_on<PassCounter>(0);
+  std::promise<void> done;
+  asio::post(sys->executor(0), [&] {
+    for (int i = 0; i < 10; ++i) sys->tell(a, Add{1});
+    done.set_value();
+  });
+  done.get_future().wait();
+  auto r = ask<Count>(*sys, a);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->value, 1 * 1000 + 10);
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
 TEST(System, UnknownTargetIsReported) {
   ErrorLog log;
   auto sys = make_system(test_config(log));

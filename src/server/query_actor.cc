@@ -104,11 +104,13 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
 }
 
 void QueryActor::on_rotate_log(const RotateLog& r) {
-  // A snapshot starts: what this actor logged so far is sealed for it.
+  // A snapshot starts: what this actor logged so far is sealed for it,
+  // including writes waiting for the end of this pass.
   snapshot_running_ = true;
   grown_asked_ = false;
   LogRotated out;
   if (log_) {
+    commit();
     if (Status s = log_->sync(); !s.ok()) log_failed(s);
     out.sealed = log_->rotate();
   }
@@ -230,7 +232,7 @@ Status QueryActor::on_query(QueryRequest& q) {
     save_waiters_.push_back(
         {HeldReply{q.reply_to, std::move(reply), wrote}, *save_want_});
   } else if (log_) {
-    // Held until the turn's record is in the log (on_turn_end), reads
+    // Held until the turn's record is in the log (commit), reads
     // too, so that no reply shows a write before it is durable.
     replies_.push_back({q.reply_to, std::move(reply), wrote});
   } else {
@@ -259,6 +261,25 @@ void QueryActor::raise_floor(const kv::Version& v) {
 
 void QueryActor::on_turn_end() {
   if (!log_) return;
+  if (turn_.empty() && !floor_unlogged_ && !commit_asked_) {
+    commit();  // nothing waits for the disk: the replies go now
+    return;
+  }
+  // Committed once the worker has run the rest of this pass (the other
+  // sockets' requests): one write, and under `always` one fsync, for every
+  // turn of it.
+  if (!commit_asked_) {
+    commit_asked_ = true;
+    ctx_.call_at_pass_end();
+  }
+}
+
+void QueryActor::on_pass_end() {
+  commit_asked_ = false;
+  commit();
+}
+
+void QueryActor::commit() {
   bool ok = (turn_.empty() && !floor_unlogged_) || commit_log();
   for (auto& r : replies_) {
     send(r, !ok && r.wrote ? "MISCONF Errors writing to the append-only log: " +

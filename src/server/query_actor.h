@@ -81,8 +81,11 @@ class QueryActor : public actor::Actor {
              std::unique_ptr<kv::Store> replica = nullptr);
 
   Status on_message(actor::Message& msg) override;
-  // Commits the turn's log record, then sends the replies held for it.
+  // Commits the turn's log record and sends the replies held for it, at
+  // once when nothing waits for the disk, else at the end of the worker's
+  // pass (on_pass_end): group commit across the turns of a pass.
   void on_turn_end() override;
+  void on_pass_end() override;
 
  private:
   // A snapshot being streamed to a new server, by key.
@@ -135,7 +138,10 @@ class QueryActor : public actor::Actor {
   // (route not kRouteNone) also goes into this turn's log record.
   bool apply(std::string_view key, std::string_view value, kv::Version v,
              bool deleted, uint8_t route);
-  // Writes and (by the fsync policy) syncs the turn's record; false, with
+  // Writes what waits for the log, then sends the replies held for it (an
+  // error for those that wrote, if the disk refused).
+  void commit();
+  // Writes and (by the fsync policy) syncs the pending record; false, with
   // the log marked failed, when the disk refuses.
   bool commit_log();
   // Raises the replica's floor (a clear); logged with the turn.
@@ -202,6 +208,7 @@ class QueryActor : public actor::Actor {
   std::vector<HeldReply> replies_;
   std::string disk_error_;       // why writes are refused; empty: they are not
   bool floor_unlogged_ = false;  // the floor rose this turn
+  bool commit_asked_ = false;    // on_pass_end will commit
   // Monotonic ms (a wall clock that jumps back must not delay a sync).
   int64_t disk_failed_ms_ = 0;
   int64_t last_sync_ms_ = 0;

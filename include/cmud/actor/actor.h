@@ -59,6 +59,11 @@ class Context {
   void run_background(std::function<void()> work, T done) {
     background(std::move(work), Message::make<T>(std::move(done)));
   }
+  // Asks for one on_pass_end() call once the worker has run what was ready
+  // to run now (the other sockets and actors of this pass of its event
+  // loop); asking again before it comes changes nothing. Not a message: it
+  // counts toward no pair's rate.
+  void call_at_pass_end();
 
   // A logger whose lines name this actor.
   spdlog::logger& log() const;
@@ -105,6 +110,12 @@ class Actor {
   // actor that logs writes commits the turn's records here with one write
   // (and one fsync), then sends the replies it held back: group commit.
   virtual void on_turn_end() {}
+  // Called, on the worker, after Context::call_at_pass_end(): once the
+  // worker has run everything that was ready then. An actor whose turns
+  // each hold few writes (one request per socket read) commits them all
+  // here with one write and one fsync: group commit across the turns of a
+  // pass, as Redis writes its AOF once per event-loop iteration.
+  virtual void on_pass_end() {}
 };
 
 }  // namespace cmud::actor
