@@ -6,6 +6,7 @@
 
 #include "cmud/actor/system.h"
 #include "cmud/durable/recovery.h"
+#include "replicas.h"
 
 namespace cmud::server {
 namespace {
@@ -149,7 +150,30 @@ bool Coordinator::add_server(const ServerDesc& d, bool full_state) {
   if (fresh || full_state) {
     for (const auto& q : queries_) ctx_.tell(q, AddServer{d, full_state});
   }
+  if (fresh) save_members();
   return fresh;
+}
+
+// Not synced: a member list lost to a crash costs only a --join next time.
+void Coordinator::save_members() {
+  if (data_dir_.empty()) return;
+  std::string text;
+  for (const auto& [address, d] : known_) text += address + "\n";
+  FileSystem& fs = ctx_.system().files();
+  const std::string path = data_dir_ + "/" + std::string(kMembersFile);
+  const std::string aside = path + ".tmp";
+  (void)fs.remove(aside);
+  Status s;
+  if (auto f = fs.open_append(aside); f.ok()) {
+    s = (*f)->append(text);
+  } else {
+    s = f.status();
+  }
+  if (s.ok()) s = fs.rename(aside, path);
+  if (!s.ok()) {
+    ctx_.log().warn("cannot keep the member list in {}: {}", data_dir_,
+                    s.message());
+  }
 }
 
 void Coordinator::request_join(const std::string& address, bool want_state) {

@@ -56,6 +56,8 @@ class Coordinator : public actor::Actor {
   void heard(const std::string& address);
   // Adds a server; true if it was new.
   bool add_server(const ServerDesc& d, bool full_state);
+  // Writes the known members to data_dir (see members_file in replicas.h).
+  void save_members();
   void request_join(const std::string& address, bool want_state);
   void schedule_tick();
 

@@ -1,8 +1,10 @@
 #include "replicas.h"
 
+#include <algorithm>
 #include <charconv>
 #include <thread>
 
+#include "cmud/common/address.h"
 #include "coordinator.h"
 
 namespace cmud::server {
@@ -68,6 +70,24 @@ Result<Replicas> start_replicas(actor::System& system,
     if (Status s = durable::compact(system.files(), sync.data_dir, *recovered);
         !s.ok()) {
       r.recovery_warnings.push_back("cannot write a snapshot: " + s.message());
+    }
+  }
+  if (!sync.data_dir.empty()) {
+    // Members known before: asked to join again (a line torn by a crash,
+    // or our own address, is skipped).
+    auto text =
+        system.files().read(sync.data_dir + "/" + std::string(kMembersFile));
+    std::string_view rest = text.ok() ? std::string_view(*text) : "";
+    while (!rest.empty()) {
+      size_t end = rest.find('\n');
+      std::string_view line = rest.substr(0, end);
+      rest = end == std::string_view::npos ? "" : rest.substr(end + 1);
+      if (line.empty() || line == system.address() ||
+          !parse_host_port(line).ok() ||
+          std::find(join.begin(), join.end(), line) != join.end()) {
+        continue;
+      }
+      join.emplace_back(line);
     }
   }
   bool want_state = !recovered || recovered->store.size() == 0 ||

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cmud/actor/system.h"
@@ -29,13 +30,19 @@ struct Replicas {
 // fails.
 Result<uint64_t> next_incarnation(FileSystem& fs, const std::string& dir);
 
+// The file in a data directory that lists the members a server knew (one
+// actor-system address a line), so that a restart without --join (a whole
+// cluster brought back) joins them again.
+inline constexpr std::string_view kMembersFile = "members";
+
 // Spawns the coordinator and one query actor per worker of `system` (which
 // must have spawned nothing yet), then starts the coordinator, which joins
-// `join` (actor-system addresses). query_ports name the query ports in
-// worker order (descriptions only). With sync.data_dir, first reads back
-// the state kept there (system.files()) into every actor and folds it into
-// one snapshot; kDecode if it is damaged (unless repair_log: then what
-// precedes the damage is kept). kInternal if ids come out otherwise.
+// `join` (actor-system addresses) and, with sync.data_dir, the members
+// listed there. query_ports name the query ports in worker order
+// (descriptions only). With sync.data_dir, first reads back the state kept
+// there (system.files()) into every actor and folds it into one snapshot;
+// kDecode if it is damaged (unless repair_log: then what precedes the
+// damage is kept). kInternal if ids come out otherwise.
 Result<Replicas> start_replicas(actor::System& system,
                                 std::vector<std::string> query_ports,
                                 const SyncOptions& sync,

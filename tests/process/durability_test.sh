@@ -8,7 +8,8 @@
 #  2. Whole-cluster restart: 2 servers x 2 actors hold 100 000 keys; both
 #     are killed and started again: every key is back on every port. Then
 #     a FLUSHALL on one server empties both, and stays done across another
-#     restart.
+#     restart, without --join: the servers find each other again from the
+#     members each kept in its data directory.
 #  3. A log damaged in the middle stops the start with a clear message;
 #     --repair-log starts anyway.
 # Loopback only; every wait is bounded; every process is stopped on exit.
@@ -162,8 +163,6 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 start_server a --port "$port" --actors 2 --data-dir "$tmp/a"
-# Members are not kept on disk: a whole cluster restarted is told whom to
-# join, as scripts/play.sh does.
 start_server b --port "$b_port" --actors 2 --data-dir "$tmp/b" \
   --join "127.0.0.1:$port"
 check "every key back on every port after both were killed" on_every_port 100000 5 DBSIZE
@@ -187,12 +186,15 @@ for _ in $(seq 1 100); do
   kill -0 "$a_pid" 2>/dev/null || kill -0 "$b_pid" 2>/dev/null || break
   sleep 0.05
 done
+# This time without --join: each finds the other from the members it kept.
 start_server a --port "$port" --actors 2 --data-dir "$tmp/a"
-start_server b --port "$b_port" --actors 2 --data-dir "$tmp/b" \
-  --join "127.0.0.1:$port"
+start_server b --port "$b_port" --actors 2 --data-dir "$tmp/b"
 check "  ... and after a restart of both, only that write is there" \
   on_every_port 1 5 DBSIZE
 check "  ... with its value" on_every_port yes 2 GET after-clear
+r "$(json "$tmp/b.json" query 0)" SET rejoined yes >/dev/null
+check "restarted without --join, both sync again (the members file)" \
+  on_every_port yes 5 GET rejoined
 stop_servers
 pids=()
 
