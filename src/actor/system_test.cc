@@ -398,7 +398,9 @@ TEST(System, APassEndComesOnceAfterEverythingReadyOnTheWorker) {
   std::promise<void> done;
   asio::post(sys->executor(0), [&] {
     for (int i = 0; i < 10; ++i) sys->tell(a, Add{1});
-    done.set_value();
+    // Posted from the worker, so queued behind the pass end. Set here, the
+    // Get below could be queued from outside before the pass end was.
+    asio::post(sys->executor(0), [&] { done.set_value(); });
   });
   done.get_future().wait();
   auto r = ask<Count>(*sys, a);

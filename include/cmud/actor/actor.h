@@ -61,8 +61,9 @@ class Context {
   }
   // Asks for one on_pass_end() call once the worker has run what was ready
   // to run now (the other sockets and actors of this pass of its event
-  // loop); asking again before it comes changes nothing. Not a message: it
-  // counts toward no pair's rate.
+  // loop); asking again before it comes changes nothing. Work queued from
+  // other threads meanwhile may run before it. Not a message: it counts
+  // toward no pair's rate.
   void call_at_pass_end();
 
   // A logger whose lines name this actor.
