@@ -11,8 +11,9 @@
 namespace cmud::durable {
 
 void EntryRecord::add(std::string_view key, std::string_view value,
-                      const kv::Version& v, bool deleted) {
-  kv::append_entry(record_, key, value, v.hlc, v.origin, deleted);
+                      const kv::Version& v, bool deleted,
+                      std::string_view meta) {
+  kv::append_entry(record_, key, value, v.hlc, v.origin, deleted, meta);
   ++count_;
 }
 
@@ -84,7 +85,7 @@ bool apply_record(std::string_view payload, Recovered& r, bool& ended) {
         r.max_hlc = std::max(r.max_hlc, e.hlc);
         if (e.version() < r.store.floor()) continue;  // cleared since
         (void)r.store.apply(e.key, e.value, e.version(), e.deleted,
-                            kv::kRouteNone);
+                            kv::kRouteNone, e.meta);
       }
       return in.remaining() == 0;
     }

@@ -2,7 +2,9 @@
 
 #include <absl/hash/hash.h>
 
+#include "cmud/common/ascii.h"
 #include "cmud/common/hash.h"
+#include "cmud/kv/counter.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -27,10 +29,17 @@ constexpr uint64_t mix(uint64_t z) {
 
 uint64_t Store::stable_hash(std::string_view key) { return mix(fnv1a_64(key)); }
 
-uint64_t Store::entry_digest(uint64_t key_hash, const Version& v,
-                             bool deleted) {
+uint64_t Store::entry_digest(uint64_t key_hash, const Version& v, bool deleted,
+                             uint64_t meta_hash) {
   return mix(key_hash ^ mix(v.hlc + 0x9e3779b97f4a7c15ull) ^
-             mix(v.origin ^ 0x6a09e667f3bcc909ull) ^ (deleted ? 0xdull : 0));
+             mix(v.origin ^ 0x6a09e667f3bcc909ull) ^ (deleted ? 0xdull : 0) ^
+             meta_hash);
+}
+
+uint64_t Store::meta_hash(std::string_view meta) {
+  if (meta.empty()) return 0;
+  uint64_t h = mix(fnv1a_64(meta) ^ 0xbb67ae8584caa73bull);
+  return h == 0 ? 1 : h;  // 0 means "no counter"
 }
 
 namespace {
@@ -41,16 +50,19 @@ void copy_into(char* dst, std::string_view src) {
 }  // namespace
 
 Entry* Store::make(std::string_view key, std::string_view value,
-                   Version version, bool deleted) {
+                   Version version, bool deleted, std::string_view meta) {
   if (deleted) value = {};
-  void* mem = ::operator new(sizeof(Entry) + key.size() + value.size());
+  void* mem =
+      ::operator new(sizeof(Entry) + key.size() + value.size() + meta.size());
   auto* e = new (mem) Entry();
   e->version_ = version;
   e->deleted_ = deleted;
   e->key_len_ = static_cast<uint32_t>(key.size());
   e->value_len_ = static_cast<uint32_t>(value.size());
+  e->meta_len_ = static_cast<uint32_t>(meta.size());
   copy_into(e->data(), key);
   copy_into(e->data() + key.size(), value);
+  copy_into(e->data() + key.size() + value.size(), meta);
   return e;
 }
 
@@ -64,29 +76,85 @@ Store::~Store() {
   for (auto& r : retired_) destroy(r.entry);
 }
 
+namespace {
+
+// A counter's state as stored: its canonical encoding and its total, from
+// meta bytes that may come from anywhere.
+struct CounterState {
+  std::string meta;
+  std::string text;
+};
+
+CounterState counter_state(const Counter& c) {
+  return CounterState{c.encoded(), c.text()};
+}
+
+}  // namespace
+
 bool Store::apply(std::string_view key, std::string_view value, Version version,
-                  bool deleted, uint8_t route) {
+                  bool deleted, uint8_t route, std::string_view meta) {
   if (version < floor_) return false;  // cleared everywhere
-  if (deleted) value = {};
+  std::optional<Counter> incoming;
+  if (deleted) {
+    value = {};
+    meta = {};
+  } else if (!meta.empty()) {
+    incoming = Counter::decode(meta);
+    if (!incoming) return false;
+  }
   Entry* e;
   size_t hash = hash_of(key);
   auto it = by_hash_.find(Probe{key, hash});
   uint64_t stable = stable_hash(key);
   uint64_t& leaf = leaves_[stable >> (64 - kLeafBits)];
+  std::optional<CounterState> state;
   if (it != by_hash_.end()) {
     Entry* old = it->entry;
-    if (!(version > old->version_)) return false;
+    if (version == old->version_ && incoming) {
+      // Parts of the counter this version began: merged with what is here.
+      std::optional<Counter> mine;
+      if (old->counter()) {
+        mine = Counter::decode(old->meta());
+      } else if (old->deleted_) {
+        mine = Counter(0);
+      } else if (auto n = strict_int(old->value())) {
+        mine = Counter(*n);
+      }
+      if (!mine || mine->base() != incoming->base() ||
+          !mine->merge(*incoming)) {
+        return false;
+      }
+      state = counter_state(*mine);
+      // Unlike a newer version, the merge may hold parts the sender lacks,
+      // and parts of ours still waiting to travel: the record keeps going
+      // where the old one was to go.
+      if (old->seq_ != 0 && !log_.empty() && old->seq_ >= log_.front().seq) {
+        const Record& r = log_[old->seq_ - log_.front().seq];
+        if (r.seq == old->seq_) route |= r.route;
+      }
+    } else if (!(version > old->version_)) {
+      return false;
+    }
+  }
+  if (incoming && !state) state = counter_state(*incoming);
+  if (state) {
+    value = state->text;
+    meta = state->meta;
+  }
+  if (it != by_hash_.end()) {
+    Entry* old = it->entry;
     if (counted(old)) {
-      leaf ^= entry_digest(stable, old->version_, old->deleted_);
+      leaf ^= digest_of(stable, old);
       if (!old->deleted_) --live_;
     }
-    if (old->value_len_ == value.size()) {
+    if (old->value_len_ == value.size() && old->meta_len_ == meta.size()) {
       e = old;  // same size: rewrite in place
       e->version_ = version;
       e->deleted_ = deleted;
       copy_into(e->data() + e->key_len_, value);
+      copy_into(e->data() + e->key_len_ + e->value_len_, meta);
     } else {
-      e = make(key, value, version, deleted);
+      e = make(key, value, version, deleted, meta);
       // Same key, same hash: the slot may point at the new entry in place
       // (the set's elements are const only to guard their hash and key).
       const_cast<Slot&>(*it).entry = e;
@@ -95,11 +163,11 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
       retire(old);
     }
   } else {
-    e = make(key, value, version, deleted);
+    e = make(key, value, version, deleted, meta);
     by_hash_.insert(Slot{e, hash});
     by_key_.insert(e);
   }
-  leaf ^= entry_digest(stable, version, deleted);
+  leaf ^= digest_of(stable, e);
   if (!deleted) ++live_;
   if (max_version_ < version) max_version_ = version;
   if (route == kRouteNone) {
@@ -114,7 +182,8 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
 void Store::copy_from(const Store& other) {
   by_hash_.reserve(other.by_key_.size());
   for (const Entry* src : other.by_key_) {
-    Entry* e = make(src->key(), src->value(), src->version_, src->deleted_);
+    Entry* e = make(src->key(), src->value(), src->version_, src->deleted_,
+                    src->meta());
     by_hash_.insert(Slot{e, hash_of(e->key())});
     by_key_.insert(by_key_.end(), e);  // in key order: appended
   }
@@ -168,8 +237,7 @@ bool Store::purge(size_t max_visit) {
     }
     if (counted(e)) {
       uint64_t stable = stable_hash(e->key());
-      leaves_[stable >> (64 - kLeafBits)] ^=
-          entry_digest(stable, e->version_, e->deleted_);
+      leaves_[stable >> (64 - kLeafBits)] ^= digest_of(stable, e);
       if (!e->deleted_) --live_;
     }
     by_hash_.erase(by_hash_.find(Probe{e->key(), hash_of(e->key())}));

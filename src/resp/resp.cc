@@ -8,6 +8,7 @@
 // is refused instead of buffered. Decisions depend only on the bytes already
 // seen: a prefix that completes or fails does the same with more bytes added.
 #include "cmud/resp/resp.h"
+#include "cmud/common/ascii.h"
 
 #include <algorithm>
 #include <charconv>
@@ -43,19 +44,6 @@ constexpr std::string_view kLineTooLong = "Protocol error: line too long";
 constexpr std::string_view kCrWithoutLf =
     "Protocol error: CR not followed by LF";
 constexpr std::string_view kTooDeep = "Protocol error: arrays nested too deep";
-
-// Integer text as Redis' string2ll accepts it: -?(0|[1-9][0-9]*) within
-// int64; no '+', no leading zeros, no "-0", no spaces.
-std::optional<int64_t> strict_int(std::string_view s) {
-  const size_t first = !s.empty() && s[0] == '-' ? 1 : 0;
-  if (first == s.size()) return std::nullopt;
-  if (s[first] == '0' && s.size() != 1) return std::nullopt;
-  int64_t v = 0;
-  const char* end = s.data() + s.size();
-  auto [p, ec] = std::from_chars(s.data(), end, v);
-  if (ec != std::errc() || p != end) return std::nullopt;
-  return v;
-}
 
 // a + b, or SIZE_MAX when that overflows (limits may be set to SIZE_MAX).
 size_t saturating_add(size_t a, size_t b) {

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <string>
 
 #include "cmud/common/ascii.h"
@@ -78,6 +79,34 @@ void cmd_set(Session& s, Args a, ReplyWriter& w) {
     return;
   }
   s.defer(OpView::set(a[1], a[2]), fmt_ok);
+}
+
+// INCR, DECR, INCRBY, DECRBY: a counter whose increments made on every
+// server add up (kv::Counter), not a read-modify-write of the value.
+void incr_by(Session& s, std::string_view key, int64_t delta) {
+  s.defer(OpView::incr(key, delta), fmt_integer);
+}
+void cmd_incr(Session& s, Args a, ReplyWriter&) { incr_by(s, a[1], 1); }
+void cmd_decr(Session& s, Args a, ReplyWriter&) { incr_by(s, a[1], -1); }
+void cmd_incrby(Session& s, Args a, ReplyWriter& w) {
+  auto n = strict_int(a[2]);
+  if (!n) {
+    w.error("ERR value is not an integer or out of range");
+    return;
+  }
+  incr_by(s, a[1], *n);
+}
+void cmd_decrby(Session& s, Args a, ReplyWriter& w) {
+  auto n = strict_int(a[2]);
+  if (!n) {
+    w.error("ERR value is not an integer or out of range");
+    return;
+  }
+  if (*n == std::numeric_limits<int64_t>::min()) {
+    w.error("ERR decrement would overflow");
+    return;
+  }
+  incr_by(s, a[1], -*n);
 }
 
 void cmd_del(Session& s, Args a, ReplyWriter&) {
@@ -446,6 +475,30 @@ constexpr Command kCommands[] = {
      .keys = {1, 1, 1},
      .summary = "SET key value: store value (no options)",
      .run = cmd_set},
+    {.name = "incr",
+     .arity = 2,
+     .flags = flags("write denyoom fast"),
+     .keys = {1, 1, 1},
+     .summary = "INCR key: add 1 to a counter that adds up across servers",
+     .run = cmd_incr},
+    {.name = "decr",
+     .arity = 2,
+     .flags = flags("write denyoom fast"),
+     .keys = {1, 1, 1},
+     .summary = "DECR key: take 1 from the counter",
+     .run = cmd_decr},
+    {.name = "incrby",
+     .arity = 3,
+     .flags = flags("write denyoom fast"),
+     .keys = {1, 1, 1},
+     .summary = "INCRBY key n: add n to the counter",
+     .run = cmd_incrby},
+    {.name = "decrby",
+     .arity = 3,
+     .flags = flags("write denyoom fast"),
+     .keys = {1, 1, 1},
+     .summary = "DECRBY key n: take n from the counter",
+     .run = cmd_decrby},
     {.name = "del",
      .arity = -2,
      .flags = flags("write"),

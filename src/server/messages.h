@@ -31,6 +31,7 @@ enum class OpKind : uint8_t {
   kInfo,     // -> items: name, value, ... (the replica's counters, for INFO)
   kPersist,  // SAVE (ok), BGSAVE (value: status), LASTSAVE (integer)
   kFlush,    // FLUSHALL: raise the floor to a new version -> ok
+  kIncr,     // key, delta -> integer: the counter's new total (kv::Counter)
 };
 
 // What a kPersist op asks.

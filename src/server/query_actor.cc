@@ -41,8 +41,11 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <limits>
 
 #include "cmud/actor/system.h"
+#include "cmud/common/ascii.h"
+#include "cmud/kv/counter.h"
 #include "cmud/resp/resp.h"
 #include "coordinator.h"
 #include "query_wire.h"
@@ -170,6 +173,7 @@ std::string_view point_key(const OpView& op) {
   switch (op.kind()) {
     case OpKind::kGet:
     case OpKind::kSet:
+    case OpKind::kIncr:
       return op.key();
     case OpKind::kMGet:
     case OpKind::kDel:
@@ -201,7 +205,7 @@ Status QueryActor::on_query(QueryRequest& q) {
   if (log_ && !disk_error_.empty() &&
       std::any_of(ops_.begin(), ops_.begin() + q.count, [](const OpView& op) {
         return op.kind() == OpKind::kSet || op.kind() == OpKind::kDel ||
-               op.kind() == OpKind::kFlush;
+               op.kind() == OpKind::kFlush || op.kind() == OpKind::kIncr;
       })) {
     // The log failed: refuse writes (reads go on) until a retry, at most
     // once a second, finds the disk working again.
@@ -241,13 +245,22 @@ Status QueryActor::on_query(QueryRequest& q) {
   return {};
 }
 
-bool QueryActor::apply(std::string_view key, std::string_view value,
-                       kv::Version v, bool deleted, uint8_t route) {
-  if (!store_.apply(key, value, v, deleted, route)) return false;
+bool QueryActor::apply(const kv::EntryView& e, uint8_t route) {
+  if (!store_.apply(e.key, e.value, e.version(), e.deleted, route, e.meta)) {
+    return false;
+  }
   // A write taken here, or one that came from another server: it entered
   // the server through this actor, so this actor's log keeps it (once per
-  // server; local peers that receive it do not log it again).
-  if (log_ && route != kv::kRouteNone) turn_.add(key, value, v, deleted);
+  // server; local peers that receive it do not log it again). A counter is
+  // logged as merged here: its whole state, idempotent at replay.
+  if (log_ && route != kv::kRouteNone) {
+    const kv::Entry* merged = e.meta.empty() ? nullptr : store_.find(e.key);
+    if (merged != nullptr) {
+      turn_.add(*merged);
+    } else {
+      turn_.add(e.key, e.value, e.version(), e.deleted);
+    }
+  }
   return true;
 }
 
@@ -366,8 +379,45 @@ void QueryActor::put(std::string_view key, std::string_view value,
   // clock's logical part.
   if (!request_ms_) request_ms_ = clock_.now_ms();
   kv::Version v{clock_.next(*request_ms_), origin_};
-  (void)apply(key, value, v, deleted, kv::kRouteLocal | kv::kRouteRemote);
+  (void)apply({key, value, v.hlc, v.origin, deleted, {}},
+              kv::kRouteLocal | kv::kRouteRemote);
   wrote_ = true;
+}
+
+void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
+  // The counter this replica holds, or a new one on what is here: its base
+  // is the key's number at the key's version (0 for a tombstone, or for no
+  // entry, at the floor), so the parts added here merge with those added
+  // anywhere else on the same base, and a newer SET, DEL or clear replaces
+  // them all.
+  const kv::Entry* e = store_.find(key);
+  std::optional<kv::Counter> c;
+  kv::Version base = e != nullptr ? e->version() : store_.floor();
+  if (e == nullptr || e->deleted()) {
+    c = kv::Counter(0);
+  } else if (e->counter()) {
+    c = kv::Counter::decode(e->meta());
+  } else if (auto n = strict_int(e->value())) {
+    c = kv::Counter(*n);
+  }
+  if (!c) {
+    out.error("ERR value is not an integer or out of range");
+    return;
+  }
+  if (c->total() > std::numeric_limits<int64_t>::max() ||
+      c->total() < std::numeric_limits<int64_t>::min()) {
+    out.error("ERR value is not an integer or out of range");
+    return;
+  }
+  if (!c->add(origin_, delta)) {
+    out.error("ERR increment or decrement would overflow");
+    return;
+  }
+  std::string meta = c->encoded();
+  (void)apply({key, {}, base.hlc, base.origin, false, meta},
+              kv::kRouteLocal | kv::kRouteRemote);
+  wrote_ = true;
+  out.integer(static_cast<int64_t>(c->total()));
 }
 
 void QueryActor::run(const OpView& op, ResultWriter& out) {
@@ -456,6 +506,9 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     }
     case OpKind::kDbSize:
       out.integer(static_cast<int64_t>(store_.live_size()));
+      return;
+    case OpKind::kIncr:
+      incr(op.key(), op.delta(), out);
       return;
     case OpKind::kFlush:
       // A clear with a version of its own: everything older goes, on every
@@ -571,8 +624,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
         n, [&](size_t i) { return chunk[i].key; },
         [&](size_t i) {
           const kv::EntryView& e = chunk[i];
-          if (!admit_and_apply(e.key, e.value, {e.hlc, e.origin}, e.deleted,
-                               route, now_ms, logged)) {
+          if (!admit_and_apply(e, route, now_ms, logged)) {
             ++refused;
           }
         });
@@ -590,23 +642,24 @@ Status QueryActor::on_sync(SyncBatch& b) {
   return {};
 }
 
-bool QueryActor::admit_and_apply(std::string_view key, std::string_view value,
-                                 kv::Version v, bool deleted, uint8_t route,
+bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
                                  uint64_t now_ms, bool& logged) {
+  kv::Version v = e.version();
   switch (kv::admit(v, now_ms, store_.floor(), options_.admit)) {
     case kv::Admit::kAccept:
       clock_.observe(v.hlc);
-      if (apply(key, value, v, deleted, route)) {
+      if (apply(e, route)) {
         logged |= route != kv::kRouteNone;
       }
       return true;
     case kv::Admit::kStale:
       return true;
     case kv::Admit::kHold: {
-      size_t bytes = key.size() + value.size() + sizeof(Held);
+      Held h{std::string(e.key), std::string(e.value), v, e.deleted, route,
+             std::string(e.meta)};
+      size_t bytes = h.bytes();
       while (!held_.empty() && held_bytes_ + bytes > options_.max_held_bytes) {
-        held_bytes_ -= held_.front().key.size() + held_.front().value.size() +
-                       sizeof(Held);
+        held_bytes_ -= held_.front().bytes();
         held_.pop_front();
         ++held_dropped_;
       }
@@ -622,8 +675,7 @@ bool QueryActor::admit_and_apply(std::string_view key, std::string_view value,
             v.wall_ms() - now_ms, options_.admit.max_skew_ms, held_total_ + 1,
             held_dropped_);
       }
-      held_.push_back(
-          Held{std::string(key), std::string(value), v, deleted, route});
+      held_.push_back(std::move(h));
       held_bytes_ += bytes;
       ++held_total_;
       return true;
@@ -674,11 +726,10 @@ void QueryActor::retry_held() {
   for (auto& h : held_) {
     if (kv::admit(h.version, now_ms, store_.floor(), options_.admit) ==
         kv::Admit::kHold) {
-      again_bytes += h.key.size() + h.value.size() + sizeof(Held);
+      again_bytes += h.bytes();
       again.push_back(std::move(h));
     } else {
-      (void)admit_and_apply(h.key, h.value, h.version, h.deleted, h.route,
-                            now_ms, logged);
+      (void)admit_and_apply(h.view(), h.route, now_ms, logged);
     }
   }
   held_.swap(again);

@@ -14,6 +14,7 @@
 #include "cmud/actor/actor.h"
 #include "cmud/durable/log.h"
 #include "cmud/durable/recovery.h"
+#include "cmud/kv/entry_wire.h"
 #include "cmud/kv/store.h"
 #include "messages.h"
 #include "query_wire.h"
@@ -100,6 +101,13 @@ class QueryActor : public actor::Actor {
     kv::Version version;
     bool deleted = false;
     uint8_t route = kv::kRouteNone;
+    std::string meta;
+    kv::EntryView view() const {
+      return {key, value, version.hlc, version.origin, deleted, meta};
+    }
+    size_t bytes() const {
+      return key.size() + value.size() + meta.size() + sizeof(Held);
+    }
   };
   // Where this actor's sync batches go.
   struct Dest {
@@ -136,8 +144,9 @@ class QueryActor : public actor::Actor {
   void put(std::string_view key, std::string_view value, bool deleted);
   // Merges an entry into the replica; one that entered this server here
   // (route not kRouteNone) also goes into this turn's log record.
-  bool apply(std::string_view key, std::string_view value, kv::Version v,
-             bool deleted, uint8_t route);
+  bool apply(const kv::EntryView& e, uint8_t route);
+  // INCRBY: adds delta to this actor's part of the key's counter.
+  void incr(std::string_view key, int64_t delta, ResultWriter& out);
   // Writes what waits for the log, then sends the replies held for it (an
   // error for those that wrote, if the disk refused).
   void commit();
@@ -157,9 +166,8 @@ class QueryActor : public actor::Actor {
   Status on_sync(SyncBatch& b);
   // Applies an entry from elsewhere if kv::admit lets it in; holds it if it
   // is too far ahead. False when it must be refused.
-  bool admit_and_apply(std::string_view key, std::string_view value,
-                       kv::Version v, bool deleted, uint8_t route,
-                       uint64_t now_ms, bool& logged);
+  bool admit_and_apply(const kv::EntryView& e, uint8_t route, uint64_t now_ms,
+                       bool& logged);
   // The same for a floor (a clear) from elsewhere: raised, held, or
   // refused (false).
   bool admit_floor(const kv::Version& f, uint64_t now_ms, bool& logged);

@@ -104,6 +104,7 @@ class QueryActorTest : public ::testing::Test {
     int64_t n = 0;
     std::string value;
     std::vector<std::optional<std::string>> values;
+    std::string error;  // the op's error reply, if it failed
     std::vector<std::string> items() const {
       std::vector<std::string> out;
       for (const auto& v : values) out.push_back(v.value_or("<nil>"));
@@ -142,6 +143,8 @@ class QueryActorTest : public ::testing::Test {
         return OpView::persist(static_cast<PersistOp>(op.count));
       case OpKind::kFlush:
         return OpView::flush();
+      case OpKind::kIncr:
+        return OpView::incr(op.key, static_cast<int64_t>(op.count));
     }
     return OpView::dbsize();
   }
@@ -155,6 +158,11 @@ class QueryActorTest : public ::testing::Test {
   // value, or the key the next page starts after.
   std::vector<OpResult> ask(const ActorRef& a, const std::vector<Op>& ops) {
     auto f = sys_->request(a, encode(ops));
+    return results(f);
+  }
+  // The results of a request sent with sys_->request (so that several can
+  // be under way at once).
+  std::vector<OpResult> results(std::future<Result<QueryReply>>& f) {
     if (!wait(f)) return {};
     Result<QueryReply> reply = f.get();
     if (!reply.ok()) return {};
@@ -164,11 +172,15 @@ class QueryActorTest : public ::testing::Test {
     ResultView v;
     for (uint32_t i = 0; i < reply->count && read_result(in, v); ++i) {
       auto text = v.value() ? v.value() : v.scan_next();
-      OpResult r{
-          text.has_value(), v.integer(), std::string(text.value_or("")), {}};
+      OpResult r{text.has_value(),
+                 v.integer(),
+                 std::string(text.value_or("")),
+                 {},
+                 {}};
       for (const auto& x : v.items()) {
         r.values.push_back(x ? std::optional<std::string>(*x) : std::nullopt);
       }
+      r.error = std::string(v.error().value_or(""));
       out.push_back(std::move(r));
     }
     return out;
@@ -182,6 +194,13 @@ class QueryActorTest : public ::testing::Test {
     op.kind = OpKind::kSet;
     op.key = std::move(k);
     op.arg = std::move(v);
+    return op;
+  }
+  static Op incr(std::string k, int64_t delta) {
+    Op op;
+    op.kind = OpKind::kIncr;
+    op.key = std::move(k);
+    op.count = static_cast<uint64_t>(delta);
     return op;
   }
   static Op get(std::string k) {
@@ -663,6 +682,71 @@ TEST_F(QueryActorTest, FlushallClearsEveryReplicaDurablyAndKeepsNewerWrites) {
   EXPECT_EQ((*r)->store.get("after"), "yes");
   EXPECT_FALSE((*r)->store.get("k1").has_value());
   EXPECT_LT(kv::Version(), (*r)->store.floor());
+}
+
+// Two replicas take increments of one key at once, before either has
+// heard of the other's: every increment counts on both (a PN-counter, not a
+// read-modify-write of the value), and the counter survives a restart.
+TEST_F(QueryActorTest, ConcurrentIncrementsOnTwoReplicasAllCountAndSurvive) {
+  simulate();
+  sim::Disk& disk = world_->disk(kHost);
+  ASSERT_TRUE(disk.create_dirs("/data").ok());
+  SyncOptions options;
+  options.data_dir = "/data";
+  options.fsync = durable::Fsync::kAlways;
+  auto refs = spawn(2, options);
+  // Both pipelines are taken before either replica hears of the other.
+  std::vector<Op> ones(100, incr("hits", 1)), twos(100, incr("hits", 2));
+  auto f0 = sys_->request(refs[0], encode(ones));
+  auto f1 = sys_->request(refs[1], encode(twos));
+  auto r0 = results(f0), r1 = results(f1);
+  ASSERT_EQ(r0.size(), 100u);
+  ASSERT_EQ(r1.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(r0[i].n, i + 1);  // each saw only its own
+    EXPECT_EQ(r1[i].n, 2 * (i + 1));
+  }
+  pass(300ms);
+  for (const auto& r : refs) EXPECT_EQ(one(r, get("hits")).value, "300");
+  EXPECT_EQ(one(refs[1], incr("hits", -301)).n, -1);
+  pass(300ms);
+  EXPECT_EQ(one(refs[0], get("hits")).value, "-1");
+  // SET replaces the counter; increments then count from its number.
+  ask(refs[0], {set("hits", "10")});
+  pass(300ms);
+  auto g1 = sys_->request(refs[1], encode({incr("hits", 5)}));
+  auto g0 = sys_->request(refs[0], encode({incr("hits", 1)}));
+  auto s0 = results(g0), s1 = results(g1);
+  ASSERT_EQ(s0.size(), 1u);
+  ASSERT_EQ(s1.size(), 1u);
+  EXPECT_EQ(s0[0].n, 11);  // not yet seen the 5
+  EXPECT_EQ(s1[0].n, 15);
+  pass(300ms);
+  for (const auto& r : refs) EXPECT_EQ(one(r, get("hits")).value, "16");
+  sys_->close();
+  auto rec = durable::recover(disk, "/data", false);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_EQ((*rec)->store.get("hits"), "16");
+}
+
+TEST_F(QueryActorTest, IncrementsThatCannotCountAreErrorsAndChangeNothing) {
+  auto a = spawn(1)[0];
+  ask(a, {set("text", "abc"), set("big", "9223372036854775806"),
+          set("spaced", " 1")});
+  auto r = ask(a, {incr("text", 1), incr("big", 1), incr("big", 1),
+                   incr("spaced", 1), incr("fresh", -3), get("big")});
+  ASSERT_EQ(r.size(), 6u);
+  EXPECT_EQ(r[0].error, "ERR value is not an integer or out of range");
+  EXPECT_EQ(r[1].error, "");
+  EXPECT_EQ(r[1].n, 9223372036854775807);
+  EXPECT_EQ(r[2].error, "ERR increment or decrement would overflow");
+  EXPECT_EQ(r[3].error, "ERR value is not an integer or out of range");
+  EXPECT_EQ(r[4].n, -3);
+  EXPECT_EQ(r[5].value, "9223372036854775807");
+  EXPECT_EQ(one(a, get("text")).value, "abc");
+  // A deleted counter starts again from 0.
+  ask(a, {keys(OpKind::kDel, {"fresh"})});
+  EXPECT_EQ(one(a, incr("fresh", 1)).n, 1);
 }
 
 }  // namespace

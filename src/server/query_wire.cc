@@ -88,6 +88,14 @@ OpView OpView::flush() {
   return op;
 }
 
+OpView OpView::incr(std::string_view key, int64_t delta) {
+  OpView op;
+  op.kind_ = OpKind::kIncr;
+  op.a_ = key;
+  op.n_ = static_cast<uint64_t>(delta);
+  return op;
+}
+
 // op: u8 kind, u8 has_after, bytes a, bytes b, u64 n, varint k, k x bytes
 void append_op(QueryRequest& request, const OpView& op) {
   codec::Writer w(request.ops);
@@ -104,7 +112,7 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kFlush) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kIncr) ||
       !r.fixed(has_after) || has_after > 1 || !r.view(op.a_) ||
       !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();

@@ -42,10 +42,14 @@ class OpView {
   static OpView persist(PersistOp what);
   // FLUSHALL: clears every replica of every server (kv::Store::floor).
   static OpView flush();
+  // INCRBY (INCR, DECR, DECRBY): adds delta to the key's counter.
+  static OpView incr(std::string_view key, int64_t delta);
 
   OpKind kind() const { return kind_; }
-  // kGet, kSet.
+  // kGet, kSet, kIncr.
   std::string_view key() const { return a_; }
+  // kIncr.
+  int64_t delta() const { return static_cast<int64_t>(n_); }
   // kSet.
   std::string_view value() const { return b_; }
   // kMGet, kDel, kExists.

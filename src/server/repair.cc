@@ -39,7 +39,13 @@ struct PeerKey {
   std::string_view key;
   kv::Version version;
   bool deleted = false;
+  uint64_t state = 0;
 };
+
+// A key's flags in a kKeys list: deleted, or a counter whose state hash
+// follows (two counters at one version differ by their parts).
+constexpr uint8_t kKeyDeleted = 1;
+constexpr uint8_t kKeyCounter = 2;
 
 // The records of one message, decoded (views into it).
 struct Parsed {
@@ -101,13 +107,15 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
         if (!list.empty()) return false;  // one list per leaf
         for (uint32_t i = 0; i < n; ++i) {
           PeerKey k;
-          uint8_t deleted = 0;
+          uint8_t flags = 0;
           if (!r.view(k.key) || !r.fixed(k.version.hlc) ||
-              !r.fixed(k.version.origin) || !r.fixed(deleted) || deleted > 1 ||
+              !r.fixed(k.version.origin) || !r.fixed(flags) ||
+              flags > kKeyCounter ||
+              (flags == kKeyCounter && !r.fixed(k.state)) ||
               kv::Store::leaf_of(k.key) != leaf) {
             return false;
           }
-          k.deleted = deleted != 0;
+          k.deleted = flags == kKeyDeleted;
           // In key order, as our merge below needs.
           if (!list.empty() && !(list.back().key < k.key)) return false;
           list.push_back(k);
@@ -208,7 +216,7 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
     walk->wanted_[l] = true;
     auto& theirs = walk->theirs_[l];
     for (const auto& k : list) {
-      theirs.push_back({std::string(k.key), k.version, k.deleted});
+      theirs.push_back({std::string(k.key), k.version, k.deleted, k.state});
     }
   }
   return true;
@@ -221,7 +229,8 @@ bool LeafWalk::step(const kv::Store& store, size_t budget) {
     ++n;
     auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
     if (wanted_[l]) {
-      ours_[l].push_back({std::string(e.key()), e.version(), e.deleted()});
+      ours_[l].push_back({std::string(e.key()), e.version(), e.deleted(),
+                          kv::Store::meta_hash(e.meta())});
     }
     return true;
   };
@@ -247,7 +256,12 @@ void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
       w.bytes(k.key);
       w.fixed(k.version.hlc);
       w.fixed(k.version.origin);
-      w.fixed<uint8_t>(k.deleted ? 1 : 0);
+      if (k.state != 0) {
+        w.fixed(kKeyCounter);
+        w.fixed(k.state);
+      } else {
+        w.fixed(k.deleted ? kKeyDeleted : uint8_t{0});
+      }
     }
   }
   // Pushed as they are now (a key may have changed since it was walked).
@@ -268,8 +282,15 @@ void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
       } else if (c > 0) {
         want.push_back(&theirs[j++].key);  // we lack it
       } else {
-        if (theirs[j].version < mine[i].version) push_current(mine[i].key);
-        if (mine[i].version < theirs[j].version) want.push_back(&theirs[j].key);
+        const Key& a = mine[i];
+        const Key& b = theirs[j];
+        if (b.version < a.version) push_current(a.key);
+        if (a.version < b.version) want.push_back(&b.key);
+        if (a.version == b.version && a.state != b.state) {
+          // One counter, different parts: each side merges the other's.
+          if (a.state != 0) push_current(a.key);
+          if (b.state != 0) want.push_back(&b.key);
+        }
         ++i;
         ++j;
       }

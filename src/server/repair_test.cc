@@ -15,7 +15,8 @@ void apply_entries(kv::Store& s, const Reply& r) {
   kv::EntryView e;
   for (uint32_t i = 0; i < r.count; ++i) {
     ASSERT_TRUE(kv::read_entry(in, e));
-    s.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, kv::kRouteNone);
+    s.apply(e.key, e.value, {e.hlc, e.origin}, e.deleted, kv::kRouteNone,
+            e.meta);
   }
 }
 

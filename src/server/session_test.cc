@@ -151,6 +151,49 @@ TEST_F(SessionTest, FlushallAndFlushdbClearEveryPortAndCheckTheirArguments) {
   }
 }
 
+TEST_F(SessionTest, IncrDecrAndTheirByFormsCountAndCheckTheirArguments) {
+  RawClient c(port(0));
+  RawClient other(port(1));
+  EXPECT_EQ(c.call({"INCR", "n"}).integer, 1);
+  EXPECT_EQ(c.call({"INCRBY", "n", "41"}).integer, 42);
+  EXPECT_EQ(c.call({"DECR", "n"}).integer, 41);
+  EXPECT_EQ(c.call({"DECRBY", "n", "-9"}).integer, 50);
+  EXPECT_EQ(c.call({"GET", "n"}).str, "50");
+  // Increments on the other port add to these, not replace them.
+  int64_t seen = 0;
+  for (int i = 0; i < 200 && seen != 50; ++i) {
+    seen = other.call({"EXISTS", "n"}).integer == 1
+               ? std::stoll(other.call({"GET", "n"}).str)
+               : 0;
+    if (seen != 50) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(seen, 50);
+  EXPECT_EQ(other.call({"INCRBY", "n", "10"}).integer, 60);
+  for (const auto& [args, error] :
+       std::vector<std::pair<std::vector<std::string_view>, std::string>>{
+           {{"INCRBY", "n", "x"},
+            "ERR value is not an integer or out of range"},
+           {{"INCRBY", "n", "1.5"},
+            "ERR value is not an integer or out of range"},
+           {{"INCRBY", "n", "99999999999999999999"},
+            "ERR value is not an integer or out of range"},
+           {{"DECRBY", "n", "-9223372036854775808"},
+            "ERR decrement would overflow"},
+           {{"INCR"}, "ERR wrong number of arguments for 'incr' command"},
+           {{"INCRBY", "n"},
+            "ERR wrong number of arguments for 'incrby' command"},
+       }) {
+    auto r = c.call(args);
+    ASSERT_TRUE(r.is_error()) << args[0];
+    EXPECT_EQ(r.str, error);
+  }
+  ASSERT_EQ(c.call({"SET", "s", "hello"}).str, "OK");
+  auto r = c.call({"INCR", "s"});
+  ASSERT_TRUE(r.is_error());
+  EXPECT_EQ(r.str, "ERR value is not an integer or out of range");
+  EXPECT_EQ(c.call({"GET", "s"}).str, "hello");
+}
+
 TEST_F(SessionTest, ListReturnsSortedKeyValuePairs) {
   RawClient c(port(0));
   for (auto k : {"cat/2", "cat/1", "catalog", "dog/1"}) c.call({"SET", k, k});

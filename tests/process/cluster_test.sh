@@ -72,6 +72,26 @@ assert len(list(r.scan_iter(match="py/*", count=7))) == 101
 assert r.delete("py/key") == 1
 print("ok")
 PY
+  check "200 concurrent INCRs split across two servers read 200 everywhere" \
+    timeout 60 /usr/bin/python3 - "$(port_of "$a_q0")" "$(port_of "$b_q1")" \
+    "$(port_of "$a_q1")" "$(port_of "$b_q0")" <<'PY'
+import sys, threading, time, redis
+ports = [int(p) for p in sys.argv[1:]]
+def bump(port):
+    r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    for _ in range(100):
+        r.incr("py/hits")
+writers = [threading.Thread(target=bump, args=(p,)) for p in ports[:2]]
+for t in writers: t.start()
+for t in writers: t.join()
+deadline = time.monotonic() + 2.0  # the remote sync bound
+for port in ports:
+    r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    while r.get("py/hits") != b"200" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert r.get("py/hits") == b"200", (port, r.get("py/hits"))
+print("ok")
+PY
 else
   echo "FAIL: Python redis package missing (install python3-redis)"
   failures=$((failures + 1))

@@ -1,8 +1,12 @@
 // ASCII case folding for protocol words (command names, options) and the
-// game's input. Locale-independent; bytes above 127 are left as they are.
+// game's input, and integers in Redis's strict text form. Locale-independent;
+// bytes above 127 are left as they are.
 #pragma once
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +36,19 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return ascii_lower(x) == ascii_lower(y);
          });
+}
+
+// Integer text as Redis' string2ll accepts it: -?(0|[1-9][0-9]*) within
+// int64; no '+', no leading zeros, no "-0", no spaces.
+inline std::optional<int64_t> strict_int(std::string_view s) {
+  const size_t first = !s.empty() && s[0] == '-' ? 1 : 0;
+  if (first == s.size()) return std::nullopt;
+  if (s[first] == '0' && s.size() != 1) return std::nullopt;
+  int64_t v = 0;
+  const char* end = s.data() + s.size();
+  auto [p, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc() || p != end) return std::nullopt;
+  return v;
 }
 
 }  // namespace cmud

@@ -36,9 +36,9 @@ class EntryRecord {
  public:
   EntryRecord() { clear(); }
   void add(std::string_view key, std::string_view value, const kv::Version& v,
-           bool deleted);
+           bool deleted, std::string_view meta = {});
   void add(const kv::Entry& e) {
-    add(e.key(), e.value(), e.version(), e.deleted());
+    add(e.key(), e.value(), e.version(), e.deleted(), e.meta());
   }
   bool empty() const { return count_ == 0; }
   uint32_t count() const { return count_; }

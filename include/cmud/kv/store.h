@@ -19,12 +19,19 @@
 namespace cmud::kv {
 
 // One key's state, kept in a single allocation (header, key bytes, value
-// bytes). A delete is a tombstone: deleted() and an empty value, merged by
-// the same rule as any other write. Immutable once made.
+// bytes, meta bytes). A delete is a tombstone: deleted() and an empty value,
+// merged by the same rule as any other write. A counter (kv::Counter) keeps
+// its encoded state as meta and its total, in decimal, as the value.
+// Immutable once made.
 class Entry {
  public:
   std::string_view key() const { return {data(), key_len_}; }
   std::string_view value() const { return {data() + key_len_, value_len_}; }
+  // A counter's state (kv::Counter); empty for a plain value or tombstone.
+  std::string_view meta() const {
+    return {data() + key_len_ + value_len_, meta_len_};
+  }
+  bool counter() const { return meta_len_ != 0; }
   const Version& version() const { return version_; }
   bool deleted() const { return deleted_; }
   // The change-log record that is current for this key (0: none).
@@ -40,6 +47,7 @@ class Entry {
   uint64_t seq_ = 0;
   uint32_t key_len_ = 0;
   uint32_t value_len_ = 0;
+  uint32_t meta_len_ = 0;
   bool deleted_ = false;
 };
 
@@ -69,9 +77,14 @@ class Store {
   // current version (last writer wins; ACI). Returns true if applied; the
   // change is logged for `route` (kRouteNone: applied but not logged, and
   // any older record of this key no longer counts).
+  // A counter's state comes as `meta` (kv::Counter's encoding; its value is
+  // the total, computed here, so `value` is not read). At the version the
+  // key already has, it merges with what is there (a plain number at that
+  // version is its base): applied if that added to it. Malformed meta, or
+  // a base that disagrees with the key's value at that version, is refused.
   // REQUIRES: key and value each shorter than 4 GiB.
   bool apply(std::string_view key, std::string_view value, Version version,
-             bool deleted, uint8_t route);
+             bool deleted, uint8_t route, std::string_view meta = {});
 
   // Copies every entry of `other` (tombstones too), its digests and its
   // floor, as if applied with kRouteNone but without a lookup per entry:
@@ -168,8 +181,11 @@ class Store {
   static size_t leaf_of(std::string_view key) {
     return static_cast<size_t>(stable_hash(key) >> (64 - kLeafBits));
   }
+  // A counter's state changes its digest (meta_hash, 0 for none): two
+  // replicas with different parts at one version differ.
   static uint64_t entry_digest(uint64_t key_hash, const Version& v,
-                               bool deleted);
+                               bool deleted, uint64_t meta_hash);
+  static uint64_t meta_hash(std::string_view meta);
   uint64_t leaf_digest(size_t leaf) const { return leaves_[leaf]; }
 
   size_t live_size() const { return live_; }
@@ -240,7 +256,11 @@ class Store {
   void prefetch_entry(std::string_view key, size_t hash) const;
 
   static Entry* make(std::string_view key, std::string_view value,
-                     Version version, bool deleted);
+                     Version version, bool deleted, std::string_view meta);
+  static uint64_t digest_of(uint64_t key_hash, const Entry* e) {
+    return entry_digest(key_hash, e->version_, e->deleted_,
+                        meta_hash(e->meta()));
+  }
   static void destroy(Entry* e);
   // Frees e now, or once no change record can name it.
   void retire(Entry* e);

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "cmud/actor/system.h"
+#include "cmud/kv/counter.h"
 #include "cmud/sim/world.h"
 #include "messages.h"
 #include "query_wire.h"
@@ -60,6 +61,7 @@ struct Item {
   std::string value;
   Ver v;
   bool deleted = false;
+  std::string meta;  // a counter's state
   bool operator==(const Item&) const = default;
 };
 
@@ -74,14 +76,14 @@ bool parse_items(uint32_t count, std::string_view bytes,
     kv::EntryView e;
     if (!kv::read_entry(r, e)) return false;
     out.push_back(Item{std::string(e.key), std::string(e.value),
-                       Ver{e.hlc, e.origin}, e.deleted});
+                       Ver{e.hlc, e.origin}, e.deleted, std::string(e.meta)});
   }
   return true;
 }
 
 // One client operation and what came back so far.
 struct Op {
-  enum Kind { kSet, kDel, kGet, kFlush } kind = kGet;
+  enum Kind { kSet, kDel, kGet, kFlush, kIncr } kind = kGet;
   size_t node = 0;
   uint64_t generation = 0;
   size_t actor = 0;
@@ -89,6 +91,18 @@ struct Op {
   std::string value;
   bool replied = false;  // the QueryReply arrived
   std::optional<std::string> got;
+  int64_t total = 0;  // INCR's answer
+};
+
+// An INCR the client saw acknowledged: the counter's state (its base
+// version and every part) right after it, on the replica that took it.
+struct AckedIncr {
+  std::string key;
+  Ver base;
+  kv::Counter state;
+  size_t node = 0;
+  uint64_t generation = 0;
+  int64_t at_ms = 0;
 };
 
 // A write (or, with `flush`, a FLUSHALL: the floor it raised) the client saw
@@ -154,6 +168,9 @@ class Cluster {
   void seen(const Op& op, const Item* e, const Ver& floor);
   void delivered(const cmud::sim::Delivery& d);
   void final_checks();
+  // Whether a write acknowledged by (node, generation) at at_ms may be lost
+  // to its server's crash, under the durability the run asks for.
+  bool crash_may_lose(size_t node, uint64_t generation, int64_t at_ms) const;
   static std::string holder_key(std::string_view key, uint64_t hlc,
                                 uint64_t origin) {
     std::string k(key);
@@ -170,6 +187,8 @@ class Cluster {
   int64_t traffic_end_ = 0;
   uint64_t op_seq_ = 0;
   std::vector<Acked> acked_;
+  std::vector<AckedIncr> acked_incr_;
+  std::map<std::string, uint64_t> incr_issued_;  // INCRs sent, per key
   // Highest version each replica (node, generation, actor) has shown for
   // each key: it must never show an older one.
   std::map<std::tuple<size_t, uint64_t, size_t, std::string>, Ver> shown_;
@@ -354,7 +373,15 @@ void Cluster::next_op() {
       op->actor = rng().below(o_.actors);
       op->key = "k" + std::to_string(rng().below(o_.keys));
       uint64_t roll = rng().below(100);
-      op->kind = roll < 45 ? Op::kSet : roll < 60 ? Op::kDel : Op::kGet;
+      op->kind = roll < 35   ? Op::kSet
+                 : roll < 50 ? Op::kDel
+                 : roll < 60 ? Op::kIncr
+                             : Op::kGet;
+      if (op->kind == Op::kIncr) {
+        // A few counters of their own, so increments collide.
+        op->key = "c" + std::to_string(rng().below(4));
+        ++incr_issued_[op->key];
+      }
       // A clear every few seconds, racing the writes on other servers.
       if (op->kind == Op::kGet && o_.flush_one_in > 0 &&
           rng().below(std::max<uint64_t>(1, o_.flush_one_in * 40 / 100)) == 0) {
@@ -381,6 +408,8 @@ void Cluster::issue(std::shared_ptr<Op> op) {
     append_op(req, OpView::del(std::span<const std::string_view>(&k, 1)));
   } else if (op->kind == Op::kFlush) {
     append_op(req, OpView::flush());
+  } else if (op->kind == Op::kIncr) {
+    append_op(req, OpView::incr(op->key, 1));
   } else {
     append_op(req, OpView::get(op->key));
   }
@@ -404,6 +433,13 @@ void Cluster::on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m) {
     return;
   }
   if (op->kind == Op::kGet && v.value()) op->got = std::string(*v.value());
+  if (op->kind == Op::kIncr) {
+    if (v.error()) {
+      fail("incr", "INCR " + op->key + " answered " + std::string(*v.error()));
+      return;
+    }
+    op->total = v.integer();
+  }
   op->replied = true;
 }
 
@@ -448,6 +484,24 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
                          op->got.value_or("(nil)") + " but the replica holds " +
                          (e ? str(*e) : "nothing"));
       }
+      seen(*op, e, floor);
+      return;
+    }
+    case Op::kIncr: {
+      // It counts where it was made: the replica holds a counter whose
+      // total is the answer.
+      std::optional<kv::Counter> c;
+      if (e != nullptr) c = kv::Counter::decode(e->meta);
+      if (!c || std::to_string(op->total) != e->value) {
+        fail("own-write", where + ": INCR " + op->key + " answered " +
+                              std::to_string(op->total) +
+                              " but the replica then holds " +
+                              (e ? str(*e) : "nothing"));
+        return;
+      }
+      ++result_.writes_acked;
+      acked_incr_.push_back(AckedIncr{op->key, e->v, std::move(*c), op->node,
+                                      op->generation, now()});
       seen(*op, e, floor);
       return;
     }
@@ -607,13 +661,7 @@ void Cluster::final_checks() {
       if (w.v < first_floor) continue;  // cleared
       if (it != final_by_key.end() && !(it->second->v < w.v)) continue;
     }
-    const Node& n = nodes_[w.node];
-    bool excused = n.generation != w.generation;
-    if (excused && o_.durable) {
-      excused = *o_.durable != durable::Fsync::kAlways &&
-                (*o_.durable == durable::Fsync::kNo ||
-                 n.crashed_ms[w.generation - 1] - w.at_ms <= kEverySecLossMs);
-    }
+    bool excused = crash_may_lose(w.node, w.generation, w.at_ms);
     if (excused && w.flush) {
       for (const auto& [server, floor] : floor_reached_) {
         if (nodes_[server.first].generation == server.second &&
@@ -644,6 +692,48 @@ void Cluster::final_checks() {
              std::to_string(w.at_ms) + " ms, but the final state " + "holds " +
              (it == final_by_key.end() ? "nothing" : str(*it->second)));
   }
+  // (e) counters. An acknowledged INCR's state (every part it held) is in
+  // the final counter unless a newer write or a clear replaced its base,
+  // or its server crashed and the run's durability allows the loss. And a
+  // counter never counts more increments than were sent to its key.
+  lost = 0;
+  for (const auto& w : acked_incr_) {
+    if (w.base < first_floor) continue;  // cleared
+    auto it = final_by_key.find(w.key);
+    const Item* f = it == final_by_key.end() ? nullptr : it->second;
+    if (f != nullptr && w.base < f->v) continue;  // a newer base
+    std::optional<kv::Counter> got;
+    if (f != nullptr && f->v == w.base) got = kv::Counter::decode(f->meta);
+    if (got && !got->merge(w.state)) continue;  // holds all of it
+    if (crash_may_lose(w.node, w.generation, w.at_ms)) continue;
+    if (++lost > 3) continue;
+    fail("incr-lost",
+         "INCR " + w.key + " (total " + w.state.text() + ", base @" +
+             str(w.base) + ") acknowledged by server " +
+             std::to_string(w.node + 1) + " at " + std::to_string(w.at_ms) +
+             " ms, but the final state holds " +
+             (f == nullptr ? "nothing" : str(*f)));
+  }
+  for (const auto& e : *first) {
+    if (e.meta.empty()) continue;
+    auto c = kv::Counter::decode(e.meta);
+    auto sent = static_cast<__int128>(incr_issued_[e.key]);
+    if (!c || c->text() != e.value || c->total() - c->base() > sent) {
+      fail("incr-overcount", str(e) + " after " +
+                                 std::to_string(incr_issued_[e.key]) +
+                                 " INCRs of 1 were sent");
+    }
+  }
+}
+
+bool Cluster::crash_may_lose(size_t node, uint64_t generation,
+                             int64_t at_ms) const {
+  const Node& n = nodes_[node];
+  if (n.generation == generation) return false;  // it never crashed since
+  if (!o_.durable) return true;
+  return *o_.durable != durable::Fsync::kAlways &&
+         (*o_.durable == durable::Fsync::kNo ||
+          n.crashed_ms[generation - 1] - at_ms <= kEverySecLossMs);
 }
 
 SimResult Cluster::run() {

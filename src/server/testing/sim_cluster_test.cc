@@ -83,7 +83,8 @@ TEST(SimCluster, WithoutFsyncDurableCrashesAreCaught) {
     if (!r.ok()) {
       ++failed;
       EXPECT_TRUE(r.failures[0].starts_with("[acked-lost]") ||
-                  r.failures[0].starts_with("[deleted-came-back]"))
+                  r.failures[0].starts_with("[deleted-came-back]") ||
+                  r.failures[0].starts_with("[incr-lost]"))
           << r.failures[0];
     }
   }
