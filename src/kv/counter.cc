@@ -69,9 +69,9 @@ bool Counter::add(uint64_t origin, int64_t delta) {
       t < std::numeric_limits<int64_t>::min()) {
     return false;
   }
-  auto it = std::lower_bound(
-      parts_.begin(), parts_.end(), origin,
-      [](const Part& p, uint64_t o) { return p.origin < o; });
+  auto it =
+      std::lower_bound(parts_.begin(), parts_.end(), origin,
+                       [](const Part& p, uint64_t o) { return p.origin < o; });
   Part p{origin, 0, 0};
   if (it != parts_.end() && it->origin == origin) p = *it;
   // The magnitude of INT64_MIN does not fit int64: take it as unsigned.

@@ -179,6 +179,23 @@ class Cluster {
     return k;
   }
 
+  // Who may remember server i's address: one that is up and whose
+  // coordinator heard from it (in its current start, or in any start when
+  // durable: the members file keeps it).
+  std::pair<size_t, uint64_t> knower(size_t node) const {
+    return {node, o_.durable ? 0 : nodes_[node].generation};
+  }
+  bool known_by_a_member(size_t i) const {
+    for (size_t j = 0; j < nodes_.size(); ++j) {
+      if (j == i || !nodes_[j].up()) continue;
+      auto it = knows_.find(knower(j));
+      if (it != knows_.end() && it->second.contains(nodes_[i].address)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   const SimOptions o_;
   cmud::sim::World world_;
   std::vector<Node> nodes_;
@@ -195,6 +212,8 @@ class Cluster {
   // Which servers (node, generation) a version reached over the network.
   std::unordered_map<std::string, std::vector<std::pair<size_t, uint64_t>>>
       holders_;
+  // Addresses each server's coordinator heard from (see knower()).
+  std::map<std::pair<size_t, uint64_t>, std::set<std::string>> knows_;
   // The highest floor each server (node, generation) was sent.
   std::map<std::pair<size_t, uint64_t>, Ver> floor_reached_;
   // Bytes between each ordered pair of servers once the cluster should be
@@ -243,8 +262,11 @@ void Cluster::start(size_t i) {
   std::vector<std::string> join;
   std::vector<std::string> ports;
   // A restart is told whom to join only half the time: the members that
-  // knew it must find it.
-  bool told = n.generation == 1 || rng().chance(0.5);
+  // knew it must find it. When no member that is up knows it (it was
+  // partitioned from them, and the ones that knew it restarted without a
+  // data directory), it is told, as any operator would: a server nobody
+  // knows that knows nobody cannot be found.
+  bool told = n.generation == 1 || rng().chance(0.5) || !known_by_a_member(i);
   for (const auto& other : nodes_) {
     if (told && other.address != n.address) join.push_back(other.address);
   }
@@ -560,10 +582,17 @@ void Cluster::seen(const Op& op, const Item* e, const Ver& floor) {
 
 void Cluster::delivered(const cmud::sim::Delivery& d) {
   if (now() >= idle_from_) idle_bytes_[{d.from, d.to}] += d.msg.encoded_size();
-  auto* b = d.msg.as<SyncBatch>();
-  if (b == nullptr) return;
   auto to = index_.find(d.to);
   if (to == index_.end()) return;
+  if (nodes_[to->second].up() &&
+      (d.msg.as<Gossip>() != nullptr || d.msg.as<JoinRequest>() != nullptr ||
+       d.msg.as<JoinReply>() != nullptr)) {
+    // Its coordinator now knows the sender (and keeps it in its members
+    // file when durable).
+    knows_[knower(to->second)].insert(d.from);
+  }
+  auto* b = d.msg.as<SyncBatch>();
+  if (b == nullptr) return;
   Ver& reached = floor_reached_[{to->second, nodes_[to->second].generation}];
   reached = std::max(reached, Ver{b->floor_hlc, b->floor_origin});
   codec::Reader r(b->entries);
