@@ -10,10 +10,8 @@
 
 namespace cmud::durable {
 
-void EntryRecord::add(std::string_view key, std::string_view value,
-                      const kv::Version& v, bool deleted,
-                      std::string_view meta) {
-  kv::append_entry(record_, key, value, v.hlc, v.origin, deleted, meta);
+void EntryRecord::add(const kv::EntryView& e) {
+  kv::append_entry(record_, e);
   ++count_;
 }
 
@@ -84,8 +82,7 @@ bool apply_record(std::string_view payload, Recovered& r, bool& ended) {
         if (e.version().wall_ms() > kv::kMaxWallMs) return false;
         r.max_hlc = std::max(r.max_hlc, e.hlc);
         if (e.version() < r.store.floor()) continue;  // cleared since
-        (void)r.store.apply(e.key, e.value, e.version(), e.deleted,
-                            kv::kRouteNone, e.meta);
+        (void)r.store.apply(e, kv::kRouteNone);
       }
       return in.remaining() == 0;
     }

@@ -25,7 +25,7 @@ class RecoveryTest : public ::testing::Test {
                       entries) {
     EntryRecord rec;
     for (const auto& [k, v, version, deleted] : entries) {
-      rec.add(k, v, version, deleted);
+      rec.add({k, v, version.hlc, version.origin, deleted, {}, {}});
     }
     std::string framed;
     auto old = disk_.read("/d/" + name);

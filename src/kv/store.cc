@@ -30,16 +30,42 @@ constexpr uint64_t mix(uint64_t z) {
 uint64_t Store::stable_hash(std::string_view key) { return mix(fnv1a_64(key)); }
 
 uint64_t Store::entry_digest(uint64_t key_hash, const Version& v, bool deleted,
-                             uint64_t meta_hash) {
+                             uint64_t extra) {
   return mix(key_hash ^ mix(v.hlc + 0x9e3779b97f4a7c15ull) ^
              mix(v.origin ^ 0x6a09e667f3bcc909ull) ^ (deleted ? 0xdull : 0) ^
-             meta_hash);
+             extra);
 }
 
-uint64_t Store::meta_hash(std::string_view meta) {
-  if (meta.empty()) return 0;
-  uint64_t h = mix(fnv1a_64(meta) ^ 0xbb67ae8584caa73bull);
-  return h == 0 ? 1 : h;  // 0 means "no counter"
+uint64_t Store::extra_hash(const Entry& e) {
+  if (!e.counter() && !e.has_expiry()) return 0;
+  uint64_t h = 0;
+  if (e.counter()) h = mix(fnv1a_64(e.meta()) ^ 0xbb67ae8584caa73bull);
+  if (e.has_expiry()) {
+    Expiry x = e.expiry();
+    h ^= mix(x.at_ms ^ mix(x.version.hlc + 0x3c6ef372fe94f82bull) ^
+             mix(x.version.origin ^ 0xa54ff53a5f1d36f1ull));
+  }
+  return h == 0 ? 1 : h;  // 0 means "neither"
+}
+
+Expiry Entry::expiry() const {
+  if (!has_expiry_) return {0, version_};
+  Expiry x;
+  const char* p = data() + key_len_ + value_len_ + meta_len_;
+  std::memcpy(&x.at_ms, p, 8);
+  std::memcpy(&x.version.hlc, p + 8, 8);
+  std::memcpy(&x.version.origin, p + 16, 8);
+  return x;
+}
+
+EntryView Entry::view() const {
+  return {key(),
+          value(),
+          version_.hlc,
+          version_.origin,
+          deleted_,
+          meta(),
+          has_expiry_ ? std::optional<Expiry>(expiry()) : std::nullopt};
 }
 
 namespace {
@@ -49,11 +75,15 @@ void copy_into(char* dst, std::string_view src) {
 }
 }  // namespace
 
+constexpr size_t kExpiryBytes = 24;
+
 Entry* Store::make(std::string_view key, std::string_view value,
-                   Version version, bool deleted, std::string_view meta) {
+                   Version version, bool deleted, std::string_view meta,
+                   std::optional<Expiry> expiry) {
   if (deleted) value = {};
-  void* mem =
-      ::operator new(sizeof(Entry) + key.size() + value.size() + meta.size());
+  if (expiry && *expiry == Expiry{0, version}) expiry.reset();  // the default
+  void* mem = ::operator new(sizeof(Entry) + key.size() + value.size() +
+                             meta.size() + (expiry ? kExpiryBytes : 0));
   auto* e = new (mem) Entry();
   e->version_ = version;
   e->deleted_ = deleted;
@@ -63,6 +93,13 @@ Entry* Store::make(std::string_view key, std::string_view value,
   copy_into(e->data(), key);
   copy_into(e->data() + key.size(), value);
   copy_into(e->data() + key.size() + value.size(), meta);
+  if (expiry) {
+    e->has_expiry_ = true;
+    char* p = e->data() + key.size() + value.size() + meta.size();
+    std::memcpy(p, &expiry->at_ms, 8);
+    std::memcpy(p + 8, &expiry->version.hlc, 8);
+    std::memcpy(p + 16, &expiry->version.origin, 8);
+  }
   return e;
 }
 
@@ -91,70 +128,114 @@ CounterState counter_state(const Counter& c) {
 
 }  // namespace
 
-bool Store::apply(std::string_view key, std::string_view value, Version version,
-                  bool deleted, uint8_t route, std::string_view meta) {
+bool Store::apply(const EntryView& in, uint8_t route) {
+  Version version = in.version();
   if (version < floor_) return false;  // cleared everywhere
+  std::string_view key = in.key;
+  bool deleted = in.deleted;
+  std::string_view value = deleted ? std::string_view() : in.value;
+  std::string_view meta = deleted ? std::string_view() : in.meta;
+  // A write clears any expiry older than itself.
+  Expiry expiry = in.expiry.value_or(Expiry{0, version});
+  if (expiry.version < version) expiry = Expiry{0, version};
+  const Expiry sent = expiry;
   std::optional<Counter> incoming;
-  if (deleted) {
-    value = {};
-    meta = {};
-  } else if (!meta.empty()) {
+  if (!meta.empty()) {
     incoming = Counter::decode(meta);
     if (!incoming) return false;
   }
-  Entry* e;
   size_t hash = hash_of(key);
   auto it = by_hash_.find(Probe{key, hash});
-  uint64_t stable = stable_hash(key);
-  uint64_t& leaf = leaves_[stable >> (64 - kLeafBits)];
+  Entry* old = it == by_hash_.end() ? nullptr : it->entry;
   std::optional<CounterState> state;
-  if (it != by_hash_.end()) {
-    Entry* old = it->entry;
-    if (version == old->version_ && incoming) {
-      // Parts of the counter this version began: merged with what is here.
-      std::optional<Counter> mine;
-      if (old->counter()) {
-        mine = Counter::decode(old->meta());
-      } else if (old->deleted_) {
-        mine = Counter(0);
-      } else if (auto n = strict_int(old->value())) {
-        mine = Counter(*n);
+  // What of the old entry stays (its value part: version, value, meta;
+  // or only its expiry), copied, as it may be rewritten in place.
+  std::string kept_value, kept_meta;
+  bool reclaimed = false;
+  bool keep_old_part = false;
+  if (old != nullptr) {
+    Expiry old_expiry = old->expiry();
+    if (expiry.version < old_expiry.version) expiry = old_expiry;
+    if (version == old->version_) {
+      if (incoming) {
+        // Parts of the counter this version began: merged with what is
+        // here (a plain number at this version is its base).
+        std::optional<Counter> mine;
+        if (old->counter()) {
+          mine = Counter::decode(old->meta());
+        } else if (old->deleted_) {
+          mine = Counter(0);
+        } else if (auto n = strict_int(old->value())) {
+          mine = Counter(*n);
+        }
+        if (mine && mine->base() == incoming->base() &&
+            mine->merge(*incoming)) {
+          state = counter_state(*mine);
+        } else {
+          keep_old_part = true;
+        }
+      } else if (old->counter() || old->deleted_ || !deleted) {
+        keep_old_part = true;  // a counter, then a tombstone, beat the rest
       }
-      if (!mine || mine->base() != incoming->base() ||
-          !mine->merge(*incoming)) {
-        return false;
+    } else if (version < old->version_) {
+      keep_old_part = true;
+    }
+    if (keep_old_part) {
+      if (expiry == old_expiry) return false;  // nothing new
+      version = old->version_;
+      deleted = old->deleted_;
+      if (old->reclaimed_ && !old->counter()) {
+        // Its value was freed, and another expiry may show it again: it
+        // cannot be, so it is a tombstone of its version (which beats the
+        // value wherever it is still held). A counter kept its parts.
+        deleted = true;
       }
-      state = counter_state(*mine);
-      // Unlike a newer version, the merge may hold parts the sender lacks,
-      // and parts of ours still waiting to travel: the record keeps going
-      // where the old one was to go.
-      if (old->seq_ != 0 && !log_.empty() && old->seq_ >= log_.front().seq) {
-        const Record& r = log_[old->seq_ - log_.front().seq];
-        if (r.seq == old->seq_) route |= r.route;
-      }
-    } else if (!(version > old->version_)) {
-      return false;
+      kept_value.assign(old->value());
+      kept_meta.assign(old->meta());
+      value = kept_value;
+      meta = kept_meta;
+    }
+    // Unlike a newer write, the result may hold something the sender
+    // lacks (parts, an expiry, a value), and what of ours still waits to
+    // travel stays in it: it keeps going where the old record was to go.
+    bool as_sent = !keep_old_part && !state && expiry == sent;
+    if (!as_sent && old->seq_ != 0 && !log_.empty() &&
+        old->seq_ >= log_.front().seq) {
+      const Record& r = log_[old->seq_ - log_.front().seq];
+      if (r.seq == old->seq_) route |= r.route;
     }
   }
-  if (incoming && !state) state = counter_state(*incoming);
+  if (incoming && !state && !keep_old_part) state = counter_state(*incoming);
   if (state) {
     value = state->text;
     meta = state->meta;
   }
-  if (it != by_hash_.end()) {
-    Entry* old = it->entry;
+  std::optional<Expiry> trailer;
+  if (!(expiry == Expiry{0, version})) trailer = expiry;
+  uint64_t stable = stable_hash(key);
+  uint64_t& leaf = leaves_[stable >> (64 - kLeafBits)];
+  Entry* e;
+  if (old != nullptr) {
     if (counted(old)) {
       leaf ^= digest_of(stable, old);
-      if (!old->deleted_) --live_;
+      if (!old->deleted_ && !old->reclaimed_) --live_;
     }
-    if (old->value_len_ == value.size() && old->meta_len_ == meta.size()) {
+    unindex_expiry(old);
+    if (old->value_len_ == value.size() && old->meta_len_ == meta.size() &&
+        old->has_expiry_ == trailer.has_value()) {
       e = old;  // same size: rewrite in place
       e->version_ = version;
       e->deleted_ = deleted;
       copy_into(e->data() + e->key_len_, value);
       copy_into(e->data() + e->key_len_ + e->value_len_, meta);
+      if (trailer) {
+        char* p = e->data() + e->key_len_ + e->value_len_ + e->meta_len_;
+        std::memcpy(p, &trailer->at_ms, 8);
+        std::memcpy(p + 8, &trailer->version.hlc, 8);
+        std::memcpy(p + 16, &trailer->version.origin, 8);
+      }
     } else {
-      e = make(key, value, version, deleted, meta);
+      e = make(key, value, version, deleted, meta, trailer);
       // Same key, same hash: the slot may point at the new entry in place
       // (the set's elements are const only to guard their hash and key).
       const_cast<Slot&>(*it).entry = e;
@@ -163,12 +244,14 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
       retire(old);
     }
   } else {
-    e = make(key, value, version, deleted, meta);
+    e = make(key, value, version, deleted, meta, trailer);
     by_hash_.insert(Slot{e, hash});
     by_key_.insert(e);
   }
+  e->reclaimed_ = reclaimed;
+  index_expiry(e);
   leaf ^= digest_of(stable, e);
-  if (!deleted) ++live_;
+  if (!deleted && !reclaimed) ++live_;
   if (max_version_ < version) max_version_ = version;
   if (route == kRouteNone) {
     e->seq_ = 0;
@@ -179,11 +262,58 @@ bool Store::apply(std::string_view key, std::string_view value, Version version,
   return true;
 }
 
+void Store::index_expiry(Entry* e) {
+  if (e->has_expiry_ && !e->reclaimed_ && !e->deleted_ &&
+      e->expiry().at_ms != 0) {
+    by_expiry_.insert({e->expiry().at_ms, e});
+  }
+}
+
+void Store::unindex_expiry(Entry* e) {
+  if (e->has_expiry_) by_expiry_.erase({e->expiry().at_ms, e});
+}
+
+size_t Store::reclaim(size_t max_visit) {
+  size_t freed = 0;
+  for (size_t n = 0; n < max_visit && !by_expiry_.empty() &&
+                     by_expiry_.begin()->first <= now_ms_;
+       ++n) {
+    Entry* e = by_expiry_.begin()->second;
+    by_expiry_.erase(by_expiry_.begin());
+    if (below_floor(e)) continue;  // purge() frees it
+    if (counted(e)) --live_;
+    ++freed;
+    if (e->counter() || e->value_len_ == 0) {
+      e->reclaimed_ = true;  // a counter keeps its parts: they still merge
+      continue;
+    }
+    // The same entry without its value: its digest is the same, and a
+    // change record that names it names the new one.
+    Entry* r = make(e->key(), {}, e->version_, false, {}, e->expiry());
+    r->reclaimed_ = true;
+    r->seq_ = e->seq_;
+    if (e->seq_ != 0 && !log_.empty() && e->seq_ >= log_.front().seq) {
+      Record& rec = log_[e->seq_ - log_.front().seq];
+      if (rec.seq == e->seq_) rec.entry = r;
+    }
+    auto it = by_hash_.find(Probe{e->key(), hash_of(e->key())});
+    const_cast<Slot&>(*it).entry = r;
+    by_key_.erase(e);
+    by_key_.insert(r);
+    e->seq_ = 0;
+    retire(e);
+  }
+  return freed;
+}
+
 void Store::copy_from(const Store& other) {
   by_hash_.reserve(other.by_key_.size());
   for (const Entry* src : other.by_key_) {
-    Entry* e = make(src->key(), src->value(), src->version_, src->deleted_,
-                    src->meta());
+    Entry* e = make(
+        src->key(), src->value(), src->version_, src->deleted_, src->meta(),
+        src->has_expiry_ ? std::optional<Expiry>(src->expiry()) : std::nullopt);
+    e->reclaimed_ = src->reclaimed_;
+    index_expiry(e);
     by_hash_.insert(Slot{e, hash_of(e->key())});
     by_key_.insert(by_key_.end(), e);  // in key order: appended
   }
@@ -192,6 +322,7 @@ void Store::copy_from(const Store& other) {
   floor_ = other.floor_;
   cleared_ = other.cleared_;
   max_version_ = other.max_version_;
+  now_ms_ = other.now_ms_;
   purging_ = other.purging_;  // a whole pass of its own, if any
 }
 
@@ -209,6 +340,8 @@ void Store::swap(Store& other) noexcept {
   swap(purge_from_, other.purge_from_);
   swap(purging_, other.purging_);
   swap(live_, other.live_);
+  swap(now_ms_, other.now_ms_);
+  swap(by_expiry_, other.by_expiry_);
 }
 
 bool Store::raise_floor(const Version& v) {
@@ -238,8 +371,9 @@ bool Store::purge(size_t max_visit) {
     if (counted(e)) {
       uint64_t stable = stable_hash(e->key());
       leaves_[stable >> (64 - kLeafBits)] ^= digest_of(stable, e);
-      if (!e->deleted_) --live_;
+      if (!e->deleted_ && !e->reclaimed_) --live_;
     }
+    unindex_expiry(e);
     by_hash_.erase(by_hash_.find(Probe{e->key(), hash_of(e->key())}));
     it = by_key_.erase(it);
     retire(e);
@@ -264,7 +398,7 @@ void Store::retire(Entry* e) {
 
 std::optional<std::string_view> Store::get(std::string_view key) const {
   const Entry* e = find(key);
-  if (e == nullptr || e->deleted()) return std::nullopt;
+  if (e == nullptr || !live(*e)) return std::nullopt;
   return e->value();
 }
 
@@ -289,7 +423,7 @@ void Store::prefetch_entry(std::string_view key, size_t hash) const {
 void Store::for_each_prefix(std::string_view prefix, const Visit& f) const {
   for (auto it = by_key_.lower_bound(prefix);
        it != by_key_.end() && (*it)->key().starts_with(prefix); ++it) {
-    if ((*it)->deleted() || below_floor(*it)) continue;
+    if (!live(**it) || below_floor(*it)) continue;
     if (!f(**it)) return;
   }
 }

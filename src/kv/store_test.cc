@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "cmud/kv/counter.h"
+
 namespace cmud::kv {
 namespace {
 
@@ -443,7 +445,6 @@ TEST(Origin, DependsOnTheIncarnation) {
   EXPECT_NE(origin_of("h:1/2", 7), origin_of("h:1/3", 7));
 }
 
-}  // namespace
 // Leaf digests depend on the entries a leaf holds, not on the order they
 // arrived in, and one differing entry shows.
 TEST(Store, LeafDigestsAgreeExactlyWhenTheEntriesDo) {
@@ -505,4 +506,124 @@ TEST(Store, ACopyHoldsTheSameEntriesDigestsAndFloorAndWorksOnItsOwn) {
   EXPECT_NE(a.get("k5"), "new");
 }
 
+// --- Expiry: its own last-writer-wins field of the entry. ---
+
+EntryView with_expiry(std::string_view key, std::string_view value, Version v,
+                      Expiry x) {
+  return {key, value, v.hlc, v.origin, false, {}, x};
+}
+
+TEST(StoreExpiry, AnExpiredKeyReadsAsAbsentAtTheSameMomentEverywhere) {
+  Store s;
+  s.set_now(1000);
+  ASSERT_TRUE(s.apply(with_expiry("k", "v", {5, 1}, {2000, {5, 1}}), 0));
+  EXPECT_EQ(s.get("k"), "v");
+  s.set_now(1999);
+  EXPECT_EQ(s.get("k"), "v");
+  s.set_now(2000);
+  EXPECT_FALSE(s.get("k"));
+  EXPECT_NE(s.find("k"), nullptr);  // still an entry: it travels as it is
+  EXPECT_EQ(s.find("k")->expiry().at_ms, 2000u);
+}
+
+TEST(StoreExpiry, ReclaimFreesTheValueWithoutChangingTheDigest) {
+  Store s;
+  s.set_now(1000);
+  ASSERT_TRUE(
+      s.apply(with_expiry("k", "value", {5, 1}, {2000, {5, 1}}), kRouteLocal));
+  ASSERT_TRUE(s.apply("other", "x", {6, 1}, false, kRouteNone));
+  uint64_t digest = s.leaf_digest(Store::leaf_of("k"));
+  EXPECT_EQ(s.expiring(), 1u);
+  EXPECT_EQ(s.reclaim(10), 0u);  // not yet
+  s.set_now(2500);
+  EXPECT_EQ(s.reclaim(10), 1u);
+  EXPECT_EQ(s.expiring(), 0u);
+  const Entry* e = s.find("k");
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(e->reclaimed());
+  EXPECT_EQ(e->value(), "");
+  EXPECT_EQ(s.leaf_digest(Store::leaf_of("k")), digest);
+  EXPECT_EQ(s.live_size(), 1u);
+  // The change record still names it (now without its value).
+  std::vector<std::string> sent;
+  s.changes_since(0, kRouteLocal, [&](const Entry& x) {
+    sent.emplace_back(x.key());
+    return true;
+  });
+  EXPECT_EQ(sent, std::vector<std::string>{"k"});
+  // An older write cannot bring the value back.
+  EXPECT_FALSE(s.apply("k", "older", {4, 1}, false, kRouteNone));
+  EXPECT_FALSE(s.get("k"));
+  // A newer one can.
+  EXPECT_TRUE(s.apply("k", "newer", {7, 1}, false, kRouteNone));
+  EXPECT_EQ(s.get("k"), "newer");
+  EXPECT_EQ(s.live_size(), 2u);
+}
+
+TEST(StoreExpiry, ExpiryAndValueMergeOnTheirOwnInAnyOrder) {
+  // EXPIRE on one replica (expiry only, version 8) and SET on another
+  // (version 7): the SET's value stays, with the later expiry.
+  Version set_v{7, 2}, expire_v{8, 1};
+  EntryView set = {"k", "new", set_v.hlc, set_v.origin, false, {}, {}};
+  EntryView expire = with_expiry("k", "old", {5, 1}, {9000, expire_v});
+  Store a, b;
+  ASSERT_TRUE(a.apply("k", "old", {5, 1}, false, kRouteNone));
+  ASSERT_TRUE(b.apply("k", "old", {5, 1}, false, kRouteNone));
+  ASSERT_TRUE(a.apply(set, kRouteNone));
+  ASSERT_TRUE(a.apply(expire, kRouteNone));
+  ASSERT_TRUE(b.apply(expire, kRouteNone));
+  ASSERT_TRUE(b.apply(set, kRouteNone));
+  for (Store* s : {&a, &b}) {
+    EXPECT_EQ(s->get("k"), "new");
+    EXPECT_EQ(s->find("k")->expiry(), (Expiry{9000, expire_v}));
+  }
+  EXPECT_EQ(a.leaf_digest(Store::leaf_of("k")),
+            b.leaf_digest(Store::leaf_of("k")));
+  // A later SET clears it (its own version is newer).
+  ASSERT_TRUE(a.apply("k", "last", {10, 2}, false, kRouteNone));
+  EXPECT_EQ(a.find("k")->expiry(), (Expiry{0, {10, 2}}));
+  EXPECT_FALSE(a.find("k")->has_expiry());
+  // A PERSIST: an expiry of 0 with a version of its own.
+  ASSERT_TRUE(b.apply(with_expiry("k", "new", set_v, {0, {11, 1}}), 0));
+  EXPECT_EQ(b.find("k")->expiry().at_ms, 0u);
+  EXPECT_FALSE(b.apply(expire, kRouteNone));  // older: nothing new
+}
+
+TEST(StoreExpiry, AFreedValueThatAnotherExpiryWouldShowBecomesATombstone) {
+  Store a;
+  a.set_now(1000);
+  ASSERT_TRUE(a.apply(with_expiry("k", "v", {5, 1}, {2000, {5, 1}}), 0));
+  a.set_now(3000);
+  ASSERT_EQ(a.reclaim(10), 1u);
+  // A PERSIST made elsewhere before it expired there, arriving late.
+  ASSERT_TRUE(a.apply(with_expiry("k", "v", {5, 1}, {0, {6, 1}}), 0));
+  EXPECT_TRUE(a.find("k")->deleted());
+  EXPECT_FALSE(a.get("k"));
+  // Where the value was still held, that tombstone wins at the version.
+  Store b;
+  b.set_now(1000);
+  ASSERT_TRUE(b.apply(with_expiry("k", "v", {5, 1}, {0, {6, 1}}), 0));
+  EXPECT_EQ(b.get("k"), "v");
+  ASSERT_TRUE(b.apply(a.find("k")->view(), kRouteNone));
+  EXPECT_FALSE(b.get("k"));
+  EXPECT_EQ(a.leaf_digest(Store::leaf_of("k")),
+            b.leaf_digest(Store::leaf_of("k")));
+}
+
+TEST(StoreExpiry, ACounterKeepsItsExpiryAndItsPartsAcrossIncrements) {
+  Store s;
+  s.set_now(1000);
+  ASSERT_TRUE(s.apply(with_expiry("c", "5", {5, 1}, {9000, {6, 1}}), 0));
+  Counter c(5);
+  ASSERT_TRUE(c.add(3, 1));
+  EXPECT_TRUE(s.apply("c", "", {5, 1}, false, kRouteNone, c.encoded()));
+  EXPECT_EQ(s.get("c"), "6");
+  EXPECT_EQ(s.find("c")->expiry().at_ms, 9000u);
+  Store t;
+  t.copy_from(s);
+  EXPECT_EQ(t.find("c")->expiry(), s.find("c")->expiry());
+  EXPECT_EQ(t.expiring(), 1u);
+}
+
+}  // namespace
 }  // namespace cmud::kv

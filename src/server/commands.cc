@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cmud/common/ascii.h"
+#include "cmud/kv/version.h"
 #include "cmud/server/server.h"
 
 namespace cmud::server {
@@ -72,13 +73,185 @@ void cmd_get(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::get(a[1]), fmt_bulk_or_null);
 }
 
+// --- Expiry (kv::Expiry): times travel as milliseconds since the epoch. ---
+
+// An expiry option's number as milliseconds (relative or absolute, as the
+// op's flags say), or the error Redis gives for it.
+struct ExpiryArg {
+  uint8_t flags = 0;  // OpView::kSetExpireIn or kSetExpireAt
+  uint64_t when = 0;
+};
+std::optional<ExpiryArg> parse_expiry(std::string_view option,
+                                      std::string_view number,
+                                      std::string_view command, bool allow_past,
+                                      ReplyWriter& w) {
+  auto n = strict_int(number);
+  if (!n) {
+    w.error("ERR value is not an integer or out of range");
+    return std::nullopt;
+  }
+  bool seconds = iequals(option, "ex") || iequals(option, "exat");
+  bool absolute = iequals(option, "exat") || iequals(option, "pxat");
+  constexpr auto kMax = static_cast<int64_t>(kv::kMaxWallMs);
+  if ((*n <= 0 && !allow_past) || *n > (seconds ? kMax / 1000 : kMax) ||
+      *n < -(seconds ? kMax / 1000 : kMax)) {
+    w.error("ERR invalid expire time in '" + std::string(command) +
+            "' command");
+    return std::nullopt;
+  }
+  int64_t ms = seconds ? *n * 1000 : *n;
+  if (ms <= 0) return ExpiryArg{OpView::kSetExpireAt, 1};  // already past
+  return ExpiryArg{absolute ? OpView::kSetExpireAt : OpView::kSetExpireIn,
+                   static_cast<uint64_t>(ms)};
+}
+
+bool is_expiry_option(std::string_view o) {
+  return iequals(o, "ex") || iequals(o, "px") || iequals(o, "exat") ||
+         iequals(o, "pxat");
+}
+
+// OK, or nil when NX or XX did not hold.
+void fmt_ok_or_null(Session&, std::string_view, const ResultView& r,
+                    ReplyWriter& w) {
+  if (r.is_ok()) {
+    w.simple("OK");
+  } else {
+    w.null();
+  }
+}
+
+// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]. NX and XX
+// look at this replica, which may not yet show a write made elsewhere.
 void cmd_set(Session& s, Args a, ReplyWriter& w) {
-  if (a.size() > 3) {
-    w.error("ERR SET options are not supported (got '" +
-            std::string(a[3].substr(0, 32)) + "'); use SET key value");
+  if (a.size() == 3) {
+    s.defer(OpView::set(a[1], a[2]), fmt_ok);
     return;
   }
-  s.defer(OpView::set(a[1], a[2]), fmt_ok);
+  uint8_t flags = 0;
+  ExpiryArg expiry;
+  bool timed = false;
+  for (size_t i = 3; i < a.size(); ++i) {
+    std::string_view o = a[i];
+    if (iequals(o, "nx") && (flags & OpView::kSetXx) == 0) {
+      flags |= OpView::kSetNx;
+    } else if (iequals(o, "xx") && (flags & OpView::kSetNx) == 0) {
+      flags |= OpView::kSetXx;
+    } else if (iequals(o, "get")) {
+      flags |= OpView::kSetGet;
+    } else if (iequals(o, "keepttl") && !timed) {
+      flags |= OpView::kSetKeepTtl;
+    } else if (is_expiry_option(o) && !timed &&
+               (flags & OpView::kSetKeepTtl) == 0 && i + 1 < a.size()) {
+      auto e = parse_expiry(o, a[++i], "set", false, w);
+      if (!e) return;
+      expiry = *e;
+      timed = true;
+    } else {
+      w.error("ERR syntax error");
+      return;
+    }
+  }
+  flags |= expiry.flags;
+  s.defer(OpView::set_with(a[1], a[2], flags, expiry.when),
+          (flags & OpView::kSetGet) != 0 ? fmt_bulk_or_null : fmt_ok_or_null);
+}
+
+// SETEX key seconds value, PSETEX key milliseconds value.
+void setex(Session& s, Args a, ReplyWriter& w, std::string_view unit,
+           std::string_view command) {
+  auto e = parse_expiry(unit, a[2], command, false, w);
+  if (!e) return;
+  s.defer(OpView::set_with(a[1], a[3], e->flags, e->when), fmt_ok);
+}
+void cmd_setex(Session& s, Args a, ReplyWriter& w) {
+  setex(s, a, w, "ex", "setex");
+}
+void cmd_psetex(Session& s, Args a, ReplyWriter& w) {
+  setex(s, a, w, "px", "psetex");
+}
+
+// GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST].
+void cmd_getex(Session& s, Args a, ReplyWriter& w) {
+  uint8_t flags = OpView::kExpireGetValue;
+  uint64_t when = 0;
+  if (a.size() == 3 && iequals(a[2], "persist")) {
+    flags |= OpView::kExpirePersist;
+  } else if (a.size() == 4 && is_expiry_option(a[2])) {
+    auto e = parse_expiry(a[2], a[3], "getex", false, w);
+    if (!e) return;
+    flags |= e->flags;
+    when = e->when;
+  } else if (a.size() != 2) {
+    w.error("ERR syntax error");
+    return;
+  }
+  if (flags == OpView::kExpireGetValue) {
+    s.defer(OpView::get(a[1]), fmt_bulk_or_null);  // no option: a GET
+    return;
+  }
+  s.defer(OpView::expire(a[1], flags, when), fmt_bulk_or_null);
+}
+
+// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT]. A time
+// already past deletes the key, as in Redis.
+void expire_cmd(Session& s, Args a, ReplyWriter& w, std::string_view unit,
+                std::string_view command) {
+  uint8_t flags = 0;
+  for (size_t i = 3; i < a.size(); ++i) {
+    if (iequals(a[i], "nx")) {
+      flags |= OpView::kExpireNx;
+    } else if (iequals(a[i], "xx")) {
+      flags |= OpView::kExpireXx;
+    } else if (iequals(a[i], "gt")) {
+      flags |= OpView::kExpireGt;
+    } else if (iequals(a[i], "lt")) {
+      flags |= OpView::kExpireLt;
+    } else {
+      w.error("ERR Unsupported option " + std::string(a[i].substr(0, 32)));
+      return;
+    }
+  }
+  if ((flags & OpView::kExpireNx) != 0 && flags != OpView::kExpireNx) {
+    w.error(
+        "ERR NX and XX, GT or LT options at the same time are not "
+        "compatible");
+    return;
+  }
+  if ((flags & OpView::kExpireGt) != 0 && (flags & OpView::kExpireLt) != 0) {
+    w.error("ERR GT and LT options at the same time are not compatible");
+    return;
+  }
+  auto e = parse_expiry(unit, a[2], command, true, w);
+  if (!e) return;
+  s.defer(OpView::expire(a[1], flags | e->flags, e->when), fmt_integer);
+}
+void cmd_expire(Session& s, Args a, ReplyWriter& w) {
+  expire_cmd(s, a, w, "ex", "expire");
+}
+void cmd_pexpire(Session& s, Args a, ReplyWriter& w) {
+  expire_cmd(s, a, w, "px", "pexpire");
+}
+void cmd_expireat(Session& s, Args a, ReplyWriter& w) {
+  expire_cmd(s, a, w, "exat", "expireat");
+}
+void cmd_pexpireat(Session& s, Args a, ReplyWriter& w) {
+  expire_cmd(s, a, w, "pxat", "pexpireat");
+}
+void cmd_persist(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::expire(a[1], OpView::kExpirePersist, 0), fmt_integer);
+}
+void cmd_ttl(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::ttl(a[1], 0), fmt_integer);
+}
+void cmd_pttl(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::ttl(a[1], OpView::kTtlMs), fmt_integer);
+}
+void cmd_expiretime(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::ttl(a[1], OpView::kTtlAbsolute), fmt_integer);
+}
+void cmd_pexpiretime(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::ttl(a[1], OpView::kTtlAbsolute | OpView::kTtlMs),
+          fmt_integer);
 }
 
 // INCR, DECR, INCRBY, DECRBY: a counter whose increments made on every
@@ -272,7 +445,8 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
   if (want("keyspace")) {
     out += "# Keyspace\r\n";
     line("keys", counter("keys"));
-    out += "db0:keys=" + counter("keys") + ",expires=0,avg_ttl=0\r\n";
+    out += "db0:keys=" + counter("keys") +
+           ",expires=" + counter("keys_expiring") + ",avg_ttl=0\r\n";
     out += "\r\n";
   }
   if (want("replica")) {
@@ -473,8 +647,81 @@ constexpr Command kCommands[] = {
      .arity = -3,
      .flags = flags("write denyoom"),
      .keys = {1, 1, 1},
-     .summary = "SET key value: store value (no options)",
+     .summary =
+         "SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]",
      .run = cmd_set},
+    {.name = "setex",
+     .arity = 4,
+     .flags = flags("write denyoom"),
+     .keys = {1, 1, 1},
+     .summary = "SETEX key seconds value: SET with a TTL",
+     .run = cmd_setex},
+    {.name = "psetex",
+     .arity = 4,
+     .flags = flags("write denyoom"),
+     .keys = {1, 1, 1},
+     .summary = "PSETEX key milliseconds value: SET with a TTL",
+     .run = cmd_psetex},
+    {.name = "getex",
+     .arity = -2,
+     .flags = flags("write fast"),
+     .keys = {1, 1, 1},
+     .summary = "GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]: GET, set TTL",
+     .run = cmd_getex},
+    {.name = "expire",
+     .arity = -3,
+     .flags = flags("write fast"),
+     .keys = {1, 1, 1},
+     .summary = "EXPIRE key seconds [NX|XX|GT|LT]: expire on every server",
+     .run = cmd_expire},
+    {.name = "pexpire",
+     .arity = -3,
+     .flags = flags("write fast"),
+     .keys = {1, 1, 1},
+     .summary = "PEXPIRE key milliseconds [NX|XX|GT|LT]",
+     .run = cmd_pexpire},
+    {.name = "expireat",
+     .arity = -3,
+     .flags = flags("write fast"),
+     .keys = {1, 1, 1},
+     .summary = "EXPIREAT key unix-seconds [NX|XX|GT|LT]",
+     .run = cmd_expireat},
+    {.name = "pexpireat",
+     .arity = -3,
+     .flags = flags("write fast"),
+     .keys = {1, 1, 1},
+     .summary = "PEXPIREAT key unix-milliseconds [NX|XX|GT|LT]",
+     .run = cmd_pexpireat},
+    {.name = "persist",
+     .arity = 2,
+     .flags = flags("write fast"),
+     .keys = {1, 1, 1},
+     .summary = "PERSIST key: drop the key's TTL",
+     .run = cmd_persist},
+    {.name = "ttl",
+     .arity = 2,
+     .flags = flags("readonly fast"),
+     .keys = {1, 1, 1},
+     .summary = "TTL key: seconds left, -1 without TTL, -2 absent",
+     .run = cmd_ttl},
+    {.name = "pttl",
+     .arity = 2,
+     .flags = flags("readonly fast"),
+     .keys = {1, 1, 1},
+     .summary = "PTTL key: milliseconds left",
+     .run = cmd_pttl},
+    {.name = "expiretime",
+     .arity = 2,
+     .flags = flags("readonly fast"),
+     .keys = {1, 1, 1},
+     .summary = "EXPIRETIME key: when it expires, in Unix seconds",
+     .run = cmd_expiretime},
+    {.name = "pexpiretime",
+     .arity = 2,
+     .flags = flags("readonly fast"),
+     .keys = {1, 1, 1},
+     .summary = "PEXPIRETIME key: when it expires, in Unix milliseconds",
+     .run = cmd_pexpiretime},
     {.name = "incr",
      .arity = 2,
      .flags = flags("write denyoom fast"),

@@ -108,9 +108,8 @@ void Coordinator::on_gossip(Gossip& g) {
 }
 
 void Coordinator::on_repair_tick() {
-  if (!known_.empty()) {
-    for (const auto& q : queries_) ctx_.tell(q, RepairTick{});
-  }
+  // Sent alone too: the tick also frees expired values.
+  for (const auto& q : queries_) ctx_.tell(q, RepairTick{});
   ctx_.tell_after(ctx_.self(), RepairTick{}, repair_interval_);
 }
 

@@ -32,6 +32,9 @@ enum class OpKind : uint8_t {
   kPersist,  // SAVE (ok), BGSAVE (value: status), LASTSAVE (integer)
   kFlush,    // FLUSHALL: raise the floor to a new version -> ok
   kIncr,     // key, delta -> integer: the counter's new total (kv::Counter)
+  kSetWith,  // SET with options -> ok, or absent (not set), or the old value
+  kExpire,   // EXPIRE and kin, PERSIST -> integer; GETEX -> value or absent
+  kTtl,      // key -> integer: TTL, PTTL, EXPIRETIME, PEXPIRETIME
 };
 
 // What a kPersist op asks.

@@ -174,6 +174,9 @@ std::string_view point_key(const OpView& op) {
     case OpKind::kGet:
     case OpKind::kSet:
     case OpKind::kIncr:
+    case OpKind::kSetWith:
+    case OpKind::kExpire:
+    case OpKind::kTtl:
       return op.key();
     case OpKind::kMGet:
     case OpKind::kDel:
@@ -205,7 +208,8 @@ Status QueryActor::on_query(QueryRequest& q) {
   if (log_ && !disk_error_.empty() &&
       std::any_of(ops_.begin(), ops_.begin() + q.count, [](const OpView& op) {
         return op.kind() == OpKind::kSet || op.kind() == OpKind::kDel ||
-               op.kind() == OpKind::kFlush || op.kind() == OpKind::kIncr;
+               op.kind() == OpKind::kFlush || op.kind() == OpKind::kIncr ||
+               op.kind() == OpKind::kSetWith || op.kind() == OpKind::kExpire;
       })) {
     // The log failed: refuse writes (reads go on) until a retry, at most
     // once a second, finds the disk working again.
@@ -221,6 +225,8 @@ Status QueryActor::on_query(QueryRequest& q) {
   }
   ResultWriter out(reply);
   request_ms_.reset();
+  // Expiries are read against this request's time.
+  store_.set_now(request_ms());
   save_want_.reset();
   store_.for_each_warmed(
       q.count, [&](size_t i) { return point_key(ops_[i]); },
@@ -246,19 +252,19 @@ Status QueryActor::on_query(QueryRequest& q) {
 }
 
 bool QueryActor::apply(const kv::EntryView& e, uint8_t route) {
-  if (!store_.apply(e.key, e.value, e.version(), e.deleted, route, e.meta)) {
-    return false;
-  }
+  if (!store_.apply(e, route)) return false;
   // A write taken here, or one that came from another server: it entered
   // the server through this actor, so this actor's log keeps it (once per
-  // server; local peers that receive it do not log it again). A counter is
-  // logged as merged here: its whole state, idempotent at replay.
+  // server; local peers that receive it do not log it again). A counter
+  // or an expiry is logged as merged here: the whole entry, idempotent at
+  // replay.
   if (log_ && route != kv::kRouteNone) {
-    const kv::Entry* merged = e.meta.empty() ? nullptr : store_.find(e.key);
+    const kv::Entry* merged =
+        e.meta.empty() && !e.expiry ? nullptr : store_.find(e.key);
     if (merged != nullptr) {
       turn_.add(*merged);
     } else {
-      turn_.add(e.key, e.value, e.version(), e.deleted);
+      turn_.add(e);
     }
   }
   return true;
@@ -373,15 +379,125 @@ void QueryActor::log_failed(const Status& s) {
   disk_failed_ms_ = ctx_.monotonic_ms();
 }
 
-void QueryActor::put(std::string_view key, std::string_view value,
-                     bool deleted) {
+void QueryActor::put(std::string_view key, std::string_view value, bool deleted,
+                     uint64_t expire_at) {
   // One wall-clock read per request: versions within it differ by the
   // clock's logical part.
-  if (!request_ms_) request_ms_ = clock_.now_ms();
-  kv::Version v{clock_.next(*request_ms_), origin_};
-  (void)apply({key, value, v.hlc, v.origin, deleted, {}},
+  kv::Version v{clock_.next(request_ms()), origin_};
+  std::optional<kv::Expiry> expiry;
+  if (expire_at != 0) expiry = kv::Expiry{expire_at, v};
+  (void)apply({key, value, v.hlc, v.origin, deleted, {}, expiry},
               kv::kRouteLocal | kv::kRouteRemote);
   wrote_ = true;
+}
+
+namespace {
+
+// A relative or absolute expiry time (kSetExpireIn, kSetExpireAt) as
+// milliseconds since the epoch; 0 when the op carries none.
+uint64_t expiry_of(const OpView& op, uint64_t now_ms) {
+  if ((op.flags() & OpView::kSetExpireAt) != 0) return op.when();
+  if ((op.flags() & OpView::kSetExpireIn) != 0) {
+    // The front end refused values that would leave the clock's range.
+    return now_ms + std::min<uint64_t>(op.when(), kv::kMaxWallMs);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void QueryActor::set_with(const OpView& op, ResultWriter& out) {
+  uint8_t f = op.flags();
+  const kv::Entry* e = store_.find(op.key());
+  bool exists = e != nullptr && store_.live(*e);
+  std::optional<std::string> old;
+  if (exists && (f & OpView::kSetGet) != 0) old = std::string(e->value());
+  bool ok = !((f & OpView::kSetNx) != 0 && exists) &&
+            !((f & OpView::kSetXx) != 0 && !exists);
+  if (ok) {
+    uint64_t at = expiry_of(op, request_ms());
+    if ((f & OpView::kSetKeepTtl) != 0 && exists) at = e->expiry().at_ms;
+    // An expiry already past still writes: the key is then gone
+    // everywhere, and an older value cannot come back.
+    put(op.key(), op.value(), false, at == 0 ? 0 : std::max<uint64_t>(at, 1));
+  }
+  if ((f & OpView::kSetGet) != 0) {
+    out.value(old);
+  } else if (ok) {
+    out.ok();
+  } else {
+    out.value(std::nullopt);
+  }
+}
+
+void QueryActor::expire(const OpView& op, ResultWriter& out) {
+  uint8_t f = op.flags();
+  bool get_value = (f & OpView::kExpireGetValue) != 0;
+  const kv::Entry* e = store_.find(op.key());
+  if (e == nullptr || !store_.live(*e)) {
+    if (get_value) {
+      out.value(std::nullopt);
+    } else {
+      out.integer(0);
+    }
+    return;
+  }
+  uint64_t now = request_ms();
+  uint64_t current = e->expiry().at_ms;  // 0: none
+  std::optional<uint64_t> at;            // the new expiry (0: none)
+  if ((f & OpView::kExpirePersist) != 0) {
+    if (current != 0) at = 0;
+  } else if ((f & (OpView::kSetExpireIn | OpView::kSetExpireAt)) != 0) {
+    uint64_t want = expiry_of(op, now);
+    // A key without an expiry counts as one that never expires.
+    bool pass =
+        !((f & OpView::kExpireNx) != 0 && current != 0) &&
+        !((f & OpView::kExpireXx) != 0 && current == 0) &&
+        !((f & OpView::kExpireGt) != 0 && (current == 0 || want <= current)) &&
+        !((f & OpView::kExpireLt) != 0 && current != 0 && want >= current);
+    if (pass) at = want;
+  }
+  std::optional<std::string> value;
+  if (get_value) value = std::string(e->value());
+  if (at && *at != 0 && *at <= now) {
+    put(op.key(), "", true);  // already past: as Redis, a delete
+  } else if (at) {
+    // Only the expiry changes, at a version of its own: a SET made
+    // elsewhere meanwhile keeps its value (kv::Expiry).
+    kv::Version v{clock_.next(now), origin_};
+    std::string key(e->key()), val(e->value()), meta(e->meta());
+    kv::Version base = e->version();
+    (void)apply({key, val, base.hlc, base.origin, e->deleted(), meta,
+                 kv::Expiry{*at, v}},
+                kv::kRouteLocal | kv::kRouteRemote);
+    wrote_ = true;
+  }
+  if (get_value) {
+    out.value(value);
+  } else {
+    out.integer(at ? 1 : 0);
+  }
+}
+
+void QueryActor::ttl(const OpView& op, ResultWriter& out) {
+  const kv::Entry* e = store_.find(op.key());
+  if (e == nullptr || !store_.live(*e)) {
+    out.integer(-2);
+    return;
+  }
+  uint64_t at = e->expiry().at_ms;
+  if (at == 0) {
+    out.integer(-1);
+    return;
+  }
+  bool ms = (op.flags() & OpView::kTtlMs) != 0;
+  if ((op.flags() & OpView::kTtlAbsolute) != 0) {
+    out.integer(static_cast<int64_t>(ms ? at : at / 1000));
+    return;
+  }
+  uint64_t now = request_ms();
+  uint64_t left = at > now ? at - now : 0;
+  out.integer(static_cast<int64_t>(ms ? left : (left + 500) / 1000));
 }
 
 void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
@@ -414,7 +530,7 @@ void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
     return;
   }
   std::string meta = c->encoded();
-  (void)apply({key, {}, base.hlc, base.origin, false, meta},
+  (void)apply({key, {}, base.hlc, base.origin, false, meta, std::nullopt},
               kv::kRouteLocal | kv::kRouteRemote);
   wrote_ = true;
   out.integer(static_cast<int64_t>(c->total()));
@@ -510,6 +626,15 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kIncr:
       incr(op.key(), op.delta(), out);
       return;
+    case OpKind::kSetWith:
+      set_with(op, out);
+      return;
+    case OpKind::kExpire:
+      expire(op, out);
+      return;
+    case OpKind::kTtl:
+      ttl(op, out);
+      return;
     case OpKind::kFlush:
       // A clear with a version of its own: everything older goes, on every
       // replica the floor reaches; writes newer than it stay.
@@ -559,6 +684,8 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
         out.item(text);
       };
       field("keys", store_.live_size());
+      field("keys_expiring", store_.expiring());
+      field("expired_keys", expired_freed_);
       field("versions_held_back", held_.size());
       field("versions_held_total", held_total_);
       field("versions_held_dropped", held_dropped_);
@@ -645,9 +772,20 @@ Status QueryActor::on_sync(SyncBatch& b) {
 bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
                                  uint64_t now_ms, bool& logged) {
   kv::Version v = e.version();
-  switch (kv::admit(v, now_ms, store_.floor(), options_.admit)) {
+  kv::Admit verdict = kv::admit(v, now_ms, store_.floor(), options_.admit);
+  // An expiry's version is a version too: the clock observes it (so a
+  // later EXPIRE or PERSIST here beats it), and the same rules hold it
+  // back or refuse it. Its absolute time needs no check: any time is a
+  // valid expiry, however far off.
+  if (e.expiry && verdict == kv::Admit::kAccept) {
+    kv::Admit x =
+        kv::admit(e.expiry->version, now_ms, store_.floor(), options_.admit);
+    if (x == kv::Admit::kHold || x == kv::Admit::kRefuse) verdict = x;
+  }
+  switch (verdict) {
     case kv::Admit::kAccept:
       clock_.observe(v.hlc);
+      if (e.expiry) clock_.observe(e.expiry->version.hlc);
       if (apply(e, route)) {
         logged |= route != kv::kRouteNone;
       }
@@ -655,8 +793,13 @@ bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
     case kv::Admit::kStale:
       return true;
     case kv::Admit::kHold: {
-      Held h{std::string(e.key), std::string(e.value), v, e.deleted, route,
-             std::string(e.meta)};
+      Held h{std::string(e.key),
+             std::string(e.value),
+             v,
+             e.deleted,
+             route,
+             std::string(e.meta),
+             e.expiry};
       size_t bytes = h.bytes();
       while (!held_.empty() && held_bytes_ + bytes > options_.max_held_bytes) {
         held_bytes_ -= held_.front().bytes();
@@ -724,8 +867,13 @@ void QueryActor::retry_held() {
   size_t again_bytes = 0;
   bool logged = false;
   for (auto& h : held_) {
-    if (kv::admit(h.version, now_ms, store_.floor(), options_.admit) ==
-        kv::Admit::kHold) {
+    auto ahead = [&](const kv::Version& v) {
+      return kv::admit(v, now_ms, store_.floor(), options_.admit) ==
+             kv::Admit::kHold;
+    };
+    // Still ahead: kept (admit_and_apply would add it to held_ while this
+    // loop walks it).
+    if (ahead(h.version) || (h.expiry && ahead(h.expiry->version))) {
       again_bytes += h.bytes();
       again.push_back(std::move(h));
     } else {
@@ -810,7 +958,15 @@ void QueryActor::on_server_state(const ServerState& st) {
 
 // Sent by the coordinator every repair interval: a timer of our own would
 // share the 10-per-second budget of our self pair with the sync timer.
+void QueryActor::reclaim_expired() {
+  store_.set_now(ctx_.wall_ms());
+  expired_freed_ += store_.reclaim(options_.purge_step);
+}
+
 void QueryActor::on_repair_tick() {
+  // Also the clock of expiry: every interval, expired values are freed
+  // even on an actor nobody asks anything.
+  reclaim_expired();
   if (options_.repair_interval.count() <= 0 || store_.purging()) return;
   bool opened = false;
   uint64_t now = ctx_.wall_ms();
@@ -867,6 +1023,7 @@ void QueryActor::on_tick() {
   sync_log_if_due();
   retry_held();
   (void)store_.purge(options_.purge_step);
+  reclaim_expired();
   if (!has_work()) return;
   flush();
   schedule_tick();

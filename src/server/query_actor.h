@@ -102,8 +102,9 @@ class QueryActor : public actor::Actor {
     bool deleted = false;
     uint8_t route = kv::kRouteNone;
     std::string meta;
+    std::optional<kv::Expiry> expiry;
     kv::EntryView view() const {
-      return {key, value, version.hlc, version.origin, deleted, meta};
+      return {key, value, version.hlc, version.origin, deleted, meta, expiry};
     }
     size_t bytes() const {
       return key.size() + value.size() + meta.size() + sizeof(Held);
@@ -141,7 +142,20 @@ class QueryActor : public actor::Actor {
 
   Status on_query(QueryRequest& q);
   void run(const OpView& op, ResultWriter& out);
-  void put(std::string_view key, std::string_view value, bool deleted);
+  // expire_at: when the written value expires (0: never).
+  void put(std::string_view key, std::string_view value, bool deleted,
+           uint64_t expire_at = 0);
+  // This request's wall-clock time, read once.
+  uint64_t request_ms() {
+    if (!request_ms_) request_ms_ = clock_.now_ms();
+    return *request_ms_;
+  }
+  // SET with options; EXPIRE, PERSIST, GETEX; TTL and kin.
+  void set_with(const OpView& op, ResultWriter& out);
+  void expire(const OpView& op, ResultWriter& out);
+  void ttl(const OpView& op, ResultWriter& out);
+  // Frees the values of keys expired by now, a bounded step.
+  void reclaim_expired();
   // Merges an entry into the replica; one that entered this server here
   // (route not kRouteNone) also goes into this turn's log record.
   bool apply(const kv::EntryView& e, uint8_t route);
@@ -237,6 +251,7 @@ class QueryActor : public actor::Actor {
   size_t held_bytes_ = 0;
   uint64_t held_total_ = 0;            // entries ever held back
   uint64_t held_dropped_ = 0;          // held entries dropped at the bound
+  uint64_t expired_freed_ = 0;         // values reclaim_expired() freed
   uint64_t refused_total_ = 0;         // entries refused as beyond any clock
   uint64_t repair_rounds_ = 0;         // rounds opened
   uint64_t repair_sent_ = 0;           // entries pushed by repair

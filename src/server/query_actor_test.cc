@@ -95,6 +95,7 @@ class QueryActorTest : public ::testing::Test {
   struct Op {
     OpKind kind = OpKind::kGet;
     bool flag = false;
+    uint8_t flags = 0;
     std::string key, arg;
     uint64_t count = 0;
     std::vector<std::string> keys;
@@ -145,6 +146,12 @@ class QueryActorTest : public ::testing::Test {
         return OpView::flush();
       case OpKind::kIncr:
         return OpView::incr(op.key, static_cast<int64_t>(op.count));
+      case OpKind::kSetWith:
+        return OpView::set_with(op.key, op.arg, op.flags, op.count);
+      case OpKind::kExpire:
+        return OpView::expire(op.key, op.flags, op.count);
+      case OpKind::kTtl:
+        return OpView::ttl(op.key, op.flags);
     }
     return OpView::dbsize();
   }
@@ -747,6 +754,63 @@ TEST_F(QueryActorTest, IncrementsThatCannotCountAreErrorsAndChangeNothing) {
   // A deleted counter starts again from 0.
   ask(a, {keys(OpKind::kDel, {"fresh"})});
   EXPECT_EQ(one(a, incr("fresh", 1)).n, 1);
+}
+
+// EXPIRE on one replica and SET on another at once: the SET's value stays
+// (the expiry is a field of its own); an expiry survives a restart, and the
+// key goes from both replicas when their clocks pass it.
+TEST_F(QueryActorTest,
+       AnExpireRacingASetKeepsTheSetsValueAndExpiresEverywhere) {
+  simulate();
+  sim::Disk& disk = world_->disk(kHost);
+  ASSERT_TRUE(disk.create_dirs("/data").ok());
+  SyncOptions options;
+  options.data_dir = "/data";
+  options.fsync = durable::Fsync::kAlways;
+  auto refs = spawn(2, options);
+  ask(refs[0], {set("k", "old")});
+  pass(300ms);
+  Op pexpire;
+  pexpire.kind = OpKind::kExpire;
+  pexpire.key = "k";
+  pexpire.flags = OpView::kSetExpireIn;
+  pexpire.count = 60'000;
+  auto f0 = sys_->request(refs[0], encode({pexpire}));
+  auto f1 = sys_->request(refs[1], encode({set("k", "new")}));
+  auto r0 = results(f0), r1 = results(f1);
+  ASSERT_EQ(r0.size(), 1u);
+  EXPECT_EQ(r0[0].n, 1);
+  pass(300ms);
+  Op ttl;
+  ttl.kind = OpKind::kTtl;
+  ttl.key = "k";
+  // Whichever version is greater, the SET's value is not lost, and both
+  // replicas agree on the expiry.
+  EXPECT_EQ(one(refs[0], get("k")).value, "new");
+  EXPECT_EQ(one(refs[1], get("k")).value, "new");
+  EXPECT_EQ(one(refs[0], ttl).n, one(refs[1], ttl).n);
+  // An expiry set after seeing the SET holds everywhere.
+  ask(refs[1], {pexpire});
+  pass(300ms);
+  for (const auto& r : refs) {
+    EXPECT_EQ(one(r, get("k")).value, "new");
+    int64_t left = one(r, ttl).n;
+    EXPECT_GT(left, 58);
+    EXPECT_LE(left, 60);
+  }
+  pass(60s);
+  for (const auto& r : refs) {
+    EXPECT_FALSE(one(r, get("k")).found);
+    EXPECT_EQ(one(r, ttl).n, -2);
+  }
+  sys_->close();
+  auto rec = durable::recover(disk, "/data", false);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  const kv::Entry* e = (*rec)->store.find("k");
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->expiry().at_ms, 0u);
+  (*rec)->store.set_now(e->expiry().at_ms);
+  EXPECT_FALSE((*rec)->store.get("k"));
 }
 
 }  // namespace

@@ -96,11 +96,41 @@ OpView OpView::incr(std::string_view key, int64_t delta) {
   return op;
 }
 
-// op: u8 kind, u8 has_after, bytes a, bytes b, u64 n, varint k, k x bytes
+OpView OpView::set_with(std::string_view key, std::string_view value,
+                        uint8_t flags, uint64_t when) {
+  OpView op;
+  op.kind_ = OpKind::kSetWith;
+  op.a_ = key;
+  op.b_ = value;
+  op.flags_ = flags;
+  op.n_ = when;
+  return op;
+}
+
+OpView OpView::expire(std::string_view key, uint8_t flags, uint64_t when) {
+  OpView op;
+  op.kind_ = OpKind::kExpire;
+  op.a_ = key;
+  op.flags_ = flags;
+  op.n_ = when;
+  return op;
+}
+
+OpView OpView::ttl(std::string_view key, uint8_t flags) {
+  OpView op;
+  op.kind_ = OpKind::kTtl;
+  op.a_ = key;
+  op.flags_ = flags;
+  return op;
+}
+
+// op: u8 kind, u8 has_after, u8 flags, bytes a, bytes b, u64 n, varint k,
+// k x bytes
 void append_op(QueryRequest& request, const OpView& op) {
   codec::Writer w(request.ops);
   w.fixed(static_cast<uint8_t>(op.kind_));
   w.fixed<uint8_t>(op.has_after_ ? 1 : 0);
+  w.fixed(op.flags_);
   w.bytes(op.a_);
   w.bytes(op.b_);
   w.fixed(op.n_);
@@ -112,9 +142,9 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kIncr) ||
-      !r.fixed(has_after) || has_after > 1 || !r.view(op.a_) ||
-      !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kTtl) ||
+      !r.fixed(has_after) || has_after > 1 || !r.fixed(op.flags_) ||
+      !r.view(op.a_) || !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();
   }
   op.kind_ = static_cast<OpKind>(kind);

@@ -44,12 +44,42 @@ class OpView {
   static OpView flush();
   // INCRBY (INCR, DECR, DECRBY): adds delta to the key's counter.
   static OpView incr(std::string_view key, int64_t delta);
+  // SET with options (kSet* flags); `when` is the expiry, in milliseconds
+  // from now (kSetExpireIn) or since the epoch (kSetExpireAt).
+  static OpView set_with(std::string_view key, std::string_view value,
+                         uint8_t flags, uint64_t when);
+  // EXPIRE and kin, PERSIST, GETEX (kExpire* flags).
+  static OpView expire(std::string_view key, uint8_t flags, uint64_t when);
+  // TTL, PTTL, EXPIRETIME, PEXPIRETIME (kTtl* flags).
+  static OpView ttl(std::string_view key, uint8_t flags);
+
+  // kSetWith flags.
+  static constexpr uint8_t kSetNx = 1;
+  static constexpr uint8_t kSetXx = 2;
+  static constexpr uint8_t kSetGet = 4;  // answer the old value
+  static constexpr uint8_t kSetKeepTtl = 8;
+  static constexpr uint8_t kSetExpireIn = 16;
+  static constexpr uint8_t kSetExpireAt = 32;
+  // kExpire flags (and kSetExpireIn, kSetExpireAt for the time).
+  static constexpr uint8_t kExpireNx = 1;
+  static constexpr uint8_t kExpireXx = 2;
+  static constexpr uint8_t kExpireGt = 4;
+  static constexpr uint8_t kExpireLt = 8;
+  static constexpr uint8_t kExpirePersist = 64;
+  static constexpr uint8_t kExpireGetValue = 128;  // GETEX: answer the value
+  // kTtl flags.
+  static constexpr uint8_t kTtlMs = 1;
+  static constexpr uint8_t kTtlAbsolute = 2;
 
   OpKind kind() const { return kind_; }
   // kGet, kSet, kIncr.
   std::string_view key() const { return a_; }
   // kIncr.
   int64_t delta() const { return static_cast<int64_t>(n_); }
+  // kSetWith, kExpire, kTtl.
+  uint8_t flags() const { return flags_; }
+  // kSetWith, kExpire: the time (see set_with).
+  uint64_t when() const { return n_; }
   // kSet.
   std::string_view value() const { return b_; }
   // kMGet, kDel, kExists.
@@ -73,6 +103,7 @@ class OpView {
 
   OpKind kind_ = OpKind::kDbSize;
   bool has_after_ = false;
+  uint8_t flags_ = 0;
   std::string_view a_;
   std::string_view b_;
   uint64_t n_ = 0;
@@ -145,6 +176,8 @@ class ResultView {
   }
   // DEL, EXISTS, DBSIZE.
   int64_t integer() const { return n_; }
+  // SET: done (ResultWriter::ok).
+  bool is_ok() const { return shape_ == ResultShape::kOk; }
   // Set when the op failed: the error reply's text.
   std::optional<std::string_view> error() const {
     return shape_ == ResultShape::kError

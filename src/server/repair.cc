@@ -230,7 +230,7 @@ bool LeafWalk::step(const kv::Store& store, size_t budget) {
     auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
     if (wanted_[l]) {
       ours_[l].push_back({std::string(e.key()), e.version(), e.deleted(),
-                          kv::Store::meta_hash(e.meta())});
+                          kv::Store::extra_hash(e)});
     }
     return true;
   };
@@ -286,10 +286,12 @@ void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
         const Key& b = theirs[j];
         if (b.version < a.version) push_current(a.key);
         if (a.version < b.version) want.push_back(&b.key);
-        if (a.version == b.version && a.state != b.state) {
-          // One counter, different parts: each side merges the other's.
-          if (a.state != 0) push_current(a.key);
-          if (b.state != 0) want.push_back(&b.key);
+        if (a.version == b.version &&
+            (a.state != b.state || a.deleted != b.deleted)) {
+          // One write, different parts, expiries or a tombstone (a freed
+          // value shown again): each side merges the other's.
+          push_current(a.key);
+          want.push_back(&b.key);
         }
         ++i;
         ++j;

@@ -78,7 +78,7 @@ class LeafWalk {
     std::string key;
     kv::Version version;
     bool deleted = false;
-    uint64_t state = 0;  // a counter's kv::Store::meta_hash; else 0
+    uint64_t state = 0;  // kv::Store::extra_hash: a counter's, an expiry's
   };
   std::vector<bool> wanted_;                     // by leaf; empty: no walk
   std::vector<uint32_t> leaves_;                 // our lists go to the peer

@@ -92,6 +92,31 @@ for port in ports:
     assert r.get("py/hits") == b"200", (port, r.get("py/hits"))
 print("ok")
 PY
+  check "a key with EX 2 goes from every port of both servers at one moment" \
+    timeout 60 /usr/bin/python3 - "$(port_of "$a_q0")" "$(port_of "$b_q1")" \
+    "$(port_of "$a_q1")" "$(port_of "$b_q0")" <<'PY'
+import sys, time, redis
+clients = [redis.Redis(host="127.0.0.1", port=int(p), socket_timeout=5)
+           for p in sys.argv[1:]]
+assert clients[0].set("py/ttl", "v", ex=2)
+set_at = time.monotonic()
+# First it reaches every port (within the remote sync bound)...
+for c in clients:
+    while c.get("py/ttl") != b"v":
+        assert time.monotonic() < set_at + 1.5, "never arrived"
+        time.sleep(0.005)
+# ...then it goes from all of them.
+gone = [None] * len(clients)
+while None in gone and time.monotonic() < set_at + 5:
+    for i, c in enumerate(clients):
+        if gone[i] is None and c.get("py/ttl") is None:
+            gone[i] = time.monotonic() - set_at
+assert None not in gone, gone
+# Each replica drops it when its clock passes the same absolute time.
+assert max(gone) - min(gone) <= 0.1, gone
+assert 1.9 <= min(gone) and max(gone) <= 2.2, gone
+print("ok", gone)
+PY
 else
   echo "FAIL: Python redis package missing (install python3-redis)"
   failures=$((failures + 1))

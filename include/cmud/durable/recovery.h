@@ -35,11 +35,8 @@ enum class RecordType : uint8_t {
 class EntryRecord {
  public:
   EntryRecord() { clear(); }
-  void add(std::string_view key, std::string_view value, const kv::Version& v,
-           bool deleted, std::string_view meta = {});
-  void add(const kv::Entry& e) {
-    add(e.key(), e.value(), e.version(), e.deleted(), e.meta());
-  }
+  void add(const kv::EntryView& e);
+  void add(const kv::Entry& e) { add(e.view()); }
   bool empty() const { return count_ == 0; }
   uint32_t count() const { return count_; }
   size_t bytes() const { return record_.size(); }

@@ -1,7 +1,7 @@
 // The one encoding of a store entry, shared by sync batches, repair, the
 // write-ahead log and snapshots: bytes key, bytes value, u64 hlc, u64
-// origin, u8 flags (1: deleted, 2: a counter, whose bytes meta follow)
-// (codec.h).
+// origin, u8 flags (1: deleted; 2: a counter, whose bytes meta follow;
+// 4: an expiry, u64 at_ms, u64 hlc, u64 origin, follows) (codec.h).
 #pragma once
 
 #include <cstdint>
@@ -13,53 +13,60 @@
 
 namespace cmud::kv {
 
-// One decoded entry, viewing the buffer it was read from.
-struct EntryView {
-  std::string_view key;
-  std::string_view value;
-  uint64_t hlc = 0;
-  uint64_t origin = 0;
-  bool deleted = false;
-  std::string_view meta;  // a counter's state (kv::Counter); else empty
-
-  Version version() const { return {hlc, origin}; }
-};
-
 inline constexpr uint8_t kEntryDeleted = 1;
 inline constexpr uint8_t kEntryCounter = 2;
+inline constexpr uint8_t kEntryExpiry = 4;
 
-inline void append_entry(std::string& out, std::string_view key,
-                         std::string_view value, uint64_t hlc, uint64_t origin,
-                         bool deleted, std::string_view meta = {}) {
+inline void append_entry(std::string& out, const EntryView& e) {
   codec::Writer w(out);
-  w.bytes(key);
-  w.bytes(value);
-  w.fixed(hlc);
-  w.fixed(origin);
-  if (!meta.empty() && !deleted) {
-    w.fixed<uint8_t>(kEntryCounter);
-    w.bytes(meta);
-  } else {
-    w.fixed<uint8_t>(deleted ? kEntryDeleted : 0);
+  w.bytes(e.key);
+  w.bytes(e.value);
+  w.fixed(e.hlc);
+  w.fixed(e.origin);
+  bool counter = !e.meta.empty() && !e.deleted;
+  w.fixed<uint8_t>((e.deleted ? kEntryDeleted : 0) |
+                   (counter ? kEntryCounter : 0) |
+                   (e.expiry ? kEntryExpiry : 0));
+  if (counter) w.bytes(e.meta);
+  if (e.expiry) {
+    w.fixed(e.expiry->at_ms);
+    w.fixed(e.expiry->version.hlc);
+    w.fixed(e.expiry->version.origin);
   }
 }
 
+inline void append_entry(std::string& out, std::string_view key,
+                         std::string_view value, uint64_t hlc, uint64_t origin,
+                         bool deleted) {
+  append_entry(out, EntryView{key, value, hlc, origin, deleted, {}, {}});
+}
+
 inline void append_entry(std::string& out, const Entry& e) {
-  append_entry(out, e.key(), e.value(), e.version().hlc, e.version().origin,
-               e.deleted(), e.meta());
+  append_entry(out, e.view());
 }
 
 // Reads the next entry; false (and r fails) on malformed bytes.
 inline bool read_entry(codec::Reader& r, EntryView& e) {
   uint8_t flags = 0;
   if (!r.view(e.key) || !r.view(e.value) || !r.fixed(e.hlc) ||
-      !r.fixed(e.origin) || !r.fixed(flags) || flags > kEntryCounter) {
+      !r.fixed(e.origin) || !r.fixed(flags) ||
+      (flags & ~(kEntryDeleted | kEntryCounter | kEntryExpiry)) != 0 ||
+      ((flags & kEntryDeleted) != 0 && (flags & kEntryCounter) != 0)) {
     return r.fail();
   }
-  e.deleted = flags == kEntryDeleted;
+  e.deleted = (flags & kEntryDeleted) != 0;
   e.meta = {};
-  if (flags == kEntryCounter && (!r.view(e.meta) || e.meta.empty())) {
+  e.expiry.reset();
+  if ((flags & kEntryCounter) != 0 && (!r.view(e.meta) || e.meta.empty())) {
     return r.fail();
+  }
+  if ((flags & kEntryExpiry) != 0) {
+    Expiry x;
+    if (!r.fixed(x.at_ms) || !r.fixed(x.version.hlc) ||
+        !r.fixed(x.version.origin)) {
+      return r.fail();
+    }
+    e.expiry = x;
   }
   return true;
 }

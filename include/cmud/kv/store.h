@@ -18,11 +18,37 @@
 
 namespace cmud::kv {
 
+// When a key expires: its own last-writer-wins field of the entry, so an
+// EXPIRE or PERSIST made on one server and a SET made on another at the
+// same time both keep their effect (the SET's value, the later of the two
+// expiries). A write of a value sets it too (none, or the write's TTL),
+// at the write's version.
+struct Expiry {
+  uint64_t at_ms = 0;  // wall-clock milliseconds when it expires; 0: never
+  Version version;     // of the write that set it
+  friend bool operator==(const Expiry&, const Expiry&) = default;
+};
+
+// One entry as it travels (sync, repair, logs): views into a buffer.
+struct EntryView {
+  std::string_view key;
+  std::string_view value;
+  uint64_t hlc = 0;
+  uint64_t origin = 0;
+  bool deleted = false;
+  std::string_view meta;  // a counter's state (kv::Counter); else empty
+  // nullopt: none, set by this write ({0, version()}).
+  std::optional<Expiry> expiry;
+
+  Version version() const { return {hlc, origin}; }
+};
+
 // One key's state, kept in a single allocation (header, key bytes, value
-// bytes, meta bytes). A delete is a tombstone: deleted() and an empty value,
-// merged by the same rule as any other write. A counter (kv::Counter) keeps
-// its encoded state as meta and its total, in decimal, as the value.
-// Immutable once made.
+// bytes, meta bytes, expiry). A delete is a tombstone: deleted() and an
+// empty value, merged by the same rule as any other write. A counter
+// (kv::Counter) keeps its encoded state as meta and its total, in decimal,
+// as the value. An expiry other than the default is kept after the meta.
+// Immutable once made, but for the store's in-place rewrites.
 class Entry {
  public:
   std::string_view key() const { return {data(), key_len_}; }
@@ -34,6 +60,17 @@ class Entry {
   bool counter() const { return meta_len_ != 0; }
   const Version& version() const { return version_; }
   bool deleted() const { return deleted_; }
+  // {0, version()} unless a TTL, EXPIRE or PERSIST set another.
+  Expiry expiry() const;
+  bool has_expiry() const { return has_expiry_; }
+  // Expired and its value freed (Store::reclaim): it reads as absent, and
+  // travels (value empty) as what it was.
+  bool reclaimed() const { return reclaimed_; }
+  bool expired_at(uint64_t now_ms) const {
+    return has_expiry_ && expiry().at_ms != 0 && expiry().at_ms <= now_ms;
+  }
+  // The view that travels (sync, repair, logs).
+  EntryView view() const;
   // The change-log record that is current for this key (0: none).
   uint64_t seq() const { return seq_; }
 
@@ -49,6 +86,8 @@ class Entry {
   uint32_t value_len_ = 0;
   uint32_t meta_len_ = 0;
   bool deleted_ = false;
+  bool has_expiry_ = false;
+  bool reclaimed_ = false;
 };
 
 // Where a change must still travel (bits of Store::apply's `route`).
@@ -82,9 +121,34 @@ class Store {
   // key already has, it merges with what is there (a plain number at that
   // version is its base): applied if that added to it. Malformed meta, or
   // a base that disagrees with the key's value at that version, is refused.
+  // At one version a tombstone beats a plain value (a reclaimed entry
+  // whose value was needed again turns into one) and a counter beats both.
+  // The expiry merges on its own: the one with the greater version stays,
+  // whichever value does.
   // REQUIRES: key and value each shorter than 4 GiB.
+  bool apply(const EntryView& e, uint8_t route);
   bool apply(std::string_view key, std::string_view value, Version version,
-             bool deleted, uint8_t route, std::string_view meta = {});
+             bool deleted, uint8_t route, std::string_view meta = {}) {
+    return apply(EntryView{key, value, version.hlc, version.origin, deleted,
+                           meta, std::nullopt},
+                 route);
+  }
+
+  // The wall-clock time reads compare expiries with (the owner sets it as
+  // its clock moves). An entry expired by it reads as absent.
+  void set_now(uint64_t now_ms) { now_ms_ = now_ms; }
+  uint64_t now() const { return now_ms_; }
+  // Not deleted, not expired: what GET shows.
+  bool live(const Entry& e) const {
+    return !e.deleted_ && !e.reclaimed_ && !e.expired_at(now_ms_);
+  }
+  // Frees the values of at most max_visit entries that expired by now
+  // (set_now), earliest first: each stays as a tombstone of its own
+  // version and expiry, so nothing is written and no digest changes.
+  // Returns how many it freed.
+  size_t reclaim(size_t max_visit);
+  // Entries with an expiry that reclaim() has not freed yet.
+  size_t expiring() const { return by_expiry_.size(); }
 
   // Copies every entry of `other` (tombstones too), its digests and its
   // floor, as if applied with kRouteNone but without a lookup per entry:
@@ -95,7 +159,8 @@ class Store {
   // Makes room for n entries in the hash index (loading a replica).
   void reserve(size_t n) { by_hash_.reserve(n); }
 
-  // The live value, or nullopt when absent, deleted or below the floor.
+  // The live value, or nullopt when absent, deleted, expired or below the
+  // floor.
   // The view is valid until the key is next written.
   std::optional<std::string_view> get(std::string_view key) const;
   // The entry including tombstones; null when never written or below the
@@ -128,8 +193,8 @@ class Store {
     }
   }
 
-  // Calls f for live entries whose key starts with prefix, in key order,
-  // until it returns false.
+  // Calls f for live entries (not deleted, not expired) whose key starts
+  // with prefix, in key order, until it returns false.
   void for_each_prefix(std::string_view prefix, const Visit& f) const;
 
   // Walks all entries (tombstones too, not those below the floor) in key
@@ -181,11 +246,12 @@ class Store {
   static size_t leaf_of(std::string_view key) {
     return static_cast<size_t>(stable_hash(key) >> (64 - kLeafBits));
   }
-  // A counter's state changes its digest (meta_hash, 0 for none): two
-  // replicas with different parts at one version differ.
+  // A counter's state and an expiry change the digest (extra_hash, 0 for
+  // neither): two replicas with different parts or expiries at one
+  // version differ.
   static uint64_t entry_digest(uint64_t key_hash, const Version& v,
-                               bool deleted, uint64_t meta_hash);
-  static uint64_t meta_hash(std::string_view meta);
+                               bool deleted, uint64_t extra);
+  static uint64_t extra_hash(const Entry& e);
   uint64_t leaf_digest(size_t leaf) const { return leaves_[leaf]; }
 
   size_t live_size() const { return live_; }
@@ -255,12 +321,16 @@ class Store {
   }
   void prefetch_entry(std::string_view key, size_t hash) const;
 
+  // expiry: nullopt for the default ({0, version}).
   static Entry* make(std::string_view key, std::string_view value,
-                     Version version, bool deleted, std::string_view meta);
+                     Version version, bool deleted, std::string_view meta,
+                     std::optional<Expiry> expiry);
   static uint64_t digest_of(uint64_t key_hash, const Entry* e) {
-    return entry_digest(key_hash, e->version_, e->deleted_,
-                        meta_hash(e->meta()));
+    return entry_digest(key_hash, e->version_, e->deleted_, extra_hash(*e));
   }
+  // Adds e to, or drops it from, the expiry index.
+  void index_expiry(Entry* e);
+  void unindex_expiry(Entry* e);
   static void destroy(Entry* e);
   // Frees e now, or once no change record can name it.
   void retire(Entry* e);
@@ -284,6 +354,9 @@ class Store {
   std::optional<std::string> purge_from_;
   bool purging_ = false;
   size_t live_ = 0;
+  uint64_t now_ms_ = 0;
+  // Entries with an expiry, by when, until reclaim() frees them.
+  absl::btree_set<std::pair<uint64_t, Entry*>> by_expiry_;
 };
 
 }  // namespace cmud::kv

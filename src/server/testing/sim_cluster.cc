@@ -62,11 +62,18 @@ struct Item {
   Ver v;
   bool deleted = false;
   std::string meta;  // a counter's state
+  uint64_t expire_at = 0;
+  Ver expire_v;  // the version of the expiry (the write's when none)
   bool operator==(const Item&) const = default;
 };
 
 std::string str(const Item& e) {
-  return e.key + (e.deleted ? " deleted" : "=" + e.value) + " @" + str(e.v);
+  std::string s =
+      e.key + (e.deleted ? " deleted" : "=" + e.value) + " @" + str(e.v);
+  if (e.expire_at != 0 || e.expire_v != e.v) {
+    s += " expires " + std::to_string(e.expire_at) + " @" + str(e.expire_v);
+  }
+  return s;
 }
 
 bool parse_items(uint32_t count, std::string_view bytes,
@@ -75,15 +82,17 @@ bool parse_items(uint32_t count, std::string_view bytes,
   for (uint32_t i = 0; i < count; ++i) {
     kv::EntryView e;
     if (!kv::read_entry(r, e)) return false;
+    kv::Expiry x = e.expiry.value_or(kv::Expiry{0, e.version()});
     out.push_back(Item{std::string(e.key), std::string(e.value),
-                       Ver{e.hlc, e.origin}, e.deleted, std::string(e.meta)});
+                       Ver{e.hlc, e.origin}, e.deleted, std::string(e.meta),
+                       x.at_ms, Ver{x.version.hlc, x.version.origin}});
   }
   return true;
 }
 
 // One client operation and what came back so far.
 struct Op {
-  enum Kind { kSet, kDel, kGet, kFlush, kIncr } kind = kGet;
+  enum Kind { kSet, kDel, kGet, kFlush, kIncr, kExpire } kind = kGet;
   size_t node = 0;
   uint64_t generation = 0;
   size_t actor = 0;
@@ -92,6 +101,19 @@ struct Op {
   bool replied = false;  // the QueryReply arrived
   std::optional<std::string> got;
   int64_t total = 0;  // INCR's answer
+  // kSet: a TTL (PX); kExpire: PEXPIRE's (0: PERSIST).
+  uint64_t ttl_ms = 0;
+};
+
+// An EXPIRE or PERSIST the client saw take effect (answer 1): the version
+// its expiry took.
+struct AckedExpiry {
+  std::string key;
+  Ver v;
+  Ver value_v;  // of the value it was set on
+  size_t node = 0;
+  uint64_t generation = 0;
+  int64_t at_ms = 0;
 };
 
 // An INCR the client saw acknowledged: the counter's state (its base
@@ -205,6 +227,7 @@ class Cluster {
   uint64_t op_seq_ = 0;
   std::vector<Acked> acked_;
   std::vector<AckedIncr> acked_incr_;
+  std::vector<AckedExpiry> acked_expiry_;
   std::map<std::string, uint64_t> incr_issued_;  // INCRs sent, per key
   // Highest version each replica (node, generation, actor) has shown for
   // each key: it must never show an older one.
@@ -396,9 +419,17 @@ void Cluster::next_op() {
       op->key = "k" + std::to_string(rng().below(o_.keys));
       uint64_t roll = rng().below(100);
       op->kind = roll < 35   ? Op::kSet
-                 : roll < 50 ? Op::kDel
+                 : roll < 45 ? Op::kDel
+                 : roll < 50 ? Op::kExpire
                  : roll < 60 ? Op::kIncr
                              : Op::kGet;
+      // One SET in five has a TTL; one expiry op in three is a PERSIST.
+      // TTLs are short, so keys expire during the run, and while faults
+      // and clock jumps go on.
+      if ((op->kind == Op::kSet && rng().below(5) == 0) ||
+          (op->kind == Op::kExpire && rng().below(3) != 0)) {
+        op->ttl_ms = 100 + rng().below(4000);
+      }
       if (op->kind == Op::kIncr) {
         // A few counters of their own, so increments collide.
         op->key = "c" + std::to_string(rng().below(4));
@@ -423,8 +454,16 @@ void Cluster::issue(std::shared_ptr<Op> op) {
   Node& n = nodes_[op->node];
   const ActorRef& q = n.queries[op->actor];
   QueryRequest req;
-  if (op->kind == Op::kSet) {
+  if (op->kind == Op::kSet && op->ttl_ms != 0) {
+    append_op(req, OpView::set_with(op->key, op->value, OpView::kSetExpireIn,
+                                    op->ttl_ms));
+  } else if (op->kind == Op::kSet) {
     append_op(req, OpView::set(op->key, op->value));
+  } else if (op->kind == Op::kExpire) {
+    append_op(req,
+              op->ttl_ms == 0
+                  ? OpView::expire(op->key, OpView::kExpirePersist, 0)
+                  : OpView::expire(op->key, OpView::kSetExpireIn, op->ttl_ms));
   } else if (op->kind == Op::kDel) {
     std::string_view k = op->key;
     append_op(req, OpView::del(std::span<const std::string_view>(&k, 1)));
@@ -455,6 +494,7 @@ void Cluster::on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m) {
     return;
   }
   if (op->kind == Op::kGet && v.value()) op->got = std::string(*v.value());
+  if (op->kind == Op::kExpire) op->total = v.integer();
   if (op->kind == Op::kIncr) {
     if (v.error()) {
       fail("incr", "INCR " + op->key + " answered " + std::string(*v.error()));
@@ -501,11 +541,47 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       ++result_.reads;
       std::optional<std::string> want;
       if (e != nullptr && !e->deleted) want = e->value;
+      // An expiry this replica's clock has passed hides it; so does one it
+      // passed before its clock jumped back (the value was freed). The
+      // read ran a moment before this check: near the edge, either holds.
+      if (want && e->expire_at != 0) {
+        uint64_t clock =
+            cmud::sim::World::kEpochMs +
+            static_cast<uint64_t>(
+                now() + world_.clock_offset(nodes_[op->node].address));
+        uint64_t at = e->expire_at;
+        bool may_be_gone = at <= clock + 2 * kSkewMs;  // offsets: ±kSkewMs
+        bool may_be_there = at + 1000 > clock;
+        if ((!op->got && may_be_gone) || (op->got == want && may_be_there)) {
+          want = op->got;
+        }
+      }
       if (op->got != want) {
         fail("read", where + ": GET " + op->key + " answered " +
                          op->got.value_or("(nil)") + " but the replica holds " +
                          (e ? str(*e) : "nothing"));
       }
+      seen(*op, e, floor);
+      return;
+    }
+    case Op::kExpire: {
+      // Answered 1: the expiry took a version of its own, above anything
+      // the replica had shown (the value's version stays).
+      if (op->total != 1) {
+        seen(*op, e, floor);
+        return;
+      }
+      if (e == nullptr || !(e->v < e->expire_v) ||
+          (op->ttl_ms == 0) != (e->expire_at == 0)) {
+        fail("own-write", where + ": " +
+                              (op->ttl_ms ? "PEXPIRE " : "PERSIST ") + op->key +
+                              " answered 1, but the replica then " + "holds " +
+                              (e ? str(*e) : "nothing"));
+        return;
+      }
+      ++result_.writes_acked;
+      acked_expiry_.push_back(AckedExpiry{op->key, e->expire_v, e->v, op->node,
+                                          op->generation, now()});
       seen(*op, e, floor);
       return;
     }
@@ -741,6 +817,22 @@ void Cluster::final_checks() {
              str(w.base) + ") acknowledged by server " +
              std::to_string(w.node + 1) + " at " + std::to_string(w.at_ms) +
              " ms, but the final state holds " +
+             (f == nullptr ? "nothing" : str(*f)));
+  }
+  // (f) an expiry (EXPIRE, PERSIST) that took effect stays unless a later
+  // one replaced it (a SET's own included) or a clear took its key.
+  lost = 0;
+  for (const auto& w : acked_expiry_) {
+    if (w.value_v < first_floor) continue;  // cleared
+    auto it = final_by_key.find(w.key);
+    const Item* f = it == final_by_key.end() ? nullptr : it->second;
+    if (f != nullptr && !(f->expire_v < w.v)) continue;
+    if (crash_may_lose(w.node, w.generation, w.at_ms)) continue;
+    if (++lost > 3) continue;
+    fail("expiry-lost",
+         "an expiry of " + w.key + " @" + str(w.v) +
+             " acknowledged by server " + std::to_string(w.node + 1) + " at " +
+             std::to_string(w.at_ms) + " ms, but the final state holds " +
              (f == nullptr ? "nothing" : str(*f)));
   }
   for (const auto& e : *first) {
