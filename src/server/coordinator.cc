@@ -108,7 +108,8 @@ void Coordinator::on_gossip(Gossip& g) {
 }
 
 void Coordinator::on_repair_tick() {
-  // Sent alone too: the tick also frees expired values.
+  // Sent alone too: the tick also frees expired values (the actors open
+  // repair rounds only while they know another server).
   for (const auto& q : queries_) ctx_.tell(q, RepairTick{});
   ctx_.tell_after(ctx_.self(), RepairTick{}, repair_interval_);
 }

@@ -967,7 +967,12 @@ void QueryActor::on_repair_tick() {
   // Also the clock of expiry: every interval, expired values are freed
   // even on an actor nobody asks anything.
   reclaim_expired();
-  if (options_.repair_interval.count() <= 0 || store_.purging()) return;
+  // A server alone has no rounds to open: its actors' sync loses nothing
+  // (the tick comes to it for expiry only).
+  if (options_.repair_interval.count() <= 0 || store_.purging() ||
+      remote_.empty()) {
+    return;
+  }
   bool opened = false;
   uint64_t now = ctx_.wall_ms();
   // With the other servers, and with the other actors here (whose sync
