@@ -155,7 +155,13 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   bool keep_old_part = false;
   if (old != nullptr) {
     Expiry old_expiry = old->expiry();
-    if (expiry.version < old_expiry.version) expiry = old_expiry;
+    // Equal versions come from one write and should agree; if not, the
+    // later time, so that any order of arrival ends the same.
+    if (expiry.version < old_expiry.version ||
+        (expiry.version == old_expiry.version &&
+         expiry.at_ms < old_expiry.at_ms)) {
+      expiry = old_expiry;
+    }
     if (version == old->version_) {
       if (incoming) {
         // Parts of the counter this version began: merged with what is
@@ -188,7 +194,9 @@ bool Store::apply(const EntryView& in, uint8_t route) {
         // Its value was freed, and another expiry may show it again: it
         // cannot be, so it is a tombstone of its version (which beats the
         // value wherever it is still held). A counter kept its parts.
+        // No replica holds this state yet: it goes everywhere.
         deleted = true;
+        route |= kRouteLocal | kRouteRemote;
       }
       kept_value.assign(old->value());
       kept_meta.assign(old->meta());

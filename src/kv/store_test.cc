@@ -599,6 +599,13 @@ TEST(StoreExpiry, AFreedValueThatAnotherExpiryWouldShowBecomesATombstone) {
   ASSERT_TRUE(a.apply(with_expiry("k", "v", {5, 1}, {0, {6, 1}}), 0));
   EXPECT_TRUE(a.find("k")->deleted());
   EXPECT_FALSE(a.get("k"));
+  // No replica holds that state yet: it is sent everywhere.
+  int sent = 0;
+  a.changes_since(0, kRouteLocal | kRouteRemote, [&](const Entry& e) {
+    sent += e.key() == "k" && e.deleted() ? 1 : 0;
+    return true;
+  });
+  EXPECT_EQ(sent, 1);
   // Where the value was still held, that tombstone wins at the version.
   Store b;
   b.set_now(1000);

@@ -505,11 +505,16 @@ void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
   // is the key's number at the key's version (0 for a tombstone, or for no
   // entry, at the floor), so the parts added here merge with those added
   // anywhere else on the same base, and a newer SET, DEL or clear replaces
-  // them all.
+  // them all. A key that expired starts anew, at a version of its own (its
+  // old one carries the expiry that passed).
   const kv::Entry* e = store_.find(key);
   std::optional<kv::Counter> c;
   kv::Version base = e != nullptr ? e->version() : store_.floor();
-  if (e == nullptr || e->deleted()) {
+  if (e != nullptr && !store_.live(*e) &&
+      (!e->deleted() || e->expiry().at_ms != 0)) {
+    base = kv::Version{clock_.next(request_ms()), origin_};
+    c = kv::Counter(0);
+  } else if (e == nullptr || e->deleted()) {
     c = kv::Counter(0);
   } else if (e->counter()) {
     c = kv::Counter::decode(e->meta());
@@ -530,7 +535,12 @@ void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
     return;
   }
   std::string meta = c->encoded();
-  (void)apply({key, {}, base.hlc, base.origin, false, meta, std::nullopt},
+  // The key's expiry stays, as in Redis (a fresh counter has none).
+  std::optional<kv::Expiry> expiry;
+  if (e != nullptr && e->has_expiry() && base == e->version()) {
+    expiry = e->expiry();
+  }
+  (void)apply({key, {}, base.hlc, base.origin, false, meta, expiry},
               kv::kRouteLocal | kv::kRouteRemote);
   wrote_ = true;
   out.integer(static_cast<int64_t>(c->total()));
@@ -607,7 +617,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
             }
             if (budget == 0) return false;
             --budget;
-            if (!e.deleted() &&
+            if (store_.live(e) &&
                 (prefix_only || resp::glob_match(pattern, e.key()))) {
               keys.push_back(e.key());
             }

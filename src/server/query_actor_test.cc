@@ -754,6 +754,22 @@ TEST_F(QueryActorTest, IncrementsThatCannotCountAreErrorsAndChangeNothing) {
   // A deleted counter starts again from 0.
   ask(a, {keys(OpKind::kDel, {"fresh"})});
   EXPECT_EQ(one(a, incr("fresh", 1)).n, 1);
+  // So does an expired one, without the expiry that passed.
+  Op brief;
+  brief.kind = OpKind::kSetWith;
+  brief.key = "brief";
+  brief.arg = "5";
+  brief.flags = OpView::kSetExpireIn;
+  brief.count = 10;
+  ask(a, {brief});
+  EXPECT_EQ(one(a, incr("brief", 1)).n, 6);
+  pass(20ms);
+  EXPECT_EQ(one(a, incr("brief", 1)).n, 1);
+  EXPECT_EQ(one(a, get("brief")).value, "1");
+  Op ttl;
+  ttl.kind = OpKind::kTtl;
+  ttl.key = "brief";
+  EXPECT_EQ(one(a, ttl).n, -1);
 }
 
 // EXPIRE on one replica and SET on another at once: the SET's value stays

@@ -435,6 +435,9 @@ void Cluster::next_op() {
         op->key = "c" + std::to_string(rng().below(4));
         ++incr_issued_[op->key];
       }
+      if (op->kind == Op::kExpire && rng().below(4) == 0) {
+        op->key = "c" + std::to_string(rng().below(4));  // counters expire
+      }
       // A clear every few seconds, racing the writes on other servers.
       if (op->kind == Op::kGet && o_.flush_one_in > 0 &&
           rng().below(std::max<uint64_t>(1, o_.flush_one_in * 40 / 100)) == 0) {
