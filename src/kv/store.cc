@@ -151,7 +151,6 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   // What of the old entry stays (its value part: version, value, meta;
   // or only its expiry), copied, as it may be rewritten in place.
   std::string kept_value, kept_meta;
-  bool reclaimed = false;
   bool keep_old_part = false;
   if (old != nullptr) {
     Expiry old_expiry = old->expiry();
@@ -256,10 +255,11 @@ bool Store::apply(const EntryView& in, uint8_t route) {
     by_hash_.insert(Slot{e, hash});
     by_key_.insert(e);
   }
-  e->reclaimed_ = reclaimed;
+  // Rewritten: not freed (reclaim() frees it again if it is expired).
+  e->reclaimed_ = false;
   index_expiry(e);
   leaf ^= digest_of(stable, e);
-  if (!deleted && !reclaimed) ++live_;
+  if (!deleted) ++live_;
   if (max_version_ < version) max_version_ = version;
   if (route == kRouteNone) {
     e->seq_ = 0;
