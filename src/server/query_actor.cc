@@ -648,8 +648,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kFlush:
       // A clear with a version of its own: everything older goes, on every
       // replica the floor reaches; writes newer than it stay.
-      if (!request_ms_) request_ms_ = clock_.now_ms();
-      raise_floor(kv::Version{clock_.next(*request_ms_), origin_});
+      raise_floor(kv::Version{clock_.next(request_ms()), origin_});
       wrote_ = true;
       out.ok();
       return;

@@ -20,6 +20,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr const char* kHost = "10.0.0.1:7000";
+
 class QueryActorTest : public ::testing::Test {
  protected:
   void SetUp() override { sys_ = make_system(nullptr); }
@@ -43,7 +45,17 @@ class QueryActorTest : public ::testing::Test {
   void simulate(uint64_t seed = 1) {
     sys_->close();
     world_ = std::make_unique<sim::World>(seed);
-    sys_ = make_system(world_->host("10.0.0.1:7000", 2));
+    sys_ = make_system(world_->host(kHost, 2));
+  }
+  // simulate(), with a data directory on the host's disk: the options of
+  // durable actors that sync by `fsync`.
+  SyncOptions simulate_durable(durable::Fsync fsync, uint64_t seed = 1) {
+    simulate(seed);
+    EXPECT_TRUE(world_->disk(kHost).create_dirs("/data").ok());
+    SyncOptions options;
+    options.data_dir = "/data";
+    options.fsync = fsync;
+    return options;
   }
   // Lets time pass: virtual time under simulate(), else the real kind.
   void pass(std::chrono::milliseconds d) {
@@ -208,6 +220,29 @@ class QueryActorTest : public ::testing::Test {
     op.kind = OpKind::kIncr;
     op.key = std::move(k);
     op.count = static_cast<uint64_t>(delta);
+    return op;
+  }
+  // SET k v PX ms.
+  static Op set_px(std::string k, std::string v, uint64_t ms) {
+    Op op = set(std::move(k), std::move(v));
+    op.kind = OpKind::kSetWith;
+    op.flags = OpView::kSetExpireIn;
+    op.count = ms;
+    return op;
+  }
+  // PEXPIRE k ms.
+  static Op pexpire(std::string k, uint64_t ms) {
+    Op op;
+    op.kind = OpKind::kExpire;
+    op.key = std::move(k);
+    op.flags = OpView::kSetExpireIn;
+    op.count = ms;
+    return op;
+  }
+  static Op ttl(std::string k) {
+    Op op;
+    op.kind = OpKind::kTtl;
+    op.key = std::move(k);
     return op;
   }
   static Op get(std::string k) {
@@ -531,17 +566,11 @@ TEST_F(QueryActorTest, AHeldVersionIsRetriedByAnIdleActor) {
 // --- Durability (data_dir): on the simulator, whose disk loses what was
 // not synced when it crashes.
 
-constexpr const char* kHost = "10.0.0.1:7000";
-
 TEST_F(QueryActorTest, WithFsyncAlwaysEveryAcknowledgedWriteSurvivesACrash) {
   for (auto policy : {durable::Fsync::kAlways, durable::Fsync::kNo}) {
-    simulate(static_cast<uint64_t>(policy) + 1);
+    auto refs =
+        spawn(2, simulate_durable(policy, static_cast<uint64_t>(policy) + 1));
     sim::Disk& disk = world_->disk(kHost);
-    ASSERT_TRUE(disk.create_dirs("/data").ok());
-    SyncOptions options;
-    options.data_dir = "/data";
-    options.fsync = policy;
-    auto refs = spawn(2, options);
     std::set<std::string> acked;
     for (int i = 0; i < 200; ++i) {
       std::string k = "k" + std::to_string(i);
@@ -567,12 +596,8 @@ TEST_F(QueryActorTest, WithFsyncAlwaysEveryAcknowledgedWriteSurvivesACrash) {
 }
 
 TEST_F(QueryActorTest, EverysecSyncsAnIdleActorWithinASecond) {
-  simulate();
+  auto refs = spawn(1, simulate_durable(durable::Fsync::kEverySec));
   sim::Disk& disk = world_->disk(kHost);
-  ASSERT_TRUE(disk.create_dirs("/data").ok());
-  SyncOptions options;
-  options.data_dir = "/data";
-  auto refs = spawn(1, options);
   pass(1500ms);
   ask(refs[0], {set("first", "v")});  // a sync is due: made at once
   EXPECT_TRUE(last_error_.empty());
@@ -589,13 +614,9 @@ TEST_F(QueryActorTest, EverysecSyncsAnIdleActorWithinASecond) {
 }
 
 TEST_F(QueryActorTest, AFailingDiskRefusesWritesWithMisconfAndReadsGoOn) {
-  simulate();
-  ASSERT_TRUE(world_->disk(kHost).create_dirs("/data").ok());
+  SyncOptions options = simulate_durable(durable::Fsync::kAlways);
   durable::testing::FaultyFiles faulty(world_->disk(kHost));
   world_->set_files(kHost, &faulty);
-  SyncOptions options;
-  options.data_dir = "/data";
-  options.fsync = durable::Fsync::kAlways;
   auto a = spawn(1, options)[0];
   ASSERT_EQ(ask(a, {set("a", "1")}).size(), 1u);
   EXPECT_EQ(last_error_, "");
@@ -642,12 +663,8 @@ TEST_F(QueryActorTest, AfterRecoveryTheClockStartsAboveEveryVersionRead) {
 }
 
 TEST_F(QueryActorTest, FlushallClearsEveryReplicaDurablyAndKeepsNewerWrites) {
-  simulate();
+  SyncOptions options = simulate_durable(durable::Fsync::kAlways);
   sim::Disk& disk = world_->disk(kHost);
-  ASSERT_TRUE(disk.create_dirs("/data").ok());
-  SyncOptions options;
-  options.data_dir = "/data";
-  options.fsync = durable::Fsync::kAlways;
   options.purge_step = 64;  // freed over many turns
   auto refs = spawn(2, options);
   std::vector<Op> sets;
@@ -695,13 +712,8 @@ TEST_F(QueryActorTest, FlushallClearsEveryReplicaDurablyAndKeepsNewerWrites) {
 // heard of the other's: every increment counts on both (a PN-counter, not a
 // read-modify-write of the value), and the counter survives a restart.
 TEST_F(QueryActorTest, ConcurrentIncrementsOnTwoReplicasAllCountAndSurvive) {
-  simulate();
+  auto refs = spawn(2, simulate_durable(durable::Fsync::kAlways));
   sim::Disk& disk = world_->disk(kHost);
-  ASSERT_TRUE(disk.create_dirs("/data").ok());
-  SyncOptions options;
-  options.data_dir = "/data";
-  options.fsync = durable::Fsync::kAlways;
-  auto refs = spawn(2, options);
   // Both pipelines are taken before either replica hears of the other.
   std::vector<Op> ones(100, incr("hits", 1)), twos(100, incr("hits", 2));
   auto f0 = sys_->request(refs[0], encode(ones));
@@ -755,21 +767,12 @@ TEST_F(QueryActorTest, IncrementsThatCannotCountAreErrorsAndChangeNothing) {
   ask(a, {keys(OpKind::kDel, {"fresh"})});
   EXPECT_EQ(one(a, incr("fresh", 1)).n, 1);
   // So does an expired one, without the expiry that passed.
-  Op brief;
-  brief.kind = OpKind::kSetWith;
-  brief.key = "brief";
-  brief.arg = "5";
-  brief.flags = OpView::kSetExpireIn;
-  brief.count = 10;
-  ask(a, {brief});
+  ask(a, {set_px("brief", "5", 10)});
   EXPECT_EQ(one(a, incr("brief", 1)).n, 6);
   pass(20ms);
   EXPECT_EQ(one(a, incr("brief", 1)).n, 1);
   EXPECT_EQ(one(a, get("brief")).value, "1");
-  Op ttl;
-  ttl.kind = OpKind::kTtl;
-  ttl.key = "brief";
-  EXPECT_EQ(one(a, ttl).n, -1);
+  EXPECT_EQ(one(a, ttl("brief")).n, -1);
 }
 
 // EXPIRE on one replica and SET on another at once: the SET's value stays
@@ -777,47 +780,34 @@ TEST_F(QueryActorTest, IncrementsThatCannotCountAreErrorsAndChangeNothing) {
 // key goes from both replicas when their clocks pass it.
 TEST_F(QueryActorTest,
        AnExpireRacingASetKeepsTheSetsValueAndExpiresEverywhere) {
-  simulate();
+  auto refs = spawn(2, simulate_durable(durable::Fsync::kAlways));
   sim::Disk& disk = world_->disk(kHost);
-  ASSERT_TRUE(disk.create_dirs("/data").ok());
-  SyncOptions options;
-  options.data_dir = "/data";
-  options.fsync = durable::Fsync::kAlways;
-  auto refs = spawn(2, options);
   ask(refs[0], {set("k", "old")});
   pass(300ms);
-  Op pexpire;
-  pexpire.kind = OpKind::kExpire;
-  pexpire.key = "k";
-  pexpire.flags = OpView::kSetExpireIn;
-  pexpire.count = 60'000;
-  auto f0 = sys_->request(refs[0], encode({pexpire}));
+  auto f0 = sys_->request(refs[0], encode({pexpire("k", 60'000)}));
   auto f1 = sys_->request(refs[1], encode({set("k", "new")}));
   auto r0 = results(f0), r1 = results(f1);
   ASSERT_EQ(r0.size(), 1u);
   EXPECT_EQ(r0[0].n, 1);
   pass(300ms);
-  Op ttl;
-  ttl.kind = OpKind::kTtl;
-  ttl.key = "k";
   // Whichever version is greater, the SET's value is not lost, and both
   // replicas agree on the expiry.
   EXPECT_EQ(one(refs[0], get("k")).value, "new");
   EXPECT_EQ(one(refs[1], get("k")).value, "new");
-  EXPECT_EQ(one(refs[0], ttl).n, one(refs[1], ttl).n);
+  EXPECT_EQ(one(refs[0], ttl("k")).n, one(refs[1], ttl("k")).n);
   // An expiry set after seeing the SET holds everywhere.
-  ask(refs[1], {pexpire});
+  ask(refs[1], {pexpire("k", 60'000)});
   pass(300ms);
   for (const auto& r : refs) {
     EXPECT_EQ(one(r, get("k")).value, "new");
-    int64_t left = one(r, ttl).n;
+    int64_t left = one(r, ttl("k")).n;
     EXPECT_GT(left, 58);
     EXPECT_LE(left, 60);
   }
   pass(60s);
   for (const auto& r : refs) {
     EXPECT_FALSE(one(r, get("k")).found);
-    EXPECT_EQ(one(r, ttl).n, -2);
+    EXPECT_EQ(one(r, ttl("k")).n, -2);
   }
   sys_->close();
   auto rec = durable::recover(disk, "/data", false);

@@ -103,6 +103,18 @@ class SessionTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
 };
 
+// Each command answers exactly its error.
+void expect_errors(
+    RawClient& c,
+    const std::vector<std::pair<std::vector<std::string_view>, std::string>>&
+        cases) {
+  for (const auto& [args, error] : cases) {
+    auto r = c.call(args);
+    ASSERT_TRUE(r.is_error()) << args[0];
+    EXPECT_EQ(r.str, error);
+  }
+}
+
 TEST_F(SessionTest, GetSetDelAndFriendsSpeakRedis) {
   RawClient c(port(0));
   EXPECT_EQ(c.call({"PING"}).str, "PONG");
@@ -169,24 +181,20 @@ TEST_F(SessionTest, IncrDecrAndTheirByFormsCountAndCheckTheirArguments) {
   }
   ASSERT_EQ(seen, 50);
   EXPECT_EQ(other.call({"INCRBY", "n", "10"}).integer, 60);
-  for (const auto& [args, error] :
-       std::vector<std::pair<std::vector<std::string_view>, std::string>>{
-           {{"INCRBY", "n", "x"},
-            "ERR value is not an integer or out of range"},
-           {{"INCRBY", "n", "1.5"},
-            "ERR value is not an integer or out of range"},
-           {{"INCRBY", "n", "99999999999999999999"},
-            "ERR value is not an integer or out of range"},
-           {{"DECRBY", "n", "-9223372036854775808"},
-            "ERR decrement would overflow"},
-           {{"INCR"}, "ERR wrong number of arguments for 'incr' command"},
-           {{"INCRBY", "n"},
-            "ERR wrong number of arguments for 'incrby' command"},
-       }) {
-    auto r = c.call(args);
-    ASSERT_TRUE(r.is_error()) << args[0];
-    EXPECT_EQ(r.str, error);
-  }
+  expect_errors(
+      c,
+      {
+          {{"INCRBY", "n", "x"}, "ERR value is not an integer or out of range"},
+          {{"INCRBY", "n", "1.5"},
+           "ERR value is not an integer or out of range"},
+          {{"INCRBY", "n", "99999999999999999999"},
+           "ERR value is not an integer or out of range"},
+          {{"DECRBY", "n", "-9223372036854775808"},
+           "ERR decrement would overflow"},
+          {{"INCR"}, "ERR wrong number of arguments for 'incr' command"},
+          {{"INCRBY", "n"},
+           "ERR wrong number of arguments for 'incrby' command"},
+      });
   ASSERT_EQ(c.call({"SET", "s", "hello"}).str, "OK");
   auto r = c.call({"INCR", "s"});
   ASSERT_TRUE(r.is_error());
@@ -246,32 +254,28 @@ TEST_F(SessionTest, SetOptionsExpireTtlAndPersistSpeakRedis) {
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
   EXPECT_EQ(c.call({"GET", "p"}).type, Value::Type::kNull);
   EXPECT_EQ(c.call({"TTL", "p"}).integer, -2);
-  for (const auto& [args, error] :
-       std::vector<std::pair<std::vector<std::string_view>, std::string>>{
-           {{"SET", "k", "v", "EX", "0"},
-            "ERR invalid expire time in 'set' command"},
-           {{"SET", "k", "v", "EX", "x"},
-            "ERR value is not an integer or out of range"},
-           {{"SET", "k", "v", "EX"}, "ERR syntax error"},
-           {{"SET", "k", "v", "NX", "XX"}, "ERR syntax error"},
-           {{"SET", "k", "v", "EX", "1", "PX", "1"}, "ERR syntax error"},
-           {{"SET", "k", "v", "KEEPTTL", "EX", "1"}, "ERR syntax error"},
-           {{"SET", "k", "v", "EX", "99999999999999999"},
-            "ERR invalid expire time in 'set' command"},
-           {{"SETEX", "k", "-1", "v"},
-            "ERR invalid expire time in 'setex' command"},
-           {{"EXPIRE", "k", "1", "NX", "XX"},
-            "ERR NX and XX, GT or LT options at the same time are not "
-            "compatible"},
-           {{"EXPIRE", "k", "1", "GT", "LT"},
-            "ERR GT and LT options at the same time are not compatible"},
-           {{"EXPIRE", "k", "1", "SOON"}, "ERR Unsupported option SOON"},
-           {{"GETEX", "k", "EX"}, "ERR syntax error"},
-       }) {
-    auto r = c.call(args);
-    ASSERT_TRUE(r.is_error()) << args[0];
-    EXPECT_EQ(r.str, error);
-  }
+  expect_errors(
+      c, {
+             {{"SET", "k", "v", "EX", "0"},
+              "ERR invalid expire time in 'set' command"},
+             {{"SET", "k", "v", "EX", "x"},
+              "ERR value is not an integer or out of range"},
+             {{"SET", "k", "v", "EX"}, "ERR syntax error"},
+             {{"SET", "k", "v", "NX", "XX"}, "ERR syntax error"},
+             {{"SET", "k", "v", "EX", "1", "PX", "1"}, "ERR syntax error"},
+             {{"SET", "k", "v", "KEEPTTL", "EX", "1"}, "ERR syntax error"},
+             {{"SET", "k", "v", "EX", "99999999999999999"},
+              "ERR invalid expire time in 'set' command"},
+             {{"SETEX", "k", "-1", "v"},
+              "ERR invalid expire time in 'setex' command"},
+             {{"EXPIRE", "k", "1", "NX", "XX"},
+              "ERR NX and XX, GT or LT options at the same time are not "
+              "compatible"},
+             {{"EXPIRE", "k", "1", "GT", "LT"},
+              "ERR GT and LT options at the same time are not compatible"},
+             {{"EXPIRE", "k", "1", "SOON"}, "ERR Unsupported option SOON"},
+             {{"GETEX", "k", "EX"}, "ERR syntax error"},
+         });
 }
 
 TEST_F(SessionTest, ListReturnsSortedKeyValuePairs) {

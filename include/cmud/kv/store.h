@@ -67,7 +67,9 @@ class Entry {
   // travels (value empty) as what it was.
   bool reclaimed() const { return reclaimed_; }
   bool expired_at(uint64_t now_ms) const {
-    return has_expiry_ && expiry().at_ms != 0 && expiry().at_ms <= now_ms;
+    if (!has_expiry_) return false;
+    uint64_t at = expiry().at_ms;
+    return at != 0 && at <= now_ms;
   }
   // The view that travels (sync, repair, logs).
   EntryView view() const;
