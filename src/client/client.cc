@@ -105,6 +105,18 @@ std::string_view type_name(resp::Value::Type t) {
       return "null";
     case resp::Value::Type::kArray:
       return "array";
+    case resp::Value::Type::kMap:
+      return "map";
+    case resp::Value::Type::kSet:
+      return "set";
+    case resp::Value::Type::kPush:
+      return "push";
+    case resp::Value::Type::kDouble:
+      return "double";
+    case resp::Value::Type::kBoolean:
+      return "boolean";
+    case resp::Value::Type::kBigNumber:
+      return "big number";
   }
   return "unknown";
 }

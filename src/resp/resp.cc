@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -44,6 +45,8 @@ constexpr std::string_view kLineTooLong = "Protocol error: line too long";
 constexpr std::string_view kCrWithoutLf =
     "Protocol error: CR not followed by LF";
 constexpr std::string_view kTooDeep = "Protocol error: arrays nested too deep";
+constexpr std::string_view kInvalidNull = "Protocol error: invalid null";
+constexpr std::string_view kInvalidBoolean = "Protocol error: invalid boolean";
 
 // a + b, or SIZE_MAX when that overflows (limits may be set to SIZE_MAX).
 size_t saturating_add(size_t a, size_t b) {
@@ -437,9 +440,43 @@ class ValueParser {
         return {Outcome::kComplete, v.next};
       }
       case '$':
+      case '=':  // RESP3 verbatim string
         return parse_bulk(pos, out);
+      case '!':  // RESP3 blob error
+        return parse_bulk(pos, out, Value::Type::kError);
       case '*':
-        return parse_array(pos, depth, out);
+        return parse_array(pos, depth, out, Value::Type::kArray);
+      case '%':
+        return parse_array(pos, depth, out, Value::Type::kMap);
+      case '~':
+        return parse_array(pos, depth, out, Value::Type::kSet);
+      case '>':
+        return parse_array(pos, depth, out, Value::Type::kPush);
+      case '_': {
+        const Line line = read_line(in_, pos + 1, limits_.max_inline);
+        if (line.scan == Scan::kNeedMore) return {};
+        if (line.scan != Scan::kOk || line.end != pos + 1) {
+          return failure(kInvalidNull);
+        }
+        if (out != nullptr) out->type = Value::Type::kNull;
+        return {Outcome::kComplete, line.end + 2};
+      }
+      case '#': {
+        const Line line = read_line(in_, pos + 1, limits_.max_inline);
+        if (line.scan == Scan::kNeedMore) return {};
+        if (line.scan != Scan::kOk || line.end != pos + 2 ||
+            (in_[pos + 1] != 't' && in_[pos + 1] != 'f')) {
+          return failure(kInvalidBoolean);
+        }
+        if (out != nullptr) {
+          out->type = Value::Type::kBoolean;
+          out->integer = in_[pos + 1] == 't' ? 1 : 0;
+        }
+        return {Outcome::kComplete, line.end + 2};
+      }
+      case ',':
+      case '(':
+        return parse_line(pos, out);
       default: {
         error_ = "Protocol error: invalid reply type byte ' '";
         error_[error_.size() - 2] = type;
@@ -480,13 +517,26 @@ class ValueParser {
         return failure(kCrWithoutLf);
     }
     if (out != nullptr) {
-      out->type = in_[pos] == '+' ? Value::Type::kSimple : Value::Type::kError;
+      switch (in_[pos]) {
+        case '+':
+          out->type = Value::Type::kSimple;
+          break;
+        case ',':
+          out->type = Value::Type::kDouble;
+          break;
+        case '(':
+          out->type = Value::Type::kBigNumber;
+          break;
+        default:
+          out->type = Value::Type::kError;
+      }
       out->str.assign(in_.substr(pos + 1, line.end - pos - 1));
     }
     return {Outcome::kComplete, line.end + 2};
   }
 
-  Step parse_bulk(size_t pos, Value* out) {
+  Step parse_bulk(size_t pos, Value* out,
+                  Value::Type type = Value::Type::kBulk) {
     const IntLine len = read_int_line(in_, pos + 1, limits_.max_inline);
     if (len.scan != Scan::kOk) return int_failure(len.scan, kInvalidBulk);
     if (len.value == -1) {
@@ -507,13 +557,14 @@ class ValueParser {
         return failure(kBulkNotTerminated);
     }
     if (out != nullptr) {
-      out->type = Value::Type::kBulk;
+      out->type = type;
       out->str.assign(in_.substr(len.next, size));
     }
     return {Outcome::kComplete, len.next + size + 2};
   }
 
-  Step parse_array(size_t pos, size_t depth, Value* out) {
+  // A map's length counts pairs: it holds twice as many values.
+  Step parse_array(size_t pos, size_t depth, Value* out, Value::Type type) {
     const IntLine len = read_int_line(in_, pos + 1, limits_.max_inline);
     if (len.scan != Scan::kOk) return int_failure(len.scan, kInvalidMultibulk);
     if (len.value == -1) {
@@ -524,9 +575,10 @@ class ValueParser {
       return failure(kInvalidMultibulk);
     }
     if (depth >= limits_.max_depth) return failure(kTooDeep);
-    const auto count = static_cast<size_t>(len.value);
+    const auto count =
+        static_cast<size_t>(len.value) * (type == Value::Type::kMap ? 2 : 1);
     if (out != nullptr) {
-      out->type = Value::Type::kArray;
+      out->type = type;
       out->array.reserve(count);
     }
     size_t next = len.next;
@@ -620,11 +672,50 @@ void ReplyWriter::bulk(std::string_view s) {
   out_ += "\r\n";
 }
 
-void ReplyWriter::null() { out_ += "$-1\r\n"; }
+void ReplyWriter::null() { out_ += resp3_ ? "_\r\n" : "$-1\r\n"; }
 
 void ReplyWriter::array(size_t n) { append_header(out_, '*', n); }
 
-void ReplyWriter::null_array() { out_ += "*-1\r\n"; }
+void ReplyWriter::null_array() { out_ += resp3_ ? "_\r\n" : "*-1\r\n"; }
+
+void ReplyWriter::map(size_t n) {
+  if (resp3_) {
+    append_header(out_, '%', n);
+  } else {
+    append_header(out_, '*', 2 * n);
+  }
+}
+
+void ReplyWriter::set(size_t n) { append_header(out_, resp3_ ? '~' : '*', n); }
+
+void ReplyWriter::push(size_t n) { append_header(out_, resp3_ ? '>' : '*', n); }
+
+void ReplyWriter::boolean(bool b) {
+  if (resp3_) {
+    out_ += b ? "#t\r\n" : "#f\r\n";
+  } else {
+    integer(b ? 1 : 0);
+  }
+}
+
+void ReplyWriter::double_value(double v) {
+  // Shortest text that reads back as the same double, as Redis 7 writes.
+  char buf[32];
+  std::string_view text;
+  if (std::isinf(v)) {
+    text = v > 0 ? "inf" : "-inf";
+  } else if (std::isnan(v)) {
+    text = "nan";
+  } else {
+    char* end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
+    text = std::string_view(buf, static_cast<size_t>(end - buf));
+  }
+  if (resp3_) {
+    append_line(out_, ',', text);
+  } else {
+    bulk(text);
+  }
+}
 
 void write_command(std::string& out,
                    const std::vector<std::string_view>& args) {

@@ -631,8 +631,20 @@ std::string describe(const Value& v) {
       return "$" + printable(v.str);
     case Value::Type::kNull:
       return "null";
-    case Value::Type::kArray: {
-      std::string out = "[";
+    case Value::Type::kDouble:
+      return "," + printable(v.str);
+    case Value::Type::kBigNumber:
+      return "(" + printable(v.str);
+    case Value::Type::kBoolean:
+      return v.integer != 0 ? "#t" : "#f";
+    case Value::Type::kArray:
+    case Value::Type::kMap:
+    case Value::Type::kSet:
+    case Value::Type::kPush: {
+      std::string out = v.type == Value::Type::kArray ? "["
+                        : v.type == Value::Type::kMap ? "map["
+                        : v.type == Value::Type::kSet ? "set["
+                                                      : "push[";
       for (size_t i = 0; i < v.array.size(); ++i) {
         if (i > 0) out += ", ";
         out += describe(v.array[i]);
@@ -701,12 +713,33 @@ void write_value(ReplyWriter& w, const Value& v) {
       w.array(v.array.size());
       for (const Value& e : v.array) write_value(w, e);
       break;
+    case Value::Type::kMap:
+      w.map(v.array.size() / 2);
+      for (const Value& e : v.array) write_value(w, e);
+      break;
+    case Value::Type::kSet:
+      w.set(v.array.size());
+      for (const Value& e : v.array) write_value(w, e);
+      break;
+    case Value::Type::kPush:
+      w.push(v.array.size());
+      for (const Value& e : v.array) write_value(w, e);
+      break;
+    case Value::Type::kDouble:
+      w.double_value(std::stod(v.str));
+      break;
+    case Value::Type::kBoolean:
+      w.boolean(v.integer != 0);
+      break;
+    case Value::Type::kBigNumber:
+      ADD_FAILURE() << "the writer has no big numbers";
+      break;
   }
 }
 
-std::string wire_of(const Value& v) {
+std::string wire_of(const Value& v, int protocol = 2) {
   std::string out;
-  ReplyWriter w(out);
+  ReplyWriter w(out, protocol);
   write_value(w, v);
   return out;
 }
@@ -814,8 +847,47 @@ TEST(RespValue, UnknownTypeByteIsAnError) {
   expect_value_error("?\r\n", "Protocol error: invalid reply type byte '?'");
   expect_value_error("*2\r\n:1\r\nx\r\n",
                      "Protocol error: invalid reply type byte 'x'");
-  // RESP3 types are not RESP2.
-  expect_value_error("_\r\n", "Protocol error: invalid reply type byte '_'");
+  expect_value_error("|1\r\n", "Protocol error: invalid reply type byte '|'");
+}
+
+Value typed(Value::Type type, std::vector<Value> items) {
+  Value v;
+  v.type = type;
+  v.array = std::move(items);
+  return v;
+}
+
+TEST(RespValue, Resp3TypesParseAtEverySplit) {
+  expect_value_at_every_split("_\r\n", null());
+  Value d;
+  d.type = Value::Type::kDouble;
+  d.str = "1.5";
+  expect_value_at_every_split(",1.5\r\n", d);
+  Value t;
+  t.type = Value::Type::kBoolean;
+  t.integer = 1;
+  expect_value_at_every_split("#t\r\n", t);
+  Value big;
+  big.type = Value::Type::kBigNumber;
+  big.str = "12345678901234567890";
+  expect_value_at_every_split("(12345678901234567890\r\n", big);
+  expect_value_at_every_split("=8\r\ntxt:some\r\n", bulk("txt:some"));
+  expect_value_at_every_split("!5\r\nERR x\r\n", error("ERR x"));
+  expect_value_at_every_split(
+      "%2\r\n+a\r\n:1\r\n$1\r\nb\r\n_\r\n",
+      typed(Value::Type::kMap, {simple("a"), integer(1), bulk("b"), null()}));
+  expect_value_at_every_split(
+      "~2\r\n:1\r\n:2\r\n", typed(Value::Type::kSet, {integer(1), integer(2)}));
+  expect_value_at_every_split(
+      ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
+      typed(Value::Type::kPush, {bulk("message"), bulk("ch"), bulk("hi")}));
+}
+
+TEST(RespValue, MalformedResp3ScalarsAreErrors) {
+  expect_value_error("_x\r\n", "Protocol error: invalid null");
+  expect_value_error("#x\r\n", "Protocol error: invalid boolean");
+  expect_value_error("#tt\r\n", "Protocol error: invalid boolean");
+  expect_value_error("%x\r\n", "Protocol error: invalid multibulk length");
 }
 
 TEST(RespValue, MalformedLengthsAreErrors) {
@@ -916,14 +988,20 @@ Value random_value(std::mt19937& rng, int depth) {
   }
 }
 
-bool has_line_break(const Value& v) {
+// Whether the RESP3 writer gives v back exactly: it turns line breaks in
+// simple strings and errors into spaces, writes a double in its own words,
+// and has no big numbers.
+bool rewritable(const Value& v) {
   if (v.type == Value::Type::kSimple || v.type == Value::Type::kError) {
-    return v.str.find('\n') != std::string::npos;
+    return v.str.find_first_of("\r\n") == std::string::npos;
+  }
+  if (v.type == Value::Type::kDouble || v.type == Value::Type::kBigNumber) {
+    return false;
   }
   for (const Value& e : v.array) {
-    if (has_line_break(e)) return true;
+    if (!rewritable(e)) return false;
   }
-  return false;
+  return true;
 }
 
 void check_value_invariants(std::string_view in, const Limits& limits) {
@@ -933,10 +1011,9 @@ void check_value_invariants(std::string_view in, const Limits& limits) {
     case Outcome::kComplete:
       ASSERT_GE(whole.consumed, 3u);
       ASSERT_LE(whole.consumed, in.size());
-      // What was parsed survives a trip through the writer, which turns
-      // line breaks in simple strings into spaces.
-      if (!has_line_break(whole.value)) {
-        ASSERT_EQ(describe(parse_value(wire_of(whole.value)).value),
+      // What was parsed survives a trip through the writer.
+      if (rewritable(whole.value)) {
+        ASSERT_EQ(describe(parse_value(wire_of(whole.value, 3)).value),
                   describe(whole.value));
       }
       break;
@@ -1054,6 +1131,28 @@ TEST(RespWriter, EachReplyHasItsExactWireForm) {
             "prior|+OK\r\n-ERR wrong\r\n:0\r\n:-12\r\n"
             ":-9223372036854775808\r\n$2\r\nhi\r\n$0\r\n\r\n$-1\r\n*2\r\n"
             "*0\r\n*-1\r\n");
+}
+
+TEST(RespWriter, Resp3TypesHaveTheirWireFormsAndRespTwoFallbacks) {
+  std::string out3;
+  ReplyWriter w3(out3, 3);
+  w3.null();
+  w3.null_array();
+  w3.map(1);
+  w3.set(2);
+  w3.push(3);
+  w3.boolean(true);
+  w3.double_value(1.5);
+  w3.double_value(-std::numeric_limits<double>::infinity());
+  EXPECT_EQ(out3, "_\r\n_\r\n%1\r\n~2\r\n>3\r\n#t\r\n,1.5\r\n,-inf\r\n");
+  std::string out2;
+  ReplyWriter w2(out2, 2);
+  w2.map(1);
+  w2.set(2);
+  w2.push(3);
+  w2.boolean(false);
+  w2.double_value(0.1);
+  EXPECT_EQ(out2, "*2\r\n*2\r\n*3\r\n:0\r\n$3\r\n0.1\r\n");
 }
 
 TEST(RespWriter, LineBreaksInSimpleAndErrorRepliesBecomeSpaces) {

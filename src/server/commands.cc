@@ -476,6 +476,12 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     }
     out += "\r\n";
   }
+  if (want("stats") && p.pubsub != nullptr) {
+    out += "# Stats\r\n";
+    line("pubsub_channels", p.pubsub->channels(std::nullopt).size());
+    line("pubsub_patterns", p.pubsub->numpat());
+    out += "\r\n";
+  }
   if (want("actors")) {
     auto st = p.system->stats();
     out += "# Actors\r\n";
@@ -504,8 +510,15 @@ void cmd_info(Session& s, Args a, ReplyWriter& w) {
 
 // --- Commands answered by the front end itself. ---
 
-void cmd_ping(Session&, Args a, ReplyWriter& w) {
-  if (a.size() > 1) {
+void cmd_ping(Session& s, Args a, ReplyWriter& w) {
+  if (a.size() > 2) {
+    w.error("ERR wrong number of arguments for 'ping' command");
+  } else if (s.protocol() == 2 && s.subscriptions() > 0) {
+    // As Redis: a RESP2 subscriber gets a message-shaped pong.
+    w.array(2);
+    w.bulk("pong");
+    w.bulk(a.size() > 1 ? a[1] : "");
+  } else if (a.size() > 1) {
     w.bulk(a[1]);
   } else {
     w.simple("PONG");
@@ -516,6 +529,183 @@ void cmd_quit(Session& s, Args, ReplyWriter& w) {
   w.simple("OK");
   s.close_after_reply();
 }
+// HELLO [protover [AUTH username password] [SETNAME name]].
+void cmd_hello(Session& s, Args a, ReplyWriter& w) {
+  int protocol = s.protocol();
+  size_t i = 1;
+  if (a.size() > 1) {
+    auto v = strict_int(a[1]);
+    if (!v) {
+      w.error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (*v != 2 && *v != 3) {
+      w.error("NOPROTO unsupported protocol version");
+      return;
+    }
+    protocol = static_cast<int>(*v);
+    i = 2;
+  }
+  std::optional<std::string_view> name;
+  for (; i < a.size(); ++i) {
+    if (iequals(a[i], "auth") && i + 2 < a.size()) {
+      // No passwords yet: the default user takes any, as Redis's does
+      // while it has none (nopass); no other user exists.
+      if (a[i + 1] != "default") {
+        w.error(
+            "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+      }
+      i += 2;
+    } else if (iequals(a[i], "setname") && i + 1 < a.size()) {
+      name = a[++i];
+      if (std::any_of(name->begin(), name->end(),
+                      [](char c) { return c < '!' || c > '~'; })) {
+        w.error(
+            "ERR Client names cannot contain spaces, newlines or special "
+            "characters.");
+        return;
+      }
+    } else {
+      w.error("ERR Syntax error in HELLO option '" +
+              std::string(a[i].substr(0, 32)) + "'");
+      return;
+    }
+  }
+  if (name) s.client_name().assign(*name);
+  s.set_protocol(protocol);
+  w.set_protocol(protocol);
+  w.map(7);
+  w.bulk("server");
+  w.bulk("redis");
+  w.bulk("version");
+  w.bulk("7.0.0");
+  w.bulk("proto");
+  w.integer(protocol);
+  w.bulk("id");
+  w.integer(static_cast<int64_t>(s.id()));
+  w.bulk("mode");
+  w.bulk("standalone");
+  w.bulk("role");
+  w.bulk("master");
+  w.bulk("modules");
+  w.array(0);
+}
+
+// RESET: the connection as it was when it opened.
+void cmd_reset(Session& s, Args, ReplyWriter& w) {
+  for (bool pattern : {false, true}) {
+    std::vector<std::string> names(s.subscribed(pattern).begin(),
+                                   s.subscribed(pattern).end());
+    for (const auto& n : names) s.unsubscribe(n, pattern);
+  }
+  s.client_name().clear();
+  s.set_protocol(2);
+  w.set_protocol(2);
+  w.simple("RESET");
+}
+
+// --- Pub/sub (pubsub.h): every server's subscribers get what any server
+// publishes. ---
+
+// The reply to (P)SUBSCRIBE and (P)UNSUBSCRIBE, one per channel: a push
+// under RESP3, an array under RESP2.
+void write_subscription(Session& s, std::string_view kind,
+                        std::optional<std::string_view> name, ReplyWriter& w) {
+  w.push(3);
+  w.bulk(kind);
+  if (name) {
+    w.bulk(*name);
+  } else {
+    w.null();
+  }
+  w.integer(static_cast<int64_t>(s.subscriptions()));
+}
+
+void subscribe(Session& s, Args a, bool pattern, ReplyWriter& w) {
+  if (s.port().pubsub == nullptr) {
+    w.error("ERR pub/sub is not available on this port");
+    return;
+  }
+  for (size_t i = 1; i < a.size(); ++i) {
+    s.subscribe(a[i], pattern);
+    write_subscription(s, pattern ? "psubscribe" : "subscribe", a[i], w);
+  }
+}
+void cmd_subscribe(Session& s, Args a, ReplyWriter& w) {
+  subscribe(s, a, false, w);
+}
+void cmd_psubscribe(Session& s, Args a, ReplyWriter& w) {
+  subscribe(s, a, true, w);
+}
+
+// With no names: from everything, one reply each (one with a null name
+// when there was nothing).
+void unsubscribe(Session& s, Args a, bool pattern, ReplyWriter& w) {
+  std::string_view kind = pattern ? "punsubscribe" : "unsubscribe";
+  std::vector<std::string> names;
+  if (a.size() > 1) {
+    names.assign(a.begin() + 1, a.end());
+  } else {
+    names.assign(s.subscribed(pattern).begin(), s.subscribed(pattern).end());
+    if (names.empty()) write_subscription(s, kind, std::nullopt, w);
+  }
+  for (const auto& n : names) {
+    s.unsubscribe(n, pattern);
+    write_subscription(s, kind, n, w);
+  }
+}
+void cmd_unsubscribe(Session& s, Args a, ReplyWriter& w) {
+  unsubscribe(s, a, false, w);
+}
+void cmd_punsubscribe(Session& s, Args a, ReplyWriter& w) {
+  unsubscribe(s, a, true, w);
+}
+
+void cmd_publish(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::publish(a[1], a[2]), fmt_integer);
+}
+
+// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT: this server's
+// subscribers only (as in Redis Cluster, where each node answers for its
+// own).
+void cmd_pubsub(Session& s, Args a, ReplyWriter& w) {
+  const PubSub* ps = s.port().pubsub;
+  if (ps != nullptr && iequals(a[1], "channels") && a.size() <= 3) {
+    auto names =
+        ps->channels(a.size() == 3 ? std::optional(a[2]) : std::nullopt);
+    w.array(names.size());
+    for (const auto& n : names) w.bulk(n);
+  } else if (ps != nullptr && iequals(a[1], "numsub")) {
+    w.array(2 * (a.size() - 2));
+    for (size_t i = 2; i < a.size(); ++i) {
+      w.bulk(a[i]);
+      w.integer(static_cast<int64_t>(ps->numsub(a[i])));
+    }
+  } else if (ps != nullptr && iequals(a[1], "numpat") && a.size() == 2) {
+    w.integer(static_cast<int64_t>(ps->numpat()));
+  } else if (iequals(a[1], "help") && a.size() == 2) {
+    constexpr std::string_view kHelp[] = {
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> "
+        "(default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, "
+        "excluding",
+        "    pattern subscriptions(default: no channels).",
+        "HELP",
+        "    Print this help."};
+    w.array(std::size(kHelp));
+    for (auto line : kHelp) w.simple(line);
+  } else {
+    w.error("ERR unknown subcommand or wrong number of arguments for '" +
+            std::string(a[1].substr(0, 32)) + "'. Try PUBSUB HELP.");
+  }
+}
+
 void cmd_select(Session&, Args a, ReplyWriter& w) {
   if (a[1] == "0") {
     w.simple("OK");
@@ -836,6 +1026,55 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "ECHO message",
      .run = cmd_echo},
+    {.name = "hello",
+     .arity = -1,
+     .flags = flags("fast stale loading no_auth"),
+     .keys = {},
+     .summary = "HELLO [2|3 [AUTH user pass] [SETNAME name]]: pick RESP2/3",
+     .run = cmd_hello},
+    {.name = "reset",
+     .arity = 1,
+     .flags = flags("fast stale loading no_auth"),
+     .keys = {},
+     .summary = "RESET: protocol 2, no subscriptions, no name",
+     .run = cmd_reset},
+    {.name = "subscribe",
+     .arity = -2,
+     .flags = flags("pubsub stale loading"),
+     .keys = {},
+     .summary = "SUBSCRIBE channel [channel ...]: messages from every server",
+     .run = cmd_subscribe},
+    {.name = "unsubscribe",
+     .arity = -1,
+     .flags = flags("pubsub stale loading"),
+     .keys = {},
+     .summary = "UNSUBSCRIBE [channel ...]: from the channels, or all",
+     .run = cmd_unsubscribe},
+    {.name = "psubscribe",
+     .arity = -2,
+     .flags = flags("pubsub stale loading"),
+     .keys = {},
+     .summary = "PSUBSCRIBE pattern [pattern ...]: channels matching a glob",
+     .run = cmd_psubscribe},
+    {.name = "punsubscribe",
+     .arity = -1,
+     .flags = flags("pubsub stale loading"),
+     .keys = {},
+     .summary = "PUNSUBSCRIBE [pattern ...]: from the patterns, or all",
+     .run = cmd_punsubscribe},
+    {.name = "publish",
+     .arity = 3,
+     .flags = flags("pubsub loading stale fast"),
+     .keys = {},
+     .summary = "PUBLISH channel message: to subscribers on every server; "
+                "receivers here",
+     .run = cmd_publish},
+    {.name = "pubsub",
+     .arity = -2,
+     .flags = flags("pubsub loading stale"),
+     .keys = {},
+     .summary = "PUBSUB CHANNELS [pattern]|NUMSUB [channel ...]|NUMPAT",
+     .run = cmd_pubsub},
     {.name = "quit",
      .arity = -1,
      .flags = flags("fast stale no_auth"),
@@ -909,6 +1148,22 @@ void write_unknown_command(Args args, ReplyWriter& w) {
       msg.begin(), msg.end(), [](char c) { return c == '\r' || c == '\n'; },
       ' ');
   w.error(msg);
+}
+
+bool check_subscribed_context(const Command& c, const Session& s,
+                              ReplyWriter& w) {
+  if (s.protocol() != 2 || s.subscriptions() == 0) return true;
+  constexpr std::string_view kAllowed[] = {
+      "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
+      "ping",      "quit",        "reset"};
+  if (std::find(std::begin(kAllowed), std::end(kAllowed), c.name) !=
+      std::end(kAllowed)) {
+    return true;
+  }
+  w.error("ERR Can't execute '" + std::string(c.name) +
+          "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+          "are allowed in this context");
+  return false;
 }
 
 bool check_arity(const Command& c, Args args, ReplyWriter& w) {

@@ -35,6 +35,7 @@ enum class OpKind : uint8_t {
   kSetWith,  // SET with options -> ok, or absent (not set), or the old value
   kExpire,   // EXPIRE and kin, PERSIST -> integer; GETEX -> value or absent
   kTtl,      // key -> integer: TTL, PTTL, EXPIRETIME, PEXPIRETIME
+  kPublish,  // channel, message -> integer: this server's receivers
 };
 
 // What a kPersist op asks.
@@ -75,6 +76,10 @@ struct QueryRequest {
 // Every batch carries the sender's floor (kv::Store::floor), so a clear
 // reaches every replica that hears from anyone who knows it, repair rounds
 // included.
+//
+// A batch to another server also carries the pub/sub messages published on
+// the sender since its last batch there: `published` of them in `messages`,
+// each bytes channel, bytes message (pubsub.h).
 struct SyncBatch {
   std::string server;
   uint32_t count = 0;
@@ -84,8 +89,10 @@ struct SyncBatch {
   uint32_t sender = 0;  // the sending actor's index on its server
   uint64_t floor_hlc = 0;
   uint64_t floor_origin = 0;
+  uint32_t published = 0;
+  std::string messages{};
   CMUD_MESSAGE("server.SyncBatch", server, count, entries, repair, repaired,
-               sender, floor_hlc, floor_origin)
+               sender, floor_hlc, floor_origin, published, messages)
 };
 
 // The query actor's own timer.

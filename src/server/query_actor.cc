@@ -233,8 +233,9 @@ Status QueryActor::on_query(QueryRequest& q) {
       [&](size_t i) { run(ops_[i], out); });
   bool wrote = wrote_;
   // One flush for the whole request: a pipeline of Puts travels together.
-  if (wrote_) {
+  if (wrote_ || published_) {
     wrote_ = false;
+    published_ = false;
     work_added();
   }
   if (save_want_) {
@@ -645,6 +646,9 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kTtl:
       ttl(op, out);
       return;
+    case OpKind::kPublish:
+      publish(op.channel(), op.message(), out);
+      return;
     case OpKind::kFlush:
       // A clear with a version of its own: everything older goes, on every
       // replica the floor reaches; writes newer than it stay.
@@ -702,6 +706,9 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("repair_rounds", repair_rounds_);
       field("repair_entries_sent", repair_sent_);
       field("repair_record_bytes_sent", repair_records_bytes_);
+      field("pubsub_messages_relayed", messages_relayed_);
+      field("pubsub_messages_received", messages_received_);
+      field("pubsub_messages_dropped", messages_dropped_);
       field("log_bytes", log_ ? log_->bytes() : 0);
       field("log_syncs", log_syncs_);
       field("log_errors", log_errors_);
@@ -722,8 +729,46 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
   }
 }
 
+void QueryActor::publish(std::string_view channel, std::string_view message,
+                         ResultWriter& out) {
+  size_t receivers =
+      options_.pubsub ? options_.pubsub->publish(channel, message) : 0;
+  for (auto& [addr, d] : remote_) {
+    if (d.down) continue;  // at most once: it misses what is said meanwhile
+    if (d.outbox.size() + channel.size() + message.size() >
+        options_.max_outbox_bytes) {
+      ++messages_dropped_;
+      continue;
+    }
+    codec::Writer w(d.outbox);
+    w.bytes(channel);
+    w.bytes(message);
+    ++d.outbox_count;
+    published_ = true;
+  }
+  out.integer(static_cast<int64_t>(receivers));
+}
+
+Status QueryActor::deliver_messages(const SyncBatch& b) {
+  codec::Reader r(b.messages);
+  for (uint32_t i = 0; i < b.published; ++i) {
+    std::string_view channel, message;
+    if (!r.view(channel) || !r.view(message)) {
+      return {ErrorCode::kDecode,
+              "malformed pub/sub messages from " + b.server};
+    }
+    ++messages_received_;
+    if (options_.pubsub) options_.pubsub->publish(channel, message);
+  }
+  return {};
+}
+
 Status QueryActor::on_sync(SyncBatch& b) {
   bool from_remote = b.server != server_;
+  // Only another server sends messages; they go out at once, before the
+  // entries (a subscriber is waiting, and they need nothing of the store).
+  Status delivered;
+  if (from_remote && b.published > 0) delivered = deliver_messages(b);
   if (b.count > b.repaired) {
     // Busy: entries in flight would look like divergence to repair.
     if (Dest* d = dest_of(b)) {
@@ -770,6 +815,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
   // Held entries need the timer too, or an idle actor never retries them.
   if (logged || !held_.empty() || held_floor_) work_added();
   if (!status.ok()) return status;
+  if (!delivered.ok()) return delivered;
   if (refused > 0) {
     return {ErrorCode::kInvalidArgument,
             "refused " + std::to_string(refused) + " entries from " + b.server +
@@ -962,6 +1008,8 @@ void QueryActor::on_server_state(const ServerState& st) {
     d.repair = repair::Reply();
     d.walk = repair::LeafWalk();
     d.next_walk = repair::LeafWalk();
+    d.outbox = std::string();
+    d.outbox_count = 0;
   }
 }
 
@@ -1071,7 +1119,7 @@ bool QueryActor::has_work() const {
   for (const auto& [addr, d] : remote_) {
     if (d.down) continue;
     if (d.cursor < last || d.scan || d.repair.bytes() > 0 || !d.walk.empty() ||
-        d.floor_sent < floor) {
+        d.floor_sent < floor || d.outbox_count > 0) {
       return true;
     }
   }
@@ -1123,6 +1171,13 @@ SyncBatch QueryActor::build_batch(Dest& d) {
     d.last_traffic_ms = ctx_.wall_ms();
     d.converged_rounds = 0;
   }
+  if (d.outbox_count > 0) {
+    messages_relayed_ += d.outbox_count;
+    b.published = d.outbox_count;
+    b.messages = std::move(d.outbox);
+    d.outbox = std::string();
+    d.outbox_count = 0;
+  }
   if (d.repair.bytes() > 0) {
     repair_records_bytes_ += d.repair.records.size();
     b.repair = std::move(d.repair.records);
@@ -1143,7 +1198,7 @@ void QueryActor::flush() {
     advance_walk(d);
     bool floor_news = d.floor_sent < store_.floor();
     SyncBatch b = build_batch(d);
-    if (b.count > 0 || !b.repair.empty() || floor_news) {
+    if (b.count > 0 || !b.repair.empty() || floor_news || b.published > 0) {
       d.floor_sent = store_.floor();
       ctx_.tell(d.ref, std::move(b));
     }

@@ -17,6 +17,7 @@
 #include "cmud/kv/entry_wire.h"
 #include "cmud/kv/store.h"
 #include "messages.h"
+#include "pubsub.h"
 #include "query_wire.h"
 #include "repair.h"
 
@@ -65,6 +66,12 @@ struct SyncOptions {
   // auto-aof-rewrite-min-size and percentage 100): disk use stays within
   // twice the live data plus the log since the last snapshot.
   uint64_t log_rewrite_min_bytes = 64u << 20;
+  // This server's pub/sub: PUBLISH hands messages to its subscribers, and
+  // messages from other servers arrive there. Null: none here.
+  std::shared_ptr<PubSub> pubsub{};
+  // Published messages waiting for one other server stay under this many
+  // bytes; past it that server misses new ones (pub/sub is at most once).
+  size_t max_outbox_bytes = 8u << 20;
 };
 
 // Only its worker touches it (it is an actor).
@@ -131,6 +138,9 @@ class QueryActor : public actor::Actor {
     // those that came meanwhile.
     repair::LeafWalk walk{};
     repair::LeafWalk next_walk{};
+    // Pub/sub messages for the next batch (remote only; SyncBatch).
+    std::string outbox{};
+    uint32_t outbox_count = 0;
   };
 
   // A reply held until the turn's writes are in the log.
@@ -159,6 +169,12 @@ class QueryActor : public actor::Actor {
   // Merges an entry into the replica; one that entered this server here
   // (route not kRouteNone) also goes into this turn's log record.
   bool apply(const kv::EntryView& e, uint8_t route);
+  // PUBLISH: hands the message to this server's subscribers and queues it
+  // once for each other server.
+  void publish(std::string_view channel, std::string_view message,
+               ResultWriter& out);
+  // Hands out the messages a batch from another server carries.
+  Status deliver_messages(const SyncBatch& b);
   // INCRBY: adds delta to this actor's part of the key's counter.
   void incr(std::string_view key, int64_t delta, ResultWriter& out);
   // Writes what waits for the log, then sends the replies held for it (an
@@ -217,7 +233,8 @@ class QueryActor : public actor::Actor {
   std::map<std::string, Dest> remote_;  // by server address
   size_t local_count_ = 1;              // query actors on this server
   bool tick_pending_ = false;
-  bool wrote_ = false;  // the request being handled wrote something
+  bool wrote_ = false;      // the request being handled wrote something
+  bool published_ = false;  // ... or queued pub/sub messages to send
   // Its wall-clock time, read at its first write.
   std::optional<uint64_t> request_ms_;
   std::vector<OpView> ops_;  // decoded ops of that request (reused)
@@ -256,6 +273,9 @@ class QueryActor : public actor::Actor {
   uint64_t repair_rounds_ = 0;         // rounds opened
   uint64_t repair_sent_ = 0;           // entries pushed by repair
   uint64_t repair_records_bytes_ = 0;  // bytes of repair records sent
+  uint64_t messages_relayed_ = 0;      // pub/sub messages sent to servers
+  uint64_t messages_received_ = 0;     // ... and received from them
+  uint64_t messages_dropped_ = 0;      // ... and not sent: outbox full
 };
 
 }  // namespace cmud::server

@@ -164,6 +164,8 @@ class QueryActorTest : public ::testing::Test {
         return OpView::expire(op.key, op.flags, op.count);
       case OpKind::kTtl:
         return OpView::ttl(op.key, op.flags);
+      case OpKind::kPublish:  // channel in key, message in arg
+        return OpView::publish(op.key, op.arg);
     }
     return OpView::dbsize();
   }

@@ -124,6 +124,14 @@ OpView OpView::ttl(std::string_view key, uint8_t flags) {
   return op;
 }
 
+OpView OpView::publish(std::string_view channel, std::string_view message) {
+  OpView op;
+  op.kind_ = OpKind::kPublish;
+  op.a_ = channel;
+  op.b_ = message;
+  return op;
+}
+
 // op: u8 kind, u8 has_after, u8 flags, bytes a, bytes b, u64 n, varint k,
 // k x bytes
 void append_op(QueryRequest& request, const OpView& op) {
@@ -142,7 +150,7 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kTtl) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kPublish) ||
       !r.fixed(has_after) || has_after > 1 || !r.fixed(op.flags_) ||
       !r.view(op.a_) || !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();

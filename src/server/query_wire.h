@@ -52,6 +52,8 @@ class OpView {
   static OpView expire(std::string_view key, uint8_t flags, uint64_t when);
   // TTL, PTTL, EXPIRETIME, PEXPIRETIME (kTtl* flags).
   static OpView ttl(std::string_view key, uint8_t flags);
+  // PUBLISH: to this server's subscribers and, once each, to the others.
+  static OpView publish(std::string_view channel, std::string_view message);
 
   // kSetWith flags.
   static constexpr uint8_t kSetNx = 1;
@@ -96,6 +98,9 @@ class OpView {
   uint64_t scan_count() const { return n_; }
   // kPersist.
   PersistOp persist_op() const { return static_cast<PersistOp>(n_); }
+  // kPublish.
+  std::string_view channel() const { return a_; }
+  std::string_view message() const { return b_; }
 
  private:
   friend void append_op(QueryRequest& request, const OpView& op);

@@ -110,6 +110,7 @@ class Server::Impl {
   // own the sessions.
   std::vector<std::unique_ptr<PortInfo>> ports_;
   ClientCount clients_;
+  std::shared_ptr<PubSub> pubsub_ = std::make_shared<PubSub>();
   std::unique_ptr<actor::System> system_;
   // Declared after system_: destroyed before the io_contexts they use.
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -225,6 +226,7 @@ Status Server::Impl::start() {
   sync.member_timeout = config_.member_timeout;
   sync.data_dir = config_.data_dir;
   sync.fsync = config_.fsync;
+  sync.pubsub = pubsub_;
   auto replicas = start_replicas(*system_, std::move(query_ports), sync,
                                  std::move(join), config_.repair_log);
   if (!replicas.ok()) return replicas.status();
@@ -247,6 +249,7 @@ Status Server::Impl::start() {
     p->appendonly = !config_.data_dir.empty();
     p->appendfsync = durable::fsync_name(config_.fsync);
     p->data_dir = config_.data_dir;
+    p->pubsub = pubsub_.get();
     ports_.push_back(std::move(p));
   }
 

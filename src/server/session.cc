@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <cstring>
 
@@ -20,11 +21,19 @@ constexpr size_t kMaxOpsPerRequest = 512;
 constexpr size_t kMaxCursors = 64;
 // A read buffer larger than this is freed once everything in it is parsed.
 constexpr size_t kShrinkAbove = 256 * 1024;
+// A subscriber that lets this many bytes of messages wait is dropped
+// (Redis's client-output-buffer-limit for pubsub clients: 32mb).
+constexpr size_t kPubSubOutputLimit = 32u << 20;
+
+std::atomic<uint64_t> next_session_id{1};
 
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
-    : socket_(std::move(socket)), port_(port) {
+    : socket_(std::move(socket)),
+      executor_(socket_.get_executor()),
+      port_(port),
+      id_(next_session_id.fetch_add(1, std::memory_order_relaxed)) {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   // write() sends directly; only what the kernel will not take now waits
@@ -33,6 +42,10 @@ Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
 }
 
 Session::~Session() {
+  // First: no deliver() may run once members start going away.
+  if (port_.pubsub != nullptr && subscriptions() > 0) {
+    port_.pubsub->remove(this);
+  }
   if (counted_) port_.clients->open.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -83,8 +96,71 @@ void Session::start() {
 
 void Session::defer(const OpView& op, Format format, std::string context) {
   append_op(request_, op);
-  pending_.push_back(
-      {.format = format, .context = std::move(context), .written = {}});
+  pending_.push_back({.format = format,
+                      .context = std::move(context),
+                      .written = {},
+                      .protocol = protocol_});
+}
+
+bool Session::subscribe(std::string_view name, bool pattern) {
+  auto& mine = pattern ? patterns_ : channels_;
+  if (port_.pubsub == nullptr || !mine.emplace(name).second) return false;
+  if (pattern) {
+    port_.pubsub->psubscribe(this, name);
+  } else {
+    port_.pubsub->subscribe(this, name);
+  }
+  return true;
+}
+
+bool Session::unsubscribe(std::string_view name, bool pattern) {
+  auto& mine = pattern ? patterns_ : channels_;
+  auto it = mine.find(name);
+  if (it == mine.end()) return false;
+  mine.erase(it);
+  if (pattern) {
+    port_.pubsub->punsubscribe(this, name);
+  } else {
+    port_.pubsub->unsubscribe(this, name);
+  }
+  return true;
+}
+
+void Session::deliver(std::string_view pattern,
+                      const std::shared_ptr<const PubSubMessage>& m) {
+  asio::post(executor_, [self = weak_from_this(), p = std::string(pattern), m] {
+    if (auto s = self.lock()) s->push_message(p, *m);
+  });
+}
+
+void Session::push_message(const std::string& pattern, const PubSubMessage& m) {
+  // Handed out before an UNSUBSCRIBE that ran since: not wanted any more.
+  if (closed_ || (pattern.empty() ? channels_.count(m.channel) == 0
+                                  : patterns_.count(pattern) == 0)) {
+    return;
+  }
+  if (out_.size() + writing_.size() > kPubSubOutputLimit) {
+    spdlog::warn(
+        "closing a subscriber of port {}: {} bytes of messages wait for it, "
+        "over the pubsub output limit {}",
+        port_.tcp_port, out_.size() + writing_.size(), kPubSubOutputLimit);
+    close();
+    return;
+  }
+  std::string push;
+  resp::ReplyWriter w(push, protocol_);
+  if (pattern.empty()) {
+    w.push(3);
+    w.bulk("message");
+  } else {
+    w.push(4);
+    w.bulk("pmessage");
+    w.bulk(pattern);
+  }
+  w.bulk(m.channel);
+  w.bulk(m.message);
+  owe(std::move(push));
+  write();
 }
 
 uint64_t Session::save_cursor(std::string resume_key) {
@@ -159,7 +235,7 @@ void Session::process() {
     resume_pos_ = 0;
     resume_args_ = 0;
     std::string now;  // a reply written at once, in order with the others
-    resp::ReplyWriter w(now);
+    resp::ReplyWriter w(now, protocol_);
     if (p.outcome == resp::Outcome::kError) {
       // Framing is lost: answer, then close this connection only.
       w.error("ERR " + p.error);
@@ -170,7 +246,8 @@ void Session::process() {
       const Command* c = find_command(p.args[0]);
       if (c == nullptr) {
         write_unknown_command(p.args, w);
-      } else if (check_arity(*c, p.args, w)) {
+      } else if (check_arity(*c, p.args, w) &&
+                 check_subscribed_context(*c, *this, w)) {
         c->run(*this, p.args, w);
       }
     }
@@ -185,8 +262,10 @@ void Session::owe(std::string reply) {
   if (pending_.empty()) {
     out_ += reply;
   } else {
-    pending_.push_back(
-        {.format = nullptr, .context = {}, .written = std::move(reply)});
+    pending_.push_back({.format = nullptr,
+                        .context = {},
+                        .written = std::move(reply),
+                        .protocol = protocol_});
   }
 }
 
@@ -212,6 +291,7 @@ void Session::on_reply(Result<QueryReply> r) {
   bool ok = reply != nullptr && (reply->count == deferred || !failed.empty());
   codec::Reader in(ok ? std::string_view(reply->results) : "");
   for (auto& p : pending_) {
+    w.set_protocol(p.protocol);
     if (p.format == nullptr) {
       out_ += p.written;  // a reply written at once, after earlier ones
     } else if (!failed.empty()) {
@@ -290,6 +370,11 @@ void Session::write() {
 void Session::close() {
   if (closed_) return;
   closed_ = true;
+  if (port_.pubsub != nullptr && subscriptions() > 0) {
+    port_.pubsub->remove(this);
+    channels_.clear();
+    patterns_.clear();
+  }
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);

@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cmud/actor/system.h"
 #include "cmud/resp/resp.h"
 #include "messages.h"
+#include "pubsub.h"
 #include "query_wire.h"
 
 namespace cmud::server {
@@ -38,6 +40,7 @@ struct PortInfo {
   bool appendonly = false;
   std::string_view appendfsync = "everysec";
   std::string data_dir{};
+  PubSub* pubsub = nullptr;  // the server's; outlives every session
 };
 
 // Whether protected mode lets a client from `remote` in: loopback only
@@ -53,8 +56,10 @@ struct Command;
 // there (socket, buffers and callbacks all use that worker's executor), so
 // it needs no locks. Pipelined commands are parsed as far as they go; their
 // store operations travel to the actor as one QueryRequest, and replies are
-// written in command order.
-class Session : public std::enable_shared_from_this<Session> {
+// written in command order. Pub/sub messages come from any thread through
+// deliver(), which posts them to the session's executor.
+class Session : public std::enable_shared_from_this<Session>,
+                public PubSub::Subscriber {
  public:
   Session(asio::ip::tcp::socket socket, const PortInfo& port);
   ~Session();
@@ -77,6 +82,23 @@ class Session : public std::enable_shared_from_this<Session> {
   // Null when unknown; valid until the next save_cursor().
   const std::string* load_cursor(uint64_t cursor) const;
   std::string& client_name() { return name_; }
+  // Unique among this process's connections (HELLO, CLIENT ID).
+  uint64_t id() const { return id_; }
+  // The protocol replies use: 2, or 3 after HELLO 3.
+  int protocol() const { return protocol_; }
+  void set_protocol(int protocol) { protocol_ = protocol; }
+
+  // Pub/sub: adds or drops one subscription (a channel, or a pattern);
+  // false when there was nothing to do.
+  bool subscribe(std::string_view name, bool pattern);
+  bool unsubscribe(std::string_view name, bool pattern);
+  const std::set<std::string, std::less<>>& subscribed(bool pattern) const {
+    return pattern ? patterns_ : channels_;
+  }
+  // Channels and patterns together (the count subscribe replies carry).
+  size_t subscriptions() const { return channels_.size() + patterns_.size(); }
+  void deliver(std::string_view pattern,
+               const std::shared_ptr<const PubSubMessage>& m) override;
 
  private:
   // A reply owed, in order: a deferred op's result, or a reply already
@@ -85,6 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Format format = nullptr;  // set: the op's result, formatted by it
     std::string context;      // for format
     std::string written;      // format null: the reply itself
+    int protocol = 2;         // the one in force when it was asked
   };
 
   void read();
@@ -100,8 +123,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes the socket: after QUIT once replies are out, on a protocol
   // error, or when the peer or the socket fails. Idempotent.
   void close();
+  // Writes a pub/sub message to the client, if it still subscribes.
+  void push_message(const std::string& pattern, const PubSubMessage& m);
 
   asio::ip::tcp::socket socket_;
+  const asio::any_io_executor executor_;  // the socket's, for deliver()
   const PortInfo& port_;
   std::vector<char> in_;  // received bytes: [in_pos_, in_len_) unparsed
   size_t in_pos_ = 0;
@@ -125,6 +151,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::map<uint64_t, std::string> cursors_;
   uint64_t next_cursor_ = 1;
   std::string name_;
+  const uint64_t id_;
+  int protocol_ = 2;
+  std::set<std::string, std::less<>> channels_;
+  std::set<std::string, std::less<>> patterns_;
 };
 
 }  // namespace cmud::server

@@ -71,6 +71,32 @@ class RawClient {
     command(args);
     return reply();
   }
+  // Whether a whole reply has arrived (waits at most 1 ms for bytes).
+  bool has_reply() {
+    if (resp::parse_value(buf_).outcome == resp::Outcome::kComplete) {
+      return true;
+    }
+    socket_.non_blocking(true);
+    char chunk[65536];
+    asio::error_code ec;
+    size_t n = socket_.read_some(asio::buffer(chunk), ec);
+    socket_.non_blocking(false);
+    if (!ec) buf_.append(chunk, n);
+    return resp::parse_value(buf_).outcome == resp::Outcome::kComplete;
+  }
+  // Reads and drops the replies that came, until 300 ms (three sync
+  // spacings) pass with none.
+  void drain() {
+    for (int quiet = 0; quiet < 60;) {
+      if (has_reply()) {
+        reply();
+        quiet = 0;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ++quiet;
+      }
+    }
+  }
 
  private:
   static Value error(std::string s) {
@@ -385,10 +411,199 @@ TEST_F(SessionTest, QuitAnswersOkThenCloses) {
   EXPECT_EQ(c.reply().str, "<closed>");
 }
 
-TEST_F(SessionTest, HelloIsAnUnknownCommandAsInRedisWithoutResp3) {
+// A HELLO reply's field, from its map (RESP3) or flat array (RESP2).
+const Value* hello_field(const Value& hello, std::string_view name) {
+  for (size_t i = 0; i + 1 < hello.array.size(); i += 2) {
+    if (hello.array[i].str == name) return &hello.array[i + 1];
+  }
+  return nullptr;
+}
+
+TEST_F(SessionTest, HelloSwitchesBetweenResp2AndResp3) {
   RawClient c(port(0));
-  EXPECT_EQ(c.call({"HELLO", "3"}).str,
-            "ERR unknown command 'HELLO', with args beginning with: '3' ");
+  auto three =
+      c.call({"HELLO", "3", "AUTH", "default", "any", "SETNAME", "me"});
+  ASSERT_EQ(three.type, Value::Type::kMap);
+  ASSERT_NE(hello_field(three, "proto"), nullptr);
+  EXPECT_EQ(hello_field(three, "proto")->integer, 3);
+  EXPECT_EQ(hello_field(three, "server")->str, "redis");
+  EXPECT_GT(hello_field(three, "id")->integer, 0);
+  EXPECT_EQ(c.call({"CLIENT", "GETNAME"}).str, "me");
+  // RESP3 forms: a null, a map (PUBSUB NUMSUB stays an array, as in Redis).
+  EXPECT_EQ(c.call({"GET", "missing"}).type, Value::Type::kNull);
+  auto same = c.call({"HELLO"});
+  EXPECT_EQ(same.type, Value::Type::kMap);
+  auto two = c.call({"HELLO", "2"});
+  ASSERT_EQ(two.type, Value::Type::kArray);
+  EXPECT_EQ(hello_field(two, "proto")->integer, 2);
+  expect_errors(
+      c, {
+             {{"HELLO", "4"}, "NOPROTO unsupported protocol version"},
+             {{"HELLO", "x"},
+              "ERR Protocol version is not an integer or out of range"},
+             {{"HELLO", "3", "AUTH", "bob", "pw"},
+              "WRONGPASS invalid username-password pair or user is "
+              "disabled."},
+             {{"HELLO", "3", "AUTH", "default"},
+              "ERR Syntax error in HELLO option 'AUTH'"},
+             {{"HELLO", "3", "SETNAME", "a b"},
+              "ERR Client names cannot contain spaces, newlines or special "
+              "characters."},
+             {{"PING", "a", "b"},
+              "ERR wrong number of arguments for 'ping' command"},
+         });
+  // A refused HELLO changes nothing.
+  EXPECT_EQ(c.call({"HELLO"}).type, Value::Type::kArray);
+  EXPECT_EQ(c.call({"HELLO", "3"}).type, Value::Type::kMap);
+  EXPECT_EQ(c.call({"RESET"}).str, "RESET");
+  EXPECT_EQ(c.call({"HELLO"}).type, Value::Type::kArray);
+  EXPECT_EQ(c.call({"CLIENT", "GETNAME"}).type, Value::Type::kNull);
+}
+
+// The reply to SUBSCRIBE and friends, and a message: kind, name, then the
+// count or the channel and message.
+std::string describe_push(const Value& v) {
+  std::string out = v.type == Value::Type::kPush    ? ">"
+                    : v.type == Value::Type::kArray ? "*"
+                                                    : "?";
+  for (const auto& e : v.array) {
+    out += " ";
+    out += e.type == Value::Type::kInteger ? std::to_string(e.integer)
+           : e.type == Value::Type::kNull  ? std::string("nil")
+                                           : e.str;
+  }
+  return out;
+}
+
+TEST_F(SessionTest, Resp2SubscribersGetMessagesFromEveryPortOfTheServer) {
+  RawClient sub(port(1));
+  RawClient pub(port(0));
+  EXPECT_EQ(describe_push(sub.call({"SUBSCRIBE", "a", "b"})),
+            "* subscribe a 1");
+  EXPECT_EQ(describe_push(sub.reply()), "* subscribe b 2");
+  EXPECT_EQ(describe_push(sub.call({"PSUBSCRIBE", "room:*"})),
+            "* psubscribe room:* 3");
+  // Only pub/sub commands, PING, QUIT and RESET while subscribed.
+  auto refused = sub.call({"GET", "k"});
+  ASSERT_TRUE(refused.is_error());
+  EXPECT_EQ(refused.str,
+            "ERR Can't execute 'get': only (P|S)SUBSCRIBE / "
+            "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+            "context");
+  EXPECT_EQ(describe_push(sub.call({"PING"})), "* pong ");
+  EXPECT_EQ(pub.call({"PUBLISH", "a", "hello"}).integer, 1);
+  EXPECT_EQ(describe_push(sub.reply()), "* message a hello");
+  EXPECT_EQ(pub.call({"PUBLISH", "room:1", "hi"}).integer, 1);
+  auto pm = sub.reply();
+  ASSERT_EQ(pm.array.size(), 4u);
+  EXPECT_EQ(pm.array[0].str, "pmessage");
+  EXPECT_EQ(pm.array[1].str, "room:*");
+  EXPECT_EQ(pm.array[2].str, "room:1");
+  EXPECT_EQ(pm.array[3].str, "hi");
+  EXPECT_EQ(pub.call({"PUBLISH", "nobody", "x"}).integer, 0);
+  auto channels = pub.call({"PUBSUB", "CHANNELS"});
+  ASSERT_EQ(channels.array.size(), 2u);
+  EXPECT_EQ(channels.array[0].str, "a");
+  auto numsub = pub.call({"PUBSUB", "NUMSUB", "a", "zz"});
+  ASSERT_EQ(numsub.array.size(), 4u);
+  EXPECT_EQ(numsub.array[1].integer, 1);
+  EXPECT_EQ(numsub.array[3].integer, 0);
+  EXPECT_EQ(pub.call({"PUBSUB", "NUMPAT"}).integer, 1);
+  // UNSUBSCRIBE with no channel leaves them all, one reply each.
+  sub.command({"UNSUBSCRIBE"});
+  std::set<std::string> left{describe_push(sub.reply()),
+                             describe_push(sub.reply())};
+  EXPECT_EQ(left,
+            (std::set<std::string>{"* unsubscribe a 2", "* unsubscribe b 1"}));
+  EXPECT_EQ(describe_push(sub.call({"PUNSUBSCRIBE"})),
+            "* punsubscribe room:* 0");
+  EXPECT_EQ(describe_push(sub.call({"UNSUBSCRIBE"})), "* unsubscribe nil 0");
+  // Out of subscribed mode: commands work again.
+  EXPECT_EQ(sub.call({"GET", "k"}).type, Value::Type::kNull);
+  EXPECT_EQ(pub.call({"PUBLISH", "a", "gone"}).integer, 0);
+}
+
+TEST_F(SessionTest, Resp3SubscribersGetPushesAndMayRunAnyCommand) {
+  RawClient sub(port(0));
+  RawClient pub(port(1));
+  ASSERT_EQ(sub.call({"HELLO", "3"}).type, Value::Type::kMap);
+  EXPECT_EQ(describe_push(sub.call({"SUBSCRIBE", "c"})), "> subscribe c 1");
+  EXPECT_EQ(sub.call({"SET", "k", "v"}).str, "OK");
+  EXPECT_EQ(sub.call({"PING"}).str, "PONG");
+  EXPECT_EQ(pub.call({"PUBLISH", "c", "m1"}).integer, 1);
+  EXPECT_EQ(describe_push(sub.reply()), "> message c m1");
+  // Messages keep their publisher's order, pipelined or not.
+  std::string burst;
+  constexpr int kMessages = 500;
+  for (int i = 0; i < kMessages; ++i) {
+    std::string text = std::to_string(i);
+    resp::write_command(burst, {"PUBLISH", "c", text});
+  }
+  pub.send(burst);
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_EQ(pub.reply().integer, 1);
+    ASSERT_EQ(describe_push(sub.reply()), "> message c " + std::to_string(i));
+  }
+  // A closed subscriber is forgotten.
+  RawClient gone(port(1));
+  gone.call({"SUBSCRIBE", "c"});
+  EXPECT_EQ(pub.call({"PUBLISH", "c", "both"}).integer, 2);
+  EXPECT_EQ(describe_push(gone.reply()), "* message c both");
+  EXPECT_EQ(describe_push(sub.reply()), "> message c both");
+  EXPECT_EQ(gone.call({"QUIT"}).str, "OK");
+  int64_t receivers = 2;
+  for (int i = 0; i < 200 && receivers != 1; ++i) {
+    receivers = pub.call({"PUBSUB", "NUMSUB", "c"}).array[1].integer;
+    if (receivers != 1) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(receivers, 1);
+}
+
+TEST(SessionPubSub, APublishReachesSubscribersOfTheOtherServerInOrder) {
+  auto start = [](std::vector<std::string> join) {
+    ServerConfig c;
+    c.port = 0;
+    c.actors = 2;
+    c.serialize_local_messages = true;
+    c.join = std::move(join);
+    return Server::start(c);
+  };
+  auto a = start({});
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  auto b = start({(*a)->description()});
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  RawClient sub2((*b)->query_addrs()[0]);
+  RawClient sub3((*b)->query_addrs()[1]);
+  ASSERT_EQ(sub3.call({"HELLO", "3"}).type, Value::Type::kMap);
+  EXPECT_EQ(describe_push(sub2.call({"SUBSCRIBE", "chat"})),
+            "* subscribe chat 1");
+  EXPECT_EQ(describe_push(sub3.call({"PSUBSCRIBE", "ch*"})),
+            "> psubscribe ch* 1");
+  RawClient pub((*a)->query_addrs()[1]);
+  // Until server a knows b, a message to it has nowhere to go: publish
+  // until one arrives, then count from there.
+  int first = -1;
+  for (int i = 0; i < 400 && first < 0; ++i) {
+    EXPECT_EQ(pub.call({"PUBLISH", "chat", "probe"}).integer, 0);
+    std::this_thread::sleep_for(5ms);
+    if (sub2.has_reply()) first = i;
+  }
+  ASSERT_GE(first, 0) << "no message reached the other server";
+  sub2.drain();
+  sub3.drain();
+  constexpr int kMessages = 300;
+  for (int i = 0; i < kMessages; ++i) {
+    pub.command({"PUBLISH", "chat", std::to_string(i)});
+  }
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_EQ(pub.reply().integer, 0);  // no subscriber on server a
+    ASSERT_EQ(describe_push(sub2.reply()),
+              "* message chat " + std::to_string(i));
+    auto p = sub3.reply();
+    ASSERT_EQ(p.type, Value::Type::kPush);
+    ASSERT_EQ(p.array.size(), 4u);
+    ASSERT_EQ(p.array[3].str, std::to_string(i));
+  }
 }
 
 TEST_F(SessionTest, InfoReportsServerKeyspaceAndActorSections) {

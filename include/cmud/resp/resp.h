@@ -1,6 +1,6 @@
-// RESP2, the Redis serialisation protocol: incremental parsers for commands
-// (server side) and replies (client side), a reply writer, and Redis-style
-// glob matching. No sockets here: everything works on byte strings.
+// RESP2 and RESP3, the Redis serialisation protocol: incremental parsers for
+// commands (server side) and replies (client side), a reply writer, and
+// Redis-style glob matching. No sockets here: everything works on byte strings.
 #pragma once
 
 #include <cstddef>
@@ -70,13 +70,26 @@ CommandParse parse_command(std::string_view in, const Limits& limits = {});
 CommandParse parse_command(std::string_view in, const Limits& limits,
                            size_t resume_pos, size_t resume_args);
 
-// A reply value.
+// A reply value. RESP3 adds its own types; a RESP2 reply uses the first six.
 struct Value {
-  enum class Type { kSimple, kError, kInteger, kBulk, kNull, kArray };
+  enum class Type {
+    kSimple,
+    kError,  // also RESP3's blob error
+    kInteger,
+    kBulk,  // also RESP3's verbatim string (str keeps its "txt:" prefix)
+    kNull,  // also RESP2's null array and RESP3's null
+    kArray,
+    kMap,        // RESP3: array holds key, value, key, value...
+    kSet,        // RESP3
+    kPush,       // RESP3: out-of-band data (pub/sub messages)
+    kDouble,     // RESP3: str holds the number as sent ("1.5", "inf")
+    kBoolean,    // RESP3: integer is 0 or 1
+    kBigNumber,  // RESP3: str holds the digits
+  };
   Type type = Type::kNull;
-  std::string str;           // kSimple, kError, kBulk
-  int64_t integer = 0;       // kInteger
-  std::vector<Value> array;  // kArray (a null array is kNull)
+  std::string str;           // kSimple, kError, kBulk, kDouble, kBigNumber
+  int64_t integer = 0;       // kInteger, kBoolean
+  std::vector<Value> array;  // kArray, kMap, kSet, kPush
 
   bool is_error() const { return type == Type::kError; }
 };
@@ -88,23 +101,34 @@ struct ValueParse {
   std::string error;
 };
 
-// Parses one reply value from the front of `in`.
+// Parses one reply value (RESP2 or RESP3) from the front of `in`.
 ValueParse parse_value(std::string_view in, const Limits& limits = {});
 
-// Appends RESP2 replies to a string. Thread-compatible.
+// Appends replies to a string in the protocol a connection chose (HELLO):
+// 2 or 3. The RESP3 types fall back to their RESP2 forms under 2, as Redis
+// does (a map is a flat array, a double a bulk string). Thread-compatible.
 class ReplyWriter {
  public:
-  explicit ReplyWriter(std::string& out) : out_(out) {}
+  explicit ReplyWriter(std::string& out, int protocol = 2)
+      : out_(out), resp3_(protocol >= 3) {}
+  // HELLO answers in the protocol it switches to.
+  void set_protocol(int protocol) { resp3_ = protocol >= 3; }
   void simple(std::string_view s);  // +s\r\n (s must not contain \r or \n)
   void error(std::string_view s);   // -s\r\n ("ERR ..." by convention)
   void integer(int64_t v);          // :v\r\n
   void bulk(std::string_view s);    // $len\r\ns\r\n
-  void null();                      // $-1\r\n
+  void null();                      // $-1\r\n; RESP3 _\r\n
   void array(size_t n);             // *n\r\n, then n values
-  void null_array();                // *-1\r\n
+  void null_array();                // *-1\r\n; RESP3 _\r\n
+  void map(size_t n);           // n key-value pairs: %n; RESP2 an array of 2n
+  void set(size_t n);           // ~n; RESP2 an array
+  void push(size_t n);          // >n; RESP2 an array (pub/sub messages)
+  void boolean(bool b);         // #t / #f; RESP2 :1 / :0
+  void double_value(double v);  // ,v; RESP2 a bulk string
 
  private:
   std::string& out_;
+  bool resp3_;
 };
 
 // Appends a command as an array of bulk strings (what a client sends).

@@ -18,6 +18,7 @@
 #include "cmud/kv/counter.h"
 #include "cmud/sim/world.h"
 #include "messages.h"
+#include "pubsub.h"
 #include "query_wire.h"
 #include "replicas.h"
 
@@ -44,6 +45,9 @@ constexpr uint64_t kMaxSkewMs = 2000;
 constexpr int64_t kIdleWindowMs = 5000;
 constexpr double kMaxIdleBytesPerSec = 1000;
 constexpr int64_t kSkewMs = 5000;
+// What the simulated subscribers listen to.
+constexpr std::string_view kChannel = "chat";
+constexpr std::string_view kChannelPattern = "ch*";
 
 struct Ver {
   uint64_t hlc = 0;
@@ -92,7 +96,7 @@ bool parse_items(uint32_t count, std::string_view bytes,
 
 // One client operation and what came back so far.
 struct Op {
-  enum Kind { kSet, kDel, kGet, kFlush, kIncr, kExpire } kind = kGet;
+  enum Kind { kSet, kDel, kGet, kFlush, kIncr, kExpire, kPublish } kind = kGet;
   size_t node = 0;
   uint64_t generation = 0;
   size_t actor = 0;
@@ -139,9 +143,32 @@ struct Acked {
   int64_t at_ms = 0;
 };
 
+// A PUBLISH: who sent it (server, start, actor), its number among that
+// publisher's, and whether and when it was acknowledged.
+struct Published {
+  size_t node = 0;
+  uint64_t generation = 0;
+  size_t actor = 0;
+  uint64_t seq = 0;
+  int64_t at_ms = 0;
+  bool acked = false;
+};
+
+// The clients subscribed on one server (one start of it): one to the
+// channel, one to a pattern that matches it. Records what each is handed.
+class SimSubscriber : public PubSub::Subscriber {
+ public:
+  void deliver(std::string_view pattern,
+               const std::shared_ptr<const PubSubMessage>& m) override {
+    got.emplace_back(std::string(pattern), m->message);
+  }
+  std::vector<std::pair<std::string, std::string>> got;
+};
+
 struct Node {
   std::string address;
-  uint64_t generation = 0;  // bumped at every start
+  uint64_t generation = 0;         // bumped at every start
+  std::shared_ptr<PubSub> pubsub;  // this start's
   std::unique_ptr<actor::System> system;
   std::vector<ActorRef> queries;
   std::set<uint64_t> incarnations;  // every one it started as
@@ -190,6 +217,14 @@ class Cluster {
   void seen(const Op& op, const Item* e, const Ver& floor);
   void delivered(const cmud::sim::Delivery& d);
   void final_checks();
+  // At most once, in order per publisher, and (without lossy faults)
+  // every message on every server.
+  void check_pubsub();
+  static std::string publish_text(size_t node, uint64_t generation,
+                                  size_t actor, uint64_t seq) {
+    return "s" + std::to_string(node + 1) + "g" + std::to_string(generation) +
+           "a" + std::to_string(actor) + "#" + std::to_string(seq);
+  }
   // Whether a write acknowledged by (node, generation) at at_ms may be lost
   // to its server's crash, under the durability the run asks for.
   bool crash_may_lose(size_t node, uint64_t generation, int64_t at_ms) const;
@@ -229,6 +264,12 @@ class Cluster {
   std::vector<AckedIncr> acked_incr_;
   std::vector<AckedExpiry> acked_expiry_;
   std::map<std::string, uint64_t> incr_issued_;  // INCRs sent, per key
+  // Pub/sub: every PUBLISH, how many each publisher (server, start, actor)
+  // sent, and what each server start's subscribers were handed.
+  std::vector<Published> published_;
+  std::map<std::tuple<size_t, uint64_t, size_t>, uint64_t> publish_seq_;
+  std::map<std::pair<size_t, uint64_t>, std::shared_ptr<SimSubscriber>>
+      subscribers_;
   // Highest version each replica (node, generation, actor) has shown for
   // each key: it must never show an older one.
   std::map<std::tuple<size_t, uint64_t, size_t, std::string>, Ver> shown_;
@@ -275,6 +316,13 @@ void Cluster::start(size_t i) {
   }
   sync.incarnation = *inc;
   sync.admit.max_skew_ms = kMaxSkewMs;
+  // Declared before the system in Node: the actors using it go first.
+  n.pubsub = std::make_shared<PubSub>();
+  auto subscriber = std::make_shared<SimSubscriber>();
+  n.pubsub->subscribe(subscriber.get(), kChannel);
+  n.pubsub->psubscribe(subscriber.get(), kChannelPattern);
+  subscribers_[{i, n.generation}] = subscriber;
+  sync.pubsub = n.pubsub;
   sync.repair_interval = std::chrono::milliseconds(o_.repair_interval_ms);
   if (o_.durable) {
     sync.data_dir = "/data";
@@ -422,6 +470,7 @@ void Cluster::next_op() {
                  : roll < 45 ? Op::kDel
                  : roll < 50 ? Op::kExpire
                  : roll < 60 ? Op::kIncr
+                 : roll < 65 ? Op::kPublish
                              : Op::kGet;
       // One SET in five has a TTL; one expiry op in three is a PERSIST.
       // TTLs are short, so keys expire during the run, and while faults
@@ -444,6 +493,13 @@ void Cluster::next_op() {
         op->kind = Op::kFlush;
       }
       if (op->kind == Op::kSet) op->value = "v" + std::to_string(++op_seq_);
+      if (op->kind == Op::kPublish) {
+        uint64_t seq = ++publish_seq_[{op->node, op->generation, op->actor}];
+        op->value = publish_text(op->node, op->generation, op->actor, seq);
+        op->total = static_cast<int64_t>(published_.size());
+        published_.push_back(
+            {op->node, op->generation, op->actor, seq, now(), false});
+      }
       issue(op);
     }
     next_op();
@@ -474,6 +530,8 @@ void Cluster::issue(std::shared_ptr<Op> op) {
     append_op(req, OpView::flush());
   } else if (op->kind == Op::kIncr) {
     append_op(req, OpView::incr(op->key, 1));
+  } else if (op->kind == Op::kPublish) {
+    append_op(req, OpView::publish(kChannel, op->value));
   } else {
     append_op(req, OpView::get(op->key));
   }
@@ -484,7 +542,7 @@ void Cluster::issue(std::shared_ptr<Op> op) {
   read.reply_to = n.system->completion_channel(
       [this, op](Result<Message> m) { on_entries(op, std::move(m)); });
   n.system->tell(q, std::move(req));
-  n.system->tell(q, std::move(read));
+  if (op->kind != Op::kPublish) n.system->tell(q, std::move(read));
 }
 
 void Cluster::on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m) {
@@ -497,6 +555,16 @@ void Cluster::on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m) {
     return;
   }
   if (op->kind == Op::kGet && v.value()) op->got = std::string(*v.value());
+  if (op->kind == Op::kPublish) {
+    // Both subscriptions of the publisher's own server, at once.
+    if (v.integer() != 2) {
+      fail("pubsub-receivers",
+           "PUBLISH on server " + std::to_string(op->node + 1) + " reached " +
+               std::to_string(v.integer()) + " of its 2 subscriptions");
+    }
+    published_[static_cast<size_t>(op->total)].acked = true;
+    return;
+  }
   if (op->kind == Op::kExpire) op->total = v.integer();
   if (op->kind == Op::kIncr) {
     if (v.error()) {
@@ -606,6 +674,8 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       seen(*op, e, floor);
       return;
     }
+    case Op::kPublish:
+      return;  // no entry is read after it (check_pubsub)
     case Op::kSet:
     case Op::kDel: {
       bool del = op->kind == Op::kDel;
@@ -683,6 +753,7 @@ void Cluster::delivered(const cmud::sim::Delivery& d) {
 }
 
 void Cluster::final_checks() {
+  check_pubsub();
   // (d) pair rates, over the whole run.
   for (const auto& n : nodes_) {
     if (n.up()) check_rate(n);
@@ -846,6 +917,64 @@ void Cluster::final_checks() {
       fail("incr-overcount", str(e) + " after " +
                                  std::to_string(incr_issued_[e.key]) +
                                  " INCRs of 1 were sent");
+    }
+  }
+}
+
+void Cluster::check_pubsub() {
+  // What each publisher sent, by its text.
+  std::map<std::string, const Published*> by_text;
+  for (const auto& p : published_) {
+    by_text[publish_text(p.node, p.generation, p.actor, p.seq)] = &p;
+  }
+  // Messages published before this, or while servers may drop, cut off
+  // or restart, may miss a server (at most once); the rest may not.
+  constexpr int64_t kFormedMs = 2000;
+  bool lossless = (o_.faults & (kDrop | kPartition | kCrash)) == 0;
+  for (const auto& [start, sub] : subscribers_) {
+    std::string where = "server " + std::to_string(start.first + 1) +
+                        " (start " + std::to_string(start.second) + ")";
+    // (subscription, publisher) -> the last number handed out.
+    std::map<std::pair<std::string, std::tuple<size_t, uint64_t, size_t>>,
+             uint64_t>
+        last;
+    std::set<std::pair<std::string, const Published*>> got;
+    for (const auto& [pattern, text] : sub->got) {
+      auto it = by_text.find(text);
+      if (it == by_text.end()) {
+        fail("pubsub-invented",
+             where + " was handed " + text + ", which nobody published");
+        continue;
+      }
+      const Published& p = *it->second;
+      uint64_t& prev = last[{pattern, {p.node, p.generation, p.actor}}];
+      if (p.seq <= prev) {
+        fail("pubsub-order", where + " was handed " + text + " after #" +
+                                 std::to_string(prev) + " of its publisher" +
+                                 (pattern.empty() ? "" : " (pattern)"));
+      }
+      prev = p.seq;
+      got.emplace(pattern, &p);
+    }
+    for (const auto& p : published_) {
+      bool own = p.node == start.first && p.generation == start.second;
+      // Its own server's subscribers get an acknowledged message always;
+      // the others' when nothing could lose it and it lived long enough.
+      bool owed = own ? p.acked
+                      : lossless && p.at_ms >= kFormedMs && start.second == 1 &&
+                            nodes_[start.first].up();
+      if (!owed) continue;
+      for (const std::string& pattern :
+           {std::string(), std::string(kChannelPattern)}) {
+        if (!got.contains({pattern, &p})) {
+          fail("pubsub-lost",
+               where + " never got " +
+                   publish_text(p.node, p.generation, p.actor, p.seq) +
+                   (pattern.empty() ? "" : " (pattern)") + ", published at " +
+                   std::to_string(p.at_ms) + " ms");
+          break;
+        }
+      }
     }
   }
 }
