@@ -5,13 +5,17 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test play-build play cluster stop status \
-	bench format format-check clean
+.PHONY: all deps compat-deps configure build test play-build play cluster \
+	stop status bench format format-check clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# Node.js and the Redis client libraries of the compatibility tests.
+compat-deps:
+	@bash scripts/install-deps.sh --compat
 
 # Warnings are errors for us and in CI (CMUD_WERROR), not in a user's own
 # cmake build with another compiler.
@@ -22,7 +26,7 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: build compat-deps
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # Only what playing needs: the server and the game (not the tests and

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs (with apt) exactly what the build, tests and tools need.
 # Idempotent: does nothing when every package is present.
-# Usage: scripts/install-deps.sh [--bench]   (--bench adds benchmark peers)
+# Usage: scripts/install-deps.sh [--bench | --compat]
+#   --bench   adds benchmark peers (redis-server, CAF)
+#   --compat  adds Node.js and the Redis client libraries the compatibility
+#             tests use (tests/compat: npm ci from its package-lock.json)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake make pkg-config
@@ -14,6 +18,22 @@ packages=(
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server libcaf-dev)
 fi
+# Node.js may come from Debian (nodejs, npm) or be there already from
+# elsewhere with its own npm: only a missing command asks apt for them.
+if [[ "${1:-}" == "--compat" ]]; then
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
+
+# The Node packages of tests/compat, exactly as locked; again only when
+# the lock changed since the last install.
+install_compat() {
+  local lock=tests/compat/package-lock.json
+  local stamp=tests/compat/node_modules/.package-lock.json
+  if [[ -f $stamp && ! $lock -nt $stamp ]]; then return 0; fi
+  echo "install-deps: npm ci in tests/compat"
+  (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,7 +41,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+  [[ "${1:-}" == "--compat" ]] && install_compat
+  exit 0
+fi
 
 echo "install-deps: installing ${missing[*]}"
 if [[ $(id -u) -eq 0 ]]; then
@@ -36,3 +59,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[[ "${1:-}" == "--compat" ]] && install_compat
+exit 0

@@ -1,0 +1,111 @@
+"""redis-py (Debian's python3-redis) against a two-server cluster: expiry,
+counters, FLUSHALL and pub/sub, each written on one server and checked on
+both. Usage: python3 clients.py PORT_A PORT_B (query ports)."""
+import sys
+import threading
+import time
+
+import redis
+
+port_a, port_b = (int(p) for p in sys.argv[1:3])
+passes = 0
+failures = 0
+
+
+def check(what, ok, detail=""):
+    global passes, failures
+    if ok:
+        passes += 1
+    else:
+        failures += 1
+        print(f"FAIL: {what} {detail}")
+
+
+def eventually(seconds, f):
+    """Polls f every 20 ms until it is true or `seconds` pass."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if f():
+            return True
+        time.sleep(0.02)
+    return f()
+
+
+a = redis.Redis(port=port_a, socket_timeout=5, decode_responses=True)
+b = redis.Redis(port=port_b, socket_timeout=5, decode_responses=True)
+
+# Expiry travels with the value; the key goes on both servers.
+check("SET EX", a.set("py:k", "v", ex=2))
+check("TTL", a.ttl("py:k") in (1, 2))
+check("value reaches the other server",
+      eventually(2, lambda: b.get("py:k") == "v"))
+check("the key expires on both servers",
+      eventually(3, lambda: a.get("py:k") is None and b.get("py:k") is None))
+check("SETEX and PTTL", a.setex("py:t", 100, "x") and
+      90_000 < a.pttl("py:t") <= 100_000)
+check("PERSIST", a.persist("py:t") and a.ttl("py:t") == -1)
+
+# Counters add up across servers, from several threads at once.
+def incr_many(client, n):
+    for _ in range(n):
+        client.incr("py:n")
+
+
+threads = [threading.Thread(target=incr_many, args=(c, 100)) for c in (a, b)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+check("200 INCRs split over two servers read 200 on both",
+      eventually(2, lambda: a.get("py:n") == "200" and b.get("py:n") == "200"),
+      f"{a.get('py:n')} / {b.get('py:n')}")
+check("INCRBY and DECRBY", a.incrby("py:n", 10) == 210 and
+      a.decrby("py:n", 20) == 190)
+try:
+    a.set("py:s", "text")
+    a.incr("py:s")
+    check("INCR of text is refused", False)
+except redis.ResponseError as e:
+    check("INCR of text is refused",
+          "not an integer" in str(e), str(e))
+
+# Pub/sub: published on A, heard on B, in order, by channel and pattern.
+p = redis.Redis(port=port_b, socket_timeout=5,
+                decode_responses=True).pubsub()
+p.subscribe("chat")
+p.psubscribe("room:*")
+for _ in range(2):
+    p.get_message(timeout=1)  # the two confirmations
+reached = False
+for _ in range(100):
+    a.publish("chat", "probe")
+    if p.get_message(timeout=0.1):
+        reached = True
+        break
+check("PUBLISH reaches the other server", reached)
+time.sleep(0.3)
+while p.get_message(timeout=0.05):
+    pass
+pipe = a.pipeline(transaction=False)
+for i in range(50):
+    pipe.publish("chat", f"m{i}")
+pipe.publish("room:3", "hello")
+pipe.execute()
+got = []
+end = time.monotonic() + 3
+while len(got) < 51 and time.monotonic() < end:
+    m = p.get_message(timeout=0.2)
+    if m:
+        got.append((m["type"], m["channel"], m["data"]))
+want = [("message", "chat", f"m{i}") for i in range(50)]
+want.append(("pmessage", "room:3", "hello"))
+check("messages arrive in order", got == want, str(got[:3]))
+check("PUBSUB NUMSUB", b.pubsub_numsub("chat") == [("chat", 1)])
+p.close()
+
+check("FLUSHALL", a.flushall())
+check("FLUSHALL reaches the other server",
+      eventually(2, lambda: b.dbsize() == 0))
+
+print(f"redis-py: {passes} passed, {failures} failed")
+sys.exit(0 if failures == 0 else 1)
