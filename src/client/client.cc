@@ -181,6 +181,12 @@ Result<KeyValues> decode_list(resp::Value v) {
   return out;
 }
 
+Result<int64_t> decode_integer(resp::Value v) {
+  if (v.type == resp::Value::Type::kInteger) return v.integer;
+  if (v.is_error()) return server_error(v);
+  return unexpected("PUBLISH", v);
+}
+
 Result<bool> decode_del(resp::Value v) {
   if (v.type == resp::Value::Type::kInteger) return v.integer > 0;
   if (v.is_error()) return server_error(v);
@@ -600,6 +606,19 @@ Result<std::optional<std::string>> Client::get(const std::string& key) {
 
 Status Client::put(const std::string& key, const std::string& value) {
   return impl_->call<Status>({"SET", key, value}, decode_put).get();
+}
+
+Status Client::put(const std::string& key, const std::string& value,
+                   std::chrono::milliseconds ttl) {
+  std::string ms = std::to_string(std::max<int64_t>(1, ttl.count()));
+  return impl_->call<Status>({"SET", key, value, "PX", ms}, decode_put).get();
+}
+
+Result<int64_t> Client::publish(const std::string& channel,
+                                const std::string& message) {
+  return impl_
+      ->call<Result<int64_t>>({"PUBLISH", channel, message}, decode_integer)
+      .get();
 }
 
 Result<KeyValues> Client::list(const std::string& prefix) {

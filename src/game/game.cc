@@ -93,6 +93,17 @@ Reply Game::execute(std::string_view line) {
   return {out, session.quitting()};
 }
 
+Reply Game::live() {
+  if (!session_->logged_in() || session_->kicked()) return {};
+  Text out;
+  (void)session_->read_live(out);  // poll() reports trouble with the store
+  return {out};
+}
+
+int Game::live_fd() const {
+  return session_->logged_in() ? session_->live_fd() : -1;
+}
+
 Reply Game::poll() {
   if (!session_->logged_in() || session_->kicked()) return {};
   Text out;

@@ -231,6 +231,31 @@ TEST_F(GameTest, SayIsHeardInTheSamePlaceOnly) {
   EXPECT_THAT(run(*bob, "inv"), HasSubstr("ann says: \"again\""));
 }
 
+TEST_F(GameTest, LiveMessagesArriveAtOnceWithoutReadingTheStore) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  auto carol = join("carol");
+  run(*carol, "move quad");
+  bob->poll();
+  carol->poll();
+  clock_.advance(10ms);
+  run(*ann, "say hello, campus");
+  int calls = store_.calls();
+  EXPECT_THAT(bob->live().text.plain(),
+              HasSubstr("ann says: \"hello, campus\""));
+  EXPECT_THAT(carol->live().text.plain(), Not(HasSubstr("hello")));
+  EXPECT_EQ(store_.calls(), calls);  // the feed, not the store
+  // Shown once: reading the keys later does not repeat it.
+  EXPECT_THAT(bob->poll().text.plain(), Not(HasSubstr("hello")));
+  // A player who moves listens where they are now.
+  run(*carol, "move gate");
+  clock_.advance(10ms);
+  run(*ann, "say welcome back");
+  EXPECT_THAT(carol->live().text.plain(),
+              HasSubstr("ann says: \"welcome back\""));
+  EXPECT_EQ(ann->live_fd(), -1);  // the memory store's feed has no fd
+}
+
 TEST_F(GameTest, MovingIsSeenByBothPlaces) {
   auto ann = join("ann");
   auto bob = join("bob");

@@ -116,6 +116,14 @@ std::string news(int64_t at_ms, std::string_view name, std::string_view nonce) {
 std::string news_prefix(int64_t minute) {
   return root("news") + std::to_string(minute) + "/";
 }
+std::string say_channel(std::string_view place) {
+  return root("say") + std::string(place);
+}
+std::string news_channel() {
+  std::string r = root("news");
+  r.pop_back();  // the trailing '/'
+  return r;
+}
 
 std::optional<std::string> name_after(std::string_view prefix,
                                       std::string_view key) {

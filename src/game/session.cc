@@ -112,6 +112,8 @@ Text PlayerSession::try_login() {
                            "tries again.");
   }
   logged_in_ = true;
+  feed_ = store_.open_feed();
+  feed_place_.clear();
   listen_since_ms_ = now;
   last_full_poll_ms_ = now;
   known_players_.insert(name_);
@@ -315,6 +317,8 @@ Status PlayerSession::promote(Text& out) {
 
 Status PlayerSession::read_messages(Text& out) {
   int64_t now = clock_.now_ms();
+  Text lines;
+  (void)read_live(lines);  // best effort: the keys below are the truth
   int64_t first = (now - kMessageLookbackMs) / keys::kMinuteMs;
   int64_t last = now / keys::kMinuteMs;
   std::vector<std::string> prefixes;
@@ -322,33 +326,12 @@ Status PlayerSession::read_messages(Text& out) {
     prefixes.push_back(keys::say_prefix(player_->place, m));
     prefixes.push_back(keys::news_prefix(m));
   }
-  Text lines;
   for (const std::string& prefix : prefixes) {
     auto got = store_.list(prefix);
     if (!got.ok()) return got.status();
     bool news = prefix.find("/news/") != std::string::npos;
     for (const auto& [key, value] : *got) {
-      if (seen_messages_.count(key)) continue;
-      auto m = decode_message(value);
-      if (!m.ok() || !validate_name(m->from).ok() || m->from == name_ ||
-          m->at_ms < listen_since_ms_) {
-        seen_messages_[key] = m.ok() ? m->at_ms : now;
-        continue;
-      }
-      seen_messages_[key] = m->at_ms;
-      known_players_.insert(m->from);
-      std::string text = cut_utf8(sanitize(m->text), kMaxSay);
-      if (news) {
-        lines.add("[campus news] ", Style::kDim)
-            .add(m->from, Style::kPlayer)
-            .line(" " + text);
-      } else if (m->emote) {
-        lines.add(m->from, Style::kPlayer).line(" " + text, Style::kDim);
-      } else {
-        lines.add(m->from, Style::kPlayer)
-            .add(" says: ")
-            .line("\"" + text + "\"", Style::kSpeech);
-      }
+      show_message(key, value, news, now, lines);
     }
   }
   for (auto it = seen_messages_.begin(); it != seen_messages_.end();) {
@@ -359,11 +342,85 @@ Status PlayerSession::read_messages(Text& out) {
   return Status::ok_status();
 }
 
+Status PlayerSession::follow_place() {
+  if (!feed_ || !player_ || feed_place_ == player_->place) {
+    return Status::ok_status();
+  }
+  Status s =
+      feed_->listen({keys::say_channel(player_->place), keys::news_channel()});
+  if (s.ok()) feed_place_ = player_->place;
+  return s;
+}
+
+Status PlayerSession::read_live(Text& out) {
+  if (!feed_ || !player_) return Status::ok_status();
+  if (Status s = follow_place(); !s.ok()) return s;
+  auto got = feed_->take();
+  if (!got.ok()) {
+    feed_place_.clear();  // listen again next time
+    return got.status();
+  }
+  int64_t now = clock_.now_ms();
+  // Only messages of where the player is now: one published just before
+  // they walked out may still arrive.
+  std::string here = keys::say_channel(player_->place) + "/";
+  std::string news = keys::news_channel() + "/";
+  for (const std::string& payload : *got) {
+    size_t cut = payload.find('\n');
+    if (cut == std::string::npos) continue;
+    std::string key = payload.substr(0, cut);
+    bool is_news = key.starts_with(news);
+    if (!is_news && !key.starts_with(here)) continue;
+    show_message(key, std::string_view(payload).substr(cut + 1), is_news, now,
+                 out);
+  }
+  return Status::ok_status();
+}
+
+void PlayerSession::show_message(const std::string& key, std::string_view value,
+                                 bool news, int64_t now, Text& lines) {
+  if (seen_messages_.count(key)) return;
+  auto m = decode_message(value);
+  if (!m.ok() || !validate_name(m->from).ok() || m->from == name_ ||
+      m->at_ms < listen_since_ms_) {
+    seen_messages_[key] = m.ok() ? m->at_ms : now;
+    return;
+  }
+  seen_messages_[key] = m->at_ms;
+  known_players_.insert(m->from);
+  std::string text = cut_utf8(sanitize(m->text), kMaxSay);
+  if (news) {
+    lines.add("[campus news] ", Style::kDim)
+        .add(m->from, Style::kPlayer)
+        .line(" " + text);
+  } else if (m->emote) {
+    lines.add(m->from, Style::kPlayer).line(" " + text, Style::kDim);
+  } else {
+    lines.add(m->from, Style::kPlayer)
+        .add(" says: ")
+        .line("\"" + text + "\"", Style::kSpeech);
+  }
+}
+
+Status PlayerSession::send_message(const std::string& key, const Message& m,
+                                   const std::string& channel) {
+  std::string value = encode_message(m);
+  Status s = store_.put_expiring(
+      key, value, std::chrono::milliseconds(keys::kMessageTtlMs));
+  // Published only once stored, so a listener never sees what the store
+  // refused; at most once, so a lost one waits for the next read.
+  if (s.ok()) (void)store_.publish(channel, key + "\n" + value);
+  return s;
+}
+
 // ---- Writing ----------------------------------------------------------------
 
 Status PlayerSession::save(const Player& next) {
   Status s = store_.put(keys::player(name_), encode_player(next));
-  if (s.ok()) player_ = next;
+  if (s.ok()) {
+    player_ = next;
+    (void)follow_place();  // a move: listen there at once (best effort)
+  }
   dirty_ = !s.ok();
   return s;
 }
@@ -381,13 +438,14 @@ Status PlayerSession::post(std::string_view place, std::string_view text,
                            bool emote) {
   int64_t now = clock_.now_ms();
   Message m{name_, std::string(text), now, emote};
-  return store_.put(keys::say(place, now, name_, nonce()), encode_message(m));
+  return send_message(keys::say(place, now, name_, nonce()), m,
+                      keys::say_channel(place));
 }
 
 Status PlayerSession::post_news(std::string_view text) {
   int64_t now = clock_.now_ms();
   Message m{name_, std::string(text), now, false};
-  return store_.put(keys::news(now, name_, nonce()), encode_message(m));
+  return send_message(keys::news(now, name_, nonce()), m, keys::news_channel());
 }
 
 Text PlayerSession::storage_trouble(const Status& s,

@@ -98,6 +98,11 @@ class PlayerSession {
   void record_hit(int64_t term, int64_t damage);
   Status post(std::string_view place, std::string_view text, bool emote);
   Status heartbeat(bool left = false);
+  // Messages published nearby since the last call (the store's feed), at
+  // once; the keys are read anyway by sync().
+  Status read_live(Text& out);
+  // Readable when read_live() has something; -1 without a feed.
+  int live_fd() const { return feed_ ? feed_->fd() : -1; }
   // Writes the gifts the record says are pending.
   Status retry_pending();
   Result<ProblemView> load_problem(int rank);
@@ -109,6 +114,15 @@ class PlayerSession {
   Status claim_gifts(Text& out);
   Status check_promotion(Text& out);
   Status read_messages(Text& out);
+  // Adds one stored message to `lines` unless it was shown already, is the
+  // player's own, or is older than listen_since_ms_.
+  void show_message(const std::string& key, std::string_view value, bool news,
+                    int64_t now, Text& lines);
+  // Makes the feed listen where the player is, if it does not already.
+  Status follow_place();
+  // Stores a message (with its TTL) and publishes it on `channel`.
+  Status send_message(const std::string& key, const Message& m,
+                      const std::string& channel);
   Status post_news(std::string_view text);
   std::string nonce();
 
@@ -130,6 +144,8 @@ class PlayerSession {
   std::string line_;
   std::map<std::string, int64_t> seen_messages_;  // key -> at_ms
   std::set<std::string> known_players_;
+  std::unique_ptr<Feed> feed_;  // null: the store has no pub/sub
+  std::string feed_place_;      // the place feed_ listens to
 };
 
 }  // namespace cmud::game

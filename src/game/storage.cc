@@ -1,6 +1,9 @@
 #include "cmud/game/storage.h"
 
+#include <algorithm>
 #include <atomic>
+
+#include "cmud/client/subscriber.h"
 
 namespace cmud::game {
 
@@ -91,6 +94,83 @@ Result<bool> ClientStorage::del(const std::string& key) {
   return with_failover([&] { return client_->del(key); });
 }
 
+Status ClientStorage::put_expiring(const std::string& key,
+                                   const std::string& value,
+                                   std::chrono::milliseconds ttl) {
+  return with_failover([&] { return client_->put(key, value, ttl); });
+}
+
+Status ClientStorage::publish(const std::string& channel,
+                              const std::string& message) {
+  return with_failover([&] { return client_->publish(channel, message); })
+      .status();
+}
+
 std::string ClientStorage::current_addr() const { return router_->next_addr(); }
+
+// A client::Subscriber on the store's current address, opened again there
+// (listening to the same channels) when it breaks or the store moved.
+class ClientStorage::ClientFeed : public Feed {
+ public:
+  explicit ClientFeed(std::shared_ptr<StickyRouter> router)
+      : router_(std::move(router)) {}
+
+  Status listen(const std::vector<std::string>& channels) override {
+    if (Status s = ensure(); !s.ok()) {
+      channels_ = channels;  // for the next attempt
+      return s;
+    }
+    for (const auto& c : channels_) {
+      if (std::find(channels.begin(), channels.end(), c) == channels.end()) {
+        if (Status s = sub_->unsubscribe(c); !s.ok()) return drop(s);
+      }
+    }
+    for (const auto& c : channels) {
+      if (std::find(channels_.begin(), channels_.end(), c) == channels_.end()) {
+        if (Status s = sub_->subscribe(c); !s.ok()) return drop(s);
+      }
+    }
+    channels_ = channels;
+    return Status::ok_status();
+  }
+
+  Result<std::vector<std::string>> take() override {
+    if (Status s = ensure(); !s.ok()) return s;
+    auto got = sub_->read();
+    if (!got.ok()) return drop(got.status());
+    std::vector<std::string> out;
+    for (auto& m : *got) out.push_back(std::move(m.message));
+    return out;
+  }
+
+  int fd() const override { return sub_ ? sub_->fd() : -1; }
+
+ private:
+  // Connected to where the store sends requests now, listening.
+  Status ensure() {
+    std::string addr = router_->next_addr();
+    if (sub_ && sub_->addr() == addr) return Status::ok_status();
+    sub_.reset();
+    auto s = client::Subscriber::connect(addr);
+    if (!s.ok()) return s.status();
+    sub_ = std::move(*s);
+    for (const auto& c : channels_) {
+      if (Status st = sub_->subscribe(c); !st.ok()) return drop(st);
+    }
+    return Status::ok_status();
+  }
+  Status drop(Status s) {
+    sub_.reset();
+    return s;
+  }
+
+  std::shared_ptr<StickyRouter> router_;
+  std::unique_ptr<client::Subscriber> sub_;
+  std::vector<std::string> channels_;
+};
+
+std::unique_ptr<Feed> ClientStorage::open_feed() {
+  return std::make_unique<ClientFeed>(router_);
+}
 
 }  // namespace cmud::game

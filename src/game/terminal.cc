@@ -217,15 +217,19 @@ class Editor {
         g_winch = 0;
         el_resize(el);
       }
-      pollfd p{STDIN_FILENO, POLLIN, 0};
+      // The keyboard, and while in game the store's live messages.
+      pollfd p[2] = {{STDIN_FILENO, POLLIN, 0},
+                     {ed->polling_ ? ed->game_.live_fd() : -1, POLLIN, 0}};
       int timeout =
           ed->polling_ ? static_cast<int>(ed->poll_interval_.count()) : -1;
-      int r = ::poll(&p, 1, timeout);
+      int r = ::poll(p, p[1].fd >= 0 ? 2 : 1, timeout);
       if (r < 0) {
         if (errno == EINTR) continue;
         return -1;
       }
-      if (r == 0) {
+      if (r == 0 ||
+          (p[1].fd >= 0 && p[1].revents != 0 && (p[0].revents & POLLIN) == 0)) {
+        ed->live_only_ = r != 0;
         *out = kPollKey;
         return 1;
       }
@@ -252,7 +256,9 @@ class Editor {
   static unsigned char poll_fn(EditLine* el, int) {
     Editor* ed = self(el);
     if (!ed->polling_) return CC_NORM;
-    Reply r = ed->game_.poll();
+    // Woken by the feed: only what it brought; by the timer: everything.
+    Reply r = ed->live_only_ ? ed->game_.live() : ed->game_.poll();
+    ed->live_only_ = false;
     if (r.text.empty() && !r.quit) return CC_NORM;
     std::fputs("\r\x1b[K", stdout);
     ed->out_.show(r.text, /*raw=*/true);
@@ -303,6 +309,7 @@ class Editor {
   History* hist_ = nullptr;
   std::string prompt_;
   bool polling_ = false;
+  bool live_only_ = false;  // the next kPollKey came from the live feed
   bool session_over_ = false;
   std::mbstate_t mbs_{};
 };

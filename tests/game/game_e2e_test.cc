@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
 #include <chrono>
 #include <functional>
 #include <latch>
@@ -152,6 +154,47 @@ TEST_F(TwoServers, PlayersOnDifferentServersSeeEachOtherAndHearEachOther) {
     return back.find("hi ann") != std::string::npos;
   }));
   EXPECT_THAT(ann->execute("who").text.plain(), HasSubstr("bob"));
+}
+
+// Waits (bounded) until the game's live feed is readable, then takes it.
+std::string live_within(Game& g, std::chrono::milliseconds limit) {
+  pollfd p{g.live_fd(), POLLIN, 0};
+  if (p.fd < 0 || ::poll(&p, 1, static_cast<int>(limit.count())) != 1) {
+    return {};
+  }
+  return g.live().text.plain();
+}
+
+TEST_F(TwoServers, ChatIsPushedToAPlayerOnTheOtherServer) {
+  auto ann = play(*store_a_, "ann", 1);
+  auto bob = play(*store_b_, "bob", 2);
+  ASSERT_GE(bob->live_fd(), 0) << "the real store has a live feed";
+  bob->poll();
+  // Until server A knows B, a message has nowhere to go but the store:
+  // say something until the feed brings one.
+  bool linked = false;
+  for (int i = 0; i < 20 && !linked; ++i) {
+    ann->execute("say warming up " + std::to_string(i));
+    linked = !live_within(*bob, 300ms).empty();
+  }
+  ASSERT_TRUE(linked) << "no message reached server B's feed";
+  std::this_thread::sleep_for(400ms);
+  bob->poll();  // whatever else was on its way
+  auto said = Clock::now();
+  ann->execute("say hello, fast");
+  std::string heard;
+  while (heard.find("hello, fast") == std::string::npos &&
+         Clock::now() - said < kSyncDeadline) {
+    heard += live_within(*bob, 100ms);
+  }
+  auto took = Clock::now() - said;
+  EXPECT_THAT(heard, HasSubstr("ann says: \"hello, fast\""));
+  // 200 ms one way plus at most one sync spacing: well inside the
+  // remote deadline, with no store read.
+  EXPECT_LT(took, kSyncDeadline);
+  // The store has it too, so polling does not show it again.
+  EXPECT_THAT(bob->poll().text.plain(),
+              ::testing::Not(HasSubstr("hello, fast")));
 }
 
 TEST_F(TwoServers, BothFightingTheSameProblemAtOnceLoseNoDamage) {

@@ -1,5 +1,6 @@
-// The client library: Get/Put/List/Del against CMUD query ports,
-// which speak RESP2, so it works against any Redis-protocol server too.
+// The client library: Get/Put/List/Del (and PUBLISH) against CMUD query
+// ports, which speak RESP, so it works against any Redis-protocol server
+// too. Subscriptions: client/subscriber.h.
 //
 //   auto client = cmud::client::Client(
 //       std::make_shared<cmud::client::RoundRobinRouter>(
@@ -105,6 +106,13 @@ class Client {
   // nullopt when the key is absent.
   Result<std::optional<std::string>> get(const std::string& key);
   Status put(const std::string& key, const std::string& value);
+  // A value that every replica drops once `ttl` has passed (SET PX).
+  Status put(const std::string& key, const std::string& value,
+             std::chrono::milliseconds ttl);
+  // Sends a pub/sub message to the subscribers of every server; the number
+  // of receivers on the server that took it (client/subscriber.h).
+  Result<int64_t> publish(const std::string& channel,
+                          const std::string& message);
   // Every pair whose key starts with prefix, sorted by key; empty prefix:
   // all. Nothing matching is an empty result, not an error.
   Result<KeyValues> list(const std::string& prefix);

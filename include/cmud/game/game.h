@@ -76,6 +76,12 @@ class Game {
   // For idle moments (about once a second): messages said nearby, gifts
   // received, promotions. Storage errors are reported once, not per call.
   Reply poll();
+  // Messages said nearby that the store's feed brought since the last
+  // call, without reading the store: call it when live_fd() is readable.
+  Reply live();
+  // Readable when live() has something; -1 when the store has no feed
+  // (then poll() alone shows messages, about a second late).
+  int live_fd() const;
 
   // Completions of the last word of `line` (the text before the cursor).
   std::vector<std::string> complete(std::string_view line) const;

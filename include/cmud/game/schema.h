@@ -35,6 +35,8 @@ Result<std::string> normalize_name(std::string_view name);
 //   game/say/<place>/<minute>/<at>-<name>-<nonce>   a message (JSON)
 //   game/news/<minute>/<at>-<name>-<nonce>          campus news (JSON)
 //
+// Messages expire after kMessageTtlMs; they are read only while recent.
+//
 // <minute> is ms since the epoch / 60000; <at> is ms, zero-padded to 13
 // digits so keys sort by time. The key of each record names its only writer.
 namespace keys {
@@ -50,11 +52,16 @@ std::string hit_prefix(int rank);
 std::string gift(std::string_view to, std::string_view from, int64_t seq);
 std::string gift_prefix(std::string_view to);
 inline constexpr int64_t kMinuteMs = 60'000;
+inline constexpr int64_t kMessageTtlMs = 10 * 60'000;
 std::string say(std::string_view place, int64_t at_ms, std::string_view name,
                 std::string_view nonce);
 std::string say_prefix(std::string_view place, int64_t minute);
 std::string news(int64_t at_ms, std::string_view name, std::string_view nonce);
 std::string news_prefix(int64_t minute);
+// Pub/sub channels on which each message is also published, so players
+// nearby see it at once ("<key>\n<message JSON>"); the keys stay the truth.
+std::string say_channel(std::string_view place);
+std::string news_channel();
 
 // The valid player name that is the whole rest of `key` after `prefix`.
 std::optional<std::string> name_after(std::string_view prefix,

@@ -1,11 +1,13 @@
 // The game's view of storage: Get/Put/List/Del with the project's error
 // model, so game logic runs the same over the real client and over the
-// in-memory test doubles of src/game/testing/.
+// in-memory test doubles of src/game/testing/; and live messages (pub/sub)
+// where the store has them.
 //
 //   auto store =
 //       cmud::game::ClientStorage::connect("127.0.0.1:6001,127.0.0.1:6002");
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,20 @@ namespace cmud::game {
 
 using client::KeyValues;
 
+// Messages published to chosen channels, as they come (at most once: what
+// must not be lost is in the store too). Thread-compatible.
+class Feed {
+ public:
+  virtual ~Feed() = default;
+  // Listens to exactly these channels from now on.
+  virtual Status listen(const std::vector<std::string>& channels) = 0;
+  // The messages published to them since the last call, oldest first.
+  virtual Result<std::vector<std::string>> take() = 0;
+  // A descriptor that is readable when take() has something; -1 when the
+  // feed has none (then call take() from time to time).
+  virtual int fd() const = 0;
+};
+
 // A key-value store with last-writer-wins replicas behind it. Every
 // implementation is thread-safe.
 class Storage {
@@ -33,6 +49,24 @@ class Storage {
   virtual Result<KeyValues> list(const std::string& prefix) = 0;
   // True when the key existed.
   virtual Result<bool> del(const std::string& key) = 0;
+
+  // A value that every replica drops once `ttl` has passed; a store
+  // without expiry keeps it.
+  virtual Status put_expiring(const std::string& key, const std::string& value,
+                              std::chrono::milliseconds ttl) {
+    (void)ttl;
+    return put(key, value);
+  }
+  // Hands a message to the feeds listening to `channel`, at most once; a
+  // store without pub/sub drops it.
+  virtual Status publish(const std::string& channel,
+                         const std::string& message) {
+    (void)channel;
+    (void)message;
+    return Status::ok_status();
+  }
+  // A feed of live messages; null when the store has none.
+  virtual std::unique_ptr<Feed> open_feed() { return nullptr; }
 };
 
 // The real store through cmud::client. Thread-safe.
@@ -54,12 +88,20 @@ class ClientStorage : public Storage {
   Status put(const std::string& key, const std::string& value) override;
   Result<KeyValues> list(const std::string& prefix) override;
   Result<bool> del(const std::string& key) override;
+  Status put_expiring(const std::string& key, const std::string& value,
+                      std::chrono::milliseconds ttl) override;
+  Status publish(const std::string& channel,
+                 const std::string& message) override;
+  // A subscription on the current address; it moves with the store when
+  // that fails (and what was published meanwhile is missed).
+  std::unique_ptr<Feed> open_feed() override;
 
   // The address requests go to now.
   std::string current_addr() const;
 
  private:
   class StickyRouter;
+  class ClientFeed;
   ClientStorage(std::shared_ptr<StickyRouter> router,
                 client::ClientOptions options);
   // Runs op; on a network error moves to the next address and runs it once

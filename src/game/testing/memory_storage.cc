@@ -48,6 +48,67 @@ Result<bool> MemoryStorage::del(const std::string& key) {
   return existed;
 }
 
+// Thread-safe: publish() runs on any thread.
+class MemoryStorage::MemoryFeed {
+ public:
+  void listen(const std::vector<std::string>& channels) {
+    std::lock_guard lock(mu_);
+    channels_ = channels;
+  }
+  void deliver(const std::string& channel, const std::string& message) {
+    std::lock_guard lock(mu_);
+    for (const auto& c : channels_) {
+      if (c == channel) got_.push_back(message);
+    }
+  }
+  std::vector<std::string> take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(got_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> channels_;
+  std::vector<std::string> got_;
+};
+
+namespace {
+
+// The Feed a caller owns; the storage keeps a weak reference to its state.
+class FeedHandle : public Feed {
+ public:
+  explicit FeedHandle(std::shared_ptr<MemoryStorage::MemoryFeed> f)
+      : f_(std::move(f)) {}
+  Status listen(const std::vector<std::string>& channels) override {
+    f_->listen(channels);
+    return Status::ok_status();
+  }
+  Result<std::vector<std::string>> take() override { return f_->take(); }
+  int fd() const override { return -1; }
+
+ private:
+  std::shared_ptr<MemoryStorage::MemoryFeed> f_;
+};
+
+}  // namespace
+
+Status MemoryStorage::publish(const std::string& channel,
+                              const std::string& message) {
+  std::lock_guard lock(mu_);
+  std::erase_if(feeds_, [](const auto& w) { return w.expired(); });
+  for (const auto& w : feeds_) {
+    if (auto f = w.lock()) f->deliver(channel, message);
+  }
+  return Status::ok_status();
+}
+
+std::unique_ptr<Feed> MemoryStorage::open_feed() {
+  auto f = std::make_shared<MemoryFeed>();
+  std::lock_guard lock(mu_);
+  feeds_.push_back(f);
+  return std::make_unique<FeedHandle>(std::move(f));
+}
+
 void MemoryStorage::fail_next(int n, ErrorCode code) {
   inject(
       Fault{.count = n, .code = code, .key_prefix = "", .apply_anyway = false});

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cmud/game/storage.h"
 #include "faults.h"
@@ -22,6 +24,13 @@ class MemoryStorage : public Storage {
   Status put(const std::string& key, const std::string& value) override;
   Result<KeyValues> list(const std::string& prefix) override;
   Result<bool> del(const std::string& key) override;
+  // In-process pub/sub: every feed of this storage that listens to the
+  // channel gets the message (take(); its fd() is -1). Not counted in
+  // calls() and not subject to faults.
+  Status publish(const std::string& channel,
+                 const std::string& message) override;
+  std::unique_ptr<Feed> open_feed() override;
+  class MemoryFeed;  // a feed's state (memory_storage.cc)
 
   // The next n calls fail with `code` (and change nothing).
   void fail_next(int n, ErrorCode code = ErrorCode::kUnavailable);
@@ -38,10 +47,11 @@ class MemoryStorage : public Storage {
   Status check(const std::string& key, bool& apply);
 
   mutable std::mutex mu_;
-  std::map<std::string, std::string> data_;  // guarded by mu_
-  Faults faults_;                            // guarded by mu_
-  bool offline_ = false;                     // guarded by mu_
-  int calls_ = 0;                            // guarded by mu_
+  std::map<std::string, std::string> data_;       // guarded by mu_
+  Faults faults_;                                 // guarded by mu_
+  bool offline_ = false;                          // guarded by mu_
+  int calls_ = 0;                                 // guarded by mu_
+  std::vector<std::weak_ptr<MemoryFeed>> feeds_;  // guarded by mu_
 };
 
 }  // namespace cmud::game::testing

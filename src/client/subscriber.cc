@@ -1,0 +1,156 @@
+#include "cmud/client/subscriber.h"
+
+#include <poll.h>
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
+
+#include "cmud/common/address.h"
+#include "cmud/resp/resp.h"
+
+namespace cmud::client {
+
+using asio::ip::tcp;
+
+// A plain socket: blocking writes (commands are small), reads that never
+// block. Thread-compatible.
+class Subscriber::Impl {
+ public:
+  Impl() : socket_(io_) {}
+
+  Status connect(const std::string& addr, std::chrono::milliseconds timeout) {
+    auto hp = parse_host_port(addr);
+    if (!hp.ok()) return hp.status();
+    asio::error_code ec;
+    tcp::resolver resolver(io_);
+    auto endpoints = resolver.resolve(hp->host, std::to_string(hp->port), ec);
+    if (ec) return unavailable(addr, ec);
+    // A non-blocking connect, waited for with poll(): a bounded wait even
+    // for an address that never answers.
+    for (const auto& ep : endpoints) {
+      socket_.close(ec);
+      socket_.open(ep.endpoint().protocol(), ec);
+      if (ec) continue;
+      socket_.non_blocking(true, ec);
+      socket_.connect(ep.endpoint(), ec);
+      if (ec == asio::error::in_progress || ec == asio::error::would_block) {
+        pollfd p{socket_.native_handle(), POLLOUT, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
+          ec = asio::error::timed_out;
+          continue;
+        }
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
+        ec = asio::error_code(err, asio::error::get_system_category());
+      }
+      if (!ec) {
+        socket_.set_option(tcp::no_delay(true), ec);
+        return {};
+      }
+    }
+    return unavailable(addr, ec);
+  }
+
+  Status send(std::initializer_list<std::string_view> args) {
+    if (broken_) return Status(ErrorCode::kUnavailable, "connection closed");
+    std::string out;
+    resp::write_command(out, std::vector<std::string_view>(args));
+    socket_.non_blocking(false);
+    asio::error_code ec;
+    asio::write(socket_, asio::buffer(out), ec);
+    socket_.non_blocking(true, ec);
+    if (ec) {
+      broken_ = true;
+      return Status(ErrorCode::kUnavailable, "send: " + ec.message());
+    }
+    return {};
+  }
+
+  Result<std::vector<Message>> read() {
+    char chunk[16 * 1024];
+    while (!broken_) {
+      asio::error_code ec;
+      size_t n = socket_.read_some(asio::buffer(chunk), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        break;
+      }
+      if (ec) {
+        broken_ = true;
+        break;
+      }
+      in_.append(chunk, n);
+    }
+    std::vector<Message> got;
+    size_t pos = 0;
+    while (pos < in_.size()) {
+      auto p = resp::parse_value(std::string_view(in_).substr(pos));
+      if (p.outcome == resp::Outcome::kNeedMore) break;
+      if (p.outcome == resp::Outcome::kError) {
+        broken_ = true;
+        return Status(ErrorCode::kProtocol, p.error);
+      }
+      pos += p.consumed;
+      auto& a = p.value.array;
+      if (p.value.is_error()) {
+        return Status(ErrorCode::kInternal, p.value.str);
+      }
+      // message channel text | pmessage pattern channel text; the rest
+      // (subscribe confirmations) carries nothing for the caller.
+      if (a.size() == 3 && a[0].str == "message") {
+        got.push_back({std::move(a[1].str), std::move(a[2].str)});
+      } else if (a.size() == 4 && a[0].str == "pmessage") {
+        got.push_back({std::move(a[2].str), std::move(a[3].str)});
+      }
+    }
+    in_.erase(0, pos);
+    if (got.empty() && broken_) {
+      return Status(ErrorCode::kUnavailable, "the subscription was closed");
+    }
+    return got;
+  }
+
+  int fd() { return socket_.native_handle(); }
+
+ private:
+  static Status unavailable(const std::string& addr,
+                            const asio::error_code& ec) {
+    return Status(ErrorCode::kUnavailable,
+                  "cannot connect to " + addr + ": " + ec.message());
+  }
+
+  asio::io_context io_;
+  tcp::socket socket_;
+  std::string in_;
+  bool broken_ = false;
+};
+
+Result<std::unique_ptr<Subscriber>> Subscriber::connect(
+    const std::string& addr, std::chrono::milliseconds timeout) {
+  auto impl = std::make_unique<Impl>();
+  if (Status s = impl->connect(addr, timeout); !s.ok()) return s;
+  return std::unique_ptr<Subscriber>(new Subscriber(std::move(impl), addr));
+}
+
+Subscriber::Subscriber(std::unique_ptr<Impl> impl, std::string addr)
+    : impl_(std::move(impl)), addr_(std::move(addr)) {}
+
+Subscriber::~Subscriber() = default;
+
+Status Subscriber::subscribe(const std::string& channel) {
+  return impl_->send({"SUBSCRIBE", channel});
+}
+
+Status Subscriber::unsubscribe(const std::string& channel) {
+  return impl_->send({"UNSUBSCRIBE", channel});
+}
+
+Result<std::vector<Subscriber::Message>> Subscriber::read() {
+  return impl_->read();
+}
+
+int Subscriber::fd() const { return impl_->fd(); }
+
+}  // namespace cmud::client
