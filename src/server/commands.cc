@@ -599,6 +599,7 @@ void cmd_reset(Session& s, Args, ReplyWriter& w) {
                                    s.subscribed(pattern).end());
     for (const auto& n : names) s.unsubscribe(n, pattern);
   }
+  s.end_multi();
   s.client_name().clear();
   s.set_protocol(2);
   w.set_protocol(2);
@@ -704,6 +705,40 @@ void cmd_pubsub(Session& s, Args a, ReplyWriter& w) {
     w.error("ERR unknown subcommand or wrong number of arguments for '" +
             std::string(a[1].substr(0, 32)) + "'. Try PUBSUB HELP.");
   }
+}
+
+// --- Transactions: queued in the session, run as one request. ---
+
+void cmd_multi(Session& s, Args, ReplyWriter& w) {
+  if (s.in_multi()) {
+    w.error("ERR MULTI calls can not be nested");
+    return;
+  }
+  s.begin_multi();
+  w.simple("OK");
+}
+
+void cmd_exec(Session& s, Args, ReplyWriter& w) {
+  if (!s.in_multi()) {
+    w.error("ERR EXEC without MULTI");
+    return;
+  }
+  bool failed = s.multi_failed();
+  auto commands = s.end_multi();
+  if (failed) {
+    w.error("EXECABORT Transaction discarded because of previous errors.");
+    return;
+  }
+  s.exec(commands, w);
+}
+
+void cmd_discard(Session& s, Args, ReplyWriter& w) {
+  if (!s.in_multi()) {
+    w.error("ERR DISCARD without MULTI");
+    return;
+  }
+  s.end_multi();
+  w.simple("OK");
 }
 
 void cmd_select(Session&, Args a, ReplyWriter& w) {
@@ -1026,6 +1061,24 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "ECHO message",
      .run = cmd_echo},
+    {.name = "multi",
+     .arity = 1,
+     .flags = flags("noscript loading stale fast"),
+     .keys = {},
+     .summary = "MULTI: queue commands until EXEC runs them at once",
+     .run = cmd_multi},
+    {.name = "exec",
+     .arity = 1,
+     .flags = flags("noscript loading stale"),
+     .keys = {},
+     .summary = "EXEC: run the queued commands in one turn of the actor",
+     .run = cmd_exec},
+    {.name = "discard",
+     .arity = 1,
+     .flags = flags("noscript loading stale fast"),
+     .keys = {},
+     .summary = "DISCARD: drop the queued commands",
+     .run = cmd_discard},
     {.name = "hello",
      .arity = -1,
      .flags = flags("fast stale loading no_auth"),
@@ -1148,6 +1201,12 @@ void write_unknown_command(Args args, ReplyWriter& w) {
       msg.begin(), msg.end(), [](char c) { return c == '\r' || c == '\n'; },
       ' ');
   w.error(msg);
+}
+
+bool runs_in_multi(const Command& c) {
+  constexpr std::string_view kNow[] = {"exec",  "discard", "multi",
+                                       "watch", "quit",    "reset"};
+  return std::find(std::begin(kNow), std::end(kNow), c.name) != std::end(kNow);
 }
 
 bool check_subscribed_context(const Command& c, const Session& s,

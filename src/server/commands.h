@@ -84,6 +84,9 @@ std::span<const Command> command_table();
 void write_unknown_command(Args args, resp::ReplyWriter& w);
 // True when args fit the command's arity; otherwise writes Redis' error.
 bool check_arity(const Command& c, Args args, resp::ReplyWriter& w);
+// Whether a command runs at once inside MULTI rather than being queued
+// (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
+bool runs_in_multi(const Command& c);
 // True unless the session subscribes under RESP2, where only the pub/sub
 // commands, PING, QUIT and RESET may run; otherwise writes Redis' error.
 bool check_subscribed_context(const Command& c, const Session& s,

@@ -6,6 +6,7 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <cstring>
+#include <utility>
 
 #include "commands.h"
 
@@ -124,6 +125,28 @@ bool Session::unsubscribe(std::string_view name, bool pattern) {
     port_.pubsub->unsubscribe(this, name);
   }
   return true;
+}
+
+std::vector<std::vector<std::string>> Session::end_multi() {
+  in_multi_ = false;
+  multi_failed_ = false;
+  return std::exchange(queued_, {});
+}
+
+void Session::exec(const std::vector<std::vector<std::string>>& commands,
+                   resp::ReplyWriter& w) {
+  w.array(commands.size());
+  owe(std::move(w.buffer()));
+  w.buffer().clear();
+  std::vector<std::string_view> args;
+  for (const auto& command : commands) {
+    args.assign(command.begin(), command.end());
+    std::string now;
+    resp::ReplyWriter one(now, protocol_);
+    // Looked up and checked when queued.
+    find_command(args[0])->run(*this, args, one);
+    if (!now.empty()) owe(std::move(now));
+  }
 }
 
 void Session::deliver(std::string_view pattern,
@@ -246,8 +269,14 @@ void Session::process() {
       const Command* c = find_command(p.args[0]);
       if (c == nullptr) {
         write_unknown_command(p.args, w);
-      } else if (check_arity(*c, p.args, w) &&
-                 check_subscribed_context(*c, *this, w)) {
+        multi_failed_ = in_multi_;
+      } else if (!check_arity(*c, p.args, w) ||
+                 !check_subscribed_context(*c, *this, w)) {
+        multi_failed_ = in_multi_;
+      } else if (in_multi_ && !runs_in_multi(*c)) {
+        queued_.emplace_back(p.args.begin(), p.args.end());
+        w.simple("QUEUED");
+      } else {
         c->run(*this, p.args, w);
       }
     }

@@ -100,6 +100,19 @@ class Session : public std::enable_shared_from_this<Session>,
   void deliver(std::string_view pattern,
                const std::shared_ptr<const PubSubMessage>& m) override;
 
+  // Transactions (MULTI): commands queued until EXEC runs them in one
+  // request, so the query actor runs them in one turn.
+  bool in_multi() const { return in_multi_; }
+  void begin_multi() { in_multi_ = true; }
+  // Leaves MULTI; the commands queued, or nothing after DISCARD.
+  std::vector<std::vector<std::string>> end_multi();
+  // A queued command was refused (unknown, wrong arity): EXEC aborts.
+  bool multi_failed() const { return multi_failed_; }
+  // EXEC: writes the array header into `w`, then runs each command,
+  // answering in order after everything written before.
+  void exec(const std::vector<std::vector<std::string>>& commands,
+            resp::ReplyWriter& w);
+
  private:
   // A reply owed, in order: a deferred op's result, or a reply already
   // written that must wait for the ones before it.
@@ -153,6 +166,9 @@ class Session : public std::enable_shared_from_this<Session>,
   std::string name_;
   const uint64_t id_;
   int protocol_ = 2;
+  bool in_multi_ = false;
+  bool multi_failed_ = false;
+  std::vector<std::vector<std::string>> queued_;
   std::set<std::string, std::less<>> channels_;
   std::set<std::string, std::less<>> patterns_;
 };

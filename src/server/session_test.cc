@@ -1,5 +1,6 @@
 // The RESP front end over real sockets: one server, raw TCP clients.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +14,8 @@
 #include <set>
 #include <thread>
 
+#include "cmud/client/client.h"
+#include "cmud/client/subscriber.h"
 #include "cmud/resp/resp.h"
 #include "cmud/server/server.h"
 
@@ -405,6 +408,79 @@ TEST_F(SessionTest, OversizedOrMalformedInputClosesOnlyThatConnection) {
   EXPECT_EQ(good.call({"GET", "k"}).str, "v");
 }
 
+TEST_F(SessionTest, MultiQueuesAndExecRunsEverythingInOrderAsOneReply) {
+  RawClient c(port(0));
+  RawClient other(port(1));
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "a", "1"}).str, "QUEUED");
+  EXPECT_EQ(c.call({"INCR", "n"}).str, "QUEUED");
+  EXPECT_EQ(c.call({"PING"}).str, "QUEUED");
+  EXPECT_EQ(c.call({"GET", "a"}).str, "QUEUED");
+  // Nothing ran yet.
+  EXPECT_EQ(other.call({"EXISTS", "a"}).integer, 0);
+  auto r = c.call({"EXEC"});
+  ASSERT_EQ(r.type, Value::Type::kArray);
+  ASSERT_EQ(r.array.size(), 4u);
+  EXPECT_EQ(r.array[0].str, "OK");
+  EXPECT_EQ(r.array[1].integer, 1);
+  EXPECT_EQ(r.array[2].str, "PONG");
+  EXPECT_EQ(r.array[3].str, "1");
+  EXPECT_EQ(c.call({"GET", "a"}).str, "1");  // out of MULTI again
+  // Pipelined, as client libraries send it.
+  std::string burst;
+  for (std::vector<std::string_view> args :
+       {std::vector<std::string_view>{"MULTI"},
+        {"SET", "b", "2"},
+        {"DEL", "a"},
+        {"EXEC"},
+        {"GET", "b"}}) {
+    resp::write_command(burst, args);
+  }
+  c.send(burst);
+  EXPECT_EQ(c.reply().str, "OK");
+  EXPECT_EQ(c.reply().str, "QUEUED");
+  EXPECT_EQ(c.reply().str, "QUEUED");
+  auto piped = c.reply();
+  ASSERT_EQ(piped.array.size(), 2u);
+  EXPECT_EQ(piped.array[1].integer, 1);
+  EXPECT_EQ(c.reply().str, "2");
+  // An empty transaction, and DISCARD.
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"EXEC"}).array.size(), 0u);
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "b", "gone"}).str, "QUEUED");
+  EXPECT_EQ(c.call({"DISCARD"}).str, "OK");
+  EXPECT_EQ(c.call({"GET", "b"}).str, "2");
+}
+
+TEST_F(SessionTest, AnErrorWhileQueueingAbortsTheTransaction) {
+  RawClient c(port(0));
+  expect_errors(c, {{{"EXEC"}, "ERR EXEC without MULTI"},
+                    {{"DISCARD"}, "ERR DISCARD without MULTI"}});
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  expect_errors(c, {{{"MULTI"}, "ERR MULTI calls can not be nested"}});
+  EXPECT_EQ(c.call({"SET", "x", "1"}).str, "QUEUED");
+  expect_errors(
+      c, {{{"GET"}, "ERR wrong number of arguments for 'get' command"},
+          {{"NOPE"}, "ERR unknown command 'NOPE', with args beginning with: "},
+          {{"EXEC"},
+           "EXECABORT Transaction discarded because of previous errors."}});
+  EXPECT_EQ(c.call({"EXISTS", "x"}).integer, 0);
+  // A command that fails when it runs fails alone, as in Redis.
+  ASSERT_EQ(c.call({"SET", "s", "text"}).str, "OK");
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"INCR", "s"}).str, "QUEUED");
+  EXPECT_EQ(c.call({"SET", "y", "1"}).str, "QUEUED");
+  auto r = c.call({"EXEC"});
+  ASSERT_EQ(r.array.size(), 2u);
+  EXPECT_TRUE(r.array[0].is_error());
+  EXPECT_EQ(r.array[1].str, "OK");
+  // RESET leaves MULTI.
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"RESET"}).str, "RESET");
+  expect_errors(c, {{{"EXEC"}, "ERR EXEC without MULTI"}});
+}
+
 TEST_F(SessionTest, QuitAnswersOkThenCloses) {
   RawClient c(port(0));
   EXPECT_EQ(c.call({"QUIT"}).str, "OK");
@@ -557,6 +633,56 @@ TEST_F(SessionTest, Resp3SubscribersGetPushesAndMayRunAnyCommand) {
     if (receivers != 1) std::this_thread::sleep_for(5ms);
   }
   EXPECT_EQ(receivers, 1);
+}
+
+TEST_F(SessionTest, TheClientLibrarysSubscriberHearsPublishesAndReportsAClose) {
+  auto sub = client::Subscriber::connect(port(1));
+  ASSERT_TRUE(sub.ok()) << sub.status().to_string();
+  ASSERT_TRUE((*sub)->subscribe("news").ok());
+  client::Client pub(std::make_shared<client::FixedRouter>(port(0)));
+  // Nothing yet: read() does not wait.
+  auto none = (*sub)->read();
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto one = pub.publish("news", "extra");
+  ASSERT_TRUE(one.ok()) << one.status().to_string();
+  EXPECT_EQ(*one, 1);
+  auto zero = pub.publish("other", "x");
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(*zero, 0);
+  pollfd p{(*sub)->fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  std::vector<client::Subscriber::Message> got;
+  for (int i = 0; i < 100 && got.empty(); ++i) {
+    auto r = (*sub)->read();
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    got = std::move(*r);
+    if (got.empty()) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].channel, "news");
+  EXPECT_EQ(got[0].message, "extra");
+  // A TTL'd put through the client library expires.
+  ASSERT_TRUE(pub.put("t", "v", 50ms).ok());
+  bool gone = false;
+  for (int i = 0; i < 400 && !gone; ++i) {
+    auto v = pub.get("t");
+    gone = v.ok() && !v->has_value();
+    if (!gone) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(gone);
+  // A server that goes away is reported, not waited for.
+  std::string addr = port(1);
+  server_.reset();
+  auto closed = Status();
+  for (int i = 0; i < 200 && closed.ok(); ++i) {
+    auto r = (*sub)->read();
+    if (!r.ok()) closed = r.status();
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(closed.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(client::Subscriber::connect(addr).status().code(),
+            ErrorCode::kUnavailable);
 }
 
 TEST(SessionPubSub, APublishReachesSubscribersOfTheOtherServerInOrder) {

@@ -72,6 +72,10 @@ async function common(name, a, b) {
   check(`${name} INCRBY`, (await a.incrBy(counter, 5)) === 205);
   check(`${name} DECR`, (await a.decr(counter)) === 204);
 
+  const tx = await a.multiExec([['set', `${name}:tx`, '1'],
+                                 ['incr', `${name}:tx`]]);
+  check(`${name} MULTI/EXEC`, JSON.stringify(tx) === '["OK",2]',
+        JSON.stringify(tx));
   check(`${name} FLUSHALL`, (await a.flushAll()) === 'OK');
   check(`${name} FLUSHALL reaches the other server`,
         await eventually(2000, async () => (await b.dbSize()) === 0));
@@ -88,6 +92,11 @@ function nodeRedis(c) {
     decr: (k) => c.decr(k),
     flushAll: () => c.flushAll(),
     dbSize: () => c.dbSize(),
+    multiExec: (cmds) => {
+      const m = c.multi();
+      for (const [cmd, ...args] of cmds) m[cmd](...args);
+      return m.exec();
+    },
   };
 }
 
@@ -101,6 +110,12 @@ function ioRedis(c) {
     decr: (k) => c.decr(k),
     flushAll: () => c.flushall(),
     dbSize: () => c.dbsize(),
+    // ioredis answers [error, result] per command.
+    multiExec: async (cmds) => {
+      const m = c.multi();
+      for (const [cmd, ...args] of cmds) m[cmd](...args);
+      return (await m.exec()).map(([err, r]) => err ?? r);
+    },
   };
 }
 

@@ -69,6 +69,13 @@ except redis.ResponseError as e:
     check("INCR of text is refused",
           "not an integer" in str(e), str(e))
 
+# The default (transactional) pipeline: MULTI ... EXEC in one round trip.
+pipe = a.pipeline()
+pipe.set("py:tx", "1").incr("py:tx").get("py:tx")
+check("transactional pipeline", pipe.execute() == [True, 2, "2"])
+check("its writes reach the other server",
+      eventually(2, lambda: b.get("py:tx") == "2"))
+
 # Pub/sub: published on A, heard on B, in order, by channel and pattern.
 p = redis.Redis(port=port_b, socket_timeout=5,
                 decode_responses=True).pubsub()

@@ -113,6 +113,10 @@ class ReplyWriter {
       : out_(out), resp3_(protocol >= 3) {}
   // HELLO answers in the protocol it switches to.
   void set_protocol(int protocol) { resp3_ = protocol >= 3; }
+  int protocol() const { return resp3_ ? 3 : 2; }
+  // The string it appends to (EXEC queues what was written so far before
+  // the replies of the commands it runs).
+  std::string& buffer() { return out_; }
   void simple(std::string_view s);  // +s\r\n (s must not contain \r or \n)
   void error(std::string_view s);   // -s\r\n ("ERR ..." by convention)
   void integer(int64_t v);          // :v\r\n
