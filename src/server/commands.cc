@@ -288,6 +288,136 @@ void cmd_del(Session& s, Args a, ReplyWriter&) {
 void cmd_exists(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::exists(a.subspan(1)), fmt_integer);
 }
+// --- Strings and keys: each a read and a write of this replica, at once;
+// the writes are plain last-writer-wins writes (docs/COMPATIBILITY.md). ---
+
+void fmt_ok_as_one(Session&, std::string_view, const ResultView& r,
+                   ReplyWriter& w) {
+  w.integer(r.is_ok() ? 1 : 0);
+}
+void fmt_type(Session&, std::string_view, const ResultView& r, ReplyWriter& w) {
+  w.simple(r.integer() > 0 ? "string" : "none");
+}
+void fmt_strlen(Session&, std::string_view, const ResultView& r,
+                ReplyWriter& w) {
+  w.integer(static_cast<int64_t>(r.value().value_or("").size()));
+}
+
+// GETRANGE's slice, as Redis computes it: negative offsets count from the
+// end, and the end is inclusive. `context` is "start end".
+void fmt_range(Session&, std::string_view context, const ResultView& r,
+               ReplyWriter& w) {
+  std::string_view v = r.value().value_or("");
+  size_t space = context.find(' ');
+  int64_t start = *strict_int(context.substr(0, space));
+  int64_t end = *strict_int(context.substr(space + 1));
+  auto len = static_cast<int64_t>(v.size());
+  if (start < 0 && end < 0 && start > end) {
+    w.bulk("");
+    return;
+  }
+  if (start < 0) start = std::max<int64_t>(0, len + start);
+  if (end < 0) end = std::max<int64_t>(0, len + end);
+  if (end >= len) end = len - 1;
+  if (start > end || len == 0) {
+    w.bulk("");
+    return;
+  }
+  w.bulk(v.substr(static_cast<size_t>(start),
+                  static_cast<size_t>(end - start + 1)));
+}
+
+void cmd_setnx(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::set_with(a[1], a[2], OpView::kSetNx, 0), fmt_ok_as_one);
+}
+void cmd_getset(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::set_with(a[1], a[2], OpView::kSetGet, 0), fmt_bulk_or_null);
+}
+void cmd_getdel(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::edit(a[1], "", OpView::kEditGetDel), fmt_bulk_or_null);
+}
+void mset(Session& s, Args a, ReplyWriter& w, bool nx) {
+  if (a.size() % 2 == 0) {
+    w.error("ERR wrong number of arguments for '" +
+            std::string(nx ? "msetnx" : "mset") + "' command");
+    return;
+  }
+  s.defer(OpView::mset(a.subspan(1), nx), nx ? fmt_integer : fmt_ok);
+}
+void cmd_mset(Session& s, Args a, ReplyWriter& w) { mset(s, a, w, false); }
+void cmd_msetnx(Session& s, Args a, ReplyWriter& w) { mset(s, a, w, true); }
+void cmd_type(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::exists(a.subspan(1, 1)), fmt_type);
+}
+void cmd_strlen(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::get(a[1]), fmt_strlen);
+}
+void cmd_getrange(Session& s, Args a, ReplyWriter& w) {
+  if (!strict_int(a[2]) || !strict_int(a[3])) {
+    w.error("ERR value is not an integer or out of range");
+    return;
+  }
+  s.defer(OpView::get(a[1]), fmt_range,
+          std::string(a[2]) + " " + std::string(a[3]));
+}
+void cmd_append(Session& s, Args a, ReplyWriter&) {
+  s.defer(
+      OpView::edit(a[1], a[2], OpView::kEditAppend, s.port().limits.max_bulk),
+      fmt_integer);
+}
+void cmd_setrange(Session& s, Args a, ReplyWriter& w) {
+  auto offset = strict_int(a[2]);
+  if (!offset) {
+    w.error("ERR value is not an integer or out of range");
+    return;
+  }
+  if (*offset < 0) {
+    w.error("ERR offset is out of range");
+    return;
+  }
+  if (static_cast<uint64_t>(*offset) + a[3].size() > s.port().limits.max_bulk) {
+    w.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return;
+  }
+  s.defer(OpView::edit(a[1], a[3], OpView::kEditSetRange,
+                       static_cast<uint64_t>(*offset)),
+          fmt_integer);
+}
+void cmd_rename(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::edit(a[1], a[2], OpView::kEditRename), fmt_ok);
+}
+void cmd_renamenx(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::edit(a[1], a[2], OpView::kEditRenameNx), fmt_integer);
+}
+// COPY source destination [DB 0] [REPLACE].
+void cmd_copy(Session& s, Args a, ReplyWriter& w) {
+  bool replace = false;
+  for (size_t i = 3; i < a.size(); ++i) {
+    if (iequals(a[i], "replace")) {
+      replace = true;
+    } else if (iequals(a[i], "db") && i + 1 < a.size()) {
+      if (a[++i] != "0") {
+        w.error("ERR DB index is out of range");
+        return;
+      }
+    } else {
+      w.error("ERR syntax error");
+      return;
+    }
+  }
+  s.defer(OpView::edit(a[1], a[2],
+                       replace ? OpView::kEditCopyReplace : OpView::kEditCopy),
+          fmt_integer);
+}
+void cmd_time(Session&, Args, ReplyWriter& w) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  w.array(2);
+  w.bulk(std::to_string(us / 1'000'000));
+  w.bulk(std::to_string(us % 1'000'000));
+}
+
 void cmd_mget(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::mget(a.subspan(1)), fmt_items);
 }
@@ -600,6 +730,7 @@ void cmd_reset(Session& s, Args, ReplyWriter& w) {
     for (const auto& n : names) s.unsubscribe(n, pattern);
   }
   s.end_multi();
+  s.unwatch();
   s.client_name().clear();
   s.set_protocol(2);
   w.set_protocol(2);
@@ -726,6 +857,7 @@ void cmd_exec(Session& s, Args, ReplyWriter& w) {
   bool failed = s.multi_failed();
   auto commands = s.end_multi();
   if (failed) {
+    s.unwatch();
     w.error("EXECABORT Transaction discarded because of previous errors.");
     return;
   }
@@ -738,6 +870,29 @@ void cmd_discard(Session& s, Args, ReplyWriter& w) {
     return;
   }
   s.end_multi();
+  s.unwatch();
+  w.simple("OK");
+}
+
+void fmt_watch(Session& s, std::string_view context, const ResultView& r,
+               ReplyWriter& w) {
+  s.set_watched(context, r);
+  w.simple("OK");
+}
+
+// WATCH key [key ...]: EXEC runs nothing if one of them changed on this
+// replica since.
+void cmd_watch(Session& s, Args a, ReplyWriter& w) {
+  if (s.in_multi()) {
+    w.error("ERR WATCH inside MULTI is not allowed");
+    return;
+  }
+  auto keys = a.subspan(1);
+  s.defer(OpView::watch(keys), fmt_watch, s.add_watched(keys));
+}
+
+void cmd_unwatch(Session& s, Args, ReplyWriter& w) {
+  s.unwatch();
   w.simple("OK");
 }
 
@@ -971,6 +1126,108 @@ constexpr Command kCommands[] = {
      .keys = {1, 1, 1},
      .summary = "DECRBY key n: take n from the counter",
      .run = cmd_decrby},
+    {.name = "setnx",
+     .arity = 3,
+     .flags = flags("write denyoom fast"),
+     .keys = {1, 1, 1},
+     .summary = "SETNX key value: set if absent here; 1 or 0",
+     .run = cmd_setnx},
+    {.name = "getset",
+     .arity = 3,
+     .flags = flags("write denyoom fast"),
+     .keys = {1, 1, 1},
+     .summary = "GETSET key value: set, answering the old value",
+     .run = cmd_getset},
+    {.name = "getdel",
+     .arity = 2,
+     .flags = flags("write fast"),
+     .keys = {1, 1, 1},
+     .summary = "GETDEL key: the value, then delete it",
+     .run = cmd_getdel},
+    {.name = "mset",
+     .arity = -3,
+     .flags = flags("write denyoom"),
+     .keys = {1, -1, 2},
+     .summary = "MSET key value [key value ...]: set them all",
+     .run = cmd_mset},
+    {.name = "msetnx",
+     .arity = -3,
+     .flags = flags("write denyoom"),
+     .keys = {1, -1, 2},
+     .summary = "MSETNX key value [key value ...]: all if none exists here",
+     .run = cmd_msetnx},
+    {.name = "append",
+     .arity = 3,
+     .flags = flags("write denyoom fast"),
+     .keys = {1, 1, 1},
+     .summary = "APPEND key text: the new length",
+     .run = cmd_append},
+    {.name = "setrange",
+     .arity = 4,
+     .flags = flags("write denyoom"),
+     .keys = {1, 1, 1},
+     .summary = "SETRANGE key offset text: overwrite from offset",
+     .run = cmd_setrange},
+    {.name = "strlen",
+     .arity = 2,
+     .flags = flags("readonly fast"),
+     .keys = {1, 1, 1},
+     .summary = "STRLEN key: the value's length in bytes",
+     .run = cmd_strlen},
+    {.name = "getrange",
+     .arity = 4,
+     .flags = flags("readonly"),
+     .keys = {1, 1, 1},
+     .summary = "GETRANGE key start end: a slice (end inclusive)",
+     .run = cmd_getrange},
+    {.name = "substr",
+     .arity = 4,
+     .flags = flags("readonly"),
+     .keys = {1, 1, 1},
+     .summary = "SUBSTR key start end: GETRANGE's old name",
+     .run = cmd_getrange},
+    {.name = "type",
+     .arity = 2,
+     .flags = flags("readonly fast"),
+     .keys = {1, 1, 1},
+     .summary = "TYPE key: string, or none",
+     .run = cmd_type},
+    {.name = "rename",
+     .arity = 3,
+     .flags = flags("write"),
+     .keys = {1, 2, 1},
+     .summary = "RENAME key newkey: move the value and its TTL",
+     .run = cmd_rename},
+    {.name = "renamenx",
+     .arity = 3,
+     .flags = flags("write fast"),
+     .keys = {1, 2, 1},
+     .summary = "RENAMENX key newkey: rename if newkey is absent here",
+     .run = cmd_renamenx},
+    {.name = "copy",
+     .arity = -3,
+     .flags = flags("write denyoom"),
+     .keys = {1, 2, 1},
+     .summary = "COPY source destination [DB 0] [REPLACE]",
+     .run = cmd_copy},
+    {.name = "unlink",
+     .arity = -2,
+     .flags = flags("write fast"),
+     .keys = {1, -1, 1},
+     .summary = "UNLINK key [key ...]: DEL (memory is freed in steps anyway)",
+     .run = cmd_del},
+    {.name = "touch",
+     .arity = -2,
+     .flags = flags("readonly fast"),
+     .keys = {1, -1, 1},
+     .summary = "TOUCH key [key ...]: how many exist",
+     .run = cmd_exists},
+    {.name = "time",
+     .arity = 1,
+     .flags = flags("loading stale fast"),
+     .keys = {},
+     .summary = "TIME: this server's clock, seconds and microseconds",
+     .run = cmd_time},
     {.name = "del",
      .arity = -2,
      .flags = flags("write"),
@@ -1079,6 +1336,18 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "DISCARD: drop the queued commands",
      .run = cmd_discard},
+    {.name = "watch",
+     .arity = -2,
+     .flags = flags("noscript loading stale fast"),
+     .keys = {1, -1, 1},
+     .summary = "WATCH key [key ...]: EXEC does nothing if one changes here",
+     .run = cmd_watch},
+    {.name = "unwatch",
+     .arity = 1,
+     .flags = flags("noscript loading stale fast"),
+     .keys = {},
+     .summary = "UNWATCH: forget the watched keys",
+     .run = cmd_unwatch},
     {.name = "hello",
      .arity = -1,
      .flags = flags("fast stale loading no_auth"),

@@ -177,6 +177,7 @@ std::string_view point_key(const OpView& op) {
     case OpKind::kSetWith:
     case OpKind::kExpire:
     case OpKind::kTtl:
+    case OpKind::kEdit:
       return op.key();
     case OpKind::kMGet:
     case OpKind::kDel:
@@ -209,7 +210,8 @@ Status QueryActor::on_query(QueryRequest& q) {
       std::any_of(ops_.begin(), ops_.begin() + q.count, [](const OpView& op) {
         return op.kind() == OpKind::kSet || op.kind() == OpKind::kDel ||
                op.kind() == OpKind::kFlush || op.kind() == OpKind::kIncr ||
-               op.kind() == OpKind::kSetWith || op.kind() == OpKind::kExpire;
+               op.kind() == OpKind::kSetWith || op.kind() == OpKind::kExpire ||
+               op.kind() == OpKind::kEdit || op.kind() == OpKind::kMSet;
       })) {
     // The log failed: refuse writes (reads go on) until a retry, at most
     // once a second, finds the disk working again.
@@ -231,6 +233,7 @@ Status QueryActor::on_query(QueryRequest& q) {
   store_.for_each_warmed(
       q.count, [&](size_t i) { return point_key(ops_[i]); },
       [&](size_t i) { run(ops_[i], out); });
+  skipping_ = false;  // a check never reaches past its request
   bool wrote = wrote_;
   // One flush for the whole request: a pipeline of Puts travels together.
   if (wrote_ || published_) {
@@ -431,6 +434,111 @@ void QueryActor::set_with(const OpView& op, ResultWriter& out) {
   }
 }
 
+void QueryActor::edit(const OpView& op, ResultWriter& out) {
+  const kv::Entry* e = store_.find(op.key());
+  bool exists = e != nullptr && store_.live(*e);
+  // Copies: a write may move the entry.
+  std::string value = exists ? std::string(e->value()) : std::string();
+  uint64_t expire_at = exists ? e->expiry().at_ms : 0;
+  auto live_at = [&](std::string_view key) {
+    const kv::Entry* d = store_.find(key);
+    return d != nullptr && store_.live(*d);
+  };
+  switch (op.flags()) {
+    case OpView::kEditAppend:
+      if (value.size() + op.arg().size() > op.number()) {
+        out.error(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return;
+      }
+      value += op.arg();
+      // As Redis: the key keeps its TTL.
+      put(op.key(), value, false, expire_at);
+      out.integer(static_cast<int64_t>(value.size()));
+      return;
+    case OpView::kEditSetRange: {
+      if (op.arg().empty()) {  // as Redis: nothing written, not even a key
+        out.integer(static_cast<int64_t>(value.size()));
+        return;
+      }
+      size_t at = static_cast<size_t>(op.number());  // checked by the front
+      if (value.size() < at + op.arg().size()) {
+        value.resize(at + op.arg().size(), '\0');
+      }
+      value.replace(at, op.arg().size(), op.arg());
+      put(op.key(), value, false, expire_at);
+      out.integer(static_cast<int64_t>(value.size()));
+      return;
+    }
+    case OpView::kEditGetDel:
+      if (exists) put(op.key(), "", true);
+      out.value(exists ? std::optional<std::string_view>(value) : std::nullopt);
+      return;
+    case OpView::kEditRename:
+    case OpView::kEditRenameNx: {
+      bool nx = op.flags() == OpView::kEditRenameNx;
+      if (!exists) {
+        out.error("ERR no such key");
+      } else if (op.key() == op.arg()) {
+        if (nx) {
+          out.integer(0);
+        } else {
+          out.ok();
+        }
+      } else if (nx && live_at(op.arg())) {
+        out.integer(0);
+      } else {
+        // Two writes of this turn: the value (with its TTL) under the new
+        // name, then the old name's delete.
+        put(op.arg(), value, false, expire_at);
+        put(op.key(), "", true);
+        if (nx) {
+          out.integer(1);
+        } else {
+          out.ok();
+        }
+      }
+      return;
+    }
+    case OpView::kEditCopy:
+    case OpView::kEditCopyReplace:
+      if (exists && op.key() == op.arg()) {
+        out.error("ERR source and destination objects are the same");
+      } else if (!exists ||
+                 (op.flags() == OpView::kEditCopy && live_at(op.arg()))) {
+        out.integer(0);
+      } else {
+        put(op.arg(), value, false, expire_at);
+        out.integer(1);
+      }
+      return;
+    default:
+      out.error("ERR internal error: unknown edit");
+  }
+}
+
+void QueryActor::mset(const OpView& op, ResultWriter& out) {
+  auto pairs = op.pairs();
+  bool nx = (op.flags() & OpView::kMSetNx) != 0;
+  if (nx) {
+    for (size_t i = 0; i < pairs.size(); i += 2) {
+      const kv::Entry* e = store_.find(pairs[i]);
+      if (e != nullptr && store_.live(*e)) {
+        out.integer(0);
+        return;
+      }
+    }
+  }
+  for (size_t i = 0; i < pairs.size(); i += 2) {
+    put(pairs[i], pairs[i + 1], false);
+  }
+  if (nx) {
+    out.integer(1);
+  } else {
+    out.ok();
+  }
+}
+
 void QueryActor::expire(const OpView& op, ResultWriter& out) {
   uint8_t f = op.flags();
   bool get_value = (f & OpView::kExpireGetValue) != 0;
@@ -547,7 +655,27 @@ void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
   out.integer(static_cast<int64_t>(c->total()));
 }
 
+std::string QueryActor::watch_state(std::string_view key) const {
+  const kv::Entry* e = store_.find(key);
+  if (e == nullptr || !store_.live(*e)) return {};
+  kv::Expiry x = e->expiry();
+  std::string s = std::to_string(e->version().hlc) + "." +
+                  std::to_string(e->version().origin) + "." +
+                  std::to_string(x.version.hlc) + "." +
+                  std::to_string(x.version.origin);
+  if (e->counter()) {
+    s += ".";
+    s += e->value();
+  }
+  return s;
+}
+
 void QueryActor::run(const OpView& op, ResultWriter& out) {
+  if (skipping_ || op.kind() == OpKind::kEndCheck) {
+    skipping_ = skipping_ && op.kind() != OpKind::kEndCheck;
+    out.skipped();
+    return;
+  }
   switch (op.kind()) {
     case OpKind::kGet:
       out.value(store_.get(op.key()));
@@ -649,6 +777,32 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kPublish:
       publish(op.channel(), op.message(), out);
       return;
+    case OpKind::kEdit:
+      edit(op, out);
+      return;
+    case OpKind::kMSet:
+      mset(op, out);
+      return;
+    case OpKind::kWatch:
+      out.begin_items();
+      for (std::string_view k : op.keys()) out.item(watch_state(k));
+      out.end_items();
+      return;
+    case OpKind::kEndCheck:  // handled above
+      out.skipped();
+      return;
+    case OpKind::kCheck: {
+      auto pairs = op.keys();
+      for (size_t i = 0; i < pairs.size(); i += 2) {
+        if (watch_state(pairs[i]) != pairs[i + 1]) {
+          skipping_ = true;
+          out.value(std::nullopt);
+          return;
+        }
+      }
+      out.ok();
+      return;
+    }
     case OpKind::kFlush:
       // A clear with a version of its own: everything older goes, on every
       // replica the floor reaches; writes newer than it stay.

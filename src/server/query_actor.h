@@ -175,6 +175,13 @@ class QueryActor : public actor::Actor {
                ResultWriter& out);
   // Hands out the messages a batch from another server carries.
   Status deliver_messages(const SyncBatch& b);
+  // APPEND, SETRANGE, GETDEL, RENAME(NX), COPY: read, then write here.
+  void edit(const OpView& op, ResultWriter& out);
+  // MSET, MSETNX.
+  void mset(const OpView& op, ResultWriter& out);
+  // A key's state for WATCH: its versions (and a counter's total, which
+  // INCR changes without a new version); empty when absent.
+  std::string watch_state(std::string_view key) const;
   // INCRBY: adds delta to this actor's part of the key's counter.
   void incr(std::string_view key, int64_t delta, ResultWriter& out);
   // Writes what waits for the log, then sends the replies held for it (an
@@ -238,6 +245,7 @@ class QueryActor : public actor::Actor {
   // Its wall-clock time, read at its first write.
   std::optional<uint64_t> request_ms_;
   std::vector<OpView> ops_;  // decoded ops of that request (reused)
+  bool skipping_ = false;    // a kCheck failed: skip to its kEndCheck
   std::deque<Held> held_;    // oldest first
   std::optional<kv::Version> held_floor_;  // a floor held back likewise
   // Durability (null log: off). The turn's writes, the replies waiting for

@@ -166,6 +166,16 @@ class QueryActorTest : public ::testing::Test {
         return OpView::ttl(op.key, op.flags);
       case OpKind::kPublish:  // channel in key, message in arg
         return OpView::publish(op.key, op.arg);
+      case OpKind::kEdit:
+        return OpView::edit(op.key, op.arg, op.flags, op.count);
+      case OpKind::kMSet:  // keys holds key, value, key, value...
+        return OpView::mset(keys, op.flags != 0);
+      case OpKind::kWatch:
+        return OpView::watch(keys);
+      case OpKind::kCheck:  // keys holds key, state, key, state...
+        return OpView::check(keys);
+      case OpKind::kEndCheck:
+        return OpView::end_check();
     }
     return OpView::dbsize();
   }

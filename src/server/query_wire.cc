@@ -132,6 +132,42 @@ OpView OpView::publish(std::string_view channel, std::string_view message) {
   return op;
 }
 
+OpView OpView::edit(std::string_view key, std::string_view arg, uint8_t what,
+                    uint64_t n) {
+  OpView op;
+  op.kind_ = OpKind::kEdit;
+  op.a_ = key;
+  op.b_ = arg;
+  op.flags_ = what;
+  op.n_ = n;
+  return op;
+}
+
+OpView OpView::mset(std::span<const std::string_view> pairs, bool nx) {
+  OpView op = mget(pairs);
+  op.kind_ = OpKind::kMSet;
+  op.flags_ = nx ? kMSetNx : 0;
+  return op;
+}
+
+OpView OpView::watch(std::span<const std::string_view> keys) {
+  OpView op = mget(keys);
+  op.kind_ = OpKind::kWatch;
+  return op;
+}
+
+OpView OpView::check(std::span<const std::string_view> pairs) {
+  OpView op = mget(pairs);
+  op.kind_ = OpKind::kCheck;
+  return op;
+}
+
+OpView OpView::end_check() {
+  OpView op;
+  op.kind_ = OpKind::kEndCheck;
+  return op;
+}
+
 // op: u8 kind, u8 has_after, u8 flags, bytes a, bytes b, u64 n, varint k,
 // k x bytes
 void append_op(QueryRequest& request, const OpView& op) {
@@ -150,7 +186,7 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kPublish) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kEndCheck) ||
       !r.fixed(has_after) || has_after > 1 || !r.fixed(op.flags_) ||
       !r.view(op.a_) || !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();
@@ -158,6 +194,12 @@ bool read_op(codec::Reader& r, OpView& op) {
   op.kind_ = static_cast<OpKind>(kind);
   if (op.kind_ == OpKind::kPersist &&
       op.n_ > static_cast<uint64_t>(PersistOp::kLastSave)) {
+    return r.fail();
+  }
+  if ((op.kind_ == OpKind::kEdit && (op.flags_ < OpView::kEditAppend ||
+                                     op.flags_ > OpView::kEditCopyReplace)) ||
+      ((op.kind_ == OpKind::kMSet || op.kind_ == OpKind::kCheck) &&
+       n % 2 != 0)) {
     return r.fail();
   }
   op.has_after_ = has_after != 0;
@@ -196,7 +238,7 @@ void ResultWriter::end_items() {
 bool read_result(codec::Reader& r, ResultView& v) {
   uint8_t shape = 0;
   uint32_t n = 0;
-  if (!r.fixed(shape) || shape > static_cast<uint8_t>(ResultShape::kError) ||
+  if (!r.fixed(shape) || shape > static_cast<uint8_t>(ResultShape::kSkipped) ||
       !r.fixed(v.n_) || !r.view(v.text_) || !r.fixed(n) || n > r.remaining()) {
     return r.fail();
   }

@@ -54,6 +54,20 @@ class OpView {
   static OpView ttl(std::string_view key, uint8_t flags);
   // PUBLISH: to this server's subscribers and, once each, to the others.
   static OpView publish(std::string_view channel, std::string_view message);
+  // Reads a key and writes it (or `arg`, another key) in one step on this
+  // replica: what = kEditAppend (arg: text; n: the largest value allowed),
+  // kEditSetRange (arg: text; n: offset), kEditGetDel, kEditRename,
+  // kEditRenameNx, kEditCopy, kEditCopyReplace (arg: the destination).
+  static OpView edit(std::string_view key, std::string_view arg, uint8_t what,
+                     uint64_t n = 0);
+  // MSET, MSETNX: pairs holds key, value, key, value...
+  static OpView mset(std::span<const std::string_view> pairs, bool nx);
+  // WATCH: each key's state on this replica (opaque text).
+  static OpView watch(std::span<const std::string_view> keys);
+  // EXEC after WATCH: pairs holds key, state (as kWatch gave it); when one
+  // differs now, every op up to the next end_check() is skipped.
+  static OpView check(std::span<const std::string_view> pairs);
+  static OpView end_check();
 
   // kSetWith flags.
   static constexpr uint8_t kSetNx = 1;
@@ -72,6 +86,16 @@ class OpView {
   // kTtl flags.
   static constexpr uint8_t kTtlMs = 1;
   static constexpr uint8_t kTtlAbsolute = 2;
+  // What a kEdit does (its flags byte).
+  static constexpr uint8_t kEditAppend = 1;
+  static constexpr uint8_t kEditSetRange = 2;
+  static constexpr uint8_t kEditGetDel = 3;
+  static constexpr uint8_t kEditRename = 4;
+  static constexpr uint8_t kEditRenameNx = 5;
+  static constexpr uint8_t kEditCopy = 6;
+  static constexpr uint8_t kEditCopyReplace = 7;
+  // kMSet flags.
+  static constexpr uint8_t kMSetNx = 1;
 
   OpKind kind() const { return kind_; }
   // kGet, kSet, kIncr.
@@ -101,6 +125,11 @@ class OpView {
   // kPublish.
   std::string_view channel() const { return a_; }
   std::string_view message() const { return b_; }
+  // kEdit: the text, or the destination key; the offset or size limit.
+  std::string_view arg() const { return b_; }
+  uint64_t number() const { return n_; }
+  // kMSet: key, value, key, value...
+  std::span<const std::string_view> pairs() const { return keys_; }
 
  private:
   friend void append_op(QueryRequest& request, const OpView& op);
@@ -129,7 +158,8 @@ enum class ResultShape : uint8_t {
   kInteger,
   kItems,
   kItemsMore,
-  kError,  // the op failed: text is the error reply ("ERR ...")
+  kError,    // the op failed: text is the error reply ("ERR ...")
+  kSkipped,  // not run: a kCheck before it failed (no reply of its own)
 };
 
 // Writes one result per op into reply.results. Each method writes one whole
@@ -151,6 +181,8 @@ class ResultWriter {
   void error(std::string_view text) {
     write(ResultShape::kError, 0, text, false);
   }
+  // An op a failed kCheck skipped.
+  void skipped() { write(ResultShape::kSkipped, 0, {}, false); }
   // MGET, LIST, KEYS; for SCAN, the key the next page starts after (nullopt
   // when this page is the last).
   void begin_items(std::optional<std::string_view> scan_next = std::nullopt) {
@@ -193,6 +225,7 @@ class ResultView {
   const std::vector<std::optional<std::string_view>>& items() const {
     return items_;
   }
+  bool skipped() const { return shape_ == ResultShape::kSkipped; }
   // SCAN: the key the next page starts after; nullopt on the last page.
   std::optional<std::string_view> scan_next() const {
     return shape_ == ResultShape::kItemsMore

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "cmud/common/ascii.h"
 #include "commands.h"
 
 namespace cmud::server {
@@ -100,7 +101,48 @@ void Session::defer(const OpView& op, Format format, std::string context) {
   pending_.push_back({.format = format,
                       .context = std::move(context),
                       .written = {},
-                      .protocol = protocol_});
+                      .protocol = protocol_,
+                      .tx = tx_});
+}
+
+std::string Session::add_watched(std::span<const std::string_view> keys) {
+  std::string context =
+      std::to_string(watch_gen_) + " " + std::to_string(watched_.size());
+  for (std::string_view k : keys) {
+    watched_.push_back({std::string(k), std::nullopt});
+  }
+  return context;
+}
+
+void Session::set_watched(std::string_view context, const ResultView& states) {
+  size_t space = context.find(' ');
+  auto gen = strict_int(context.substr(0, space));
+  auto start = strict_int(context.substr(space + 1));
+  if (!gen || !start || static_cast<uint64_t>(*gen) != watch_gen_) return;
+  for (size_t i = 0; i < states.items().size(); ++i) {
+    size_t at = static_cast<size_t>(*start) + i;
+    if (at < watched_.size()) {
+      watched_[at].state = std::string(states.items()[i].value_or(""));
+    }
+  }
+}
+
+void Session::unwatch() {
+  watched_.clear();
+  ++watch_gen_;
+}
+
+void Session::format_check(Session& s, std::string_view context,
+                           const ResultView& r, resp::ReplyWriter& w) {
+  size_t space = context.find(' ');
+  auto tx = strict_int(context.substr(0, space));
+  auto count = strict_int(context.substr(space + 1));
+  if (r.is_ok()) {
+    w.array(static_cast<size_t>(count.value_or(0)));
+  } else {
+    w.null_array();
+    s.aborted_tx_ = static_cast<uint64_t>(tx.value_or(0));
+  }
 }
 
 bool Session::subscribe(std::string_view name, bool pattern) {
@@ -135,9 +177,26 @@ std::vector<std::vector<std::string>> Session::end_multi() {
 
 void Session::exec(const std::vector<std::vector<std::string>>& commands,
                    resp::ReplyWriter& w) {
-  w.array(commands.size());
   owe(std::move(w.buffer()));
   w.buffer().clear();
+  // Keys whose WATCH state is known; one watched in this same request
+  // cannot change before EXEC (the actor runs the request in one turn).
+  std::vector<std::string_view> pairs;
+  for (const auto& k : watched_) {
+    if (!k.state) continue;
+    pairs.push_back(k.key);
+    pairs.push_back(*k.state);
+  }
+  if (!pairs.empty()) {
+    tx_ = ++tx_seq_;
+    defer(OpView::check(pairs), format_check,
+          std::to_string(tx_) + " " + std::to_string(commands.size()));
+  } else {
+    std::string header;
+    resp::ReplyWriter(header, protocol_).array(commands.size());
+    owe(std::move(header));
+  }
+  unwatch();
   std::vector<std::string_view> args;
   for (const auto& command : commands) {
     args.assign(command.begin(), command.end());
@@ -146,6 +205,11 @@ void Session::exec(const std::vector<std::vector<std::string>>& commands,
     // Looked up and checked when queued.
     find_command(args[0])->run(*this, args, one);
     if (!now.empty()) owe(std::move(now));
+  }
+  if (tx_ != 0) {
+    defer(OpView::end_check(), [](Session&, std::string_view, const ResultView&,
+                                  resp::ReplyWriter&) {});
+    tx_ = 0;
   }
 }
 
@@ -294,7 +358,8 @@ void Session::owe(std::string reply) {
     pending_.push_back({.format = nullptr,
                         .context = {},
                         .written = std::move(reply),
-                        .protocol = protocol_});
+                        .protocol = protocol_,
+                        .tx = tx_});
   }
 }
 
@@ -321,12 +386,17 @@ void Session::on_reply(Result<QueryReply> r) {
   codec::Reader in(ok ? std::string_view(reply->results) : "");
   for (auto& p : pending_) {
     w.set_protocol(p.protocol);
+    // A transaction whose watched keys changed answers nothing of its own.
+    bool dropped = p.tx != 0 && p.tx == aborted_tx_;
     if (p.format == nullptr) {
-      out_ += p.written;  // a reply written at once, after earlier ones
+      if (!dropped) out_ += p.written;  // written at once, after earlier ones
     } else if (!failed.empty()) {
-      w.error(failed);
+      // A checked EXEC answers the error once, for all of it.
+      if (p.tx == 0) w.error(failed);
     } else if (ok && read_result(in, result_)) {
-      if (auto error = result_.error()) {
+      if (dropped || result_.skipped()) {
+        // not run: no reply
+      } else if (auto error = result_.error()) {
         w.error(*error);
       } else {
         p.format(*this, p.context, result_, w);

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -109,9 +111,16 @@ class Session : public std::enable_shared_from_this<Session>,
   // A queued command was refused (unknown, wrong arity): EXEC aborts.
   bool multi_failed() const { return multi_failed_; }
   // EXEC: writes the array header into `w`, then runs each command,
-  // answering in order after everything written before.
+  // answering in order after everything written before. With keys
+  // watched, the actor first checks them: if one changed, nothing runs and
+  // EXEC answers a null array.
   void exec(const std::vector<std::vector<std::string>>& commands,
             resp::ReplyWriter& w);
+  // WATCH (on this connection's replica): adds keys; returns the context
+  // WATCH's reply hands to set_watched() with the actor's states.
+  std::string add_watched(std::span<const std::string_view> keys);
+  void set_watched(std::string_view context, const ResultView& states);
+  void unwatch();
 
  private:
   // A reply owed, in order: a deferred op's result, or a reply already
@@ -121,6 +130,7 @@ class Session : public std::enable_shared_from_this<Session>,
     std::string context;      // for format
     std::string written;      // format null: the reply itself
     int protocol = 2;         // the one in force when it was asked
+    uint64_t tx = 0;          // the EXEC it belongs to, when one checks
   };
 
   void read();
@@ -136,6 +146,10 @@ class Session : public std::enable_shared_from_this<Session>,
   // Closes the socket: after QUIT once replies are out, on a protocol
   // error, or when the peer or the socket fails. Idempotent.
   void close();
+  // The reply of an EXEC's key check: the array header, or a null array
+  // and the transaction's replies dropped. `context` is "tx count".
+  static void format_check(Session& s, std::string_view context,
+                           const ResultView& r, resp::ReplyWriter& w);
   // Writes a pub/sub message to the client, if it still subscribes.
   void push_message(const std::string& pattern, const PubSubMessage& m);
 
@@ -166,6 +180,15 @@ class Session : public std::enable_shared_from_this<Session>,
   std::string name_;
   const uint64_t id_;
   int protocol_ = 2;
+  struct Watched {
+    std::string key;
+    std::optional<std::string> state;  // nullopt until WATCH's reply
+  };
+  std::vector<Watched> watched_;
+  uint64_t watch_gen_ = 0;  // bumped by unwatch(): older replies are moot
+  uint64_t tx_ = 0;         // the checked EXEC being queued, if any
+  uint64_t tx_seq_ = 0;
+  uint64_t aborted_tx_ = 0;  // its check failed: drop its replies
   bool in_multi_ = false;
   bool multi_failed_ = false;
   std::vector<std::vector<std::string>> queued_;

@@ -453,6 +453,64 @@ TEST_F(SessionTest, MultiQueuesAndExecRunsEverythingInOrderAsOneReply) {
   EXPECT_EQ(c.call({"GET", "b"}).str, "2");
 }
 
+TEST_F(SessionTest, WatchAbortsExecWhenAWatchedKeyChangedOnThisReplica) {
+  RawClient c(port(0));
+  RawClient other(port(0));  // the same actor: its writes are seen at once
+  ASSERT_EQ(c.call({"SET", "w", "1"}).str, "OK");
+  ASSERT_EQ(c.call({"INCR", "n"}).integer, 1);
+  // Unchanged: EXEC runs.
+  EXPECT_EQ(c.call({"WATCH", "w", "n", "absent"}).str, "OK");
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "w", "2"}).str, "QUEUED");
+  auto ran = c.call({"EXEC"});
+  ASSERT_EQ(ran.type, Value::Type::kArray);
+  EXPECT_EQ(ran.array.size(), 1u);
+  // Each kind of change aborts it: a SET, an INCR, an EXPIRE, a key that
+  // appears.
+  for (std::vector<std::string_view> change :
+       {std::vector<std::string_view>{"SET", "w", "3"},
+        {"INCR", "n"},
+        {"EXPIRE", "w", "100"},
+        {"SET", "absent", "now"}}) {
+    EXPECT_EQ(c.call({"WATCH", "w", "n", "absent"}).str, "OK");
+    ASSERT_FALSE(other.call(change).is_error());
+    EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+    EXPECT_EQ(c.call({"SET", "w", "mine"}).str, "QUEUED");
+    EXPECT_EQ(c.call({"PING"}).str, "QUEUED");
+    auto aborted = c.call({"EXEC"});
+    EXPECT_EQ(aborted.type, Value::Type::kNull) << change[0];
+    EXPECT_NE(c.call({"GET", "w"}).str, "mine");
+    ASSERT_EQ(other.call({"DEL", "absent"}).type, Value::Type::kInteger);
+  }
+  // EXEC forgets the watch; UNWATCH and DISCARD too.
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "w", "free"}).str, "QUEUED");
+  EXPECT_EQ(c.call({"EXEC"}).array.size(), 1u);
+  EXPECT_EQ(c.call({"WATCH", "w"}).str, "OK");
+  EXPECT_EQ(c.call({"UNWATCH"}).str, "OK");
+  other.call({"SET", "w", "x"});
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"GET", "w"}).str, "QUEUED");
+  EXPECT_EQ(c.call({"EXEC"}).array.size(), 1u);
+  // Pipelined WATCH ... EXEC: nothing can come between them.
+  std::string burst;
+  for (std::vector<std::string_view> args :
+       {std::vector<std::string_view>{"WATCH", "w"},
+        {"MULTI"},
+        {"SET", "w", "piped"},
+        {"EXEC"}}) {
+    resp::write_command(burst, args);
+  }
+  c.send(burst);
+  EXPECT_EQ(c.reply().str, "OK");
+  EXPECT_EQ(c.reply().str, "OK");
+  EXPECT_EQ(c.reply().str, "QUEUED");
+  EXPECT_EQ(c.reply().array.size(), 1u);
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  expect_errors(c, {{{"WATCH", "w"}, "ERR WATCH inside MULTI is not allowed"}});
+  EXPECT_EQ(c.call({"DISCARD"}).str, "OK");
+}
+
 TEST_F(SessionTest, AnErrorWhileQueueingAbortsTheTransaction) {
   RawClient c(port(0));
   expect_errors(c, {{{"EXEC"}, "ERR EXEC without MULTI"},
@@ -479,6 +537,87 @@ TEST_F(SessionTest, AnErrorWhileQueueingAbortsTheTransaction) {
   EXPECT_EQ(c.call({"MULTI"}).str, "OK");
   EXPECT_EQ(c.call({"RESET"}).str, "RESET");
   expect_errors(c, {{{"EXEC"}, "ERR EXEC without MULTI"}});
+}
+
+TEST_F(SessionTest, StringCommandsAnswerAsRedisDoes) {
+  RawClient c(port(0));
+  EXPECT_EQ(c.call({"SETNX", "s", "hello"}).integer, 1);
+  EXPECT_EQ(c.call({"SETNX", "s", "other"}).integer, 0);
+  EXPECT_EQ(c.call({"APPEND", "s", " world"}).integer, 11);
+  EXPECT_EQ(c.call({"STRLEN", "s"}).integer, 11);
+  EXPECT_EQ(c.call({"STRLEN", "missing"}).integer, 0);
+  EXPECT_EQ(c.call({"GETRANGE", "s", "0", "4"}).str, "hello");
+  EXPECT_EQ(c.call({"GETRANGE", "s", "-5", "-1"}).str, "world");
+  EXPECT_EQ(c.call({"GETRANGE", "s", "5", "100"}).str, " world");
+  EXPECT_EQ(c.call({"GETRANGE", "s", "-1", "-5"}).str, "");
+  EXPECT_EQ(c.call({"SUBSTR", "s", "6", "6"}).str, "w");
+  EXPECT_EQ(c.call({"SETRANGE", "s", "6", "W"}).integer, 11);
+  EXPECT_EQ(c.call({"GET", "s"}).str, "hello World");
+  EXPECT_EQ(c.call({"SETRANGE", "pad", "3", "x"}).integer, 4);
+  EXPECT_EQ(c.call({"GET", "pad"}).str, std::string("\0\0\0x", 4));
+  EXPECT_EQ(c.call({"SETRANGE", "none", "3", ""}).integer, 0);
+  EXPECT_EQ(c.call({"EXISTS", "none"}).integer, 0);
+  EXPECT_EQ(c.call({"GETSET", "s", "new"}).str, "hello World");
+  EXPECT_EQ(c.call({"GETDEL", "s"}).str, "new");
+  EXPECT_EQ(c.call({"GETDEL", "s"}).type, Value::Type::kNull);
+  EXPECT_EQ(c.call({"MSET", "a", "1", "b", "2"}).str, "OK");
+  EXPECT_EQ(c.call({"MGET", "a", "b"}).array.size(), 2u);
+  EXPECT_EQ(c.call({"MSETNX", "b", "x", "c", "3"}).integer, 0);
+  EXPECT_EQ(c.call({"EXISTS", "c"}).integer, 0);
+  EXPECT_EQ(c.call({"MSETNX", "c", "3", "d", "4"}).integer, 1);
+  EXPECT_EQ(c.call({"TYPE", "a"}).str, "string");
+  EXPECT_EQ(c.call({"TYPE", "zz"}).str, "none");
+  EXPECT_EQ(c.call({"TOUCH", "a", "b", "zz"}).integer, 2);
+  EXPECT_EQ(c.call({"UNLINK", "c", "d"}).integer, 2);
+  auto time = c.call({"TIME"});
+  ASSERT_EQ(time.array.size(), 2u);
+  EXPECT_GT(std::stoll(time.array[0].str), 1'700'000'000);
+  expect_errors(
+      c,
+      {
+          {{"MSET", "a"}, "ERR wrong number of arguments for 'mset' command"},
+          {{"MSET", "a", "1", "b"},
+           "ERR wrong number of arguments for 'mset' command"},
+          {{"GETRANGE", "a", "x", "1"},
+           "ERR value is not an integer or out of range"},
+          {{"SETRANGE", "a", "-1", "x"}, "ERR offset is out of range"},
+          {{"SETRANGE", "a", "2000000", "x"},
+           "ERR string exceeds maximum allowed size (proto-max-bulk-len)"},
+      });
+}
+
+TEST_F(SessionTest, RenameAndCopyMoveValuesWithTheirTtl) {
+  RawClient c(port(0));
+  RawClient other(port(1));
+  ASSERT_EQ(c.call({"SET", "a", "1", "EX", "100"}).str, "OK");
+  EXPECT_EQ(c.call({"RENAME", "a", "b"}).str, "OK");
+  EXPECT_EQ(c.call({"EXISTS", "a"}).integer, 0);
+  EXPECT_EQ(c.call({"GET", "b"}).str, "1");
+  EXPECT_GT(c.call({"TTL", "b"}).integer, 90);
+  EXPECT_EQ(c.call({"RENAME", "b", "b"}).str, "OK");
+  ASSERT_EQ(c.call({"SET", "c", "3"}).str, "OK");
+  EXPECT_EQ(c.call({"RENAMENX", "b", "c"}).integer, 0);
+  EXPECT_EQ(c.call({"RENAMENX", "b", "d"}).integer, 1);
+  EXPECT_EQ(c.call({"COPY", "d", "c"}).integer, 0);
+  EXPECT_EQ(c.call({"COPY", "d", "c", "REPLACE"}).integer, 1);
+  EXPECT_EQ(c.call({"GET", "c"}).str, "1");
+  EXPECT_GT(c.call({"TTL", "c"}).integer, 90);
+  EXPECT_EQ(c.call({"COPY", "d", "e", "DB", "0"}).integer, 1);
+  EXPECT_EQ(c.call({"COPY", "nothing", "f"}).integer, 0);
+  expect_errors(
+      c,
+      {{{"RENAME", "nothing", "x"}, "ERR no such key"},
+       {{"COPY", "d", "d"}, "ERR source and destination objects are the same"},
+       {{"COPY", "d", "x", "DB", "1"}, "ERR DB index is out of range"},
+       {{"COPY", "d", "x", "LATER"}, "ERR syntax error"}});
+  // The moves reach the other actor as the writes they are.
+  bool moved = false;
+  for (int i = 0; i < 200 && !moved; ++i) {
+    moved = other.call({"EXISTS", "b"}).integer == 0 &&
+            other.call({"GET", "e"}).str == "1";
+    if (!moved) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(moved);
 }
 
 TEST_F(SessionTest, QuitAnswersOkThenCloses) {

@@ -76,6 +76,26 @@ check("transactional pipeline", pipe.execute() == [True, 2, "2"])
 check("its writes reach the other server",
       eventually(2, lambda: b.get("py:tx") == "2"))
 
+# WATCH: an optimistic transaction, and one that a concurrent write on
+# the same port aborts.
+a.set("py:w", "1")
+with a.pipeline() as pipe:
+    pipe.watch("py:w")
+    v = int(pipe.get("py:w"))
+    pipe.multi()
+    pipe.set("py:w", v + 1)
+    check("WATCH then EXEC", pipe.execute() == [True])
+with a.pipeline() as pipe:
+    pipe.watch("py:w")
+    a.set("py:w", "changed")
+    pipe.multi()
+    pipe.set("py:w", "lost")
+    try:
+        pipe.execute()
+        check("a changed WATCH key aborts EXEC", False)
+    except redis.WatchError:
+        check("a changed WATCH key aborts EXEC", a.get("py:w") == "changed")
+
 # Pub/sub: published on A, heard on B, in order, by channel and pattern.
 p = redis.Redis(port=port_b, socket_timeout=5,
                 decode_responses=True).pubsub()
