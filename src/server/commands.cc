@@ -1,5 +1,7 @@
 #include "commands.h"
 
+#include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <absl/container/flat_hash_map.h>
@@ -474,6 +476,7 @@ void cmd_scan(Session& s, Args a, ReplyWriter& w) {
   }
   std::string_view pattern = "*";
   uint64_t count = 10;
+  bool strings = true;  // TYPE: strings are our only type
   for (size_t i = 2; i < a.size(); i += 2) {
     if (i + 1 >= a.size()) {
       w.error("ERR syntax error");
@@ -488,21 +491,44 @@ void cmd_scan(Session& s, Args a, ReplyWriter& w) {
         return;
       }
       count = std::min<uint64_t>(*n, 100000);
+    } else if (iequals(a[i], "type")) {
+      strings = iequals(a[i + 1], "string");
     } else {
-      w.error("ERR syntax error (SCAN takes MATCH and COUNT)");
+      w.error("ERR syntax error");
       return;
     }
   }
+  if (!strings) {  // no key of any other type: one empty, last page
+    w.array(2);
+    w.bulk("0");
+    w.array(0);
+    return;
+  }
   std::optional<std::string_view> after;
+  std::optional<std::string> resume;
   if (*cursor != 0) {
-    const std::string* resume = s.load_cursor(*cursor);
-    if (resume == nullptr) {
+    resume = s.load_cursor(*cursor);
+    if (!resume) {
       w.error("ERR invalid cursor");
       return;
     }
     after = *resume;
   }
   s.defer(OpView::scan(after, pattern, count), fmt_scan);
+}
+
+// "1.50M" as Redis's *_human fields write it.
+std::string human_bytes(uint64_t n) {
+  constexpr const char* kUnits[] = {"B", "K", "M", "G", "T"};
+  double v = static_cast<double>(n);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.2f%s", v, kUnits[u]);
+  return buf;
 }
 
 // INFO needs its actor's counters (OpView::info), so it goes to the actor.
@@ -520,9 +546,15 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     }
     return std::string("0");
   };
+  // `section` is " name name ...": none, all, everything or default ask
+  // for every section.
+  auto asked = [&](std::string_view name) {
+    return section.find(" " + std::string(name) + " ") != std::string::npos ||
+           section.ends_with(" " + std::string(name));
+  };
   auto want = [&](std::string_view name) {
-    return section.empty() || section == "all" || section == "everything" ||
-           section == "default" || section == name;
+    return section.empty() || asked("all") || asked("everything") ||
+           asked("default") || asked(name);
   };
   std::string out;
   auto line = [&](std::string_view k, const auto& v) {
@@ -549,6 +581,56 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
                                   std::chrono::steady_clock::now() - kStart)
                                   .count()));
     line("actor_uid", p.actor.uid());
+    out += "\r\n";
+  }
+  if (want("clients")) {
+    out += "# Clients\r\n";
+    line("connected_clients",
+         p.clients ? p.clients->open.load(std::memory_order_relaxed) : 0);
+    line("maxclients", p.clients ? p.clients->max : 0);
+    line("blocked_clients", 0);
+    line("pubsub_clients", p.pubsub ? p.pubsub->subscribers() : 0);
+    out += "\r\n";
+  }
+  if (want("memory")) {
+    // What the allocator has handed out (glibc), and the resident set.
+    struct mallinfo2 mi = ::mallinfo2();
+    long pages = 0, resident = 0;
+    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+      std::fclose(f);
+    }
+    uint64_t rss = static_cast<uint64_t>(resident) *
+                   static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    out += "# Memory\r\n";
+    line("used_memory", static_cast<uint64_t>(mi.uordblks));
+    line("used_memory_human", human_bytes(mi.uordblks));
+    line("used_memory_rss", rss);
+    line("used_memory_rss_human", human_bytes(rss));
+    line("maxmemory", 0);
+    line("maxmemory_policy", std::string("noeviction"));
+    out += "\r\n";
+  }
+  if (want("replication")) {
+    // Every server is a primary for its own writes (docs/COMPATIBILITY.md):
+    // the other servers are in the cluster section.
+    out += "# Replication\r\n";
+    line("role", std::string("master"));
+    line("connected_slaves", 0);
+    out += "\r\n";
+  }
+  if (want("cpu")) {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    auto seconds = [](const timeval& t) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%ld.%06ld", static_cast<long>(t.tv_sec),
+                    static_cast<long>(t.tv_usec));
+      return std::string(buf);
+    };
+    out += "# CPU\r\n";
+    line("used_cpu_sys", seconds(ru.ru_stime));
+    line("used_cpu_user", seconds(ru.ru_utime));
     out += "\r\n";
   }
   if (want("persistence")) {
@@ -606,10 +688,18 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     }
     out += "\r\n";
   }
-  if (want("stats") && p.pubsub != nullptr) {
+  if (want("stats")) {
     out += "# Stats\r\n";
-    line("pubsub_channels", p.pubsub->channels(std::nullopt).size());
-    line("pubsub_patterns", p.pubsub->numpat());
+    if (p.clients != nullptr) {
+      line("total_connections_received",
+           p.clients->accepted.load(std::memory_order_relaxed));
+      line("total_commands_processed",
+           p.clients->commands.load(std::memory_order_relaxed));
+    }
+    if (p.pubsub != nullptr) {
+      line("pubsub_channels", p.pubsub->channels(std::nullopt).size());
+      line("pubsub_patterns", p.pubsub->numpat());
+    }
     out += "\r\n";
   }
   if (want("actors")) {
@@ -629,13 +719,14 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
   w.bulk(out);
 }
 
-void cmd_info(Session& s, Args a, ReplyWriter& w) {
-  if (a.size() > 2) {
-    w.error("ERR INFO takes at most one section");
-    return;
+// INFO [section ...]: the sections, lower case, separated by spaces.
+void cmd_info(Session& s, Args a, ReplyWriter&) {
+  std::string sections;
+  for (size_t i = 1; i < a.size(); ++i) {
+    sections += " ";
+    sections += ascii_lower(a[i]);
   }
-  s.defer(OpView::info(), fmt_info,
-          a.size() > 1 ? ascii_lower(a[1]) : std::string());
+  s.defer(OpView::info(), fmt_info, sections);
 }
 
 // --- Commands answered by the front end itself. ---
@@ -1304,7 +1395,8 @@ constexpr Command kCommands[] = {
      .arity = -1,
      .flags = flags("loading stale"),
      .keys = {},
-     .summary = "INFO [server|keyspace|replica|actors]",
+     .summary = "INFO [section ...]: server, clients, memory, persistence, "
+                "stats, replication, cpu, keyspace, replica, cluster, actors",
      .run = cmd_info},
     {.name = "ping",
      .arity = -1,

@@ -113,6 +113,11 @@ size_t PubSub::numpat() const {
   return pattern_subs_;
 }
 
+size_t PubSub::subscribers() const {
+  std::lock_guard lock(mu_);
+  return held_.size();
+}
+
 uint64_t PubSub::published() const {
   std::lock_guard lock(mu_);
   return published_;

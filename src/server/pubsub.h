@@ -66,6 +66,8 @@ class PubSub {
   size_t numsub(std::string_view channel) const;
   // PUBSUB NUMPAT: pattern subscriptions here (one per client and pattern).
   size_t numpat() const;
+  // Clients with at least one subscription (INFO clients).
+  size_t subscribers() const;
   // Messages ever published here (by clients of this server or relayed
   // from others), for INFO.
   uint64_t published() const;

@@ -111,6 +111,7 @@ class Server::Impl {
   std::vector<std::unique_ptr<PortInfo>> ports_;
   ClientCount clients_;
   std::shared_ptr<PubSub> pubsub_ = std::make_shared<PubSub>();
+  ScanCursors cursors_;
   std::unique_ptr<actor::System> system_;
   // Declared after system_: destroyed before the io_contexts they use.
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -250,6 +251,7 @@ Status Server::Impl::start() {
     p->appendfsync = durable::fsync_name(config_.fsync);
     p->data_dir = config_.data_dir;
     p->pubsub = pubsub_.get();
+    p->cursors = &cursors_;
     ports_.push_back(std::move(p));
   }
 

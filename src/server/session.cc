@@ -19,8 +19,6 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxPendingOutput = 8u << 20;
 // Ops per QueryRequest, so one deep pipeline does not starve other clients.
 constexpr size_t kMaxOpsPerRequest = 512;
-// SCAN cursors remembered per connection.
-constexpr size_t kMaxCursors = 64;
 // A read buffer larger than this is freed once everything in it is parsed.
 constexpr size_t kShrinkAbove = 256 * 1024;
 // A subscriber that lets this many bytes of messages wait is dropped
@@ -83,6 +81,7 @@ void Session::start() {
     }
   }
   if (port_.clients != nullptr) {
+    port_.clients->accepted.fetch_add(1, std::memory_order_relaxed);
     size_t open = port_.clients->open.fetch_add(1, std::memory_order_relaxed);
     counted_ = true;
     if (open >= port_.clients->max) {
@@ -250,16 +249,19 @@ void Session::push_message(const std::string& pattern, const PubSubMessage& m) {
   write();
 }
 
-uint64_t Session::save_cursor(std::string resume_key) {
-  if (cursors_.size() >= kMaxCursors) cursors_.erase(cursors_.begin());
-  uint64_t id = next_cursor_++;
-  cursors_.emplace(id, std::move(resume_key));
+uint64_t ScanCursors::save(std::string resume_key) {
+  std::lock_guard lock(mu_);
+  if (by_id_.size() >= kMax) by_id_.erase(by_id_.begin());
+  uint64_t id = next_++;
+  by_id_.emplace(id, std::move(resume_key));
   return id;
 }
 
-const std::string* Session::load_cursor(uint64_t cursor) const {
-  auto it = cursors_.find(cursor);
-  return it == cursors_.end() ? nullptr : &it->second;
+std::optional<std::string> ScanCursors::load(uint64_t cursor) const {
+  std::lock_guard lock(mu_);
+  auto it = by_id_.find(cursor);
+  if (it == by_id_.end()) return std::nullopt;
+  return it->second;
 }
 
 void Session::read() {
@@ -298,6 +300,7 @@ void Session::read() {
 
 void Session::process() {
   if (closed_) return;
+  uint64_t commands = 0;
   while (!awaiting_ && !closing_ && request_.count < kMaxOpsPerRequest) {
     std::string_view rest(in_.data() + in_pos_, in_len_ - in_pos_);
     if (rest.size() > port_.query_buffer_limit) {
@@ -330,6 +333,7 @@ void Session::process() {
     } else {
       in_pos_ += p.consumed;
       if (p.args.empty()) continue;
+      ++commands;
       const Command* c = find_command(p.args[0]);
       if (c == nullptr) {
         write_unknown_command(p.args, w);
@@ -345,6 +349,9 @@ void Session::process() {
       }
     }
     if (!now.empty()) owe(std::move(now));
+  }
+  if (commands > 0 && port_.clients != nullptr) {
+    port_.clients->commands.fetch_add(commands, std::memory_order_relaxed);
   }
   if (request_.count > 0 && !awaiting_) send_request();
   write();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -25,6 +26,27 @@ namespace cmud::server {
 struct ClientCount {
   std::atomic<size_t> open{0};
   size_t max = 10'000;
+  // Since start, for INFO stats: connections taken, commands run (added
+  // once per batch a session parses, not per command).
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> commands{0};
+};
+
+// SCAN cursors of every connection of one server: number <-> the key the
+// next page starts after. A cursor is a position in key order, the same on
+// every replica, so it works on any connection and any port of the server.
+// The oldest are forgotten past kMax. Thread-safe.
+class ScanCursors {
+ public:
+  static constexpr size_t kMax = 100'000;
+  uint64_t save(std::string resume_key);
+  // nullopt when unknown (never given, or forgotten).
+  std::optional<std::string> load(uint64_t cursor) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::string> by_id_;  // ids grow: begin() is oldest
+  uint64_t next_ = 1;
 };
 
 struct PortInfo {
@@ -42,7 +64,8 @@ struct PortInfo {
   bool appendonly = false;
   std::string_view appendfsync = "everysec";
   std::string data_dir{};
-  PubSub* pubsub = nullptr;  // the server's; outlives every session
+  PubSub* pubsub = nullptr;        // the server's; outlives every session
+  ScanCursors* cursors = nullptr;  // likewise
 };
 
 // Whether protected mode lets a client from `remote` in: loopback only
@@ -79,10 +102,13 @@ class Session : public std::enable_shared_from_this<Session>,
   // op's views are copied into the request at once.
   void defer(const OpView& op, Format format, std::string context = {});
   void close_after_reply() { closing_ = true; }
-  // SCAN cursors of this connection: number <-> resume key.
-  uint64_t save_cursor(std::string resume_key);
-  // Null when unknown; valid until the next save_cursor().
-  const std::string* load_cursor(uint64_t cursor) const;
+  // SCAN cursors (the server's ScanCursors).
+  uint64_t save_cursor(std::string resume_key) {
+    return port_.cursors->save(std::move(resume_key));
+  }
+  std::optional<std::string> load_cursor(uint64_t cursor) const {
+    return port_.cursors->load(cursor);
+  }
   std::string& client_name() { return name_; }
   // Unique among this process's connections (HELLO, CLIENT ID).
   uint64_t id() const { return id_; }
@@ -175,8 +201,6 @@ class Session : public std::enable_shared_from_this<Session>,
   QueryRequest request_;
   std::vector<Pending> pending_;
   ResultView result_;  // reused while formatting replies
-  std::map<uint64_t, std::string> cursors_;
-  uint64_t next_cursor_ = 1;
   std::string name_;
   const uint64_t id_;
   int protocol_ = 2;

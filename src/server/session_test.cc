@@ -620,6 +620,41 @@ TEST_F(SessionTest, RenameAndCopyMoveValuesWithTheirTtl) {
   EXPECT_TRUE(moved);
 }
 
+TEST_F(SessionTest, AScanCursorWorksOnAnyConnectionAndPortAndTypeFilters) {
+  RawClient a(port(0));
+  for (int i = 0; i < 30; ++i) {
+    std::string k = "k" + std::to_string(100 + i);
+    ASSERT_EQ(a.call({"SET", k, "v"}).str, "OK");
+  }
+  // Wait until the other port's actor holds them all.
+  RawClient b(port(1));
+  int64_t there = 0;
+  for (int i = 0; i < 200 && there != 30; ++i) {
+    there = b.call({"DBSIZE"}).integer;
+    if (there != 30) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(there, 30);
+  // Each page from another connection, alternating ports.
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int pages = 0;
+  do {
+    RawClient c(port(pages % 2));
+    auto page = c.call({"SCAN", cursor, "COUNT", "7", "TYPE", "string"});
+    ASSERT_EQ(page.array.size(), 2u) << page.str;
+    cursor = page.array[0].str;
+    for (const auto& k : page.array[1].array) {
+      EXPECT_TRUE(seen.insert(k.str).second) << "twice: " << k.str;
+    }
+  } while (cursor != "0" && ++pages < 100);
+  EXPECT_EQ(seen.size(), 30u);
+  auto hashes = a.call({"SCAN", "0", "TYPE", "hash"});
+  EXPECT_EQ(hashes.array[0].str, "0");
+  EXPECT_TRUE(hashes.array[1].array.empty());
+  expect_errors(a, {{{"SCAN", "987654321"}, "ERR invalid cursor"},
+                    {{"SCAN", "0", "SIZE", "1"}, "ERR syntax error"}});
+}
+
 TEST_F(SessionTest, QuitAnswersOkThenCloses) {
   RawClient c(port(0));
   EXPECT_EQ(c.call({"QUIT"}).str, "OK");
@@ -888,6 +923,17 @@ TEST_F(SessionTest, InfoReportsServerKeyspaceAndActorSections) {
   std::string ks = c.call({"INFO", "keyspace"}).str;
   EXPECT_EQ(ks.find("redis_version"), std::string::npos);
   EXPECT_NE(ks.find("keys:1"), std::string::npos);
+  // Several sections at once, with what redis-cli --stat reads.
+  std::string two = c.call({"INFO", "CLIENTS", "memory"}).str;
+  EXPECT_NE(two.find("# Clients\r\nconnected_clients:1\r\n"), std::string::npos)
+      << two;
+  EXPECT_NE(two.find("used_memory:"), std::string::npos);
+  EXPECT_EQ(two.find("# Server"), std::string::npos);
+  for (auto field : {"role:master", "used_cpu_user:", "pubsub_channels:0",
+                     "used_memory_human:", "cluster_known_servers:"}) {
+    EXPECT_NE(all.find(field), std::string::npos) << field;
+  }
+  EXPECT_EQ(c.call({"INFO", "nothing-like-it"}).str, "");
 }
 
 TEST_F(SessionTest, CommandAndConfigGetAnswerLikeRedis) {
