@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # cmud vs Redis with the same redis-benchmark command, alternating A B A B.
-# Usage: bench/vs-redis.sh [ROUNDS] [REQUESTS] [PERSIST]
-#   (defaults 3, 1000000, off). PERSIST everysec|always turns persistence on
-#   on both sides: Redis appendonly with that appendfsync, cmud --data-dir
-#   with that --fsync, each in a directory of its own under one temp dir.
+# Usage: bench/vs-redis.sh [ROUNDS] [REQUESTS] [PERSIST] [TESTS]
+#   (defaults 3, 1000000, off, set,get). PERSIST everysec|always turns
+#   persistence on on both sides: Redis appendonly with that appendfsync,
+#   cmud --data-dir with that --fsync, each in a directory of its own under
+#   one temp dir. TESTS is redis-benchmark's -t list; "default" means every
+#   test of its default list whose commands cmud has:
+#   ping_inline,ping_mbulk,set,get,incr,mset (the others need lists, sets,
+#   hashes or sorted sets).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 rounds=${1:-3}
 n=${2:-1000000}
 persist=${3:-off}
+tests=${4:-set,get}
+[[ $tests == default ]] && tests=ping_inline,ping_mbulk,set,get,incr,mset
 redis_opts=()
 cmud_opts=()
 case $persist in
@@ -32,13 +38,14 @@ wait_ping "$cmud_client_port" 10
 run() {
   local extra=()
   [[ $3 == P16 ]] && extra=(-P 16)
-  timeout 600 redis-benchmark -p "$2" -t set,get -n "$n" -r 100000 -c 50 \
+  timeout 600 redis-benchmark -p "$2" -t "$tests" -n "$n" -r 100000 -c 50 \
     -d 32 "${extra[@]}" --csv 2>/dev/null |
     python3 -c '
 import csv, sys
 for row in csv.reader(sys.stdin):
-    if row and row[0] in ("SET", "GET"):
-        print(sys.argv[1], sys.argv[2], row[0], row[1], row[4], row[6])
+    if row and row[0] != "test":
+        name = row[0].split(" ")[0]  # "MSET (10 keys)" -> MSET
+        print(sys.argv[1], sys.argv[2], name, row[1], row[4], row[6])
 ' "$1" "$3" >>"$tmp/results"
 }
 
@@ -52,11 +59,12 @@ done
 python3 - "$tmp/results" "$persist" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-print(f"{'mode':5} {'test':4} {'redis req/s':>12} {'cmud req/s':>12} {'ratio':>6}  "
+print(f"{'mode':5} {'test':11} {'redis req/s':>12} {'cmud req/s':>12} {'ratio':>6}  "
       f"{'redis p50/p99 ms':>17} {'cmud p50/p99 ms':>16}")
 worst = None
+tests = list(dict.fromkeys(r[2] for r in rows))
 for mode in ("P1", "P16"):
-    for test in ("SET", "GET"):
+    for test in tests:
         def pick(target):
             return [r for r in rows if r[0] == target and r[1] == mode and r[2] == test]
         rd, cm = pick("redis"), pick("cmud")
@@ -64,7 +72,7 @@ for mode in ("P1", "P16"):
         med = statistics.median(ratios)
         worst = med if worst is None else min(worst, med)
         m = lambda xs, i: statistics.median(float(x[i]) for x in xs)
-        print(f"{mode:5} {test:4} {m(rd,3):12.0f} {m(cm,3):12.0f} {med:6.2f}  "
+        print(f"{mode:5} {test:11} {m(rd,3):12.0f} {m(cm,3):12.0f} {med:6.2f}  "
               f"{m(rd,4):8.3f}/{m(rd,5):<8.3f} {m(cm,4):7.3f}/{m(cm,5):<8.3f}")
 print(f"summary: persistence {sys.argv[2]}: worst median ratio cmud/redis = "
       f"{worst:.2f} (target >= 1.00)")
