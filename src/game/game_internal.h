@@ -29,6 +29,9 @@ constexpr size_t kMaxSay = 300;
 // may become visible up to the remote sync deadline after it was written).
 constexpr int64_t kMessageLookbackMs = 30'000;
 constexpr int64_t kForgetMessagesMs = 10 * 60'000;
+// Shown at login: at most this many lines said nearby in this long.
+constexpr size_t kRecapLines = 5;
+constexpr int64_t kRecapMs = 10 * 60'000;
 constexpr int64_t kFullPollMs = 3'000;
 
 inline int64_t sat_add(int64_t a, int64_t b) {

@@ -256,6 +256,31 @@ TEST_F(GameTest, LiveMessagesArriveAtOnceWithoutReadingTheStore) {
   EXPECT_EQ(ann->live_fd(), -1);  // the memory store's feed has no fd
 }
 
+TEST_F(GameTest, LoginShowsTheLastFewLinesSaidThere) {
+  auto ann = join("ann");
+  for (int i = 1; i <= 7; ++i) {
+    clock_.advance(1s);
+    run(*ann, "say line " + std::to_string(i));
+  }
+  clock_.advance(1s);
+  auto bob = std::make_unique<Game>(store_, clock_,
+                                    GameConfig{.seed = 2, .session = ""});
+  std::string hello = bob->login("bob")->plain();
+  EXPECT_THAT(hello, HasSubstr("Lately here:"));
+  EXPECT_THAT(hello, Not(HasSubstr("line 2\"")));
+  for (int i = 3; i <= 7; ++i) {
+    EXPECT_THAT(hello, HasSubstr("ann says: \"line " + std::to_string(i)));
+  }
+  EXPECT_LT(hello.find("line 3"), hello.find("line 7"));
+  // Shown once: the next poll does not repeat them.
+  EXPECT_THAT(bob->poll().text.plain(), Not(HasSubstr("line")));
+  // Lines older than ten minutes are not recalled.
+  clock_.advance(11min);
+  auto carol = std::make_unique<Game>(store_, clock_,
+                                      GameConfig{.seed = 3, .session = ""});
+  EXPECT_THAT(carol->login("carol")->plain(), Not(HasSubstr("Lately here")));
+}
+
 TEST_F(GameTest, MovingIsSeenByBothPlaces) {
   auto ann = join("ann");
   auto bob = join("bob");

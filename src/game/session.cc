@@ -145,6 +145,11 @@ Text PlayerSession::try_login() {
         "end at its next command.",
         Style::kWarn);
   }
+  Text recap;
+  if (recent_lines(recap).ok() && !recap.empty()) {
+    out.line("Lately here:", Style::kDim);
+    out.append(recap);
+  }
   (void)post(
       player_->place,
       fresh ? "arrives, blinking, clutching a campus map." : "wanders in.",
@@ -350,6 +355,34 @@ Status PlayerSession::follow_place() {
       feed_->listen({keys::say_channel(player_->place), keys::news_channel()});
   if (s.ok()) feed_place_ = player_->place;
   return s;
+}
+
+Status PlayerSession::recent_lines(Text& out) {
+  int64_t now = clock_.now_ms();
+  KeyValues said;
+  for (int64_t m = (now - kRecapMs) / keys::kMinuteMs;
+       m <= now / keys::kMinuteMs; ++m) {
+    auto got = store_.list(keys::say_prefix(player_->place, m));
+    if (!got.ok()) return got.status();
+    said.insert(said.end(), got->begin(), got->end());  // in time order
+  }
+  // The last few that others said; older ones are only marked as seen.
+  std::vector<const std::pair<std::string, std::string>*> shown;
+  for (auto it = said.rbegin(); it != said.rend(); ++it) {
+    auto m = decode_message(it->second);
+    if (shown.size() < kRecapLines && m.ok() && m->from != name_ &&
+        m->at_ms >= now - kRecapMs) {
+      shown.push_back(&*it);
+    } else {
+      seen_messages_[it->first] = m.ok() ? m->at_ms : now;
+    }
+  }
+  int64_t since = std::exchange(listen_since_ms_, 0);
+  for (auto it = shown.rbegin(); it != shown.rend(); ++it) {
+    show_message((*it)->first, (*it)->second, false, now, out);
+  }
+  listen_since_ms_ = since;
+  return Status::ok_status();
 }
 
 Status PlayerSession::read_live(Text& out) {

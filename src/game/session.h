@@ -118,6 +118,9 @@ class PlayerSession {
   // player's own, or is older than listen_since_ms_.
   void show_message(const std::string& key, std::string_view value, bool news,
                     int64_t now, Text& lines);
+  // At login: the last few lines said where the player is, from the
+  // stored messages.
+  Status recent_lines(Text& out);
   // Makes the feed listen where the player is, if it does not already.
   Status follow_place();
   // Stores a message (with its TTL) and publishes it on `channel`.
