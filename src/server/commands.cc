@@ -750,6 +750,18 @@ void cmd_quit(Session& s, Args, ReplyWriter& w) {
   w.simple("OK");
   s.close_after_reply();
 }
+// Redis's rule for CLIENT SETNAME and HELLO SETNAME: printable, no spaces.
+bool valid_client_name(std::string_view name, ReplyWriter& w) {
+  if (std::any_of(name.begin(), name.end(),
+                  [](char c) { return c < '!' || c > '~'; })) {
+    w.error(
+        "ERR Client names cannot contain spaces, newlines or special "
+        "characters.");
+    return false;
+  }
+  return true;
+}
+
 // HELLO [protover [AUTH username password] [SETNAME name]].
 void cmd_hello(Session& s, Args a, ReplyWriter& w) {
   int protocol = s.protocol();
@@ -780,13 +792,7 @@ void cmd_hello(Session& s, Args a, ReplyWriter& w) {
       i += 2;
     } else if (iequals(a[i], "setname") && i + 1 < a.size()) {
       name = a[++i];
-      if (std::any_of(name->begin(), name->end(),
-                      [](char c) { return c < '!' || c > '~'; })) {
-        w.error(
-            "ERR Client names cannot contain spaces, newlines or special "
-            "characters.");
-        return;
-      }
+      if (!valid_client_name(*name, w)) return;
     } else {
       w.error("ERR Syntax error in HELLO option '" +
               std::string(a[i].substr(0, 32)) + "'");
@@ -997,8 +1003,13 @@ void cmd_select(Session&, Args a, ReplyWriter& w) {
 
 void cmd_client(Session& s, Args a, ReplyWriter& w) {
   if (iequals(a[1], "setname") && a.size() == 3) {
+    if (!valid_client_name(a[2], w)) return;
     s.client_name().assign(a[2]);
     w.simple("OK");
+  } else if (iequals(a[1], "id") && a.size() == 2) {
+    w.integer(static_cast<int64_t>(s.id()));
+  } else if (iequals(a[1], "info") && a.size() == 2) {
+    w.bulk(s.describe());
   } else if (iequals(a[1], "setinfo") && a.size() == 4) {
     w.simple("OK");
   } else if (iequals(a[1], "getname") && a.size() == 2) {
@@ -1088,8 +1099,48 @@ void cmd_command(Session&, Args a, ReplyWriter& w) {
         w.null_array();
       }
     }
+  } else if (iequals(a[1], "list") && a.size() == 2) {
+    w.array(table.size());
+    for (const auto& c : table) w.bulk(c.name);
   } else if (iequals(a[1], "docs")) {
-    w.array(0);  // no documentation maps; clients fall back to names
+    // Each command's summary; every command, or those named.
+    std::vector<const Command*> docs;
+    if (a.size() == 2) {
+      for (const auto& c : table) docs.push_back(&c);
+    } else {
+      for (size_t i = 2; i < a.size(); ++i) {
+        if (const Command* c = find_command(a[i])) docs.push_back(c);
+      }
+    }
+    w.map(docs.size());
+    for (const Command* c : docs) {
+      w.bulk(c->name);
+      w.map(2);
+      w.bulk("summary");
+      w.bulk(c->summary);
+      w.bulk("group");
+      w.bulk((c->flags & kFlagPubSub) != 0 ? "pubsub" : "generic");
+    }
+  } else if (iequals(a[1], "getkeys") && a.size() > 2) {
+    Args call = a.subspan(2);
+    const Command* c = find_command(call[0]);
+    auto n = static_cast<int>(call.size());
+    if (c == nullptr) {
+      w.error("ERR Invalid command specified");
+    } else if ((c->arity > 0 && n != c->arity) ||
+               (c->arity < 0 && n < -c->arity)) {
+      w.error("ERR Invalid number of arguments specified for command");
+    } else if (c->keys.first == 0) {
+      w.error("ERR The command has no key arguments");
+    } else {
+      int last = c->keys.last < 0 ? n + c->keys.last : c->keys.last;
+      std::vector<std::string_view> keys;
+      for (int i = c->keys.first; i <= last && i < n; i += c->keys.step) {
+        keys.push_back(call[static_cast<size_t>(i)]);
+      }
+      w.array(keys.size());
+      for (auto k : keys) w.bulk(k);
+    }
   } else {
     w.error("ERR unknown subcommand '" + std::string(a[1].substr(0, 32)) +
             "'. Try COMMAND HELP.");
@@ -1505,7 +1556,7 @@ constexpr Command kCommands[] = {
      .arity = -2,
      .flags = flags("stale loading"),
      .keys = {},
-     .summary = "CLIENT SETNAME|SETINFO|GETNAME",
+     .summary = "CLIENT SETNAME|SETINFO|GETNAME|ID|INFO",
      .run = cmd_client},
     {.name = "config",
      .arity = -2,

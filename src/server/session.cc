@@ -8,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "cmud/common/address.h"
 #include "cmud/common/ascii.h"
 #include "commands.h"
 
@@ -166,6 +167,22 @@ bool Session::unsubscribe(std::string_view name, bool pattern) {
     port_.pubsub->unsubscribe(this, name);
   }
   return true;
+}
+
+std::string Session::describe() {
+  asio::error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  auto local = socket_.local_endpoint(ec);
+  auto text = [](const asio::ip::tcp::endpoint& e) {
+    return join_host_port(e.address().to_string(), e.port());
+  };
+  return "id=" + std::to_string(id_) + " addr=" + text(remote) +
+         " laddr=" + text(local) +
+         " fd=" + std::to_string(socket_.native_handle()) + " name=" + name_ +
+         " db=0 sub=" + std::to_string(channels_.size()) +
+         " psub=" + std::to_string(patterns_.size()) +
+         " multi=" + (in_multi_ ? std::to_string(queued_.size()) : "-1") +
+         " resp=" + std::to_string(protocol_) + "\n";
 }
 
 std::vector<std::vector<std::string>> Session::end_multi() {

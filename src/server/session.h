@@ -112,6 +112,8 @@ class Session : public std::enable_shared_from_this<Session>,
   std::string& client_name() { return name_; }
   // Unique among this process's connections (HELLO, CLIENT ID).
   uint64_t id() const { return id_; }
+  // CLIENT INFO's line: id, addresses, name, subscriptions, protocol.
+  std::string describe();
   // The protocol replies use: 2, or 3 after HELLO 3.
   int protocol() const { return protocol_; }
   void set_protocol(int protocol) { protocol_ = protocol; }

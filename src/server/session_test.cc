@@ -163,6 +163,15 @@ TEST_F(SessionTest, GetSetDelAndFriendsSpeakRedis) {
   EXPECT_TRUE(c.call({"SELECT", "1"}).is_error());
   EXPECT_EQ(c.call({"CLIENT", "SETNAME", "me"}).str, "OK");
   EXPECT_EQ(c.call({"CLIENT", "GETNAME"}).str, "me");
+  EXPECT_TRUE(c.call({"CLIENT", "SETNAME", "a b"}).is_error());
+  int64_t id = c.call({"CLIENT", "ID"}).integer;
+  EXPECT_GT(id, 0);
+  std::string info = c.call({"CLIENT", "INFO"}).str;
+  EXPECT_EQ(info.rfind("id=" + std::to_string(id) + " addr=127.0.0.1:", 0), 0u)
+      << info;
+  EXPECT_NE(info.find(" name=me db=0 sub=0 psub=0 multi=-1 resp=2\n"),
+            std::string::npos)
+      << info;
 }
 
 TEST_F(SessionTest, FlushallAndFlushdbClearEveryPortAndCheckTheirArguments) {
@@ -938,6 +947,24 @@ TEST_F(SessionTest, InfoReportsServerKeyspaceAndActorSections) {
 
 TEST_F(SessionTest, CommandAndConfigGetAnswerLikeRedis) {
   RawClient c(port(0));
+  auto keys = c.call({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"});
+  ASSERT_EQ(keys.array.size(), 2u);
+  EXPECT_EQ(keys.array[1].str, "b");
+  EXPECT_EQ(c.call({"COMMAND", "GETKEYS", "RENAME", "x", "y"}).array.size(),
+            2u);
+  expect_errors(
+      c,
+      {{{"COMMAND", "GETKEYS", "PING"}, "ERR The command has no key arguments"},
+       {{"COMMAND", "GETKEYS", "GET"},
+        "ERR Invalid number of arguments specified for command"},
+       {{"COMMAND", "GETKEYS", "NOPE", "x"}, "ERR Invalid command specified"}});
+  auto names = c.call({"COMMAND", "LIST"});
+  EXPECT_EQ(static_cast<int64_t>(names.array.size()),
+            c.call({"COMMAND", "COUNT"}).integer);
+  auto docs = c.call({"COMMAND", "DOCS", "get", "publish"});
+  ASSERT_EQ(docs.array.size(), 4u);  // RESP2: name, map, name, map
+  EXPECT_EQ(docs.array[0].str, "get");
+  EXPECT_EQ(docs.array[1].array[0].str, "summary");
   auto count = c.call({"COMMAND", "COUNT"}).integer;
   auto all = c.call({"COMMAND"});
   EXPECT_EQ(static_cast<int64_t>(all.array.size()), count);
