@@ -420,6 +420,132 @@ void cmd_time(Session&, Args, ReplyWriter& w) {
   w.bulk(std::to_string(us % 1'000'000));
 }
 
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN], computed here
+// from both values as Redis's lcsCommand does (the same table walk, so the
+// same matches in the same order). `context` is "len idx withlen min".
+constexpr uint64_t kMaxLcsCells = uint64_t{1} << 24;  // 64 MiB of table
+void fmt_lcs(Session&, std::string_view context, const ResultView& r,
+             ReplyWriter& w) {
+  bool get_len = context[0] == '1', get_idx = context[2] == '1';
+  bool with_len = context[4] == '1';
+  auto min_len = static_cast<uint64_t>(*strict_int(context.substr(6)));
+  std::string_view a = r.items()[0].value_or("");
+  std::string_view b = r.items()[1].value_or("");
+  const size_t alen = a.size(), blen = b.size();
+  if ((alen + 1) * (blen + 1) > kMaxLcsCells) {
+    w.error("ERR Insufficient memory, transient memory for LCS exceeds " +
+            std::to_string(kMaxLcsCells * 4) + " bytes");
+    return;
+  }
+  std::vector<uint32_t> table((alen + 1) * (blen + 1), 0);
+  auto at = [&](size_t i, size_t j) -> uint32_t& {
+    return table[j + i * (blen + 1)];
+  };
+  for (size_t i = 1; i <= alen; ++i) {
+    for (size_t j = 1; j <= blen; ++j) {
+      at(i, j) = a[i - 1] == b[j - 1] ? at(i - 1, j - 1) + 1
+                                      : std::max(at(i - 1, j), at(i, j - 1));
+    }
+  }
+  uint32_t len = at(alen, blen);
+  if (get_len) {
+    w.integer(len);
+    return;
+  }
+  std::string result(len, '\0');
+  struct Match {
+    size_t a0, a1, b0, b1;
+  };
+  std::vector<Match> matches;
+  size_t idx = len, i = alen, j = blen;
+  size_t a0 = alen, a1 = 0, b0 = 0, b1 = 0;  // a0 == alen: no range open
+  while (i > 0 && j > 0) {
+    bool emit = false;
+    if (a[i - 1] == b[j - 1]) {
+      result[idx - 1] = a[i - 1];
+      if (a0 == alen) {
+        a0 = a1 = i - 1;
+        b0 = b1 = j - 1;
+      } else if (a0 == i && b0 == j) {
+        --a0;
+        --b0;
+      } else {
+        emit = true;
+      }
+      if (a0 == 0 || b0 == 0) emit = true;
+      --idx;
+      --i;
+      --j;
+    } else {
+      if (at(i - 1, j) > at(i, j - 1)) {
+        --i;
+      } else {
+        --j;
+      }
+      if (a0 != alen) emit = true;
+    }
+    if (emit) {
+      if (min_len == 0 || a1 - a0 + 1 >= min_len) {
+        matches.push_back({a0, a1, b0, b1});
+      }
+      a0 = alen;
+    }
+  }
+  if (!get_idx) {
+    w.bulk(result);
+    return;
+  }
+  auto integer = [&](size_t v) { w.integer(static_cast<int64_t>(v)); };
+  w.map(2);
+  w.bulk("matches");
+  w.array(matches.size());
+  for (const Match& m : matches) {
+    w.array(with_len ? 3 : 2);
+    w.array(2);
+    integer(m.a0);
+    integer(m.a1);
+    w.array(2);
+    integer(m.b0);
+    integer(m.b1);
+    if (with_len) integer(m.a1 - m.a0 + 1);
+  }
+  w.bulk("len");
+  w.integer(len);
+}
+
+void cmd_lcs(Session& s, Args a, ReplyWriter& w) {
+  bool get_len = false, get_idx = false, with_len = false;
+  int64_t min_len = 0;
+  for (size_t i = 3; i < a.size(); ++i) {
+    if (iequals(a[i], "len")) {
+      get_len = true;
+    } else if (iequals(a[i], "idx")) {
+      get_idx = true;
+    } else if (iequals(a[i], "withmatchlen")) {
+      with_len = true;
+    } else if (iequals(a[i], "minmatchlen") && i + 1 < a.size()) {
+      auto n = strict_int(a[++i]);
+      if (!n) {
+        w.error("ERR value is not an integer or out of range");
+        return;
+      }
+      min_len = std::max<int64_t>(0, *n);
+    } else {
+      w.error("ERR syntax error");
+      return;
+    }
+  }
+  if (get_len && get_idx) {
+    w.error(
+        "ERR If you want both the length and indexes, please just use IDX.");
+    return;
+  }
+  std::string context = std::string(get_len ? "1" : "0") + " " +
+                        (get_idx ? "1" : "0") + " " + (with_len ? "1" : "0") +
+                        " " + std::to_string(min_len);
+  s.defer(OpView::mget(a.subspan(1, 2)), fmt_lcs, std::move(context));
+}
+
 void cmd_mget(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::mget(a.subspan(1)), fmt_items);
 }
@@ -1328,6 +1454,12 @@ constexpr Command kCommands[] = {
      .keys = {1, 1, 1},
      .summary = "SUBSTR key start end: GETRANGE's old name",
      .run = cmd_getrange},
+    {.name = "lcs",
+     .arity = -3,
+     .flags = flags("readonly"),
+     .keys = {1, 2, 1},
+     .summary = "LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]",
+     .run = cmd_lcs},
     {.name = "type",
      .arity = 2,
      .flags = flags("readonly fast"),

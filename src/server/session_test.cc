@@ -595,6 +595,37 @@ TEST_F(SessionTest, StringCommandsAnswerAsRedisDoes) {
       });
 }
 
+// The examples of Redis's LCS documentation.
+TEST_F(SessionTest, LcsFindsTheLongestCommonSubsequenceAsRedisDoes) {
+  RawClient c(port(0));
+  ASSERT_EQ(c.call({"MSET", "key1", "ohmytext", "key2", "mynewtext"}).str,
+            "OK");
+  EXPECT_EQ(c.call({"LCS", "key1", "key2"}).str, "mytext");
+  EXPECT_EQ(c.call({"LCS", "key1", "key2", "LEN"}).integer, 6);
+  auto idx = c.call({"LCS", "key1", "key2", "IDX"});
+  ASSERT_EQ(idx.array.size(), 4u);
+  EXPECT_EQ(idx.array[0].str, "matches");
+  const auto& m = idx.array[1].array;
+  ASSERT_EQ(m.size(), 2u);
+  // [[4,7],[5,8]] then [[2,3],[0,1]].
+  EXPECT_EQ(m[0].array[0].array[0].integer, 4);
+  EXPECT_EQ(m[0].array[0].array[1].integer, 7);
+  EXPECT_EQ(m[0].array[1].array[0].integer, 5);
+  EXPECT_EQ(m[0].array[1].array[1].integer, 8);
+  EXPECT_EQ(m[1].array[0].array[0].integer, 2);
+  EXPECT_EQ(m[1].array[1].array[1].integer, 1);
+  EXPECT_EQ(idx.array[3].integer, 6);
+  auto min = c.call(
+      {"LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"});
+  ASSERT_EQ(min.array[1].array.size(), 1u);
+  EXPECT_EQ(min.array[1].array[0].array[2].integer, 4);
+  EXPECT_EQ(c.call({"LCS", "key1", "missing"}).str, "");
+  expect_errors(c, {{{"LCS", "key1", "key2", "LEN", "IDX"},
+                     "ERR If you want both the length and indexes, please "
+                     "just use IDX."},
+                    {{"LCS", "key1", "key2", "FAST"}, "ERR syntax error"}});
+}
+
 TEST_F(SessionTest, RenameAndCopyMoveValuesWithTheirTtl) {
   RawClient c(port(0));
   RawClient other(port(1));
