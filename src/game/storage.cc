@@ -146,13 +146,22 @@ class ClientStorage::ClientFeed : public Feed {
   int fd() const override { return sub_ ? sub_->fd() : -1; }
 
  private:
-  // Connected to where the store sends requests now, listening.
+  // Connected to where the store sends requests now, listening. After a
+  // failed attempt the next waits a while: the game calls this on every
+  // command, and must not wait on an address that does not answer.
   Status ensure() {
     std::string addr = router_->next_addr();
     if (sub_ && sub_->addr() == addr) return Status::ok_status();
     sub_.reset();
-    auto s = client::Subscriber::connect(addr);
-    if (!s.ok()) return s.status();
+    auto now = std::chrono::steady_clock::now();
+    if (now < retry_at_) {
+      return Status(ErrorCode::kUnavailable, "the live feed is reconnecting");
+    }
+    auto s = client::Subscriber::connect(addr, kConnectTimeout);
+    if (!s.ok()) {
+      retry_at_ = now + kRetryAfter;
+      return s.status();
+    }
     sub_ = std::move(*s);
     for (const auto& c : channels_) {
       if (Status st = sub_->subscribe(c); !st.ok()) return drop(st);
@@ -164,9 +173,13 @@ class ClientStorage::ClientFeed : public Feed {
     return s;
   }
 
+  static constexpr std::chrono::milliseconds kConnectTimeout{300};
+  static constexpr std::chrono::seconds kRetryAfter{5};
+
   std::shared_ptr<StickyRouter> router_;
   std::unique_ptr<client::Subscriber> sub_;
   std::vector<std::string> channels_;
+  std::chrono::steady_clock::time_point retry_at_{};
 };
 
 std::unique_ptr<Feed> ClientStorage::open_feed() {
