@@ -13,6 +13,7 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <set>
 #include <string>
 
 #include "cmud/common/ascii.h"
@@ -925,7 +926,7 @@ void cmd_hello(Session& s, Args a, ReplyWriter& w) {
       return;
     }
   }
-  if (name) s.client_name().assign(*name);
+  if (name) s.set_client_name(*name);
   s.set_protocol(protocol);
   w.set_protocol(protocol);
   w.map(7);
@@ -954,7 +955,7 @@ void cmd_reset(Session& s, Args, ReplyWriter& w) {
   }
   s.end_multi();
   s.unwatch();
-  s.client_name().clear();
+  s.set_client_name("");
   s.set_protocol(2);
   w.set_protocol(2);
   w.simple("RESET");
@@ -1127,10 +1128,118 @@ void cmd_select(Session&, Args a, ReplyWriter& w) {
   }
 }
 
+int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// CLIENT LIST [TYPE normal|pubsub|master|replica] [ID id ...].
+void client_list(Session& s, Args a, ReplyWriter& w) {
+  std::optional<std::string> type;
+  std::set<uint64_t> ids;
+  for (size_t i = 2; i < a.size(); ++i) {
+    if (iequals(a[i], "type") && i + 1 < a.size()) {
+      type = ascii_lower(a[++i]);
+      if (*type != "normal" && *type != "pubsub" && *type != "master" &&
+          *type != "replica") {
+        w.error("ERR Unknown client type '" + std::string(a[i]) + "'");
+        return;
+      }
+    } else if (iequals(a[i], "id") && i + 1 < a.size()) {
+      for (++i; i < a.size(); ++i) {
+        auto id = parse_u64(a[i]);
+        if (!id || *id == 0) {
+          w.error("ERR Invalid client ID");
+          return;
+        }
+        ids.insert(*id);
+      }
+    } else {
+      w.error("ERR syntax error");
+      return;
+    }
+  }
+  std::string out;
+  int64_t now = steady_now_ms();
+  for (const auto& row : s.port().registry->rows()) {
+    bool pubsub = row.sub + row.psub > 0;
+    if (type && (*type == "master" || *type == "replica" ||
+                 (*type == "pubsub") != pubsub)) {
+      continue;
+    }
+    if (!ids.empty() && !ids.contains(row.id)) continue;
+    out += row.line(now);
+    out += "\n";
+  }
+  w.bulk(out);
+}
+
+// CLIENT KILL ip:port (old form: OK or an error), or CLIENT KILL with
+// filters ID, ADDR, LADDR, TYPE, SKIPME (new form: how many).
+void client_kill(Session& s, Args a, ReplyWriter& w) {
+  if (a.size() == 3) {
+    std::string addr(a[2]);
+    size_t n = s.port().registry->kill(
+        [&](const ClientRegistry::Row& r) { return r.addr == addr; });
+    if (n == 0) {
+      w.error("ERR No such client");
+    } else {
+      w.simple("OK");
+    }
+    return;
+  }
+  std::optional<uint64_t> id;
+  std::optional<std::string> addr, laddr, type;
+  bool skipme = true;
+  for (size_t i = 2; i < a.size(); i += 2) {
+    if (i + 1 >= a.size()) {
+      w.error("ERR syntax error");
+      return;
+    }
+    std::string_view v = a[i + 1];
+    if (iequals(a[i], "id")) {
+      id = parse_u64(v);
+      if (!id || *id == 0) {
+        w.error("ERR client-id should be greater than 0");
+        return;
+      }
+    } else if (iequals(a[i], "addr")) {
+      addr = std::string(v);
+    } else if (iequals(a[i], "laddr")) {
+      laddr = std::string(v);
+    } else if (iequals(a[i], "type")) {
+      type = ascii_lower(v);
+    } else if (iequals(a[i], "skipme") &&
+               (iequals(v, "yes") || iequals(v, "no"))) {
+      skipme = iequals(v, "yes");
+    } else {
+      w.error("ERR syntax error");
+      return;
+    }
+  }
+  uint64_t me = s.id();
+  size_t n = s.port().registry->kill([&](const ClientRegistry::Row& r) {
+    bool pubsub = r.sub + r.psub > 0;
+    return !(skipme && r.id == me) && (!id || r.id == *id) &&
+           (!addr || r.addr == *addr) && (!laddr || r.laddr == *laddr) &&
+           (!type || (*type == "pubsub") == pubsub);
+  });
+  w.integer(static_cast<int64_t>(n));
+}
+
 void cmd_client(Session& s, Args a, ReplyWriter& w) {
+  if (s.port().registry != nullptr && iequals(a[1], "list")) {
+    client_list(s, a, w);
+    return;
+  }
+  if (s.port().registry != nullptr && iequals(a[1], "kill") && a.size() > 2) {
+    client_kill(s, a, w);
+    return;
+  }
   if (iequals(a[1], "setname") && a.size() == 3) {
     if (!valid_client_name(a[2], w)) return;
-    s.client_name().assign(a[2]);
+    s.set_client_name(a[2]);
     w.simple("OK");
   } else if (iequals(a[1], "id") && a.size() == 2) {
     w.integer(static_cast<int64_t>(s.id()));
@@ -1688,7 +1797,7 @@ constexpr Command kCommands[] = {
      .arity = -2,
      .flags = flags("stale loading"),
      .keys = {},
-     .summary = "CLIENT SETNAME|SETINFO|GETNAME|ID|INFO",
+     .summary = "CLIENT SETNAME|SETINFO|GETNAME|ID|INFO|LIST|KILL",
      .run = cmd_client},
     {.name = "config",
      .arity = -2,

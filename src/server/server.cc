@@ -112,6 +112,7 @@ class Server::Impl {
   ClientCount clients_;
   std::shared_ptr<PubSub> pubsub_ = std::make_shared<PubSub>();
   ScanCursors cursors_;
+  ClientRegistry registry_;
   std::unique_ptr<actor::System> system_;
   // Declared after system_: destroyed before the io_contexts they use.
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -252,6 +253,7 @@ Status Server::Impl::start() {
     p->data_dir = config_.data_dir;
     p->pubsub = pubsub_.get();
     p->cursors = &cursors_;
+    p->registry = &registry_;
     ports_.push_back(std::move(p));
   }
 

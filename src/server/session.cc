@@ -28,13 +28,64 @@ constexpr size_t kPubSubOutputLimit = 32u << 20;
 
 std::atomic<uint64_t> next_session_id{1};
 
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
+  return join_host_port(e.address().to_string(), e.port());
+}
+
 }  // namespace
+
+std::string ClientRegistry::Row::line(int64_t now_ms) const {
+  return "id=" + std::to_string(id) + " addr=" + addr + " laddr=" + laddr +
+         " fd=" + std::to_string(fd) + " name=" + name +
+         " age=" + std::to_string((now_ms - opened_ms) / 1000) +
+         " db=0 sub=" + std::to_string(sub) + " psub=" + std::to_string(psub) +
+         " resp=" + std::to_string(resp);
+}
+
+void ClientRegistry::put(const Row& row, std::weak_ptr<Session> session,
+                         asio::any_io_executor executor) {
+  std::lock_guard lock(mu_);
+  by_id_[row.id] = {row, std::move(session), std::move(executor)};
+}
+
+void ClientRegistry::remove(uint64_t id) {
+  std::lock_guard lock(mu_);
+  by_id_.erase(id);
+}
+
+std::vector<ClientRegistry::Row> ClientRegistry::rows() const {
+  std::lock_guard lock(mu_);
+  std::vector<Row> out;
+  out.reserve(by_id_.size());
+  for (const auto& [id, e] : by_id_) out.push_back(e.row);
+  return out;
+}
+
+size_t ClientRegistry::kill(const std::function<bool(const Row&)>& match) {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, e] : by_id_) {
+    if (!match(e.row)) continue;
+    ++n;
+    asio::post(e.executor, [w = e.session] {
+      if (auto s = w.lock()) s->kill();
+    });
+  }
+  return n;
+}
 
 Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
     : socket_(std::move(socket)),
       executor_(socket_.get_executor()),
       port_(port),
-      id_(next_session_id.fetch_add(1, std::memory_order_relaxed)) {
+      id_(next_session_id.fetch_add(1, std::memory_order_relaxed)),
+      opened_ms_(steady_ms()) {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   // write() sends directly; only what the kernel will not take now waits
@@ -47,6 +98,7 @@ Session::~Session() {
   if (port_.pubsub != nullptr && subscriptions() > 0) {
     port_.pubsub->remove(this);
   }
+  if (port_.registry != nullptr && row_.id != 0) port_.registry->remove(id_);
   if (counted_) port_.clients->open.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -93,7 +145,35 @@ void Session::start() {
       return;
     }
   }
+  publish_row();
   read();
+}
+
+void Session::publish_row() {
+  if (port_.registry == nullptr || closed_) return;
+  if (row_.id == 0) {  // first time: what does not change
+    asio::error_code ec;
+    row_.id = id_;
+    row_.addr = endpoint_text(socket_.remote_endpoint(ec));
+    row_.laddr = endpoint_text(socket_.local_endpoint(ec));
+    row_.fd = static_cast<int>(socket_.native_handle());
+    row_.opened_ms = opened_ms_;
+  }
+  row_.name = name_;
+  row_.sub = channels_.size();
+  row_.psub = patterns_.size();
+  row_.resp = protocol_;
+  port_.registry->put(row_, weak_from_this(), executor_);
+}
+
+void Session::set_client_name(std::string_view name) {
+  name_.assign(name);
+  publish_row();
+}
+
+void Session::set_protocol(int protocol) {
+  protocol_ = protocol;
+  publish_row();
 }
 
 void Session::defer(const OpView& op, Format format, std::string context) {
@@ -153,6 +233,7 @@ bool Session::subscribe(std::string_view name, bool pattern) {
   } else {
     port_.pubsub->subscribe(this, name);
   }
+  publish_row();
   return true;
 }
 
@@ -166,6 +247,7 @@ bool Session::unsubscribe(std::string_view name, bool pattern) {
   } else {
     port_.pubsub->unsubscribe(this, name);
   }
+  publish_row();
   return true;
 }
 
@@ -173,11 +255,8 @@ std::string Session::describe() {
   asio::error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   auto local = socket_.local_endpoint(ec);
-  auto text = [](const asio::ip::tcp::endpoint& e) {
-    return join_host_port(e.address().to_string(), e.port());
-  };
-  return "id=" + std::to_string(id_) + " addr=" + text(remote) +
-         " laddr=" + text(local) +
+  return "id=" + std::to_string(id_) + " addr=" + endpoint_text(remote) +
+         " laddr=" + endpoint_text(local) +
          " fd=" + std::to_string(socket_.native_handle()) + " name=" + name_ +
          " db=0 sub=" + std::to_string(channels_.size()) +
          " psub=" + std::to_string(patterns_.size()) +
@@ -493,6 +572,7 @@ void Session::write() {
 void Session::close() {
   if (closed_) return;
   closed_ = true;
+  if (port_.registry != nullptr && row_.id != 0) port_.registry->remove(id_);
   if (port_.pubsub != nullptr && subscriptions() > 0) {
     port_.pubsub->remove(this);
     channels_.clear();

@@ -4,6 +4,7 @@
 #include <asio/ip/tcp.hpp>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,44 @@ class ScanCursors {
   uint64_t next_ = 1;
 };
 
+class Session;
+
+// Every open connection of one server, for CLIENT LIST and CLIENT KILL:
+// each session keeps a copy of its own row here, so no session is read
+// from another thread. Thread-safe.
+class ClientRegistry {
+ public:
+  struct Row {
+    uint64_t id = 0;
+    std::string addr;   // the client's host:port
+    std::string laddr;  // ours
+    int fd = -1;
+    std::string name;
+    int64_t opened_ms = 0;  // steady clock
+    size_t sub = 0;
+    size_t psub = 0;
+    int resp = 2;
+    // CLIENT LIST's line (without the newline).
+    std::string line(int64_t now_ms) const;
+  };
+  // Adds or replaces the row of row.id.
+  void put(const Row& row, std::weak_ptr<Session> session,
+           asio::any_io_executor executor);
+  void remove(uint64_t id);
+  std::vector<Row> rows() const;
+  // Closes (on their own workers) the connections `match` picks; how many.
+  size_t kill(const std::function<bool(const Row&)>& match);
+
+ private:
+  struct Entry {
+    Row row;
+    std::weak_ptr<Session> session;
+    asio::any_io_executor executor;
+  };
+  mutable std::mutex mu_;
+  std::map<uint64_t, Entry> by_id_;
+};
+
 struct PortInfo {
   actor::System* system = nullptr;
   ActorRef actor;         // the query actor this port serves
@@ -64,8 +103,9 @@ struct PortInfo {
   bool appendonly = false;
   std::string_view appendfsync = "everysec";
   std::string data_dir{};
-  PubSub* pubsub = nullptr;        // the server's; outlives every session
-  ScanCursors* cursors = nullptr;  // likewise
+  PubSub* pubsub = nullptr;            // the server's; outlives every session
+  ScanCursors* cursors = nullptr;      // likewise
+  ClientRegistry* registry = nullptr;  // likewise
 };
 
 // Whether protected mode lets a client from `remote` in: loopback only
@@ -109,14 +149,17 @@ class Session : public std::enable_shared_from_this<Session>,
   std::optional<std::string> load_cursor(uint64_t cursor) const {
     return port_.cursors->load(cursor);
   }
-  std::string& client_name() { return name_; }
+  const std::string& client_name() const { return name_; }
+  void set_client_name(std::string_view name);
   // Unique among this process's connections (HELLO, CLIENT ID).
   uint64_t id() const { return id_; }
   // CLIENT INFO's line: id, addresses, name, subscriptions, protocol.
   std::string describe();
+  // CLIENT KILL: closes the connection. REQUIRES: on its worker.
+  void kill() { close(); }
   // The protocol replies use: 2, or 3 after HELLO 3.
   int protocol() const { return protocol_; }
-  void set_protocol(int protocol) { protocol_ = protocol; }
+  void set_protocol(int protocol);
 
   // Pub/sub: adds or drops one subscription (a channel, or a pattern);
   // false when there was nothing to do.
@@ -174,6 +217,8 @@ class Session : public std::enable_shared_from_this<Session>,
   // Closes the socket: after QUIT once replies are out, on a protocol
   // error, or when the peer or the socket fails. Idempotent.
   void close();
+  // Copies this connection's state into the server's ClientRegistry.
+  void publish_row();
   // The reply of an EXEC's key check: the array header, or a null array
   // and the transaction's replies dropped. `context` is "tx count".
   static void format_check(Session& s, std::string_view context,
@@ -205,6 +250,8 @@ class Session : public std::enable_shared_from_this<Session>,
   ResultView result_;  // reused while formatting replies
   std::string name_;
   const uint64_t id_;
+  const int64_t opened_ms_;
+  ClientRegistry::Row row_;  // what publish_row() last put
   int protocol_ = 2;
   struct Watched {
     std::string key;

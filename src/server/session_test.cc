@@ -899,6 +899,41 @@ TEST_F(SessionTest, TheClientLibrarysSubscriberHearsPublishesAndReportsAClose) {
             ErrorCode::kUnavailable);
 }
 
+TEST_F(SessionTest, ClientListShowsEveryPortsConnectionsAndKillClosesThem) {
+  RawClient a(port(0));
+  RawClient b(port(1));
+  ASSERT_EQ(b.call({"CLIENT", "SETNAME", "bee"}).str, "OK");
+  ASSERT_EQ(describe_push(b.call({"SUBSCRIBE", "ch"})), "* subscribe ch 1");
+  int64_t a_id = a.call({"CLIENT", "ID"}).integer;
+  std::string list = a.call({"CLIENT", "LIST"}).str;
+  EXPECT_NE(list.find("id=" + std::to_string(a_id) + " addr=127.0.0.1:"),
+            std::string::npos)
+      << list;
+  EXPECT_NE(list.find(" name=bee "), std::string::npos) << list;
+  EXPECT_NE(list.find(" sub=1 psub=0 resp=2\n"), std::string::npos) << list;
+  std::string pubsub = a.call({"CLIENT", "LIST", "TYPE", "pubsub"}).str;
+  EXPECT_NE(pubsub.find("name=bee"), std::string::npos);
+  EXPECT_EQ(pubsub.find("id=" + std::to_string(a_id) + " "), std::string::npos);
+  std::string mine = a.call({"CLIENT", "LIST", "ID", std::to_string(a_id)}).str;
+  EXPECT_EQ(std::count(mine.begin(), mine.end(), '\n'), 1);
+  // Killed from another port's connection; SKIPME spares the caller.
+  EXPECT_EQ(a.call({"CLIENT", "KILL", "TYPE", "pubsub"}).integer, 1);
+  EXPECT_EQ(b.reply().str, "<closed>");
+  EXPECT_EQ(a.call({"CLIENT", "KILL", "ID", std::to_string(a_id)}).integer, 0);
+  expect_errors(
+      a, {{{"CLIENT", "KILL", "127.0.0.1:1"}, "ERR No such client"},
+          {{"CLIENT", "LIST", "TYPE", "odd"}, "ERR Unknown client type 'odd'"},
+          {{"CLIENT", "KILL", "ID", "0"},
+           "ERR client-id should be greater than 0"}});
+  // Once closed, a connection leaves the list.
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    gone = a.call({"CLIENT", "LIST"}).str.find("name=bee") == std::string::npos;
+    if (!gone) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(gone);
+}
+
 TEST(SessionPubSub, APublishReachesSubscribersOfTheOtherServerInOrder) {
   auto start = [](std::vector<std::string> join) {
     ServerConfig c;
