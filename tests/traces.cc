@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <iostream>
@@ -191,10 +192,14 @@ TraceCounts lww(Cluster& c, int variant) {
   auto first = Clock::now();
   std::this_thread::sleep_until(first + kLwwGranularity);
   put_ok(c.client(1), key, "mustard");
+  auto mustard_done = Clock::now();
   std::string expected = "mustard";
   if (variant > 1) {
-    // 20 ms after the first, so also at least 10 ms after the mustard.
-    std::this_thread::sleep_until(first + 2 * kLwwGranularity);
+    // 20 ms after the first, and at least 10 ms after the mustard was
+    // taken: a loaded machine may take longer than 10 ms to answer it, and
+    // a write taken in the same millisecond on another server is a tie.
+    std::this_thread::sleep_until(
+        std::max(first + 2 * kLwwGranularity, mustard_done + kLwwGranularity));
     size_t writer = variant == 2 ? 1 : variant == 3 ? 2 : 0;
     expected = variant == 4 ? "cheese" : "pickles";
     put_ok(c.client(writer), key, expected);
