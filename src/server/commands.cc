@@ -1128,12 +1128,6 @@ void cmd_select(Session&, Args a, ReplyWriter& w) {
   }
 }
 
-int64_t steady_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // CLIENT LIST [TYPE normal|pubsub|master|replica] [ID id ...].
 void client_list(Session& s, Args a, ReplyWriter& w) {
   std::optional<std::string> type;

@@ -28,12 +28,6 @@ constexpr size_t kPubSubOutputLimit = 32u << 20;
 
 std::atomic<uint64_t> next_session_id{1};
 
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
   return join_host_port(e.address().to_string(), e.port());
 }
@@ -85,7 +79,7 @@ Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
       executor_(socket_.get_executor()),
       port_(port),
       id_(next_session_id.fetch_add(1, std::memory_order_relaxed)),
-      opened_ms_(steady_ms()) {
+      opened_ms_(steady_now_ms()) {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   // write() sends directly; only what the kernel will not take now waits

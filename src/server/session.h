@@ -3,6 +3,7 @@
 
 #include <asio/ip/tcp.hpp>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -51,6 +52,13 @@ class ScanCursors {
 };
 
 class Session;
+
+// Milliseconds of the steady clock: connection ages (CLIENT LIST).
+inline int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // Every open connection of one server, for CLIENT LIST and CLIENT KILL:
 // each session keeps a copy of its own row here, so no session is read

@@ -49,6 +49,19 @@ function collector() {
   };
 }
 
+// Until server A knows B, a message has nowhere to go: publish probes
+// until one arrives through `got`, then let the rest of them drain.
+async function awaitLink(name, publish, got) {
+  let reached = false;
+  for (let i = 0; i < 100 && !reached; i++) {
+    await publish('chat', 'probe');
+    reached = (await got.take(1, 100)).length > 0;
+  }
+  check(`${name} PUBLISH reaches the other server`, reached);
+  await sleep(300);
+  await got.take(1000, 0);
+}
+
 // Every client kind answers the same commands; `c` wraps its calls.
 async function common(name, a, b) {
   const key = `${name}:k`;
@@ -134,15 +147,7 @@ async function pubsubNodeRedis(resp) {
   const got = collector();
   await sub.subscribe('chat', (message, channel) => got.push(`${channel}:${message}`));
   await sub.pSubscribe('room:*', (message, channel) => got.push(`p ${channel}:${message}`));
-  // Until A knows B, nothing can reach it: probe until one message does.
-  let reached = false;
-  for (let i = 0; i < 100 && !reached; i++) {
-    await a.publish('chat', 'probe');
-    reached = (await got.take(1, 100)).length > 0;
-  }
-  check(`${name} PUBLISH reaches the other server`, reached);
-  await sleep(300);
-  await got.take(1000, 0);
+  await awaitLink(name, (c, m) => a.publish(c, m), got);
   const sent = [];
   for (let i = 0; i < 50; i++) {
     sent.push(`chat:m${i}`);
@@ -175,14 +180,7 @@ async function pubsubIoRedis() {
     got.push(`p ${pattern} ${channel}:${message}`));
   await sub.subscribe('chat');
   await sub.psubscribe('room:*');
-  let reached = false;
-  for (let i = 0; i < 100 && !reached; i++) {
-    await a.publish('chat', 'probe');
-    reached = (await got.take(1, 100)).length > 0;
-  }
-  check(`${name} PUBLISH reaches the other server`, reached);
-  await sleep(300);
-  await got.take(1000, 0);
+  await awaitLink(name, (c, m) => a.publish(c, m), got);
   const pipeline = a.pipeline();
   const sent = [];
   for (let i = 0; i < 50; i++) {
