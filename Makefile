@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps compat-deps configure build test play-build play cluster \
-	stop status bench format format-check clean
+	stop status bench fuzz format format-check clean
 
 all: build
 
@@ -52,6 +52,20 @@ status:
 bench: build
 	@$(BUILD)/bin/actor-bench
 
+# Fuzzes each harness (libFuzzer, clang, ASan + UBSan) for FUZZ_SECONDS on
+# top of its seed corpus in tests/fuzz/corpus; a finding fails it.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash scripts/install-deps.sh --fuzz
+	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMUD_FUZZ=ON -DCMUD_FUZZ_SECONDS=$(FUZZ_SECONDS) -DCMUD_WERROR=ON \
+		-DCMUD_BUILD_BENCH=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_resp fuzz_sync \
+		fuzz_cluster_port
+	@cd build-fuzz && { ctest -V -j $(JOBS) -L '^fuzz$$' >fuzz.log 2>&1; \
+		rc=$$?; grep -E 'fuzz:|stat::|tests passed' fuzz.log; \
+		[ $$rc -eq 0 ] || tail -n 80 fuzz.log; exit $$rc; }
+
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 
@@ -59,4 +73,4 @@ format-check:
 	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
 
 clean:
-	@rm -rf $(BUILD) build-release build-tsan build-asan run
+	@rm -rf $(BUILD) build-release build-tsan build-asan build-fuzz run

@@ -18,3 +18,37 @@ function(cmud_library)
       PROPERTIES LABELS ${ARG_NAME})
   endif()
 endfunction()
+
+# cmud_fuzz(NAME <harness> SOURCES ... DEPS ...)
+# A libFuzzer harness (LLVMFuzzerTestOneInput) with its seed corpus in
+# tests/fuzz/corpus/<harness>. With CMUD_FUZZ (clang) it is built as a
+# fuzzer, and ctest "fuzz.<harness>" (label fuzz) fuzzes it for
+# CMUD_FUZZ_SECONDS on top of the corpus. In every other build it is linked
+# with a replay main and ctest "fuzz_replay.<harness>" runs it over the
+# corpus once: the harness keeps compiling, and every input that once
+# crashed it (kept in the corpus) is a regression test.
+function(cmud_fuzz)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})
+  if(NOT BUILD_TESTING)
+    return()
+  endif()
+  set(target fuzz_${ARG_NAME})
+  set(corpus ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${ARG_NAME})
+  add_executable(${target} ${ARG_SOURCES})
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS})
+  if(CMUD_FUZZ)
+    target_link_options(${target} PRIVATE -fsanitize=fuzzer)
+    add_test(NAME fuzz.${ARG_NAME}
+      COMMAND bash ${PROJECT_SOURCE_DIR}/tests/fuzz/run.sh
+              $<TARGET_FILE:${target}> ${corpus} ${CMUD_FUZZ_SECONDS}
+              ${CMAKE_BINARY_DIR}/fuzz/${ARG_NAME})
+    set_tests_properties(fuzz.${ARG_NAME} PROPERTIES LABELS fuzz
+      TIMEOUT 900)
+  else()
+    target_link_libraries(${target} PRIVATE cmud_fuzz_replay)
+    add_test(NAME fuzz_replay.${ARG_NAME} COMMAND ${target} ${corpus})
+    set_tests_properties(fuzz_replay.${ARG_NAME} PROPERTIES
+      LABELS fuzz_replay TIMEOUT 300)
+  endif()
+endfunction()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs (with apt) exactly what the build, tests and tools need.
 # Idempotent: does nothing when every package is present.
-# Usage: scripts/install-deps.sh [--bench | --compat]
+# Usage: scripts/install-deps.sh [--bench | --compat | --fuzz]
 #   --bench   adds benchmark peers (redis-server, CAF)
+#   --fuzz    adds clang and its libFuzzer runtime (make fuzz)
 #   --compat  adds Node.js and the Redis client libraries the compatibility
 #             tests use (tests/compat: npm ci from its package-lock.json)
 set -euo pipefail
@@ -17,6 +18,15 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server libcaf-dev)
+fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang)
+  # libFuzzer comes with clang's runtime package, named after its major
+  # version (libclang-rt-14-dev on Debian 12), which clang only recommends.
+  if command -v clang >/dev/null 2>&1; then
+    major=$(clang -dumpversion | cut -d. -f1)
+    packages+=("libclang-rt-${major}-dev")
+  fi
 fi
 # Node.js may come from Debian (nodejs, npm) or be there already from
 # elsewhere with its own npm: only a missing command asks apt for them.
@@ -65,4 +75,8 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 [[ "${1:-}" == "--compat" ]] && install_compat
+# Now that clang is there, its runtime (see --fuzz above).
+if [[ "${1:-}" == "--fuzz" ]] && ! clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" | grep -q /; then
+  exec bash "$0" --fuzz
+fi
 exit 0

@@ -478,7 +478,10 @@ void Session::on_reply(Result<QueryReply> r) {
   resp::ReplyWriter w(out_);
   size_t deferred = 0;
   for (const auto& p : pending_) deferred += p.format != nullptr ? 1 : 0;
-  std::string_view failed = reply != nullptr ? reply->error : "";
+  // (A view of the reply's own string: `reply->error : ""` would copy it
+  // into a temporary that dies with the statement.)
+  std::string_view failed =
+      reply != nullptr ? std::string_view(reply->error) : std::string_view();
   bool ok = reply != nullptr && (reply->count == deferred || !failed.empty());
   codec::Reader in(ok ? std::string_view(reply->results) : "");
   for (auto& p : pending_) {

@@ -131,8 +131,8 @@ struct Command;
 // store operations travel to the actor as one QueryRequest, and replies are
 // written in command order. Pub/sub messages come from any thread through
 // deliver(), which posts them to the session's executor.
-class Session : public std::enable_shared_from_this<Session>,
-                public PubSub::Subscriber {
+class Session final : public std::enable_shared_from_this<Session>,
+                      public PubSub::Subscriber {
  public:
   Session(asio::ip::tcp::socket socket, const PortInfo& port);
   ~Session();
