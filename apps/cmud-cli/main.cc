@@ -124,6 +124,13 @@ int main(int argc, char** argv) {
   app.add_option("-s,--servers", servers,
                  "query ports, HOST:PORT[,HOST:PORT...] (round-robin)")
       ->capture_default_str();
+  cmud::client::Credentials credentials;
+  app.add_option("--user", credentials.user,
+                 "sign in as this user (default: the default user)");
+  app.add_option("-a,--pass", credentials.password,
+                 "the server's password (AUTH); other users of this "
+                 "machine can read flags in the process list, so prefer "
+                 "the environment variable CMUD_PASSWORD");
   // Everything from the command word on is the command, even "-1".
   app.prefix_command();
   app.footer("command: get|put|list|del and its arguments");
@@ -142,8 +149,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cmud-cli: %s\n", addrs.status().message().c_str());
     return 2;
   }
+  cmud::client::ClientOptions client_options;
+  client_options.credentials = cmud::client::with_environment(credentials);
   cmud::client::Client client(
-      std::make_shared<cmud::client::RoundRobinRouter>(std::move(*addrs)));
+      std::make_shared<cmud::client::RoundRobinRouter>(std::move(*addrs)),
+      client_options);
   if (command.empty()) return interactive(client);
   return run(client, command);
 }

@@ -65,6 +65,17 @@ int main(int argc, char** argv) {
                  "cluster the same; e.g. 'openssl rand -hex 32 > FILE'); "
                  "servers without it cannot connect")
       ->check(CLI::ExistingFile);
+  std::string requirepass_file;
+  auto* requirepass = app.add_option(
+      "--requirepass", config.requirepass,
+      "a password query clients must give (AUTH, or HELLO ... AUTH "
+      "default PASS) before any other command; other users of this machine "
+      "can read it in the process list, so prefer --requirepass-file");
+  app.add_option("--requirepass-file", requirepass_file,
+                 "a file holding that password (trailing whitespace "
+                 "ignored)")
+      ->check(CLI::ExistingFile)
+      ->excludes(requirepass);
   int64_t max_skew_ms = 60000;
   app.add_option("--max-clock-skew-ms", max_skew_ms,
                  "hold back versions from other servers more than this far "
@@ -74,8 +85,8 @@ int main(int argc, char** argv) {
   std::string protected_mode = "yes";
   app.add_option("--protected-mode", protected_mode,
                  "yes: refuse to listen beyond loopback without a cluster "
-                 "secret, and take query clients from loopback only (as "
-                 "Redis, while query ports have no authentication)")
+                 "secret, and without a password take query clients from "
+                 "loopback only (as Redis)")
       ->check(CLI::IsMember({"yes", "no"}))
       ->capture_default_str();
   app.add_option("--data-dir", config.data_dir,
@@ -121,6 +132,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     config.cluster_secret = std::move(*secret);
+  }
+  if (!requirepass_file.empty()) {
+    auto password = cmud::server::read_password_file(requirepass_file);
+    if (!password.ok()) {
+      std::fprintf(stderr, "cmud-server: %s\n",
+                   password.status().message().c_str());
+      return 2;
+    }
+    config.requirepass = std::move(*password);
   }
 
   // Block the stop signals before any thread starts; wait for them below.

@@ -35,18 +35,38 @@ int main(int argc, char** argv) {
                  "auto (a terminal without NO_COLOR), always or never")
       ->transform(CLI::CheckedTransformer(colors, CLI::ignore_case))
       ->default_str("auto");
+  cmud::client::Credentials credentials;
+  app.add_option("--user", credentials.user,
+                 "sign in as this user (default: the default user)");
+  app.add_option("-a,--pass", credentials.password,
+                 "the server's password (AUTH); other users of this "
+                 "machine can read flags in the process list, so prefer "
+                 "the environment variable CMUD_PASSWORD");
   app.add_option("--timeout-ms", timeout_ms, "give up on a query after this")
       ->check(CLI::Range(100, 600000))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   cmud::client::ClientOptions client_options;
+  client_options.credentials = cmud::client::with_environment(credentials);
   client_options.timeout = std::chrono::milliseconds(timeout_ms);
   client_options.connect_timeout =
       std::chrono::milliseconds(std::min<int64_t>(timeout_ms, 2000));
   auto store = cmud::game::ClientStorage::connect(servers, client_options);
   if (!store.ok()) {
     std::fprintf(stderr, "cmud: %s\n", store.status().message().c_str());
+    return 2;
+  }
+  // Credentials are checked before the game starts: a refusal is for the
+  // user at the shell, not a network hiccup in the game. (An unreachable
+  // server is the game's to retry.)
+  auto probe = (*store)->get("cmud:auth-check");
+  if (!probe.ok() && (probe.status().code() == cmud::ErrorCode::kDenied ||
+                      probe.status().message().starts_with("NOAUTH"))) {
+    std::fprintf(stderr,
+                 "cmud: the server refused to let us in (%s); give its "
+                 "password with --pass or CMUD_PASSWORD\n",
+                 probe.status().message().c_str());
     return 2;
   }
   cmud::game::SystemClock clock;

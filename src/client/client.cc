@@ -32,6 +32,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 #include <deque>
+#include <functional>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -89,6 +90,26 @@ class TypedRequest final : public Request {
   Decode decode_;
   std::promise<T> promise_;
   bool done_ = false;
+};
+
+// The AUTH a connection sends before anything else when the client has
+// credentials. A refusal fails the connection, so that every request
+// queued behind it fails with the server's words (not NOAUTH one by one).
+class AuthRequest final : public Request {
+ public:
+  explicit AuthRequest(std::function<void(Status)> refused)
+      : refused_(std::move(refused)) {}
+  void complete(Result<resp::Value> reply) override {
+    if (!reply.ok()) return;  // the connection failed already
+    if (reply->type == resp::Value::Type::kSimple && reply->str == "OK") {
+      return;
+    }
+    refused_(Status(ErrorCode::kDenied,
+                    reply->is_error() ? reply->str : "unexpected AUTH reply"));
+  }
+
+ private:
+  std::function<void(Status)> refused_;
 };
 
 std::string_view type_name(resp::Value::Type t) {
@@ -343,6 +364,24 @@ void Client::Impl::Connection::on_connected() {
   state_ = State::kUp;
   asio::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  const Credentials& who = owner_.options_.credentials;
+  if (!who.password.empty()) {
+    std::vector<std::string_view> args{"AUTH"};
+    if (!who.user.empty()) args.push_back(who.user);
+    args.push_back(who.password);
+    std::string auth;
+    resp::write_command(auth, args);
+    out_.insert(0, auth);
+    auto r = std::make_unique<AuthRequest>(
+        [this, addr = addr_](Status s) {  // runs inside on_read, on us
+          fail(Status(s.code(), "AUTH at " + addr + ": " + s.message()));
+        });
+    r->deadline = Clock::now() + owner_.options_.timeout;
+    if (!pending_.empty()) {
+      r->deadline = std::min(r->deadline, pending_.front()->deadline);
+    }
+    pending_.push_front(std::move(r));
+  }
   start_read();
   flush();
 }
@@ -424,6 +463,7 @@ void Client::Impl::Connection::on_read(size_t n) {
     auto r = std::move(pending_.front());
     pending_.pop_front();
     r->complete(std::move(parse.value));
+    if (state_ == State::kClosed) return;  // the reply failed the connection
   }
   in_.erase(0, pos);
   if (in_.empty()) release_if_large(in_);

@@ -69,6 +69,49 @@ class Subscriber::Impl {
     return {};
   }
 
+  // Signs in (AUTH) and waits up to `timeout` for the answer.
+  Status auth(const Credentials& who, std::chrono::milliseconds timeout) {
+    std::string out;
+    std::vector<std::string_view> args{"AUTH"};
+    if (!who.user.empty()) args.push_back(who.user);
+    args.push_back(who.password);
+    resp::write_command(out, args);
+    asio::error_code ec;
+    socket_.non_blocking(false);
+    asio::write(socket_, asio::buffer(out), ec);
+    socket_.non_blocking(true);
+    if (ec) return Status(ErrorCode::kUnavailable, "AUTH: " + ec.message());
+    auto until = std::chrono::steady_clock::now() + timeout;
+    char chunk[512];
+    while (true) {
+      auto p = resp::parse_value(in_);
+      if (p.outcome == resp::Outcome::kComplete) {
+        in_.erase(0, p.consumed);
+        if (p.value.type == resp::Value::Type::kSimple && p.value.str == "OK") {
+          return {};
+        }
+        return Status(ErrorCode::kDenied, p.value.is_error()
+                                              ? p.value.str
+                                              : "unexpected AUTH reply");
+      }
+      if (p.outcome == resp::Outcome::kError) {
+        return Status(ErrorCode::kProtocol, p.error);
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      pollfd pfd{socket_.native_handle(), POLLIN, 0};
+      if (left.count() <= 0 ||
+          ::poll(&pfd, 1, static_cast<int>(left.count())) != 1) {
+        return Status(ErrorCode::kTimeout, "no answer to AUTH");
+      }
+      size_t n = socket_.read_some(asio::buffer(chunk), ec);
+      if (ec && ec != asio::error::would_block) {
+        return Status(ErrorCode::kUnavailable, "AUTH: " + ec.message());
+      }
+      in_.append(chunk, n);
+    }
+  }
+
   Result<std::vector<Message>> read() {
     char chunk[16 * 1024];
     while (!broken_) {
@@ -128,9 +171,15 @@ class Subscriber::Impl {
 };
 
 Result<std::unique_ptr<Subscriber>> Subscriber::connect(
-    const std::string& addr, std::chrono::milliseconds timeout) {
+    const std::string& addr, std::chrono::milliseconds timeout,
+    const Credentials& credentials) {
   auto impl = std::make_unique<Impl>();
   if (Status s = impl->connect(addr, timeout); !s.ok()) return s;
+  if (!credentials.password.empty()) {
+    if (Status s = impl->auth(credentials, timeout); !s.ok()) {
+      return Status(s.code(), "AUTH at " + addr + ": " + s.message());
+    }
+  }
   return std::unique_ptr<Subscriber>(new Subscriber(std::move(impl), addr));
 }
 

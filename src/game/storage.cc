@@ -63,6 +63,7 @@ Result<std::unique_ptr<ClientStorage>> ClientStorage::connect(
 ClientStorage::ClientStorage(std::shared_ptr<StickyRouter> router,
                              client::ClientOptions options)
     : router_(std::move(router)),
+      credentials_(options.credentials),
       client_(std::make_unique<client::Client>(router_, options)) {}
 
 ClientStorage::~ClientStorage() = default;
@@ -112,8 +113,9 @@ std::string ClientStorage::current_addr() const { return router_->next_addr(); }
 // (listening to the same channels) when it breaks or the store moved.
 class ClientStorage::ClientFeed : public Feed {
  public:
-  explicit ClientFeed(std::shared_ptr<StickyRouter> router)
-      : router_(std::move(router)) {}
+  ClientFeed(std::shared_ptr<StickyRouter> router,
+             client::Credentials credentials)
+      : router_(std::move(router)), credentials_(std::move(credentials)) {}
 
   Status listen(const std::vector<std::string>& channels) override {
     if (Status s = ensure(); !s.ok()) {
@@ -157,7 +159,7 @@ class ClientStorage::ClientFeed : public Feed {
     if (now < retry_at_) {
       return Status(ErrorCode::kUnavailable, "the live feed is reconnecting");
     }
-    auto s = client::Subscriber::connect(addr, kConnectTimeout);
+    auto s = client::Subscriber::connect(addr, kConnectTimeout, credentials_);
     if (!s.ok()) {
       retry_at_ = now + kRetryAfter;
       return s.status();
@@ -177,13 +179,14 @@ class ClientStorage::ClientFeed : public Feed {
   static constexpr std::chrono::seconds kRetryAfter{5};
 
   std::shared_ptr<StickyRouter> router_;
+  const client::Credentials credentials_;
   std::unique_ptr<client::Subscriber> sub_;
   std::vector<std::string> channels_;
   std::chrono::steady_clock::time_point retry_at_{};
 };
 
 std::unique_ptr<Feed> ClientStorage::open_feed() {
-  return std::make_unique<ClientFeed>(router_);
+  return std::make_unique<ClientFeed>(router_, credentials_);
 }
 
 }  // namespace cmud::game

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "auth.h"
 #include "cmud/common/ascii.h"
 #include "cmud/kv/version.h"
 #include "cmud/server/server.h"
@@ -822,6 +823,8 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
            p.clients->accepted.load(std::memory_order_relaxed));
       line("total_commands_processed",
            p.clients->commands.load(std::memory_order_relaxed));
+      line("acl_access_denied_auth",
+           p.clients->auth_failures.load(std::memory_order_relaxed));
     }
     if (p.pubsub != nullptr) {
       line("pubsub_channels", p.pubsub->channels(std::nullopt).size());
@@ -907,15 +910,10 @@ void cmd_hello(Session& s, Args a, ReplyWriter& w) {
     i = 2;
   }
   std::optional<std::string_view> name;
+  std::optional<std::pair<std::string_view, std::string_view>> auth;
   for (; i < a.size(); ++i) {
     if (iequals(a[i], "auth") && i + 2 < a.size()) {
-      // No passwords yet: the default user takes any, as Redis's does
-      // while it has none (nopass); no other user exists.
-      if (a[i + 1] != "default") {
-        w.error(
-            "WRONGPASS invalid username-password pair or user is disabled.");
-        return;
-      }
+      auth.emplace(a[i + 1], a[i + 2]);
       i += 2;
     } else if (iequals(a[i], "setname") && i + 1 < a.size()) {
       name = a[++i];
@@ -925,6 +923,18 @@ void cmd_hello(Session& s, Args a, ReplyWriter& w) {
               std::string(a[i].substr(0, 32)) + "'");
       return;
     }
+  }
+  // Nothing changes unless the credentials are right.
+  if (auth) {
+    if (!check_credentials(s, auth->first, auth->second, w)) return;
+    s.set_authenticated(true);
+  } else if (!s.authenticated()) {
+    w.error(
+        "NOAUTH HELLO must be called with the client already authenticated, "
+        "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+        "authenticate the client and select the RESP protocol version at the "
+        "same time");
+    return;
   }
   if (name) s.set_client_name(*name);
   s.set_protocol(protocol);
@@ -946,8 +956,23 @@ void cmd_hello(Session& s, Args a, ReplyWriter& w) {
   w.array(0);
 }
 
-// RESET: the connection as it was when it opened.
+// AUTH [username] password.
+void cmd_auth(Session& s, Args a, ReplyWriter& w) {
+  if (a.size() > 3) {
+    w.error("ERR syntax error");
+    return;
+  }
+  std::optional<std::string_view> user;
+  if (a.size() == 3) user = a[1];
+  if (!check_credentials(s, user, a.back(), w)) return;
+  s.set_authenticated(true);
+  w.simple("OK");
+}
+
+// RESET: the connection as it was when it opened (signed out too, when
+// the default user has a password).
 void cmd_reset(Session& s, Args, ReplyWriter& w) {
+  s.set_authenticated(s.port().password_digest.empty());
   for (bool pattern : {false, true}) {
     std::vector<std::string> names(s.subscribed(pattern).begin(),
                                    s.subscribed(pattern).end());
@@ -1726,6 +1751,12 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "UNWATCH: forget the watched keys",
      .run = cmd_unwatch},
+    {.name = "auth",
+     .arity = -2,
+     .flags = flags("noscript loading stale fast no_auth"),
+     .keys = {},
+     .summary = "AUTH [username] password: sign in as the default user",
+     .run = cmd_auth},
     {.name = "hello",
      .arity = -1,
      .flags = flags("fast stale loading no_auth"),
@@ -1777,7 +1808,7 @@ constexpr Command kCommands[] = {
      .run = cmd_pubsub},
     {.name = "quit",
      .arity = -1,
-     .flags = flags("fast stale no_auth"),
+     .flags = flags("fast stale loading no_auth"),
      .keys = {},
      .summary = "QUIT: close the connection",
      .run = cmd_quit},

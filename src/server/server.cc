@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "auth.h"
 #include "cmud/actor/listen.h"
 #include "cmud/common/address.h"
 #include "messages.h"
@@ -38,6 +39,27 @@ std::string to_json(const ServerDesc& d,
 }
 
 }  // namespace
+
+Result<std::string> read_password_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cannot read the password file " + path);
+  }
+  std::string password((std::istreambuf_iterator<char>(f)),
+                       std::istreambuf_iterator<char>());
+  while (!password.empty() &&
+         std::isspace(static_cast<unsigned char>(password.back()))) {
+    password.pop_back();
+  }
+  if (password.empty() || password.size() > 4096) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "the password in " + path + " has " +
+                      std::to_string(password.size()) +
+                      " bytes; it needs 1 to 4096");
+  }
+  return password;
+}
 
 Result<std::string> read_cluster_secret(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -248,6 +270,9 @@ Status Server::Impl::start() {
     p->output_buffer_limit = config_.client_output_buffer_limit;
     p->clients = &clients_;
     p->protected_mode = config_.protected_mode;
+    if (!config_.requirepass.empty()) {
+      p->password_digest = password_digest(config_.requirepass);
+    }
     p->appendonly = !config_.data_dir.empty();
     p->appendfsync = durable::fsync_name(config_.fsync);
     p->data_dir = config_.data_dir;

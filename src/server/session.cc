@@ -79,7 +79,8 @@ Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
       executor_(socket_.get_executor()),
       port_(port),
       id_(next_session_id.fetch_add(1, std::memory_order_relaxed)),
-      opened_ms_(steady_now_ms()) {
+      opened_ms_(steady_now_ms()),
+      authenticated_(port.password_digest.empty()) {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   // write() sends directly; only what the kernel will not take now waits
@@ -112,16 +113,19 @@ bool beyond_loopback(const std::string& host) {
 }
 
 void Session::start() {
-  if (port_.protected_mode) {
+  // With a password, clients from anywhere may try it (as Redis's
+  // protected mode, which guards only servers without one).
+  if (port_.protected_mode && port_.password_digest.empty()) {
     asio::error_code ec;
     auto remote = socket_.remote_endpoint(ec);
     if (ec || !loopback_client(remote.address())) {
       out_ =
           "-DENIED cmud is running in protected mode: no client "
-          "authentication is set up, so only connections from the loopback "
-          "interface are accepted. If this server must take clients from "
-          "other machines, make sure it is not reachable from the internet "
-          "and restart it with '--protected-mode no'.\r\n";
+          "password is set, so only connections from the loopback interface "
+          "are accepted. If this server must take clients from other "
+          "machines, restart it with a password ('--requirepass-file FILE'), "
+          "or, if it is not reachable from the internet, with "
+          "'--protected-mode no'.\r\n";
       closing_ = true;
       write();
       return;
@@ -431,6 +435,18 @@ void Session::process() {
       } else if (!check_arity(*c, p.args, w) ||
                  !check_subscribed_context(*c, *this, w)) {
         multi_failed_ = in_multi_;
+      } else if (!authenticated_ && (c->flags & kFlagNoAuth) == 0) {
+        // A refused EXEC ends the transaction, in Redis's words.
+        constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
+        if (c->name == "exec") {
+          end_multi();
+          unwatch();
+          w.error("EXECABORT Transaction discarded because of: " +
+                  std::string(kNoAuth));
+        } else {
+          w.error(kNoAuth);
+          multi_failed_ = in_multi_;
+        }
       } else if (in_multi_ && !runs_in_multi(*c)) {
         queued_.emplace_back(p.args.begin(), p.args.end());
         w.simple("QUEUED");

@@ -32,6 +32,8 @@ struct ClientCount {
   // once per batch a session parses, not per command).
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> commands{0};
+  // AUTH and HELLO AUTH refused (INFO's acl_access_denied_auth).
+  std::atomic<uint64_t> auth_failures{0};
 };
 
 // SCAN cursors of every connection of one server: number <-> the key the
@@ -107,6 +109,9 @@ struct PortInfo {
   size_t output_buffer_limit = size_t{1} << 30;
   ClientCount* clients = nullptr;  // shared by the server's ports
   bool protected_mode = true;      // only loopback clients (ServerConfig)
+  // SHA-256 of the default user's password (auth.h); empty: none, every
+  // connection starts authenticated.
+  std::string password_digest{};
   // Persistence (ServerConfig::data_dir, fsync), for CONFIG GET and INFO.
   bool appendonly = false;
   std::string_view appendfsync = "everysec";
@@ -165,6 +170,10 @@ class Session final : public std::enable_shared_from_this<Session>,
   std::string describe();
   // CLIENT KILL: closes the connection. REQUIRES: on its worker.
   void kill() { close(); }
+  // Whether the connection may run commands other than AUTH, HELLO, QUIT
+  // and RESET: from the start without a password, else after AUTH.
+  bool authenticated() const { return authenticated_; }
+  void set_authenticated(bool yes) { authenticated_ = yes; }
   // The protocol replies use: 2, or 3 after HELLO 3.
   int protocol() const { return protocol_; }
   void set_protocol(int protocol);
@@ -261,6 +270,7 @@ class Session final : public std::enable_shared_from_this<Session>,
   const int64_t opened_ms_;
   ClientRegistry::Row row_;  // what publish_row() last put
   int protocol_ = 2;
+  bool authenticated_;
   struct Watched {
     std::string key;
     std::optional<std::string> state;  // nullopt until WATCH's reply

@@ -1266,3 +1266,189 @@ TEST(SessionPersistence, WithoutADataDirSaveSaysPersistenceIsOff) {
 
 }  // namespace
 }  // namespace cmud::server
+
+namespace cmud::server {
+namespace {
+
+// A server whose default user has a password (--requirepass).
+class AuthTest : public ::testing::Test {
+ protected:
+  static constexpr std::string_view kPassword = "correct horse";
+  void SetUp() override {
+    ServerConfig c;
+    c.port = 0;
+    c.actors = 2;
+    c.serialize_local_messages = true;
+    c.requirepass = std::string(kPassword);
+    auto s = Server::start(c);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    server_ = std::move(s).value();
+  }
+  const std::string& port(size_t i) { return server_->query_addrs()[i]; }
+  int64_t denied(RawClient& c) {
+    std::string info = c.call({"INFO", "stats"}).str;
+    auto at = info.find("acl_access_denied_auth:");
+    if (at == std::string::npos) return -1;
+    return std::stoll(info.substr(at + 23));
+  }
+
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(AuthTest, NothingButAuthHelloQuitAndResetRunsBeforeThePassword) {
+  RawClient c(port(0));
+  expect_errors(c, {
+                       {{"GET", "k"}, "NOAUTH Authentication required."},
+                       {{"SET", "k", "v"}, "NOAUTH Authentication required."},
+                       {{"PING"}, "NOAUTH Authentication required."},
+                       {{"SUBSCRIBE", "ch"}, "NOAUTH Authentication required."},
+                       {{"CLIENT", "LIST"}, "NOAUTH Authentication required."},
+                       // Unknown commands and wrong arity are told first,
+                       // as Redis does.
+                       {{"NOSUCH"},
+                        "ERR unknown command 'NOSUCH', with args beginning "
+                        "with: "},
+                       {{"GET"},
+                        "ERR wrong number of arguments for 'get' "
+                        "command"},
+                       {{"HELLO", "3"},
+                        "NOAUTH HELLO must be called with the client already "
+                        "authenticated, otherwise the HELLO <proto> AUTH "
+                        "<user> <pass> option can be used to authenticate "
+                        "the client and select the RESP protocol version at "
+                        "the same time"},
+                   });
+  EXPECT_EQ(c.call({"RESET"}).str, "RESET");
+  // A transaction refused on the way fails as a whole.
+  EXPECT_TRUE(c.call({"MULTI"}).is_error());
+  EXPECT_EQ(c.call({"EXEC"}).str,
+            "EXECABORT Transaction discarded because of: NOAUTH "
+            "Authentication required.");
+  EXPECT_EQ(c.call({"QUIT"}).str, "OK");
+  EXPECT_EQ(c.reply().str, "<closed>");
+}
+
+TEST_F(AuthTest, WrongCredentialsAreRefusedAndCountedTheRightOnesLetIn) {
+  RawClient c(port(0));
+  const std::string wrongpass =
+      "WRONGPASS invalid username-password pair or user is disabled.";
+  expect_errors(c, {
+                       {{"AUTH", "nope"}, wrongpass},
+                       {{"AUTH", "default", "nope"}, wrongpass},
+                       {{"AUTH", "bob", kPassword}, wrongpass},
+                       {{"HELLO", "3", "AUTH", "default", "nope"}, wrongpass},
+                       {{"AUTH", "a", "b", "c"}, "ERR syntax error"},
+                   });
+  // A refused HELLO changed nothing: still RESP2, still signed out.
+  EXPECT_EQ(c.call({"GET", "k"}).str, "NOAUTH Authentication required.");
+  EXPECT_EQ(c.call({"AUTH", kPassword}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "k", "v"}).str, "OK");
+  EXPECT_EQ(denied(c), 4);
+
+  RawClient d(port(1));
+  EXPECT_EQ(d.call({"AUTH", "default", kPassword}).str, "OK");
+  EXPECT_EQ(d.call({"PING"}).str, "PONG");
+  RawClient h(port(1));
+  auto hello =
+      h.call({"HELLO", "3", "AUTH", "default", kPassword, "SETNAME", "me"});
+  ASSERT_EQ(hello.type, Value::Type::kMap);
+  EXPECT_EQ(h.call({"CLIENT", "GETNAME"}).str, "me");
+  // RESET signs the connection out again.
+  EXPECT_EQ(h.call({"RESET"}).str, "RESET");
+  EXPECT_EQ(h.call({"PING"}).str, "NOAUTH Authentication required.");
+  EXPECT_EQ(denied(d), 4);
+}
+
+TEST_F(AuthTest, TheClientLibrarySignsInOnEveryConnectionItOpens) {
+  client::ClientOptions o;
+  o.credentials.password = std::string(kPassword);
+  o.max_connections_per_addr = 2;
+  client::Client good(std::make_shared<client::RoundRobinRouter>(
+                          std::vector<std::string>{port(0), port(1)}),
+                      o);
+  // Several requests at once: pipelined behind the AUTH of new connections.
+  std::vector<std::future<Status>> puts;
+  for (int i = 0; i < 20; ++i) {
+    puts.push_back(std::async(std::launch::async, [&good, i] {
+      return good.put("k" + std::to_string(i), "v");
+    }));
+  }
+  for (auto& f : puts) EXPECT_TRUE(f.get().ok());
+  // Reads go round-robin too: the other actor has the key within the
+  // local sync deadline.
+  auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  Result<std::optional<std::string>> got = good.get("k7");
+  while (got.ok() && !got->has_value() &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    got = good.get("k7");
+  }
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(got->value_or("<none>"), "v");
+
+  o.credentials.user = "default";
+  o.credentials.password = "wrong";
+  client::Client bad(std::make_shared<client::RoundRobinRouter>(
+                         std::vector<std::string>{port(0)}),
+                     o);
+  auto refused = bad.get("k7");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kDenied);
+  EXPECT_NE(refused.status().message().find("WRONGPASS"), std::string::npos)
+      << refused.status().to_string();
+
+  client::Client nobody(std::make_shared<client::RoundRobinRouter>(
+      std::vector<std::string>{port(0)}));
+  auto noauth = nobody.get("k7");
+  ASSERT_FALSE(noauth.ok());
+  EXPECT_NE(noauth.status().message().find("NOAUTH"), std::string::npos);
+}
+
+TEST_F(AuthTest, ASubscriberSignsInOrIsDenied) {
+  client::Credentials who{.user = "", .password = std::string(kPassword)};
+  auto sub = client::Subscriber::connect(port(0), std::chrono::seconds(2), who);
+  ASSERT_TRUE(sub.ok()) << sub.status().to_string();
+  ASSERT_TRUE((*sub)->subscribe("news").ok());
+  RawClient p(port(1));
+  ASSERT_EQ(p.call({"AUTH", kPassword}).str, "OK");
+  std::vector<std::string> got;
+  for (int i = 0; i < 400 && got.empty(); ++i) {
+    p.call({"PUBLISH", "news", "hi"});
+    auto m = (*sub)->read();
+    ASSERT_TRUE(m.ok()) << m.status().to_string();
+    for (auto& x : *m) got.push_back(x.message);
+    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0], "hi");
+
+  who.password = "wrong";
+  auto bad = client::Subscriber::connect(port(0), std::chrono::seconds(2), who);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kDenied);
+}
+
+TEST(PasswordFile, IsReadWithoutTrailingWhitespaceAndMustNotBeEmpty) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("cmud-pass-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::string path = (dir / name).string();
+    FILE* f = std::fopen(path.c_str(), "wb");
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    return path;
+  };
+  auto good = read_password_file(write("good", "pass word\n"));
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, "pass word");
+  EXPECT_EQ(read_password_file(write("empty", " \n")).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(read_password_file((dir / "missing").string()).status().code(),
+            ErrorCode::kInvalidArgument);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cmud::server

@@ -6,6 +6,8 @@ import { createClient } from 'redis';
 import Redis from 'ioredis';
 
 const [portA, portB] = process.argv.slice(2).map(Number);
+// Every server has this password (compat_test.sh).
+const password = process.env.CMUD_TEST_PASSWORD;
 let failures = 0;
 let passes = 0;
 
@@ -136,8 +138,8 @@ function ioRedis(c) {
 // order, through channels and patterns.
 async function pubsubNodeRedis(resp) {
   const name = `node-redis RESP${resp}`;
-  const a = createClient({ socket: { port: portA }, RESP: resp });
-  const b = createClient({ socket: { port: portB }, RESP: resp });
+  const a = createClient({ socket: { port: portA }, RESP: resp, password });
+  const b = createClient({ socket: { port: portB }, RESP: resp, password });
   await a.connect();
   await b.connect();
   await common(name, nodeRedis(a), nodeRedis(b));
@@ -168,12 +170,12 @@ async function pubsubNodeRedis(resp) {
 
 async function pubsubIoRedis() {
   const name = 'ioredis';
-  const a = new Redis({ port: portA, lazyConnect: true });
-  const b = new Redis({ port: portB, lazyConnect: true });
+  const a = new Redis({ port: portA, lazyConnect: true, password });
+  const b = new Redis({ port: portB, lazyConnect: true, password });
   await a.connect();
   await b.connect();
   await common(name, ioRedis(a), ioRedis(b));
-  const sub = new Redis({ port: portB });
+  const sub = new Redis({ port: portB, password });
   const got = collector();
   sub.on('message', (channel, message) => got.push(`${channel}:${message}`));
   sub.on('pmessage', (pattern, channel, message) =>

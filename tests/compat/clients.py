@@ -1,6 +1,8 @@
 """redis-py (Debian's python3-redis) against a two-server cluster: expiry,
 counters, FLUSHALL and pub/sub, each written on one server and checked on
-both. Usage: python3 clients.py PORT_A PORT_B (query ports)."""
+both, signed in with the password in CMUD_TEST_PASSWORD.
+Usage: python3 clients.py PORT_A PORT_B (query ports)."""
+import os
 import sys
 import threading
 import time
@@ -8,6 +10,7 @@ import time
 import redis
 
 port_a, port_b = (int(p) for p in sys.argv[1:3])
+password = os.environ["CMUD_TEST_PASSWORD"]
 passes = 0
 failures = 0
 
@@ -31,8 +34,23 @@ def eventually(seconds, f):
     return f()
 
 
-a = redis.Redis(port=port_a, socket_timeout=5, decode_responses=True)
-b = redis.Redis(port=port_b, socket_timeout=5, decode_responses=True)
+a = redis.Redis(port=port_a, socket_timeout=5, decode_responses=True,
+                password=password)
+b = redis.Redis(port=port_b, socket_timeout=5, decode_responses=True,
+                password=password)
+
+# Without the password nothing runs; a wrong one is refused.
+try:
+    redis.Redis(port=port_a, socket_timeout=5).get("py:k")
+    check("no password: NOAUTH", False)
+except redis.AuthenticationError:
+    check("no password: NOAUTH", True)
+try:
+    redis.Redis(port=port_a, socket_timeout=5, username="default",
+                password="wrong").get("py:k")
+    check("wrong password: WRONGPASS", False)
+except redis.ResponseError as e:  # what redis-py makes of Redis's too
+    check("wrong password: WRONGPASS", str(e).startswith("WRONGPASS"), str(e))
 
 # Expiry travels with the value; the key goes on both servers.
 check("SET EX", a.set("py:k", "v", ex=2))
@@ -97,8 +115,8 @@ with a.pipeline() as pipe:
         check("a changed WATCH key aborts EXEC", a.get("py:w") == "changed")
 
 # Pub/sub: published on A, heard on B, in order, by channel and pattern.
-p = redis.Redis(port=port_b, socket_timeout=5,
-                decode_responses=True).pubsub()
+p = redis.Redis(port=port_b, socket_timeout=5, decode_responses=True,
+                password=password).pubsub()
 p.subscribe("chat")
 p.psubscribe("room:*")
 for _ in range(2):

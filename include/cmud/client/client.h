@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "cmud/client/credentials.h"
 #include "cmud/common/status.h"
 
 namespace cmud::client {
@@ -84,6 +85,9 @@ struct ClientOptions {
   // Connections opened per address at most; requests beyond that are
   // pipelined on the least busy one.
   size_t max_connections_per_addr = 4;
+  // Refused credentials fail every request of the connection with kDenied
+  // and the server's words.
+  Credentials credentials{};
 };
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cmud/client/credentials.h"
 #include "cmud/common/status.h"
 
 namespace cmud::client {
@@ -28,11 +29,13 @@ class Subscriber {
     std::string message;
   };
 
-  // Connects to a query port ("host:port"); kUnavailable when it cannot
-  // within `timeout`.
+  // Connects to a query port ("host:port") and signs in with `credentials`
+  // (when they hold a password); kUnavailable when it cannot within
+  // `timeout`, kDenied when the server refuses them.
   static Result<std::unique_ptr<Subscriber>> connect(
       const std::string& addr,
-      std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(2000),
+      const Credentials& credentials = {});
   ~Subscriber();
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;

@@ -26,6 +26,7 @@ enum class ErrorCode {
   kProtocol,         // the peer broke the wire protocol
   kAlreadyUsed,      // a single-use channel ref got a second message
   kIo,               // the file system failed (disk full, permissions...)
+  kDenied,           // credentials refused (a wrong password)
   kInternal,         // a bug or an error returned by an actor
 };
 
@@ -77,6 +78,8 @@ inline std::string_view error_code_name(ErrorCode code) {
       return "ALREADY_USED";
     case ErrorCode::kIo:
       return "IO";
+    case ErrorCode::kDenied:
+      return "DENIED";
     case ErrorCode::kInternal:
       return "INTERNAL";
   }

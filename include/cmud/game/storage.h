@@ -110,6 +110,7 @@ class ClientStorage : public Storage {
   auto with_failover(Op op) -> decltype(op());
 
   std::shared_ptr<StickyRouter> router_;
+  const client::Credentials credentials_;  // the live feed signs in too
   std::unique_ptr<client::Client> client_;
 };
 

@@ -79,9 +79,13 @@ struct ServerConfig {
   // what precedes the damage (the rest comes back from other servers by
   // repair). Without it such a start is refused.
   bool repair_log = false;
+  // The default user's password (Redis's requirepass): when set, a client
+  // runs nothing but AUTH, HELLO ... AUTH, QUIT and RESET before it has
+  // given it. Empty: no password.
+  std::string requirepass{};
   // Protected mode (as Redis's): a server listening beyond loopback without
-  // a cluster secret refuses to start, and its query ports, which have no
-  // authentication yet, answer clients from beyond loopback with -DENIED.
+  // a cluster secret refuses to start, and without a password its query
+  // ports answer clients from beyond loopback with -DENIED.
   bool protected_mode = true;
   // This start's incarnation, part of every version's origin; 0 takes the
   // next from data_dir, or without one draws a fresh random one.
@@ -125,6 +129,11 @@ class Server {
 // kInvalidArgument when it cannot be read, is shorter than 16 bytes, or
 // longer than 4096.
 Result<std::string> read_cluster_secret(const std::string& path);
+
+// Reads a password file (--requirepass-file): its contents without
+// trailing whitespace. kInvalidArgument when it cannot be read, is empty,
+// or is longer than 4096 bytes.
+Result<std::string> read_password_file(const std::string& path);
 
 // The actor-system address named by a join target: a description's
 // "address", or "host:port" itself.
