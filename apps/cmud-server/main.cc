@@ -44,6 +44,17 @@ int main(int argc, char** argv) {
                  "connections over all query ports (as Redis's maxclients)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->capture_default_str();
+  std::string maxmemory = "0";
+  app.add_option("--maxmemory", maxmemory,
+                 "refuse client writes that grow the store (-OOM) while the "
+                 "allocator holds more than this (bytes, or 100mb, 2gb...; "
+                 "0: no limit); writes from other servers are always taken")
+      ->check([](const std::string& v) {
+        return cmud::server::parse_memory_value(v)
+                   ? std::string()
+                   : "not a memory value (e.g. 512mb): " + v;
+      })
+      ->capture_default_str();
   app.add_option("--client-query-buffer-limit",
                  config.client_query_buffer_limit,
                  "unparsed input one connection may hold, in bytes")
@@ -119,6 +130,7 @@ int main(int argc, char** argv) {
 
   config.join.insert(config.join.end(), positional.begin(), positional.end());
   config.protected_mode = protected_mode == "yes";
+  config.maxmemory = *cmud::server::parse_memory_value(maxmemory);
   config.fsync = *cmud::durable::parse_fsync(fsync);  // checked above
   if (client_port != 0) config.client_port = client_port;
   config.emulated_latency = std::chrono::milliseconds(latency_ms);

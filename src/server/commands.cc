@@ -365,9 +365,9 @@ void cmd_getrange(Session& s, Args a, ReplyWriter& w) {
           std::string(a[2]) + " " + std::string(a[3]));
 }
 void cmd_append(Session& s, Args a, ReplyWriter&) {
-  s.defer(
-      OpView::edit(a[1], a[2], OpView::kEditAppend, s.port().limits.max_bulk),
-      fmt_integer);
+  s.defer(OpView::edit(a[1], a[2], OpView::kEditAppend,
+                       s.port().settings->max_bulk.load()),
+          fmt_integer);
 }
 void cmd_setrange(Session& s, Args a, ReplyWriter& w) {
   auto offset = strict_int(a[2]);
@@ -379,7 +379,8 @@ void cmd_setrange(Session& s, Args a, ReplyWriter& w) {
     w.error("ERR offset is out of range");
     return;
   }
-  if (static_cast<uint64_t>(*offset) + a[3].size() > s.port().limits.max_bulk) {
+  if (static_cast<uint64_t>(*offset) + a[3].size() >
+      s.port().settings->max_bulk.load()) {
     w.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     return;
   }
@@ -715,14 +716,14 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     out += "# Clients\r\n";
     line("connected_clients",
          p.clients ? p.clients->open.load(std::memory_order_relaxed) : 0);
-    line("maxclients", p.clients ? p.clients->max : 0);
+    line("maxclients", p.settings->maxclients.load());
     line("blocked_clients", 0);
     line("pubsub_clients", p.pubsub ? p.pubsub->subscribers() : 0);
     out += "\r\n";
   }
   if (want("memory")) {
     // What the allocator has handed out (glibc), and the resident set.
-    struct mallinfo2 mi = ::mallinfo2();
+    uint64_t used = MemoryGauge::allocated();
     long pages = 0, resident = 0;
     if (FILE* f = std::fopen("/proc/self/statm", "r")) {
       if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
@@ -731,11 +732,12 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     uint64_t rss = static_cast<uint64_t>(resident) *
                    static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     out += "# Memory\r\n";
-    line("used_memory", static_cast<uint64_t>(mi.uordblks));
-    line("used_memory_human", human_bytes(mi.uordblks));
+    line("used_memory", used);
+    line("used_memory_human", human_bytes(used));
     line("used_memory_rss", rss);
     line("used_memory_rss_human", human_bytes(rss));
-    line("maxmemory", 0);
+    line("maxmemory", p.settings->maxmemory.load());
+    line("maxmemory_human", human_bytes(p.settings->maxmemory.load()));
     line("maxmemory_policy", std::string("noeviction"));
     out += "\r\n";
   }
@@ -1278,32 +1280,114 @@ void cmd_client(Session& s, Args a, ReplyWriter& w) {
   }
 }
 
-// Parameters CONFIG GET knows: fixed ones, then the port's limits.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kConfig{
-    {{"save", ""},
-     {"databases", "1"},
-     {"maxmemory", "0"},
-     {"maxmemory-policy", "noeviction"}}};
+// Parameters CONFIG GET knows: fixed ones, then the server's settings.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kConfig{
+    {{"save", ""}, {"databases", "1"}, {"maxmemory-policy", "noeviction"}}};
+
+// CONFIG SET of one parameter; an error text (Redis's words) or "".
+std::string config_set(Settings& st, std::string_view name,
+                       std::string_view value) {
+  auto bad = [&](std::string_view why) {
+    return "ERR CONFIG SET failed (possibly related to argument '" +
+           std::string(name) + "') - " + std::string(why);
+  };
+  auto memory = parse_memory_value(value);
+  if (name == "maxmemory") {
+    if (!memory) return bad("argument must be a memory value");
+    st.maxmemory = *memory;
+  } else if (name == "maxclients") {
+    if (!memory || *memory < 1 || *memory > 1'000'000) {
+      return bad("argument must be between 1 and 1000000 inclusive");
+    }
+    st.maxclients = static_cast<size_t>(*memory);
+  } else if (name == "client-query-buffer-limit") {
+    if (!memory || *memory < (1u << 20) || *memory > (uint64_t{1} << 40)) {
+      return bad("argument must be a memory value between 1mb and 1tb");
+    }
+    st.query_buffer_limit = static_cast<size_t>(*memory);
+  } else if (name == "proto-max-bulk-len") {
+    // A value must fit one sync frame (ServerConfig::limits).
+    if (!memory || *memory < (1u << 20) || *memory > (60u << 20)) {
+      return bad("argument must be a memory value between 1mb and 60mb");
+    }
+    st.max_bulk = static_cast<size_t>(*memory);
+  } else if (name == "client-output-buffer-limit") {
+    // "normal <hard> <soft> <seconds>"; only the hard limit of normal
+    // clients exists here.
+    std::vector<std::string_view> words;
+    for (size_t at = 0; at < value.size();) {
+      size_t sp = std::min(value.find(' ', at), value.size());
+      if (sp > at) words.push_back(value.substr(at, sp - at));
+      at = sp + 1;
+    }
+    std::optional<uint64_t> hard;
+    if (words.size() == 4 && ascii_lower(words[0]) == "normal") {
+      hard = parse_memory_value(words[1]);
+    }
+    if (!hard || parse_memory_value(words[2]) != 0u ||
+        parse_memory_value(words[3]) != 0u) {
+      return bad("only 'normal <hard limit> 0 0' is supported");
+    }
+    st.output_buffer_limit = static_cast<size_t>(*hard);
+  } else if (name == "maxmemory-policy") {
+    if (ascii_lower(value) != "noeviction") {
+      return bad("only noeviction is supported (a replica never evicts)");
+    }
+  } else {
+    return "ERR Unknown option or number of arguments for CONFIG SET - '" +
+           std::string(name) + "'";
+  }
+  return "";
+}
 
 void cmd_config(Session& s, Args a, ReplyWriter& w) {
-  if (!iequals(a[1], "get") || a.size() < 3) {
-    w.error("ERR only CONFIG GET <pattern> [<pattern> ...] is supported");
+  const PortInfo& p = s.port();
+  if (iequals(a[1], "resetstat") && a.size() == 2) {
+    if (p.clients != nullptr) {
+      p.clients->accepted = 0;
+      p.clients->commands = 0;
+      p.clients->auth_failures = 0;
+    }
+    w.simple("OK");
     return;
   }
-  const PortInfo& p = s.port();
+  if (iequals(a[1], "set") && a.size() >= 4 && a.size() % 2 == 0) {
+    // Checked all before any is set, as Redis does.
+    Settings trial;
+    for (size_t i = 2; i < a.size(); i += 2) {
+      std::string err = config_set(trial, ascii_lower(a[i]), a[i + 1]);
+      if (!err.empty()) {
+        w.error(err);
+        return;
+      }
+    }
+    for (size_t i = 2; i < a.size(); i += 2) {
+      (void)config_set(*p.settings, ascii_lower(a[i]), a[i + 1]);
+    }
+    w.simple("OK");
+    return;
+  }
+  if (!iequals(a[1], "get") || a.size() < 3) {
+    w.error("ERR unknown subcommand or wrong number of arguments for 'CONFIG " +
+            std::string(a[1].substr(0, 32)) +
+            "' (CONFIG GET, CONFIG SET and CONFIG RESETSTAT are supported)");
+    return;
+  }
+  const Settings& st = *p.settings;
   std::vector<std::pair<std::string_view, std::string>> all;
   for (const auto& [k, v] : kConfig) all.emplace_back(k, v);
-  all.emplace_back("maxclients",
-                   std::to_string(p.clients ? p.clients->max : 0));
+  all.emplace_back("maxmemory", std::to_string(st.maxmemory.load()));
+  all.emplace_back("maxclients", std::to_string(st.maxclients.load()));
   all.emplace_back("client-query-buffer-limit",
-                   std::to_string(p.query_buffer_limit));
-  all.emplace_back("proto-max-bulk-len", std::to_string(p.limits.max_bulk));
+                   std::to_string(st.query_buffer_limit.load()));
+  all.emplace_back("proto-max-bulk-len", std::to_string(st.max_bulk.load()));
   all.emplace_back("protected-mode", p.protected_mode ? "yes" : "no");
   all.emplace_back("appendonly", p.appendonly ? "yes" : "no");
   all.emplace_back("appendfsync", std::string(p.appendfsync));
   all.emplace_back("dir", p.data_dir);
-  all.emplace_back("client-output-buffer-limit",
-                   "normal " + std::to_string(p.output_buffer_limit) + " 0 0");
+  all.emplace_back(
+      "client-output-buffer-limit",
+      "normal " + std::to_string(st.output_buffer_limit.load()) + " 0 0");
   std::vector<const std::pair<std::string_view, std::string>*> found;
   for (const auto& kv : all) {
     for (size_t i = 2; i < a.size(); ++i) {
@@ -1828,7 +1912,7 @@ constexpr Command kCommands[] = {
      .arity = -2,
      .flags = flags("admin stale loading"),
      .keys = {},
-     .summary = "CONFIG GET pattern",
+     .summary = "CONFIG GET pattern | SET name value ... | RESETSTAT",
      .run = cmd_config},
     {.name = "command",
      .arity = -1,

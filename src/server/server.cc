@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "cmud/actor/listen.h"
 #include "cmud/common/address.h"
+#include "cmud/common/ascii.h"
 #include "messages.h"
 #include "replicas.h"
 #include "session.h"
@@ -39,6 +40,26 @@ std::string to_json(const ServerDesc& d,
 }
 
 }  // namespace
+
+std::optional<uint64_t> parse_memory_value(std::string_view v) {
+  size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 19) return std::nullopt;
+  uint64_t n = std::stoull(std::string(v.substr(0, digits)));
+  std::string unit = ascii_lower(v.substr(digits));
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1},           {"b", 1},
+      {"k", 1000},       {"kb", 1024},
+      {"m", 1000000},    {"mb", 1024 * 1024},
+      {"g", 1000000000}, {"gb", 1024 * 1024 * 1024}};
+  for (const auto& [name, scale] : kUnits) {
+    if (unit == name) {
+      if (n > UINT64_MAX / scale) return std::nullopt;
+      return n * scale;
+    }
+  }
+  return std::nullopt;
+}
 
 Result<std::string> read_password_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -132,6 +153,7 @@ class Server::Impl {
   // own the sessions.
   std::vector<std::unique_ptr<PortInfo>> ports_;
   ClientCount clients_;
+  Settings settings_;
   std::shared_ptr<PubSub> pubsub_ = std::make_shared<PubSub>();
   ScanCursors cursors_;
   ClientRegistry registry_;
@@ -160,7 +182,11 @@ Status Server::Impl::start() {
     std::random_device rd;
     incarnation_ = (uint64_t{rd()} << 32) | rd();
   }
-  clients_.max = config_.max_clients;
+  settings_.maxclients = config_.max_clients;
+  settings_.maxmemory = config_.maxmemory;
+  settings_.query_buffer_limit = config_.client_query_buffer_limit;
+  settings_.output_buffer_limit = config_.client_output_buffer_limit;
+  settings_.max_bulk = config_.limits.max_bulk;
   constexpr size_t kMaxBulkThatSyncs = 60u << 20;  // under the 64 MiB frame
   if (config_.limits.max_bulk > kMaxBulkThatSyncs) {
     return Status(ErrorCode::kInvalidArgument,
@@ -266,8 +292,7 @@ Status Server::Impl::start() {
     p->actor = replicas->queries[i];
     p->tcp_port = acceptors_[i]->local_endpoint().port();
     p->limits = config_.limits;
-    p->query_buffer_limit = config_.client_query_buffer_limit;
-    p->output_buffer_limit = config_.client_output_buffer_limit;
+    p->settings = &settings_;
     p->clients = &clients_;
     p->protected_mode = config_.protected_mode;
     if (!config_.requirepass.empty()) {

@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -135,7 +137,7 @@ void Session::start() {
     port_.clients->accepted.fetch_add(1, std::memory_order_relaxed);
     size_t open = port_.clients->open.fetch_add(1, std::memory_order_relaxed);
     counted_ = true;
-    if (open >= port_.clients->max) {
+    if (open >= port_.settings->maxclients.load(std::memory_order_relaxed)) {
       // As Redis: the error, then the connection is closed.
       out_ = "-ERR max number of clients reached\r\n";
       closing_ = true;
@@ -395,20 +397,26 @@ void Session::read() {
 void Session::process() {
   if (closed_) return;
   uint64_t commands = 0;
+  // The limits CONFIG SET may change, as they are now.
+  Settings& settings = *port_.settings;
+  const size_t query_limit =
+      settings.query_buffer_limit.load(std::memory_order_relaxed);
+  resp::Limits limits = port_.limits;
+  limits.max_bulk = settings.max_bulk.load(std::memory_order_relaxed);
   while (!awaiting_ && !closing_ && request_.count < kMaxOpsPerRequest) {
     std::string_view rest(in_.data() + in_pos_, in_len_ - in_pos_);
-    if (rest.size() > port_.query_buffer_limit) {
+    if (rest.size() > query_limit) {
       // As Redis's client-query-buffer-limit: this client is dropped.
       std::string now = "-ERR query buffer of " + std::to_string(rest.size()) +
                         " bytes is over client-query-buffer-limit (" +
-                        std::to_string(port_.query_buffer_limit) + ")\r\n";
+                        std::to_string(query_limit) + ")\r\n";
       owe(std::move(now));
       closing_ = true;
       break;
     }
     // Not enough for the command in progress yet: don't parse it again.
     if (rest.size() < need_) break;
-    auto p = resp::parse_command(rest, port_.limits, resume_pos_, resume_args_);
+    auto p = resp::parse_command(rest, limits, resume_pos_, resume_args_);
     if (p.outcome == resp::Outcome::kNeedMore) {
       need_ = p.need;
       resume_pos_ = p.resume_pos;
@@ -445,6 +453,19 @@ void Session::process() {
                   std::string(kNoAuth));
         } else {
           w.error(kNoAuth);
+          multi_failed_ = in_multi_;
+        }
+      } else if (denied_for_memory(*c)) {
+        // As Redis: refused at once, in MULTI too (and EXEC then aborts).
+        constexpr std::string_view kOom =
+            "OOM command not allowed when used memory > 'maxmemory'.";
+        if (c->name == "exec") {
+          end_multi();
+          unwatch();
+          w.error("EXECABORT Transaction discarded because of: " +
+                  std::string(kOom));
+        } else {
+          w.error(kOom);
           multi_failed_ = in_multi_;
         }
       } else if (in_multi_ && !runs_in_multi(*c)) {
@@ -531,15 +552,43 @@ void Session::on_reply(Result<QueryReply> r) {
   process();
 }
 
+uint64_t MemoryGauge::allocated() {
+  struct mallinfo2 mi = ::mallinfo2();
+  return static_cast<uint64_t>(mi.uordblks) + static_cast<uint64_t>(mi.hblkhd);
+}
+
+uint64_t MemoryGauge::used() {
+  int64_t now = steady_now_ms();
+  int64_t last = read_ms_.load(std::memory_order_relaxed);
+  // One caller per 100 ms reads again; the others take the last reading.
+  if (now - last >= 100 &&
+      read_ms_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+    used_.store(allocated(), std::memory_order_relaxed);
+  }
+  return used_.load(std::memory_order_relaxed);
+}
+
+bool Session::denied_for_memory(const Command& c) {
+  bool grows = (c.flags & kFlagDenyOom) != 0;
+  if (!grows && c.name == "exec") {
+    // EXEC is refused when what it would run is.
+    for (const auto& q : queued_) {
+      const Command* qc = find_command(q[0]);
+      if (qc != nullptr && (qc->flags & kFlagDenyOom) != 0) grows = true;
+    }
+  }
+  return grows && port_.settings->out_of_memory();
+}
+
 bool Session::over_output_limit() {
   size_t waiting = out_.size() + writing_.size();
-  if (port_.output_buffer_limit == 0 || waiting <= port_.output_buffer_limit) {
-    return false;
-  }
+  size_t limit =
+      port_.settings->output_buffer_limit.load(std::memory_order_relaxed);
+  if (limit == 0 || waiting <= limit) return false;
   spdlog::warn(
       "closing a client of port {}: {} bytes of replies wait for it, over "
       "client-output-buffer-limit {}",
-      port_.tcp_port, waiting, port_.output_buffer_limit);
+      port_.tcp_port, waiting, limit);
   close();
   return true;
 }

@@ -23,11 +23,47 @@
 
 namespace cmud::server {
 
-// What every session of one query port shares. Immutable after start-up.
-// Connections of every query port of one server, against maxclients.
+// The allocator's bytes in use (glibc's mallinfo2: arena chunks and
+// mmapped ones, Redis's used_memory), read at most every 100 ms so that
+// every write may ask. Thread-safe.
+class MemoryGauge {
+ public:
+  // Reads now.
+  static uint64_t allocated();
+  // The last reading, read again if it is older than 100 ms.
+  uint64_t used();
+
+ private:
+  std::atomic<uint64_t> used_{0};
+  std::atomic<int64_t> read_ms_{-1'000'000};
+};
+
+// The limits of a running server that CONFIG SET may change (Redis's
+// names), shared by every port. Thread-safe: each is read where used.
+struct Settings {
+  std::atomic<size_t> maxclients{10'000};
+  // Client writes (commands Redis flags denyoom) are refused while the
+  // allocator holds more than this; 0: no limit. Writes from other
+  // servers are always applied, or the cluster could never converge.
+  std::atomic<uint64_t> maxmemory{0};
+  // Unparsed input one connection may hold (client-query-buffer-limit).
+  std::atomic<size_t> query_buffer_limit{size_t{1} << 30};
+  // Replies that may wait for one connection (0: no limit).
+  std::atomic<size_t> output_buffer_limit{size_t{1} << 30};
+  // One bulk string (proto-max-bulk-len).
+  std::atomic<size_t> max_bulk{32u << 20};
+  MemoryGauge memory;
+  // Whether client writes are refused now (maxmemory).
+  bool out_of_memory() {
+    uint64_t max = maxmemory.load(std::memory_order_relaxed);
+    return max != 0 && memory.used() > max;
+  }
+};
+
+// Connections of every query port of one server, against maxclients, and
+// statistics. Thread-safe.
 struct ClientCount {
   std::atomic<size_t> open{0};
-  size_t max = 10'000;
   // Since start, for INFO stats: connections taken, commands run (added
   // once per batch a session parses, not per command).
   std::atomic<uint64_t> accepted{0};
@@ -98,15 +134,14 @@ class ClientRegistry {
   std::map<uint64_t, Entry> by_id_;
 };
 
+// What every session of one query port shares. Immutable after start-up
+// (what it points to is thread-safe).
 struct PortInfo {
   actor::System* system = nullptr;
-  ActorRef actor;         // the query actor this port serves
-  uint16_t tcp_port = 0;  // the port the client connected to
-  resp::Limits limits;
-  // Unparsed input one connection may hold (client-query-buffer-limit).
-  size_t query_buffer_limit = size_t{1} << 30;
-  // Replies that may wait for one connection (0: no limit).
-  size_t output_buffer_limit = size_t{1} << 30;
+  ActorRef actor;                  // the query actor this port serves
+  uint16_t tcp_port = 0;           // the port the client connected to
+  resp::Limits limits;             // but max_bulk: settings->max_bulk
+  Settings* settings = nullptr;    // the server's; outlives every session
   ClientCount* clients = nullptr;  // shared by the server's ports
   bool protected_mode = true;      // only loopback clients (ServerConfig)
   // SHA-256 of the default user's password (auth.h); empty: none, every
@@ -231,6 +266,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Closes a connection whose waiting replies passed the output limit;
   // true if it did.
   bool over_output_limit();
+  // Whether maxmemory refuses c now (a write that grows the store, or an
+  // EXEC of one).
+  bool denied_for_memory(const Command& c);
   // Closes the socket: after QUIT once replies are out, on a protocol
   // error, or when the peer or the socket fails. Idempotent.
   void close();

@@ -1452,3 +1452,133 @@ TEST(PasswordFile, IsReadWithoutTrailingWhitespaceAndMustNotBeEmpty) {
 
 }  // namespace
 }  // namespace cmud::server
+
+namespace cmud::server {
+namespace {
+
+// maxmemory and CONFIG SET: server A refuses client writes (its limit of 1
+// byte is always exceeded), server B, joined to it, has no limit.
+class MaxmemoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerConfig c;
+    c.port = 0;
+    c.actors = 1;
+    c.serialize_local_messages = true;
+    c.maxmemory = 1;
+    auto a = Server::start(c);
+    ASSERT_TRUE(a.ok()) << a.status().to_string();
+    a_ = std::move(a).value();
+    c.maxmemory = 0;
+    c.join = {a_->address()};
+    auto b = Server::start(c);
+    ASSERT_TRUE(b.ok()) << b.status().to_string();
+    b_ = std::move(b).value();
+  }
+
+  std::unique_ptr<Server> a_, b_;
+};
+
+TEST_F(MaxmemoryTest, ClientWritesAreRefusedButReadsDeletesAndSyncGoOn) {
+  RawClient a(a_->query_addrs()[0]);
+  RawClient b(b_->query_addrs()[0]);
+  const std::string oom =
+      "OOM command not allowed when used memory > 'maxmemory'.";
+  expect_errors(a, {{{"SET", "k", "v"}, oom},
+                    {{"INCR", "n"}, oom},
+                    {{"APPEND", "k", "v"}, oom},
+                    {{"MSET", "x", "1", "y", "2"}, oom}});
+  EXPECT_EQ(a.call({"GET", "k"}).type, Value::Type::kNull);
+  // A write taken elsewhere arrives (remote sync deadline), and may be
+  // deleted here: neither grows what this server's clients wrote.
+  EXPECT_EQ(b.call({"SET", "from-b", "v"}).str, "OK");
+  Value got;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  do {
+    got = a.call({"GET", "from-b"});
+    if (got.type != Value::Type::kBulk) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  } while (got.type != Value::Type::kBulk &&
+           std::chrono::steady_clock::now() < until);
+  EXPECT_EQ(got.str, "v");
+  EXPECT_EQ(a.call({"DEL", "from-b"}).integer, 1);
+  // A transaction with a refused write aborts; so does EXEC of one queued
+  // before the limit was reached.
+  EXPECT_EQ(a.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(a.call({"SET", "t", "1"}).str, oom);
+  EXPECT_EQ(a.call({"EXEC"}).str,
+            "EXECABORT Transaction discarded because of previous errors.");
+  EXPECT_EQ(a.call({"INFO", "memory"}).str.find("maxmemory:1\r\n") !=
+                std::string::npos,
+            true);
+  // Lifted while running.
+  EXPECT_EQ(a.call({"CONFIG", "SET", "maxmemory", "0"}).str, "OK");
+  EXPECT_EQ(a.call({"SET", "k", "v"}).str, "OK");
+  EXPECT_EQ(a.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(a.call({"SET", "t", "1"}).str, "QUEUED");
+  RawClient admin(a_->query_addrs()[0]);  // CONFIG in MULTI is queued
+  EXPECT_EQ(admin.call({"CONFIG", "SET", "maxmemory", "1"}).str, "OK");
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));  // re-read
+  EXPECT_EQ(a.call({"EXEC"}).str,
+            "EXECABORT Transaction discarded because of: " + oom);
+}
+
+TEST_F(MaxmemoryTest, ConfigSetChecksEveryValueBeforeSettingAny) {
+  RawClient a(a_->query_addrs()[0]);
+  auto get = [&](std::string_view name) {
+    auto r = a.call({"CONFIG", "GET", name});
+    return r.array.size() == 2 ? r.array[1].str : "<missing>";
+  };
+  EXPECT_EQ(
+      a.call({"CONFIG", "SET", "maxmemory", "2mb", "maxclients", "77"}).str,
+      "OK");
+  EXPECT_EQ(get("maxmemory"), "2097152");
+  EXPECT_EQ(get("maxclients"), "77");
+  expect_errors(
+      a,
+      {{{"CONFIG", "SET", "maxmemory", "5gb", "maxclients", "0"},
+        "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
+        "argument must be between 1 and 1000000 inclusive"},
+       {{"CONFIG", "SET", "maxmemory", "12zb"},
+        "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - "
+        "argument must be a memory value"},
+       {{"CONFIG", "SET", "proto-max-bulk-len", "1gb"},
+        "ERR CONFIG SET failed (possibly related to argument "
+        "'proto-max-bulk-len') - argument must be a memory value between "
+        "1mb and 60mb"},
+       {{"CONFIG", "SET", "nosuch", "1"},
+        "ERR Unknown option or number of arguments for CONFIG SET - "
+        "'nosuch'"}});
+  EXPECT_EQ(get("maxmemory"), "2097152");  // the failed SET set nothing
+  EXPECT_EQ(a.call({"CONFIG", "SET", "client-output-buffer-limit",
+                    "normal 64mb 0 0", "maxmemory-policy", "noeviction"})
+                .str,
+            "OK");
+  EXPECT_EQ(get("client-output-buffer-limit"), "normal 67108864 0 0");
+
+  // maxclients counts every open connection: a = 1, this one = 2.
+  EXPECT_EQ(a.call({"CONFIG", "SET", "maxclients", "1"}).str, "OK");
+  RawClient over(a_->query_addrs()[0]);
+  EXPECT_EQ(over.reply().str, "ERR max number of clients reached");
+
+  // A smaller query buffer limit holds for the next command.
+  EXPECT_EQ(a.call({"CONFIG", "SET", "client-query-buffer-limit", "1mb"}).str,
+            "OK");
+  a.send("*2\r\n$3\r\nGET\r\n$3000000\r\n" + std::string(1'500'000, 'x'));
+  auto refused = a.reply();
+  EXPECT_NE(refused.str.find("client-query-buffer-limit"), std::string::npos)
+      << refused.str;
+
+  RawClient c(b_->query_addrs()[0]);
+  for (int i = 0; i < 3; ++i) c.call({"PING"});
+  EXPECT_EQ(c.call({"CONFIG", "RESETSTAT"}).str, "OK");
+  // Counted from zero again: RESETSTAT and this INFO (a session adds its
+  // commands as it parses them, before INFO's answer is written).
+  std::string stats = c.call({"INFO", "stats"}).str;
+  EXPECT_NE(stats.find("total_commands_processed:2\r\n"), std::string::npos)
+      << stats;
+}
+
+}  // namespace
+}  // namespace cmud::server

@@ -55,6 +55,11 @@ struct ServerConfig {
   // clients; 1 GiB is far above ordinary replies (a value is at most
   // 60 MiB) yet bounds a pipeline of big ones. 0: no limit.
   size_t client_output_buffer_limit = size_t{1} << 30;
+  // Redis's maxmemory: while the allocator holds more, client writes that
+  // would grow the store (SET, INCR, APPEND...) get -OOM; reads, deletes
+  // and writes from other servers go on. 0: no limit. CONFIG SET changes
+  // it and the client limits above while the server runs.
+  uint64_t maxmemory = 0;
   // Least time between two sync flushes of one actor (keeps every ordered
   // actor pair at no more than 10 messages a second).
   std::chrono::milliseconds sync_spacing{102};
@@ -129,6 +134,11 @@ class Server {
 // kInvalidArgument when it cannot be read, is shorter than 16 bytes, or
 // longer than 4096.
 Result<std::string> read_cluster_secret(const std::string& path);
+
+// A memory value as Redis writes them: digits and an optional unit (b, k,
+// kb, m, mb, g, gb; k is 1000, kb 1024), any case. nullopt when malformed
+// or over 2^64.
+std::optional<uint64_t> parse_memory_value(std::string_view v);
 
 // Reads a password file (--requirepass-file): its contents without
 // trailing whitespace. kInvalidArgument when it cannot be read, is empty,
