@@ -361,6 +361,8 @@ void Server::Impl::accept_client() {
 void Server::Impl::stop() {
   std::call_once(stop_once_, [this] {
     if (system_) system_->close();  // no worker runs after this
+    // Clients see the server go now, not when it is destroyed.
+    registry_.shut_down_all();
     asio::error_code ec;
     for (auto& a : acceptors_) a->close(ec);
     if (client_acceptor_) client_acceptor_->close(ec);

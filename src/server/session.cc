@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <malloc.h>
+#include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
 
@@ -74,6 +75,13 @@ size_t ClientRegistry::kill(const std::function<bool(const Row&)>& match) {
     });
   }
   return n;
+}
+
+void ClientRegistry::shut_down_all() {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, e] : by_id_) {
+    if (e.row.fd >= 0) ::shutdown(e.row.fd, SHUT_RDWR);
+  }
 }
 
 Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)

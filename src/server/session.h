@@ -123,6 +123,11 @@ class ClientRegistry {
   std::vector<Row> rows() const;
   // Closes (on their own workers) the connections `match` picks; how many.
   size_t kill(const std::function<bool(const Row&)>& match);
+  // Shuts every connection down (both ways), so that their clients see
+  // the server go at once rather than a socket that never answers; the
+  // sockets are closed when their sessions go. REQUIRES: no worker runs
+  // (Server::stop, after the system closed), so no socket closes meanwhile.
+  void shut_down_all();
 
  private:
   struct Entry {

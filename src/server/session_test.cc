@@ -60,6 +60,9 @@ class RawClient {
         return p.value;
       }
       if (p.outcome == resp::Outcome::kError) return error("<bad reply>");
+      // (SO_RCVTIMEO alone is not enough: asio waits again in poll().)
+      pollfd readable{socket_.native_handle(), POLLIN, 0};
+      if (::poll(&readable, 1, 5000) != 1) return error("<timeout>");
       char chunk[65536];
       asio::error_code ec;
       size_t n = socket_.read_some(asio::buffer(chunk), ec);
@@ -1578,6 +1581,25 @@ TEST_F(MaxmemoryTest, ConfigSetChecksEveryValueBeforeSettingAny) {
   std::string stats = c.call({"INFO", "stats"}).str;
   EXPECT_NE(stats.find("total_commands_processed:2\r\n"), std::string::npos)
       << stats;
+}
+
+}  // namespace
+}  // namespace cmud::server
+
+namespace cmud::server {
+namespace {
+
+TEST_F(SessionTest, StoppingTheServerEndsItsClientsConnections) {
+  RawClient c(port(0));
+  RawClient d(port(1));
+  ASSERT_EQ(c.call({"PING"}).str, "PONG");
+  ASSERT_EQ(d.call({"SUBSCRIBE", "ch"}).type, Value::Type::kArray);
+  auto before = std::chrono::steady_clock::now();
+  server_->stop();
+  // At once, not when the server object goes (or after RawClient's 5 s).
+  EXPECT_EQ(c.reply().str, "<closed>");
+  EXPECT_EQ(d.reply().str, "<closed>");
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(2));
 }
 
 }  // namespace

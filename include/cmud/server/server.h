@@ -121,7 +121,8 @@ class Server {
   // This start's incarnation (never 0).
   uint64_t incarnation() const;
 
-  // Closes every port and stops the actors. Idempotent.
+  // Stops the actors, closes every port and shuts every client connection
+  // down (its client sees the connection end). Idempotent.
   void stop();
 
  private:
