@@ -451,6 +451,61 @@ std::optional<std::string> Store::walk(std::string_view from, bool after,
   return std::nullopt;
 }
 
+namespace {
+
+// The 8 bytes of `key` from `at` on, big-endian, zeros past its end.
+uint64_t key_bits(std::string_view key, size_t at) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    size_t j = at + i;
+    v = (v << 8) | (j < key.size() ? static_cast<uint8_t>(key[j]) : 0u);
+  }
+  return v;
+}
+
+}  // namespace
+
+const Entry* Store::random_live(const std::function<uint64_t()>& random) const {
+  if (live_ == 0 || by_key_.empty()) return nullptr;
+  std::string_view first = (*by_key_.begin())->key();
+  std::string_view last = (*by_key_.rbegin())->key();
+  size_t common = 0;
+  while (common < first.size() && common < last.size() &&
+         first[common] == last[common]) {
+    ++common;
+  }
+  const uint64_t lo = key_bits(first, common), hi = key_bits(last, common);
+  std::string point(first.substr(0, common));
+  point.resize(common + 8);
+  constexpr int kDraws = 64;
+  constexpr int kSteps = 256;       // entries one draw looks at
+  constexpr uint64_t kSpread = 64;  // entries one draw may skip
+  for (int draw = 0; draw < kDraws; ++draw) {
+    uint64_t span = hi - lo;
+    uint64_t v = lo + (span == UINT64_MAX ? random() : random() % (span + 1));
+    for (int i = 0; i < 8; ++i) {
+      point[common + i] = static_cast<char>(v >> (56 - 8 * i));
+    }
+    auto it = by_key_.lower_bound(std::string_view(point));
+    // Then a random number of entries further on (wrapping around): the
+    // share of a key that follows a wide gap is spread over the keys after
+    // it, as the draws of byte strings leave such gaps between any keys
+    // written in a smaller alphabet (digits, letters).
+    for (uint64_t skip = random() % kSpread; skip > 0; --skip) {
+      if (it == by_key_.end()) it = by_key_.begin();
+      ++it;
+    }
+    for (int step = 0; step < kSteps; ++step, ++it) {
+      if (it == by_key_.end()) it = by_key_.begin();  // wrap around
+      if (!below_floor(*it) && live(**it)) return *it;
+    }
+  }
+  for (const Entry* e : by_key_) {
+    if (!below_floor(e) && live(*e)) return e;
+  }
+  return nullptr;
+}
+
 uint64_t Store::changes_since(uint64_t cursor, uint8_t mask,
                               const Visit& f) const {
   if (log_.empty()) return cursor;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -630,6 +631,61 @@ TEST(StoreExpiry, ACounterKeepsItsExpiryAndItsPartsAcrossIncrements) {
   t.copy_from(s);
   EXPECT_EQ(t.find("c")->expiry(), s.find("c")->expiry());
   EXPECT_EQ(t.expiring(), 1u);
+}
+
+}  // namespace
+}  // namespace cmud::kv
+
+namespace cmud::kv {
+namespace {
+
+TEST(Store, RandomLiveReachesEveryLiveKeyAndNeverATombstone) {
+  Store s;
+  std::mt19937_64 rng(7);
+  auto draw = [&rng] { return rng(); };
+  EXPECT_EQ(s.random_live(draw), nullptr);
+  // Keys with a long common prefix, and tombstones between them.
+  std::set<std::string> live;
+  for (int i = 0; i < 40; ++i) {
+    std::string k = "player:" + std::to_string(1000 + i * 37);
+    bool dead = i % 3 == 0;
+    ASSERT_TRUE(s.apply(k, "v", {10, 1}, dead, kRouteNone));
+    if (!dead) live.insert(k);
+  }
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 20000; ++i) {
+    const Entry* e = s.random_live(draw);
+    ASSERT_NE(e, nullptr);
+    ASSERT_TRUE(live.contains(std::string(e->key()))) << e->key();
+    ++seen[std::string(e->key())];
+  }
+  EXPECT_EQ(seen.size(), live.size());
+  int least = 1 << 30, most = 0;
+  for (const auto& [k, n] : seen) {
+    least = std::min(least, n);
+    most = std::max(most, n);
+  }
+  // Roughly even (here 299..1846 around a mean of 769): every key within
+  // a factor of 5 of its fair share.
+  const int fair = 20000 / static_cast<int>(live.size());
+  EXPECT_GT(least, fair / 5);
+  EXPECT_LT(most, fair * 5);
+}
+
+TEST(Store, RandomLiveFindsTheOneLiveKeyAmongManyTombstones) {
+  Store s;
+  std::mt19937_64 rng(9);
+  for (int i = 0; i < 100000; ++i) {
+    ASSERT_TRUE(
+        s.apply("k" + std::to_string(i), "", {10, 1}, true, kRouteNone));
+  }
+  EXPECT_EQ(s.random_live([&rng] { return rng(); }), nullptr);
+  ASSERT_TRUE(s.apply("k50000x", "v", {11, 1}, false, kRouteNone));
+  for (int i = 0; i < 5; ++i) {
+    const Entry* e = s.random_live([&rng] { return rng(); });
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->key(), "k50000x");
+  }
 }
 
 }  // namespace

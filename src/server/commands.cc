@@ -558,6 +558,10 @@ void cmd_list(Session& s, Args a, ReplyWriter&) {
 void cmd_keys(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::keys_matching(a[1]), fmt_items);
 }
+void cmd_randomkey(Session& s, Args, ReplyWriter&) {
+  s.defer(OpView::random_key(), fmt_bulk_or_null);
+}
+
 void cmd_dbsize(Session& s, Args, ReplyWriter&) {
   s.defer(OpView::dbsize(), fmt_integer);
 }
@@ -1750,6 +1754,12 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "SCAN cursor [MATCH pattern] [COUNT n]: iterate keys",
      .run = cmd_scan},
+    {.name = "randomkey",
+     .arity = 1,
+     .flags = flags("readonly"),
+     .keys = {},
+     .summary = "RANDOMKEY: a key picked at random, or nil",
+     .run = cmd_randomkey},
     {.name = "dbsize",
      .arity = 1,
      .flags = flags("readonly fast"),

@@ -19,29 +19,30 @@ using actor::ActorRef;
 
 // What a store op does; its fields and result are in query_wire.h.
 enum class OpKind : uint8_t {
-  kGet,       // key -> value or absent
-  kMGet,      // keys -> items (value or absent each)
-  kSet,       // key, value -> ok
-  kDel,       // keys -> integer: how many existed
-  kExists,    // keys -> integer: how many exist
-  kList,      // prefix -> items: key, value, key, value...
-  kKeys,      // pattern -> items: matching keys
-  kScan,      // after, pattern, count -> items: keys; scan_next
-  kDbSize,    // -> integer: live keys
-  kInfo,      // -> items: name, value, ... (the replica's counters, for INFO)
-  kPersist,   // SAVE (ok), BGSAVE (value: status), LASTSAVE (integer)
-  kFlush,     // FLUSHALL: raise the floor to a new version -> ok
-  kIncr,      // key, delta -> integer: the counter's new total (kv::Counter)
-  kSetWith,   // SET with options -> ok, or absent (not set), or the old value
-  kExpire,    // EXPIRE and kin, PERSIST -> integer; GETEX -> value or absent
-  kTtl,       // key -> integer: TTL, PTTL, EXPIRETIME, PEXPIRETIME
-  kPublish,   // channel, message -> integer: this server's receivers
-  kEdit,      // APPEND, SETRANGE, GETDEL, RENAME, COPY (OpView::kEdit*)
-  kMSet,      // MSET -> ok; MSETNX -> integer 1 (all set) or 0 (none)
-  kWatch,     // keys -> items: each key's state now (WATCH)
-  kCheck,     // key, state pairs -> ok; or, when a key's state changed,
-              // absent and every op up to the next kEndCheck skipped
-  kEndCheck,  // -> skipped: where a kCheck's reach ends
+  kGet,        // key -> value or absent
+  kMGet,       // keys -> items (value or absent each)
+  kSet,        // key, value -> ok
+  kDel,        // keys -> integer: how many existed
+  kExists,     // keys -> integer: how many exist
+  kList,       // prefix -> items: key, value, key, value...
+  kKeys,       // pattern -> items: matching keys
+  kScan,       // after, pattern, count -> items: keys; scan_next
+  kDbSize,     // -> integer: live keys
+  kInfo,       // -> items: name, value, ... (the replica's counters, for INFO)
+  kPersist,    // SAVE (ok), BGSAVE (value: status), LASTSAVE (integer)
+  kFlush,      // FLUSHALL: raise the floor to a new version -> ok
+  kIncr,       // key, delta -> integer: the counter's new total (kv::Counter)
+  kSetWith,    // SET with options -> ok, or absent (not set), or the old value
+  kExpire,     // EXPIRE and kin, PERSIST -> integer; GETEX -> value or absent
+  kTtl,        // key -> integer: TTL, PTTL, EXPIRETIME, PEXPIRETIME
+  kPublish,    // channel, message -> integer: this server's receivers
+  kEdit,       // APPEND, SETRANGE, GETDEL, RENAME, COPY (OpView::kEdit*)
+  kMSet,       // MSET -> ok; MSETNX -> integer 1 (all set) or 0 (none)
+  kWatch,      // keys -> items: each key's state now (WATCH)
+  kCheck,      // key, state pairs -> ok; or, when a key's state changed,
+               // absent and every op up to the next kEndCheck skipped
+  kEndCheck,   // -> skipped: where a kCheck's reach ends
+  kRandomKey,  // -> value: a live key picked at random, or absent
 };
 
 // What a kPersist op asks.

@@ -79,6 +79,9 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
       server_(std::move(server)),
       clock_([&ctx] { return ctx.wall_ms(); }),
       local_count_(local.size()) {
+  // RANDOMKEY's draws: different per actor and start, and replayable on
+  // the simulator (incarnations come from its seed there).
+  random_.seed(options_.incarnation * 0x9e3779b97f4a7c15ull + index_);
   for (const auto& ref : local) {
     if (ref != ctx_.self()) local_.push_back(Dest{ref, false, 0, std::nullopt});
   }
@@ -762,6 +765,12 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kDbSize:
       out.integer(static_cast<int64_t>(store_.live_size()));
       return;
+    case OpKind::kRandomKey: {
+      const kv::Entry* e = store_.random_live([this] { return random_(); });
+      out.value(e != nullptr ? std::optional<std::string_view>(e->key())
+                             : std::nullopt);
+      return;
+    }
     case OpKind::kIncr:
       incr(op.key(), op.delta(), out);
       return;

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <variant>
 #include <vector>
@@ -235,6 +236,7 @@ class QueryActor : public actor::Actor {
   const uint64_t origin_;
   const std::string server_;
   kv::Store store_;
+  std::mt19937_64 random_;  // RANDOMKEY
   kv::HybridClock clock_;
   std::vector<Dest> local_;             // other query actors here
   std::map<std::string, Dest> remote_;  // by server address

@@ -176,6 +176,8 @@ class QueryActorTest : public ::testing::Test {
         return OpView::check(keys);
       case OpKind::kEndCheck:
         return OpView::end_check();
+      case OpKind::kRandomKey:
+        return OpView::random_key();
     }
     return OpView::dbsize();
   }

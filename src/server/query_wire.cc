@@ -162,6 +162,12 @@ OpView OpView::check(std::span<const std::string_view> pairs) {
   return op;
 }
 
+OpView OpView::random_key() {
+  OpView op;
+  op.kind_ = OpKind::kRandomKey;
+  return op;
+}
+
 OpView OpView::end_check() {
   OpView op;
   op.kind_ = OpKind::kEndCheck;
@@ -186,7 +192,7 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kEndCheck) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kRandomKey) ||
       !r.fixed(has_after) || has_after > 1 || !r.fixed(op.flags_) ||
       !r.view(op.a_) || !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();

@@ -36,6 +36,7 @@ class OpView {
   static OpView scan(std::optional<std::string_view> after,
                      std::string_view pattern, uint64_t count);
   static OpView dbsize();
+  static OpView random_key();
   // The replica's counters, as name/value items (INFO).
   static OpView info();
   // SAVE, BGSAVE, LASTSAVE.

@@ -1589,6 +1589,18 @@ TEST_F(MaxmemoryTest, ConfigSetChecksEveryValueBeforeSettingAny) {
 namespace cmud::server {
 namespace {
 
+TEST_F(SessionTest, RandomkeyPicksALiveKeyOrNil) {
+  RawClient c(port(0));
+  EXPECT_EQ(c.call({"RANDOMKEY"}).type, Value::Type::kNull);
+  EXPECT_EQ(c.call({"SET", "a", "1"}).str, "OK");
+  EXPECT_EQ(c.call({"RANDOMKEY"}).str, "a");
+  EXPECT_EQ(c.call({"SET", "b", "1"}).str, "OK");
+  EXPECT_EQ(c.call({"DEL", "a"}).integer, 1);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(c.call({"RANDOMKEY"}).str, "b");
+  EXPECT_EQ(c.call({"RANDOMKEY", "x"}).str,
+            "ERR wrong number of arguments for 'randomkey' command");
+}
+
 TEST_F(SessionTest, StoppingTheServerEndsItsClientsConnections) {
   RawClient c(port(0));
   RawClient d(port(1));

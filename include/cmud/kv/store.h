@@ -208,6 +208,15 @@ class Store {
   std::optional<std::string> walk(std::string_view from, bool after,
                                   const Visit& f) const;
 
+  // A live entry picked at random (RANDOMKEY), or null when there is none:
+  // a point drawn uniformly between the first and the last key (their
+  // common prefix, then the next 8 bytes as a number), a random 0..63
+  // entries on from there, then the first live one. Roughly even, not
+  // exactly (keys after wide gaps are likelier). `random` supplies the
+  // draws. Bounded work per draw; a replica that is nearly all tombstones
+  // falls back to a walk from the start.
+  const Entry* random_live(const std::function<uint64_t()>& random) const;
+
   // Calls f for each current change record after `cursor` whose route has a
   // bit of `mask` and whose entry is not below the floor, in log order. f
   // returns false to stop without taking that record. Returns the new cursor:
