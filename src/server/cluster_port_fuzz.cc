@@ -10,7 +10,9 @@
 // The systems hold no actors, so a decoded message goes nowhere: what
 // actors do with messages is sync_fuzz.cc's part.
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <asio/connect.hpp>
@@ -19,6 +21,7 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -110,14 +113,47 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const System& target = *t.systems[data[0] % t.systems.size()];
   asio::ip::tcp::socket socket(t.io);
   asio::error_code ec;
-  socket.connect(endpoint_of(target.address()), ec);
-  if (ec) std::abort();  // our own system on loopback: must accept
-  asio::write(socket, asio::buffer(data + 1, size - 1), ec);
-  // A write may fail once the system has refused the connection.
+  // Each connection from its own loopback address (127.1.x.y, in turn):
+  // thousands of connections a second leave their closed ends waiting
+  // (TIME_WAIT) for a minute, more than one address has ports for.
+  static uint32_t next_source = 0;
+  uint32_t slot = next_source++ % 65000;
+  asio::ip::address_v4 source((127u << 24) | (1u << 16) | (slot / 250) << 8 |
+                              (slot % 250 + 1));
+  socket.open(asio::ip::tcp::v4(), ec);
+  if (!ec) socket.bind(asio::ip::tcp::endpoint(source, 0), ec);
+  if (!ec) socket.connect(endpoint_of(target.address()), ec);
+  if (ec == asio::error::interrupted) {
+    // libFuzzer's timer signal: the connect goes on; wait for its end.
+    pollfd p{socket.native_handle(), POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    int ready = -1;
+    for (int i = 0; i < 100 && ready < 0; ++i) ready = ::poll(&p, 1, 10'000);
+    if (ready == 1 &&
+        ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0) {
+      ec = asio::error_code(err, asio::error::get_system_category());
+    }
+  }
+  if (ec) {
+    std::fprintf(stderr, "cannot connect from %s: %s\n",
+                 source.to_string().c_str(), ec.message().c_str());
+    std::abort();  // our own system on loopback: must accept
+  }
+  // All of the input (a write may fail once the system refused the
+  // connection), then end of input, then whatever comes until it closes;
+  // the timer signal only interrupts.
+  for (size_t sent = 1; sent < size;) {
+    size_t n = socket.write_some(asio::buffer(data + sent, size - sent), ec);
+    if (ec == asio::error::interrupted) continue;
+    if (ec) break;
+    sent += n;
+  }
   socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   std::array<char, 4096> sink;
   while (true) {
     socket.read_some(asio::buffer(sink), ec);
+    if (ec == asio::error::interrupted) continue;
     if (ec) break;  // end of stream or reset: the system closed it
   }
   socket.close(ec);
