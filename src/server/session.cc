@@ -2,12 +2,14 @@
 
 #include <malloc.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -562,7 +564,18 @@ void Session::on_reply(Result<QueryReply> r) {
 
 uint64_t MemoryGauge::allocated() {
   struct mallinfo2 mi = ::mallinfo2();
-  return static_cast<uint64_t>(mi.uordblks) + static_cast<uint64_t>(mi.hblkhd);
+  uint64_t bytes =
+      static_cast<uint64_t>(mi.uordblks) + static_cast<uint64_t>(mi.hblkhd);
+  if (bytes > 0) return bytes;
+  // Another allocator took malloc's place (AddressSanitizer's, jemalloc):
+  // glibc's counts stay empty, so the resident set stands in.
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<uint64_t>(resident) *
+         static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
 uint64_t MemoryGauge::used() {

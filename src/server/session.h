@@ -24,8 +24,9 @@
 namespace cmud::server {
 
 // The allocator's bytes in use (glibc's mallinfo2: arena chunks and
-// mmapped ones, Redis's used_memory), read at most every 100 ms so that
-// every write may ask. Thread-safe.
+// mmapped ones, Redis's used_memory; the resident set when another
+// allocator replaced glibc's), read at most every 100 ms so that every
+// write may ask. Thread-safe.
 class MemoryGauge {
  public:
   // Reads now.
