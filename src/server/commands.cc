@@ -1,6 +1,5 @@
 #include "commands.h"
 
-#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -728,13 +727,7 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
   if (want("memory")) {
     // What the allocator has handed out (glibc), and the resident set.
     uint64_t used = MemoryGauge::allocated();
-    long pages = 0, resident = 0;
-    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-      if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-      std::fclose(f);
-    }
-    uint64_t rss = static_cast<uint64_t>(resident) *
-                   static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    uint64_t rss = MemoryGauge::resident();
     out += "# Memory\r\n";
     line("used_memory", used);
     line("used_memory_human", human_bytes(used));

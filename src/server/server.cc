@@ -61,39 +61,44 @@ std::optional<uint64_t> parse_memory_value(std::string_view v) {
   return std::nullopt;
 }
 
-Result<std::string> read_password_file(const std::string& path) {
+namespace {
+
+// A file's contents without trailing whitespace (`what` names it in the
+// error when it cannot be read).
+Result<std::string> read_trimmed(const std::string& path,
+                                 const std::string& what) {
   std::ifstream f(path, std::ios::binary);
   if (!f) {
     return Status(ErrorCode::kInvalidArgument,
-                  "cannot read the password file " + path);
+                  "cannot read the " + what + " file " + path);
   }
-  std::string password((std::istreambuf_iterator<char>(f)),
-                       std::istreambuf_iterator<char>());
-  while (!password.empty() &&
-         std::isspace(static_cast<unsigned char>(password.back()))) {
-    password.pop_back();
+  std::string text((std::istreambuf_iterator<char>(f)),
+                   std::istreambuf_iterator<char>());
+  while (!text.empty() &&
+         std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.pop_back();
   }
-  if (password.empty() || password.size() > 4096) {
+  return text;
+}
+
+}  // namespace
+
+Result<std::string> read_password_file(const std::string& path) {
+  auto password = read_trimmed(path, "password");
+  if (!password.ok()) return password;
+  if (password->empty() || password->size() > 4096) {
     return Status(ErrorCode::kInvalidArgument,
                   "the password in " + path + " has " +
-                      std::to_string(password.size()) +
+                      std::to_string(password->size()) +
                       " bytes; it needs 1 to 4096");
   }
   return password;
 }
 
 Result<std::string> read_cluster_secret(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "cannot read the cluster secret file " + path);
-  }
-  std::string secret((std::istreambuf_iterator<char>(f)),
-                     std::istreambuf_iterator<char>());
-  while (!secret.empty() &&
-         std::isspace(static_cast<unsigned char>(secret.back()))) {
-    secret.pop_back();
-  }
+  auto read = read_trimmed(path, "cluster secret");
+  if (!read.ok()) return read;
+  std::string secret = std::move(read).value();
   if (secret.size() < 16 || secret.size() > 4096) {
     return Status(ErrorCode::kInvalidArgument,
                   "the cluster secret in " + path + " has " +
@@ -286,6 +291,9 @@ Status Server::Impl::start() {
                  config_.data_dir, durable::fsync_name(config_.fsync));
   }
   desc_ = replicas->desc;
+  const std::string digest = config_.requirepass.empty()
+                                 ? std::string()
+                                 : password_digest(config_.requirepass);
   for (size_t i = 0; i < n; ++i) {
     auto p = std::make_unique<PortInfo>();
     p->system = system_.get();
@@ -295,9 +303,7 @@ Status Server::Impl::start() {
     p->settings = &settings_;
     p->clients = &clients_;
     p->protected_mode = config_.protected_mode;
-    if (!config_.requirepass.empty()) {
-      p->password_digest = password_digest(config_.requirepass);
-    }
+    p->password_digest = digest;
     p->appendonly = !config_.data_dir.empty();
     p->appendfsync = durable::fsync_name(config_.fsync);
     p->data_dir = config_.data_dir;

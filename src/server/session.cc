@@ -454,30 +454,10 @@ void Session::process() {
                  !check_subscribed_context(*c, *this, w)) {
         multi_failed_ = in_multi_;
       } else if (!authenticated_ && (c->flags & kFlagNoAuth) == 0) {
-        // A refused EXEC ends the transaction, in Redis's words.
-        constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
-        if (c->name == "exec") {
-          end_multi();
-          unwatch();
-          w.error("EXECABORT Transaction discarded because of: " +
-                  std::string(kNoAuth));
-        } else {
-          w.error(kNoAuth);
-          multi_failed_ = in_multi_;
-        }
+        refuse(*c, "NOAUTH Authentication required.", w);
       } else if (denied_for_memory(*c)) {
-        // As Redis: refused at once, in MULTI too (and EXEC then aborts).
-        constexpr std::string_view kOom =
-            "OOM command not allowed when used memory > 'maxmemory'.";
-        if (c->name == "exec") {
-          end_multi();
-          unwatch();
-          w.error("EXECABORT Transaction discarded because of: " +
-                  std::string(kOom));
-        } else {
-          w.error(kOom);
-          multi_failed_ = in_multi_;
-        }
+        refuse(*c, "OOM command not allowed when used memory > 'maxmemory'.",
+               w);
       } else if (in_multi_ && !runs_in_multi(*c)) {
         queued_.emplace_back(p.args.begin(), p.args.end());
         w.simple("QUEUED");
@@ -562,13 +542,7 @@ void Session::on_reply(Result<QueryReply> r) {
   process();
 }
 
-uint64_t MemoryGauge::allocated() {
-  struct mallinfo2 mi = ::mallinfo2();
-  uint64_t bytes =
-      static_cast<uint64_t>(mi.uordblks) + static_cast<uint64_t>(mi.hblkhd);
-  if (bytes > 0) return bytes;
-  // Another allocator took malloc's place (AddressSanitizer's, jemalloc):
-  // glibc's counts stay empty, so the resident set stands in.
+uint64_t MemoryGauge::resident() {
   long pages = 0, resident = 0;
   if (FILE* f = std::fopen("/proc/self/statm", "r")) {
     if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
@@ -576,6 +550,15 @@ uint64_t MemoryGauge::allocated() {
   }
   return static_cast<uint64_t>(resident) *
          static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+uint64_t MemoryGauge::allocated() {
+  struct mallinfo2 mi = ::mallinfo2();
+  uint64_t bytes =
+      static_cast<uint64_t>(mi.uordblks) + static_cast<uint64_t>(mi.hblkhd);
+  // Another allocator took malloc's place (AddressSanitizer's, jemalloc):
+  // glibc's counts stay empty, so the resident set stands in.
+  return bytes > 0 ? bytes : resident();
 }
 
 uint64_t MemoryGauge::used() {
@@ -587,6 +570,20 @@ uint64_t MemoryGauge::used() {
     used_.store(allocated(), std::memory_order_relaxed);
   }
   return used_.load(std::memory_order_relaxed);
+}
+
+void Session::refuse(const Command& c, std::string_view error,
+                     resp::ReplyWriter& w) {
+  if (c.name == "exec") {
+    // A refused EXEC ends the transaction, in Redis's words.
+    end_multi();
+    unwatch();
+    w.error("EXECABORT Transaction discarded because of: " +
+            std::string(error));
+  } else {
+    w.error(error);
+    multi_failed_ = in_multi_;  // EXEC will abort
+  }
 }
 
 bool Session::denied_for_memory(const Command& c) {

@@ -31,6 +31,8 @@ class MemoryGauge {
  public:
   // Reads now.
   static uint64_t allocated();
+  // The process's resident set, read now.
+  static uint64_t resident();
   // The last reading, read again if it is older than 100 ms.
   uint64_t used();
 
@@ -275,6 +277,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Whether maxmemory refuses c now (a write that grows the store, or an
   // EXEC of one).
   bool denied_for_memory(const Command& c);
+  // Answers a command refused before it runs (NOAUTH, OOM): in MULTI it
+  // makes EXEC abort; a refused EXEC aborts the transaction now.
+  void refuse(const Command& c, std::string_view error, resp::ReplyWriter& w);
   // Closes the socket: after QUIT once replies are out, on a protocol
   // error, or when the peer or the socket fails. Idempotent.
   void close();
