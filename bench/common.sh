@@ -5,6 +5,8 @@ bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${CMUD_BIN:-$bench_root/build/bin}
 tmp=$(mktemp -d)
 pids=()
+# redis-cli/redis-benchmark flags for servers that take only TLS clients.
+tls_client=()
 
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -32,10 +34,13 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Waits up to $2 s until something answers PING on port $1.
+# Waits up to $2 s until something answers PING on port $1; the rest are
+# redis-cli flags (--tls ...).
 wait_ping() {
-  for _ in $(seq 1 $(($2 * 20))); do
-    [[ $(redis-cli -p "$1" PING 2>/dev/null) == PONG ]] && return 0
+  local port=$1 secs=$2
+  shift 2
+  for _ in $(seq 1 $((secs * 20))); do
+    [[ $(redis-cli -p "$port" "$@" PING 2>/dev/null) == PONG ]] && return 0
     sleep 0.05
   done
   echo "nothing answers on port $1" >&2
@@ -43,16 +48,21 @@ wait_ping() {
 }
 
 # start_redis PORT [OPTIONS...]: no persistence unless OPTIONS turn it on;
-# its files go to $tmp/redis-PORT. Sets redis_pid.
+# its files go to $tmp/redis-PORT. PORT 0 with --tls-port P in OPTIONS: TLS
+# only, pinged on P with $tls_client. Sets redis_pid.
 start_redis() {
-  local port=$1
+  local port=$1 ping=$1
   shift
+  local args=("$@")
+  for i in "${!args[@]}"; do
+    [[ ${args[$i]} == --tls-port ]] && ping=${args[$((i + 1))]}
+  done
   mkdir -p "$tmp/redis-$port"
   redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$tmp/redis-$port" --daemonize no "$@" >"$tmp/redis-$port.log" 2>&1 &
   pids+=($!)
   redis_pid=$!
-  wait_ping "$port" 60
+  wait_ping "$ping" 60 "${tls_client[@]}"
 }
 
 # start_cmud NAME ARGS...: starts cmud-server --port 0, waits for its

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "client_flags.h"
 #include "cmud/client/client.h"
 #include "cmud/resp/resp.h"
 
@@ -124,13 +125,8 @@ int main(int argc, char** argv) {
   app.add_option("-s,--servers", servers,
                  "query ports, HOST:PORT[,HOST:PORT...] (round-robin)")
       ->capture_default_str();
-  cmud::client::Credentials credentials;
-  app.add_option("--user", credentials.user,
-                 "sign in as this user (default: the default user)");
-  app.add_option("-a,--pass", credentials.password,
-                 "the server's password (AUTH); other users of this "
-                 "machine can read flags in the process list, so prefer "
-                 "the environment variable CMUD_PASSWORD");
+  cmud::apps::ClientFlags client_flags;
+  client_flags.add_to(app);
   // Everything from the command word on is the command, even "-1".
   app.prefix_command();
   app.footer("command: get|put|list|del and its arguments");
@@ -149,8 +145,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cmud-cli: %s\n", addrs.status().message().c_str());
     return 2;
   }
-  cmud::client::ClientOptions client_options;
-  client_options.credentials = cmud::client::with_environment(credentials);
+  auto flagged = client_flags.options();
+  if (!flagged.ok()) {
+    std::fprintf(stderr, "cmud-cli: %s\n", flagged.status().message().c_str());
+    return 2;
+  }
+  cmud::client::ClientOptions client_options = std::move(*flagged);
   cmud::client::Client client(
       std::make_shared<cmud::client::RoundRobinRouter>(std::move(*addrs)),
       client_options);

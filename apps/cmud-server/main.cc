@@ -87,6 +87,34 @@ int main(int argc, char** argv) {
                  "ignored)")
       ->check(CLI::ExistingFile)
       ->excludes(requirepass);
+  app.add_option("--tls-cert-file", config.tls.cert_file,
+                 "PEM certificate (chain) of this server, for TLS query "
+                 "ports and TLS links between servers")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key-file", config.tls.key_file,
+                 "PEM private key of that certificate")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-ca-cert-file", config.tls.ca_cert_file,
+                 "PEM CA certificates that client certificates and other "
+                 "servers' certificates must chain to")
+      ->check(CLI::ExistingFile);
+  std::string auth_clients = "yes";
+  app.add_option("--tls-auth-clients", auth_clients,
+                 "TLS query clients must show a certificate signed by the CA "
+                 "(yes), may (optional: verified if shown), or need not (no)")
+      ->check(CLI::IsMember({"yes", "no", "optional"}, CLI::ignore_case))
+      ->capture_default_str();
+  app.add_flag("--tls", config.tls_query_ports,
+               "every query port (and --client-port) speaks TLS only");
+  uint16_t tls_port = 0;
+  app.add_option("--tls-port", tls_port,
+                 "an extra TLS port whose connections are spread over the "
+                 "actors, beside the plain query ports")
+      ->check(CLI::Range(1, 65535));
+  app.add_flag("--tls-cluster", config.tls_cluster,
+               "links between servers use TLS, each side verifying the "
+               "other's certificate against the CA (every server of the "
+               "cluster must have it)");
   int64_t max_skew_ms = 60000;
   app.add_option("--max-clock-skew-ms", max_skew_ms,
                  "hold back versions from other servers more than this far "
@@ -133,6 +161,8 @@ int main(int argc, char** argv) {
   config.maxmemory = *cmud::server::parse_memory_value(maxmemory);
   config.fsync = *cmud::durable::parse_fsync(fsync);  // checked above
   if (client_port != 0) config.client_port = client_port;
+  if (tls_port != 0) config.tls_port = tls_port;
+  config.tls.auth_clients = *cmud::tls::parse_auth_clients(auth_clients);
   config.emulated_latency = std::chrono::milliseconds(latency_ms);
   config.max_clock_skew = std::chrono::milliseconds(max_skew_ms);
   config.member_timeout = std::chrono::milliseconds(member_timeout_ms);

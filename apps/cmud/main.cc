@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "client_flags.h"
 #include "cmud/game/game.h"
 #include "cmud/game/storage.h"
 #include "cmud/game/terminal.h"
@@ -35,20 +36,19 @@ int main(int argc, char** argv) {
                  "auto (a terminal without NO_COLOR), always or never")
       ->transform(CLI::CheckedTransformer(colors, CLI::ignore_case))
       ->default_str("auto");
-  cmud::client::Credentials credentials;
-  app.add_option("--user", credentials.user,
-                 "sign in as this user (default: the default user)");
-  app.add_option("-a,--pass", credentials.password,
-                 "the server's password (AUTH); other users of this "
-                 "machine can read flags in the process list, so prefer "
-                 "the environment variable CMUD_PASSWORD");
+  cmud::apps::ClientFlags client_flags;
+  client_flags.add_to(app);
   app.add_option("--timeout-ms", timeout_ms, "give up on a query after this")
       ->check(CLI::Range(100, 600000))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  cmud::client::ClientOptions client_options;
-  client_options.credentials = cmud::client::with_environment(credentials);
+  auto flagged = client_flags.options();
+  if (!flagged.ok()) {
+    std::fprintf(stderr, "cmud: %s\n", flagged.status().message().c_str());
+    return 2;
+  }
+  cmud::client::ClientOptions client_options = std::move(*flagged);
   client_options.timeout = std::chrono::milliseconds(timeout_ms);
   client_options.connect_timeout =
       std::chrono::milliseconds(std::min<int64_t>(timeout_ms, 2000));

@@ -13,6 +13,7 @@
 
 #include "cmud/actor/system.h"
 #include "handshake.h"
+#include "test_certs.h"
 #include "test_util.h"
 #include "transport.h"
 
@@ -783,6 +784,133 @@ TEST(FrameMacs, AReplayedOrReorderedFrameIsRefused) {
   EXPECT_TRUE(m.raw().closed_by_peer(2s));
   EXPECT_EQ(again.reply.wait_for(100ms), std::future_status::timeout);
   EXPECT_EQ(a->stats().auth_failures, 1u);
+}
+
+// --- TLS between systems -----------------------------------------------------
+
+class ClusterTls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { certs_ = new tls::testing::TempCerts(); }
+  static void TearDownTestSuite() {
+    delete certs_;
+    certs_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(certs_->ok()) << certs_->error().to_string();
+  }
+  // A system whose links are TLS with `cert`/`key` (the CA's files).
+  static SystemConfig tls_config(ErrorLog& log, const std::string& cert,
+                                 const std::string& key) {
+    auto c = remote_config(log, 0ms);
+    c.cluster_tls = tls::TlsOptions{
+        .cert_file = cert, .key_file = key, .ca_cert_file = (*certs_)->ca_cert};
+    return c;
+  }
+  static SystemConfig member(ErrorLog& log, bool second = false) {
+    return second
+               ? tls_config(log, (*certs_)->client_cert, (*certs_)->client_key)
+               : tls_config(log, (*certs_)->server_cert, (*certs_)->server_key);
+  }
+  // Nothing gets through either way between a and b; both sides see it.
+  static void expect_no_link(System& a, System& b, ErrorLog& alog,
+                             ErrorLog& blog) {
+    auto to_a = a.channel();
+    b.tell(to_a.ref, Num{1});
+    auto to_b = b.channel();
+    a.tell(to_b.ref, Num{2});
+    EXPECT_EQ(to_a.reply.wait_for(500ms), std::future_status::timeout);
+    EXPECT_EQ(to_b.reply.wait_for(100ms), std::future_status::timeout);
+    EXPECT_TRUE(alog.wait_for(ErrorCode::kProtocol, 2s)) << alog.dump();
+    EXPECT_TRUE(blog.wait_for(ErrorCode::kProtocol, 2s) ||
+                blog.wait_for(ErrorCode::kUnavailable, 1s))
+        << blog.dump();
+  }
+  static tls::testing::TempCerts* certs_;
+};
+
+tls::testing::TempCerts* ClusterTls::certs_ = nullptr;
+
+TEST_F(ClusterTls, MembersTalkBothWaysOverTls) {
+  ErrorLog log;
+  auto a = make_system(member(log));
+  auto b = make_system(member(log, true));
+  ASSERT_TRUE(a && b);
+  bool in_order = false;
+  ASSERT_TRUE(tell_numbers(*a, *b, 20000, 5s, &in_order));
+  EXPECT_TRUE(in_order);
+  ASSERT_TRUE(tell_numbers(*b, *a, 20000, 5s, &in_order));
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(a->stats().auth_failures + b->stats().auth_failures, 0u);
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
+TEST_F(ClusterTls, WithTheClusterSecretTooBothChecksPass) {
+  ErrorLog log;
+  auto ca = member(log);
+  ca.cluster_secret = kSecret;
+  ca.frame_macs = FrameMacs::kAlways;  // and MACs inside TLS still agree
+  auto cb = member(log, true);
+  cb.cluster_secret = kSecret;
+  auto a = make_system(ca);
+  auto b = make_system(cb);
+  ASSERT_TRUE(a && b);
+  bool in_order = false;
+  ASSERT_TRUE(tell_numbers(*a, *b, 5000, 5s, &in_order));
+  ASSERT_TRUE(tell_numbers(*b, *a, 5000, 5s, &in_order));
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
+TEST_F(ClusterTls, SelfSignedOrExpiredCertificatesAreRefusedBothWays) {
+  for (bool expired : {false, true}) {
+    SCOPED_TRACE(expired ? "expired" : "self-signed");
+    ErrorLog alog, blog;
+    auto a = make_system(member(alog));
+    auto b = make_system(expired ? tls_config(blog, (*certs_)->expired_cert,
+                                              (*certs_)->expired_key)
+                                 : tls_config(blog, (*certs_)->self_signed_cert,
+                                              (*certs_)->self_signed_key));
+    ASSERT_TRUE(a && b);
+    expect_no_link(*a, *b, alog, blog);
+    EXPECT_NE(alog.dump().find("TLS handshake failed"), std::string::npos)
+        << alog.dump();
+    EXPECT_NE(alog.dump().find(expired ? "expired" : "self"), std::string::npos)
+        << alog.dump();
+    EXPECT_GE(a->stats().auth_failures, 1u);
+  }
+}
+
+TEST_F(ClusterTls, APlainSystemCanNeitherSendNorReceive) {
+  ErrorLog alog, blog;
+  auto a = make_system(member(alog));
+  auto b = make_system(remote_config(blog, 0ms));
+  ASSERT_TRUE(a && b);
+  expect_no_link(*a, *b, alog, blog);
+  EXPECT_GE(a->stats().auth_failures, 1u);
+}
+
+TEST_F(ClusterTls, AStrangerThatNeverHandshakesIsClosedInTime) {
+  ErrorLog log;
+  auto cfg = member(log);
+  cfg.handshake_timeout = 200ms;
+  auto a = make_system(cfg);
+  ASSERT_TRUE(a);
+  RawPeer raw(port_of(*a));
+  EXPECT_TRUE(raw.closed_by_peer(3s));
+  EXPECT_EQ(a->stats().auth_failures, 1u);
+}
+
+TEST_F(ClusterTls, ASystemWithoutACaOrWithAMissingFileDoesNotStart) {
+  ErrorLog log;
+  auto cfg = member(log);
+  cfg.cluster_tls->ca_cert_file.clear();
+  auto s = System::create(cfg);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("--tls-ca-cert-file"), std::string::npos);
+  cfg = member(log);
+  cfg.cluster_tls->cert_file = certs_->dir() + "/nowhere.crt";
+  s = System::create(cfg);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("nowhere.crt"), std::string::npos);
 }
 
 }  // namespace

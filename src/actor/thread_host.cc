@@ -25,13 +25,28 @@ ThreadHost::ThreadHost(const SystemConfig& config) : config_(config) {
 ThreadHost::~ThreadHost() { stop(); }
 
 Result<std::string> ThreadHost::start(HostInbox& inbox) {
-  transport_ = std::make_unique<Transport>(
-      inbox, TransportOptions{.max_frame = config_.max_frame_bytes,
-                              .max_queue = config_.max_peer_queue_bytes,
-                              .latency = config_.emulated_latency,
-                              .cluster_secret = config_.cluster_secret,
-                              .handshake_timeout = config_.handshake_timeout,
-                              .frame_macs = config_.frame_macs});
+  TransportOptions options{.max_frame = config_.max_frame_bytes,
+                           .max_queue = config_.max_peer_queue_bytes,
+                           .latency = config_.emulated_latency,
+                           .cluster_secret = config_.cluster_secret,
+                           .handshake_timeout = config_.handshake_timeout,
+                           .frame_macs = config_.frame_macs};
+  if (config_.cluster_tls) {
+    tls::TlsOptions o = *config_.cluster_tls;
+    o.auth_clients = tls::AuthClients::kYes;  // members both ways
+    if (o.ca_cert_file.empty()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "TLS between servers needs the CA that signs their "
+                    "certificates (--tls-ca-cert-file)");
+    }
+    auto server = tls::server_context(o);
+    if (!server.ok()) return server.status();
+    auto client = tls::client_context(o);
+    if (!client.ok()) return client.status();
+    options.tls_server = *server;
+    options.tls_client = *client;
+  }
+  transport_ = std::make_unique<Transport>(inbox, std::move(options));
   std::string address;
   if (config_.listen) {
     auto port = transport_->listen(config_.host, config_.port);

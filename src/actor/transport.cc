@@ -7,6 +7,7 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <unordered_set>
 
@@ -98,16 +99,52 @@ struct Transport::Peer {
 // One TCP connection, either direction. Network thread only.
 class Transport::Connection : public std::enable_shared_from_this<Connection> {
  public:
+  // TLS when the transport has contexts: the acceptor's side is the TLS
+  // server.
   Connection(Transport& t, tcp::socket socket, bool outbound)
       : t_(t),
-        socket_(std::move(socket)),
+        stream_(std::move(socket),
+                outbound ? t.tls_client_.get() : t.tls_server_.get()),
         outbound_(outbound),
-        handshake_timer_(socket_.get_executor()) {
+        handshake_timer_(stream_.socket().get_executor()) {
     asio::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
+    stream_.socket().set_option(tcp::no_delay(true), ec);
   }
 
-  tcp::socket& socket() { return socket_; }
+  tls::Stream& stream() { return stream_; }
+
+  // Runs the TLS handshake (each side verifies the other's certificate),
+  // then `done`; a plain connection runs `done` at once. A failure or a
+  // handshake past the timeout closes the connection as refused.
+  void secure(std::function<void()> done) {
+    if (!stream_.tls()) {
+      done();
+      return;
+    }
+    handshake_timer_.expires_after(t_.handshake_timeout_);
+    handshake_timer_.async_wait(
+        [self = shared_from_this()](const asio::error_code& ec) {
+          if (!ec && !self->secured_) {
+            self->refuse("no TLS handshake within " +
+                         std::to_string(self->t_.handshake_timeout_.count()) +
+                         " ms");
+          }
+        });
+    stream_.async_handshake(
+        outbound_ ? tls::Stream::kClient : tls::Stream::kServer,
+        [self = shared_from_this(),
+         done = std::move(done)](const asio::error_code& ec) {
+          if (!self->open_) return;
+          self->handshake_timer_.cancel();
+          if (ec) {
+            self->refuse("TLS handshake failed: " +
+                         tls::describe_error(ec, self->stream_));
+            return;
+          }
+          self->secured_ = true;
+          done();
+        });
+  }
   bool open() const { return open_; }
   const std::string& remote() const { return remote_; }
   void set_remote(std::string r) { remote_ = std::move(r); }
@@ -147,9 +184,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
     if (!open_) return;
     open_ = false;
     handshake_timer_.cancel();
-    asio::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    stream_.close();
   }
 
  private:
@@ -162,7 +197,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
       size_t doubled = std::min(buf_.size() * 2, pending_frame_ + kReadChunk);
       buf_.resize(std::max(len_ + kReadChunk, doubled));
     }
-    socket_.async_read_some(
+    stream_.async_read_some(
         asio::buffer(buf_.data() + len_, buf_.size() - len_),
         [self = shared_from_this()](const asio::error_code& ec, size_t n) {
           self->on_read(ec, n);
@@ -308,7 +343,7 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
     my_nonce_ = random_nonce();
     // Frame MACs if either side wants them; the dialer learns the choice
     // from the challenge, and both proofs cover it.
-    flags_ = flags | (t_.wants_frame_macs(socket_) ? kFlagFrameMacs : 0);
+    flags_ = flags | (t_.wants_frame_macs(stream_) ? kFlagFrameMacs : 0);
     Mac mac = accept_proof(secret, peer_nonce_, *my_nonce_, addr, flags_);
     send_control(make_frame(kFrameChallenge, bytes_of(*my_nonce_),
                             std::string(1, static_cast<char>(flags_)) +
@@ -378,8 +413,8 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   void send_control(std::string bytes) {
     control_out_ = std::move(bytes);
     control_writing_ = true;
-    asio::async_write(
-        socket_, asio::buffer(control_out_),
+    stream_.async_write(
+        asio::buffer(control_out_),
         [self = shared_from_this()](const asio::error_code& ec, size_t) {
           self->control_writing_ = false;
           if (ec) {
@@ -448,9 +483,10 @@ class Transport::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   Transport& t_;
-  tcp::socket socket_;
+  tls::Stream stream_;
   const bool outbound_;
   bool open_ = true;
+  bool secured_ = false;  // the TLS handshake is done
   bool hello_seen_ = false;
   // The handshake is over: message frames may flow.
   bool ready_ = false;
@@ -482,6 +518,8 @@ Transport::Transport(HostInbox& sys, TransportOptions options)
       secret_(std::move(options.cluster_secret)),
       handshake_timeout_(options.handshake_timeout),
       frame_macs_(options.frame_macs),
+      tls_server_(std::move(options.tls_server)),
+      tls_client_(std::move(options.tls_client)),
       acceptor_(io_) {}
 
 Transport::~Transport() { close(); }
@@ -633,20 +671,20 @@ void Transport::flush(const std::shared_ptr<Peer>& p) {
 void Transport::write(const std::shared_ptr<Peer>& p,
                       const std::shared_ptr<Connection>& c) {
   c->writing = true;
-  asio::async_write(c->socket(), asio::buffer(c->wbuf),
-                    [this, p, c](const asio::error_code& ec, size_t) {
-                      c->writing = false;
-                      c->wbuf.clear();
-                      if (ec) {
-                        if (c->open()) {
-                          c->close();
-                          on_connection_closed(c, ErrorCode::kUnavailable,
-                                               "write failed: " + ec.message());
-                        }
-                        return;
-                      }
-                      if (p->conn == c) flush(p);
-                    });
+  c->stream().async_write(
+      asio::buffer(c->wbuf), [this, p, c](const asio::error_code& ec, size_t) {
+        c->writing = false;
+        c->wbuf.clear();
+        if (ec) {
+          if (c->open()) {
+            c->close();
+            on_connection_closed(c, ErrorCode::kUnavailable,
+                                 "write failed: " + ec.message());
+          }
+          return;
+        }
+        if (p->conn == c) flush(p);
+      });
 }
 
 void Transport::connect(const std::shared_ptr<Peer>& p) {
@@ -688,7 +726,12 @@ void Transport::connect(const std::shared_ptr<Peer>& p) {
               auto c = std::make_shared<Connection>(*this, std::move(*socket),
                                                     /*outbound=*/true);
               c->set_remote(p->address);
-              connected(p, std::move(c));
+              // Registered now, so that a failed TLS handshake fails the
+              // peer (on_connection_closed); nothing is sent before it.
+              p->conn = c;
+              c->secure([this, p, c] {
+                if (p->conn == c) connected(p, c);
+              });
             });
       });
 }
@@ -706,14 +749,14 @@ void Transport::connected(const std::shared_ptr<Peer>& p,
     // Nothing queued goes out until the acceptor has proved the secret
     // (on_authenticated); the peer stays kConnecting meanwhile.
     Nonce nonce = random_nonce();
-    uint8_t flags = wants_frame_macs(c->socket()) ? kFlagFrameMacs : 0;
+    uint8_t flags = wants_frame_macs(c->stream()) ? kFlagFrameMacs : 0;
     c->start_reading(nonce, flags);
     c->wbuf = make_hello_frame(self_address_, bytes_of(nonce), flags);
   }
   write(p, c);
 }
 
-bool Transport::wants_frame_macs(const tcp::socket& socket) const {
+bool Transport::wants_frame_macs(const tls::Stream& stream) const {
   switch (frame_macs_) {
     case FrameMacs::kAlways:
       return true;
@@ -722,8 +765,10 @@ bool Transport::wants_frame_macs(const tcp::socket& socket) const {
     case FrameMacs::kAuto:
       break;
   }
+  // TLS already refuses frames injected into the stream.
+  if (stream.tls()) return false;
   asio::error_code ec;
-  auto remote = socket.remote_endpoint(ec);
+  auto remote = stream.socket().remote_endpoint(ec);
   // Loopback never leaves this machine: nobody can sit in the middle.
   return ec || !remote.address().is_loopback();
 }
@@ -775,7 +820,7 @@ void Transport::accept() {
         } else {
           auto c = std::make_shared<Connection>(*this, std::move(socket),
                                                 /*outbound=*/false);
-          c->start_reading();
+          c->secure([c] { c->start_reading(); });
         }
         accept();
       });

@@ -8,9 +8,11 @@
 //   kChallenge nonce (32 bytes), u8 agreed flags, mac (32 bytes)
 //   kProof     mac (32 bytes)
 //   kMessage   u64 target id, u32 message wire id, message body
-// A connection starts with the connecting side's hello. With a cluster
-// secret it is a mutual challenge-response before anything else: the
-// acceptor answers with its own nonce and proof of the secret over both
+// With TLS (TransportOptions::tls_*) the TLS handshake comes first, each
+// side verifying the other's certificate; then all of the below runs inside
+// it, without frame MACs. A connection starts with the connecting side's hello.
+// With a cluster secret it is a mutual challenge-response before anything else:
+// the acceptor answers with its own nonce and proof of the secret over both
 // nonces (handshake.h); the dialer checks it and answers with its proof;
 // only then does either side read or send a message frame. Until then a
 // side accepts only the next handshake frame, of at most
@@ -42,6 +44,7 @@
 #include "cmud/actor/message.h"
 #include "cmud/actor/system.h"
 #include "cmud/common/status.h"
+#include "cmud/tls/tls.h"
 
 namespace cmud::actor::detail {
 
@@ -64,6 +67,10 @@ struct TransportOptions {
   std::string cluster_secret{};
   std::chrono::milliseconds handshake_timeout{5000};
   FrameMacs frame_macs = FrameMacs::kAuto;
+  // Both set: every connection is TLS, the acceptor as server; each side
+  // verifies the other's certificate before the handshake above begins.
+  std::shared_ptr<tls::Context> tls_server{};
+  std::shared_ptr<tls::Context> tls_client{};
 };
 
 // Thread-safe: send() from any thread; everything else runs on the network
@@ -104,7 +111,7 @@ class Transport {
   // Called by a dialled connection once the acceptor proved the secret.
   void on_authenticated(const std::shared_ptr<Connection>& c);
   // Whether this side asks for frame MACs on a connection.
-  bool wants_frame_macs(const asio::ip::tcp::socket& socket) const;
+  bool wants_frame_macs(const tls::Stream& stream) const;
   // code kOk: closed cleanly by the peer.
   void on_connection_closed(const std::shared_ptr<Connection>& c,
                             ErrorCode code, const std::string& why);
@@ -116,6 +123,8 @@ class Transport {
   const std::string secret_;
   const std::chrono::milliseconds handshake_timeout_;
   const FrameMacs frame_macs_;
+  const std::shared_ptr<tls::Context> tls_server_;
+  const std::shared_ptr<tls::Context> tls_client_;
   std::string self_address_;
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;

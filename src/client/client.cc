@@ -272,7 +272,7 @@ class Client::Impl::Connection
       : owner_(owner),
         addr_(std::move(addr)),
         hp_(std::move(hp)),
-        socket_(owner.io_),
+        stream_(owner.io_, owner.options_.tls.get()),
         resolver_(owner.io_),
         timer_(owner.io_) {}
 
@@ -291,6 +291,8 @@ class Client::Impl::Connection
   enum class State { kConnecting, kUp, kClosed };
 
   void connect(std::vector<tcp::endpoint> endpoints);
+  // With TLS: the handshake, then on_connected().
+  void secure();
   void on_connected();
   void schedule_flush();
   void flush();
@@ -302,7 +304,7 @@ class Client::Impl::Connection
   Impl& owner_;
   const std::string addr_;
   const HostPort hp_;
-  tcp::socket socket_;
+  tls::Stream stream_;
   tcp::resolver resolver_;
   asio::steady_timer timer_;
 
@@ -347,13 +349,36 @@ void Client::Impl::Connection::start() {
 void Client::Impl::Connection::connect(std::vector<tcp::endpoint> endpoints) {
   auto eps = std::make_shared<std::vector<tcp::endpoint>>(std::move(endpoints));
   asio::async_connect(
-      socket_, *eps,
+      stream_.socket(), *eps,
       [self = shared_from_this(), eps](const asio::error_code& ec,
                                        const tcp::endpoint&) {
         if (self->state_ == State::kClosed) return;
         if (ec) {
           self->fail(Status(ErrorCode::kUnavailable,
                             "connect to " + self->addr_ + ": " + ec.message()));
+          return;
+        }
+        self->secure();
+      });
+}
+
+void Client::Impl::Connection::secure() {
+  if (!stream_.tls()) {
+    on_connected();
+    return;
+  }
+  asio::error_code not_ip;
+  asio::ip::make_address(hp_.host, not_ip);
+  if (not_ip) stream_.set_server_name(hp_.host);  // SNI names hosts only
+  // Still kConnecting: the connect deadline covers the handshake.
+  stream_.async_handshake(
+      tls::Stream::kClient,
+      [self = shared_from_this()](const asio::error_code& ec) {
+        if (self->state_ == State::kClosed) return;
+        if (ec) {
+          self->fail(Status(ErrorCode::kUnavailable,
+                            "TLS handshake with " + self->addr_ + ": " +
+                                tls::describe_error(ec, self->stream_)));
           return;
         }
         self->on_connected();
@@ -363,7 +388,7 @@ void Client::Impl::Connection::connect(std::vector<tcp::endpoint> endpoints) {
 void Client::Impl::Connection::on_connected() {
   state_ = State::kUp;
   asio::error_code ignored;
-  socket_.set_option(tcp::no_delay(true), ignored);
+  stream_.socket().set_option(tcp::no_delay(true), ignored);
   const Credentials& who = owner_.options_.credentials;
   if (!who.password.empty()) {
     std::vector<std::string_view> args{"AUTH"};
@@ -410,8 +435,8 @@ void Client::Impl::Connection::flush() {
   writing_.swap(out_);
   out_.clear();
   write_in_flight_ = true;
-  asio::async_write(
-      socket_, asio::buffer(writing_),
+  stream_.async_write(
+      asio::buffer(writing_),
       [self = shared_from_this()](const asio::error_code& ec, size_t) {
         self->write_in_flight_ = false;
         if (self->state_ == State::kClosed) return;
@@ -427,7 +452,7 @@ void Client::Impl::Connection::flush() {
 }
 
 void Client::Impl::Connection::start_read() {
-  socket_.async_read_some(
+  stream_.async_read_some(
       asio::buffer(read_buf_.get(), kReadChunk),
       [self = shared_from_this()](const asio::error_code& ec, size_t n) {
         if (self->state_ == State::kClosed) return;
@@ -512,8 +537,7 @@ void Client::Impl::Connection::fail(const Status& status) {
   if (state_ == State::kClosed) return;
   auto self = shared_from_this();  // the pool may hold the last reference
   state_ = State::kClosed;
-  asio::error_code ignored;
-  socket_.close(ignored);
+  stream_.close();
   resolver_.cancel();
   timer_.cancel();
   owner_.forget(this);

@@ -6,6 +6,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/write.hpp>
+#include <optional>
 
 #include "cmud/common/address.h"
 #include "cmud/resp/resp.h"
@@ -14,13 +15,44 @@ namespace cmud::client {
 
 using asio::ip::tcp;
 
-// A plain socket: blocking writes (commands are small), reads that never
-// block. Thread-compatible.
+// A plain or TLS stream: blocking writes (commands are small), reads that
+// never block. Thread-compatible.
 class Subscriber::Impl {
  public:
-  Impl() : socket_(io_) {}
+  explicit Impl(tls::Context* tls) : stream_(io_, tls) {}
 
   Status connect(const std::string& addr, std::chrono::milliseconds timeout) {
+    Status s = connect_tcp(addr, timeout);
+    if (!s.ok() || !stream_.tls()) return s;
+    // The handshake on our own io_context, so that the wait is bounded.
+    auto hp = parse_host_port(addr);
+    asio::error_code not_ip;
+    asio::ip::make_address(hp->host, not_ip);
+    if (not_ip) stream_.set_server_name(hp->host);
+    std::optional<asio::error_code> done;
+    stream_.async_handshake(tls::Stream::kClient,
+                            [&done](const asio::error_code& ec) { done = ec; });
+    io_.restart();
+    io_.run_for(timeout);
+    if (!done) {
+      stream_.close();
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(100));  // the aborted handshake
+      return Status(ErrorCode::kUnavailable,
+                    "no TLS handshake with " + addr + " within " +
+                        std::to_string(timeout.count()) + " ms");
+    }
+    if (*done) {
+      return Status(ErrorCode::kUnavailable,
+                    "TLS handshake with " + addr + ": " +
+                        tls::describe_error(*done, stream_));
+    }
+    return {};
+  }
+
+  Status connect_tcp(const std::string& addr,
+                     std::chrono::milliseconds timeout) {
+    tcp::socket& socket = stream_.socket();
     auto hp = parse_host_port(addr);
     if (!hp.ok()) return hp.status();
     asio::error_code ec;
@@ -30,24 +62,24 @@ class Subscriber::Impl {
     // A non-blocking connect, waited for with poll(): a bounded wait even
     // for an address that never answers.
     for (const auto& ep : endpoints) {
-      socket_.close(ec);
-      socket_.open(ep.endpoint().protocol(), ec);
+      socket.close(ec);
+      socket.open(ep.endpoint().protocol(), ec);
       if (ec) continue;
-      socket_.non_blocking(true, ec);
-      socket_.connect(ep.endpoint(), ec);
+      socket.non_blocking(true, ec);
+      socket.connect(ep.endpoint(), ec);
       if (ec == asio::error::in_progress || ec == asio::error::would_block) {
-        pollfd p{socket_.native_handle(), POLLOUT, 0};
+        pollfd p{socket.native_handle(), POLLOUT, 0};
         if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
           ec = asio::error::timed_out;
           continue;
         }
         int err = 0;
         socklen_t len = sizeof err;
-        ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
+        ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
         ec = asio::error_code(err, asio::error::get_system_category());
       }
       if (!ec) {
-        socket_.set_option(tcp::no_delay(true), ec);
+        socket.set_option(tcp::no_delay(true), ec);
         return {};
       }
     }
@@ -58,10 +90,7 @@ class Subscriber::Impl {
     if (broken_) return Status(ErrorCode::kUnavailable, "connection closed");
     std::string out;
     resp::write_command(out, std::vector<std::string_view>(args));
-    socket_.non_blocking(false);
-    asio::error_code ec;
-    asio::write(socket_, asio::buffer(out), ec);
-    socket_.non_blocking(true, ec);
+    asio::error_code ec = write_all(out);
     if (ec) {
       broken_ = true;
       return Status(ErrorCode::kUnavailable, "send: " + ec.message());
@@ -76,10 +105,7 @@ class Subscriber::Impl {
     if (!who.user.empty()) args.push_back(who.user);
     args.push_back(who.password);
     resp::write_command(out, args);
-    asio::error_code ec;
-    socket_.non_blocking(false);
-    asio::write(socket_, asio::buffer(out), ec);
-    socket_.non_blocking(true);
+    asio::error_code ec = write_all(out);
     if (ec) return Status(ErrorCode::kUnavailable, "AUTH: " + ec.message());
     auto until = std::chrono::steady_clock::now() + timeout;
     char chunk[512];
@@ -99,12 +125,12 @@ class Subscriber::Impl {
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           until - std::chrono::steady_clock::now());
-      pollfd pfd{socket_.native_handle(), POLLIN, 0};
+      pollfd pfd{fd(), POLLIN, 0};
       if (left.count() <= 0 ||
           ::poll(&pfd, 1, static_cast<int>(left.count())) != 1) {
         return Status(ErrorCode::kTimeout, "no answer to AUTH");
       }
-      size_t n = socket_.read_some(asio::buffer(chunk), ec);
+      size_t n = stream_.read_some(asio::buffer(chunk), ec);
       if (ec && ec != asio::error::would_block) {
         return Status(ErrorCode::kUnavailable, "AUTH: " + ec.message());
       }
@@ -116,7 +142,9 @@ class Subscriber::Impl {
     char chunk[16 * 1024];
     while (!broken_) {
       asio::error_code ec;
-      size_t n = socket_.read_some(asio::buffer(chunk), ec);
+      // Until the socket is empty: a TLS record read whole is decrypted
+      // and taken now, so poll() on fd() never misses bytes held above it.
+      size_t n = stream_.read_some(asio::buffer(chunk), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
         break;
       }
@@ -155,9 +183,19 @@ class Subscriber::Impl {
     return got;
   }
 
-  int fd() { return socket_.native_handle(); }
+  int fd() { return stream_.socket().native_handle(); }
 
  private:
+  // Writes all of `out`, blocking (commands are small).
+  asio::error_code write_all(const std::string& out) {
+    asio::error_code ec;
+    stream_.socket().non_blocking(false, ec);
+    stream_.write(asio::buffer(out), ec);
+    asio::error_code ignored;
+    stream_.socket().non_blocking(true, ignored);
+    return ec;
+  }
+
   static Status unavailable(const std::string& addr,
                             const asio::error_code& ec) {
     return Status(ErrorCode::kUnavailable,
@@ -165,26 +203,28 @@ class Subscriber::Impl {
   }
 
   asio::io_context io_;
-  tcp::socket socket_;
+  tls::Stream stream_;
   std::string in_;
   bool broken_ = false;
 };
 
 Result<std::unique_ptr<Subscriber>> Subscriber::connect(
     const std::string& addr, std::chrono::milliseconds timeout,
-    const Credentials& credentials) {
-  auto impl = std::make_unique<Impl>();
+    const Credentials& credentials, std::shared_ptr<tls::Context> tls) {
+  auto impl = std::make_unique<Impl>(tls.get());
   if (Status s = impl->connect(addr, timeout); !s.ok()) return s;
   if (!credentials.password.empty()) {
     if (Status s = impl->auth(credentials, timeout); !s.ok()) {
       return Status(s.code(), "AUTH at " + addr + ": " + s.message());
     }
   }
-  return std::unique_ptr<Subscriber>(new Subscriber(std::move(impl), addr));
+  return std::unique_ptr<Subscriber>(
+      new Subscriber(std::move(impl), addr, std::move(tls)));
 }
 
-Subscriber::Subscriber(std::unique_ptr<Impl> impl, std::string addr)
-    : impl_(std::move(impl)), addr_(std::move(addr)) {}
+Subscriber::Subscriber(std::unique_ptr<Impl> impl, std::string addr,
+                       std::shared_ptr<tls::Context> tls)
+    : tls_(std::move(tls)), impl_(std::move(impl)), addr_(std::move(addr)) {}
 
 Subscriber::~Subscriber() = default;
 

@@ -64,6 +64,7 @@ ClientStorage::ClientStorage(std::shared_ptr<StickyRouter> router,
                              client::ClientOptions options)
     : router_(std::move(router)),
       credentials_(options.credentials),
+      tls_(options.tls),
       client_(std::make_unique<client::Client>(router_, options)) {}
 
 ClientStorage::~ClientStorage() = default;
@@ -114,8 +115,10 @@ std::string ClientStorage::current_addr() const { return router_->next_addr(); }
 class ClientStorage::ClientFeed : public Feed {
  public:
   ClientFeed(std::shared_ptr<StickyRouter> router,
-             client::Credentials credentials)
-      : router_(std::move(router)), credentials_(std::move(credentials)) {}
+             client::Credentials credentials, std::shared_ptr<tls::Context> tls)
+      : router_(std::move(router)),
+        credentials_(std::move(credentials)),
+        tls_(std::move(tls)) {}
 
   Status listen(const std::vector<std::string>& channels) override {
     if (Status s = ensure(); !s.ok()) {
@@ -159,7 +162,8 @@ class ClientStorage::ClientFeed : public Feed {
     if (now < retry_at_) {
       return Status(ErrorCode::kUnavailable, "the live feed is reconnecting");
     }
-    auto s = client::Subscriber::connect(addr, kConnectTimeout, credentials_);
+    auto s =
+        client::Subscriber::connect(addr, kConnectTimeout, credentials_, tls_);
     if (!s.ok()) {
       retry_at_ = now + kRetryAfter;
       return s.status();
@@ -180,13 +184,14 @@ class ClientStorage::ClientFeed : public Feed {
 
   std::shared_ptr<StickyRouter> router_;
   const client::Credentials credentials_;
+  const std::shared_ptr<tls::Context> tls_;
   std::unique_ptr<client::Subscriber> sub_;
   std::vector<std::string> channels_;
   std::chrono::steady_clock::time_point retry_at_{};
 };
 
 std::unique_ptr<Feed> ClientStorage::open_feed() {
-  return std::make_unique<ClientFeed>(router_, credentials_);
+  return std::make_unique<ClientFeed>(router_, credentials_, tls_);
 }
 
 }  // namespace cmud::game

@@ -30,12 +30,16 @@ namespace {
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
 std::string to_json(const ServerDesc& d,
-                    const std::optional<std::string>& client) {
+                    const std::optional<std::string>& client,
+                    const std::optional<std::string>& tls_port,
+                    bool tls_query_ports) {
   nlohmann::json j;
   j["address"] = d.address;
   j["actors"] = d.actors;
   j["query"] = d.query;
   if (client) j["client"] = *client;
+  if (tls_port) j["tls_port"] = *tls_port;
+  if (tls_query_ports) j["tls"] = true;
   return j.dump();
 }
 
@@ -145,18 +149,25 @@ class Server::Impl {
   const std::string& address() const { return system_->address(); }
   const std::vector<std::string>& query_addrs() const { return desc_.query; }
   const std::optional<std::string>& client_addr() const { return client_addr_; }
+  const std::optional<std::string>& tls_addr() const { return tls_addr_; }
   actor::Stats stats() const { return system_->stats(); }
   uint64_t incarnation() const { return incarnation_; }
 
  private:
   void accept_on(size_t actor);
-  void accept_client();
+  // The client port (spread round-robin) and the TLS port alike.
+  void accept_spread(tcp::acceptor& acceptor, tls::Context* tls);
+  // The server context of TLS query ports (the cluster's is the actor
+  // system's).
+  Status make_tls_contexts();
   void backoff(asio::io_context::executor_type ex, std::function<void()> f);
 
   ServerConfig config_;
   // Sessions point at these; they outlive the system, whose io_contexts
   // own the sessions.
   std::vector<std::unique_ptr<PortInfo>> ports_;
+  // The server side of TLS query connections; null without TLS.
+  std::shared_ptr<tls::Context> tls_server_;
   ClientCount clients_;
   Settings settings_;
   std::shared_ptr<PubSub> pubsub_ = std::make_shared<PubSub>();
@@ -166,9 +177,11 @@ class Server::Impl {
   // Declared after system_: destroyed before the io_contexts they use.
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::unique_ptr<tcp::acceptor> client_acceptor_;
+  std::unique_ptr<tcp::acceptor> tls_acceptor_;
   std::atomic<size_t> next_client_actor_{0};
   ServerDesc desc_;
   std::optional<std::string> client_addr_;
+  std::optional<std::string> tls_addr_;
   std::string description_;
   uint64_t incarnation_ = 0;
   std::once_flag stop_once_;
@@ -203,14 +216,15 @@ Status Server::Impl::start() {
     return Status(ErrorCode::kInvalidArgument, "maxclients must be positive");
   }
   if (config_.protected_mode && config_.cluster_secret.empty() &&
-      beyond_loopback(config_.host)) {
+      !config_.tls_cluster && beyond_loopback(config_.host)) {
     return Status(ErrorCode::kInvalidArgument,
                   "protected mode: listening on " + config_.host +
                       " without a cluster secret would let anyone who "
                       "reaches the actor-system port join the cluster and "
                       "rewrite the store; give every server "
-                      "--cluster-secret-file FILE (or, on a closed "
-                      "network, --protected-mode no)");
+                      "--cluster-secret-file FILE or TLS between servers "
+                      "(--tls-cluster), or, on a closed network, "
+                      "--protected-mode no");
   }
   if (config_.member_timeout.count() <= 1000) {
     return Status(ErrorCode::kInvalidArgument,
@@ -231,6 +245,8 @@ Status Server::Impl::start() {
                   "ports " + std::to_string(config_.port) + ".." +
                       std::to_string(config_.port + n) + " exceed 65535");
   }
+  Status tls_ok = make_tls_contexts();
+  if (!tls_ok.ok()) return tls_ok;
   std::vector<std::string> join;
   for (const auto& t : config_.join) {
     auto a = join_target_address(t);
@@ -245,6 +261,7 @@ Status Server::Impl::start() {
   sc.serialize_local_messages = config_.serialize_local_messages;
   sc.emulated_latency = config_.emulated_latency;
   sc.cluster_secret = config_.cluster_secret;
+  if (config_.tls_cluster) sc.cluster_tls = config_.tls;
   sc.on_error = config_.on_error;
   sc.name = "cmud-server";
   auto sys = actor::System::create(std::move(sc));
@@ -266,6 +283,14 @@ Status Server::Impl::start() {
     client_acceptor_ = std::make_unique<tcp::acceptor>(std::move(*acc));
     client_addr_ =
         join_host_port(config_.host, client_acceptor_->local_endpoint().port());
+  }
+  if (config_.tls_port) {
+    auto acc = actor::listen_tcp(system_->executor(0), config_.host,
+                                 *config_.tls_port);
+    if (!acc.ok()) return acc.status();
+    tls_acceptor_ = std::make_unique<tcp::acceptor>(std::move(*acc));
+    tls_addr_ =
+        join_host_port(config_.host, tls_acceptor_->local_endpoint().port());
   }
 
   std::vector<std::string> query_ports;
@@ -316,10 +341,19 @@ Status Server::Impl::start() {
   for (size_t i = 0; i < n; ++i) {
     asio::post(system_->executor(i), [this, i] { accept_on(i); });
   }
+  tls::Context* query_tls =
+      config_.tls_query_ports ? tls_server_.get() : nullptr;
   if (client_acceptor_) {
-    asio::post(system_->executor(0), [this] { accept_client(); });
+    asio::post(system_->executor(0), [this, query_tls] {
+      accept_spread(*client_acceptor_, query_tls);
+    });
   }
-  description_ = to_json(desc_, client_addr_);
+  if (tls_acceptor_) {
+    asio::post(system_->executor(0),
+               [this] { accept_spread(*tls_acceptor_, tls_server_.get()); });
+  }
+  description_ =
+      to_json(desc_, client_addr_, tls_addr_, config_.tls_query_ports);
   return {};
 }
 
@@ -341,27 +375,41 @@ void Server::Impl::accept_on(size_t i) {
           backoff(system_->executor(i), [this, i] { accept_on(i); });
           return;
         }
-        std::make_shared<Session>(std::move(socket), *ports_[i])->start();
+        std::make_shared<Session>(
+            std::move(socket), *ports_[i],
+            config_.tls_query_ports ? tls_server_.get() : nullptr)
+            ->start();
         accept_on(i);
       });
 }
 
-void Server::Impl::accept_client() {
+void Server::Impl::accept_spread(tcp::acceptor& acceptor, tls::Context* tls) {
   size_t k = next_client_actor_++ % ports_.size();
-  client_acceptor_->async_accept(
-      system_->executor(k),
-      [this, k](const asio::error_code& ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted) return;
-        if (ec) {
-          spdlog::warn("accept on client port: {}", ec.message());
-          backoff(system_->executor(0), [this] { accept_client(); });
-          return;
-        }
-        // The socket belongs to actor k's worker; start it there.
-        auto s = std::make_shared<Session>(std::move(socket), *ports_[k]);
-        asio::post(system_->executor(k), [s] { s->start(); });
-        accept_client();
-      });
+  acceptor.async_accept(system_->executor(k), [this, k, &acceptor, tls](
+                                                  const asio::error_code& ec,
+                                                  tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) {
+      asio::error_code lec;
+      spdlog::warn("accept on port {}: {}", acceptor.local_endpoint(lec).port(),
+                   ec.message());
+      backoff(system_->executor(0),
+              [this, &acceptor, tls] { accept_spread(acceptor, tls); });
+      return;
+    }
+    // The socket belongs to actor k's worker; start it there.
+    auto s = std::make_shared<Session>(std::move(socket), *ports_[k], tls);
+    asio::post(system_->executor(k), [s] { s->start(); });
+    accept_spread(acceptor, tls);
+  });
+}
+
+Status Server::Impl::make_tls_contexts() {
+  if (!config_.tls_query_ports && !config_.tls_port) return {};
+  auto ctx = tls::server_context(config_.tls);
+  if (!ctx.ok()) return ctx.status();
+  tls_server_ = *ctx;
+  return {};
 }
 
 void Server::Impl::stop() {
@@ -372,6 +420,7 @@ void Server::Impl::stop() {
     asio::error_code ec;
     for (auto& a : acceptors_) a->close(ec);
     if (client_acceptor_) client_acceptor_->close(ec);
+    if (tls_acceptor_) tls_acceptor_->close(ec);
   });
 }
 
@@ -392,6 +441,9 @@ const std::vector<std::string>& Server::query_addrs() const {
 }
 const std::optional<std::string>& Server::client_addr() const {
   return impl_->client_addr();
+}
+const std::optional<std::string>& Server::tls_addr() const {
+  return impl_->tls_addr();
 }
 actor::Stats Server::stats() const { return impl_->stats(); }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 #include <cstdio>
 #include <cstring>
@@ -86,18 +87,19 @@ void ClientRegistry::shut_down_all() {
   }
 }
 
-Session::Session(asio::ip::tcp::socket socket, const PortInfo& port)
-    : socket_(std::move(socket)),
-      executor_(socket_.get_executor()),
+Session::Session(asio::ip::tcp::socket socket, const PortInfo& port,
+                 tls::Context* tls)
+    : stream_(std::move(socket), tls),
+      executor_(stream_.socket().get_executor()),
       port_(port),
       id_(next_session_id.fetch_add(1, std::memory_order_relaxed)),
       opened_ms_(steady_now_ms()),
       authenticated_(port.password_digest.empty()) {
   asio::error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   // write() sends directly; only what the kernel will not take now waits
   // on the reactor.
-  socket_.non_blocking(true, ec);
+  stream_.socket().non_blocking(true, ec);
 }
 
 Session::~Session() {
@@ -125,11 +127,39 @@ bool beyond_loopback(const std::string& host) {
 }
 
 void Session::start() {
+  if (!stream_.tls()) {
+    begin();
+    return;
+  }
+  // A client that never finishes its handshake does not hold a place.
+  auto deadline = std::make_shared<asio::steady_timer>(executor_);
+  deadline->expires_after(kTlsHandshakeTimeout);
+  deadline->async_wait([weak = weak_from_this()](const asio::error_code& ec) {
+    auto self = weak.lock();
+    if (!ec && self) self->close();
+  });
+  stream_.async_handshake(
+      tls::Stream::kServer,
+      [self = shared_from_this(), deadline](const asio::error_code& ec) {
+        deadline->cancel();
+        if (self->closed_) return;
+        if (ec) {
+          spdlog::debug("TLS handshake with a client of port {} failed: {}",
+                        self->port_.tcp_port,
+                        tls::describe_error(ec, self->stream_));
+          self->close();
+          return;
+        }
+        self->begin();
+      });
+}
+
+void Session::begin() {
   // With a password, clients from anywhere may try it (as Redis's
   // protected mode, which guards only servers without one).
   if (port_.protected_mode && port_.password_digest.empty()) {
     asio::error_code ec;
-    auto remote = socket_.remote_endpoint(ec);
+    auto remote = stream_.socket().remote_endpoint(ec);
     if (ec || !loopback_client(remote.address())) {
       out_ =
           "-DENIED cmud is running in protected mode: no client "
@@ -164,9 +194,9 @@ void Session::publish_row() {
   if (row_.id == 0) {  // first time: what does not change
     asio::error_code ec;
     row_.id = id_;
-    row_.addr = endpoint_text(socket_.remote_endpoint(ec));
-    row_.laddr = endpoint_text(socket_.local_endpoint(ec));
-    row_.fd = static_cast<int>(socket_.native_handle());
+    row_.addr = endpoint_text(stream_.socket().remote_endpoint(ec));
+    row_.laddr = endpoint_text(stream_.socket().local_endpoint(ec));
+    row_.fd = static_cast<int>(stream_.socket().native_handle());
     row_.opened_ms = opened_ms_;
   }
   row_.name = name_;
@@ -263,12 +293,12 @@ bool Session::unsubscribe(std::string_view name, bool pattern) {
 
 std::string Session::describe() {
   asio::error_code ec;
-  auto remote = socket_.remote_endpoint(ec);
-  auto local = socket_.local_endpoint(ec);
+  auto remote = stream_.socket().remote_endpoint(ec);
+  auto local = stream_.socket().local_endpoint(ec);
   return "id=" + std::to_string(id_) + " addr=" + endpoint_text(remote) +
          " laddr=" + endpoint_text(local) +
-         " fd=" + std::to_string(socket_.native_handle()) + " name=" + name_ +
-         " db=0 sub=" + std::to_string(channels_.size()) +
+         " fd=" + std::to_string(stream_.socket().native_handle()) +
+         " name=" + name_ + " db=0 sub=" + std::to_string(channels_.size()) +
          " psub=" + std::to_string(patterns_.size()) +
          " multi=" + (in_multi_ ? std::to_string(queued_.size()) : "-1") +
          " resp=" + std::to_string(protocol_) + "\n";
@@ -391,7 +421,7 @@ void Session::read() {
     in_.resize(std::max(in_len_ + kReadChunk, doubled));
   }
   reading_ = true;
-  socket_.async_read_some(
+  stream_.async_read_some(
       asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
       [self = shared_from_this()](const asio::error_code& ec, size_t n) {
         self->reading_ = false;
@@ -494,7 +524,7 @@ void Session::send_request() {
   request_ = QueryRequest();
   // The actor may run, and the reply arrive, before request() returns.
   port_.system->request(
-      port_.actor, std::move(request), socket_.get_executor(),
+      port_.actor, std::move(request), executor_,
       [self](Result<QueryReply> r) { self->on_reply(std::move(r)); });
 }
 
@@ -618,9 +648,11 @@ void Session::write() {
     return;
   }
   // Replies usually fit the socket buffer: one send, no completion to run
-  // later (which would cost another turn of the event loop).
+  // later (which would cost another turn of the event loop). TLS writes go
+  // through the stream's engine, always asynchronously.
   asio::error_code ec;
-  size_t n = socket_.send(asio::buffer(out_), 0, ec);
+  size_t n = 0;
+  if (!stream_.tls()) n = stream_.socket().send(asio::buffer(out_), 0, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
     n = 0;
     ec = {};
@@ -636,8 +668,8 @@ void Session::write() {
   }
   out_.erase(0, n);
   writing_.swap(out_);
-  asio::async_write(
-      socket_, asio::buffer(writing_),
+  stream_.async_write(
+      asio::buffer(writing_),
       [self = shared_from_this()](const asio::error_code& ec, size_t) {
         self->writing_.clear();
         if (ec) {
@@ -658,9 +690,7 @@ void Session::close() {
     channels_.clear();
     patterns_.clear();
   }
-  asio::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  stream_.close();
 }
 
 }  // namespace cmud::server

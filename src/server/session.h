@@ -17,6 +17,7 @@
 
 #include "cmud/actor/system.h"
 #include "cmud/resp/resp.h"
+#include "cmud/tls/tls.h"
 #include "messages.h"
 #include "pubsub.h"
 #include "query_wire.h"
@@ -182,11 +183,16 @@ struct Command;
 class Session final : public std::enable_shared_from_this<Session>,
                       public PubSub::Subscriber {
  public:
-  Session(asio::ip::tcp::socket socket, const PortInfo& port);
+  // With `tls` the connection speaks TLS under that context (which
+  // outlives the session).
+  Session(asio::ip::tcp::socket socket, const PortInfo& port,
+          tls::Context* tls = nullptr);
   ~Session();
   // Serves the connection, or, past maxclients, answers Redis's error and
-  // closes it. REQUIRES: called on the socket's executor.
+  // closes it. A TLS connection first completes its handshake, within
+  // kTlsHandshakeTimeout. REQUIRES: called on the socket's executor.
   void start();
+  static constexpr std::chrono::seconds kTlsHandshakeTimeout{10};
 
   // For command handlers.
   const PortInfo& port() const { return port_; }
@@ -264,6 +270,8 @@ class Session final : public std::enable_shared_from_this<Session>,
     uint64_t tx = 0;          // the EXEC it belongs to, when one checks
   };
 
+  // start() once a TLS handshake is done (at once when plain).
+  void begin();
   void read();
   void process();
   // Queues a reply already written, after the ones still owed.
@@ -292,7 +300,7 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Writes a pub/sub message to the client, if it still subscribes.
   void push_message(const std::string& pattern, const PubSubMessage& m);
 
-  asio::ip::tcp::socket socket_;
+  tls::Stream stream_;
   const asio::any_io_executor executor_;  // the socket's, for deliver()
   const PortInfo& port_;
   std::vector<char> in_;  // received bytes: [in_pos_, in_len_) unparsed

@@ -25,6 +25,7 @@
 #include "cmud/actor/host.h"
 #include "cmud/actor/message.h"
 #include "cmud/common/status.h"
+#include "cmud/tls/tls.h"
 
 namespace cmud::actor {
 
@@ -65,6 +66,10 @@ struct SystemConfig {
   // A connection that has not completed its handshake by then is closed.
   std::chrono::milliseconds handshake_timeout{5000};
   FrameMacs frame_macs = FrameMacs::kAuto;
+  // When set, every connection between systems is TLS: our certificate and
+  // key, and the CA every peer's certificate must chain to (both sides
+  // verify; auth_clients is ignored). Complements the cluster secret.
+  std::optional<tls::TlsOptions> cluster_tls{};
   // Receives every internal error: unknown target, undecodable frame,
   // unreachable peer, an actor's non-OK result. Called from any runtime
   // thread; must be thread-safe and must not block. Default: log a warning.

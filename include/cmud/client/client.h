@@ -23,6 +23,7 @@
 
 #include "cmud/client/credentials.h"
 #include "cmud/common/status.h"
+#include "cmud/tls/tls.h"
 
 namespace cmud::client {
 
@@ -88,6 +89,10 @@ struct ClientOptions {
   // Refused credentials fail every request of the connection with kDenied
   // and the server's words.
   Credentials credentials{};
+  // Set: every connection speaks TLS under this context
+  // (tls::client_context: the server's certificate is verified against its
+  // CA; ours is sent when the server asks). Null: plain TCP.
+  std::shared_ptr<tls::Context> tls{};
 };
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;

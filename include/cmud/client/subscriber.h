@@ -16,6 +16,7 @@
 
 #include "cmud/client/credentials.h"
 #include "cmud/common/status.h"
+#include "cmud/tls/tls.h"
 
 namespace cmud::client {
 
@@ -29,13 +30,15 @@ class Subscriber {
     std::string message;
   };
 
-  // Connects to a query port ("host:port") and signs in with `credentials`
-  // (when they hold a password); kUnavailable when it cannot within
-  // `timeout`, kDenied when the server refuses them.
+  // Connects to a query port ("host:port"), over TLS under `tls` when set
+  // (ClientOptions::tls), and signs in with `credentials` (when they hold a
+  // password); kUnavailable when it cannot within `timeout` (each step),
+  // kDenied when the server refuses them.
   static Result<std::unique_ptr<Subscriber>> connect(
       const std::string& addr,
       std::chrono::milliseconds timeout = std::chrono::milliseconds(2000),
-      const Credentials& credentials = {});
+      const Credentials& credentials = {},
+      std::shared_ptr<tls::Context> tls = nullptr);
   ~Subscriber();
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;
@@ -53,7 +56,9 @@ class Subscriber {
 
  private:
   class Impl;
-  Subscriber(std::unique_ptr<Impl> impl, std::string addr);
+  Subscriber(std::unique_ptr<Impl> impl, std::string addr,
+             std::shared_ptr<tls::Context> tls);
+  std::shared_ptr<tls::Context> tls_;  // outlives impl_'s stream
   std::unique_ptr<Impl> impl_;
   std::string addr_;
 };

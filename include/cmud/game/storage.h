@@ -110,7 +110,9 @@ class ClientStorage : public Storage {
   auto with_failover(Op op) -> decltype(op());
 
   std::shared_ptr<StickyRouter> router_;
-  const client::Credentials credentials_;  // the live feed signs in too
+  // The live feed signs in and speaks TLS too.
+  const client::Credentials credentials_;
+  const std::shared_ptr<tls::Context> tls_;
   std::unique_ptr<client::Client> client_;
 };
 

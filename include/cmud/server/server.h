@@ -19,6 +19,7 @@
 #include "cmud/common/status.h"
 #include "cmud/durable/log.h"
 #include "cmud/resp/resp.h"
+#include "cmud/tls/tls.h"
 
 namespace cmud::server {
 
@@ -92,6 +93,20 @@ struct ServerConfig {
   // a cluster secret refuses to start, and without a password its query
   // ports answer clients from beyond loopback with -DENIED.
   bool protected_mode = true;
+  // TLS, with Redis's option names: the certificate, key and CA files, and
+  // which client certificates TLS query ports ask for (tls-auth-clients).
+  tls::TlsOptions tls{};
+  // Every query port and the client port speak TLS only (--tls); the
+  // description says so ("tls":true), so clients that join by it know.
+  bool tls_query_ports = false;
+  // An extra TLS port whose connections are spread round-robin over the
+  // actors (Redis's tls-port), beside the plain query ports.
+  std::optional<uint16_t> tls_port;
+  // Links between servers use TLS, each side verifying the other's
+  // certificate against the CA (Redis's tls-cluster). Members are then
+  // proven by certificate: protected mode accepts it in place of a cluster
+  // secret.
+  bool tls_cluster = false;
   // This start's incarnation, part of every version's origin; 0 takes the
   // next from data_dir, or without one draws a fresh random one.
   uint64_t incarnation = 0;
@@ -117,6 +132,8 @@ class Server {
   const std::vector<std::string>& query_addrs() const;
   // The client port's "host:port", when configured.
   const std::optional<std::string>& client_addr() const;
+  // The TLS port's "host:port", when configured.
+  const std::optional<std::string>& tls_addr() const;
   actor::Stats stats() const;
   // This start's incarnation (never 0).
   uint64_t incarnation() const;
