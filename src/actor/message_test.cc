@@ -141,6 +141,8 @@ static_assert(wire_id_of("foobar") == 0xbf9cf968u);
 TEST(Message, StructWithAFieldWithoutCodecIsNotAMessageValue) {
   static_assert(!Serializable<PointerMessage>);
   static_assert(!MessageValue<PointerMessage>);
+  // Named like any message; only its field has no codec.
+  static_assert(PointerMessage::kMessageName == "test.codec.PointerMessage");
   static_assert(!Serializable<std::vector<bool>>);
 }
 

@@ -20,9 +20,10 @@ struct Note {
 // Records what it receives, with the virtual time, into a shared log.
 class Recorder : public actor::Actor {
  public:
-  Recorder(actor::Context& ctx, World& w, std::vector<std::string>* log,
+  // The runtime hands every actor its context; a recorder never sends.
+  Recorder(actor::Context& /*ctx*/, World& w, std::vector<std::string>* log,
            std::string name)
-      : ctx_(ctx), world_(w), log_(log), name_(std::move(name)) {}
+      : world_(w), log_(log), name_(std::move(name)) {}
   Status on_message(actor::Message& m) override {
     if (auto* n = m.as<Note>()) {
       log_->push_back(name_ + ":" + std::to_string(n->n) + "@" +
@@ -32,7 +33,6 @@ class Recorder : public actor::Actor {
   }
 
  private:
-  actor::Context& ctx_;
   World& world_;
   std::vector<std::string>* log_;
   std::string name_;

@@ -156,7 +156,7 @@ struct Published {
 
 // The clients subscribed on one server (one start of it): one to the
 // channel, one to a pattern that matches it. Records what each is handed.
-class SimSubscriber : public PubSub::Subscriber {
+class SimSubscriber final : public PubSub::Subscriber {
  public:
   void deliver(std::string_view pattern,
                const std::shared_ptr<const PubSubMessage>& m) override {
