@@ -1,5 +1,6 @@
 #include "cmud/server/server.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -188,6 +189,13 @@ class Server::Impl {
 };
 
 Status Server::Impl::start() {
+  // Buffers of 1 MiB and more (a big command's input, a big value) are
+  // mapped on their own and go back to the system when freed. Left to
+  // itself glibc raises this threshold after the first such free, and
+  // the next ones then stay in the heap: 24 clients that each sent 30 MiB
+  // of a never-finished command kept ~100 MB resident after they left.
+  // Process-wide, and harmless for anything else in the process.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   incarnation_ = config_.incarnation;
   if (incarnation_ == 0 && !config_.data_dir.empty()) {
     // Persisted before any port opens: no start reuses an identity.

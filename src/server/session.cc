@@ -410,9 +410,26 @@ void Session::read() {
     in_len_ -= in_pos_;
     in_pos_ = 0;
   }
+  if (in_len_ == 0 && !stream_.tls()) {
+    // Nothing pending: wait with no buffer, so an idle connection holds
+    // none (as Redis frees idle query buffers); read_ready() takes one.
+    if (!in_.empty()) decltype(in_)().swap(in_);
+    reading_ = true;
+    stream_.socket().async_wait(
+        asio::ip::tcp::socket::wait_read,
+        [self = shared_from_this()](const asio::error_code& ec) {
+          self->reading_ = false;
+          if (ec) {
+            self->close();
+            return;
+          }
+          self->read_ready();
+        });
+    return;
+  }
   // A buffer that grew for one big command goes back once it is parsed.
   if (in_len_ == 0 && in_.size() > kShrinkAbove) {
-    std::vector<char>().swap(in_);
+    decltype(in_)().swap(in_);
   }
   // Grows only when full, and then geometrically, up to what the command in
   // progress needs: never to a size the client only announced.
@@ -432,6 +449,23 @@ void Session::read() {
         self->in_len_ += n;
         self->process();
       });
+}
+
+void Session::read_ready() {
+  if (closed_) return;
+  in_.resize(kReadChunk);
+  asio::error_code ec;
+  size_t n = stream_.socket().read_some(asio::buffer(in_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    read();  // woken for nothing: wait again
+    return;
+  }
+  if (ec) {
+    close();
+    return;
+  }
+  in_len_ = n;
+  process();
 }
 
 void Session::process() {

@@ -95,6 +95,24 @@ class ScanCursors {
 
 class Session;
 
+// Leaves new elements uninitialised: a read buffer is written by the socket
+// before anything reads it, so growing it need not zero it. Stateless.
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
 // Milliseconds of the steady clock: connection ages (CLIENT LIST).
 inline int64_t steady_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -273,6 +291,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // start() once a TLS handshake is done (at once when plain).
   void begin();
   void read();
+  // A plain socket became readable with no input pending: reads into a
+  // fresh buffer.
+  void read_ready();
   void process();
   // Queues a reply already written, after the ones still owed.
   void owe(std::string reply);
@@ -303,7 +324,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   tls::Stream stream_;
   const asio::any_io_executor executor_;  // the socket's, for deliver()
   const PortInfo& port_;
-  std::vector<char> in_;  // received bytes: [in_pos_, in_len_) unparsed
+  // Received bytes: [in_pos_, in_len_) unparsed. Released whenever all is
+  // parsed (plain sockets), so an idle connection holds no buffer.
+  std::vector<char, UninitAllocator<char>> in_;
   size_t in_pos_ = 0;
   size_t in_len_ = 0;
   // Unparsed input below this cannot complete a command (parse's `need`).
