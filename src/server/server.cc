@@ -336,6 +336,7 @@ Status Server::Impl::start() {
     p->settings = &settings_;
     p->clients = &clients_;
     p->protected_mode = config_.protected_mode;
+    p->tls_handshake_timeout = config_.tls_handshake_timeout;
     p->password_digest = digest;
     p->appendonly = !config_.data_dir.empty();
     p->appendfsync = durable::fsync_name(config_.fsync);

@@ -133,7 +133,7 @@ void Session::start() {
   }
   // A client that never finishes its handshake does not hold a place.
   auto deadline = std::make_shared<asio::steady_timer>(executor_);
-  deadline->expires_after(kTlsHandshakeTimeout);
+  deadline->expires_after(port_.tls_handshake_timeout);
   deadline->async_wait([weak = weak_from_this()](const asio::error_code& ec) {
     auto self = weak.lock();
     if (!ec && self) self->close();

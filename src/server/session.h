@@ -171,6 +171,7 @@ struct PortInfo {
   Settings* settings = nullptr;    // the server's; outlives every session
   ClientCount* clients = nullptr;  // shared by the server's ports
   bool protected_mode = true;      // only loopback clients (ServerConfig)
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
   // SHA-256 of the default user's password (auth.h); empty: none, every
   // connection starts authenticated.
   std::string password_digest{};
@@ -208,9 +209,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   ~Session();
   // Serves the connection, or, past maxclients, answers Redis's error and
   // closes it. A TLS connection first completes its handshake, within
-  // kTlsHandshakeTimeout. REQUIRES: called on the socket's executor.
+  // PortInfo::tls_handshake_timeout. REQUIRES: called on the socket's
+  // executor.
   void start();
-  static constexpr std::chrono::seconds kTlsHandshakeTimeout{10};
 
   // For command handlers.
   const PortInfo& port() const { return port_; }

@@ -1,6 +1,7 @@
 // TLS on the query ports and between servers, end to end with the client
 // library.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
@@ -154,6 +155,32 @@ TEST_F(TlsServerTest, ClientsWithoutAGoodCertificateOrTlsGetNothing) {
   auto got = good->get("x");
   ASSERT_TRUE(got.ok()) << got.status().to_string();
   EXPECT_EQ(got->value_or(""), "2");
+}
+
+TEST_F(TlsServerTest, AClientThatNeverFinishesItsHandshakeIsClosed) {
+  ServerConfig c = config();
+  c.tls_query_ports = true;
+  c.tls_handshake_timeout = 300ms;
+  auto server = start(c);
+  ASSERT_TRUE(server);
+  auto hp = parse_host_port(server->query_addrs()[0]);
+  ASSERT_TRUE(hp.ok());
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address(hp->host), hp->port});
+  const auto start = std::chrono::steady_clock::now();
+  // Says nothing: the server ends the connection after the timeout (the
+  // wait is bounded, so a server that never does fails the test).
+  pollfd p{s.native_handle(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  const auto took = std::chrono::steady_clock::now() - start;
+  char byte;
+  asio::error_code ec;
+  s.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset)
+      << ec.message();
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 5s);
 }
 
 TEST_F(TlsServerTest, ATlsPortBesidePlainQueryPorts) {

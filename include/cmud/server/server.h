@@ -107,6 +107,9 @@ struct ServerConfig {
   // proven by certificate: protected mode accepts it in place of a cluster
   // secret.
   bool tls_cluster = false;
+  // A TLS query client that has not finished its handshake by then is
+  // closed, so one that never does holds no place.
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
   // This start's incarnation, part of every version's origin; 0 takes the
   // next from data_dir, or without one draws a fresh random one.
   uint64_t incarnation = 0;
