@@ -193,8 +193,9 @@ Status Server::Impl::start() {
   // mapped on their own and go back to the system when freed. Left to
   // itself glibc raises this threshold after the first such free, and
   // the next ones then stay in the heap: 24 clients that each sent 30 MiB
-  // of a never-finished command kept ~100 MB resident after they left.
-  // Process-wide, and harmless for anything else in the process.
+  // of a never-finished command left ~96 MB resident, now ~64 MB (what the
+  // per-thread arenas keep; docs/PERFORMANCE.md). Process-wide, and
+  // harmless for anything else in the process.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   incarnation_ = config_.incarnation;
   if (incarnation_ == 0 && !config_.data_dir.empty()) {
