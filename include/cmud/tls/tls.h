@@ -101,7 +101,7 @@ class Stream {
   }
 
   // Handler: void(const asio::error_code&). Plain streams complete at once
-  // (posted). With client role, `server_name` goes out as SNI when set.
+  // (posted). A client sends SNI if set_server_name() was called first.
   template <class Handler>
   void async_handshake(asio::ssl::stream_base::handshake_type role,
                        Handler&& handler) {
