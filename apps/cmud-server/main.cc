@@ -82,11 +82,20 @@ int main(int argc, char** argv) {
       "a password query clients must give (AUTH, or HELLO ... AUTH "
       "default PASS) before any other command; other users of this machine "
       "can read it in the process list, so prefer --requirepass-file");
-  app.add_option("--requirepass-file", requirepass_file,
-                 "a file holding that password (trailing whitespace "
-                 "ignored)")
+  auto* requirepass_from_file =
+      app.add_option("--requirepass-file", requirepass_file,
+                     "a file holding that password (trailing whitespace "
+                     "ignored)")
+          ->check(CLI::ExistingFile)
+          ->excludes(requirepass);
+  app.add_option("--aclfile", config.aclfile,
+                 "Redis's ACL file: one 'user NAME RULE...' per line (e.g. "
+                 "'user alice on >secret ~app:* +@read'), read at start and "
+                 "by ACL LOAD, written by ACL SAVE; it defines the default "
+                 "user too")
       ->check(CLI::ExistingFile)
-      ->excludes(requirepass);
+      ->excludes(requirepass)
+      ->excludes(requirepass_from_file);
   app.add_option("--tls-cert-file", config.tls.cert_file,
                  "PEM certificate (chain) of this server, for TLS query "
                  "ports and TLS links between servers")

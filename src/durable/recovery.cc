@@ -81,7 +81,7 @@ bool apply_record(std::string_view payload, Recovered& r, bool& ended) {
         // one here is damage that slipped past the checksum.
         if (e.version().wall_ms() > kv::kMaxWallMs) return false;
         r.max_hlc = std::max(r.max_hlc, e.hlc);
-        if (e.version() < r.store.floor()) continue;  // cleared since
+        if (e.version() < r.store.floor_for(e.key)) continue;  // cleared since
         (void)r.store.apply(e, kv::kRouteNone);
       }
       return in.remaining() == 0;

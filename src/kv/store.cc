@@ -130,8 +130,8 @@ CounterState counter_state(const Counter& c) {
 
 bool Store::apply(const EntryView& in, uint8_t route) {
   Version version = in.version();
-  if (version < floor_) return false;  // cleared everywhere
   std::string_view key = in.key;
+  if (version < floor_for(key)) return false;  // cleared everywhere
   bool deleted = in.deleted;
   std::string_view value = deleted ? std::string_view() : in.value;
   std::string_view meta = deleted ? std::string_view() : in.meta;
@@ -361,6 +361,13 @@ bool Store::raise_floor(const Version& v) {
     cleared_ = v;
     live_ = 0;
     std::fill(leaves_.get(), leaves_.get() + kLeaves, 0);
+    // but the system key space, which the floor does not clear
+    for (auto it = by_key_.lower_bound(kSystemPrefix);
+         it != by_key_.end() && is_system_key((*it)->key()); ++it) {
+      uint64_t stable = stable_hash((*it)->key());
+      leaves_[stable >> (64 - kLeafBits)] ^= digest_of(stable, *it);
+      if (!(*it)->deleted_ && !(*it)->reclaimed_) ++live_;
+    }
   }
   purging_ = !by_key_.empty();
   purge_from_.reset();  // a whole pass: entries passed over may be below now
@@ -465,10 +472,26 @@ uint64_t key_bits(std::string_view key, size_t at) {
 
 }  // namespace
 
+size_t Store::client_live_size() const {
+  size_t system = 0;
+  for_each_prefix(kSystemPrefix, [&](const Entry&) {
+    ++system;
+    return true;
+  });
+  return live_ - system;
+}
+
 const Entry* Store::random_live(const std::function<uint64_t()>& random) const {
   if (live_ == 0 || by_key_.empty()) return nullptr;
+  auto system = by_key_.lower_bound(kSystemPrefix);
   std::string_view first = (*by_key_.begin())->key();
-  std::string_view last = (*by_key_.rbegin())->key();
+  // Draws fall short of the system key space (a wrap may still pass it).
+  std::string_view last = system == by_key_.begin()
+                              ? (*by_key_.rbegin())->key()
+                              : (*std::prev(system))->key();
+  auto pick = [this](const Entry* e) {
+    return !below_floor(e) && live(*e) && !is_system_key(e->key());
+  };
   size_t common = 0;
   while (common < first.size() && common < last.size() &&
          first[common] == last[common]) {
@@ -497,11 +520,11 @@ const Entry* Store::random_live(const std::function<uint64_t()>& random) const {
     }
     for (int step = 0; step < kSteps; ++step, ++it) {
       if (it == by_key_.end()) it = by_key_.begin();  // wrap around
-      if (!below_floor(*it) && live(**it)) return *it;
+      if (pick(*it)) return *it;
     }
   }
   for (const Entry* e : by_key_) {
-    if (!below_floor(e) && live(*e)) return e;
+    if (pick(e)) return e;
   }
   return nullptr;
 }

@@ -419,6 +419,66 @@ TEST(Store, AFloorAmongTheVersionsKeepsTheNewerEntries) {
   EXPECT_TRUE(same_digests(s, want));
 }
 
+TEST(Store, TheFloorLeavesTheSystemKeySpaceAlone) {
+  // Users (ACL) live there: FLUSHALL must not take them, whichever path
+  // the floor takes (all at once, or among the versions and purged).
+  const std::string user = std::string(kSystemPrefix) + "acl/user/alice";
+  const std::string gone = std::string(kSystemPrefix) + "acl/user/bob";
+  for (Version floor : {Version{6000, 1}, Version{2500, 1}}) {
+    Store s, want;
+    for (uint64_t i = 0; i < 5000; ++i) {
+      std::string k = "k" + std::to_string(i);
+      s.apply(k, "v", Version{i + 1, 1}, false, kRouteLocal);
+      if (Version{i + 1, 1} >= floor) {
+        want.apply(k, "v", Version{i + 1, 1}, false, kRouteNone);
+      }
+    }
+    for (Store* t : {&s, &want}) {
+      t->apply(user, "on nopass", Version{7, 1}, false, kRouteLocal);
+      t->apply(gone, "", Version{8, 1}, true, kRouteLocal);
+    }
+    EXPECT_TRUE(s.raise_floor(floor));
+    EXPECT_EQ(s.get(user), "on nopass");
+    ASSERT_NE(s.find(gone), nullptr);  // a tombstone stays one
+    if (floor == Version{6000, 1}) {   // above everything: counts at once
+      EXPECT_EQ(s.live_size(), want.live_size());
+      EXPECT_TRUE(same_digests(s, want));
+    }
+    while (s.purge(700)) {
+    }
+    EXPECT_EQ(s.get(user), "on nopass");
+    EXPECT_EQ(s.size(), want.size());
+    EXPECT_EQ(s.live_size(), want.live_size());
+    EXPECT_EQ(s.client_live_size(), want.live_size() - 1);
+    EXPECT_TRUE(same_digests(s, want));
+    // An old write of a user still arrives after the clear (sync, repair).
+    EXPECT_EQ(s.floor_for(user), Version{});
+    EXPECT_TRUE(s.apply(user, "off", Version{9, 2}, false, kRouteNone));
+    EXPECT_FALSE(s.apply("k1", "v", Version{9, 2}, false, kRouteNone));
+  }
+}
+
+TEST(Store, RandomLiveNeverPicksASystemKey) {
+  Store s;
+  s.apply("a", "v", Version{1, 1}, false, kRouteNone);
+  for (int i = 0; i < 50; ++i) {
+    s.apply(std::string(kSystemPrefix) + std::to_string(i), "u", Version{2, 1},
+            false, kRouteNone);
+  }
+  uint64_t n = 0;
+  auto random = [&] {
+    return n = n * 6364136223846793005ull + 1442695040888963407ull;
+  };
+  for (int i = 0; i < 200; ++i) {
+    const Entry* e = s.random_live(random);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->key(), "a");
+  }
+  s.apply("a", "", Version{3, 1}, true, kRouteNone);
+  EXPECT_EQ(s.random_live(random), nullptr);
+  EXPECT_EQ(s.client_live_size(), 0u);
+}
+
 TEST(Store, AFloorRaisedAgainWhilePurgingStillFreesEverythingBelowIt) {
   Store s;
   for (uint64_t i = 0; i < 2000; ++i) {

@@ -15,8 +15,10 @@
 #include <set>
 #include <string>
 
+#include "acl.h"
 #include "auth.h"
 #include "cmud/common/ascii.h"
+#include "cmud/common/files.h"
 #include "cmud/kv/version.h"
 #include "cmud/server/server.h"
 
@@ -824,6 +826,12 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
            p.clients->commands.load(std::memory_order_relaxed));
       line("acl_access_denied_auth",
            p.clients->auth_failures.load(std::memory_order_relaxed));
+      line("acl_access_denied_cmd",
+           p.clients->denied_commands.load(std::memory_order_relaxed));
+      line("acl_access_denied_key",
+           p.clients->denied_keys.load(std::memory_order_relaxed));
+      line("acl_access_denied_channel",
+           p.clients->denied_channels.load(std::memory_order_relaxed));
     }
     if (p.pubsub != nullptr) {
       line("pubsub_channels", p.pubsub->channels(std::nullopt).size());
@@ -926,7 +934,6 @@ void cmd_hello(Session& s, Args a, ReplyWriter& w) {
   // Nothing changes unless the credentials are right.
   if (auth) {
     if (!check_credentials(s, auth->first, auth->second, w)) return;
-    s.set_authenticated(true);
   } else if (!s.authenticated()) {
     w.error(
         "NOAUTH HELLO must be called with the client already authenticated, "
@@ -964,14 +971,13 @@ void cmd_auth(Session& s, Args a, ReplyWriter& w) {
   std::optional<std::string_view> user;
   if (a.size() == 3) user = a[1];
   if (!check_credentials(s, user, a.back(), w)) return;
-  s.set_authenticated(true);
   w.simple("OK");
 }
 
 // RESET: the connection as it was when it opened (signed out too, when
 // the default user has a password).
 void cmd_reset(Session& s, Args, ReplyWriter& w) {
-  s.set_authenticated(s.port().password_digest.empty());
+  s.sign_out();
   for (bool pattern : {false, true}) {
     std::vector<std::string> names(s.subscribed(pattern).begin(),
                                    s.subscribed(pattern).end());
@@ -1246,6 +1252,234 @@ void client_kill(Session& s, Args a, ReplyWriter& w) {
   w.integer(static_cast<int64_t>(n));
 }
 
+// --- ACL: users (acl.h). Changes are records of the system key space, so
+// they replicate; the command after one waits for it (send_now). ---
+
+void fmt_nothing(Session&, std::string_view, const ResultView&, ReplyWriter&) {
+  // one of several ops of one command: another answers for all
+}
+// The count the command worked out itself (ACL DELUSER).
+void fmt_context_integer(Session&, std::string_view context, const ResultView&,
+                         ReplyWriter& w) {
+  w.integer(strict_int(context).value_or(0));
+}
+
+// Writes the user's record (replacing it anywhere in the cluster).
+void put_user(Session& s, const acl::User& u, Session::Format format) {
+  std::string key = acl::record_key(u.name());
+  std::string value = acl::record_value(u);
+  s.defer(OpView::set(key, value), format);
+}
+
+void acl_getuser(Session& s, std::string_view name, ReplyWriter& w) {
+  auto u = s.port().acl->find(name);
+  if (u == nullptr) {
+    w.null();
+    return;
+  }
+  w.map(6);
+  w.bulk("flags");
+  auto flags = u->flags();
+  w.array(flags.size());
+  for (const auto& f : flags) w.bulk(f);
+  w.bulk("passwords");
+  w.array(u->passwords().size());
+  for (const auto& p : u->passwords()) w.bulk(p);
+  w.bulk("commands");
+  w.bulk(u->describe_commands());
+  w.bulk("keys");
+  w.bulk(u->describe_keys());
+  w.bulk("channels");
+  w.bulk(u->describe_channels());
+  w.bulk("selectors");
+  w.array(0);
+}
+
+void acl_cat(Args a, ReplyWriter& w) {
+  if (a.size() == 2) {
+    w.array(acl::kCategoryNames.size());
+    for (auto name : acl::kCategoryNames) w.bulk(name);
+    return;
+  }
+  auto it = std::find(acl::kCategoryNames.begin(), acl::kCategoryNames.end(),
+                      ascii_lower(a[2]));
+  if (it == acl::kCategoryNames.end()) {
+    w.error("ERR Unknown category '" + std::string(a[2]) + "'");
+    return;
+  }
+  uint32_t bit = 1u << (it - acl::kCategoryNames.begin());
+  std::vector<std::string> names;
+  for (const Command& c : command_table()) {
+    auto subs = acl::subcommands(c);
+    if (subs.empty()) {
+      if ((acl::command_categories(c) & bit) != 0) names.emplace_back(c.name);
+      continue;
+    }
+    for (std::string_view sub : subs) {
+      if ((acl::command_categories(c, sub) & bit) != 0) {
+        names.push_back(std::string(c.name) + "|" + std::string(sub));
+      }
+    }
+  }
+  w.array(names.size());
+  for (const auto& n : names) w.bulk(n);
+}
+
+// ACL LOAD: the file's users replace every user of the cluster.
+void acl_load(Session& s, ReplyWriter& w) {
+  const std::string& path = s.port().aclfile;
+  PosixFileSystem fs;
+  auto text = fs.read(path);
+  if (!text.ok()) {
+    w.error("ERR Error loading ACLs: " + text.status().message());
+    return;
+  }
+  auto users = acl::parse_acl_file(*text, path);
+  if (!users.ok()) {
+    w.error("ERR Error loading ACLs, user not loaded: " +
+            users.status().message());
+    return;
+  }
+  std::set<std::string, std::less<>> keep;
+  for (const acl::User& u : *users) {
+    keep.insert(u.name());
+    put_user(s, u, fmt_nothing);
+  }
+  std::vector<std::string> gone;
+  for (const auto& u : s.port().acl->users()) {
+    if (!keep.contains(u->name())) gone.push_back(acl::record_key(u->name()));
+  }
+  if (!keep.contains("default")) {
+    // The file says nothing of it: the default user as Redis makes it.
+    acl::User d("default");
+    (void)d.apply_all(std::vector<std::string_view>{
+        "on", "nopass", "allkeys", "allchannels", "allcommands"});
+    put_user(s, d, fmt_nothing);
+    std::erase(gone, acl::record_key("default"));
+  }
+  std::vector<std::string_view> keys(gone.begin(), gone.end());
+  s.defer(OpView::del(keys), fmt_ok);
+  s.send_now();
+}
+
+// ACL SAVE: every user of the cluster into the file, replaced at once.
+void acl_save(Session& s, ReplyWriter& w) {
+  const std::string& path = s.port().aclfile;
+  std::string text;
+  for (const auto& u : s.port().acl->users()) {
+    text += "user " + u->name() + " " + u->describe() + "\n";
+  }
+  PosixFileSystem fs;
+  std::string tmp = path + ".tmp";
+  (void)fs.remove(tmp);
+  Status st;
+  if (auto f = fs.open_append(tmp); !f.ok()) {
+    st = f.status();
+  } else if (st = (*f)->append(text); st.ok()) {
+    st = (*f)->sync();
+  }
+  if (st.ok()) st = fs.rename(tmp, path);
+  if (!st.ok()) {
+    w.error(
+        "ERR There was an error trying to save the ACLs. Please check "
+        "the server logs for more information (" +
+        st.message() + ")");
+    return;
+  }
+  w.simple("OK");
+}
+
+void cmd_acl(Session& s, Args a, ReplyWriter& w) {
+  std::string sub = ascii_lower(a[1]);
+  acl::Table& table = *s.port().acl;
+  if (sub == "whoami" && a.size() == 2) {
+    w.bulk(s.user().name());
+  } else if (sub == "cat" && a.size() <= 3) {
+    acl_cat(a, w);
+  } else if (sub == "users" && a.size() == 2) {
+    auto users = table.users();
+    w.array(users.size());
+    for (const auto& u : users) w.bulk(u->name());
+  } else if (sub == "list" && a.size() == 2) {
+    auto users = table.users();
+    w.array(users.size());
+    for (const auto& u : users)
+      w.bulk("user " + u->name() + " " + u->describe());
+  } else if (sub == "getuser" && a.size() == 3) {
+    acl_getuser(s, a[2], w);
+  } else if (sub == "setuser" && a.size() >= 3) {
+    std::string_view name = a[2];
+    if (name.empty() || name.find_first_of(std::string_view(" \t\0", 3)) !=
+                            std::string_view::npos) {
+      w.error("ERR Usernames can't contain spaces or null characters");
+      return;
+    }
+    auto now = table.find(name);
+    acl::User u = now != nullptr ? *now : acl::User(std::string(name));
+    if (Status st = u.apply_all(a.subspan(3)); !st.ok()) {
+      w.error("ERR " + st.message());
+      return;
+    }
+    put_user(s, u, fmt_ok);
+    s.send_now();
+  } else if (sub == "deluser" && a.size() >= 3) {
+    std::vector<std::string> keys;
+    int64_t n = 0;
+    for (std::string_view name : a.subspan(2)) {
+      if (name == "default") {
+        w.error("ERR The 'default' user cannot be removed");
+        return;
+      }
+      if (table.find(name) != nullptr) ++n;
+      keys.push_back(acl::record_key(name));
+    }
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    s.defer(OpView::del(views), fmt_context_integer, std::to_string(n));
+    s.send_now();
+  } else if ((sub == "load" || sub == "save") && a.size() == 2) {
+    if (s.port().aclfile.empty()) {
+      w.error(
+          "ERR This server is not configured to use an ACL file. You may "
+          "want to specify users via the ACL SETUSER command and then "
+          "issue a CONFIG REWRITE (assuming you have a server config "
+          "file) in order to store users in the cmud configuration.");
+      return;
+    }
+    if (sub == "load") {
+      acl_load(s, w);
+    } else {
+      acl_save(s, w);
+    }
+  } else if (sub == "help" && a.size() == 2) {
+    static constexpr std::string_view kHelp[] = {
+        "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CAT [<category>]",
+        "    List all commands that belong to <category>, "
+        "or all command categories when no category is specified.",
+        "DELUSER <username> [<username> ...]",
+        "    Delete a list of users.",
+        "GETUSER <username>",
+        "    Get the user's details.",
+        "LIST",
+        "    Show users details in config file format.",
+        "LOAD",
+        "    Reload users from the ACL file.",
+        "SAVE",
+        "    Save the current config to the ACL file.",
+        "SETUSER <username> <attribute> [<attribute> ...]",
+        "    Create or modify a user with the specified attributes.",
+        "USERS",
+        "    List all the registered usernames.",
+        "WHOAMI",
+        "    Return the current connection username."};
+    w.array(std::size(kHelp));
+    for (auto line : kHelp) w.simple(line);
+  } else {
+    w.error("ERR unknown subcommand or wrong number of arguments for '" +
+            std::string(a[1].substr(0, 128)) + "'. Try ACL HELP.");
+  }
+}
+
 void cmd_client(Session& s, Args a, ReplyWriter& w) {
   if (s.port().registry != nullptr && iequals(a[1], "list")) {
     client_list(s, a, w);
@@ -1344,6 +1578,9 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
       p.clients->accepted = 0;
       p.clients->commands = 0;
       p.clients->auth_failures = 0;
+      p.clients->denied_commands = 0;
+      p.clients->denied_keys = 0;
+      p.clients->denied_channels = 0;
     }
     w.simple("OK");
     return;
@@ -1412,7 +1649,12 @@ void write_command_info(const Command& c, ReplyWriter& w) {
   w.integer(c.keys.first);
   w.integer(c.keys.last);
   w.integer(c.keys.step);
-  w.array(0);  // ACL categories
+  uint32_t cats = acl::command_categories(c);
+  w.array(static_cast<size_t>(std::popcount(cats)));
+  for (size_t i = 0; i < acl::kCategoryNames.size(); ++i) {
+    if ((cats & (1u << i)) != 0)
+      w.simple("@" + std::string(acl::kCategoryNames[i]));
+  }
   w.array(0);  // tips
   w.array(0);  // key specs
   w.array(0);  // subcommands
@@ -1498,12 +1740,14 @@ constexpr Command kCommands[] = {
      .arity = 2,
      .flags = flags("readonly fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "GET key: the value, or nil",
      .run = cmd_get},
     {.name = "set",
      .arity = -3,
      .flags = flags("write denyoom"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary =
          "SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]",
      .run = cmd_set},
@@ -1511,198 +1755,231 @@ constexpr Command kCommands[] = {
      .arity = 4,
      .flags = flags("write denyoom"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "SETEX key seconds value: SET with a TTL",
      .run = cmd_setex},
     {.name = "psetex",
      .arity = 4,
      .flags = flags("write denyoom"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "PSETEX key milliseconds value: SET with a TTL",
      .run = cmd_psetex},
     {.name = "getex",
      .arity = -2,
      .flags = flags("write fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]: GET, set TTL",
      .run = cmd_getex},
     {.name = "expire",
      .arity = -3,
      .flags = flags("write fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "EXPIRE key seconds [NX|XX|GT|LT]: expire on every server",
      .run = cmd_expire},
     {.name = "pexpire",
      .arity = -3,
      .flags = flags("write fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "PEXPIRE key milliseconds [NX|XX|GT|LT]",
      .run = cmd_pexpire},
     {.name = "expireat",
      .arity = -3,
      .flags = flags("write fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "EXPIREAT key unix-seconds [NX|XX|GT|LT]",
      .run = cmd_expireat},
     {.name = "pexpireat",
      .arity = -3,
      .flags = flags("write fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "PEXPIREAT key unix-milliseconds [NX|XX|GT|LT]",
      .run = cmd_pexpireat},
     {.name = "persist",
      .arity = 2,
      .flags = flags("write fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "PERSIST key: drop the key's TTL",
      .run = cmd_persist},
     {.name = "ttl",
      .arity = 2,
      .flags = flags("readonly fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "TTL key: seconds left, -1 without TTL, -2 absent",
      .run = cmd_ttl},
     {.name = "pttl",
      .arity = 2,
      .flags = flags("readonly fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "PTTL key: milliseconds left",
      .run = cmd_pttl},
     {.name = "expiretime",
      .arity = 2,
      .flags = flags("readonly fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "EXPIRETIME key: when it expires, in Unix seconds",
      .run = cmd_expiretime},
     {.name = "pexpiretime",
      .arity = 2,
      .flags = flags("readonly fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "PEXPIRETIME key: when it expires, in Unix milliseconds",
      .run = cmd_pexpiretime},
     {.name = "incr",
      .arity = 2,
      .flags = flags("write denyoom fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "INCR key: add 1 to a counter that adds up across servers",
      .run = cmd_incr},
     {.name = "decr",
      .arity = 2,
      .flags = flags("write denyoom fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "DECR key: take 1 from the counter",
      .run = cmd_decr},
     {.name = "incrby",
      .arity = 3,
      .flags = flags("write denyoom fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "INCRBY key n: add n to the counter",
      .run = cmd_incrby},
     {.name = "decrby",
      .arity = 3,
      .flags = flags("write denyoom fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "DECRBY key n: take n from the counter",
      .run = cmd_decrby},
     {.name = "setnx",
      .arity = 3,
      .flags = flags("write denyoom fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "SETNX key value: set if absent here; 1 or 0",
      .run = cmd_setnx},
     {.name = "getset",
      .arity = 3,
      .flags = flags("write denyoom fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "GETSET key value: set, answering the old value",
      .run = cmd_getset},
     {.name = "getdel",
      .arity = 2,
      .flags = flags("write fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "GETDEL key: the value, then delete it",
      .run = cmd_getdel},
     {.name = "mset",
      .arity = -3,
      .flags = flags("write denyoom"),
      .keys = {1, -1, 2},
+     .acl = acl::categories("string"),
      .summary = "MSET key value [key value ...]: set them all",
      .run = cmd_mset},
     {.name = "msetnx",
      .arity = -3,
      .flags = flags("write denyoom"),
      .keys = {1, -1, 2},
+     .acl = acl::categories("string"),
      .summary = "MSETNX key value [key value ...]: all if none exists here",
      .run = cmd_msetnx},
     {.name = "append",
      .arity = 3,
      .flags = flags("write denyoom fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "APPEND key text: the new length",
      .run = cmd_append},
     {.name = "setrange",
      .arity = 4,
      .flags = flags("write denyoom"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "SETRANGE key offset text: overwrite from offset",
      .run = cmd_setrange},
     {.name = "strlen",
      .arity = 2,
      .flags = flags("readonly fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "STRLEN key: the value's length in bytes",
      .run = cmd_strlen},
     {.name = "getrange",
      .arity = 4,
      .flags = flags("readonly"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "GETRANGE key start end: a slice (end inclusive)",
      .run = cmd_getrange},
     {.name = "substr",
      .arity = 4,
      .flags = flags("readonly"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
      .summary = "SUBSTR key start end: GETRANGE's old name",
      .run = cmd_getrange},
     {.name = "lcs",
      .arity = -3,
      .flags = flags("readonly"),
      .keys = {1, 2, 1},
+     .acl = acl::categories("string"),
      .summary = "LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]",
      .run = cmd_lcs},
     {.name = "type",
      .arity = 2,
      .flags = flags("readonly fast"),
      .keys = {1, 1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "TYPE key: string, or none",
      .run = cmd_type},
     {.name = "rename",
      .arity = 3,
      .flags = flags("write"),
      .keys = {1, 2, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "RENAME key newkey: move the value and its TTL",
      .run = cmd_rename},
     {.name = "renamenx",
      .arity = 3,
      .flags = flags("write fast"),
      .keys = {1, 2, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "RENAMENX key newkey: rename if newkey is absent here",
      .run = cmd_renamenx},
     {.name = "copy",
      .arity = -3,
      .flags = flags("write denyoom"),
      .keys = {1, 2, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "COPY source destination [DB 0] [REPLACE]",
      .run = cmd_copy},
     {.name = "unlink",
      .arity = -2,
      .flags = flags("write fast"),
      .keys = {1, -1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "UNLINK key [key ...]: DEL (memory is freed in steps anyway)",
      .run = cmd_del},
     {.name = "touch",
      .arity = -2,
      .flags = flags("readonly fast"),
      .keys = {1, -1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "TOUCH key [key ...]: how many exist",
      .run = cmd_exists},
     {.name = "time",
@@ -1715,12 +1992,14 @@ constexpr Command kCommands[] = {
      .arity = -2,
      .flags = flags("write"),
      .keys = {1, -1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "DEL key [key ...]: delete; count of keys that existed",
      .run = cmd_del},
     {.name = "exists",
      .arity = -2,
      .flags = flags("readonly fast"),
      .keys = {1, -1, 1},
+     .acl = acl::categories("keyspace"),
      .summary = "EXISTS key [key ...]: how many exist",
      .run = cmd_exists},
     {.name = "mget",
@@ -1733,42 +2012,49 @@ constexpr Command kCommands[] = {
      .arity = -1,
      .flags = flags("readonly"),
      .keys = {},
+     .acl = acl::categories("keyspace"),
      .summary = "LIST [prefix]: key, value, ... sorted by key",
      .run = cmd_list},
     {.name = "keys",
      .arity = 2,
      .flags = flags("readonly"),
      .keys = {},
+     .acl = acl::categories("keyspace dangerous"),
      .summary = "KEYS pattern: matching keys (prefix* is fast)",
      .run = cmd_keys},
     {.name = "scan",
      .arity = -2,
      .flags = flags("readonly"),
      .keys = {},
+     .acl = acl::categories("keyspace"),
      .summary = "SCAN cursor [MATCH pattern] [COUNT n]: iterate keys",
      .run = cmd_scan},
     {.name = "randomkey",
      .arity = 1,
      .flags = flags("readonly"),
      .keys = {},
+     .acl = acl::categories("keyspace"),
      .summary = "RANDOMKEY: a key picked at random, or nil",
      .run = cmd_randomkey},
     {.name = "dbsize",
      .arity = 1,
      .flags = flags("readonly fast"),
      .keys = {},
+     .acl = acl::categories("keyspace"),
      .summary = "DBSIZE: keys in this replica",
      .run = cmd_dbsize},
     {.name = "flushall",
      .arity = -1,
      .flags = flags("write"),
      .keys = {},
+     .acl = acl::categories("keyspace dangerous"),
      .summary = "FLUSHALL [ASYNC|SYNC]: clear every key on every server",
      .run = cmd_flush},
     {.name = "flushdb",
      .arity = -1,
      .flags = flags("write"),
      .keys = {},
+     .acl = acl::categories("keyspace dangerous"),
      .summary = "FLUSHDB [ASYNC|SYNC]: the same as FLUSHALL (one database)",
      .run = cmd_flush},
     {.name = "save",
@@ -1787,12 +2073,14 @@ constexpr Command kCommands[] = {
      .arity = 1,
      .flags = flags("fast"),
      .keys = {},
+     .acl = acl::categories("dangerous"),
      .summary = "LASTSAVE: Unix time of the last snapshot",
      .run = cmd_lastsave},
     {.name = "info",
      .arity = -1,
      .flags = flags("loading stale"),
      .keys = {},
+     .acl = acl::categories("dangerous"),
      .summary = "INFO [section ...]: server, clients, memory, persistence, "
                 "stats, replication, cpu, keyspace, replica, cluster, actors",
      .run = cmd_info},
@@ -1800,60 +2088,70 @@ constexpr Command kCommands[] = {
      .arity = -1,
      .flags = flags("fast stale"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "PING [message]",
      .run = cmd_ping},
     {.name = "echo",
      .arity = 2,
      .flags = flags("fast stale"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "ECHO message",
      .run = cmd_echo},
     {.name = "multi",
      .arity = 1,
      .flags = flags("noscript loading stale fast"),
      .keys = {},
+     .acl = acl::categories("transaction"),
      .summary = "MULTI: queue commands until EXEC runs them at once",
      .run = cmd_multi},
     {.name = "exec",
      .arity = 1,
      .flags = flags("noscript loading stale"),
      .keys = {},
+     .acl = acl::categories("transaction"),
      .summary = "EXEC: run the queued commands in one turn of the actor",
      .run = cmd_exec},
     {.name = "discard",
      .arity = 1,
      .flags = flags("noscript loading stale fast"),
      .keys = {},
+     .acl = acl::categories("transaction"),
      .summary = "DISCARD: drop the queued commands",
      .run = cmd_discard},
     {.name = "watch",
      .arity = -2,
      .flags = flags("noscript loading stale fast"),
      .keys = {1, -1, 1},
+     .acl = acl::categories("transaction"),
      .summary = "WATCH key [key ...]: EXEC does nothing if one changes here",
      .run = cmd_watch},
     {.name = "unwatch",
      .arity = 1,
      .flags = flags("noscript loading stale fast"),
      .keys = {},
+     .acl = acl::categories("transaction"),
      .summary = "UNWATCH: forget the watched keys",
      .run = cmd_unwatch},
     {.name = "auth",
      .arity = -2,
      .flags = flags("noscript loading stale fast no_auth"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "AUTH [username] password: sign in as the default user",
      .run = cmd_auth},
     {.name = "hello",
      .arity = -1,
      .flags = flags("fast stale loading no_auth"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "HELLO [2|3 [AUTH user pass] [SETNAME name]]: pick RESP2/3",
      .run = cmd_hello},
     {.name = "reset",
      .arity = 1,
      .flags = flags("fast stale loading no_auth"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "RESET: protocol 2, no subscriptions, no name",
      .run = cmd_reset},
     {.name = "subscribe",
@@ -1897,18 +2195,27 @@ constexpr Command kCommands[] = {
      .arity = -1,
      .flags = flags("fast stale loading no_auth"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "QUIT: close the connection",
      .run = cmd_quit},
     {.name = "select",
      .arity = 2,
      .flags = flags("fast stale loading"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "SELECT 0 (one database)",
      .run = cmd_select},
+    {.name = "acl",
+     .arity = -2,
+     .flags = flags("stale loading"),
+     .keys = {},
+     .summary = "ACL WHOAMI|CAT|USERS|LIST|GETUSER|SETUSER|DELUSER|LOAD|SAVE",
+     .run = cmd_acl},
     {.name = "client",
      .arity = -2,
      .flags = flags("stale loading"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "CLIENT SETNAME|SETINFO|GETNAME|ID|INFO|LIST|KILL",
      .run = cmd_client},
     {.name = "config",
@@ -1921,12 +2228,14 @@ constexpr Command kCommands[] = {
      .arity = -1,
      .flags = flags("stale loading"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "COMMAND [COUNT|INFO|DOCS]",
      .run = cmd_command},
     {.name = "help",
      .arity = 1,
      .flags = flags("fast stale"),
      .keys = {},
+     .acl = acl::categories("connection"),
      .summary = "HELP: this list",
      .run = cmd_help},
 };

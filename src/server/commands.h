@@ -9,6 +9,7 @@
 #include <span>
 #include <string_view>
 
+#include "acl.h"
 #include "cmud/resp/resp.h"
 #include "session.h"
 
@@ -72,6 +73,8 @@ struct Command {
   int arity;              // Redis convention: -n means at least n
   uint32_t flags;         // CommandFlag bits, from flags("...")
   KeySpec keys;
+  // ACL categories beyond those the flags imply (acl::command_categories).
+  uint32_t acl = 0;          // acl::categories("...")
   std::string_view summary;  // one line for HELP
   Handler run;
 };

@@ -96,6 +96,13 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
     // The clock starts above everything written before, even if the wall
     // clock went back meanwhile.
     clock_.observe(recovered->max_hlc);
+    if (options_.acl) {
+      (void)store_.walk(kv::kSystemPrefix, false, [&](const kv::Entry& e) {
+        if (!kv::is_system_key(e.key())) return false;
+        options_.acl->apply(e.key(), e.value(), e.version(), e.deleted());
+        return true;
+      });
+    }
   }
   if (!options_.data_dir.empty()) {
     log_ = std::make_unique<durable::Log>(
@@ -260,6 +267,9 @@ Status QueryActor::on_query(QueryRequest& q) {
 
 bool QueryActor::apply(const kv::EntryView& e, uint8_t route) {
   if (!store_.apply(e, route)) return false;
+  if (options_.acl && kv::is_system_key(e.key)) {
+    options_.acl->apply(e.key, e.value, e.version(), e.deleted);
+  }
   // A write taken here, or one that came from another server: it entered
   // the server through this actor, so this actor's log keeps it (once per
   // server; local peers that receive it do not log it again). A counter
@@ -712,6 +722,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     case OpKind::kList:
       out.begin_items();
       store_.for_each_prefix(op.prefix(), [&](const kv::Entry& e) {
+        if (kv::is_system_key(e.key())) return true;  // hidden from clients
         out.item(e.key());
         out.item(e.value());
         return true;
@@ -724,7 +735,8 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       out.begin_items();
       store_.for_each_prefix(
           resp::glob_literal_prefix(pattern), [&](const kv::Entry& e) {
-            if (prefix_only || resp::glob_match(pattern, e.key())) {
+            if ((prefix_only || resp::glob_match(pattern, e.key())) &&
+                !kv::is_system_key(e.key())) {
               out.item(e.key());
             }
             return true;
@@ -749,7 +761,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
             }
             if (budget == 0) return false;
             --budget;
-            if (store_.live(e) &&
+            if (store_.live(e) && !kv::is_system_key(e.key()) &&
                 (prefix_only || resp::glob_match(pattern, e.key()))) {
               keys.push_back(e.key());
             }
@@ -763,7 +775,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       return;
     }
     case OpKind::kDbSize:
-      out.integer(static_cast<int64_t>(store_.live_size()));
+      out.integer(static_cast<int64_t>(store_.client_live_size()));
       return;
     case OpKind::kRandomKey: {
       const kv::Entry* e = store_.random_live([this] { return random_(); });
@@ -859,7 +871,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
         std::string text = std::to_string(v);
         out.item(text);
       };
-      field("keys", store_.live_size());
+      field("keys", store_.client_live_size());
       field("keys_expiring", store_.expiring());
       field("expired_keys", expired_freed_);
       field("versions_held_back", held_.size());
@@ -990,14 +1002,15 @@ Status QueryActor::on_sync(SyncBatch& b) {
 bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
                                  uint64_t now_ms, bool& logged) {
   kv::Version v = e.version();
-  kv::Admit verdict = kv::admit(v, now_ms, store_.floor(), options_.admit);
+  kv::Admit verdict =
+      kv::admit(v, now_ms, store_.floor_for(e.key), options_.admit);
   // An expiry's version is a version too: the clock observes it (so a
   // later EXPIRE or PERSIST here beats it), and the same rules hold it
   // back or refuse it. Its absolute time needs no check: any time is a
   // valid expiry, however far off.
   if (e.expiry && verdict == kv::Admit::kAccept) {
-    kv::Admit x =
-        kv::admit(e.expiry->version, now_ms, store_.floor(), options_.admit);
+    kv::Admit x = kv::admit(e.expiry->version, now_ms, store_.floor_for(e.key),
+                            options_.admit);
     if (x == kv::Admit::kHold || x == kv::Admit::kRefuse) verdict = x;
   }
   switch (verdict) {
@@ -1086,7 +1099,7 @@ void QueryActor::retry_held() {
   bool logged = false;
   for (auto& h : held_) {
     auto ahead = [&](const kv::Version& v) {
-      return kv::admit(v, now_ms, store_.floor(), options_.admit) ==
+      return kv::admit(v, now_ms, store_.floor_for(h.key), options_.admit) ==
              kv::Admit::kHold;
     };
     // Still ahead: kept (admit_and_apply would add it to held_ while this

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "acl.h"
 #include "cmud/actor/actor.h"
 #include "cmud/durable/log.h"
 #include "cmud/durable/recovery.h"
@@ -70,6 +71,9 @@ struct SyncOptions {
   // This server's pub/sub: PUBLISH hands messages to its subscribers, and
   // messages from other servers arrive there. Null: none here.
   std::shared_ptr<PubSub> pubsub{};
+  // This server's users: every record of the system key space an actor
+  // applies (or reads back at start) is handed to it. Null: none here.
+  std::shared_ptr<acl::Table> acl{};
   // Published messages waiting for one other server stay under this many
   // bytes; past it that server misses new ones (pub/sub is at most once).
   size_t max_outbox_bytes = 8u << 20;

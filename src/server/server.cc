@@ -13,10 +13,11 @@
 #include <random>
 #include <thread>
 
-#include "auth.h"
+#include "acl.h"
 #include "cmud/actor/listen.h"
 #include "cmud/common/address.h"
 #include "cmud/common/ascii.h"
+#include "cmud/common/files.h"
 #include "messages.h"
 #include "replicas.h"
 #include "session.h"
@@ -161,6 +162,8 @@ class Server::Impl {
   // The server context of TLS query ports (the cluster's is the actor
   // system's).
   Status make_tls_contexts();
+  // The users of the configuration (aclfile, requirepass) into acl_.
+  Status configure_users();
   void backoff(asio::io_context::executor_type ex, std::function<void()> f);
 
   ServerConfig config_;
@@ -172,6 +175,7 @@ class Server::Impl {
   ClientCount clients_;
   Settings settings_;
   std::shared_ptr<PubSub> pubsub_ = std::make_shared<PubSub>();
+  std::shared_ptr<acl::Table> acl_ = std::make_shared<acl::Table>();
   ScanCursors cursors_;
   ClientRegistry registry_;
   std::unique_ptr<actor::System> system_;
@@ -316,6 +320,8 @@ Status Server::Impl::start() {
   sync.data_dir = config_.data_dir;
   sync.fsync = config_.fsync;
   sync.pubsub = pubsub_;
+  if (Status st = configure_users(); !st.ok()) return st;
+  sync.acl = acl_;
   auto replicas = start_replicas(*system_, std::move(query_ports), sync,
                                  std::move(join), config_.repair_log);
   if (!replicas.ok()) return replicas.status();
@@ -325,9 +331,6 @@ Status Server::Impl::start() {
                  config_.data_dir, durable::fsync_name(config_.fsync));
   }
   desc_ = replicas->desc;
-  const std::string digest = config_.requirepass.empty()
-                                 ? std::string()
-                                 : password_digest(config_.requirepass);
   for (size_t i = 0; i < n; ++i) {
     auto p = std::make_unique<PortInfo>();
     p->system = system_.get();
@@ -338,7 +341,8 @@ Status Server::Impl::start() {
     p->clients = &clients_;
     p->protected_mode = config_.protected_mode;
     p->tls_handshake_timeout = config_.tls_handshake_timeout;
-    p->password_digest = digest;
+    p->acl = acl_.get();
+    p->aclfile = config_.aclfile;
     p->appendonly = !config_.data_dir.empty();
     p->appendfsync = durable::fsync_name(config_.fsync);
     p->data_dir = config_.data_dir;
@@ -412,6 +416,41 @@ void Server::Impl::accept_spread(tcp::acceptor& acceptor, tls::Context* tls) {
     asio::post(system_->executor(k), [s] { s->start(); });
     accept_spread(acceptor, tls);
   });
+}
+
+Status Server::Impl::configure_users() {
+  std::vector<acl::User> users;
+  if (!config_.aclfile.empty()) {
+    if (!config_.requirepass.empty()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "--requirepass and --aclfile both define the default "
+                    "user: give its password in the ACL file");
+    }
+    PosixFileSystem fs;
+    auto text = fs.read(config_.aclfile);
+    if (!text.ok()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "cannot read the ACL file: " + text.status().message());
+    }
+    auto parsed = acl::parse_acl_file(*text, config_.aclfile);
+    if (!parsed.ok()) return parsed.status();
+    users = std::move(*parsed);
+  } else if (!config_.requirepass.empty()) {
+    acl::User d("default");
+    std::string password = ">" + config_.requirepass;
+    Status st = d.apply_all(std::vector<std::string_view>{
+        "on", password, "allkeys", "allchannels", "allcommands"});
+    if (!st.ok()) return st;
+    users.push_back(std::move(d));
+  }
+  acl_->configure(std::move(users));
+  // As Redis's ACL DELUSER: the connections of a user deleted anywhere in
+  // the cluster close.
+  acl_->on_deleted([this](const std::string& name) {
+    registry_.kill(
+        [&](const ClientRegistry::Row& row) { return row.user == name; });
+  });
+  return {};
 }
 
 Status Server::Impl::make_tls_contexts() {

@@ -16,6 +16,7 @@
 
 #include "cmud/common/address.h"
 #include "cmud/common/ascii.h"
+#include "cmud/kv/store.h"
 #include "commands.h"
 
 namespace cmud::server {
@@ -45,7 +46,7 @@ std::string ClientRegistry::Row::line(int64_t now_ms) const {
          " fd=" + std::to_string(fd) + " name=" + name +
          " age=" + std::to_string((now_ms - opened_ms) / 1000) +
          " db=0 sub=" + std::to_string(sub) + " psub=" + std::to_string(psub) +
-         " resp=" + std::to_string(resp);
+         " user=" + user + " resp=" + std::to_string(resp);
 }
 
 void ClientRegistry::put(const Row& row, std::weak_ptr<Session> session,
@@ -93,8 +94,8 @@ Session::Session(asio::ip::tcp::socket socket, const PortInfo& port,
       executor_(stream_.socket().get_executor()),
       port_(port),
       id_(next_session_id.fetch_add(1, std::memory_order_relaxed)),
-      opened_ms_(steady_now_ms()),
-      authenticated_(port.password_digest.empty()) {
+      opened_ms_(steady_now_ms()) {
+  sign_out();
   asio::error_code ec;
   stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   // write() sends directly; only what the kernel will not take now waits
@@ -156,8 +157,9 @@ void Session::start() {
 
 void Session::begin() {
   // With a password, clients from anywhere may try it (as Redis's
-  // protected mode, which guards only servers without one).
-  if (port_.protected_mode && port_.password_digest.empty()) {
+  // protected mode, which guards only servers whose default user has
+  // none).
+  if (port_.protected_mode && authenticated_) {
     asio::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     if (ec || !loopback_client(remote.address())) {
@@ -203,7 +205,105 @@ void Session::publish_row() {
   row_.sub = channels_.size();
   row_.psub = patterns_.size();
   row_.resp = protocol_;
+  if (user_ != nullptr) row_.user = user_->name();
   port_.registry->put(row_, weak_from_this(), executor_);
+}
+
+void Session::sign_in(std::shared_ptr<const acl::User> user) {
+  user_ = std::move(user);
+  acl_generation_ = port_.acl->generation();
+  authenticated_ = true;
+  if (row_.id != 0) publish_row();
+}
+
+void Session::sign_out() {
+  acl_generation_ = port_.acl->generation();
+  user_ = port_.acl->find("default");
+  authenticated_ = user_ != nullptr && user_->enabled() && user_->nopass();
+  if (user_ == nullptr) user_ = std::make_shared<const acl::User>("default");
+  if (row_.id != 0) publish_row();
+}
+
+const acl::User& Session::user() {
+  uint64_t now = port_.acl->generation();
+  if (now != acl_generation_) {
+    acl_generation_ = now;
+    auto again = port_.acl->find(user_->name());
+    if (again == nullptr) {
+      // Deleted (ACL DELUSER): its connections close, as in Redis; until
+      // then it may do nothing.
+      close_after_reply();
+      again = std::make_shared<const acl::User>(user_->name());
+    }
+    user_ = std::move(again);
+  }
+  return *user_;
+}
+
+bool Session::permitted(const Command& c,
+                        std::span<const std::string_view> args,
+                        std::string& error) {
+  static constexpr std::string_view kKeyDenied =
+      "NOPERM this user has no permissions to access one of the keys used "
+      "as arguments";
+  // Counts a refusal for INFO and says false.
+  auto deny = [&](std::atomic<uint64_t> ClientCount::*counter) {
+    if (port_.clients != nullptr) {
+      (port_.clients->*counter).fetch_add(1, std::memory_order_relaxed);
+    }
+    return false;
+  };
+  const acl::User& u = user();
+  // Every key argument, as the table places them.
+  auto each_key = [&](auto&& f) {
+    if (c.keys.first <= 0) return true;
+    size_t last = c.keys.last < 0
+                      ? args.size() - static_cast<size_t>(-c.keys.last)
+                      : static_cast<size_t>(c.keys.last);
+    size_t step = static_cast<size_t>(std::max(c.keys.step, 1));
+    for (size_t i = static_cast<size_t>(c.keys.first);
+         i <= last && i < args.size(); i += step) {
+      if (!f(i)) return false;
+    }
+    return true;
+  };
+  if (!each_key([&](size_t i) { return !kv::is_system_key(args[i]); })) {
+    error = kKeyDenied;
+    return deny(&ClientCount::denied_keys);
+  }
+  if (u.unrestricted()) return true;
+  std::string sub;
+  if (!acl::subcommands(c).empty() && args.size() > 1) {
+    sub = ascii_lower(args[1]);
+  }
+  // Those that work before signing in (AUTH, HELLO, QUIT, RESET) are
+  // always allowed, as in Redis.
+  if ((c.flags & kFlagNoAuth) == 0 && !u.may_run(c, sub)) {
+    error = "NOPERM this user has no permissions to run the '" +
+            std::string(c.name) + (sub.empty() ? "" : "|" + sub) + "' command";
+    return deny(&ClientCount::denied_commands);
+  }
+  if (!each_key([&](size_t i) {
+        return u.may_access_key(args[i], acl::key_access(c, args, i));
+      })) {
+    error = kKeyDenied;
+    return deny(&ClientCount::denied_keys);
+  }
+  // Channels: PUBLISH's first argument, (P)SUBSCRIBE's every one.
+  bool publish = c.name == "publish";
+  bool pattern = c.name == "psubscribe";
+  if (publish || pattern || c.name == "subscribe") {
+    size_t end = publish ? std::min<size_t>(args.size(), 2) : args.size();
+    for (size_t i = 1; i < end; ++i) {
+      if (!u.may_use_channel(args[i], pattern)) {
+        error =
+            "NOPERM this user has no permissions to access one of the "
+            "channels used as arguments";
+        return deny(&ClientCount::denied_channels);
+      }
+    }
+  }
+  return true;
 }
 
 void Session::set_client_name(std::string_view name) {
@@ -301,7 +401,7 @@ std::string Session::describe() {
          " name=" + name_ + " db=0 sub=" + std::to_string(channels_.size()) +
          " psub=" + std::to_string(patterns_.size()) +
          " multi=" + (in_multi_ ? std::to_string(queued_.size()) : "-1") +
-         " resp=" + std::to_string(protocol_) + "\n";
+         " user=" + user_->name() + " resp=" + std::to_string(protocol_) + "\n";
 }
 
 std::vector<std::vector<std::string>> Session::end_multi() {
@@ -519,6 +619,8 @@ void Session::process() {
         multi_failed_ = in_multi_;
       } else if (!authenticated_ && (c->flags & kFlagNoAuth) == 0) {
         refuse(*c, "NOAUTH Authentication required.", w);
+      } else if (std::string denied; !permitted(*c, p.args, denied)) {
+        refuse(*c, denied, w);
       } else if (denied_for_memory(*c)) {
         refuse(*c, "OOM command not allowed when used memory > 'maxmemory'.",
                w);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "acl.h"
 #include "cmud/actor/system.h"
 #include "cmud/resp/resp.h"
 #include "cmud/tls/tls.h"
@@ -72,8 +73,12 @@ struct ClientCount {
   // once per batch a session parses, not per command).
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> commands{0};
-  // AUTH and HELLO AUTH refused (INFO's acl_access_denied_auth).
+  // AUTH and HELLO AUTH refused (INFO's acl_access_denied_auth), and
+  // commands a user's ACL refused (acl_access_denied_cmd, _key, _channel).
   std::atomic<uint64_t> auth_failures{0};
+  std::atomic<uint64_t> denied_commands{0};
+  std::atomic<uint64_t> denied_keys{0};
+  std::atomic<uint64_t> denied_channels{0};
 };
 
 // SCAN cursors of every connection of one server: number <-> the key the
@@ -135,6 +140,7 @@ class ClientRegistry {
     size_t sub = 0;
     size_t psub = 0;
     int resp = 2;
+    std::string user = "default";
     // CLIENT LIST's line (without the newline).
     std::string line(int64_t now_ms) const;
   };
@@ -172,9 +178,10 @@ struct PortInfo {
   ClientCount* clients = nullptr;  // shared by the server's ports
   bool protected_mode = true;      // only loopback clients (ServerConfig)
   std::chrono::milliseconds tls_handshake_timeout{10'000};
-  // SHA-256 of the default user's password (auth.h); empty: none, every
-  // connection starts authenticated.
-  std::string password_digest{};
+  // The server's users (outlives every session): a connection starts as
+  // "default", signed in when that user is on and has no password.
+  acl::Table* acl = nullptr;
+  std::string aclfile{};  // --aclfile, for ACL LOAD and SAVE; empty: none
   // Persistence (ServerConfig::data_dir, fsync), for CONFIG GET and INFO.
   bool appendonly = false;
   std::string_view appendfsync = "everysec";
@@ -223,6 +230,11 @@ class Session final : public std::enable_shared_from_this<Session>,
   // op's views are copied into the request at once.
   void defer(const OpView& op, Format format, std::string context = {});
   void close_after_reply() { closing_ = true; }
+  // Sends the ops deferred so far now, so that the commands after them wait
+  // for their reply (an ACL change the next command may rely on).
+  void send_now() {
+    if (request_.count > 0 && !awaiting_) send_request();
+  }
   // SCAN cursors (the server's ScanCursors).
   uint64_t save_cursor(std::string resume_key) {
     return port_.cursors->save(std::move(resume_key));
@@ -241,7 +253,14 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Whether the connection may run commands other than AUTH, HELLO, QUIT
   // and RESET: from the start without a password, else after AUTH.
   bool authenticated() const { return authenticated_; }
-  void set_authenticated(bool yes) { authenticated_ = yes; }
+  // Signs the connection in as `user` (AUTH, HELLO AUTH).
+  void sign_in(std::shared_ptr<const acl::User> user);
+  // Back to the default user, signed in only if it needs no password
+  // (RESET, a new connection).
+  void sign_out();
+  // The user the connection runs as (ACL WHOAMI), as it is now: a change
+  // made since by ACL SETUSER anywhere in the cluster is in force at once.
+  const acl::User& user();
   // The protocol replies use: 2, or 3 after HELLO 3.
   int protocol() const { return protocol_; }
   void set_protocol(int protocol);
@@ -307,6 +326,11 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Whether maxmemory refuses c now (a write that grows the store, or an
   // EXEC of one).
   bool denied_for_memory(const Command& c);
+  // Whether the user may run c with these arguments (its ACL: the
+  // command, its keys, its channels; and no client reaches the system key
+  // space); otherwise writes Redis's NOPERM error into `error`.
+  bool permitted(const Command& c, std::span<const std::string_view> args,
+                 std::string& error);
   // Answers a command refused before it runs (NOAUTH, OOM): in MULTI it
   // makes EXEC abort; a refused EXEC aborts the transaction now.
   void refuse(const Command& c, std::string_view error, resp::ReplyWriter& w);
@@ -351,7 +375,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   const int64_t opened_ms_;
   ClientRegistry::Row row_;  // what publish_row() last put
   int protocol_ = 2;
-  bool authenticated_;
+  bool authenticated_ = false;
+  std::shared_ptr<const acl::User> user_;
+  uint64_t acl_generation_ = 0;  // of port_.acl when user_ was looked up
   struct Watched {
     std::string key;
     std::optional<std::string> state;  // nullopt until WATCH's reply

@@ -152,5 +152,39 @@ check("FLUSHALL", a.flushall())
 check("FLUSHALL reaches the other server",
       eventually(2, lambda: b.dbsize() == 0))
 
+# ACL users: made on one server, signed in on the other (users replicate,
+# and FLUSHALL above left them alone), limited to what their rules allow.
+check("ACL SETUSER", a.acl_setuser("py-app", enabled=True, passwords=["+pw"],
+                                   keys=["app:*"], commands=["+get", "+set"]))
+u = a.acl_getuser("py-app")
+check("ACL GETUSER", u is not None and "on" in u["flags"] and
+      u["keys"] == ["~app:*"] and "+get" in u["commands"], str(u))
+check("ACL LIST", any(line.startswith("user py-app on #")
+                      for line in a.acl_list()), str(a.acl_list()))
+
+
+def app_on_b():
+    try:
+        return redis.Redis(port=port_b, socket_timeout=5, decode_responses=True,
+                           username="py-app", password="pw").ping() is None
+    except redis.exceptions.NoPermissionError:
+        return True  # signed in; PING is not among its commands
+    except (redis.AuthenticationError, redis.exceptions.ResponseError):
+        return False  # WRONGPASS: not there yet
+
+
+check("the user signs in on the other server", eventually(2, app_on_b))
+app = redis.Redis(port=port_b, socket_timeout=5, decode_responses=True,
+                  username="py-app", password="pw")
+check("ACL: allowed key", app.set("app:1", "v") and app.get("app:1") == "v")
+for what, call in (("key", lambda: app.get("other")),
+                   ("command", lambda: app.delete("app:1"))):
+    try:
+        call()
+        check(f"ACL: NOPERM for a {what}", False)
+    except redis.exceptions.NoPermissionError:
+        check(f"ACL: NOPERM for a {what}", True)
+check("ACL DELUSER", a.acl_deluser("py-app") == 1)
+
 print(f"redis-py: {passes} passed, {failures} failed")
 sys.exit(0 if failures == 0 else 1)

@@ -2,7 +2,8 @@
 # Real Redis clients against a two-server cluster (2 actors each, B joining
 # A, loopback, ports chosen by the OS), with a password (--requirepass-file,
 # handed to the clients as CMUD_TEST_PASSWORD): redis-cli, redis-py
-# (Debian's python3-redis, RESP2), node-redis over RESP2 and RESP3, and
+# (Debian's python3-redis, RESP2; ACL users too), node-redis over RESP2 and
+# RESP3, and
 # ioredis (npm, installed by scripts/install-deps.sh into
 # tests/compat/node_modules). Then a TLS pair (--tls --tls-cluster, client
 # certificates required; certificates from cmud-test-certs): redis-cli
@@ -33,6 +34,25 @@ cli_auth() {
        get cli:k 2>&1) == *WRONGPASS* ]]
 }
 check "redis-cli AUTH" cli_auth
+
+# An ACL user made through one server, used through the other.
+cli_acl() {
+  local admin=(redis-cli -p "$a_q" --user default --pass "$CMUD_TEST_PASSWORD"
+    --no-auth-warning)
+  local app=(redis-cli -p "$b_q" --user cli-app --pass apppw --no-auth-warning)
+  [[ $("${admin[@]}" acl setuser cli-app on '>apppw' '~cli:*' +get) == OK ]] ||
+    return 1
+  for _ in $(seq 1 100); do
+    [[ $("${app[@]}" get cli:k) == v ]] && break
+    sleep 0.02
+  done
+  [[ $("${app[@]}" get cli:k) == v &&
+     $("${app[@]}" set cli:k w 2>&1) == *NOPERM*"'set' command"* &&
+     $("${app[@]}" get other 2>&1) == *NOPERM*keys* &&
+     $("${app[@]}" acl whoami 2>&1) == *NOPERM* &&
+     $("${admin[@]}" acl deluser cli-app) == 1 ]]
+}
+check "redis-cli ACL users" cli_acl
 
 check "redis-py" timeout 60 /usr/bin/python3 "$here/clients.py" "$a_q" "$b_q"
 if [[ -d $here/node_modules/redis && -d $here/node_modules/ioredis ]]; then

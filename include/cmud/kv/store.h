@@ -92,6 +92,18 @@ class Entry {
   bool reclaimed_ = false;
 };
 
+// The system key space: keys under this prefix hold the cluster's own data
+// (ACL users). They replicate as any key does, but no client command reaches
+// them (the query ports refuse and hide them) and the floor does not clear
+// them, so they outlive FLUSHALL.
+inline constexpr std::string_view kSystemPrefix{
+    "\xff\xff"
+    "cmud/",
+    7};
+inline bool is_system_key(std::string_view key) {
+  return key.starts_with(kSystemPrefix);
+}
+
 // Where a change must still travel (bits of Store::apply's `route`).
 enum Route : uint8_t {
   kRouteNone = 0,
@@ -161,6 +173,12 @@ class Store {
   // Makes room for n entries in the hash index (loading a replica).
   void reserve(size_t n) { by_hash_.reserve(n); }
 
+  // The floor that applies to `key`: none (the zero version) in the
+  // system key space.
+  const Version& floor_for(std::string_view key) const {
+    return is_system_key(key) ? kNoFloor : floor_;
+  }
+
   // The live value, or nullopt when absent, deleted, expired or below the
   // floor.
   // The view is valid until the key is next written.
@@ -208,7 +226,8 @@ class Store {
   std::optional<std::string> walk(std::string_view from, bool after,
                                   const Visit& f) const;
 
-  // A live entry picked at random (RANDOMKEY), or null when there is none:
+  // A live entry outside the system key space picked at random
+  // (RANDOMKEY), or null when there is none:
   // a point drawn uniformly between the first and the last key (their
   // common prefix, then the next 8 bytes as a number), a random 0..63
   // entries on from there, then the first live one. Roughly even, not
@@ -266,6 +285,8 @@ class Store {
   uint64_t leaf_digest(size_t leaf) const { return leaves_[leaf]; }
 
   size_t live_size() const { return live_; }
+  // Live entries outside the system key space (DBSIZE): O(system keys).
+  size_t client_live_size() const;
   size_t size() const { return by_key_.size(); }
   size_t log_size() const { return log_.size(); }
 
@@ -345,11 +366,16 @@ class Store {
   static void destroy(Entry* e);
   // Frees e now, or once no change record can name it.
   void retire(Entry* e);
-  bool below_floor(const Entry* e) const { return e->version_ < floor_; }
+  bool below_floor(const Entry* e) const {
+    return e->version_ < floor_ && !is_system_key(e->key());
+  }
   // Whether e is in live_ (if not deleted) and its leaf's digest: all
   // entries but those below the floor at which the whole replica was
   // written off at once (raise_floor).
-  bool counted(const Entry* e) const { return !(e->version_ < cleared_); }
+  bool counted(const Entry* e) const {
+    return !(e->version_ < cleared_) || is_system_key(e->key());
+  }
+  static constexpr Version kNoFloor{};
 
   // XOR of entry_digest over each leaf's entries.
   std::unique_ptr<uint64_t[]> leaves_ = std::make_unique<uint64_t[]>(kLeaves);

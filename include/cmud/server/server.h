@@ -89,6 +89,11 @@ struct ServerConfig {
   // runs nothing but AUTH, HELLO ... AUTH, QUIT and RESET before it has
   // given it. Empty: no password.
   std::string requirepass{};
+  // Redis's ACL file: one "user <name> <rule>..." per line, read at start
+  // and by ACL LOAD, written by ACL SAVE. Users changed by ACL SETUSER or
+  // DELUSER replace those of the file, across the cluster. Not with
+  // requirepass (the file defines the default user).
+  std::string aclfile{};
   // Protected mode (as Redis's): a server listening beyond loopback without
   // a cluster secret refuses to start, and without a password its query
   // ports answer clients from beyond loopback with -DENIED.
