@@ -545,19 +545,17 @@ void Table::apply(std::string_view key, std::string_view value,
     if (!u->apply_all(rules).ok()) *u = User(std::string(*name));
     user = std::move(u);
   }
-  std::function<void(const std::string&)> removed;
+  std::function<void(const std::string&)> changed;
   {
     std::lock_guard lock(mu_);
     auto it = records_.find(*name);
     if (it != records_.end() && !(it->second.version < version)) return;
-    bool existed = it != records_.end() ? it->second.user != nullptr
-                                        : config_.contains(*name);
-    if (existed && user == nullptr) removed = on_deleted_;
     records_.insert_or_assign(std::string(*name),
                               Record{version, std::move(user)});
     generation_.fetch_add(1, std::memory_order_acq_rel);
+    changed = on_changed_;
   }
-  if (removed) removed(std::string(*name));
+  if (changed) changed(std::string(*name));
 }
 
 std::shared_ptr<const User> Table::find(std::string_view name) const {
@@ -581,9 +579,9 @@ std::vector<std::shared_ptr<const User>> Table::users() const {
   return out;
 }
 
-void Table::on_deleted(std::function<void(const std::string&)> f) {
+void Table::on_changed(std::function<void(const std::string&)> f) {
   std::lock_guard lock(mu_);
-  on_deleted_ = std::move(f);
+  on_changed_ = std::move(f);
 }
 
 }  // namespace cmud::server::acl

@@ -198,9 +198,10 @@ class Table {
     return generation_.load(std::memory_order_acquire);
   }
   // Called (from the thread that applied the record, without the table's
-  // lock) with the name of a user that was deleted, so that its
-  // connections can be closed.
-  void on_deleted(std::function<void(const std::string&)> f);
+  // lock) with the name of a user that changed or was deleted, so that its
+  // connections can look again (and close, as Redis closes them, when the
+  // user is gone or its channels no longer allow their subscriptions).
+  void on_changed(std::function<void(const std::string&)> f);
 
  private:
   struct Record {
@@ -210,7 +211,7 @@ class Table {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const User>, std::less<>> config_;
   std::map<std::string, Record, std::less<>> records_;
-  std::function<void(const std::string&)> on_deleted_;
+  std::function<void(const std::string&)> on_changed_;
   std::atomic<uint64_t> generation_{1};
 };
 

@@ -155,6 +155,11 @@ TEST_F(AclServerTest, AUserRunsOnlyItsCommandsKeysAndChannels) {
   EXPECT_EQ(c.call({"GET", "shared:1"}).str, "s");
   EXPECT_EQ(c.call({"EXISTS", "shared:1"}).integer, 1);
   EXPECT_EQ(c.call({"COPY", "shared:1", "app:2"}).integer, 1);
+  // LIST shows values: only those of keys the user may read.
+  EXPECT_EQ(writer.call({"SET", "secret", "x"}).str, "OK");
+  EXPECT_EQ(
+      strings(c.call({"LIST", ""})),
+      (std::vector<std::string>{"app:1", "v", "app:2", "s", "shared:1", "s"}));
   auto denied_command = [](std::string_view name) {
     return std::string(kCommandDenied) + std::string(name) + "' command";
   };
@@ -234,6 +239,29 @@ TEST_F(AclServerTest, OffRefusesNewSignInsAndDeleteClosesConnections) {
   EXPECT_EQ(c2.reply().str, "<closed>");
   EXPECT_EQ(c1.reply().str, "<closed>");
   EXPECT_EQ(admin.call({"PING"}).str, "PONG");
+}
+
+TEST_F(AclServerTest, SubscribersCloseWhenTheirChannelsAreTakenAway) {
+  RawClient admin(port(0));
+  ASSERT_EQ(admin
+                .call({"ACL", "SETUSER", "sub", "on", ">pw", "&news.*", "&chat",
+                       "+@pubsub"})
+                .str,
+            "OK");
+  RawClient news(port(0));
+  RawClient chat(port(1));
+  ASSERT_EQ(news.call({"AUTH", "sub", "pw"}).str, "OK");
+  ASSERT_EQ(chat.call({"AUTH", "sub", "pw"}).str, "OK");
+  ASSERT_EQ(news.call({"PSUBSCRIBE", "news.*"}).type, Value::Type::kArray);
+  ASSERT_EQ(chat.call({"SUBSCRIBE", "chat"}).type, Value::Type::kArray);
+  // news.* is taken away; chat stays.
+  ASSERT_EQ(admin.call({"ACL", "SETUSER", "sub", "resetchannels", "&chat"}).str,
+            "OK");
+  EXPECT_EQ(news.reply().str, "<closed>");
+  EXPECT_EQ(admin.call({"PUBLISH", "chat", "still here"}).integer, 1);
+  auto m = chat.reply();
+  ASSERT_EQ(m.array.size(), 3u);
+  EXPECT_EQ(m.array[2].str, "still here");
 }
 
 TEST_F(AclServerTest, NoClientReachesTheSystemKeySpaceAndFlushallKeepsUsers) {

@@ -229,12 +229,12 @@ TEST(AclTable, RecordsReplaceConfiguredUsersByTheLastWriter) {
   Table t;
   t.configure({make("alice", {"on", ">pw"})});
   uint64_t g = t.generation();
-  User changed = make("alice", {"on", ">new", "+get"});
+  User next = make("alice", {"on", ">new", "+get"});
   std::string key = record_key("alice");
   EXPECT_TRUE(kv::is_system_key(key));
   EXPECT_EQ(record_name(key), "alice");
   EXPECT_EQ(record_name("alice"), std::nullopt);
-  t.apply(key, record_value(changed), kv::Version{10, 1}, false);
+  t.apply(key, record_value(next), kv::Version{10, 1}, false);
   EXPECT_GT(t.generation(), g);
   EXPECT_TRUE(t.find("alice")->check_password("new"));
   // An older record (from another actor or server) changes nothing.
@@ -242,14 +242,15 @@ TEST(AclTable, RecordsReplaceConfiguredUsersByTheLastWriter) {
           false);
   EXPECT_TRUE(t.find("alice")->check_password("new"));
   // A newer delete wins, and says so.
-  std::vector<std::string> deleted;
-  t.on_deleted([&](const std::string& name) { deleted.push_back(name); });
+  std::vector<std::string> changed;
+  t.on_changed([&](const std::string& name) { changed.push_back(name); });
   t.apply(key, "", kv::Version{11, 1}, true);
   EXPECT_EQ(t.find("alice"), nullptr);
-  EXPECT_EQ(deleted, std::vector<std::string>{"alice"});
+  EXPECT_EQ(changed, std::vector<std::string>{"alice"});
   // A deleted user stays deleted against older writes.
-  t.apply(key, record_value(changed), kv::Version{10, 5}, false);
+  t.apply(key, record_value(make("alice", {"on"})), kv::Version{10, 5}, false);
   EXPECT_EQ(t.find("alice"), nullptr);
+  EXPECT_EQ(changed.size(), 1u);  // and nothing changed
   ASSERT_EQ(t.users().size(), 1u);
   EXPECT_EQ(t.users()[0]->name(), "default");
 }

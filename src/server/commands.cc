@@ -553,8 +553,31 @@ void cmd_lcs(Session& s, Args a, ReplyWriter& w) {
 void cmd_mget(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::mget(a.subspan(1)), fmt_items);
 }
+// LIST's pairs, but those whose key the user may not read (KEYS and SCAN
+// list every name, as in Redis; LIST shows values too).
+void fmt_list(Session& s, std::string_view, const ResultView& r,
+              ReplyWriter& w) {
+  const acl::User& u = s.user();
+  if (u.unrestricted()) {
+    fmt_items(s, {}, r, w);
+    return;
+  }
+  const auto& items = r.items();
+  std::vector<size_t> shown;
+  for (size_t i = 0; i + 1 < items.size(); i += 2) {
+    if (items[i] && u.may_access_key(*items[i], acl::kKeyRead)) {
+      shown.push_back(i);
+    }
+  }
+  w.array(2 * shown.size());
+  for (size_t i : shown) {
+    w.bulk(*items[i]);
+    w.bulk(items[i + 1].value_or(""));
+  }
+}
+
 void cmd_list(Session& s, Args a, ReplyWriter&) {
-  s.defer(OpView::list(a.size() > 1 ? a[1] : ""), fmt_items);
+  s.defer(OpView::list(a.size() > 1 ? a[1] : ""), fmt_list);
 }
 void cmd_keys(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::keys_matching(a[1]), fmt_items);

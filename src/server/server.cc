@@ -444,11 +444,12 @@ Status Server::Impl::configure_users() {
     users.push_back(std::move(d));
   }
   acl_->configure(std::move(users));
-  // As Redis's ACL DELUSER: the connections of a user deleted anywhere in
-  // the cluster close.
-  acl_->on_deleted([this](const std::string& name) {
-    registry_.kill(
-        [&](const ClientRegistry::Row& row) { return row.user == name; });
+  // As Redis: the connections of a user deleted anywhere in the cluster
+  // close, and so do its subscribers to channels it may no longer use.
+  acl_->on_changed([this](const std::string& name) {
+    registry_.post(
+        [&](const ClientRegistry::Row& row) { return row.user == name; },
+        [](Session& s) { s.recheck_user(); });
   });
   return {};
 }

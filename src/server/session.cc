@@ -68,17 +68,22 @@ std::vector<ClientRegistry::Row> ClientRegistry::rows() const {
   return out;
 }
 
-size_t ClientRegistry::kill(const std::function<bool(const Row&)>& match) {
+size_t ClientRegistry::post(const std::function<bool(const Row&)>& match,
+                            std::function<void(Session&)> action) {
   std::lock_guard lock(mu_);
   size_t n = 0;
   for (const auto& [id, e] : by_id_) {
     if (!match(e.row)) continue;
     ++n;
-    asio::post(e.executor, [w = e.session] {
-      if (auto s = w.lock()) s->kill();
+    asio::post(e.executor, [w = e.session, action] {
+      if (auto s = w.lock()) action(*s);
     });
   }
   return n;
+}
+
+size_t ClientRegistry::kill(const std::function<bool(const Row&)>& match) {
+  return post(match, [](Session& s) { s.kill(); });
 }
 
 void ClientRegistry::shut_down_all() {
@@ -224,20 +229,33 @@ void Session::sign_out() {
   if (row_.id != 0) publish_row();
 }
 
-const acl::User& Session::user() {
+bool Session::refresh_user() {
   uint64_t now = port_.acl->generation();
-  if (now != acl_generation_) {
-    acl_generation_ = now;
-    auto again = port_.acl->find(user_->name());
-    if (again == nullptr) {
-      // Deleted (ACL DELUSER): its connections close, as in Redis; until
-      // then it may do nothing.
-      close_after_reply();
-      again = std::make_shared<const acl::User>(user_->name());
-    }
-    user_ = std::move(again);
-  }
+  if (now == acl_generation_) return true;
+  acl_generation_ = now;
+  auto again = port_.acl->find(user_->name());
+  bool found = again != nullptr;
+  if (!found) again = std::make_shared<const acl::User>(user_->name());
+  user_ = std::move(again);
+  return found;
+}
+
+const acl::User& Session::user() {
+  // Deleted (ACL DELUSER): its connections close, as in Redis; until then
+  // it may do nothing.
+  if (!refresh_user()) close_after_reply();
   return *user_;
+}
+
+void Session::recheck_user() {
+  if (closed_) return;
+  bool ok = refresh_user();
+  for (bool pattern : {false, true}) {
+    for (const std::string& name : subscribed(pattern)) {
+      ok = ok && user_->may_use_channel(name, pattern);
+    }
+  }
+  if (!ok) close();
 }
 
 bool Session::permitted(const Command& c,

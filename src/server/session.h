@@ -149,6 +149,10 @@ class ClientRegistry {
            asio::any_io_executor executor);
   void remove(uint64_t id);
   std::vector<Row> rows() const;
+  // Runs `action` on each session `match` picks, on its own worker; how
+  // many it picked.
+  size_t post(const std::function<bool(const Row&)>& match,
+              std::function<void(Session&)> action);
   // Closes (on their own workers) the connections `match` picks; how many.
   size_t kill(const std::function<bool(const Row&)>& match);
   // Shuts every connection down (both ways), so that their clients see
@@ -261,6 +265,10 @@ class Session final : public std::enable_shared_from_this<Session>,
   // The user the connection runs as (ACL WHOAMI), as it is now: a change
   // made since by ACL SETUSER anywhere in the cluster is in force at once.
   const acl::User& user();
+  // The user changed (acl::Table::on_changed): closes the connection if the
+  // user is gone, or if it subscribes to a channel or pattern the user may
+  // no longer use (as Redis does). REQUIRES: on its worker.
+  void recheck_user();
   // The protocol replies use: 2, or 3 after HELLO 3.
   int protocol() const { return protocol_; }
   void set_protocol(int protocol);
@@ -331,6 +339,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // space); otherwise writes Redis's NOPERM error into `error`.
   bool permitted(const Command& c, std::span<const std::string_view> args,
                  std::string& error);
+  // Looks the user up again if any user changed since; false when it is
+  // gone (deleted), and then user_ may do nothing.
+  bool refresh_user();
   // Answers a command refused before it runs (NOAUTH, OOM): in MULTI it
   // makes EXEC abort; a refused EXEC aborts the transaction now.
   void refuse(const Command& c, std::string_view error, resp::ReplyWriter& w);
