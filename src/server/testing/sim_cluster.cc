@@ -14,6 +14,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "acl.h"
 #include "cmud/actor/system.h"
 #include "cmud/kv/counter.h"
 #include "cmud/sim/world.h"
@@ -167,8 +168,9 @@ class SimSubscriber final : public PubSub::Subscriber {
 
 struct Node {
   std::string address;
-  uint64_t generation = 0;         // bumped at every start
-  std::shared_ptr<PubSub> pubsub;  // this start's
+  uint64_t generation = 0;          // bumped at every start
+  std::shared_ptr<PubSub> pubsub;   // this start's
+  std::shared_ptr<acl::Table> acl;  // this start's users
   std::unique_ptr<actor::System> system;
   std::vector<ActorRef> queries;
   std::set<uint64_t> incarnations;  // every one it started as
@@ -260,6 +262,7 @@ class Cluster {
   SimResult result_;
   int64_t traffic_end_ = 0;
   uint64_t op_seq_ = 0;
+  uint64_t del_seq_ = 0;
   std::vector<Acked> acked_;
   std::vector<AckedIncr> acked_incr_;
   std::vector<AckedExpiry> acked_expiry_;
@@ -323,6 +326,8 @@ void Cluster::start(size_t i) {
   n.pubsub->psubscribe(subscriber.get(), kChannelPattern);
   subscribers_[{i, n.generation}] = subscriber;
   sync.pubsub = n.pubsub;
+  n.acl = std::make_shared<acl::Table>();
+  sync.acl = n.acl;
   sync.repair_interval = std::chrono::milliseconds(o_.repair_interval_ms);
   if (o_.durable) {
     sync.data_dir = "/data";
@@ -493,6 +498,17 @@ void Cluster::next_op() {
         op->kind = Op::kFlush;
       }
       if (op->kind == Op::kSet) op->value = "v" + std::to_string(++op_seq_);
+      // One SET in 16 and one DEL in 8 write an ACL user instead: the
+      // system key space replicates as any key does, but no clear takes
+      // it (checkers b, c and g).
+      if (op->kind == Op::kSet && op_seq_ % 16 == 0) {
+        op->key = acl::record_key("u" + std::to_string(op_seq_ / 16 % 3));
+        op->value = "on nopass ~k" + std::to_string(op_seq_) + " -@all +get";
+        op->ttl_ms = 0;
+      }
+      if (op->kind == Op::kDel && ++del_seq_ % 8 == 0) {
+        op->key = acl::record_key("u" + std::to_string(del_seq_ / 8 % 3));
+      }
       if (op->kind == Op::kPublish) {
         uint64_t seq = ++publish_seq_[{op->node, op->generation, op->actor}];
         op->value = publish_text(op->node, op->generation, op->actor, seq);
@@ -711,7 +727,9 @@ void Cluster::seen(const Op& op, const Item* e, const Ver& floor) {
   auto k = std::make_tuple(op.node, op.generation, op.actor, op.key);
   auto it = shown_.find(k);
   if (e == nullptr) {
-    if (it != shown_.end() && !(it->second < floor)) {
+    // (No clear passes a user: it never vanishes.)
+    if (it != shown_.end() &&
+        (!(it->second < floor) || kv::is_system_key(op.key))) {
       fail("went-back", "server " + std::to_string(op.node + 1) + " actor " +
                             std::to_string(op.actor) + " lost " + op.key +
                             " after showing " + str(it->second));
@@ -837,7 +855,8 @@ void Cluster::final_checks() {
     if (w.flush) {
       if (!(first_floor < w.v)) continue;
     } else {
-      if (w.v < first_floor) continue;  // cleared
+      // cleared (but users: no clear takes them)
+      if (w.v < first_floor && !kv::is_system_key(w.key)) continue;
       if (it != final_by_key.end() && !(it->second->v < w.v)) continue;
     }
     bool excused = crash_may_lose(w.node, w.generation, w.at_ms);
@@ -908,6 +927,34 @@ void Cluster::final_checks() {
              " acknowledged by server " + std::to_string(w.node + 1) + " at " +
              std::to_string(w.at_ms) + " ms, but the final state holds " +
              (f == nullptr ? "nothing" : str(*f)));
+  }
+  // (g) users: every server's ACL table holds what the replicas' records
+  // say (the last writer's rules, or nothing for a deleted user).
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i].up()) continue;
+    for (const auto& e : *first) {
+      auto name = acl::record_name(e.key);
+      if (!name) continue;
+      std::string want;
+      if (!e.deleted) {
+        acl::User u{std::string(*name)};
+        std::vector<std::string_view> rules;
+        for (size_t at = 0; at < e.value.size();) {
+          size_t end = std::min(e.value.find(' ', at), e.value.size());
+          rules.push_back(std::string_view(e.value).substr(at, end - at));
+          at = end + 1;
+        }
+        if (!u.apply_all(rules).ok()) fail("acl", "unreadable " + str(e));
+        want = u.describe();
+      }
+      auto got = nodes_[i].acl->find(*name);
+      if ((got ? got->describe() : "") != want) {
+        fail("acl", "server " + std::to_string(i + 1) + " has user " +
+                        std::string(*name) + " as '" +
+                        (got ? got->describe() : "nothing") +
+                        "', its replica " + str(e));
+      }
+    }
   }
   for (const auto& e : *first) {
     if (e.meta.empty()) continue;
