@@ -102,47 +102,86 @@ uint32_t command_categories(const Command& c, std::string_view sub) {
   return cats;
 }
 
-std::span<const std::string_view> subcommands(const Command& c) {
-  // Names only, built once per container.
-  static const auto names = [] {
-    std::map<std::string_view, std::vector<std::string_view>> m;
-    for (const Command& cmd : command_table()) {
-      for (const Sub& s : subs_of(cmd)) m[cmd.name].push_back(s.name);
+namespace {
+
+// What the checks need of each command, looked up by its index in the
+// table once built: no name comparisons per command.
+enum class Shape : uint8_t {
+  kPlain,
+  kCopy,
+  kRename,
+  kSet,
+  kChannelArgs,
+  kPublish,
+  kPatternArgs
+};
+struct Traits {
+  std::vector<std::string_view> subs;
+  uint8_t access = kKeyRead | kKeyWrite;
+  Shape shape = Shape::kPlain;
+};
+
+const Traits& traits(const Command& c) {
+  static const auto by_index = [] {
+    std::vector<Traits> v(command_table().size());
+    auto mark = [&](std::string_view names, auto&& f) {
+      for (std::string_view n : split_spaces(names)) {
+        if (const Command* c = find_command(n)) f(v[index_of(*c)]);
+      }
+    };
+    for (const Command& c : command_table()) {
+      for (const Sub& s : subs_of(c)) v[index_of(c)].subs.push_back(s.name);
     }
-    return m;
+    mark("get strlen getrange substr lcs mget",
+         [](Traits& t) { t.access = kKeyRead; });
+    mark(
+        "set setex psetex mset msetnx setnx expire pexpire expireat "
+        "pexpireat persist del unlink",
+        [](Traits& t) { t.access = kKeyWrite; });
+    mark("exists type ttl pttl expiretime pexpiretime touch watch",
+         [](Traits& t) { t.access = kKeyAny; });
+    mark("copy", [](Traits& t) { t.shape = Shape::kCopy; });
+    mark("rename renamenx", [](Traits& t) { t.shape = Shape::kRename; });
+    mark("set", [](Traits& t) { t.shape = Shape::kSet; });
+    mark("subscribe", [](Traits& t) { t.shape = Shape::kChannelArgs; });
+    mark("publish", [](Traits& t) { t.shape = Shape::kPublish; });
+    mark("psubscribe", [](Traits& t) { t.shape = Shape::kPatternArgs; });
+    return v;
   }();
-  auto it = names.find(c.name);
-  if (it == names.end()) return {};
-  return it->second;
+  return by_index[index_of(c)];
+}
+
+}  // namespace
+
+std::span<const std::string_view> subcommands(const Command& c) {
+  return traits(c).subs;
 }
 
 uint8_t key_access(const Command& c, std::span<const std::string_view> args,
                    size_t i) {
-  static const auto by_index = [] {
-    std::vector<uint8_t> v(command_table().size(), kKeyRead | kKeyWrite);
-    auto mark = [&](std::string_view names, uint8_t access) {
-      for (std::string_view n : split_spaces(names)) {
-        if (const Command* c = find_command(n)) v[index_of(*c)] = access;
+  const Traits& t = traits(c);
+  switch (t.shape) {
+    case Shape::kCopy:
+      return i == 1 ? kKeyRead : kKeyWrite;
+    case Shape::kRename:
+      return i == 1 ? kKeyRead | kKeyWrite : kKeyWrite;
+    case Shape::kSet:  // SET ... GET reads the old value too
+      for (size_t j = 3; j < args.size(); ++j) {
+        if (iequals(args[j], "get")) return kKeyRead | kKeyWrite;
       }
-    };
-    mark("get strlen getrange substr lcs mget", kKeyRead);
-    mark(
-        "set setex psetex mset msetnx setnx expire pexpire expireat "
-        "pexpireat persist del unlink",
-        kKeyWrite);
-    mark("exists type ttl pttl expiretime pexpiretime touch watch", kKeyAny);
-    return v;
-  }();
-  if (c.name == "copy") return i == 1 ? kKeyRead : kKeyWrite;
-  if (c.name == "rename" || c.name == "renamenx") {
-    return i == 1 ? kKeyRead | kKeyWrite : kKeyWrite;
+      return t.access;
+    default:
+      return t.access;
   }
-  if (c.name == "set") {  // SET ... GET reads the old value too
-    for (size_t j = 3; j < args.size(); ++j) {
-      if (iequals(args[j], "get")) return kKeyRead | kKeyWrite;
-    }
-  }
-  return by_index[index_of(c)];
+}
+
+std::span<const std::string_view> channel_args(
+    const Command& c, std::span<const std::string_view> args, bool& pattern) {
+  const Shape shape = traits(c).shape;
+  pattern = shape == Shape::kPatternArgs;
+  if (shape == Shape::kPublish) return args.subspan(1, 1);
+  if (shape == Shape::kChannelArgs || pattern) return args.subspan(1);
+  return {};
 }
 
 std::string password_hash(std::string_view password) {

@@ -75,6 +75,11 @@ enum KeyAccess : uint8_t {
 // What command c (called with `args`) does with the key at args[i].
 uint8_t key_access(const Command& c, std::span<const std::string_view> args,
                    size_t i);
+// The channels a call names (PUBLISH's first argument, SUBSCRIBE's and
+// PSUBSCRIBE's every one; `pattern` set for PSUBSCRIBE), none for others.
+// REQUIRES: args fit the command's arity.
+std::span<const std::string_view> channel_args(
+    const Command& c, std::span<const std::string_view> args, bool& pattern);
 
 // Lower-case hex SHA-256 of a password: how users keep them (as Redis
 // does; ACL GETUSER shows it and `#<hash>` rules take it). Thread-safe.

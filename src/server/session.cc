@@ -307,18 +307,13 @@ bool Session::permitted(const Command& c,
     error = kKeyDenied;
     return deny(&ClientCount::denied_keys);
   }
-  // Channels: PUBLISH's first argument, (P)SUBSCRIBE's every one.
-  bool publish = c.name == "publish";
-  bool pattern = c.name == "psubscribe";
-  if (publish || pattern || c.name == "subscribe") {
-    size_t end = publish ? std::min<size_t>(args.size(), 2) : args.size();
-    for (size_t i = 1; i < end; ++i) {
-      if (!u.may_use_channel(args[i], pattern)) {
-        error =
-            "NOPERM this user has no permissions to access one of the "
-            "channels used as arguments";
-        return deny(&ClientCount::denied_channels);
-      }
+  bool pattern = false;
+  for (std::string_view channel : acl::channel_args(c, args, pattern)) {
+    if (!u.may_use_channel(channel, pattern)) {
+      error =
+          "NOPERM this user has no permissions to access one of the channels "
+          "used as arguments";
+      return deny(&ClientCount::denied_channels);
     }
   }
   return true;
