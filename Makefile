@@ -61,7 +61,7 @@ fuzz:
 		-DCMUD_FUZZ=ON -DCMUD_FUZZ_SECONDS=$(FUZZ_SECONDS) -DCMUD_WERROR=ON \
 		-DCMUD_BUILD_BENCH=OFF >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_resp fuzz_sync \
-		fuzz_cluster_port
+		fuzz_cluster_port fuzz_acl
 	@cd build-fuzz && { ctest -V -j $(JOBS) -L '^fuzz$$' >fuzz.log 2>&1; \
 		rc=$$?; grep -E 'fuzz:|stat::|tests passed' fuzz.log; \
 		[ $$rc -eq 0 ] || tail -n 80 fuzz.log; exit $$rc; }

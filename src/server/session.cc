@@ -216,6 +216,7 @@ void Session::publish_row() {
 
 void Session::sign_in(std::shared_ptr<const acl::User> user) {
   user_ = std::move(user);
+  unrestricted_ = user_->unrestricted();
   acl_generation_ = port_.acl->generation();
   authenticated_ = true;
   if (row_.id != 0) publish_row();
@@ -226,6 +227,7 @@ void Session::sign_out() {
   user_ = port_.acl->find("default");
   authenticated_ = user_ != nullptr && user_->enabled() && user_->nopass();
   if (user_ == nullptr) user_ = std::make_shared<const acl::User>("default");
+  unrestricted_ = user_->unrestricted();
   if (row_.id != 0) publish_row();
 }
 
@@ -237,6 +239,7 @@ bool Session::refresh_user() {
   bool found = again != nullptr;
   if (!found) again = std::make_shared<const acl::User>(user_->name());
   user_ = std::move(again);
+  unrestricted_ = user_->unrestricted();
   return found;
 }
 
@@ -258,9 +261,54 @@ void Session::recheck_user() {
   if (!ok) close();
 }
 
-bool Session::permitted(const Command& c,
-                        std::span<const std::string_view> args,
-                        std::string& error) {
+namespace {
+
+// Calls f(i) for every key argument args[i] of c, as the table places
+// them, until it returns false; whether none did.
+template <class F>
+bool each_key(const Command& c, std::span<const std::string_view> args,
+              const F& f) {
+  if (c.keys.first <= 0) return true;
+  size_t last = c.keys.last < 0
+                    ? args.size() - static_cast<size_t>(-c.keys.last)
+                    : static_cast<size_t>(c.keys.last);
+  size_t step = static_cast<size_t>(std::max(c.keys.step, 1));
+  for (size_t i = static_cast<size_t>(c.keys.first);
+       i <= last && i < args.size(); i += step) {
+    if (!f(i)) return false;
+  }
+  return true;
+}
+
+bool names_system_key(const Command& c,
+                      std::span<const std::string_view> args) {
+  const int first = c.keys.first;
+  if (first <= 0) return false;
+  if (c.keys.last == first) {  // most commands: one key, checked inline
+    return static_cast<size_t>(first) < args.size() &&
+           kv::is_system_key(args[static_cast<size_t>(first)]);
+  }
+  return !each_key(c, args,
+                   [&](size_t i) { return !kv::is_system_key(args[i]); });
+}
+
+}  // namespace
+
+inline bool Session::permitted(const Command& c,
+                               std::span<const std::string_view> args,
+                               std::string& error) {
+  // Nearly every command, on every connection of a server without users:
+  // no lookup, one pass over the keys.
+  if (unrestricted_ && acl_generation_ == port_.acl->generation() &&
+      !names_system_key(c, args)) {
+    return true;
+  }
+  return check_permissions(c, args, error);
+}
+
+bool Session::check_permissions(const Command& c,
+                                std::span<const std::string_view> args,
+                                std::string& error) {
   static constexpr std::string_view kKeyDenied =
       "NOPERM this user has no permissions to access one of the keys used "
       "as arguments";
@@ -272,20 +320,7 @@ bool Session::permitted(const Command& c,
     return false;
   };
   const acl::User& u = user();
-  // Every key argument, as the table places them.
-  auto each_key = [&](auto&& f) {
-    if (c.keys.first <= 0) return true;
-    size_t last = c.keys.last < 0
-                      ? args.size() - static_cast<size_t>(-c.keys.last)
-                      : static_cast<size_t>(c.keys.last);
-    size_t step = static_cast<size_t>(std::max(c.keys.step, 1));
-    for (size_t i = static_cast<size_t>(c.keys.first);
-         i <= last && i < args.size(); i += step) {
-      if (!f(i)) return false;
-    }
-    return true;
-  };
-  if (!each_key([&](size_t i) { return !kv::is_system_key(args[i]); })) {
+  if (names_system_key(c, args)) {
     error = kKeyDenied;
     return deny(&ClientCount::denied_keys);
   }
@@ -301,7 +336,7 @@ bool Session::permitted(const Command& c,
             std::string(c.name) + (sub.empty() ? "" : "|" + sub) + "' command";
     return deny(&ClientCount::denied_commands);
   }
-  if (!each_key([&](size_t i) {
+  if (!each_key(c, args, [&](size_t i) {
         return u.may_access_key(args[i], acl::key_access(c, args, i));
       })) {
     error = kKeyDenied;
@@ -632,8 +667,8 @@ void Session::process() {
         multi_failed_ = in_multi_;
       } else if (!authenticated_ && (c->flags & kFlagNoAuth) == 0) {
         refuse(*c, "NOAUTH Authentication required.", w);
-      } else if (std::string denied; !permitted(*c, p.args, denied)) {
-        refuse(*c, denied, w);
+      } else if (!permitted(*c, p.args, denied_)) {
+        refuse(*c, denied_, w);
       } else if (denied_for_memory(*c)) {
         refuse(*c, "OOM command not allowed when used memory > 'maxmemory'.",
                w);

@@ -339,6 +339,10 @@ class Session final : public std::enable_shared_from_this<Session>,
   // space); otherwise writes Redis's NOPERM error into `error`.
   bool permitted(const Command& c, std::span<const std::string_view> args,
                  std::string& error);
+  // permitted() beyond its fast path.
+  bool check_permissions(const Command& c,
+                         std::span<const std::string_view> args,
+                         std::string& error);
   // Looks the user up again if any user changed since; false when it is
   // gone (deleted), and then user_ may do nothing.
   bool refresh_user();
@@ -388,6 +392,8 @@ class Session final : public std::enable_shared_from_this<Session>,
   int protocol_ = 2;
   bool authenticated_ = false;
   std::shared_ptr<const acl::User> user_;
+  bool unrestricted_ = false;  // user_->unrestricted(), kept at hand
+  std::string denied_;  // permitted()'s error, kept to spare an allocation
   uint64_t acl_generation_ = 0;  // of port_.acl when user_ was looked up
   struct Watched {
     std::string key;

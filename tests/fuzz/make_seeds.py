@@ -185,6 +185,21 @@ CLUSTER = {
                                    + bstr("x") + bstr("") + u8(0)),
 }
 
+# ACL files and users' records (the same rules), as cmud-server reads them
+# from --aclfile and as replicas hand them to the ACL table.
+ACL = {
+    "default": b"user default on nopass ~* &* +@all\n",
+    "users": b"# users\nuser default on >admin ~* &* +@all\n"
+    b"user app on #2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+    b" ~app:* %R~shared:* %W~log:* resetchannels &news.* -@all +@read"
+    b" -keys +set +client|setname\r\n",
+    "reset": b"user a on >x allkeys allchannels allcommands -@dangerous reset"
+    b" on <x\n",
+    "bad": b"user b on +nosuch (~k +get) %X~y\nuser b off\nnot a user\n",
+}
+
+for name, data in ACL.items():
+    write("acl", name, data)
 for name, data in RESP.items():
     write("resp", name, data)
 for name, data in SYNC.items():

@@ -101,7 +101,8 @@ inline constexpr std::string_view kSystemPrefix{
     "cmud/",
     7};
 inline bool is_system_key(std::string_view key) {
-  return key.starts_with(kSystemPrefix);
+  // The first byte alone rules out nearly every key, on every write.
+  return !key.empty() && key[0] == '\xff' && key.starts_with(kSystemPrefix);
 }
 
 // Where a change must still travel (bits of Store::apply's `route`).
