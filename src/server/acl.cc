@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "cmud/common/ascii.h"
@@ -73,6 +74,14 @@ std::vector<std::string_view> split_spaces(std::string_view s) {
     i = j;
   }
   return out;
+}
+
+// Whitespace or NUL: a pattern with one could not be written back as one
+// rule of a line (ACL LIST, ACL SAVE, a user's record), so Redis refuses it.
+bool has_spaces(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    return c == '\0' || std::isspace(static_cast<unsigned char>(c));
+  });
 }
 
 bool is_hash(std::string_view h) {
@@ -184,6 +193,10 @@ std::span<const std::string_view> channel_args(
   return {};
 }
 
+bool valid_user_name(std::string_view name) {
+  return !name.empty() && !has_spaces(name);
+}
+
 std::string password_hash(std::string_view password) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
@@ -275,6 +288,9 @@ std::optional<std::string> User::apply(std::string_view rule) {
     } else {
       passwords_.erase(it);
     }
+  } else if ((rule[0] == '~' || rule[0] == '%' || rule[0] == '&') &&
+             has_spaces(rule)) {
+    return std::string(kSyntax);
   } else if (rule[0] == '~') {
     return add_key_pattern(rule.substr(1), kKeyRead | kKeyWrite);
   } else if (rule[0] == '%') {
@@ -333,6 +349,10 @@ std::optional<std::string> User::add_key_pattern(std::string_view pattern,
   for (KeyPattern& k : keys_) {
     if (k.pattern == pattern) {  // one pattern, the union of its rights
       k.access |= access;
+      if (pattern == "*" && k.access == (kKeyRead | kKeyWrite)) {
+        all_keys_ = true;  // %R~* and %W~*: every key, as ~* says
+        keys_.clear();
+      }
       return std::nullopt;
     }
   }
@@ -516,6 +536,9 @@ Result<std::vector<User>> parse_acl_file(std::string_view text,
       return fail("the line should start with 'user <name>'");
     }
     std::string name(words[1]);
+    if (!valid_user_name(name)) {
+      return fail("Usernames can't contain spaces or null characters");
+    }
     for (const User& u : users) {
       if (u.name() == name) {
         return fail("Duplicate user '" + name +

@@ -81,6 +81,10 @@ uint8_t key_access(const Command& c, std::span<const std::string_view> args,
 std::span<const std::string_view> channel_args(
     const Command& c, std::span<const std::string_view> args, bool& pattern);
 
+// Whether `name` may name a user: not empty, no whitespace or NUL (a
+// user's line could not hold it).
+bool valid_user_name(std::string_view name);
+
 // Lower-case hex SHA-256 of a password: how users keep them (as Redis
 // does; ACL GETUSER shows it and `#<hash>` rules take it). Thread-safe.
 std::string password_hash(std::string_view password);

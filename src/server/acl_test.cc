@@ -131,6 +131,14 @@ TEST(AclUser, KeyPatternsGrantReadWriteOrBoth) {
   // The same pattern again adds its rights.
   ASSERT_TRUE(u.apply("%W~ro:*") == std::nullopt);
   EXPECT_TRUE(u.may_access_key("ro:1", kKeyRead | kKeyWrite));
+  // Read and write of "*" is every key, and says so.
+  User star = make("star", {"%W~*", "%R~*"});
+  EXPECT_EQ(star.describe_keys(), "~*");
+  EXPECT_TRUE(star.apply("~more").has_value());
+  // A pattern with whitespace could not be written back as one rule.
+  EXPECT_EQ(*u.apply("~a b"), "Syntax error");
+  EXPECT_EQ(*u.apply("&a\tb"), "Syntax error");
+  EXPECT_EQ(*u.apply(std::string("%R~a\0b", 7)), "Syntax error");
   ASSERT_TRUE(u.apply("allkeys") == std::nullopt);
   EXPECT_TRUE(u.may_access_key("anything", kKeyRead | kKeyWrite));
   EXPECT_TRUE(u.apply("~more").has_value());  // after allkeys: refused

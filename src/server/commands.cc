@@ -1001,6 +1001,7 @@ void cmd_auth(Session& s, Args a, ReplyWriter& w) {
 // the default user has a password).
 void cmd_reset(Session& s, Args, ReplyWriter& w) {
   s.sign_out();
+  s.stop_monitor();
   for (bool pattern : {false, true}) {
     std::vector<std::string> names(s.subscribed(pattern).begin(),
                                    s.subscribed(pattern).end());
@@ -1012,6 +1013,16 @@ void cmd_reset(Session& s, Args, ReplyWriter& w) {
   s.set_protocol(2);
   w.set_protocol(2);
   w.simple("RESET");
+}
+
+// MONITOR: every command of the server's connections, as it runs.
+void cmd_monitor(Session& s, Args, ReplyWriter& w) {
+  if (s.port().monitors == nullptr) {
+    w.error("ERR MONITOR is not available on this port");
+    return;
+  }
+  s.start_monitor();
+  w.simple("OK");
 }
 
 // --- Pub/sub (pubsub.h): every server's subscribers get what any server
@@ -1432,8 +1443,7 @@ void cmd_acl(Session& s, Args a, ReplyWriter& w) {
     acl_getuser(s, a[2], w);
   } else if (sub == "setuser" && a.size() >= 3) {
     std::string_view name = a[2];
-    if (name.empty() || name.find_first_of(std::string_view(" \t\0", 3)) !=
-                            std::string_view::npos) {
+    if (!acl::valid_user_name(name)) {
       w.error("ERR Usernames can't contain spaces or null characters");
       return;
     }
@@ -2228,6 +2238,12 @@ constexpr Command kCommands[] = {
      .acl = acl::categories("connection"),
      .summary = "SELECT 0 (one database)",
      .run = cmd_select},
+    {.name = "monitor",
+     .arity = 1,
+     .flags = flags("admin noscript loading stale"),
+     .keys = {},
+     .summary = "MONITOR: every command of every connection, as it runs",
+     .run = cmd_monitor},
     {.name = "acl",
      .arity = -2,
      .flags = flags("stale loading"),

@@ -178,6 +178,7 @@ class Server::Impl {
   std::shared_ptr<acl::Table> acl_ = std::make_shared<acl::Table>();
   ScanCursors cursors_;
   ClientRegistry registry_;
+  Monitors monitors_;
   std::unique_ptr<actor::System> system_;
   // Declared after system_: destroyed before the io_contexts they use.
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -349,6 +350,7 @@ Status Server::Impl::start() {
     p->pubsub = pubsub_.get();
     p->cursors = &cursors_;
     p->registry = &registry_;
+    p->monitors = &monitors_;
     ports_.push_back(std::move(p));
   }
 

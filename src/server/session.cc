@@ -86,6 +86,30 @@ size_t ClientRegistry::kill(const std::function<bool(const Row&)>& match) {
   return post(match, [](Session& s) { s.kill(); });
 }
 
+void Monitors::add(uint64_t id, std::weak_ptr<Session> session,
+                   asio::any_io_executor executor) {
+  std::lock_guard lock(mu_);
+  if (by_id_
+          .insert_or_assign(id, Entry{std::move(session), std::move(executor)})
+          .second) {
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Monitors::remove(uint64_t id) {
+  std::lock_guard lock(mu_);
+  if (by_id_.erase(id) > 0) count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Monitors::feed(const std::shared_ptr<const std::string>& line) {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, e] : by_id_) {
+    asio::post(e.executor, [w = e.session, line] {
+      if (auto s = w.lock()) s->push_monitor(*line);
+    });
+  }
+}
+
 void ClientRegistry::shut_down_all() {
   std::lock_guard lock(mu_);
   for (const auto& [id, e] : by_id_) {
@@ -113,6 +137,7 @@ Session::~Session() {
   if (port_.pubsub != nullptr && subscriptions() > 0) {
     port_.pubsub->remove(this);
   }
+  stop_monitor();
   if (port_.registry != nullptr && row_.id != 0) port_.registry->remove(id_);
   if (counted_) port_.clients->open.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -533,6 +558,105 @@ void Session::push_message(const std::string& pattern, const PubSubMessage& m) {
   write();
 }
 
+void Session::start_monitor() {
+  if (port_.monitors == nullptr || monitoring_) return;
+  monitoring_ = true;
+  port_.monitors->add(id_, weak_from_this(), executor_);
+}
+
+void Session::stop_monitor() {
+  if (!monitoring_) return;
+  monitoring_ = false;
+  port_.monitors->remove(id_);
+}
+
+void Session::push_monitor(const std::string& line) {
+  if (closed_ || !monitoring_) return;
+  if (out_.size() + writing_.size() > kPubSubOutputLimit) {
+    spdlog::warn(
+        "closing a MONITOR client of port {}: {} bytes wait for it, over {}",
+        port_.tcp_port, out_.size() + writing_.size(), kPubSubOutputLimit);
+    close();
+    return;
+  }
+  owe(line);
+  write();
+}
+
+namespace {
+
+// Redis's quoting of one argument in MONITOR's line (sdscatrepr).
+void append_quoted(std::string& out, std::string_view arg) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : arg) {
+    auto b = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '\\':
+      case '"':
+        out += '\\';
+        out += ch;
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      default:
+        if (b >= 0x20 && b < 0x7f) {
+          out += ch;
+        } else {
+          out += "\\x";
+          out += kHex[b >> 4];
+          out += kHex[b & 15];
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+void Session::feed_monitors(const Command& c,
+                            std::span<const std::string_view> args) {
+  // As Redis: administrative commands are not shown, and neither are
+  // passwords (ACL commands carry them, and AUTH and HELLO AUTH).
+  if ((c.flags & kFlagAdmin) != 0 || c.name == "acl") return;
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  char stamp[40];
+  std::snprintf(stamp, sizeof stamp, "+%lld.%06lld [0 ",
+                static_cast<long long>(us / 1'000'000),
+                static_cast<long long>(us % 1'000'000));
+  auto line = std::make_shared<std::string>(stamp);
+  *line += row_.addr;
+  *line += ']';
+  bool redact = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    *line += ' ';
+    if (redact) {
+      *line += "\"(redacted)\"";
+      continue;
+    }
+    append_quoted(*line, i == 0 ? std::string_view(c.name) : args[i]);
+    // AUTH's arguments; HELLO's after AUTH.
+    redact =
+        c.name == "auth" || (c.name == "hello" && iequals(args[i], "auth"));
+  }
+  *line += "\r\n";
+  port_.monitors->feed(line);
+}
+
 uint64_t ScanCursors::save(std::string resume_key) {
   std::lock_guard lock(mu_);
   if (by_id_.size() >= kMax) by_id_.erase(by_id_.begin());
@@ -672,11 +796,16 @@ void Session::process() {
       } else if (denied_for_memory(*c)) {
         refuse(*c, "OOM command not allowed when used memory > 'maxmemory'.",
                w);
-      } else if (in_multi_ && !runs_in_multi(*c)) {
-        queued_.emplace_back(p.args.begin(), p.args.end());
-        w.simple("QUEUED");
       } else {
-        c->run(*this, p.args, w);
+        if (port_.monitors != nullptr && port_.monitors->any()) {
+          feed_monitors(*c, p.args);
+        }
+        if (in_multi_ && !runs_in_multi(*c)) {
+          queued_.emplace_back(p.args.begin(), p.args.end());
+          w.simple("QUEUED");
+        } else {
+          c->run(*this, p.args, w);
+        }
       }
     }
     if (!now.empty()) owe(std::move(now));
@@ -874,6 +1003,7 @@ void Session::close() {
     channels_.clear();
     patterns_.clear();
   }
+  stop_monitor();
   stream_.close();
 }
 

@@ -171,6 +171,28 @@ class ClientRegistry {
   std::map<uint64_t, Entry> by_id_;
 };
 
+// The connections in MONITOR mode of one server: every command any
+// connection runs is handed to them as one line. Thread-safe.
+class Monitors {
+ public:
+  void add(uint64_t id, std::weak_ptr<Session> session,
+           asio::any_io_executor executor);
+  void remove(uint64_t id);
+  // Whether any connection monitors (one relaxed load: asked per command).
+  bool any() const { return count_.load(std::memory_order_relaxed) > 0; }
+  // Hands `line` to every monitor, on its own worker.
+  void feed(const std::shared_ptr<const std::string>& line);
+
+ private:
+  struct Entry {
+    std::weak_ptr<Session> session;
+    asio::any_io_executor executor;
+  };
+  mutable std::mutex mu_;
+  std::map<uint64_t, Entry> by_id_;
+  std::atomic<size_t> count_{0};
+};
+
 // What every session of one query port shares. Immutable after start-up
 // (what it points to is thread-safe).
 struct PortInfo {
@@ -193,6 +215,7 @@ struct PortInfo {
   PubSub* pubsub = nullptr;            // the server's; outlives every session
   ScanCursors* cursors = nullptr;      // likewise
   ClientRegistry* registry = nullptr;  // likewise
+  Monitors* monitors = nullptr;        // likewise
 };
 
 // Whether protected mode lets a client from `remote` in: loopback only
@@ -273,6 +296,13 @@ class Session final : public std::enable_shared_from_this<Session>,
   int protocol() const { return protocol_; }
   void set_protocol(int protocol);
 
+  // MONITOR: from now on every command of the server's connections is
+  // written to this one (RESET ends it).
+  void start_monitor();
+  void stop_monitor();
+  // Writes a line of another connection's command (Monitors::feed).
+  void push_monitor(const std::string& line);
+
   // Pub/sub: adds or drops one subscription (a channel, or a pattern);
   // false when there was nothing to do.
   bool subscribe(std::string_view name, bool pattern);
@@ -352,6 +382,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Closes the socket: after QUIT once replies are out, on a protocol
   // error, or when the peer or the socket fails. Idempotent.
   void close();
+  // Hands the command to the server's monitors (MONITOR's line: time,
+  // client address, the arguments quoted; passwords redacted).
+  void feed_monitors(const Command& c, std::span<const std::string_view> args);
   // Copies this connection's state into the server's ClientRegistry.
   void publish_row();
   // The reply of an EXEC's key check: the array header, or a null array
@@ -406,6 +439,7 @@ class Session final : public std::enable_shared_from_this<Session>,
   uint64_t aborted_tx_ = 0;  // its check failed: drop its replies
   bool in_multi_ = false;
   bool multi_failed_ = false;
+  bool monitoring_ = false;
   std::vector<std::vector<std::string>> queued_;
   std::set<std::string, std::less<>> channels_;
   std::set<std::string, std::less<>> patterns_;

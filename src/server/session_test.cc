@@ -1576,6 +1576,34 @@ TEST_F(MaxmemoryTest, ConfigSetChecksEveryValueBeforeSettingAny) {
 namespace cmud::server {
 namespace {
 
+TEST_F(SessionTest, MonitorShowsEveryPortsCommandsButPasswordsAndAdmin) {
+  RawClient mon(port(0));
+  EXPECT_EQ(mon.call({"MONITOR"}).str, "OK");
+  RawClient c(port(1));
+  EXPECT_EQ(c.call({"SET", "k", "a \"b\"\n\x01"}).str, "OK");
+  EXPECT_EQ(c.call({"AUTH", "alice", "secret"}).is_error(), true);
+  EXPECT_EQ(c.call({"CONFIG", "GET", "maxclients"}).type, Value::Type::kArray);
+  EXPECT_EQ(c.call({"GET", "k"}).str, "a \"b\"\n\x01");
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3; ++i) {
+    auto r = mon.reply();
+    ASSERT_EQ(r.type, Value::Type::kSimple) << r.str;
+    // "<seconds>.<microseconds> [0 <addr>] <args>"
+    auto bracket = r.str.find("] ");
+    ASSERT_NE(bracket, std::string::npos) << r.str;
+    EXPECT_NE(r.str.find(" [0 127.0.0.1:"), std::string::npos) << r.str;
+    lines.push_back(r.str.substr(bracket + 2));
+  }
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{"\"set\" \"k\" \"a \\\"b\\\"\\n\\x01\"",
+                                      "\"auth\" \"(redacted)\" \"(redacted)\"",
+                                      "\"get\" \"k\""}));
+  // RESET ends it.
+  EXPECT_EQ(mon.call({"RESET"}).str, "RESET");
+  EXPECT_EQ(c.call({"PING"}).str, "PONG");
+  EXPECT_EQ(mon.call({"PING"}).str, "PONG");
+}
+
 TEST_F(SessionTest, RandomkeyPicksALiveKeyOrNil) {
   RawClient c(port(0));
   EXPECT_EQ(c.call({"RANDOMKEY"}).type, Value::Type::kNull);
