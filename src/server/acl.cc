@@ -356,7 +356,17 @@ std::optional<std::string> User::add_key_pattern(std::string_view pattern,
       return std::nullopt;
     }
   }
-  keys_.push_back({std::string(pattern), access});
+  KeyPattern k;
+  k.pattern = std::string(pattern);
+  k.access = access;
+  if (pattern.find_first_of("*?[\\") == std::string_view::npos) {
+    k.kind = KeyPattern::Kind::kExact;
+    k.literal = k.pattern;
+  } else if (resp::glob_is_prefix(pattern)) {
+    k.kind = KeyPattern::Kind::kPrefix;
+    k.literal = resp::glob_literal_prefix(pattern);
+  }
+  keys_.push_back(std::move(k));
   return std::nullopt;
 }
 
@@ -432,17 +442,27 @@ void User::settle() {
 }
 
 bool User::may_run(const Command& c, std::string_view sub) const {
-  if (!subcommands(c).empty()) return allowed(c, sub);
+  // allowed_ holds each command without a subcommand.
+  if (!sub.empty()) return allowed(c, sub);
   size_t i = index_of(c);
   return i < kMaxCommands ? allowed_[i] : allowed(c, sub);
+}
+
+bool User::KeyPattern::matches(std::string_view key) const {
+  switch (kind) {
+    case Kind::kPrefix:
+      return key.starts_with(literal);
+    case Kind::kExact:
+      return key == literal;
+    default:
+      return resp::glob_match(pattern, key);
+  }
 }
 
 bool User::may_access_key(std::string_view key, uint8_t access) const {
   if (all_keys_) return true;
   for (const KeyPattern& k : keys_) {
-    if ((k.access & access) == access && resp::glob_match(k.pattern, key)) {
-      return true;
-    }
+    if ((k.access & access) == access && k.matches(key)) return true;
   }
   return false;
 }

@@ -136,6 +136,11 @@ class User {
   struct KeyPattern {
     std::string pattern;
     uint8_t access = kKeyRead | kKeyWrite;
+    // "literal*" (the usual ~app:*) is matched as a prefix, a pattern
+    // without glob characters as the key itself: no glob walk per key.
+    enum class Kind : uint8_t { kGlob, kPrefix, kExact } kind = Kind::kGlob;
+    std::string literal;
+    bool matches(std::string_view key) const;
   };
   struct CommandRule {
     bool allow = false;

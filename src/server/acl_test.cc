@@ -131,6 +131,16 @@ TEST(AclUser, KeyPatternsGrantReadWriteOrBoth) {
   // The same pattern again adds its rights.
   ASSERT_TRUE(u.apply("%W~ro:*") == std::nullopt);
   EXPECT_TRUE(u.may_access_key("ro:1", kKeyRead | kKeyWrite));
+  // Prefixes, exact names and globs (with escapes) all match as globs do.
+  User kinds = make("kinds", {"~exact", "~pre:*", "~g?b", "~esc\\*:*"});
+  EXPECT_TRUE(kinds.may_access_key("exact", kKeyRead));
+  EXPECT_FALSE(kinds.may_access_key("exactly", kKeyRead));
+  EXPECT_TRUE(kinds.may_access_key("pre:", kKeyRead));
+  EXPECT_TRUE(kinds.may_access_key("pre:x", kKeyRead));
+  EXPECT_FALSE(kinds.may_access_key("pre", kKeyRead));
+  EXPECT_TRUE(kinds.may_access_key("gab", kKeyRead));
+  EXPECT_TRUE(kinds.may_access_key("esc*:1", kKeyRead));
+  EXPECT_FALSE(kinds.may_access_key("escX:1", kKeyRead));
   // Read and write of "*" is every key, and says so.
   User star = make("star", {"%W~*", "%R~*"});
   EXPECT_EQ(star.describe_keys(), "~*");
