@@ -36,6 +36,8 @@ constexpr Sub kClientSubs[] = {
     {"info", kConnSub},
     {"kill", categories("admin slow dangerous connection")},
     {"list", categories("admin slow dangerous connection")},
+    {"no-evict", categories("admin slow dangerous connection")},
+    {"reply", kConnSub},
     {"setinfo", kConnSub},
     {"setname", kConnSub}};
 constexpr Sub kConfigSubs[] = {{"get", kAdminSub},

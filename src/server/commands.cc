@@ -1002,6 +1002,7 @@ void cmd_auth(Session& s, Args a, ReplyWriter& w) {
 void cmd_reset(Session& s, Args, ReplyWriter& w) {
   s.sign_out();
   s.stop_monitor();
+  s.set_reply_mode(Session::ReplyMode::kOn);
   for (bool pattern : {false, true}) {
     std::vector<std::string> names(s.subscribed(pattern).begin(),
                                    s.subscribed(pattern).end());
@@ -1532,6 +1533,21 @@ void cmd_client(Session& s, Args a, ReplyWriter& w) {
     w.bulk(s.describe());
   } else if (iequals(a[1], "setinfo") && a.size() == 4) {
     w.simple("OK");
+  } else if (iequals(a[1], "reply") && a.size() == 3 &&
+             (iequals(a[2], "on") || iequals(a[2], "off") ||
+              iequals(a[2], "skip"))) {
+    if (iequals(a[2], "on")) {
+      s.set_reply_mode(Session::ReplyMode::kOn);
+      w.simple("OK");
+    } else {
+      s.set_reply_mode(iequals(a[2], "off") ? Session::ReplyMode::kOff
+                                            : Session::ReplyMode::kSkipNext);
+    }
+  } else if (iequals(a[1], "no-evict") && a.size() == 3 &&
+             (iequals(a[2], "on") || iequals(a[2], "off"))) {
+    w.simple("OK");  // no client is ever evicted here: both hold
+  } else if (iequals(a[1], "reply") || iequals(a[1], "no-evict")) {
+    w.error("ERR syntax error");
   } else if (iequals(a[1], "getname") && a.size() == 2) {
     if (s.client_name().empty()) {
       w.null();
@@ -2255,7 +2271,8 @@ constexpr Command kCommands[] = {
      .flags = flags("stale loading"),
      .keys = {},
      .acl = acl::categories("connection"),
-     .summary = "CLIENT SETNAME|SETINFO|GETNAME|ID|INFO|LIST|KILL",
+     .summary =
+         "CLIENT SETNAME|SETINFO|GETNAME|ID|INFO|LIST|KILL|REPLY|NO-EVICT",
      .run = cmd_client},
     {.name = "config",
      .arity = -2,

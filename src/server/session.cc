@@ -782,6 +782,9 @@ void Session::process() {
       in_pos_ += p.consumed;
       if (p.args.empty()) continue;
       ++commands;
+      const ReplyMode mode = reply_mode_;
+      const size_t owed = pending_.size();
+      reply_mode_set_ = false;
       const Command* c = find_command(p.args[0]);
       if (c == nullptr) {
         write_unknown_command(p.args, w);
@@ -807,6 +810,9 @@ void Session::process() {
           c->run(*this, p.args, w);
         }
       }
+      if (mode != ReplyMode::kOn || reply_mode_set_) [[unlikely]] {
+        silence(mode, owed, now);
+      }
     }
     if (!now.empty()) owe(std::move(now));
   }
@@ -816,6 +822,24 @@ void Session::process() {
   if (request_.count > 0 && !awaiting_) send_request();
   write();
   read();
+}
+
+void Session::set_reply_mode(ReplyMode mode) {
+  reply_mode_ = mode;
+  reply_mode_set_ = true;
+}
+
+void Session::silence(ReplyMode mode, size_t owed, std::string& now) {
+  // CLIENT REPLY ON answers even when replies were off: it turned them on.
+  bool on_again = reply_mode_set_ && reply_mode_ == ReplyMode::kOn;
+  if (mode != ReplyMode::kOn && !on_again) {
+    now.clear();
+    for (size_t i = owed; i < pending_.size(); ++i) pending_[i].silent = true;
+  }
+  // SKIP silences one command, the one after it.
+  if (mode == ReplyMode::kSkipNext && !reply_mode_set_) {
+    reply_mode_ = ReplyMode::kOn;
+  }
 }
 
 void Session::owe(std::string reply) {
@@ -857,12 +881,12 @@ void Session::on_reply(Result<QueryReply> r) {
   for (auto& p : pending_) {
     w.set_protocol(p.protocol);
     // A transaction whose watched keys changed answers nothing of its own.
-    bool dropped = p.tx != 0 && p.tx == aborted_tx_;
+    bool dropped = (p.tx != 0 && p.tx == aborted_tx_) || p.silent;
     if (p.format == nullptr) {
       if (!dropped) out_ += p.written;  // written at once, after earlier ones
     } else if (!failed.empty()) {
       // A checked EXEC answers the error once, for all of it.
-      if (p.tx == 0) w.error(failed);
+      if (p.tx == 0 && !p.silent) w.error(failed);
     } else if (ok && read_result(in, result_)) {
       if (dropped || result_.skipped()) {
         // not run: no reply

@@ -292,6 +292,11 @@ class Session final : public std::enable_shared_from_this<Session>,
   // user is gone, or if it subscribes to a channel or pattern the user may
   // no longer use (as Redis does). REQUIRES: on its worker.
   void recheck_user();
+  // CLIENT REPLY: whether commands are answered (kSkipNext: all but the
+  // next one). The command that changes it answers only when it turns
+  // replies on.
+  enum class ReplyMode : uint8_t { kOn, kOff, kSkipNext };
+  void set_reply_mode(ReplyMode mode);
   // The protocol replies use: 2, or 3 after HELLO 3.
   int protocol() const { return protocol_; }
   void set_protocol(int protocol);
@@ -344,6 +349,7 @@ class Session final : public std::enable_shared_from_this<Session>,
     std::string written;      // format null: the reply itself
     int protocol = 2;         // the one in force when it was asked
     uint64_t tx = 0;          // the EXEC it belongs to, when one checks
+    bool silent = false;      // CLIENT REPLY OFF or SKIP: not written
   };
 
   // start() once a TLS handshake is done (at once when plain).
@@ -353,6 +359,10 @@ class Session final : public std::enable_shared_from_this<Session>,
   // fresh buffer.
   void read_ready();
   void process();
+  // After a command run while replies were off or skipped (`mode`, as it
+  // was before the command): drops what it answered (`now`, and the
+  // replies owed from index `owed` on).
+  void silence(ReplyMode mode, size_t owed, std::string& now);
   // Queues a reply already written, after the ones still owed.
   void owe(std::string reply);
   void send_request();
@@ -440,6 +450,8 @@ class Session final : public std::enable_shared_from_this<Session>,
   bool in_multi_ = false;
   bool multi_failed_ = false;
   bool monitoring_ = false;
+  ReplyMode reply_mode_ = ReplyMode::kOn;
+  bool reply_mode_set_ = false;  // by the command being run
   std::vector<std::vector<std::string>> queued_;
   std::set<std::string, std::less<>> channels_;
   std::set<std::string, std::less<>> patterns_;

@@ -1604,6 +1604,36 @@ TEST_F(SessionTest, MonitorShowsEveryPortsCommandsButPasswordsAndAdmin) {
   EXPECT_EQ(mon.call({"PING"}).str, "PONG");
 }
 
+TEST_F(SessionTest, ClientReplyOffAndSkipSilenceRepliesOnIsAnswered) {
+  RawClient c(port(0));
+  std::string pipeline;
+  for (const std::vector<std::string_view>& args :
+       std::vector<std::vector<std::string_view>>{
+           {"CLIENT", "REPLY", "OFF"},
+           {"SET", "k", "1"},
+           {"GET"},  // an error, silenced too
+           {"INCR", "k"},
+           {"CLIENT", "REPLY", "ON"},
+           {"GET", "k"},
+           {"CLIENT", "REPLY", "SKIP"},
+           {"SET", "k", "3"},
+           {"GET", "k"},
+           {"CLIENT", "NO-EVICT", "on"},
+       }) {
+    resp::write_command(pipeline, args);
+  }
+  c.send(pipeline);
+  EXPECT_EQ(c.reply().str, "OK");  // CLIENT REPLY ON
+  EXPECT_EQ(c.reply().str, "2");   // GET: the silenced INCR ran
+  EXPECT_EQ(c.reply().str, "3");   // GET after the skipped SET
+  EXPECT_EQ(c.reply().str, "OK");  // NO-EVICT
+  EXPECT_EQ(c.call({"CLIENT", "REPLY", "maybe"}).str, "ERR syntax error");
+  // RESET turns replies back on.
+  c.command({"CLIENT", "REPLY", "OFF"});
+  EXPECT_EQ(c.call({"RESET"}).str, "RESET");
+  EXPECT_EQ(c.call({"PING"}).str, "PONG");
+}
+
 TEST_F(SessionTest, RandomkeyPicksALiveKeyOrNil) {
   RawClient c(port(0));
   EXPECT_EQ(c.call({"RANDOMKEY"}).type, Value::Type::kNull);
