@@ -292,9 +292,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // user is gone, or if it subscribes to a channel or pattern the user may
   // no longer use (as Redis does). REQUIRES: on its worker.
   void recheck_user();
-  // CLIENT REPLY: whether commands are answered (kSkipNext: all but the
-  // next one). The command that changes it answers only when it turns
-  // replies on.
+  // CLIENT REPLY: whether commands are answered (kSkipNext: the next one
+  // is not, then replies are on again). The command that changes it
+  // answers only when it turns replies on.
   enum class ReplyMode : uint8_t { kOn, kOff, kSkipNext };
   void set_reply_mode(ReplyMode mode);
   // The protocol replies use: 2, or 3 after HELLO 3.
