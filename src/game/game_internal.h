@@ -40,15 +40,10 @@ inline int64_t sat_add(int64_t a, int64_t b) {
   return a + b;
 }
 
+// cmud::split_words, as owned strings.
 inline std::vector<std::string> split_words(std::string_view line) {
   std::vector<std::string> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    if (i > start) words.emplace_back(line.substr(start, i - start));
-  }
+  for (std::string_view w : cmud::split_words(line)) words.emplace_back(w);
   return words;
 }
 

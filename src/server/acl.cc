@@ -65,19 +65,6 @@ size_t index_of(const Command& c) {
   return static_cast<size_t>(&c - command_table().data());
 }
 
-std::vector<std::string_view> split_spaces(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 // Whitespace or NUL: a pattern with one could not be written back as one
 // rule of a line (ACL LIST, ACL SAVE, a user's record), so Redis refuses it.
 bool has_spaces(std::string_view s) {
@@ -136,7 +123,7 @@ const Traits& traits(const Command& c) {
   static const auto by_index = [] {
     std::vector<Traits> v(command_table().size());
     auto mark = [&](std::string_view names, auto&& f) {
-      for (std::string_view n : split_spaces(names)) {
+      for (std::string_view n : split_words(names)) {
         if (const Command* c = find_command(n)) f(v[index_of(*c)]);
       }
     };
@@ -537,6 +524,13 @@ std::string User::describe() const {
   return out + describe_commands();
 }
 
+Result<User> parse_user(std::string name, std::string_view rules) {
+  User u(std::move(name));
+  Status s = u.apply_all(split_words(rules));
+  if (!s.ok()) return s;
+  return u;
+}
+
 Result<std::vector<User>> parse_acl_file(std::string_view text,
                                          std::string_view file_name) {
   std::vector<User> users;
@@ -547,7 +541,7 @@ Result<std::vector<User>> parse_acl_file(std::string_view text,
     std::string_view line = text.substr(0, end);
     text = end == std::string_view::npos ? "" : text.substr(end + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    auto words = split_spaces(line);
+    std::vector<std::string_view> words = split_words(line);
     if (words.empty() || words[0].starts_with("#")) continue;
     auto fail = [&](const std::string& why) {
       return Status(
@@ -622,12 +616,11 @@ void Table::apply(std::string_view key, std::string_view value,
   if (!name || name->empty()) return;
   std::shared_ptr<const User> user;
   if (!deleted) {
-    auto u = std::make_shared<User>(std::string(*name));
-    std::vector<std::string_view> rules = split_spaces(value);
+    auto parsed = parse_user(std::string(*name), value);
     // A record this build cannot read (a newer server's rule) leaves the
     // user able to do nothing rather than more than it should.
-    if (!u->apply_all(rules).ok()) *u = User(std::string(*name));
-    user = std::move(u);
+    user = std::make_shared<const User>(parsed.ok() ? std::move(parsed).value()
+                                                    : User(std::string(*name)));
   }
   std::function<void(const std::string&)> changed;
   {

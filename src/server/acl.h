@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cmud/common/ascii.h"
 #include "cmud/common/status.h"
 #include "cmud/kv/version.h"
 
@@ -40,21 +41,7 @@ inline constexpr std::array<std::string_view, 21> kCategoryNames{
 // The bitmask of space-separated category names, computed when the command
 // table is compiled: a name that is not in kCategoryNames does not compile.
 consteval uint32_t categories(std::string_view names) {
-  uint32_t mask = 0;
-  while (!names.empty()) {
-    size_t end = names.find(' ');
-    std::string_view word = names.substr(0, end);
-    bool known = false;
-    for (size_t i = 0; i < kCategoryNames.size(); ++i) {
-      if (kCategoryNames[i] == word) {
-        mask |= 1u << i;
-        known = true;
-      }
-    }
-    if (!known) throw "unknown ACL category";  // a compile-time error
-    names = end == std::string_view::npos ? "" : names.substr(end + 1);
-  }
-  return mask;
+  return name_bits(kCategoryNames, names);
 }
 
 // The categories of a command (or of one of its subcommands, `sub` lower
@@ -174,6 +161,10 @@ class User {
   static constexpr size_t kMaxCommands = 128;
   std::bitset<kMaxCommands> allowed_;  // by index in command_table()
 };
+
+// The user `name` that a line of rules builds (a user's record, or an ACL
+// file's line after "user <name>"), all or nothing: ACL SETUSER's error.
+Result<User> parse_user(std::string name, std::string_view rules);
 
 // Reads users from an ACL file (Redis's format: one "user <name> <rule>..."
 // per line; blank lines and lines starting with '#' are skipped). The

@@ -16,21 +16,10 @@ namespace {
 
 using namespace cmud::server;
 
-std::vector<std::string_view> words(std::string_view s) {
-  std::vector<std::string_view> out;
-  for (size_t at = 0; at < s.size();) {
-    size_t end = std::min(s.find(' ', at), s.size());
-    if (end > at) out.push_back(s.substr(at, end - at));
-    at = end + 1;
-  }
-  return out;
-}
-
 void check_round_trip(const acl::User& u) {
   std::string line = u.describe();
-  acl::User again(u.name());
-  auto rules = words(line);
-  if (!again.apply_all(rules).ok() || again.describe() != line) {
+  auto again = acl::parse_user(u.name(), line);
+  if (!again.ok() || again->describe() != line) {
     std::fprintf(stderr, "user %s does not rebuild from '%s'\n",
                  u.name().c_str(), line.c_str());
     std::abort();

@@ -188,19 +188,12 @@ TEST(AclUser, DescribeBuildsTheSameUserAgain) {
   User u = make("gina", {"on", ">pw", "~a*", "%R~b*", "&c*", "+@read",
                          "-@dangerous", "+set", "+client|setname"});
   std::string line = u.describe();
-  User again("gina");
-  std::vector<std::string_view> rules;
-  for (size_t i = 0; i < line.size();) {
-    size_t end = line.find(' ', i);
-    if (end == std::string::npos) end = line.size();
-    rules.push_back(std::string_view(line).substr(i, end - i));
-    i = end + 1;
-  }
-  ASSERT_TRUE(again.apply_all(rules).ok());
-  EXPECT_EQ(again.describe(), line);
-  EXPECT_TRUE(again.check_password("pw"));
-  EXPECT_TRUE(again.may_run(command("client"), "setname"));
-  EXPECT_FALSE(again.may_run(command("keys"), ""));
+  auto again = parse_user("gina", line);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->describe(), line);
+  EXPECT_TRUE(again->check_password("pw"));
+  EXPECT_TRUE(again->may_run(command("client"), "setname"));
+  EXPECT_FALSE(again->may_run(command("keys"), ""));
 }
 
 TEST(AclUser, ResetIsANewUser) {

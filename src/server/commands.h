@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "acl.h"
+#include "cmud/common/ascii.h"
 #include "cmud/resp/resp.h"
 #include "session.h"
 
@@ -38,21 +39,7 @@ inline constexpr std::array<std::string_view, 11> kFlagNames{
 // The bitmask of space-separated flag names, computed when the table is
 // compiled: a name that is not in kFlagNames does not compile.
 consteval uint32_t flags(std::string_view names) {
-  uint32_t mask = 0;
-  while (!names.empty()) {
-    size_t end = names.find(' ');
-    std::string_view word = names.substr(0, end);
-    bool known = false;
-    for (size_t i = 0; i < kFlagNames.size(); ++i) {
-      if (kFlagNames[i] == word) {
-        mask |= 1u << i;
-        known = true;
-      }
-    }
-    if (!known) throw "unknown command flag";  // a compile-time error
-    names = end == std::string_view::npos ? "" : names.substr(end + 1);
-  }
-  return mask;
+  return name_bits(kFlagNames, names);
 }
 
 // Where a command's keys are, as COMMAND reports them (Redis's first key,

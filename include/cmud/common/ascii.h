@@ -9,8 +9,43 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cmud {
+
+// The bitmask of the space-separated `list` of names, bit i for names[i],
+// for tables built at compile time: a name not in `names` does not compile.
+template <class Names>
+consteval uint32_t name_bits(const Names& names, std::string_view list) {
+  uint32_t mask = 0;
+  while (!list.empty()) {
+    size_t end = list.find(' ');
+    std::string_view word = list.substr(0, end);
+    bool known = false;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == word) {
+        mask |= uint32_t{1} << i;
+        known = true;
+      }
+    }
+    if (!known) throw "unknown name";  // a compile-time error
+    list = end == std::string_view::npos ? "" : list.substr(end + 1);
+  }
+  return mask;
+}
+
+// The words of `line`, split at spaces and tabs (views into it).
+inline std::vector<std::string_view> split_words(std::string_view line) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) words.push_back(line.substr(start, i - start));
+  }
+  return words;
+}
 
 constexpr char ascii_lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;

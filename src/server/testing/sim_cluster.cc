@@ -937,15 +937,9 @@ void Cluster::final_checks() {
       if (!name) continue;
       std::string want;
       if (!e.deleted) {
-        acl::User u{std::string(*name)};
-        std::vector<std::string_view> rules;
-        for (size_t at = 0; at < e.value.size();) {
-          size_t end = std::min(e.value.find(' ', at), e.value.size());
-          rules.push_back(std::string_view(e.value).substr(at, end - at));
-          at = end + 1;
-        }
-        if (!u.apply_all(rules).ok()) fail("acl", "unreadable " + str(e));
-        want = u.describe();
+        auto u = acl::parse_user(std::string(*name), e.value);
+        if (!u.ok()) fail("acl", "unreadable " + str(e));
+        want = u.ok() ? u->describe() : "";
       }
       auto got = nodes_[i].acl->find(*name);
       if ((got ? got->describe() : "") != want) {
