@@ -672,6 +672,17 @@ void ReplyWriter::bulk(std::string_view s) {
   out_ += "\r\n";
 }
 
+void ReplyWriter::verbatim(std::string_view s) {
+  if (!resp3_) {
+    bulk(s);
+    return;
+  }
+  append_header(out_, '=', s.size() + 4);
+  out_ += "txt:";
+  out_ += s;
+  out_ += "\r\n";
+}
+
 void ReplyWriter::null() { out_ += resp3_ ? "_\r\n" : "$-1\r\n"; }
 
 void ReplyWriter::array(size_t n) { append_header(out_, '*', n); }

@@ -47,6 +47,15 @@ constexpr Sub kConfigSubs[] = {{"get", kAdminSub},
 constexpr Sub kCommandSubs[] = {{"count", kConnSub},   {"docs", kConnSub},
                                 {"getkeys", kConnSub}, {"help", kConnSub},
                                 {"info", kConnSub},    {"list", kConnSub}};
+constexpr Sub kSlowlogSubs[] = {{"get", kAdminSub},
+                                {"help", categories("slow")},
+                                {"len", kAdminSub},
+                                {"reset", kAdminSub}};
+constexpr Sub kLatencySubs[] = {
+    {"doctor", kAdminSub},        {"graph", kAdminSub},
+    {"help", categories("slow")}, {"histogram", kAdminSub},
+    {"history", kAdminSub},       {"latest", kAdminSub},
+    {"reset", kAdminSub}};
 constexpr Sub kPubSubSubs[] = {{"channels", categories("pubsub slow")},
                                {"help", categories("slow")},
                                {"numpat", categories("pubsub slow")},
@@ -58,6 +67,8 @@ std::span<const Sub> subs_of(const Command& c) {
   if (c.name == "config") return kConfigSubs;
   if (c.name == "command") return kCommandSubs;
   if (c.name == "pubsub") return kPubSubSubs;
+  if (c.name == "slowlog") return kSlowlogSubs;
+  if (c.name == "latency") return kLatencySubs;
   return {};
 }
 

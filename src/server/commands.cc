@@ -11,9 +11,12 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <set>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "acl.h"
 #include "auth.h"
@@ -688,6 +691,89 @@ std::string human_bytes(uint64_t n) {
   return buf;
 }
 
+// Whether INFO's sections (" name name ...") name `name`.
+bool info_asks(std::string_view sections, std::string_view name) {
+  return sections.find(" " + std::string(name) + " ") != std::string::npos ||
+         sections.ends_with(" " + std::string(name));
+}
+
+// A percentile's name as Redis writes it: 50 -> "p50", 99.9 -> "p99.9".
+std::string percentile_name(double p) {
+  std::string n = fmt::format("{:f}", p);
+  while (n.ends_with('0')) n.pop_back();
+  if (n.ends_with('.')) n.pop_back();
+  return "p" + n;
+}
+
+// The value (in microseconds) below which `percentile` % of a histogram's
+// calls fall: the largest value of the bucket that reaches it.
+double percentile_us(const std::vector<uint64_t>& histogram, uint64_t calls,
+                     double percentile) {
+  auto rank = static_cast<uint64_t>(
+      std::ceil(percentile / 100.0 * static_cast<double>(calls)));
+  rank = std::clamp<uint64_t>(rank, 1, calls);
+  uint64_t seen = 0;
+  for (size_t b = 0; b < histogram.size(); ++b) {
+    seen += histogram[b];
+    if (seen >= rank)
+      return static_cast<double>(LatencyBuckets::upper(b)) / 1e3;
+  }
+  return 0;
+}
+
+// INFO's sections of command statistics: errorstats (a default one),
+// commandstats and latencystats (asked by name, all or everything).
+void info_stats(Session& s, std::string_view sections, std::string& out) {
+  const CommandStats* stats = s.port().stats;
+  if (stats == nullptr) return;
+  bool all = info_asks(sections, "all") || info_asks(sections, "everything");
+  bool defaults = sections.empty() || all || info_asks(sections, "default");
+  const StatSlots& slots = StatSlots::get();
+  if (all || info_asks(sections, "commandstats")) {
+    out += "# Commandstats\r\n";
+    for (size_t i = 0; i < slots.size(); ++i) {
+      auto t = stats->totals(i);
+      if (t.calls == 0 && t.rejected == 0 && t.failed == 0) continue;
+      uint64_t us = t.ns / 1000;
+      out += fmt::format(
+          "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls={},"
+          "failed_calls={}\r\n",
+          slots.name(i), t.calls, us,
+          t.calls == 0
+              ? 0.0
+              : static_cast<double>(t.ns) / 1e3 / static_cast<double>(t.calls),
+          t.rejected, t.failed);
+    }
+    out += "\r\n";
+  }
+  if (defaults || info_asks(sections, "errorstats")) {
+    out += "# Errorstats\r\n";
+    for (const auto& [code, n] : stats->errors()) {
+      out += fmt::format("errorstat_{}:count={}\r\n", code, n);
+    }
+    out += "\r\n";
+  }
+  if (all || info_asks(sections, "latencystats")) {
+    out += "# Latencystats\r\n";
+    auto percentiles = s.port().settings->percentiles();
+    for (size_t i = 0; i < slots.size(); ++i) {
+      auto t = stats->totals(i);
+      if (t.histogram.empty()) continue;
+      uint64_t calls = 0;
+      for (uint64_t n : t.histogram) calls += n;
+      if (calls == 0) continue;
+      out += "latency_percentiles_usec_" + slots.name(i) + ":";
+      for (size_t k = 0; k < percentiles.size(); ++k) {
+        if (k > 0) out += ',';
+        out += fmt::format("{}={:.3f}", percentile_name(percentiles[k]),
+                           percentile_us(t.histogram, calls, percentiles[k]));
+      }
+      out += "\r\n";
+    }
+    out += "\r\n";
+  }
+}
+
 // INFO needs its actor's counters (OpView::info), so it goes to the actor.
 void fmt_info(Session& s, std::string_view section, const ResultView& r,
               ReplyWriter& w) {
@@ -705,10 +791,7 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
   };
   // `section` is " name name ...": none, all, everything or default ask
   // for every section.
-  auto asked = [&](std::string_view name) {
-    return section.find(" " + std::string(name) + " ") != std::string::npos ||
-           section.ends_with(" " + std::string(name));
-  };
+  auto asked = [&](std::string_view name) { return info_asks(section, name); };
   auto want = [&](std::string_view name) {
     return section.empty() || asked("all") || asked("everything") ||
            asked("default") || asked(name);
@@ -856,6 +939,9 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
       line("acl_access_denied_channel",
            p.clients->denied_channels.load(std::memory_order_relaxed));
     }
+    if (p.stats != nullptr) {
+      line("total_error_replies", p.stats->error_replies());
+    }
     if (p.pubsub != nullptr) {
       line("pubsub_channels", p.pubsub->channels(std::nullopt).size());
       line("pubsub_patterns", p.pubsub->numpat());
@@ -876,7 +962,8 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     line("dropped_queue_full", st.dropped_queue_full);
     out += "\r\n";
   }
-  w.bulk(out);
+  info_stats(s, section, out);
+  w.verbatim(out);
 }
 
 // INFO [section ...]: the sections, lower case, separated by spaces.
@@ -1150,7 +1237,7 @@ void cmd_exec(Session& s, Args, ReplyWriter& w) {
     w.error("EXECABORT Transaction discarded because of previous errors.");
     return;
   }
-  s.exec(commands, w);
+  s.exec(std::move(commands), w);
 }
 
 void cmd_discard(Session& s, Args, ReplyWriter& w) {
@@ -1231,7 +1318,7 @@ void client_list(Session& s, Args a, ReplyWriter& w) {
     out += row.line(now);
     out += "\n";
   }
-  w.bulk(out);
+  w.verbatim(out);
 }
 
 // CLIENT KILL ip:port (old form: OK or an error), or CLIENT KILL with
@@ -1530,7 +1617,7 @@ void cmd_client(Session& s, Args a, ReplyWriter& w) {
   } else if (iequals(a[1], "id") && a.size() == 2) {
     w.integer(static_cast<int64_t>(s.id()));
   } else if (iequals(a[1], "info") && a.size() == 2) {
-    w.bulk(s.describe());
+    w.verbatim(s.describe());
   } else if (iequals(a[1], "setinfo") && a.size() == 4) {
     w.simple("OK");
   } else if (iequals(a[1], "reply") && a.size() == 3 &&
@@ -1609,6 +1696,42 @@ std::string config_set(Settings& st, std::string_view name,
       return bad("only 'normal <hard limit> 0 0' is supported");
     }
     st.output_buffer_limit = static_cast<size_t>(*hard);
+  } else if (name == "slowlog-log-slower-than" ||
+             name == "latency-monitor-threshold" || name == "slowlog-max-len") {
+    auto n = strict_int(value);
+    if (!n) return bad("argument couldn't be parsed into an integer");
+    int64_t low = name == "slowlog-log-slower-than" ? -1 : 0;
+    if (*n < low) {
+      return bad("argument must be between " + std::to_string(low) +
+                 " and 9223372036854775807 inclusive");
+    }
+    if (name == "slowlog-log-slower-than") {
+      st.slowlog_slower_than = *n;
+    } else if (name == "slowlog-max-len") {
+      st.slowlog_max_len = static_cast<size_t>(*n);
+    } else {
+      st.latency_threshold_ms = static_cast<uint64_t>(*n);
+    }
+  } else if (name == "latency-tracking") {
+    if (!iequals(value, "yes") && !iequals(value, "no")) {
+      return bad("argument must be 'yes' or 'no'");
+    }
+    st.latency_tracking = iequals(value, "yes");
+  } else if (name == "latency-tracking-info-percentiles") {
+    std::vector<double> percentiles;
+    for (std::string_view word : split_words(value)) {
+      double p = 0;
+      auto [end, ec] =
+          std::from_chars(word.data(), word.data() + word.size(), p);
+      if (ec != std::errc() || end != word.data() + word.size() || p < 0 ||
+          p > 100) {
+        return bad(
+            "latency-tracking-info-percentiles: percentiles are numbers "
+            "from 0 to 100");
+      }
+      percentiles.push_back(p);
+    }
+    st.set_percentiles(std::move(percentiles));
   } else if (name == "maxmemory-policy") {
     if (ascii_lower(value) != "noeviction") {
       return bad("only noeviction is supported (a replica never evicts)");
@@ -1631,6 +1754,7 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
       p.clients->denied_keys = 0;
       p.clients->denied_channels = 0;
     }
+    if (p.stats != nullptr) p.stats->reset();
     w.simple("OK");
     return;
   }
@@ -1668,6 +1792,19 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
   all.emplace_back("appendonly", p.appendonly ? "yes" : "no");
   all.emplace_back("appendfsync", std::string(p.appendfsync));
   all.emplace_back("dir", p.data_dir);
+  all.emplace_back("slowlog-log-slower-than",
+                   std::to_string(st.slowlog_slower_than.load()));
+  all.emplace_back("slowlog-max-len",
+                   std::to_string(st.slowlog_max_len.load()));
+  all.emplace_back("latency-monitor-threshold",
+                   std::to_string(st.latency_threshold_ms.load()));
+  all.emplace_back("latency-tracking", st.latency_tracking ? "yes" : "no");
+  std::string percentiles;
+  for (double v : st.percentiles()) {
+    if (!percentiles.empty()) percentiles += ' ';
+    percentiles += percentile_name(v).substr(1);
+  }
+  all.emplace_back("latency-tracking-info-percentiles", percentiles);
   all.emplace_back(
       "client-output-buffer-limit",
       "normal " + std::to_string(st.output_buffer_limit.load()) + " 0 0");
@@ -1680,18 +1817,306 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
       }
     }
   }
-  w.array(found.size() * 2);
+  w.map(found.size());
   for (const auto* kv : found) {
     w.bulk(kv->first);
     w.bulk(kv->second);
   }
 }
 
+// Redis's reply for a subcommand it does not know, or one with the wrong
+// number of arguments.
+void unknown_subcommand(std::string_view command, std::string_view sub,
+                        ReplyWriter& w) {
+  w.error("ERR unknown subcommand or wrong number of arguments for '" +
+          std::string(sub.substr(0, 128)) + "'. Try " + std::string(command) +
+          " HELP.");
+}
+
+void write_help(std::span<const std::string_view> lines, ReplyWriter& w) {
+  w.array(lines.size());
+  for (auto line : lines) w.simple(line);
+}
+
+// SLOWLOG GET [count] | LEN | RESET | HELP.
+void cmd_slowlog(Session& s, Args a, ReplyWriter& w) {
+  SlowLog* log = s.port().slowlog;
+  if (iequals(a[1], "get") && a.size() <= 3 && log != nullptr) {
+    size_t count = 10;
+    if (a.size() == 3) {
+      auto n = strict_int(a[2]);
+      if (!n || *n < -1) {
+        w.error("ERR count should be greater than or equal to -1");
+        return;
+      }
+      count = *n == -1 ? SIZE_MAX : static_cast<size_t>(*n);
+    }
+    auto entries = log->latest(count);
+    w.array(entries.size());
+    for (const auto& e : entries) {
+      w.array(6);
+      w.integer(static_cast<int64_t>(e.id));
+      w.integer(e.time);
+      w.integer(static_cast<int64_t>(e.us));
+      w.array(e.args.size());
+      for (const auto& arg : e.args) w.bulk(arg);
+      w.bulk(e.addr);
+      w.bulk(e.name);
+    }
+  } else if (iequals(a[1], "len") && a.size() == 2 && log != nullptr) {
+    w.integer(static_cast<int64_t>(log->size()));
+  } else if (iequals(a[1], "reset") && a.size() == 2 && log != nullptr) {
+    log->reset();
+    w.simple("OK");
+  } else if (iequals(a[1], "help") && a.size() == 2) {
+    constexpr std::string_view kHelp[] = {
+        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET [<count>]",
+        "    Return top <count> entries from the slowlog (default: 10, -1 "
+        "mean all).",
+        "    Entries are made of:",
+        "    id, timestamp, time in microseconds, arguments array, client IP "
+        "and port,",
+        "    client name",
+        "LEN",
+        "    Return the length of the slowlog.",
+        "RESET",
+        "    Reset the slowlog.",
+        "HELP",
+        "    Print this help."};
+    write_help(kHelp, w);
+  } else {
+    unknown_subcommand("SLOWLOG", a[1], w);
+  }
+}
+
+// LATENCY DOCTOR's report: what the monitor saw, and what to look at.
+std::string latency_report(const std::vector<LatencyMonitor::Event>& events,
+                           uint64_t threshold_ms) {
+  if (threshold_ms == 0) {
+    return "I'm sorry, Dave, I can't do that. Latency monitoring is disabled "
+           "in this cmud server. You may use \"CONFIG SET "
+           "latency-monitor-threshold <milliseconds>.\" in order to enable "
+           "it.\n";
+  }
+  if (events.empty()) {
+    return "Dave, no latency spike was observed during the lifetime of this "
+           "server (threshold " +
+           std::to_string(threshold_ms) + " ms).\n";
+  }
+  std::string out =
+      "Dave, I have observed latency spikes in this cmud server (threshold " +
+      std::to_string(threshold_ms) + " ms):\n\n";
+  int i = 1;
+  for (const auto& e : events) {
+    uint64_t sum = 0;
+    for (const auto& sample : e.history) sum += sample.ms;
+    out += fmt::format(
+        "{}. {}: {} latency spikes (average {}ms, all time high {}ms). "
+        "Latest at {} (unix time), {}ms.\n",
+        i++, e.name, e.history.size(),
+        e.history.empty() ? 0 : sum / e.history.size(), e.max,
+        e.history.empty() ? 0 : e.history.back().time,
+        e.history.empty() ? 0 : e.history.back().ms);
+  }
+  out +=
+      "\nI have a few advices for you:\n\n"
+      "- Check SLOWLOG GET for the commands that took longest: KEYS, LIST "
+      "and SCAN with a large COUNT walk many keys; prefer SCAN with a small "
+      "COUNT.\n"
+      "- A server with fewer cores than query actors shares them; see "
+      "--actors.\n"
+      "- With --fsync always every write waits for the disk; everysec waits "
+      "less.\n";
+  return out;
+}
+
+// LATENCY GRAPH's text: one bar per sample, oldest first.
+std::string latency_graph(const LatencyMonitor::Event& e, int64_t now_s) {
+  uint64_t high = 0, low = UINT64_MAX;
+  for (const auto& sample : e.history) {
+    high = std::max(high, sample.ms);
+    low = std::min(low, sample.ms);
+  }
+  std::string out =
+      fmt::format("{} - high {} ms, low {} ms (all time high {} ms)\n", e.name,
+                  high, e.history.empty() ? 0 : low, e.max);
+  out += std::string(80, '-') + "\n";
+  for (const auto& sample : e.history) {
+    size_t bar = high == 0 ? 0 : static_cast<size_t>(sample.ms * 50 / high);
+    out += fmt::format("{:>8}s ago {:>8} ms {}\n", now_s - sample.time,
+                       sample.ms, std::string(std::max<size_t>(bar, 1), '#'));
+  }
+  return out;
+}
+
+// LATENCY HISTOGRAM's reply for one slot: calls, and how many took at
+// most 1, 2, 4... microseconds (counted up to each bound, as Redis shows).
+void write_histogram(const CommandStats::Totals& t, ReplyWriter& w) {
+  uint64_t calls = 0;
+  for (uint64_t n : t.histogram) calls += n;
+  // The bounds 1024 ns << k fall on bucket edges (they are powers of two).
+  std::vector<std::pair<uint64_t, uint64_t>> steps;  // (us bound, calls)
+  uint64_t seen = 0;
+  size_t b = 0;
+  for (uint64_t bound_us = 1; seen < calls && bound_us <= (uint64_t{1} << 40);
+       bound_us *= 2) {
+    uint64_t before = seen;
+    while (b < t.histogram.size() &&
+           LatencyBuckets::upper(b) < bound_us * 1024) {
+      seen += t.histogram[b++];
+    }
+    if (seen > before) steps.emplace_back(bound_us, seen);
+  }
+  w.map(2);
+  w.bulk("calls");
+  w.integer(static_cast<int64_t>(calls));
+  w.bulk("histogram_usec");
+  w.map(steps.size());
+  for (const auto& [bound, n] : steps) {
+    w.integer(static_cast<int64_t>(bound));
+    w.integer(static_cast<int64_t>(n));
+  }
+}
+
+// LATENCY LATEST | HISTORY event | RESET [event ...] | DOCTOR | GRAPH event
+// | HISTOGRAM [command ...] | HELP.
+void cmd_latency(Session& s, Args a, ReplyWriter& w) {
+  const PortInfo& p = s.port();
+  LatencyMonitor* monitor = p.latency;
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  if (monitor == nullptr || p.stats == nullptr) {
+    w.error("ERR LATENCY is not available on this port");
+  } else if (iequals(a[1], "latest") && a.size() == 2) {
+    auto events = monitor->events();
+    w.array(events.size());
+    for (const auto& e : events) {
+      w.array(4);
+      w.bulk(e.name);
+      w.integer(e.history.empty() ? 0 : e.history.back().time);
+      w.integer(
+          static_cast<int64_t>(e.history.empty() ? 0 : e.history.back().ms));
+      w.integer(static_cast<int64_t>(e.max));
+    }
+  } else if (iequals(a[1], "history") && a.size() == 3) {
+    auto e = monitor->event(a[2]);
+    w.array(e ? e->history.size() : 0);
+    if (e) {
+      for (const auto& sample : e->history) {
+        w.array(2);
+        w.integer(sample.time);
+        w.integer(static_cast<int64_t>(sample.ms));
+      }
+    }
+  } else if (iequals(a[1], "reset")) {
+    w.integer(static_cast<int64_t>(monitor->reset(a.subspan(2))));
+  } else if (iequals(a[1], "doctor") && a.size() == 2) {
+    w.verbatim(latency_report(monitor->events(),
+                              p.settings->latency_threshold_ms.load()));
+  } else if (iequals(a[1], "graph") && a.size() == 3) {
+    auto e = monitor->event(a[2]);
+    if (!e) {
+      w.error("ERR No samples available for event '" +
+              std::string(a[2].substr(0, 128)) + "'");
+      return;
+    }
+    w.verbatim(latency_graph(*e, now_s));
+  } else if (iequals(a[1], "histogram")) {
+    // Every command that ran, or those named (a command with subcommands
+    // stands for each of them).
+    const StatSlots& slots = StatSlots::get();
+    std::vector<std::pair<size_t, CommandStats::Totals>> shown;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const std::string& name = slots.name(i);
+      bool named = a.size() == 2;
+      for (size_t k = 2; k < a.size() && !named; ++k) {
+        named = iequals(name, a[k]) ||
+                (name.size() > a[k].size() && name[a[k].size()] == '|' &&
+                 iequals(name.substr(0, a[k].size()), a[k]));
+      }
+      if (!named) continue;
+      auto t = p.stats->totals(i);
+      if (!t.histogram.empty()) shown.emplace_back(i, std::move(t));
+    }
+    w.map(shown.size());
+    for (const auto& [i, t] : shown) {
+      w.bulk(slots.name(i));
+      write_histogram(t, w);
+    }
+  } else if (iequals(a[1], "help") && a.size() == 2) {
+    constexpr std::string_view kHelp[] = {
+        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR",
+        "    Return a human readable latency analysis report.",
+        "GRAPH <event>",
+        "    Return a latency graph for the <event> as a text.",
+        "HISTORY <event>",
+        "    Return time-latency samples for the <event> class.",
+        "LATEST",
+        "    Return the latest latency samples for all events.",
+        "RESET [<event> ...]",
+        "    Reset latency data of one or more <event> classes.",
+        "    (default: reset all data for all event classes)",
+        "HISTOGRAM [COMMAND ...]",
+        "    Return a cumulative distribution of latencies in the format of "
+        "a histogram for the specified command names.",
+        "    If no commands are specified then all histograms are replied.",
+        "HELP",
+        "    Print this help."};
+    write_help(kHelp, w);
+  } else {
+    unknown_subcommand("LATENCY", a[1], w);
+  }
+}
+
+// One of Redis 7's key specs: keys from args[index], up to lastkey (-1: the
+// last argument; else relative to index), every step-th, used as `access`
+// says.
+void write_key_spec(uint8_t access, int index, int lastkey, int step,
+                    ReplyWriter& w) {
+  std::vector<std::string_view> flags;
+  if (access == (acl::kKeyRead | acl::kKeyWrite)) {
+    flags = {"RW", "ACCESS", "UPDATE"};
+  } else if (access == acl::kKeyWrite) {
+    flags = {"OW", "UPDATE"};
+  } else if (access == acl::kKeyRead) {
+    flags = {"RO", "ACCESS"};
+  } else {
+    flags = {"RO"};
+  }
+  w.map(3);
+  w.bulk("flags");
+  w.set(flags.size());
+  for (auto f : flags) w.simple(f);
+  w.bulk("begin_search");
+  w.map(2);
+  w.bulk("type");
+  w.bulk("index");
+  w.bulk("spec");
+  w.map(1);
+  w.bulk("index");
+  w.integer(index);
+  w.bulk("find_keys");
+  w.map(2);
+  w.bulk("type");
+  w.bulk("range");
+  w.bulk("spec");
+  w.map(3);
+  w.bulk("lastkey");
+  w.integer(lastkey);
+  w.bulk("keystep");
+  w.integer(step);
+  w.bulk("limit");
+  w.integer(0);
+}
+
 void write_command_info(const Command& c, ReplyWriter& w) {
   w.array(10);
   w.bulk(c.name);
   w.integer(c.arity);
-  w.array(static_cast<size_t>(std::popcount(c.flags)));
+  w.set(static_cast<size_t>(std::popcount(c.flags)));
   for (size_t i = 0; i < kFlagNames.size(); ++i) {
     if ((c.flags & (1u << i)) != 0) w.simple(kFlagNames[i]);
   }
@@ -1699,13 +2124,31 @@ void write_command_info(const Command& c, ReplyWriter& w) {
   w.integer(c.keys.last);
   w.integer(c.keys.step);
   uint32_t cats = acl::command_categories(c);
-  w.array(static_cast<size_t>(std::popcount(cats)));
+  w.set(static_cast<size_t>(std::popcount(cats)));
   for (size_t i = 0; i < acl::kCategoryNames.size(); ++i) {
     if ((cats & (1u << i)) != 0)
       w.simple("@" + std::string(acl::kCategoryNames[i]));
   }
   w.array(0);  // tips
-  w.array(0);  // key specs
+  // Key specs: one range, or one per key when the keys are used
+  // differently (COPY and RENAME read the first and write the second).
+  const KeySpec& k = c.keys;
+  if (k.first == 0) {
+    w.array(0);
+  } else {
+    uint8_t first = acl::key_access(c, {}, static_cast<size_t>(k.first));
+    uint8_t second =
+        acl::key_access(c, {}, static_cast<size_t>(k.first + k.step));
+    if (k.last == k.first + k.step && first != second) {
+      w.array(2);
+      write_key_spec(first, k.first, 0, 1, w);
+      write_key_spec(second, k.last, 0, 1, w);
+    } else {
+      w.array(1);
+      write_key_spec(first, k.first, k.last < 0 ? k.last : k.last - k.first,
+                     k.step, w);
+    }
+  }
   w.array(0);  // subcommands
 }
 
@@ -2280,6 +2723,20 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "CONFIG GET pattern | SET name value ... | RESETSTAT",
      .run = cmd_config},
+    {.name = "slowlog",
+     .arity = -2,
+     .flags = flags("admin loading stale"),
+     .keys = {},
+     .summary = "SLOWLOG GET [count] | LEN | RESET: the slowest commands",
+     .run = cmd_slowlog},
+    {.name = "latency",
+     .arity = -2,
+     .flags = flags("admin noscript loading stale"),
+     .keys = {},
+     .summary =
+         "LATENCY LATEST | HISTORY e | RESET [e ...] | DOCTOR | GRAPH e | "
+         "HISTOGRAM [cmd ...]",
+     .run = cmd_latency},
     {.name = "command",
      .arity = -1,
      .flags = flags("stale loading"),

@@ -221,6 +221,8 @@ void ResultWriter::write(ResultShape shape, int64_t n, std::string_view value,
                          bool open) {
   codec::Writer w(reply_.results);
   w.fixed(static_cast<uint8_t>(shape));
+  took_at_ = reply_.results.size();
+  w.fixed<uint64_t>(0);
   w.fixed(n);
   w.bytes(value);
   count_at_ = reply_.results.size();
@@ -236,6 +238,11 @@ void ResultWriter::item(std::optional<std::string_view> v) {
   ++items_;
 }
 
+void ResultWriter::took(uint64_t ns) {
+  if (reply_.results.size() < took_at_ + sizeof ns) return;
+  std::memcpy(reply_.results.data() + took_at_, &ns, sizeof ns);
+}
+
 void ResultWriter::end_items() {
   std::memcpy(reply_.results.data() + count_at_, &items_, sizeof items_);
   ++reply_.count;
@@ -245,7 +252,8 @@ bool read_result(codec::Reader& r, ResultView& v) {
   uint8_t shape = 0;
   uint32_t n = 0;
   if (!r.fixed(shape) || shape > static_cast<uint8_t>(ResultShape::kSkipped) ||
-      !r.fixed(v.n_) || !r.view(v.text_) || !r.fixed(n) || n > r.remaining()) {
+      !r.fixed(v.took_ns_) || !r.fixed(v.n_) || !r.view(v.text_) ||
+      !r.fixed(n) || n > r.remaining()) {
     return r.fail();
   }
   v.shape_ = static_cast<ResultShape>(shape);

@@ -193,11 +193,14 @@ class ResultWriter {
   void item(std::optional<std::string_view> v);
   // REQUIRES: begin_items() was called; patches the item count.
   void end_items();
+  // How long the op of the last result took (INFO commandstats, SLOWLOG).
+  void took(uint64_t ns);
 
  private:
   void write(ResultShape shape, int64_t n, std::string_view value, bool open);
 
   QueryReply& reply_;
+  size_t took_at_ = 0;
   size_t count_at_ = 0;
   uint32_t items_ = 0;
 };
@@ -227,6 +230,8 @@ class ResultView {
     return items_;
   }
   bool skipped() const { return shape_ == ResultShape::kSkipped; }
+  // How long the op ran in the actor (0 if not measured).
+  uint64_t took_ns() const { return took_ns_; }
   // SCAN: the key the next page starts after; nullopt on the last page.
   std::optional<std::string_view> scan_next() const {
     return shape_ == ResultShape::kItemsMore
@@ -237,6 +242,7 @@ class ResultView {
  private:
   friend bool read_result(codec::Reader& r, ResultView& v);
   ResultShape shape_ = ResultShape::kOk;
+  uint64_t took_ns_ = 0;
   int64_t n_ = 0;
   std::string_view text_;
   std::vector<std::optional<std::string_view>> items_;

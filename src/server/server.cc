@@ -179,6 +179,9 @@ class Server::Impl {
   ScanCursors cursors_;
   ClientRegistry registry_;
   Monitors monitors_;
+  std::unique_ptr<CommandStats> stats_;  // one shard per query actor
+  SlowLog slowlog_;
+  LatencyMonitor latency_;
   std::unique_ptr<actor::System> system_;
   // Declared after system_: destroyed before the io_contexts they use.
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
@@ -332,6 +335,7 @@ Status Server::Impl::start() {
                  config_.data_dir, durable::fsync_name(config_.fsync));
   }
   desc_ = replicas->desc;
+  stats_ = std::make_unique<CommandStats>(n);
   for (size_t i = 0; i < n; ++i) {
     auto p = std::make_unique<PortInfo>();
     p->system = system_.get();
@@ -351,6 +355,11 @@ Status Server::Impl::start() {
     p->cursors = &cursors_;
     p->registry = &registry_;
     p->monitors = &monitors_;
+    p->slots = &StatSlots::get();
+    p->stats = stats_.get();
+    p->stats_shard = &stats_->shard(i);
+    p->slowlog = &slowlog_;
+    p->latency = &latency_;
     ports_.push_back(std::move(p));
   }
 

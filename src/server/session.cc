@@ -391,11 +391,84 @@ void Session::set_protocol(int protocol) {
 
 void Session::defer(const OpView& op, Format format, std::string context) {
   append_op(request_, op);
-  pending_.push_back({.format = format,
-                      .context = std::move(context),
-                      .written = {},
-                      .protocol = protocol_,
-                      .tx = tx_});
+  Pending& p = pending_.emplace_back(Pending{.format = format,
+                                             .context = std::move(context),
+                                             .written = {},
+                                             .protocol = protocol_,
+                                             .tx = tx_});
+  p.slot = call_.slot;
+  if (call_.open) {
+    p.first = true;
+    p.at = call_.at;
+    call_.open = false;
+  }
+}
+
+void Session::count_now(std::string_view now,
+                        std::span<const std::string_view> args,
+                        uint64_t& last) {
+  uint64_t t = steady_now_ns();
+  std::optional<std::string_view> error;
+  if (now.starts_with('-')) error = now;
+  if (count_call(call_.slot - 1, t - last, error)) log_slow(t - last, args);
+  last = t;
+}
+
+void Session::load_stat_settings() {
+  const Settings& st = *port_.settings;
+  track_latency_ = st.latency_tracking.load(std::memory_order_relaxed);
+  uint64_t latency_ms = st.latency_threshold_ms.load(std::memory_order_relaxed);
+  int64_t slower_us = st.slowlog_slower_than.load(std::memory_order_relaxed);
+  uint64_t latency_ns = latency_ms > 0 ? latency_ms * 1'000'000 : UINT64_MAX;
+  uint64_t slow_ns =
+      slower_us >= 0 ? static_cast<uint64_t>(slower_us) * 1000 : UINT64_MAX;
+  watch_ns_ = std::min(latency_ns, slow_ns);
+}
+
+bool Session::beyond_thresholds(size_t slot, uint64_t ns) {
+  const Settings& st = *port_.settings;
+  const StatSlots& slots = *port_.slots;
+  uint64_t threshold = st.latency_threshold_ms.load(std::memory_order_relaxed);
+  if (threshold > 0 && ns / 1'000'000 >= threshold) {
+    port_.latency->add(slots.fast(slot) ? "fast-command" : "command",
+                       ns / 1'000'000,
+                       std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+  }
+  int64_t slower = st.slowlog_slower_than.load(std::memory_order_relaxed);
+  // EXEC is not logged itself; the commands it ran are (as in Redis).
+  return slower >= 0 && ns / 1000 >= static_cast<uint64_t>(slower) &&
+         slots.name(slot) != "exec";
+}
+
+void Session::log_slow(uint64_t ns, std::span<const std::string_view> args) {
+  port_.slowlog->add(
+      args, ns / 1000, row_.addr, name_,
+      port_.settings->slowlog_max_len.load(std::memory_order_relaxed),
+      secret_argument);
+}
+
+std::vector<std::string_view> Session::args_at(uint32_t at) {
+  std::vector<std::string_view> args;
+  if ((at & Call::kHeld) != 0) {
+    size_t i = at & ~Call::kHeld;
+    if (i < exec_held_.size()) {
+      args.assign(exec_held_[i].begin(), exec_held_[i].end());
+    }
+    return args;
+  }
+  // The command is still in the read buffer: nothing reads or compacts it
+  // while a request is out (read() waits for the reply).
+  if (at >= in_len_) return args;
+  resp::Limits limits;
+  limits.max_bulk = SIZE_MAX;
+  auto p = resp::parse_command(std::string_view(in_.data() + at, in_len_ - at),
+                               limits, 0, 0);
+  if (p.outcome == resp::Outcome::kComplete) {
+    args.assign(p.args.begin(), p.args.end());
+  }
+  return args;
 }
 
 std::string Session::add_watched(std::span<const std::string_view> keys) {
@@ -483,7 +556,7 @@ std::vector<std::vector<std::string>> Session::end_multi() {
   return std::exchange(queued_, {});
 }
 
-void Session::exec(const std::vector<std::vector<std::string>>& commands,
+void Session::exec(std::vector<std::vector<std::string>> commands,
                    resp::ReplyWriter& w) {
   owe(std::move(w.buffer()));
   w.buffer().clear();
@@ -506,14 +579,25 @@ void Session::exec(const std::vector<std::vector<std::string>>& commands,
   }
   unwatch();
   std::vector<std::string_view> args;
-  for (const auto& command : commands) {
-    args.assign(command.begin(), command.end());
+  // Each command is counted on its own, as in Redis (and EXEC's time
+  // includes theirs); they are kept for the slow log until answered.
+  const Call exec_call = call_;
+  uint64_t last = steady_now_ns();
+  for (auto& command : commands) {
+    exec_held_.push_back(std::move(command));
+    const auto& held = exec_held_.back();
+    args.assign(held.begin(), held.end());
     std::string now;
     resp::ReplyWriter one(now, protocol_);
     // Looked up and checked when queued.
-    find_command(args[0])->run(*this, args, one);
+    const Command* c = find_command(args[0]);
+    begin_call(port_.slots->slot(*c, args),
+               Call::kHeld | static_cast<uint32_t>(exec_held_.size() - 1));
+    c->run(*this, args, one);
+    end_call(now, args, last);
     if (!now.empty()) owe(std::move(now));
   }
+  call_ = exec_call;
   if (tx_ != 0) {
     defer(OpView::end_check(), [](Session&, std::string_view, const ResultView&,
                                   resp::ReplyWriter&) {});
@@ -749,7 +833,15 @@ void Session::process() {
       settings.query_buffer_limit.load(std::memory_order_relaxed);
   resp::Limits limits = port_.limits;
   limits.max_bulk = settings.max_bulk.load(std::memory_order_relaxed);
+  // No reply owed refers to an EXEC's commands any more.
+  if (pending_.empty()) exec_held_.clear();
+  CommandStats::Shard* stats = port_.stats_shard;
+  load_stat_settings();
+  // A command answered here runs from the last clock reading: this one, or
+  // the end of the last command timed here.
+  uint64_t last = steady_now_ns();
   while (!awaiting_ && !closing_ && request_.count < kMaxOpsPerRequest) {
+    const size_t start = in_pos_;
     std::string_view rest(in_.data() + in_pos_, in_len_ - in_pos_);
     if (rest.size() > query_limit) {
       // As Redis's client-query-buffer-limit: this client is dropped.
@@ -777,6 +869,7 @@ void Session::process() {
     if (p.outcome == resp::Outcome::kError) {
       // Framing is lost: answer, then close this connection only.
       w.error("ERR " + p.error);
+      stats->error_reply(now);
       closing_ = true;
     } else {
       in_pos_ += p.consumed;
@@ -786,6 +879,7 @@ void Session::process() {
       const size_t owed = pending_.size();
       reply_mode_set_ = false;
       const Command* c = find_command(p.args[0]);
+      bool rejected = true;  // answered with an error before running
       if (c == nullptr) {
         write_unknown_command(p.args, w);
         multi_failed_ = in_multi_;
@@ -800,15 +894,24 @@ void Session::process() {
         refuse(*c, "OOM command not allowed when used memory > 'maxmemory'.",
                w);
       } else {
+        rejected = false;
         if (port_.monitors != nullptr && port_.monitors->any()) {
           feed_monitors(*c, p.args);
         }
         if (in_multi_ && !runs_in_multi(*c)) {
+          // Counted when EXEC runs it.
           queued_.emplace_back(p.args.begin(), p.args.end());
           w.simple("QUEUED");
         } else {
+          begin_call(port_.slots->slot(*c, p.args),
+                     static_cast<uint32_t>(start));
           c->run(*this, p.args, w);
+          end_call(now, p.args, last);
         }
+      }
+      if (rejected) {
+        if (c != nullptr) stats->rejected(port_.slots->slot(*c, p.args));
+        stats->error_reply(now);
       }
       if (mode != ReplyMode::kOn || reply_mode_set_) [[unlikely]] {
         silence(mode, owed, now);
@@ -882,22 +985,36 @@ void Session::on_reply(Result<QueryReply> r) {
     w.set_protocol(p.protocol);
     // A transaction whose watched keys changed answers nothing of its own.
     bool dropped = (p.tx != 0 && p.tx == aborted_tx_) || p.silent;
+    const size_t before = out_.size();
+    bool ran = false;  // p's op ran: its command is counted
+    std::optional<std::string_view> error;
     if (p.format == nullptr) {
       if (!dropped) out_ += p.written;  // written at once, after earlier ones
     } else if (!failed.empty()) {
       // A checked EXEC answers the error once, for all of it.
       if (p.tx == 0 && !p.silent) w.error(failed);
+      ran = true;
+      error = failed;
     } else if (ok && read_result(in, result_)) {
-      if (dropped || result_.skipped()) {
-        // not run: no reply
-      } else if (auto error = result_.error()) {
-        w.error(*error);
-      } else {
+      // A skipped op, or one of an aborted transaction, did not run: no
+      // reply, and its command is not counted.
+      const bool skipped = result_.skipped();
+      ran = !skipped && !(p.tx != 0 && p.tx == aborted_tx_);
+      if (auto e = result_.error()) {
+        error = *e;
+        if (!dropped) w.error(*e);
+      } else if (!dropped && !skipped) {
         p.format(*this, p.context, result_, w);
+        if (out_.size() > before && out_[before] == '-') [[unlikely]] {
+          error = std::string_view(out_).substr(before);
+        }
       }
     } else {
       ok = false;
       w.error("ERR internal error: bad reply from the query actor");
+    }
+    if (ran && p.slot != 0) {
+      account(p, failed.empty() ? result_.took_ns() : 0, error);
     }
     // Checked as replies are written, not once a whole pipeline is.
     if (over_output_limit()) {
@@ -906,7 +1023,22 @@ void Session::on_reply(Result<QueryReply> r) {
     }
   }
   pending_.clear();
+  exec_held_.clear();
   process();
+}
+
+void Session::account(const Pending& p, uint64_t ns,
+                      std::optional<std::string_view> error) {
+  const size_t slot = p.slot - 1;
+  if (p.first) [[likely]] {
+    if (count_call(slot, ns, error)) log_slow(ns, args_at(p.at));
+  } else {
+    port_.stats_shard->add_time(slot, ns);
+    if (error) {
+      port_.stats_shard->failed(slot);
+      port_.stats_shard->error_reply(*error);
+    }
+  }
 }
 
 uint64_t MemoryGauge::resident() {

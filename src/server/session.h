@@ -22,6 +22,7 @@
 #include "messages.h"
 #include "pubsub.h"
 #include "query_wire.h"
+#include "stats.h"
 
 namespace cmud::server {
 
@@ -57,12 +58,32 @@ struct Settings {
   std::atomic<size_t> output_buffer_limit{size_t{1} << 30};
   // One bulk string (proto-max-bulk-len).
   std::atomic<size_t> max_bulk{32u << 20};
+  // SLOWLOG: commands that take at least this many microseconds (negative:
+  // none), and how many are kept.
+  std::atomic<int64_t> slowlog_slower_than{10'000};
+  std::atomic<size_t> slowlog_max_len{128};
+  // LATENCY: commands that take at least this many milliseconds (0: off).
+  std::atomic<uint64_t> latency_threshold_ms{0};
+  // INFO latencystats: per-command histograms, and the percentiles shown.
+  std::atomic<bool> latency_tracking{true};
+  void set_percentiles(std::vector<double> p) {
+    std::lock_guard lock(percentiles_mu_);
+    percentiles_ = std::move(p);
+  }
+  std::vector<double> percentiles() const {
+    std::lock_guard lock(percentiles_mu_);
+    return percentiles_;
+  }
   MemoryGauge memory;
   // Whether client writes are refused now (maxmemory).
   bool out_of_memory() {
     uint64_t max = maxmemory.load(std::memory_order_relaxed);
     return max != 0 && memory.used() > max;
   }
+
+ private:
+  mutable std::mutex percentiles_mu_;
+  std::vector<double> percentiles_{50, 99, 99.9};
 };
 
 // Connections of every query port of one server, against maxclients, and
@@ -123,6 +144,14 @@ inline int64_t steady_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// Nanoseconds of the steady clock: how long commands take.
+inline uint64_t steady_now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 // Every open connection of one server, for CLIENT LIST and CLIENT KILL:
@@ -216,6 +245,14 @@ struct PortInfo {
   ScanCursors* cursors = nullptr;      // likewise
   ClientRegistry* registry = nullptr;  // likewise
   Monitors* monitors = nullptr;        // likewise
+  // Statistics (every one set: sessions do not check): the server's, and
+  // the shard of this port's actor (written only by that actor's worker,
+  // where this port's sessions run).
+  const StatSlots* slots = nullptr;
+  CommandStats* stats = nullptr;
+  CommandStats::Shard* stats_shard = nullptr;
+  SlowLog* slowlog = nullptr;
+  LatencyMonitor* latency = nullptr;
 };
 
 // Whether protected mode lets a client from `remote` in: loopback only
@@ -332,7 +369,7 @@ class Session final : public std::enable_shared_from_this<Session>,
   // answering in order after everything written before. With keys
   // watched, the actor first checks them: if one changed, nothing runs and
   // EXEC answers a null array.
-  void exec(const std::vector<std::vector<std::string>>& commands,
+  void exec(std::vector<std::vector<std::string>> commands,
             resp::ReplyWriter& w);
   // WATCH (on this connection's replica): adds keys; returns the context
   // WATCH's reply hands to set_watched() with the actor's states.
@@ -348,8 +385,23 @@ class Session final : public std::enable_shared_from_this<Session>,
     std::string context;      // for format
     std::string written;      // format null: the reply itself
     int protocol = 2;         // the one in force when it was asked
-    uint64_t tx = 0;          // the EXEC it belongs to, when one checks
-    bool silent = false;      // CLIENT REPLY OFF or SKIP: not written
+    // Statistics: the command's slot + 1 (0: none); `first`: the
+    // command's first op, which counts the call; where its arguments are
+    // (Call::at). (Ordered to pack.)
+    uint32_t slot = 0;
+    uint64_t tx = 0;  // the EXEC it belongs to, when one checks
+    uint32_t at = 0;
+    bool silent = false;  // CLIENT REPLY OFF or SKIP: not written
+    bool first = false;
+  };
+  // The command being run, for its statistics.
+  struct Call {
+    static constexpr uint32_t kHeld = 1u << 31;  // at: exec_held_ index
+    uint32_t slot = 0;                           // + 1; 0: no command
+    // Where its arguments are: an offset into in_ (which keeps the request's
+    // commands until the reply), or kHeld | an index into exec_held_.
+    uint32_t at = 0;
+    bool open = false;  // no op deferred yet
   };
 
   // start() once a TLS handshake is done (at once when plain).
@@ -397,6 +449,44 @@ class Session final : public std::enable_shared_from_this<Session>,
   void feed_monitors(const Command& c, std::span<const std::string_view> args);
   // Copies this connection's state into the server's ClientRegistry.
   void publish_row();
+  // Statistics: a command of `slot` is about to run, its arguments at `at`.
+  void begin_call(size_t slot, uint32_t at) {
+    call_ = {.slot = static_cast<uint32_t>(slot + 1), .at = at, .open = true};
+  }
+  // It returned; `now` holds what it answered at once. A command answered
+  // at once is counted now, its time running from `last`, which becomes
+  // the clock's reading. One that deferred an op is counted when the op's
+  // result comes back, its time being the op's on the actor.
+  void end_call(std::string_view now, std::span<const std::string_view> args,
+                uint64_t& last) {
+    if (call_.open) count_now(now, args, last);
+    call_.slot = 0;
+  }
+  void count_now(std::string_view now, std::span<const std::string_view> args,
+                 uint64_t& last);
+  // Counts a call of `slot` that took ns (its error reply, if it failed);
+  // true when it belongs in the slow log.
+  bool count_call(size_t slot, uint64_t ns,
+                  std::optional<std::string_view> error) {
+    port_.stats_shard->call(slot, ns, track_latency_);
+    if (error) [[unlikely]] {
+      port_.stats_shard->failed(slot);
+      port_.stats_shard->error_reply(*error);
+    }
+    return ns >= watch_ns_ && beyond_thresholds(slot, ns);
+  }
+  // count_call() past the smaller threshold: records a latency event if
+  // over latency-monitor-threshold; true if over slowlog-log-slower-than.
+  bool beyond_thresholds(size_t slot, uint64_t ns);
+  // Reads the settings count_call() needs (once per batch).
+  void load_stat_settings();
+  void log_slow(uint64_t ns, std::span<const std::string_view> args);
+  // Counts the command of a deferred op whose result came back: its op
+  // took took_ns in the actor; `error` when it failed.
+  void account(const Pending& p, uint64_t took_ns,
+               std::optional<std::string_view> error);
+  // The arguments of a deferred command (Call::at), parsed again.
+  std::vector<std::string_view> args_at(uint32_t at);
   // The reply of an EXEC's key check: the array header, or a null array
   // and the transaction's replies dropped. `context` is "tx count".
   static void format_check(Session& s, std::string_view context,
@@ -453,6 +543,12 @@ class Session final : public std::enable_shared_from_this<Session>,
   ReplyMode reply_mode_ = ReplyMode::kOn;
   bool reply_mode_set_ = false;  // by the command being run
   std::vector<std::vector<std::string>> queued_;
+  Call call_;
+  // The settings of statistics, as of this batch (load_stat_settings).
+  bool track_latency_ = true;
+  uint64_t watch_ns_ = 0;  // below this no threshold is reached
+  // The commands of EXECs whose replies are owed (for SLOWLOG).
+  std::vector<std::vector<std::string>> exec_held_;
   std::set<std::string, std::less<>> channels_;
   std::set<std::string, std::less<>> patterns_;
 };

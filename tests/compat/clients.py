@@ -186,5 +186,24 @@ for what, call in (("key", lambda: app.get("other")),
         check(f"ACL: NOPERM for a {what}", True)
 check("ACL DELUSER", a.acl_deluser("py-app") == 1)
 
+# Introspection as redis-py parses it: command and error statistics (B saw
+# the NOPERMs above), and the slow log.
+stats = b.info("commandstats")
+check("INFO commandstats", stats.get("cmdstat_get", {}).get("calls", 0) > 0,
+      str(stats)[:200])
+errors = b.info("errorstats")
+# (redis-py leaves "count=N", having no comma, as a string.)
+noperm = str(errors.get("errorstat_NOPERM", "count=0"))
+check("INFO errorstats", int(noperm.split("=")[1]) >= 2, str(errors))
+a.config_set("slowlog-log-slower-than", 0)
+a.slowlog_reset()
+a.get("slow:key")
+entries = a.slowlog_get(1)
+check("SLOWLOG GET", len(entries) == 1 and entries[0]["command"] in
+      ("GET slow:key", b"GET slow:key") and entries[0]["duration"] >= 0,
+      str(entries))
+a.config_set("slowlog-log-slower-than", 10000)
+check("SLOWLOG LEN", a.slowlog_len() >= 2)
+
 print(f"redis-py: {passes} passed, {failures} failed")
 sys.exit(0 if failures == 0 else 1)

@@ -129,6 +129,8 @@ class ReplyWriter {
   void push(size_t n);          // >n; RESP2 an array (pub/sub messages)
   void boolean(bool b);         // #t / #f; RESP2 :1 / :0
   void double_value(double v);  // ,v; RESP2 a bulk string
+  // Text for people (INFO, CLIENT LIST): RESP3 =len\r\ntxt:s; RESP2 bulk.
+  void verbatim(std::string_view s);
 
  private:
   std::string& out_;
