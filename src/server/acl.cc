@@ -141,7 +141,7 @@ const Traits& traits(const Command& c) {
     for (const Command& c : command_table()) {
       for (const Sub& s : subs_of(c)) v[index_of(c)].subs.push_back(s.name);
     }
-    mark("get strlen getrange substr lcs mget",
+    mark("get strlen getrange substr lcs mget getbit",
          [](Traits& t) { t.access = kKeyRead; });
     mark(
         "set setex psetex mset msetnx setnx expire pexpire expireat "

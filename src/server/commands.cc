@@ -100,15 +100,26 @@ std::optional<ExpiryArg> parse_expiry(std::string_view option,
   }
   bool seconds = iequals(option, "ex") || iequals(option, "exat");
   bool absolute = iequals(option, "exat") || iequals(option, "pxat");
-  constexpr auto kMax = static_cast<int64_t>(kv::kMaxWallMs);
-  if ((*n <= 0 && !allow_past) || *n > (seconds ? kMax / 1000 : kMax) ||
-      *n < -(seconds ? kMax / 1000 : kMax)) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  // Redis's rules: invalid only if not positive where a past time makes no
+  // sense (SET, GETEX), or if milliseconds since the epoch would overflow.
+  int64_t now = unix_now_ms();
+  if ((*n <= 0 && !allow_past) ||
+      (seconds && (*n > kMax / 1000 || *n < kMin / 1000)) ||
+      (!absolute && (seconds ? *n * 1000 : *n) > kMax - now)) {
     w.error("ERR invalid expire time in '" + std::string(command) +
             "' command");
     return std::nullopt;
   }
   int64_t ms = seconds ? *n * 1000 : *n;
   if (ms <= 0) return ExpiryArg{OpView::kSetExpireAt, 1};  // already past
+  // Times past the clock's range (kv::kMaxWallMs, the year 10889) are kept
+  // as its end.
+  constexpr auto kLast = static_cast<int64_t>(kv::kMaxWallMs);
+  if (absolute ? ms > kLast : ms > kLast - now) {
+    return ExpiryArg{OpView::kSetExpireAt, kv::kMaxWallMs};
+  }
   return ExpiryArg{absolute ? OpView::kSetExpireAt : OpView::kSetExpireIn,
                    static_cast<uint64_t>(ms)};
 }
@@ -392,6 +403,47 @@ void cmd_setrange(Session& s, Args a, ReplyWriter& w) {
                        static_cast<uint64_t>(*offset)),
           fmt_integer);
 }
+// A bit offset of SETBIT or GETBIT: below 2^32, and for SETBIT within
+// proto-max-bulk-len bytes, or Redis's error.
+std::optional<uint64_t> bit_offset(Session& s, std::string_view text,
+                                   bool growing, ReplyWriter& w) {
+  auto n = strict_int(text);
+  if (!n || *n < 0 || *n >= (int64_t{1} << 32) ||
+      (growing &&
+       static_cast<uint64_t>(*n >> 3) >= s.port().settings->max_bulk.load())) {
+    w.error("ERR bit offset is not an integer or out of range");
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(*n);
+}
+// SETBIT key offset 0|1: a read-modify-write of this replica's value, last
+// writer wins across servers (as SETRANGE).
+void cmd_setbit(Session& s, Args a, ReplyWriter& w) {
+  auto offset = bit_offset(s, a[2], true, w);
+  if (!offset) return;
+  if (a[3] != "0" && a[3] != "1") {
+    w.error("ERR bit is not an integer or out of range");
+    return;
+  }
+  s.defer(OpView::edit(a[1], a[3], OpView::kEditSetBit, *offset), fmt_integer);
+}
+// The bit at `context` (an offset) of a GET's value; 0 past its end.
+void fmt_getbit(Session&, std::string_view context, const ResultView& r,
+                ReplyWriter& w) {
+  std::string_view v = r.value().value_or("");
+  uint64_t offset = parse_u64(context).value_or(0);
+  size_t byte = static_cast<size_t>(offset >> 3);
+  int bit = 0;
+  if (byte < v.size()) {
+    bit = (static_cast<unsigned char>(v[byte]) >> (7 - (offset & 7))) & 1;
+  }
+  w.integer(bit);
+}
+void cmd_getbit(Session& s, Args a, ReplyWriter& w) {
+  auto offset = bit_offset(s, a[2], false, w);
+  if (!offset) return;
+  s.defer(OpView::get(a[1]), fmt_getbit, std::to_string(*offset));
+}
 void cmd_rename(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::edit(a[1], a[2], OpView::kEditRename), fmt_ok);
 }
@@ -405,7 +457,12 @@ void cmd_copy(Session& s, Args a, ReplyWriter& w) {
     if (iequals(a[i], "replace")) {
       replace = true;
     } else if (iequals(a[i], "db") && i + 1 < a.size()) {
-      if (a[++i] != "0") {
+      auto db = strict_int(a[++i]);
+      if (!db) {
+        w.error("ERR value is not an integer or out of range");
+        return;
+      }
+      if (*db != 0) {
         w.error("ERR DB index is out of range");
         return;
       }
@@ -852,11 +909,23 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     out += "# Replication\r\n";
     line("role", std::string("master"));
     line("connected_slaves", 0);
+    // Redis's replication stream does not exist here (sync, repair):
+    // its fields say so, for clients that read them.
+    line("master_failover_state", std::string("no-failover"));
+    line("master_replid", std::string(40, '0'));
+    line("master_replid2", std::string(40, '0'));
+    line("master_repl_offset", 0);
+    line("second_repl_offset", -1);
+    line("repl_backlog_active", 0);
+    line("repl_backlog_size", 0);
+    line("repl_backlog_first_byte_offset", 0);
+    line("repl_backlog_histlen", 0);
     out += "\r\n";
   }
   if (want("cpu")) {
-    rusage ru{};
+    rusage ru{}, children{};
     ::getrusage(RUSAGE_SELF, &ru);
+    ::getrusage(RUSAGE_CHILDREN, &children);
     auto seconds = [](const timeval& t) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%ld.%06ld", static_cast<long>(t.tv_sec),
@@ -866,6 +935,8 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     out += "# CPU\r\n";
     line("used_cpu_sys", seconds(ru.ru_stime));
     line("used_cpu_user", seconds(ru.ru_utime));
+    line("used_cpu_sys_children", seconds(children.ru_stime));
+    line("used_cpu_user_children", seconds(children.ru_utime));
     out += "\r\n";
   }
   if (want("persistence")) {
@@ -1315,6 +1386,10 @@ void client_list(Session& s, Args a, ReplyWriter& w) {
       continue;
     }
     if (!ids.empty() && !ids.contains(row.id)) continue;
+    if (row.id == s.id()) {
+      out += s.describe();  // with its own buffers
+      continue;
+    }
     out += row.line(now);
     out += "\n";
   }
@@ -1322,7 +1397,7 @@ void client_list(Session& s, Args a, ReplyWriter& w) {
 }
 
 // CLIENT KILL ip:port (old form: OK or an error), or CLIENT KILL with
-// filters ID, ADDR, LADDR, TYPE, SKIPME (new form: how many).
+// filters ID, ADDR, LADDR, TYPE, USER, SKIPME (new form: how many).
 void client_kill(Session& s, Args a, ReplyWriter& w) {
   if (a.size() == 3) {
     std::string addr(a[2]);
@@ -1336,7 +1411,7 @@ void client_kill(Session& s, Args a, ReplyWriter& w) {
     return;
   }
   std::optional<uint64_t> id;
-  std::optional<std::string> addr, laddr, type;
+  std::optional<std::string> addr, laddr, type, user;
   bool skipme = true;
   for (size_t i = 2; i < a.size(); i += 2) {
     if (i + 1 >= a.size()) {
@@ -1356,6 +1431,18 @@ void client_kill(Session& s, Args a, ReplyWriter& w) {
       laddr = std::string(v);
     } else if (iequals(a[i], "type")) {
       type = ascii_lower(v);
+      if (*type != "normal" && *type != "pubsub" && *type != "master" &&
+          *type != "replica" && *type != "slave") {
+        w.error("ERR Unknown client type '" + std::string(v.substr(0, 128)) +
+                "'");
+        return;
+      }
+    } else if (iequals(a[i], "user")) {
+      if (!s.port().acl->find(v)) {
+        w.error("ERR No such user '" + std::string(v.substr(0, 128)) + "'");
+        return;
+      }
+      user = std::string(v);
     } else if (iequals(a[i], "skipme") &&
                (iequals(v, "yes") || iequals(v, "no"))) {
       skipme = iequals(v, "yes");
@@ -1366,10 +1453,13 @@ void client_kill(Session& s, Args a, ReplyWriter& w) {
   }
   uint64_t me = s.id();
   size_t n = s.port().registry->kill([&](const ClientRegistry::Row& r) {
+    // No connection is a master's or a replica's here.
     bool pubsub = r.sub + r.psub > 0;
+    bool type_ok = !type || (*type == "pubsub" && pubsub) ||
+                   (*type == "normal" && !pubsub);
     return !(skipme && r.id == me) && (!id || r.id == *id) &&
            (!addr || r.addr == *addr) && (!laddr || r.laddr == *laddr) &&
-           (!type || (*type == "pubsub") == pubsub);
+           (!user || r.user == *user) && type_ok;
   });
   w.integer(static_cast<int64_t>(n));
 }
@@ -1606,8 +1696,12 @@ void cmd_client(Session& s, Args a, ReplyWriter& w) {
     client_list(s, a, w);
     return;
   }
-  if (s.port().registry != nullptr && iequals(a[1], "kill") && a.size() > 2) {
-    client_kill(s, a, w);
+  if (s.port().registry != nullptr && iequals(a[1], "kill")) {
+    if (a.size() == 2) {
+      w.error("ERR wrong number of arguments for 'client|kill' command");
+    } else {
+      client_kill(s, a, w);
+    }
     return;
   }
   if (iequals(a[1], "setname") && a.size() == 3) {
@@ -1652,12 +1746,14 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kConfig{
     {{"save", ""}, {"databases", "1"}, {"maxmemory-policy", "noeviction"}}};
 
 // CONFIG SET of one parameter; an error text (Redis's words) or "".
+std::string config_error(std::string_view name, std::string_view why) {
+  return "ERR CONFIG SET failed (possibly related to argument '" +
+         std::string(name.substr(0, 128)) + "') - " + std::string(why);
+}
+
 std::string config_set(Settings& st, std::string_view name,
                        std::string_view value) {
-  auto bad = [&](std::string_view why) {
-    return "ERR CONFIG SET failed (possibly related to argument '" +
-           std::string(name) + "') - " + std::string(why);
-  };
+  auto bad = [&](std::string_view why) { return config_error(name, why); };
   auto memory = parse_memory_value(value);
   if (name == "maxmemory") {
     if (!memory) return bad("argument must be a memory value");
@@ -1743,43 +1839,9 @@ std::string config_set(Settings& st, std::string_view name,
   return "";
 }
 
-void cmd_config(Session& s, Args a, ReplyWriter& w) {
-  const PortInfo& p = s.port();
-  if (iequals(a[1], "resetstat") && a.size() == 2) {
-    if (p.clients != nullptr) {
-      p.clients->accepted = 0;
-      p.clients->commands = 0;
-      p.clients->auth_failures = 0;
-      p.clients->denied_commands = 0;
-      p.clients->denied_keys = 0;
-      p.clients->denied_channels = 0;
-    }
-    if (p.stats != nullptr) p.stats->reset();
-    w.simple("OK");
-    return;
-  }
-  if (iequals(a[1], "set") && a.size() >= 4 && a.size() % 2 == 0) {
-    // Checked all before any is set, as Redis does.
-    Settings trial;
-    for (size_t i = 2; i < a.size(); i += 2) {
-      std::string err = config_set(trial, ascii_lower(a[i]), a[i + 1]);
-      if (!err.empty()) {
-        w.error(err);
-        return;
-      }
-    }
-    for (size_t i = 2; i < a.size(); i += 2) {
-      (void)config_set(*p.settings, ascii_lower(a[i]), a[i + 1]);
-    }
-    w.simple("OK");
-    return;
-  }
-  if (!iequals(a[1], "get") || a.size() < 3) {
-    w.error("ERR unknown subcommand or wrong number of arguments for 'CONFIG " +
-            std::string(a[1].substr(0, 32)) +
-            "' (CONFIG GET, CONFIG SET and CONFIG RESETSTAT are supported)");
-    return;
-  }
+// Every parameter CONFIG GET shows, with its value now.
+std::vector<std::pair<std::string_view, std::string>> config_values(
+    const PortInfo& p) {
   const Settings& st = *p.settings;
   std::vector<std::pair<std::string_view, std::string>> all;
   for (const auto& [k, v] : kConfig) all.emplace_back(k, v);
@@ -1808,6 +1870,72 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
   all.emplace_back(
       "client-output-buffer-limit",
       "normal " + std::to_string(st.output_buffer_limit.load()) + " 0 0");
+  return all;
+}
+
+// Parameters set when the server starts (its flags): CONFIG SET takes only
+// the value they have, so that a client may write back what it read.
+bool fixed_config(std::string_view name) {
+  return name == "save" || name == "databases" || name == "protected-mode" ||
+         name == "appendonly" || name == "appendfsync" || name == "dir";
+}
+
+void cmd_config(Session& s, Args a, ReplyWriter& w) {
+  const PortInfo& p = s.port();
+  if (iequals(a[1], "resetstat") && a.size() == 2) {
+    if (p.clients != nullptr) {
+      p.clients->accepted = 0;
+      p.clients->commands = 0;
+      p.clients->auth_failures = 0;
+      p.clients->denied_commands = 0;
+      p.clients->denied_keys = 0;
+      p.clients->denied_channels = 0;
+    }
+    if (p.stats != nullptr) p.stats->reset();
+    w.simple("OK");
+    return;
+  }
+  if (iequals(a[1], "set") && a.size() >= 4 && a.size() % 2 == 0) {
+    // Checked all before any is set, as Redis does.
+    Settings trial;
+    auto current = config_values(p);
+    std::set<std::string, std::less<>> seen;
+    for (size_t i = 2; i < a.size(); i += 2) {
+      std::string name = ascii_lower(a[i]);
+      std::string err;
+      if (!seen.insert(name).second) {
+        err = config_error(name, "duplicate parameter");
+      } else if (fixed_config(name)) {
+        auto it =
+            std::find_if(current.begin(), current.end(),
+                         [&](const auto& kv) { return kv.first == name; });
+        if (it == current.end() || it->second != a[i + 1]) {
+          err = config_error(name,
+                             "can't be changed while the server runs (it is a "
+                             "flag of cmud-server)");
+        }
+      } else {
+        err = config_set(trial, name, a[i + 1]);
+      }
+      if (!err.empty()) {
+        w.error(err);
+        return;
+      }
+    }
+    for (size_t i = 2; i < a.size(); i += 2) {
+      std::string name = ascii_lower(a[i]);
+      if (!fixed_config(name)) (void)config_set(*p.settings, name, a[i + 1]);
+    }
+    w.simple("OK");
+    return;
+  }
+  if (!iequals(a[1], "get") || a.size() < 3) {
+    w.error("ERR unknown subcommand or wrong number of arguments for 'CONFIG " +
+            std::string(a[1].substr(0, 32)) +
+            "' (CONFIG GET, CONFIG SET and CONFIG RESETSTAT are supported)");
+    return;
+  }
+  auto all = config_values(p);
   std::vector<const std::pair<std::string_view, std::string>*> found;
   for (const auto& kv : all) {
     for (size_t i = 2; i < a.size(); ++i) {
@@ -1984,9 +2112,7 @@ void write_histogram(const CommandStats::Totals& t, ReplyWriter& w) {
 void cmd_latency(Session& s, Args a, ReplyWriter& w) {
   const PortInfo& p = s.port();
   LatencyMonitor* monitor = p.latency;
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+  const int64_t now_s = unix_now_ms() / 1000;
   if (monitor == nullptr || p.stats == nullptr) {
     w.error("ERR LATENCY is not available on this port");
   } else if (iequals(a[1], "latest") && a.size() == 2) {
@@ -2334,6 +2460,20 @@ constexpr Command kCommands[] = {
      .acl = acl::categories("string"),
      .summary = "INCR key: add 1 to a counter that adds up across servers",
      .run = cmd_incr},
+    {.name = "setbit",
+     .arity = 4,
+     .flags = flags("write denyoom"),
+     .keys = {1, 1, 1},
+     .acl = acl::categories("bitmap"),
+     .summary = "SETBIT key offset 0|1: set one bit; answers the old one",
+     .run = cmd_setbit},
+    {.name = "getbit",
+     .arity = 3,
+     .flags = flags("readonly fast"),
+     .keys = {1, 1, 1},
+     .acl = acl::categories("bitmap"),
+     .summary = "GETBIT key offset: one bit of the value (0 past its end)",
+     .run = cmd_getbit},
     {.name = "decr",
      .arity = 2,
      .flags = flags("write denyoom fast"),
@@ -2551,7 +2691,7 @@ constexpr Command kCommands[] = {
      .run = cmd_flush},
     {.name = "save",
      .arity = 1,
-     .flags = flags("admin noscript"),
+     .flags = flags("admin noscript no_multi"),
      .keys = {},
      .summary = "SAVE: a snapshot of the whole server, answered once on disk",
      .run = cmd_save},
@@ -2699,7 +2839,7 @@ constexpr Command kCommands[] = {
      .run = cmd_select},
     {.name = "monitor",
      .arity = 1,
-     .flags = flags("admin noscript loading stale"),
+     .flags = flags("admin noscript loading stale no_multi"),
      .keys = {},
      .summary = "MONITOR: every command of every connection, as it runs",
      .run = cmd_monitor},

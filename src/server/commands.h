@@ -31,10 +31,11 @@ enum CommandFlag : uint32_t {
   kFlagStale = 1u << 8,
   kFlagFast = 1u << 9,
   kFlagNoAuth = 1u << 10,
+  kFlagNoMulti = 1u << 11,  // refused inside MULTI
 };
-inline constexpr std::array<std::string_view, 11> kFlagNames{
-    "write",    "readonly", "denyoom", "admin", "pubsub", "noscript",
-    "blocking", "loading",  "stale",   "fast",  "no_auth"};
+inline constexpr std::array<std::string_view, 12> kFlagNames{
+    "write",    "readonly", "denyoom", "admin", "pubsub",  "noscript",
+    "blocking", "loading",  "stale",   "fast",  "no_auth", "no_multi"};
 
 // The bitmask of space-separated flag names, computed when the table is
 // compiled: a name that is not in kFlagNames does not compile.

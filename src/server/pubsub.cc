@@ -12,7 +12,6 @@ bool PubSub::add(Index& index, bool pattern, Subscriber* s,
   auto& mine = pattern ? h.patterns : h.channels;
   if (!mine.emplace(name).second) return false;
   index[std::string(name)].insert(s);
-  if (pattern) ++pattern_subs_;
   return true;
 }
 
@@ -29,7 +28,6 @@ bool PubSub::drop(Index& index, bool pattern, Subscriber* s,
     at->second.erase(s);
     if (at->second.empty()) index.erase(at);
   }
-  if (pattern) --pattern_subs_;
   if (h->second.channels.empty() && h->second.patterns.empty()) {
     held_.erase(h);
   }
@@ -110,7 +108,7 @@ size_t PubSub::numsub(std::string_view channel) const {
 
 size_t PubSub::numpat() const {
   std::lock_guard lock(mu_);
-  return pattern_subs_;
+  return patterns_.size();
 }
 
 size_t PubSub::subscribers() const {

@@ -64,7 +64,8 @@ class PubSub {
       std::optional<std::string_view> pattern) const;
   // PUBSUB NUMSUB: subscribers of one channel here.
   size_t numsub(std::string_view channel) const;
-  // PUBSUB NUMPAT: pattern subscriptions here (one per client and pattern).
+  // PUBSUB NUMPAT: patterns with at least one subscriber here (Redis 7:
+  // unique patterns, not subscriptions).
   size_t numpat() const;
   // Clients with at least one subscription (INFO clients).
   size_t subscribers() const;
@@ -88,7 +89,6 @@ class PubSub {
   Index channels_;
   Index patterns_;
   std::unordered_map<Subscriber*, Held> held_;
-  size_t pattern_subs_ = 0;
   uint64_t published_ = 0;
 };
 

@@ -42,6 +42,9 @@ TEST(PubSub, PatternsMatchAsGlobsAndEachMatchCounts) {
   EXPECT_EQ(a.got.size(), 2u);
   EXPECT_EQ(b.got, (std::vector<std::string>{"room:?|room:1|hi"}));
   EXPECT_EQ(ps.numpat(), 3u);
+  // NUMPAT counts patterns, not subscriptions (Redis 7).
+  ps.psubscribe(&b, "room:*");
+  EXPECT_EQ(ps.numpat(), 3u);
   EXPECT_EQ(ps.numsub("room:1"), 1u);
   EXPECT_EQ(ps.numsub("room:2"), 0u);
 }

@@ -494,6 +494,20 @@ void QueryActor::edit(const OpView& op, ResultWriter& out) {
       out.integer(static_cast<int64_t>(value.size()));
       return;
     }
+    case OpView::kEditSetBit: {
+      // Bit 0 is the most significant of byte 0 (Redis's order); the value
+      // grows with zeros to reach it (the front checked the size).
+      size_t byte = static_cast<size_t>(op.number() >> 3);
+      int shift = 7 - static_cast<int>(op.number() & 7);
+      if (value.size() <= byte) value.resize(byte + 1, '\0');
+      auto old = static_cast<unsigned char>(value[byte]);
+      int was = (old >> shift) & 1;
+      unsigned char bit = static_cast<unsigned char>(1u << shift);
+      value[byte] = static_cast<char>(op.arg() == "1" ? old | bit : old & ~bit);
+      put(op.key(), value, false, expire_at);
+      out.integer(was);
+      return;
+    }
     case OpView::kEditGetDel:
       if (exists) put(op.key(), "", true);
       out.value(exists ? std::optional<std::string_view>(value) : std::nullopt);

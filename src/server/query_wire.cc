@@ -202,8 +202,8 @@ bool read_op(codec::Reader& r, OpView& op) {
       op.n_ > static_cast<uint64_t>(PersistOp::kLastSave)) {
     return r.fail();
   }
-  if ((op.kind_ == OpKind::kEdit && (op.flags_ < OpView::kEditAppend ||
-                                     op.flags_ > OpView::kEditCopyReplace)) ||
+  if ((op.kind_ == OpKind::kEdit &&
+       (op.flags_ < OpView::kEditAppend || op.flags_ > OpView::kEditSetBit)) ||
       ((op.kind_ == OpKind::kMSet || op.kind_ == OpKind::kCheck) &&
        n % 2 != 0)) {
     return r.fail();

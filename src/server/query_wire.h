@@ -58,7 +58,8 @@ class OpView {
   // Reads a key and writes it (or `arg`, another key) in one step on this
   // replica: what = kEditAppend (arg: text; n: the largest value allowed),
   // kEditSetRange (arg: text; n: offset), kEditGetDel, kEditRename,
-  // kEditRenameNx, kEditCopy, kEditCopyReplace (arg: the destination).
+  // kEditRenameNx, kEditCopy, kEditCopyReplace (arg: the destination),
+  // kEditSetBit (arg: "0" or "1"; n: the bit's offset; answers the old bit).
   static OpView edit(std::string_view key, std::string_view arg, uint8_t what,
                      uint64_t n = 0);
   // MSET, MSETNX: pairs holds key, value, key, value...
@@ -95,6 +96,7 @@ class OpView {
   static constexpr uint8_t kEditRenameNx = 5;
   static constexpr uint8_t kEditCopy = 6;
   static constexpr uint8_t kEditCopyReplace = 7;
+  static constexpr uint8_t kEditSetBit = 8;  // arg "0"|"1"; n: bit offset
   // kMSet flags.
   static constexpr uint8_t kMSetNx = 1;
 

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -41,12 +42,32 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
 
 }  // namespace
 
-std::string ClientRegistry::Row::line(int64_t now_ms) const {
-  return "id=" + std::to_string(id) + " addr=" + addr + " laddr=" + laddr +
-         " fd=" + std::to_string(fd) + " name=" + name +
-         " age=" + std::to_string((now_ms - opened_ms) / 1000) +
-         " db=0 sub=" + std::to_string(sub) + " psub=" + std::to_string(psub) +
-         " user=" + user + " resp=" + std::to_string(resp);
+std::string ClientRegistry::Row::line(int64_t now_ms,
+                                      const Buffers& buffers) const {
+  int64_t active = activity
+                       ? activity->active_ms.load(std::memory_order_relaxed)
+                       : opened_ms;
+  uint32_t slot =
+      activity ? activity->slot.load(std::memory_order_relaxed) : UINT32_MAX;
+  int32_t multi =
+      activity ? activity->multi.load(std::memory_order_relaxed) : -1;
+  const StatSlots& slots = StatSlots::get();
+  // Redis's flags: O monitor, P subscriber, x in MULTI, N none of them.
+  std::string flags;
+  if (monitor) flags += 'O';
+  if (sub + psub > 0) flags += 'P';
+  if (multi >= 0) flags += 'x';
+  if (flags.empty()) flags = "N";
+  return fmt::format(
+      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 "
+      "sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 "
+      "multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r "
+      "cmd={} user={} redir=-1 resp={}",
+      id, addr, laddr, fd, name, (now_ms - opened_ms) / 1000,
+      std::max<int64_t>(0, now_ms - active) / 1000, flags, sub, psub, multi,
+      buffers.qbuf, buffers.qbuf_free, buffers.qbuf + buffers.qbuf_free,
+      buffers.obl, buffers.tot_mem,
+      slot < slots.size() ? slots.name(slot) : std::string("NULL"), user, resp);
 }
 
 void ClientRegistry::put(const Row& row, std::weak_ptr<Session> session,
@@ -235,6 +256,8 @@ void Session::publish_row() {
   row_.sub = channels_.size();
   row_.psub = patterns_.size();
   row_.resp = protocol_;
+  row_.monitor = monitoring_;
+  row_.activity = activity_;
   if (user_ != nullptr) row_.user = user_->name();
   port_.registry->put(row_, weak_from_this(), executor_);
 }
@@ -431,10 +454,7 @@ bool Session::beyond_thresholds(size_t slot, uint64_t ns) {
   uint64_t threshold = st.latency_threshold_ms.load(std::memory_order_relaxed);
   if (threshold > 0 && ns / 1'000'000 >= threshold) {
     port_.latency->add(slots.fast(slot) ? "fast-command" : "command",
-                       ns / 1'000'000,
-                       std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count());
+                       ns / 1'000'000, unix_now_ms() / 1000);
   }
   int64_t slower = st.slowlog_slower_than.load(std::memory_order_relaxed);
   // EXEC is not logged itself; the commands it ran are (as in Redis).
@@ -538,20 +558,18 @@ bool Session::unsubscribe(std::string_view name, bool pattern) {
 }
 
 std::string Session::describe() {
-  asio::error_code ec;
-  auto remote = stream_.socket().remote_endpoint(ec);
-  auto local = stream_.socket().local_endpoint(ec);
-  return "id=" + std::to_string(id_) + " addr=" + endpoint_text(remote) +
-         " laddr=" + endpoint_text(local) +
-         " fd=" + std::to_string(stream_.socket().native_handle()) +
-         " name=" + name_ + " db=0 sub=" + std::to_string(channels_.size()) +
-         " psub=" + std::to_string(patterns_.size()) +
-         " multi=" + (in_multi_ ? std::to_string(queued_.size()) : "-1") +
-         " user=" + user_->name() + " resp=" + std::to_string(protocol_) + "\n";
+  publish_row();
+  ClientRegistry::Buffers b;
+  b.qbuf = in_len_ > command_at_ ? in_len_ - command_at_ : 0;
+  b.qbuf_free = in_.size() - in_len_;
+  b.obl = out_.size();
+  b.tot_mem = in_.capacity() + out_.capacity() + writing_.capacity();
+  return row_.line(steady_now_ms(), b) + "\n";
 }
 
 std::vector<std::vector<std::string>> Session::end_multi() {
   in_multi_ = false;
+  activity_->multi.store(-1, std::memory_order_relaxed);
   multi_failed_ = false;
   return std::exchange(queued_, {});
 }
@@ -646,12 +664,14 @@ void Session::start_monitor() {
   if (port_.monitors == nullptr || monitoring_) return;
   monitoring_ = true;
   port_.monitors->add(id_, weak_from_this(), executor_);
+  publish_row();
 }
 
 void Session::stop_monitor() {
   if (!monitoring_) return;
   monitoring_ = false;
   port_.monitors->remove(id_);
+  publish_row();
 }
 
 void Session::push_monitor(const std::string& line) {
@@ -840,8 +860,11 @@ void Session::process() {
   // A command answered here runs from the last clock reading: this one, or
   // the end of the last command timed here.
   uint64_t last = steady_now_ns();
+  activity_->active_ms.store(static_cast<int64_t>(last / 1'000'000),
+                             std::memory_order_relaxed);
   while (!awaiting_ && !closing_ && request_.count < kMaxOpsPerRequest) {
     const size_t start = in_pos_;
+    command_at_ = start;
     std::string_view rest(in_.data() + in_pos_, in_len_ - in_pos_);
     if (rest.size() > query_limit) {
       // As Redis's client-query-buffer-limit: this client is dropped.
@@ -893,6 +916,8 @@ void Session::process() {
       } else if (denied_for_memory(*c)) {
         refuse(*c, "OOM command not allowed when used memory > 'maxmemory'.",
                w);
+      } else if (in_multi_ && (c->flags & kFlagNoMulti) != 0) {
+        refuse(*c, "ERR Command not allowed inside a transaction", w);
       } else {
         rejected = false;
         if (port_.monitors != nullptr && port_.monitors->any()) {
@@ -901,6 +926,11 @@ void Session::process() {
         if (in_multi_ && !runs_in_multi(*c)) {
           // Counted when EXEC runs it.
           queued_.emplace_back(p.args.begin(), p.args.end());
+          activity_->multi.store(static_cast<int32_t>(queued_.size()),
+                                 std::memory_order_relaxed);
+          activity_->slot.store(
+              static_cast<uint32_t>(port_.slots->slot(*c, p.args)),
+              std::memory_order_relaxed);
           w.simple("QUEUED");
         } else {
           begin_call(port_.slots->slot(*c, p.args),
@@ -936,7 +966,9 @@ void Session::silence(ReplyMode mode, size_t owed, std::string& now) {
   // CLIENT REPLY ON answers even when replies were off: it turned them on.
   bool on_again = reply_mode_set_ && reply_mode_ == ReplyMode::kOn;
   if (mode != ReplyMode::kOn && !on_again) {
-    now.clear();
+    // Under RESP3 (un)subscribe confirmations are pushes, not replies: they
+    // are still sent, as Redis does (a client waits for them).
+    if (!now.starts_with('>')) now.clear();
     for (size_t i = owed; i < pending_.size(); ++i) pending_[i].silent = true;
   }
   // SKIP silences one command, the one after it.

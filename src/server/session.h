@@ -146,6 +146,13 @@ inline int64_t steady_now_ms() {
       .count();
 }
 
+// Milliseconds since the epoch (wall clock): times users see.
+inline int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // Nanoseconds of the steady clock: how long commands take.
 inline uint64_t steady_now_ns() {
   return static_cast<uint64_t>(
@@ -159,6 +166,21 @@ inline uint64_t steady_now_ns() {
 // from another thread. Thread-safe.
 class ClientRegistry {
  public:
+  // What a connection does from command to command, stored by its session
+  // (relaxed, a few stores per batch) and read by CLIENT LIST. Thread-safe.
+  struct Activity {
+    std::atomic<int64_t> active_ms{0};       // steady clock: the last batch
+    std::atomic<uint32_t> slot{UINT32_MAX};  // the last command (StatSlots)
+    std::atomic<int32_t> multi{-1};  // commands queued in MULTI; -1: none
+  };
+  // The buffers of the connection asking (CLIENT INFO, its own CLIENT LIST
+  // line): other connections show 0 (they are not read across threads).
+  struct Buffers {
+    size_t qbuf = 0;       // unparsed input, the running command included
+    size_t qbuf_free = 0;  // room left in the read buffer
+    size_t obl = 0;        // replies waiting to be written
+    size_t tot_mem = 0;    // the buffers' capacity
+  };
   struct Row {
     uint64_t id = 0;
     std::string addr;   // the client's host:port
@@ -170,8 +192,11 @@ class ClientRegistry {
     size_t psub = 0;
     int resp = 2;
     std::string user = "default";
-    // CLIENT LIST's line (without the newline).
-    std::string line(int64_t now_ms) const;
+    bool monitor = false;
+    std::shared_ptr<const Activity> activity;
+    // CLIENT LIST's line (without the newline), Redis 7.0's fields.
+    std::string line(int64_t now_ms, const Buffers& buffers) const;
+    std::string line(int64_t now_ms) const { return line(now_ms, Buffers()); }
   };
   // Adds or replaces the row of row.id.
   void put(const Row& row, std::weak_ptr<Session> session,
@@ -310,7 +335,7 @@ class Session final : public std::enable_shared_from_this<Session>,
   void set_client_name(std::string_view name);
   // Unique among this process's connections (HELLO, CLIENT ID).
   uint64_t id() const { return id_; }
-  // CLIENT INFO's line: id, addresses, name, subscriptions, protocol.
+  // CLIENT INFO's line (and this connection's line in CLIENT LIST).
   std::string describe();
   // CLIENT KILL: closes the connection. REQUIRES: on its worker.
   void kill() { close(); }
@@ -360,7 +385,10 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Transactions (MULTI): commands queued until EXEC runs them in one
   // request, so the query actor runs them in one turn.
   bool in_multi() const { return in_multi_; }
-  void begin_multi() { in_multi_ = true; }
+  void begin_multi() {
+    in_multi_ = true;
+    activity_->multi.store(0, std::memory_order_relaxed);
+  }
   // Leaves MULTI; the commands queued, or nothing after DISCARD.
   std::vector<std::vector<std::string>> end_multi();
   // A queued command was refused (unknown, wrong arity): EXEC aborts.
@@ -452,6 +480,8 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Statistics: a command of `slot` is about to run, its arguments at `at`.
   void begin_call(size_t slot, uint32_t at) {
     call_ = {.slot = static_cast<uint32_t>(slot + 1), .at = at, .open = true};
+    activity_->slot.store(static_cast<uint32_t>(slot),
+                          std::memory_order_relaxed);
   }
   // It returned; `now` holds what it answered at once. A command answered
   // at once is counted now, its time running from `last`, which becomes
@@ -522,6 +552,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   const uint64_t id_;
   const int64_t opened_ms_;
   ClientRegistry::Row row_;  // what publish_row() last put
+  std::shared_ptr<ClientRegistry::Activity> activity_ =
+      std::make_shared<ClientRegistry::Activity>();
+  size_t command_at_ = 0;  // in_ offset of the command being run
   int protocol_ = 2;
   bool authenticated_ = false;
   std::shared_ptr<const acl::User> user_;

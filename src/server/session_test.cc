@@ -1,11 +1,13 @@
 // The RESP front end over real sockets: one server, raw TCP clients.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <regex>
 
 #include <filesystem>
 
@@ -77,10 +79,31 @@ TEST_F(SessionTest, GetSetDelAndFriendsSpeakRedis) {
   std::string info = c.call({"CLIENT", "INFO"}).str;
   EXPECT_EQ(info.rfind("id=" + std::to_string(id) + " addr=127.0.0.1:", 0), 0u)
       << info;
-  EXPECT_NE(
-      info.find(" name=me db=0 sub=0 psub=0 multi=-1 user=default resp=2\n"),
-      std::string::npos)
+  // Redis 7.0's fields, in its order; qbuf is this command's 26 bytes.
+  EXPECT_TRUE(std::regex_match(
+      info,
+      std::regex("id=\\d+ addr=127.0.0.1:\\d+ laddr=127.0.0.1:\\d+ fd=\\d+ "
+                 "name=me age=\\d+ idle=\\d+ flags=N db=0 sub=0 psub=0 ssub=0 "
+                 "multi=-1 qbuf=26 qbuf-free=\\d+ argv-mem=0 multi-mem=0 "
+                 "rbs=\\d+ rbp=0 obl=0 oll=0 omem=0 tot-mem=\\d+ events=r "
+                 "cmd=client\\|info user=default redir=-1 resp=2\n")))
       << info;
+  // Seen by another connection in MULTI: flag x, the commands queued, and
+  // the last command run.
+  ASSERT_EQ(c.call({"MULTI"}).str, "OK");
+  ASSERT_EQ(c.call({"GET", "a"}).str, "QUEUED");
+  RawClient other(port(0));
+  std::string list = other.call({"CLIENT", "LIST"}).str;
+  EXPECT_NE(list.find(" name=me age="), std::string::npos) << list;
+  EXPECT_NE(list.find(" flags=x db=0 sub=0 psub=0 ssub=0 multi=1 "),
+            std::string::npos)
+      << list;
+  EXPECT_NE(list.find(" cmd=get "), std::string::npos) << list;
+  EXPECT_EQ(c.call({"DISCARD"}).str, "OK");
+  list = other.call({"CLIENT", "LIST"}).str;
+  EXPECT_NE(list.find(" flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 "),
+            std::string::npos)
+      << list;
 }
 
 TEST_F(SessionTest, FlushallAndFlushdbClearEveryPortAndCheckTheirArguments) {
@@ -826,7 +849,11 @@ TEST_F(SessionTest, ClientListShowsEveryPortsConnectionsAndKillClosesThem) {
             std::string::npos)
       << list;
   EXPECT_NE(list.find(" name=bee "), std::string::npos) << list;
-  EXPECT_NE(list.find(" sub=1 psub=0 user=default resp=2\n"), std::string::npos)
+  EXPECT_NE(list.find(" flags=P db=0 sub=1 psub=0 ssub=0 multi=-1 "),
+            std::string::npos)
+      << list;
+  EXPECT_NE(list.find(" cmd=subscribe user=default redir=-1 resp=2\n"),
+            std::string::npos)
       << list;
   std::string pubsub = a.call({"CLIENT", "LIST", "TYPE", "pubsub"}).str;
   EXPECT_NE(pubsub.find("name=bee"), std::string::npos);
@@ -1546,6 +1573,29 @@ TEST_F(MaxmemoryTest, ConfigSetChecksEveryValueBeforeSettingAny) {
                 .str,
             "OK");
   EXPECT_EQ(get("client-output-buffer-limit"), "normal 67108864 0 0");
+  // A parameter twice is refused; one fixed at start takes only its value,
+  // so that every parameter CONFIG GET shows may be written back.
+  expect_errors(
+      a, {{{"CONFIG", "SET", "maxmemory", "1mb", "maxmemory", "2mb"},
+           "ERR CONFIG SET failed (possibly related to argument 'maxmemory') "
+           "- duplicate parameter"},
+          {{"CONFIG", "SET", "appendonly", "yes"},
+           "ERR CONFIG SET failed (possibly related to argument 'appendonly') "
+           "- can't be changed while the server runs (it is a flag of "
+           "cmud-server)"}});
+  Value all = a.call({"CONFIG", "GET", "*"});
+  ASSERT_GE(all.array.size(), 20u);
+  for (size_t i = 0; i + 1 < all.array.size(); i += 2) {
+    EXPECT_EQ(
+        a.call({"CONFIG", "SET", all.array[i].str, all.array[i + 1].str}).str,
+        "OK")
+        << all.array[i].str;
+  }
+  Value again = a.call({"CONFIG", "GET", "*"});
+  ASSERT_EQ(again.array.size(), all.array.size());
+  for (size_t i = 0; i < all.array.size(); ++i) {
+    EXPECT_EQ(again.array[i].str, all.array[i].str);
+  }
 
   // maxclients counts every open connection: a = 1, this one = 2.
   EXPECT_EQ(a.call({"CONFIG", "SET", "maxclients", "1"}).str, "OK");
@@ -1632,6 +1682,120 @@ TEST_F(SessionTest, ClientReplyOffAndSkipSilenceRepliesOnIsAnswered) {
   c.command({"CLIENT", "REPLY", "OFF"});
   EXPECT_EQ(c.call({"RESET"}).str, "RESET");
   EXPECT_EQ(c.call({"PING"}).str, "PONG");
+}
+
+TEST_F(SessionTest, SetbitAndGetbitAsRedis) {
+  RawClient c(port(0));
+  EXPECT_EQ(c.call({"GETBIT", "bits", "0"}).integer, 0);
+  EXPECT_EQ(c.call({"SETBIT", "bits", "1", "1"}).integer, 0);
+  EXPECT_EQ(c.call({"SETBIT", "bits", "1", "1"}).integer, 1);
+  EXPECT_EQ(c.call({"GET", "bits"}).str, "@");  // 0100 0000
+  EXPECT_EQ(c.call({"SETBIT", "bits", "23", "1"}).integer, 0);
+  EXPECT_EQ(c.call({"GET", "bits"}).str, std::string("@\0\x01", 3));
+  EXPECT_EQ(c.call({"SETBIT", "bits", "1", "0"}).integer, 1);
+  EXPECT_EQ(c.call({"GETBIT", "bits", "1"}).integer, 0);
+  EXPECT_EQ(c.call({"GETBIT", "bits", "23"}).integer, 1);
+  EXPECT_EQ(c.call({"GETBIT", "bits", "4000000"}).integer, 0);
+  // On an existing string, and keeping its TTL.
+  EXPECT_EQ(c.call({"SET", "s", "a", "EX", "100"}).str, "OK");  // 0110 0001
+  EXPECT_EQ(c.call({"SETBIT", "s", "6", "1"}).integer, 0);
+  EXPECT_EQ(c.call({"GET", "s"}).str, "c");
+  EXPECT_GT(c.call({"TTL", "s"}).integer, 0);
+  expect_errors(c, {{{"SETBIT", "bits", "4294967296", "1"},
+                     "ERR bit offset is not an integer or out of range"},
+                    {{"SETBIT", "bits", "-1", "1"},
+                     "ERR bit offset is not an integer or out of range"},
+                    {{"SETBIT", "bits", "0", "-1"},
+                     "ERR bit is not an integer or out of range"},
+                    {{"SETBIT", "bits", "0", "2"},
+                     "ERR bit is not an integer or out of range"},
+                    // Past proto-max-bulk-len (32 MiB) bytes.
+                    {{"SETBIT", "bits", "268435456", "1"},
+                     "ERR bit offset is not an integer or out of range"},
+                    {{"GETBIT", "bits", "x"},
+                     "ERR bit offset is not an integer or out of range"}});
+}
+
+TEST_F(SessionTest, RedisSuiteDifferencesFixed) {
+  RawClient c(port(0));
+  // COPY's DB must be a number before it is out of range.
+  EXPECT_EQ(c.call({"SET", "k", "v"}).str, "OK");
+  EXPECT_EQ(c.call({"COPY", "k", "k2", "DB", "notanumber"}).str,
+            "ERR value is not an integer or out of range");
+  EXPECT_EQ(c.call({"COPY", "k", "k2", "DB", "1"}).str,
+            "ERR DB index is out of range");
+  // Absolute times past the clock's range are kept at its end; far in the
+  // past, the key goes.
+  EXPECT_EQ(c.call({"PEXPIREAT", "k", "9223372036854770000"}).integer, 1);
+  EXPECT_GT(c.call({"TTL", "k"}).integer, 100LL * 365 * 24 * 3600);
+  EXPECT_EQ(c.call({"PEXPIREAT", "k", "-9223372036854770000"}).integer, 1);
+  EXPECT_EQ(c.call({"TTL", "k"}).integer, -2);
+  EXPECT_EQ(c.call({"SET", "k", "v"}).str, "OK");
+  expect_errors(c, {{{"EXPIRE", "k", "9223370399119966"},
+                     "ERR invalid expire time in 'expire' command"},
+                    {{"EXPIRE", "k", "9223372036854776"},
+                     "ERR invalid expire time in 'expire' command"},
+                    {{"EXPIRE", "k", "-9223372036854776"},
+                     "ERR invalid expire time in 'expire' command"},
+                    {{"PEXPIRE", "k", "9223372036854770000"},
+                     "ERR invalid expire time in 'pexpire' command"},
+                    {{"SET", "k", "v", "EX", "10000000000000000"},
+                     "ERR invalid expire time in 'set' command"}});
+  EXPECT_EQ(c.call({"TTL", "k"}).integer, -1);
+  // A relative time past the clock's range (but no overflow) is accepted.
+  EXPECT_EQ(c.call({"EXPIRE", "k", "900000000000"}).integer, 1);
+  EXPECT_GT(c.call({"TTL", "k"}).integer, 100LL * 365 * 24 * 3600);
+  // SAVE and MONITOR are refused inside MULTI, which then aborts.
+  EXPECT_EQ(c.call({"MULTI"}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "m", "1"}).str, "QUEUED");
+  EXPECT_EQ(c.call({"SAVE"}).str,
+            "ERR Command not allowed inside a transaction");
+  EXPECT_EQ(c.call({"EXEC"}).str,
+            "EXECABORT Transaction discarded because of previous errors.");
+  EXPECT_EQ(c.call({"EXISTS", "m"}).integer, 0);
+  // CLIENT KILL's errors.
+  expect_errors(c,
+                {{{"CLIENT", "KILL"},
+                  "ERR wrong number of arguments for 'client|kill' command"},
+                 {{"CLIENT", "KILL", "TYPE", "wrong_type"},
+                  "ERR Unknown client type 'wrong_type'"},
+                 {{"CLIENT", "KILL", "USER", "wrong_user"},
+                  "ERR No such user 'wrong_user'"},
+                 {{"CLIENT", "KILL", "ID", "0"},
+                  "ERR client-id should be greater than 0"},
+                 {{"CLIENT", "KILL", "SKIPME", "maybe"}, "ERR syntax error"}});
+  // No master or replica connections exist; normal ones are killed.
+  EXPECT_EQ(c.call({"CLIENT", "KILL", "TYPE", "master"}).integer, 0);
+  RawClient victim(port(1));
+  ASSERT_EQ(victim.call({"PING"}).str, "PONG");
+  EXPECT_EQ(c.call({"CLIENT", "KILL", "USER", "default"}).integer, 1);
+  EXPECT_EQ(victim.reply().str, "<closed>");
+  // INFO replication has Redis's fields.
+  std::string info = c.call({"INFO", "replication"}).str;
+  EXPECT_NE(info.find("\r\nmaster_repl_offset:0\r\n"), std::string::npos);
+  EXPECT_NE(c.call({"INFO", "cpu"}).str.find("used_cpu_user_children:"),
+            std::string::npos);
+}
+
+TEST_F(SessionTest, UnderResp3SubscribeConfirmationsComeWithRepliesOff) {
+  // They are pushes, not replies (as in Redis 7): a client waits for them.
+  RawClient c(port(0));
+  ASSERT_EQ(c.call({"HELLO", "3"}).type, Value::Type::kMap);
+  c.command({"CLIENT", "REPLY", "OFF"});
+  Value sub = c.call({"SUBSCRIBE", "ch"});
+  EXPECT_EQ(sub.type, Value::Type::kPush);
+  EXPECT_EQ(sub.array.at(0).str, "subscribe");
+  c.command({"GET", "k"});  // a reply: silenced
+  Value unsub = c.call({"UNSUBSCRIBE", "ch"});
+  EXPECT_EQ(unsub.type, Value::Type::kPush);
+  EXPECT_EQ(unsub.array.at(0).str, "unsubscribe");
+  // Under RESP2 they are replies, and silenced.
+  RawClient two(port(0));
+  two.command({"CLIENT", "REPLY", "OFF"});
+  two.command({"SUBSCRIBE", "ch"});
+  two.command({"UNSUBSCRIBE", "ch"});
+  two.command({"CLIENT", "REPLY", "ON"});
+  EXPECT_EQ(two.reply().str, "OK");
 }
 
 TEST_F(SessionTest, RandomkeyPicksALiveKeyOrNil) {
