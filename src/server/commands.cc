@@ -1742,8 +1742,11 @@ void cmd_client(Session& s, Args a, ReplyWriter& w) {
 }
 
 // Parameters CONFIG GET knows: fixed ones, then the server's settings.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kConfig{
-    {{"save", ""}, {"databases", "1"}, {"maxmemory-policy", "noeviction"}}};
+constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kConfig{
+    {{"save", ""},
+     {"databases", "1"},
+     {"maxmemory-policy", "noeviction"},
+     {"daemonize", "no"}}};
 
 // CONFIG SET of one parameter; an error text (Redis's words) or "".
 std::string config_error(std::string_view name, std::string_view why) {
@@ -1877,7 +1880,8 @@ std::vector<std::pair<std::string_view, std::string>> config_values(
 // the value they have, so that a client may write back what it read.
 bool fixed_config(std::string_view name) {
   return name == "save" || name == "databases" || name == "protected-mode" ||
-         name == "appendonly" || name == "appendfsync" || name == "dir";
+         name == "appendonly" || name == "appendfsync" || name == "dir" ||
+         name == "daemonize";
 }
 
 void cmd_config(Session& s, Args a, ReplyWriter& w) {
@@ -1911,8 +1915,8 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
                          [&](const auto& kv) { return kv.first == name; });
         if (it == current.end() || it->second != a[i + 1]) {
           err = config_error(name,
-                             "can't be changed while the server runs (it is a "
-                             "flag of cmud-server)");
+                             "can't set immutable config (a flag of "
+                             "cmud-server)");
         }
       } else {
         err = config_set(trial, name, a[i + 1]);

@@ -1581,8 +1581,7 @@ TEST_F(MaxmemoryTest, ConfigSetChecksEveryValueBeforeSettingAny) {
            "- duplicate parameter"},
           {{"CONFIG", "SET", "appendonly", "yes"},
            "ERR CONFIG SET failed (possibly related to argument 'appendonly') "
-           "- can't be changed while the server runs (it is a flag of "
-           "cmud-server)"}});
+           "- can't set immutable config (a flag of cmud-server)"}});
   Value all = a.call({"CONFIG", "GET", "*"});
   ASSERT_GE(all.array.size(), 20u);
   for (size_t i = 0; i + 1 < all.array.size(); i += 2) {
