@@ -155,6 +155,59 @@ TEST(Counter, AnIntegerCounterKeepsItsOldEncoding) {
   EXPECT_EQ(c.integer(), 16);
 }
 
+std::string unhex(std::string_view h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) {
+    out.push_back(
+        static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+// Both forms byte for byte (tests/fuzz/make_seeds.py writes the same): the
+// integer form is what logs and snapshots on disk hold, so it must decode
+// as it always did; the float form is pinned so that it stays readable.
+TEST(Counter, BothEncodingsAreFixedByteForByte) {
+  std::string old_form = unhex(
+      "0a00000000000000"
+      "01"
+      "0700000000000000"
+      "05"
+      "00");
+  auto i = Counter::decode(old_form);
+  ASSERT_TRUE(i);
+  Counter want_i(10);
+  ASSERT_TRUE(want_i.add(7, 5));
+  EXPECT_EQ(*i, want_i);
+  EXPECT_EQ(want_i.encoded(), old_form);
+  std::string float_form = unhex(
+      "0000000000000000"
+      "ffffffffffffffffff01"  // the mark
+      "01"
+      "01"
+      "00000000"
+      "0000000000000080"  // float base 0.5
+      "01"                // one part
+      "0700000000000000"
+      "02"
+      "00"  // origin, up, down
+      "01"
+      "00000000"
+      "0000000000000080"  // fup 0.5
+      "01"
+      "ffffffff"
+      "0000000000000080");  // fdown 0.25
+  Counter want_f = Counter::float_based(0.5L);
+  ASSERT_TRUE(want_f.add_float(7, 0.5L));
+  ASSERT_TRUE(want_f.add(7, 2));  // the total is whole: INCR may add
+  ASSERT_TRUE(want_f.add_float(7, -0.25L));
+  auto f = Counter::decode(float_form);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*f, want_f);
+  EXPECT_EQ(want_f.encoded(), float_form);
+  EXPECT_EQ(f->text(), "2.75");
+}
+
 TEST(Counter, IncrOnAFloatCounterWorksOnlyWhileItsTotalIsAnInteger) {
   Counter c = Counter::float_based(5000.0L);
   ASSERT_TRUE(c.add_float(1, 200.0L));
