@@ -164,17 +164,17 @@ bool Store::apply(const EntryView& in, uint8_t route) {
     if (version == old->version_) {
       if (incoming) {
         // Parts of the counter this version began: merged with what is
-        // here (a plain number at this version is its base).
+        // here (a plain number at this version, an integer or a float, is
+        // its base: Counter::over).
         std::optional<Counter> mine;
         if (old->counter()) {
           mine = Counter::decode(old->meta());
         } else if (old->deleted_) {
           mine = Counter(0);
-        } else if (auto n = strict_int(old->value())) {
-          mine = Counter(*n);
+        } else {
+          mine = Counter::over(old->value());
         }
-        if (mine && mine->base() == incoming->base() &&
-            mine->merge(*incoming)) {
+        if (mine && mine->same_base(*incoming) && mine->merge(*incoming)) {
           state = counter_state(*mine);
         } else {
           keep_old_part = true;

@@ -300,6 +300,11 @@ void cmd_decrby(Session& s, Args a, ReplyWriter& w) {
   }
   incr_by(s, a[1], -*n);
 }
+// INCRBYFLOAT: the same counter's float part (kv::Counter); the actor
+// checks the increment, after the value, as Redis does.
+void cmd_incrbyfloat(Session& s, Args a, ReplyWriter&) {
+  s.defer(OpView::incr_float(a[1], a[2]), fmt_bulk_or_null);
+}
 
 void cmd_del(Session& s, Args a, ReplyWriter&) {
   s.defer(OpView::del(a.subspan(1)), fmt_integer);
@@ -2499,6 +2504,14 @@ constexpr Command kCommands[] = {
      .acl = acl::categories("string"),
      .summary = "DECRBY key n: take n from the counter",
      .run = cmd_decrby},
+    {.name = "incrbyfloat",
+     .arity = 3,
+     .flags = flags("write denyoom fast"),
+     .keys = {1, 1, 1},
+     .acl = acl::categories("string"),
+     .summary = "INCRBYFLOAT key x: add x to a counter that adds up across "
+                "servers; the new total",
+     .run = cmd_incrbyfloat},
     {.name = "setnx",
      .arity = 3,
      .flags = flags("write denyoom fast"),

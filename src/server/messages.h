@@ -43,6 +43,7 @@ enum class OpKind : uint8_t {
                // absent and every op up to the next kEndCheck skipped
   kEndCheck,   // -> skipped: where a kCheck's reach ends
   kRandomKey,  // -> value: a live key picked at random, or absent
+  kIncrFloat,  // key, increment (text) -> value: the counter's new total
 };
 
 // What a kPersist op asks.

@@ -184,6 +184,7 @@ std::string_view point_key(const OpView& op) {
     case OpKind::kGet:
     case OpKind::kSet:
     case OpKind::kIncr:
+    case OpKind::kIncrFloat:
     case OpKind::kSetWith:
     case OpKind::kExpire:
     case OpKind::kTtl:
@@ -220,6 +221,7 @@ Status QueryActor::on_query(QueryRequest& q) {
       std::any_of(ops_.begin(), ops_.begin() + q.count, [](const OpView& op) {
         return op.kind() == OpKind::kSet || op.kind() == OpKind::kDel ||
                op.kind() == OpKind::kFlush || op.kind() == OpKind::kIncr ||
+               op.kind() == OpKind::kIncrFloat ||
                op.kind() == OpKind::kSetWith || op.kind() == OpKind::kExpire ||
                op.kind() == OpKind::kEdit || op.kind() == OpKind::kMSet;
       })) {
@@ -647,7 +649,8 @@ void QueryActor::ttl(const OpView& op, ResultWriter& out) {
   out.integer(static_cast<int64_t>(ms ? left : (left + 500) / 1000));
 }
 
-void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
+QueryActor::CounterAt QueryActor::counter_at(std::string_view key,
+                                             bool floats) {
   // The counter this replica holds, or a new one on what is here: its base
   // is the key's number at the key's version (0 for a tombstone, or for no
   // entry, at the floor), so the parts added here merge with those added
@@ -655,42 +658,66 @@ void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
   // them all. A key that expired starts anew, at a version of its own (its
   // old one carries the expiry that passed).
   const kv::Entry* e = store_.find(key);
-  std::optional<kv::Counter> c;
-  kv::Version base = e != nullptr ? e->version() : store_.floor();
+  CounterAt at;
+  at.base = e != nullptr ? e->version() : store_.floor();
   if (e != nullptr && !store_.live(*e) &&
       (!e->deleted() || e->expiry().at_ms != 0)) {
-    base = kv::Version{clock_.next(request_ms()), origin_};
-    c = kv::Counter(0);
+    at.base = kv::Version{clock_.next(request_ms()), origin_};
+    at.counter = kv::Counter(0);
   } else if (e == nullptr || e->deleted()) {
-    c = kv::Counter(0);
+    at.counter = kv::Counter(0);
   } else if (e->counter()) {
-    c = kv::Counter::decode(e->meta());
+    at.counter = kv::Counter::decode(e->meta());
+  } else if (floats) {
+    at.counter = kv::Counter::over(e->value());
   } else if (auto n = strict_int(e->value())) {
-    c = kv::Counter(*n);
+    at.counter = kv::Counter(*n);
   }
-  if (!c) {
+  // The key's expiry stays, as in Redis (a fresh counter has none).
+  if (e != nullptr && e->has_expiry() && at.base == e->version()) {
+    at.expiry = e->expiry();
+  }
+  return at;
+}
+
+void QueryActor::write_counter(std::string_view key, const CounterAt& at) {
+  std::string meta = at.counter->encoded();
+  (void)apply({key, {}, at.base.hlc, at.base.origin, false, meta, at.expiry},
+              kv::kRouteLocal | kv::kRouteRemote);
+  wrote_ = true;
+}
+
+void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
+  CounterAt at = counter_at(key, false);
+  // A float counter counts as an integer while its total is one (Redis
+  // reads "5200" as an integer, "5200.5" not).
+  if (!at.counter || !at.counter->integer()) {
     out.error("ERR value is not an integer or out of range");
     return;
   }
-  if (c->total() > std::numeric_limits<int64_t>::max() ||
-      c->total() < std::numeric_limits<int64_t>::min()) {
-    out.error("ERR value is not an integer or out of range");
-    return;
-  }
-  if (!c->add(origin_, delta)) {
+  if (!at.counter->add(origin_, delta)) {
     out.error("ERR increment or decrement would overflow");
     return;
   }
-  std::string meta = c->encoded();
-  // The key's expiry stays, as in Redis (a fresh counter has none).
-  std::optional<kv::Expiry> expiry;
-  if (e != nullptr && e->has_expiry() && base == e->version()) {
-    expiry = e->expiry();
+  write_counter(key, at);
+  out.integer(*at.counter->integer());
+}
+
+void QueryActor::incr_float(std::string_view key, std::string_view increment,
+                            ResultWriter& out) {
+  // Redis reads the value first, then the increment; both fail alike.
+  CounterAt at = counter_at(key, true);
+  std::optional<long double> delta = kv::parse_float(increment);
+  if (!at.counter || !delta) {
+    out.error("ERR value is not a valid float");
+    return;
   }
-  (void)apply({key, {}, base.hlc, base.origin, false, meta, expiry},
-              kv::kRouteLocal | kv::kRouteRemote);
-  wrote_ = true;
-  out.integer(static_cast<int64_t>(c->total()));
+  if (!at.counter->add_float(origin_, *delta)) {
+    out.error("ERR increment would produce NaN or Infinity");
+    return;
+  }
+  write_counter(key, at);
+  out.value(at.counter->text());
 }
 
 std::string QueryActor::watch_state(std::string_view key) const {
@@ -810,6 +837,9 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
     }
     case OpKind::kIncr:
       incr(op.key(), op.delta(), out);
+      return;
+    case OpKind::kIncrFloat:
+      incr_float(op.key(), op.increment(), out);
       return;
     case OpKind::kSetWith:
       set_with(op, out);

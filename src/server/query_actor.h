@@ -16,6 +16,7 @@
 #include "cmud/actor/actor.h"
 #include "cmud/durable/log.h"
 #include "cmud/durable/recovery.h"
+#include "cmud/kv/counter.h"
 #include "cmud/kv/entry_wire.h"
 #include "cmud/kv/store.h"
 #include "messages.h"
@@ -187,8 +188,23 @@ class QueryActor : public actor::Actor {
   // A key's state for WATCH: its versions (and a counter's total, which
   // INCR changes without a new version); empty when absent.
   std::string watch_state(std::string_view key) const;
+  // The counter an increment of key adds to: the one this replica holds,
+  // or a new one on what is here (an integer only unless `floats`), with
+  // the version it is based on and the expiry it keeps; nullopt counter
+  // when the value is no such number.
+  struct CounterAt {
+    std::optional<kv::Counter> counter;
+    kv::Version base;
+    std::optional<kv::Expiry> expiry;
+  };
+  CounterAt counter_at(std::string_view key, bool floats);
+  // Stores an increment's new state of the counter at its base.
+  void write_counter(std::string_view key, const CounterAt& at);
   // INCRBY: adds delta to this actor's part of the key's counter.
   void incr(std::string_view key, int64_t delta, ResultWriter& out);
+  // INCRBYFLOAT: adds the increment (text) to this actor's float part.
+  void incr_float(std::string_view key, std::string_view increment,
+                  ResultWriter& out);
   // Writes what waits for the log, then sends the replies held for it (an
   // error for those that wrote, if the disk refused).
   void commit();

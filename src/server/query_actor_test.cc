@@ -178,6 +178,8 @@ class QueryActorTest : public ::testing::Test {
         return OpView::end_check();
       case OpKind::kRandomKey:
         return OpView::random_key();
+      case OpKind::kIncrFloat:  // the increment's text in arg
+        return OpView::incr_float(op.key, op.arg);
     }
     return OpView::dbsize();
   }
@@ -234,6 +236,13 @@ class QueryActorTest : public ::testing::Test {
     op.kind = OpKind::kIncr;
     op.key = std::move(k);
     op.count = static_cast<uint64_t>(delta);
+    return op;
+  }
+  static Op incr_float(std::string k, std::string increment) {
+    Op op;
+    op.kind = OpKind::kIncrFloat;
+    op.key = std::move(k);
+    op.arg = std::move(increment);
     return op;
   }
   // SET k v PX ms.
@@ -760,6 +769,47 @@ TEST_F(QueryActorTest, ConcurrentIncrementsOnTwoReplicasAllCountAndSurvive) {
   auto rec = durable::recover(disk, "/data", false);
   ASSERT_TRUE(rec.ok()) << rec.status().message();
   EXPECT_EQ((*rec)->store.get("hits"), "16");
+}
+
+// The same with INCRBYFLOAT, and with INCR on one replica while the other
+// takes INCRBYFLOAT on the same base: the parts merge, both count, and the
+// float counter survives a restart (its meta is in the log).
+TEST_F(QueryActorTest, ConcurrentFloatAndIntegerIncrementsAllCountAndSurvive) {
+  auto refs = spawn(2, simulate_durable(durable::Fsync::kAlways));
+  sim::Disk& disk = world_->disk(kHost);
+  std::vector<Op> halves(100, incr_float("f", "0.5"));
+  std::vector<Op> quarters(100, incr_float("f", "-0.25"));
+  auto f0 = sys_->request(refs[0], encode(halves));
+  auto f1 = sys_->request(refs[1], encode(quarters));
+  auto r0 = results(f0), r1 = results(f1);
+  ASSERT_EQ(r0.size(), 100u);
+  ASSERT_EQ(r1.size(), 100u);
+  EXPECT_EQ(r0[99].value, "50");  // each saw only its own
+  EXPECT_EQ(r1[99].value, "-25");
+  pass(300ms);
+  for (const auto& r : refs) EXPECT_EQ(one(r, get("f")).value, "25");
+  // INCR here, INCRBYFLOAT there, on one base (SET's "10").
+  ask(refs[0], {set("m", "10")});
+  pass(300ms);
+  auto g0 = sys_->request(refs[0], encode({incr("m", 3)}));
+  auto g1 = sys_->request(refs[1], encode({incr_float("m", "1.5")}));
+  auto s0 = results(g0), s1 = results(g1);
+  ASSERT_EQ(s0.size(), 1u);
+  ASSERT_EQ(s1.size(), 1u);
+  EXPECT_EQ(s0[0].n, 13);
+  EXPECT_EQ(s1[0].value, "11.5");
+  pass(300ms);
+  for (const auto& r : refs) EXPECT_EQ(one(r, get("m")).value, "14.5");
+  // Its total is no integer now: INCR refuses it on both.
+  for (const auto& r : refs) {
+    EXPECT_EQ(one(r, incr("m", 1)).error,
+              "ERR value is not an integer or out of range");
+  }
+  sys_->close();
+  auto rec = durable::recover(disk, "/data", false);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_EQ((*rec)->store.get("f"), "25");
+  EXPECT_EQ((*rec)->store.get("m"), "14.5");
 }
 
 TEST_F(QueryActorTest, IncrementsThatCannotCountAreErrorsAndChangeNothing) {

@@ -96,6 +96,14 @@ OpView OpView::incr(std::string_view key, int64_t delta) {
   return op;
 }
 
+OpView OpView::incr_float(std::string_view key, std::string_view increment) {
+  OpView op;
+  op.kind_ = OpKind::kIncrFloat;
+  op.a_ = key;
+  op.b_ = increment;
+  return op;
+}
+
 OpView OpView::set_with(std::string_view key, std::string_view value,
                         uint8_t flags, uint64_t when) {
   OpView op;
@@ -192,7 +200,7 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kRandomKey) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kIncrFloat) ||
       !r.fixed(has_after) || has_after > 1 || !r.fixed(op.flags_) ||
       !r.view(op.a_) || !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();

@@ -45,6 +45,9 @@ class OpView {
   static OpView flush();
   // INCRBY (INCR, DECR, DECRBY): adds delta to the key's counter.
   static OpView incr(std::string_view key, int64_t delta);
+  // INCRBYFLOAT: adds the increment (its text, as the client sent it) to
+  // the key's counter.
+  static OpView incr_float(std::string_view key, std::string_view increment);
   // SET with options (kSet* flags); `when` is the expiry, in milliseconds
   // from now (kSetExpireIn) or since the epoch (kSetExpireAt).
   static OpView set_with(std::string_view key, std::string_view value,
@@ -101,10 +104,12 @@ class OpView {
   static constexpr uint8_t kMSetNx = 1;
 
   OpKind kind() const { return kind_; }
-  // kGet, kSet, kIncr.
+  // kGet, kSet, kIncr, kIncrFloat.
   std::string_view key() const { return a_; }
   // kIncr.
   int64_t delta() const { return static_cast<int64_t>(n_); }
+  // kIncrFloat: the increment's text.
+  std::string_view increment() const { return b_; }
   // kSetWith, kExpire, kTtl.
   uint8_t flags() const { return flags_; }
   // kSetWith, kExpire: the time (see set_with).

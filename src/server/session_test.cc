@@ -172,6 +172,107 @@ TEST_F(SessionTest, IncrDecrAndTheirByFormsCountAndCheckTheirArguments) {
   EXPECT_EQ(c.call({"GET", "s"}).str, "hello");
 }
 
+// Redis 7.0's tests/unit/type/incr.tcl, each INCRBYFLOAT test, exactly
+// (where Redis rounds the answer with roundFloat, the text is checked).
+TEST_F(SessionTest, IncrbyfloatAnswersAsRedis7) {
+  RawClient c(port(0));
+  auto err = [&](const std::vector<std::string_view>& cmd) {
+    auto r = c.call(cmd);
+    EXPECT_TRUE(r.is_error());
+    return r.str;
+  };
+  // against non existing key
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "novar", "1"}).str, "1");
+  EXPECT_EQ(c.call({"GET", "novar"}).str, "1");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "novar", "0.25"}).str, "1.25");
+  EXPECT_EQ(c.call({"GET", "novar"}).str, "1.25");
+  // against key originally set with SET
+  ASSERT_EQ(c.call({"SET", "novar", "1.5"}).str, "OK");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "novar", "1.5"}).str, "3");
+  // over 32bit value, with and without an over 32bit increment
+  ASSERT_EQ(c.call({"SET", "novar", "17179869184"}).str, "OK");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "novar", "1.5"}).str, "17179869185.5");
+  ASSERT_EQ(c.call({"SET", "novar", "17179869184"}).str, "OK");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "novar", "17179869184"}).str, "34359738368");
+  // fails against key with spaces (left, right, both)
+  for (const char* v : {"    11", "11    ", " 11 "}) {
+    ASSERT_EQ(c.call({"SET", "novar", v}).str, "OK");
+    EXPECT_EQ(err({"INCRBYFLOAT", "novar", "1.0"}),
+              "ERR value is not a valid float")
+        << v;
+    EXPECT_EQ(c.call({"GET", "novar"}).str, v);
+  }
+  // does not allow NaN or Infinity
+  ASSERT_EQ(c.call({"SET", "foo", "0"}).str, "OK");
+  EXPECT_EQ(err({"INCRBYFLOAT", "foo", "+inf"}),
+            "ERR increment would produce NaN or Infinity");
+  EXPECT_EQ(c.call({"GET", "foo"}).str, "0");
+  // decrement
+  ASSERT_EQ(c.call({"SET", "foo", "1"}).str, "OK");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "foo", "-1.1"}).str, "-0.1");
+  // string to double with null terminator
+  ASSERT_EQ(c.call({"SET", "foo", "1"}).str, "OK");
+  ASSERT_EQ(c.call({"SETRANGE", "foo", "2", "2"}).integer, 3);
+  EXPECT_EQ(err({"INCRBYFLOAT", "foo", "1"}), "ERR value is not a valid float");
+  // No negative zero (Tcl's double(1)/41 and double(-1)/41)
+  ASSERT_EQ(c.call({"DEL", "foo"}).integer, 1);
+  c.call({"INCRBYFLOAT", "foo", "0.024390243902439025"});
+  c.call({"INCRBYFLOAT", "foo", "-0.024390243902439025"});
+  EXPECT_EQ(c.call({"GET", "foo"}).str, "0");
+
+  // The brief's own: text as Redis renders it, GET alike.
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "k", "10.5"}).str, "10.5");
+  EXPECT_EQ(c.call({"GET", "k"}).str, "10.5");
+  ASSERT_EQ(c.call({"SET", "k", "5.0e3"}).str, "OK");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "k", "2.0e2"}).str, "5200");
+  EXPECT_EQ(c.call({"GET", "k"}).str, "5200");
+  // Redis's own documentation example.
+  ASSERT_EQ(c.call({"SET", "mykey", "10.50"}).str, "OK");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "mykey", "0.1"}).str, "10.6");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "mykey", "-5"}).str, "5.6");
+  // 17 decimals, as Redis: a long double near 5201 shows its last bits.
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "k", "1.1"}).str, "5201.10000000000000009");
+  // long double, as Redis: 1.1 + 2.2 is 3.3, not 3.3000000000000003
+  ASSERT_EQ(c.call({"DEL", "k"}).integer, 1);
+  c.call({"INCRBYFLOAT", "k", "1.1"});
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "k", "2.2"}).str, "3.3");
+  // INCR on a float counter: only while its total is an integer
+  ASSERT_EQ(c.call({"SET", "k", "5.0e3"}).str, "OK");
+  c.call({"INCRBYFLOAT", "k", "2.0e2"});
+  EXPECT_EQ(c.call({"INCR", "k"}).integer, 5201);
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "k", "0.5"}).str, "5201.5");
+  EXPECT_EQ(err({"INCR", "k"}), "ERR value is not an integer or out of range");
+  EXPECT_EQ(err({"DECRBY", "k", "2"}),
+            "ERR value is not an integer or out of range");
+  EXPECT_EQ(c.call({"GET", "k"}).str, "5201.5");
+  // INCRBYFLOAT on an integer counter
+  ASSERT_EQ(c.call({"DEL", "n"}).integer, 0);
+  EXPECT_EQ(c.call({"INCRBY", "n", "7"}).integer, 7);
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "n", "-0.5"}).str, "6.5");
+  // A SET replaces it.
+  ASSERT_EQ(c.call({"SET", "k", "v"}).str, "OK");
+  EXPECT_EQ(c.call({"GET", "k"}).str, "v");
+  EXPECT_EQ(err({"INCRBYFLOAT", "k", "1"}), "ERR value is not a valid float");
+  expect_errors(
+      c,
+      {
+          {{"INCRBYFLOAT", "n", "x"}, "ERR value is not a valid float"},
+          {{"INCRBYFLOAT", "n", "nan"}, "ERR value is not a valid float"},
+          {{"INCRBYFLOAT", "n", " 1"}, "ERR value is not a valid float"},
+          {{"INCRBYFLOAT", "n", "1 "}, "ERR value is not a valid float"},
+          {{"INCRBYFLOAT", "n", "1e99999"}, "ERR value is not a valid float"},
+          {{"INCRBYFLOAT", "n"},
+           "ERR wrong number of arguments for 'incrbyfloat' command"},
+          {{"INCRBYFLOAT", "n", "1", "2"},
+           "ERR wrong number of arguments for 'incrbyfloat' command"},
+      });
+  EXPECT_EQ(c.call({"GET", "n"}).str, "6.5");
+  // Its expiry stays, as in Redis.
+  ASSERT_EQ(c.call({"SET", "t", "1", "EX", "100"}).str, "OK");
+  EXPECT_EQ(c.call({"INCRBYFLOAT", "t", "0.5"}).str, "1.5");
+  EXPECT_GE(c.call({"TTL", "t"}).integer, 99);
+}
+
 TEST_F(SessionTest, SetOptionsExpireTtlAndPersistSpeakRedis) {
   RawClient c(port(0));
   RawClient other(port(1));
@@ -922,6 +1023,52 @@ TEST(SessionPubSub, APublishReachesSubscribersOfTheOtherServerInOrder) {
     ASSERT_EQ(p.type, Value::Type::kPush);
     ASSERT_EQ(p.array.size(), 4u);
     ASSERT_EQ(p.array[3].str, std::to_string(i));
+  }
+}
+
+// Both servers INCRBYFLOAT one key at once, on both their ports: every
+// increment counts, and every port reads the exact sum.
+TEST(SessionCounter, IncrbyfloatOnTwoServersAtOnceAddsUpEverywhere) {
+  auto start = [](std::vector<std::string> join) {
+    ServerConfig c;
+    c.port = 0;
+    c.actors = 2;
+    c.serialize_local_messages = true;
+    c.join = std::move(join);
+    return Server::start(c);
+  };
+  auto a = start({});
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  auto b = start({(*a)->description()});
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  std::vector<std::string> ports = {
+      (*a)->query_addrs()[0], (*b)->query_addrs()[0], (*a)->query_addrs()[1],
+      (*b)->query_addrs()[1]};
+  // Exactly representable: 100 x 0.5 + 100 x 1.25 + 100 x -0.25 + 100 x 1.
+  const std::vector<std::string> step = {"0.5", "1.25", "-0.25", "1"};
+  constexpr int kEach = 100;
+  std::vector<std::thread> writers;
+  std::vector<std::string> failures(ports.size());
+  for (size_t i = 0; i < ports.size(); ++i) {
+    writers.emplace_back([&, i] {
+      RawClient w(ports[i]);
+      for (int n = 0; n < kEach; ++n) {
+        auto r = w.call({"INCRBYFLOAT", "f", step[i]});
+        if (r.is_error()) failures[i] = r.str;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  for (const auto& f : failures) EXPECT_EQ(f, "");
+  for (const auto& p : ports) {
+    RawClient r(p);
+    std::string got;
+    for (int i = 0; i < 400 && got != "250"; ++i) {
+      auto v = r.call({"GET", "f"});
+      got = v.str;
+      if (got != "250") std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(got, "250") << p;
   }
 }
 

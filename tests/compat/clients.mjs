@@ -86,6 +86,18 @@ async function common(name, a, b) {
         `${await a.get(counter)} / ${await b.get(counter)}`);
   check(`${name} INCRBY`, (await a.incrBy(counter, 5)) === 205);
   check(`${name} DECR`, (await a.decr(counter)) === 204);
+  const floats = `${name}:f`;
+  const adds = [];
+  for (let i = 0; i < 100; i++) {
+    adds.push(a.incrByFloat(floats, 0.5), b.incrByFloat(floats, 1.25));
+  }
+  await Promise.all(adds);
+  check(`${name} 200 INCRBYFLOATs split over two servers read 175 on both`,
+        await eventually(2000, async () =>
+          (await a.get(floats)) === '175' && (await b.get(floats)) === '175'),
+        `${await a.get(floats)} / ${await b.get(floats)}`);
+  // (-0.1 would answer 174.89999999999999999, in Redis as here.)
+  check(`${name} INCRBYFLOAT`, (await a.incrByFloat(floats, -0.5)) === '174.5');
 
   const tx = await a.multiExec([['set', `${name}:tx`, '1'],
                                  ['incr', `${name}:tx`]]);
@@ -104,6 +116,7 @@ function nodeRedis(c) {
     get: (k) => c.get(k),
     incr: (k) => c.incr(k),
     incrBy: (k, n) => c.incrBy(k, n),
+    incrByFloat: (k, n) => c.incrByFloat(k, n),
     decr: (k) => c.decr(k),
     flushAll: () => c.flushAll(),
     dbSize: () => c.dbSize(),
@@ -122,6 +135,7 @@ function ioRedis(c) {
     get: (k) => c.get(k),
     incr: (k) => c.incr(k),
     incrBy: (k, n) => c.incrby(k, n),
+    incrByFloat: (k, n) => c.incrbyfloat(k, n),
     decr: (k) => c.decr(k),
     flushAll: () => c.flushall(),
     dbSize: () => c.dbsize(),

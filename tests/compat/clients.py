@@ -79,6 +79,33 @@ check("200 INCRs split over two servers read 200 on both",
       f"{a.get('py:n')} / {b.get('py:n')}")
 check("INCRBY and DECRBY", a.incrby("py:n", 10) == 210 and
       a.decrby("py:n", 20) == 190)
+
+
+# INCRBYFLOAT adds up across servers too (steps exact in binary).
+def incrbyfloat_many(client, n, step):
+    for _ in range(n):
+        client.incrbyfloat("py:f", step)
+
+
+threads = [threading.Thread(target=incrbyfloat_many, args=(c, 100, step))
+           for c, step in ((a, 0.5), (b, 1.25))]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+check("200 INCRBYFLOATs split over two servers read 175 on both",
+      eventually(2, lambda: a.get("py:f") == "175" and b.get("py:f") == "175"),
+      f"{a.get('py:f')} / {b.get('py:f')}")
+a.set("py:f", "10.50")
+check("INCRBYFLOAT answers as Redis", a.incrbyfloat("py:f", 0.1) == 10.6 and
+      a.get("py:f") == "10.6")
+try:
+    a.set("py:s", "text")
+    a.incrbyfloat("py:s", 1)
+    check("INCRBYFLOAT of text is refused", False)
+except redis.ResponseError as e:
+    check("INCRBYFLOAT of text is refused", "not a valid float" in str(e),
+          str(e))
 try:
     a.set("py:s", "text")
     a.incr("py:s")

@@ -8,6 +8,7 @@ corpus are inputs fuzzing found new coverage with, merged in with
 and inputs that once crashed a harness; neither is rewritten here.
 Usage: tests/fuzz/make_seeds.py   (rewrites only the seed-*.bin files)
 """
+import math
 import os
 import struct
 
@@ -112,6 +113,27 @@ def counter(base, parts):
     return out
 
 
+def ldouble(x):
+    """A long double as kv::Counter encodes it: sign byte, i32 exponent, u64
+    mantissa with its top bit set (x must be exact as a Python float)."""
+    if x == 0:
+        return u8(0)
+    m, e = math.frexp(abs(x))
+    return u8(2 if x < 0 else 1) + struct.pack("<i", e) + u64(int(m * 2**64))
+
+
+def float_counter(base, parts, float_base=True):
+    """The float form: u64 0 and varint 2^64-1 as its mark, the base's kind
+    and value, then parts (origin, up, down, fup, fdown)."""
+    out = u64(0) + varint(2**64 - 1)
+    out += u8(1) + ldouble(base) if float_base else u8(0) + u64(base)
+    out += varint(len(parts))
+    for origin, up, down, fup, fdown in parts:
+        out += u64(origin) + varint(up) + varint(down) + ldouble(fup)
+        out += ldouble(fdown)
+    return out
+
+
 def sync_batch(entries=(), repair=b"", repaired=0, server="10.0.0.2:7000",
                sender=0, floor=(0, 0), messages=()):
     msgs = b"".join(bstr(c) + bstr(m) for c, m in messages)
@@ -142,6 +164,14 @@ SYNC = {
     "entries": sync_batch([entry("a", "1"), entry("b", deleted=True),
                            entry("c", "x" * 40, expiry=(EPOCH_MS + 5000, v))]),
     "counter": sync_batch([entry("n", counter=counter(5, [(ORIGIN, 3, 1)]))]),
+    "float-counter": sync_batch(
+        [entry("f", counter=float_counter(1.5, [(ORIGIN, 2, 0, 0.5, 0.25)])),
+         entry("g", counter=float_counter(
+             7, [(1, 0, 0, 1.25, 0), (2, 1, 0, 0, 0.5)], float_base=False))]),
+    # A mantissa without its top bit: refused, as any malformed meta.
+    "float-counter-bad": sync_batch(
+        [entry("f", counter=float_counter(1.5, [(ORIGIN, 0, 0, 0.5, 0)])
+               [:-9] + u64(1) + u8(0))]),
     "future": sync_batch([entry("f", "far", version=hlc(EPOCH_MS + 3_600_000))]),
     "floor": sync_batch([entry("a", "1")], floor=(hlc(EPOCH_MS - 500), 1)),
     "local": sync_batch([entry("a", "1")], server="10.0.0.1:7000", sender=1),

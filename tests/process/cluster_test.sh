@@ -92,6 +92,27 @@ for port in ports:
     assert r.get("py/hits") == b"200", (port, r.get("py/hits"))
 print("ok")
 PY
+  check "200 concurrent INCRBYFLOATs split across two servers read 175 everywhere" \
+    timeout 60 /usr/bin/python3 - "$(port_of "$a_q0")" "$(port_of "$b_q1")" \
+    "$(port_of "$a_q1")" "$(port_of "$b_q0")" <<'PY'
+import sys, threading, time, redis
+ports = [int(p) for p in sys.argv[1:]]
+def bump(port, step):
+    r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    for _ in range(100):
+        r.incrbyfloat("py/float", step)
+writers = [threading.Thread(target=bump, args=(p, s))
+           for p, s in zip(ports[:2], (0.5, 1.25))]
+for t in writers: t.start()
+for t in writers: t.join()
+deadline = time.monotonic() + 2.0  # the remote sync bound
+for port in ports:
+    r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    while r.get("py/float") != b"175" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert r.get("py/float") == b"175", (port, r.get("py/float"))
+print("ok")
+PY
   check "a key with EX 2 goes from every port of both servers at one moment" \
     timeout 60 /usr/bin/python3 - "$(port_of "$a_q0")" "$(port_of "$b_q1")" \
     "$(port_of "$a_q1")" "$(port_of "$b_q0")" <<'PY'

@@ -106,6 +106,8 @@ struct Op {
   bool replied = false;  // the QueryReply arrived
   std::optional<std::string> got;
   int64_t total = 0;  // INCR's answer
+  // kIncr: empty for INCR; else INCRBYFLOAT's increment (its answer: got).
+  std::string increment;
   // kSet: a TTL (PX); kExpire: PEXPIRE's (0: PERSIST).
   uint64_t ttl_ms = 0;
 };
@@ -266,7 +268,8 @@ class Cluster {
   std::vector<Acked> acked_;
   std::vector<AckedIncr> acked_incr_;
   std::vector<AckedExpiry> acked_expiry_;
-  std::map<std::string, uint64_t> incr_issued_;  // INCRs sent, per key
+  // What INCRs (1 each) and INCRBYFLOATs sent added up to, per key.
+  std::map<std::string, long double> incr_issued_;
   // Pub/sub: every PUBLISH, how many each publisher (server, start, actor)
   // sent, and what each server start's subscribers were handed.
   std::vector<Published> published_;
@@ -485,9 +488,23 @@ void Cluster::next_op() {
         op->ttl_ms = 100 + rng().below(4000);
       }
       if (op->kind == Op::kIncr) {
-        // A few counters of their own, so increments collide.
+        // A few counters of their own, so increments collide. One in three
+        // is an INCRBYFLOAT: of 2.0 on the same counters (integer and float
+        // parts merge; the total stays whole, so INCR goes on), or of a
+        // fraction on counters of floats. Steps are exact in binary, so the
+        // sums are exact.
+        uint64_t pick = rng().below(6);
         op->key = "c" + std::to_string(rng().below(4));
-        ++incr_issued_[op->key];
+        long double step = 1;
+        if (pick == 0) {
+          op->increment = "2.0";
+          step = 2;
+        } else if (pick == 1) {
+          op->key = "f" + std::to_string(rng().below(2));
+          op->increment = rng().below(2) == 0 ? "0.5" : "1.25";
+          step = op->increment == "0.5" ? 0.5L : 1.25L;
+        }
+        incr_issued_[op->key] += step;
       }
       if (op->kind == Op::kExpire && rng().below(4) == 0) {
         op->key = "c" + std::to_string(rng().below(4));  // counters expire
@@ -545,7 +562,9 @@ void Cluster::issue(std::shared_ptr<Op> op) {
   } else if (op->kind == Op::kFlush) {
     append_op(req, OpView::flush());
   } else if (op->kind == Op::kIncr) {
-    append_op(req, OpView::incr(op->key, 1));
+    append_op(req, op->increment.empty()
+                       ? OpView::incr(op->key, 1)
+                       : OpView::incr_float(op->key, op->increment));
   } else if (op->kind == Op::kPublish) {
     append_op(req, OpView::publish(kChannel, op->value));
   } else {
@@ -584,10 +603,12 @@ void Cluster::on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m) {
   if (op->kind == Op::kExpire) op->total = v.integer();
   if (op->kind == Op::kIncr) {
     if (v.error()) {
-      fail("incr", "INCR " + op->key + " answered " + std::string(*v.error()));
+      fail("incr", (op->increment.empty() ? "INCR " : "INCRBYFLOAT ") +
+                       op->key + " answered " + std::string(*v.error()));
       return;
     }
     op->total = v.integer();
+    if (v.value()) op->got = std::string(*v.value());
   }
   op->replied = true;
 }
@@ -677,11 +698,13 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       // total is the answer.
       std::optional<kv::Counter> c;
       if (e != nullptr) c = kv::Counter::decode(e->meta);
-      if (!c || std::to_string(op->total) != e->value) {
-        fail("own-write", where + ": INCR " + op->key + " answered " +
-                              std::to_string(op->total) +
-                              " but the replica then holds " +
-                              (e ? str(*e) : "nothing"));
+      std::string answer = op->increment.empty() ? std::to_string(op->total)
+                                                 : op->got.value_or("");
+      if (!c || answer != e->value) {
+        fail("own-write",
+             where + ": " + (op->increment.empty() ? "INCR " : "INCRBYFLOAT ") +
+                 op->key + " answered " + answer +
+                 " but the replica then holds " + (e ? str(*e) : "nothing"));
         return;
       }
       ++result_.writes_acked;
@@ -953,11 +976,11 @@ void Cluster::final_checks() {
   for (const auto& e : *first) {
     if (e.meta.empty()) continue;
     auto c = kv::Counter::decode(e.meta);
-    auto sent = static_cast<__int128>(incr_issued_[e.key]);
-    if (!c || c->text() != e.value || c->total() - c->base() > sent) {
-      fail("incr-overcount", str(e) + " after " +
-                                 std::to_string(incr_issued_[e.key]) +
-                                 " INCRs of 1 were sent");
+    long double sent = incr_issued_[e.key];
+    if (!c || c->text() != e.value ||
+        c->float_total() - c->base_value() > sent) {
+      fail("incr-overcount", str(e) + " after increments adding up to " +
+                                 kv::float_text(sent) + " were sent");
     }
   }
 }
