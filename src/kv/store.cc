@@ -281,7 +281,8 @@ void Store::unindex_expiry(Entry* e) {
   if (e->has_expiry_) by_expiry_.erase({e->expiry().at_ms, e});
 }
 
-size_t Store::reclaim(size_t max_visit) {
+size_t Store::reclaim(size_t max_visit,
+                      const std::function<void(std::string_view)>& on_freed) {
   size_t freed = 0;
   for (size_t n = 0; n < max_visit && !by_expiry_.empty() &&
                      by_expiry_.begin()->first <= now_ms_;
@@ -291,6 +292,7 @@ size_t Store::reclaim(size_t max_visit) {
     if (below_floor(e)) continue;  // purge() frees it
     if (counted(e)) --live_;
     ++freed;
+    if (on_freed && !is_system_key(e->key())) on_freed(e->key());
     if (e->counter() || e->value_len_ == 0) {
       e->reclaimed_ = true;  // a counter keeps its parts: they still merge
       continue;

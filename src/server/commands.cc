@@ -1876,6 +1876,9 @@ std::vector<std::pair<std::string_view, std::string>> config_values(
   }
   all.emplace_back("latency-tracking-info-percentiles", percentiles);
   all.emplace_back(
+      "notify-keyspace-events",
+      p.pubsub != nullptr ? notify_flags_text(p.pubsub->notify_flags()) : "");
+  all.emplace_back(
       "client-output-buffer-limit",
       "normal " + std::to_string(st.output_buffer_limit.load()) + " 0 0");
   return all;
@@ -1914,6 +1917,12 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
       std::string err;
       if (!seen.insert(name).second) {
         err = config_error(name, "duplicate parameter");
+      } else if (name == "notify-keyspace-events") {
+        if (!parse_notify_flags(a[i + 1])) {
+          err = config_error(name,
+                             "Invalid event class character. Use "
+                             "'Ag$lshzxeKEtmdn'.");
+        }
       } else if (fixed_config(name)) {
         auto it =
             std::find_if(current.begin(), current.end(),
@@ -1933,7 +1942,12 @@ void cmd_config(Session& s, Args a, ReplyWriter& w) {
     }
     for (size_t i = 2; i < a.size(); i += 2) {
       std::string name = ascii_lower(a[i]);
-      if (!fixed_config(name)) (void)config_set(*p.settings, name, a[i + 1]);
+      if (name == "notify-keyspace-events") {
+        if (p.pubsub != nullptr)
+          p.pubsub->set_notify(*parse_notify_flags(a[i + 1]));
+      } else if (!fixed_config(name)) {
+        (void)config_set(*p.settings, name, a[i + 1]);
+      }
     }
     w.simple("OK");
     return;

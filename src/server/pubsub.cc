@@ -67,6 +67,59 @@ void PubSub::remove(Subscriber* s) {
   for (const auto& p : patterns) drop(patterns_, true, s, p);
 }
 
+namespace {
+
+constexpr uint32_t kNotifyAll = kNotifyGeneric | kNotifyString | kNotifyList |
+                                kNotifySet | kNotifyHash | kNotifyZset |
+                                kNotifyExpired | kNotifyEvicted |
+                                kNotifyStream | kNotifyModule;
+// Letters in Redis's order of CONFIG GET.
+constexpr std::pair<char, uint32_t> kNotifyLetters[] = {
+    {'g', kNotifyGeneric},  {'$', kNotifyString},  {'l', kNotifyList},
+    {'s', kNotifySet},      {'h', kNotifyHash},    {'z', kNotifyZset},
+    {'x', kNotifyExpired},  {'e', kNotifyEvicted}, {'t', kNotifyStream},
+    {'d', kNotifyModule},   {'n', kNotifyNew},     {'K', kNotifyKeyspace},
+    {'E', kNotifyKeyevent}, {'m', kNotifyKeyMiss}};
+
+}  // namespace
+
+std::optional<uint32_t> parse_notify_flags(std::string_view letters) {
+  uint32_t flags = 0;
+  for (char c : letters) {
+    if (c == 'A') {
+      flags |= kNotifyAll;
+      continue;
+    }
+    auto it = std::find_if(std::begin(kNotifyLetters), std::end(kNotifyLetters),
+                           [c](const auto& l) { return l.first == c; });
+    if (it == std::end(kNotifyLetters)) return std::nullopt;
+    flags |= it->second;
+  }
+  return flags;
+}
+
+std::string notify_flags_text(uint32_t flags) {
+  std::string out;
+  bool all = (flags & kNotifyAll) == kNotifyAll;
+  if (all) out += 'A';
+  for (const auto& [letter, bit] : kNotifyLetters) {
+    if ((flags & bit) != 0 && !(all && (bit & kNotifyAll) != 0)) out += letter;
+  }
+  return out;
+}
+
+void PubSub::notify(uint32_t type, std::string_view event,
+                    std::string_view key) {
+  uint32_t f = notify_.load(std::memory_order_relaxed);
+  if ((f & type) == 0) return;
+  if ((f & kNotifyKeyspace) != 0) {
+    publish("__keyspace@0__:" + std::string(key), event);
+  }
+  if ((f & kNotifyKeyevent) != 0) {
+    publish("__keyevent@0__:" + std::string(event), key);
+  }
+}
+
 size_t PubSub::publish(std::string_view channel, std::string_view message) {
   std::lock_guard lock(mu_);
   ++published_;

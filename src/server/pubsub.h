@@ -7,6 +7,7 @@
 // order each publisher's messages were published.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -25,6 +26,29 @@ struct PubSubMessage {
   std::string channel;
   std::string message;
 };
+
+// Keyspace notifications (Redis's notify-keyspace-events): where they go
+// (K: __keyspace@0__:<key>, E: __keyevent@0__:<event>) and which events.
+enum NotifyFlag : uint32_t {
+  kNotifyKeyspace = 1u << 0,  // K
+  kNotifyKeyevent = 1u << 1,  // E
+  kNotifyGeneric = 1u << 2,   // g: del, expire, rename_from, copy_to...
+  kNotifyString = 1u << 3,    // $
+  kNotifyList = 1u << 4,      // l
+  kNotifySet = 1u << 5,       // s
+  kNotifyHash = 1u << 6,      // h
+  kNotifyZset = 1u << 7,      // z
+  kNotifyExpired = 1u << 8,   // x
+  kNotifyEvicted = 1u << 9,   // e
+  kNotifyStream = 1u << 10,   // t
+  kNotifyKeyMiss = 1u << 11,  // m
+  kNotifyModule = 1u << 12,   // d
+  kNotifyNew = 1u << 13,      // n
+};
+// Redis's letters to flags ("A" is g$lshzxetd); nullopt for another letter.
+std::optional<uint32_t> parse_notify_flags(std::string_view letters);
+// Flags to letters in Redis's order (CONFIG GET).
+std::string notify_flags_text(uint32_t flags);
 
 // Thread-safe: sessions of every worker subscribe, and every query actor
 // publishes.
@@ -52,6 +76,22 @@ class PubSub {
   // Drops every subscription of s; after it returns, nothing is delivered
   // to s.
   void remove(Subscriber* s);
+
+  // Keyspace notifications: which (CONFIG SET notify-keyspace-events).
+  void set_notify(uint32_t flags) {
+    notify_.store(flags, std::memory_order_relaxed);
+  }
+  uint32_t notify_flags() const {
+    return notify_.load(std::memory_order_relaxed);
+  }
+  // Whether an event of this type is to be sent (one relaxed load).
+  bool notifies(uint32_t type) const {
+    uint32_t f = notify_.load(std::memory_order_relaxed);
+    return (f & type) != 0 && (f & (kNotifyKeyspace | kNotifyKeyevent)) != 0;
+  }
+  // Publishes the event here (as a Redis Cluster node does: to this
+  // server's subscribers): the keyspace message, then the keyevent one.
+  void notify(uint32_t type, std::string_view event, std::string_view key);
 
   // Hands the message to every subscriber of the channel and to every
   // pattern subscription that matches it; returns how many deliveries that
@@ -85,6 +125,7 @@ class PubSub {
   bool add(Index& index, bool pattern, Subscriber* s, std::string_view name);
   bool drop(Index& index, bool pattern, Subscriber* s, std::string_view name);
 
+  std::atomic<uint32_t> notify_{0};
   mutable std::mutex mu_;
   Index channels_;
   Index patterns_;

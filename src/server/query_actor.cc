@@ -416,9 +416,16 @@ void QueryActor::put(std::string_view key, std::string_view value, bool deleted,
   kv::Version v{clock_.next(request_ms()), origin_};
   std::optional<kv::Expiry> expiry;
   if (expire_at != 0) expiry = kv::Expiry{expire_at, v};
+  bool created = false;
+  if (!deleted && options_.pubsub != nullptr &&
+      options_.pubsub->notifies(kNotifyNew)) [[unlikely]] {
+    const kv::Entry* e = store_.find(key);
+    created = e == nullptr || !store_.live(*e);
+  }
   (void)apply({key, value, v.hlc, v.origin, deleted, {}, expiry},
               kv::kRouteLocal | kv::kRouteRemote);
   wrote_ = true;
+  if (created) notify(kNotifyNew, "new", key);
 }
 
 namespace {
@@ -450,6 +457,8 @@ void QueryActor::set_with(const OpView& op, ResultWriter& out) {
     // An expiry already past still writes: the key is then gone
     // everywhere, and an older value cannot come back.
     put(op.key(), op.value(), false, at == 0 ? 0 : std::max<uint64_t>(at, 1));
+    notify(kNotifyString, "set", op.key());
+    if (at != 0) notify(kNotifyGeneric, "expire", op.key());
   }
   if ((f & OpView::kSetGet) != 0) {
     out.value(old);
@@ -480,6 +489,7 @@ void QueryActor::edit(const OpView& op, ResultWriter& out) {
       value += op.arg();
       // As Redis: the key keeps its TTL.
       put(op.key(), value, false, expire_at);
+      notify(kNotifyString, "append", op.key());
       out.integer(static_cast<int64_t>(value.size()));
       return;
     case OpView::kEditSetRange: {
@@ -493,6 +503,7 @@ void QueryActor::edit(const OpView& op, ResultWriter& out) {
       }
       value.replace(at, op.arg().size(), op.arg());
       put(op.key(), value, false, expire_at);
+      notify(kNotifyString, "setrange", op.key());
       out.integer(static_cast<int64_t>(value.size()));
       return;
     }
@@ -507,11 +518,15 @@ void QueryActor::edit(const OpView& op, ResultWriter& out) {
       unsigned char bit = static_cast<unsigned char>(1u << shift);
       value[byte] = static_cast<char>(op.arg() == "1" ? old | bit : old & ~bit);
       put(op.key(), value, false, expire_at);
+      notify(kNotifyString, "setbit", op.key());
       out.integer(was);
       return;
     }
     case OpView::kEditGetDel:
-      if (exists) put(op.key(), "", true);
+      if (exists) {
+        put(op.key(), "", true);
+        notify(kNotifyGeneric, "del", op.key());
+      }
       out.value(exists ? std::optional<std::string_view>(value) : std::nullopt);
       return;
     case OpView::kEditRename:
@@ -532,6 +547,8 @@ void QueryActor::edit(const OpView& op, ResultWriter& out) {
         // name, then the old name's delete.
         put(op.arg(), value, false, expire_at);
         put(op.key(), "", true);
+        notify(kNotifyGeneric, "rename_from", op.key());
+        notify(kNotifyGeneric, "rename_to", op.arg());
         if (nx) {
           out.integer(1);
         } else {
@@ -549,6 +566,7 @@ void QueryActor::edit(const OpView& op, ResultWriter& out) {
         out.integer(0);
       } else {
         put(op.arg(), value, false, expire_at);
+        notify(kNotifyGeneric, "copy_to", op.arg());
         out.integer(1);
       }
       return;
@@ -571,6 +589,7 @@ void QueryActor::mset(const OpView& op, ResultWriter& out) {
   }
   for (size_t i = 0; i < pairs.size(); i += 2) {
     put(pairs[i], pairs[i + 1], false);
+    notify(kNotifyString, "set", pairs[i]);
   }
   if (nx) {
     out.integer(1);
@@ -610,7 +629,9 @@ void QueryActor::expire(const OpView& op, ResultWriter& out) {
   if (get_value) value = std::string(e->value());
   if (at && *at != 0 && *at <= now) {
     put(op.key(), "", true);  // already past: as Redis, a delete
+    notify(kNotifyGeneric, "del", op.key());
   } else if (at) {
+    notify(kNotifyGeneric, *at == 0 ? "persist" : "expire", op.key());
     // Only the expiry changes, at a version of its own: a SET made
     // elsewhere meanwhile keeps its value (kv::Expiry).
     kv::Version v{clock_.next(now), origin_};
@@ -700,6 +721,7 @@ void QueryActor::incr(std::string_view key, int64_t delta, ResultWriter& out) {
     return;
   }
   write_counter(key, at);
+  notify(kNotifyString, "incrby", key);
   out.integer(*at.counter->integer());
 }
 
@@ -717,6 +739,7 @@ void QueryActor::incr_float(std::string_view key, std::string_view increment,
     return;
   }
   write_counter(key, at);
+  notify(kNotifyString, "incrbyfloat", key);
   out.value(at.counter->text());
 }
 
@@ -752,6 +775,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       return;
     case OpKind::kSet:
       put(op.key(), op.value(), false);
+      notify(kNotifyString, "set", op.key());
       out.ok();
       return;
     case OpKind::kDel: {
@@ -759,8 +783,12 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       // here, so a delete beats an older write still on its way.
       int64_t n = 0;
       for (auto k : op.keys()) {
-        if (store_.get(k)) ++n;
+        bool live = store_.get(k).has_value();
         put(k, "", true);
+        if (live) {
+          ++n;
+          notify(kNotifyGeneric, "del", k);
+        }
       }
       out.integer(n);
       return;
@@ -1248,7 +1276,19 @@ void QueryActor::on_server_state(const ServerState& st) {
 // share the 10-per-second budget of our self pair with the sync timer.
 void QueryActor::reclaim_expired() {
   store_.set_now(ctx_.wall_ms());
-  expired_freed_ += store_.reclaim(options_.purge_step);
+  if (options_.pubsub == nullptr ||
+      !options_.pubsub->notifies(kNotifyExpired)) {
+    expired_freed_ += store_.reclaim(options_.purge_step);
+    return;
+  }
+  // Every actor frees its replica's expired keys; the one whose hash share
+  // holds a key sends its "expired" event, so each server sends it once.
+  expired_freed_ +=
+      store_.reclaim(options_.purge_step, [&](std::string_view k) {
+        if (std::hash<std::string_view>()(k) % local_count_ == index_) {
+          options_.pubsub->notify(kNotifyExpired, "expired", k);
+        }
+      });
 }
 
 void QueryActor::on_repair_tick() {

@@ -158,9 +158,17 @@ class QueryActor : public actor::Actor {
 
   Status on_query(QueryRequest& q);
   void run(const OpView& op, ResultWriter& out);
-  // expire_at: when the written value expires (0: never).
+  // expire_at: when the written value expires (0: never). Sends the "new"
+  // keyspace event when it creates the key.
   void put(std::string_view key, std::string_view value, bool deleted,
            uint64_t expire_at = 0);
+  // A keyspace notification of a command run here (PubSub::notify): only
+  // the actor that ran it sends it, so each server sends it once.
+  void notify(uint32_t type, std::string_view event, std::string_view key) {
+    if (options_.pubsub != nullptr && options_.pubsub->notifies(type)) {
+      options_.pubsub->notify(type, event, key);
+    }
+  }
   // This request's wall-clock time, read once.
   uint64_t request_ms() {
     if (!request_ms_) request_ms_ = clock_.now_ms();

@@ -1923,6 +1923,63 @@ TEST_F(SessionTest, RedisSuiteDifferencesFixed) {
             std::string::npos);
 }
 
+TEST_F(SessionTest, KeyspaceNotificationsAsRedis) {
+  RawClient c(port(0));
+  RawClient other(port(1));  // the other actor: its commands notify too
+  RawClient sub(port(0));
+  auto next = [&] {
+    Value m = sub.reply();
+    std::string line;
+    for (const auto& part : m.array)
+      line += (line.empty() ? "" : " ") + part.str;
+    return line;
+  };
+  EXPECT_EQ(c.call({"CONFIG", "SET", "notify-keyspace-events", "KEA"}).str,
+            "OK");
+  Value flags = c.call({"CONFIG", "GET", "notify-keyspace-events"});
+  ASSERT_EQ(flags.array.size(), 2u);
+  EXPECT_EQ(flags.array[1].str, "AKE");
+  ASSERT_EQ(sub.call({"PSUBSCRIBE", "*"}).array.size(), 3u);
+  EXPECT_EQ(c.call({"SET", "foo", "bar"}).str, "OK");
+  EXPECT_EQ(next(), "pmessage * __keyspace@0__:foo set");
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:set foo");
+  EXPECT_EQ(other.call({"EXPIRE", "foo", "100"}).integer, 1);
+  EXPECT_EQ(next(), "pmessage * __keyspace@0__:foo expire");
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:expire foo");
+  // Generic events only, keyevent only.
+  EXPECT_EQ(c.call({"CONFIG", "SET", "notify-keyspace-events", "gE"}).str,
+            "OK");
+  EXPECT_EQ(c.call({"INCR", "n"}).integer, 1);        // $: not sent
+  EXPECT_EQ(c.call({"RENAME", "n", "m"}).str, "OK");  // g
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:rename_from n");
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:rename_to m");
+  EXPECT_EQ(c.call({"DEL", "m", "nosuch"}).integer, 1);
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:del m");
+  // New keys: once, not on an overwrite.
+  EXPECT_EQ(c.call({"CONFIG", "SET", "notify-keyspace-events", "En"}).str,
+            "OK");
+  EXPECT_EQ(c.call({"SET", "k1", "a"}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "k1", "b"}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "k2", "a"}).str, "OK");
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:new k1");
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:new k2");
+  // Expired keys: once per server, though every actor frees its replica's.
+  EXPECT_EQ(c.call({"CONFIG", "SET", "notify-keyspace-events", "Ex"}).str,
+            "OK");
+  EXPECT_EQ(c.call({"PSETEX", "short", "100", "1"}).str, "OK");
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:expired short");
+  EXPECT_EQ(c.call({"SET", "marker", "1"}).str, "OK");  // x only: not sent
+  EXPECT_EQ(c.call({"PSETEX", "short2", "50", "1"}).str, "OK");
+  EXPECT_EQ(next(), "pmessage * __keyevent@0__:expired short2");
+  EXPECT_EQ(c.call({"CONFIG", "SET", "notify-keyspace-events", ""}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "quiet", "1"}).str, "OK");
+  EXPECT_EQ(sub.call({"PING"}).array.at(0).str, "pong");  // nothing between
+  EXPECT_EQ(c.call({"CONFIG", "SET", "notify-keyspace-events", "KQ"}).str,
+            "ERR CONFIG SET failed (possibly related to argument "
+            "'notify-keyspace-events') - Invalid event class character. Use "
+            "'Ag$lshzxeKEtmdn'.");
+}
+
 TEST_F(SessionTest, UnderResp3SubscribeConfirmationsComeWithRepliesOff) {
   // They are pushes, not replies (as in Redis 7): a client waits for them.
   RawClient c(port(0));

@@ -161,7 +161,9 @@ class Store {
   // (set_now), earliest first: each stays as a tombstone of its own
   // version and expiry, so nothing is written and no digest changes.
   // Returns how many it freed.
-  size_t reclaim(size_t max_visit);
+  // on_freed, if given, is told each key freed.
+  size_t reclaim(size_t max_visit,
+                 const std::function<void(std::string_view)>& on_freed = {});
   // Entries with an expiry that reclaim() has not freed yet.
   size_t expiring() const { return by_expiry_.size(); }
 
