@@ -933,8 +933,7 @@ void Session::process() {
               std::memory_order_relaxed);
           w.simple("QUEUED");
         } else {
-          begin_call(port_.slots->slot(*c, p.args),
-                     static_cast<uint32_t>(start));
+          begin_call(slot_of(*c, p.args), static_cast<uint32_t>(start));
           c->run(*this, p.args, w);
           end_call(now, p.args, last);
         }
@@ -1046,7 +1045,12 @@ void Session::on_reply(Result<QueryReply> r) {
       w.error("ERR internal error: bad reply from the query actor");
     }
     if (ran && p.slot != 0) {
-      account(p, failed.empty() ? result_.took_ns() : 0, error);
+      const uint64_t ns = failed.empty() ? result_.took_ns() : 0;
+      if (p.first && !error && ns < watch_ns_) [[likely]] {
+        port_.stats_shard->call(p.slot - 1, ns, track_latency_);
+      } else {
+        account(p, ns, error);
+      }
     }
     // Checked as replies are written, not once a whole pipeline is.
     if (over_output_limit()) {

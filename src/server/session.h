@@ -477,6 +477,17 @@ class Session final : public std::enable_shared_from_this<Session>,
   void feed_monitors(const Command& c, std::span<const std::string_view> args);
   // Copies this connection's state into the server's ClientRegistry.
   void publish_row();
+  // c's statistics slot; the last command's is kept (a pipeline repeats
+  // one command).
+  size_t slot_of(const Command& c, std::span<const std::string_view> args) {
+    if (&c == slot_command_) return slot_;
+    size_t slot = port_.slots->slot(c, args);
+    if (port_.slots->plain(slot)) {
+      slot_command_ = &c;
+      slot_ = slot;
+    }
+    return slot;
+  }
   // Statistics: a command of `slot` is about to run, its arguments at `at`.
   void begin_call(size_t slot, uint32_t at) {
     call_ = {.slot = static_cast<uint32_t>(slot + 1), .at = at, .open = true};
@@ -577,6 +588,8 @@ class Session final : public std::enable_shared_from_this<Session>,
   bool reply_mode_set_ = false;  // by the command being run
   std::vector<std::vector<std::string>> queued_;
   Call call_;
+  const Command* slot_command_ = nullptr;  // slot_of()'s cache
+  size_t slot_ = 0;
   // The settings of statistics, as of this batch (load_stat_settings).
   bool track_latency_ = true;
   uint64_t watch_ns_ = 0;  // below this no threshold is reached

@@ -37,6 +37,11 @@ class StatSlots {
   size_t slot(const Command& c, std::span<const std::string_view> args) const;
   // "set", "client|list".
   const std::string& name(size_t slot) const { return names_[slot]; }
+  // Whether the slot is a command's that has no subcommands (its slot
+  // does not depend on the arguments).
+  bool plain(size_t slot) const {
+    return slot < first_sub_.size() && first_sub_[slot] == 0;
+  }
   // The slot named so (lower case), or nullopt.
   std::optional<size_t> find(std::string_view name) const;
   // Whether the command of the slot is flagged fast (LATENCY's
