@@ -943,7 +943,7 @@ void Session::process() {
         stats->error_reply(now);
       }
       if (mode != ReplyMode::kOn || reply_mode_set_) [[unlikely]] {
-        silence(mode, owed, now);
+        silence(mode, owed, now, c != nullptr && confirms_subscriptions(*c));
       }
     }
     if (!now.empty()) owe(std::move(now));
@@ -961,19 +961,26 @@ void Session::set_reply_mode(ReplyMode mode) {
   reply_mode_set_ = true;
 }
 
-void Session::silence(ReplyMode mode, size_t owed, std::string& now) {
+void Session::silence(ReplyMode mode, size_t owed, std::string& now,
+                      bool pushes) {
   // CLIENT REPLY ON answers even when replies were off: it turned them on.
   bool on_again = reply_mode_set_ && reply_mode_ == ReplyMode::kOn;
   if (mode != ReplyMode::kOn && !on_again) {
-    // Under RESP3 (un)subscribe confirmations are pushes, not replies: they
-    // are still sent, as Redis does (a client waits for them).
-    if (!now.starts_with('>')) now.clear();
+    // (Un)subscribe confirmations are pushes, not replies, in RESP2 too:
+    // they are still sent, as Redis does (a client waits for them); an
+    // error is a reply.
+    if (!pushes || now.starts_with('-')) now.clear();
     for (size_t i = owed; i < pending_.size(); ++i) pending_[i].silent = true;
   }
   // SKIP silences one command, the one after it.
   if (mode == ReplyMode::kSkipNext && !reply_mode_set_) {
     reply_mode_ = ReplyMode::kOn;
   }
+}
+
+bool Session::confirms_subscriptions(const Command& c) {
+  return c.name == "subscribe" || c.name == "unsubscribe" ||
+         c.name == "psubscribe" || c.name == "punsubscribe";
 }
 
 void Session::owe(std::string reply) {

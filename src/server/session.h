@@ -442,7 +442,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // After a command run while replies were off or skipped (`mode`, as it
   // was before the command): drops what it answered (`now`, and the
   // replies owed from index `owed` on).
-  void silence(ReplyMode mode, size_t owed, std::string& now);
+  // `pushes`: the command answers with (un)subscribe confirmations.
+  void silence(ReplyMode mode, size_t owed, std::string& now, bool pushes);
+  static bool confirms_subscriptions(const Command& c);
   // Queues a reply already written, after the ones still owed.
   void owe(std::string reply);
   void send_request();

@@ -1072,6 +1072,56 @@ TEST(SessionCounter, IncrbyfloatOnTwoServersAtOnceAddsUpEverywhere) {
   }
 }
 
+// Both servers SETBIT one key at once: a read-modify-write of the value,
+// so one version wins (docs/COMPATIBILITY.md), and every port converges on
+// the same bytes.
+TEST(SessionCounter, SetbitOnTwoServersAtOnceConvergesEverywhere) {
+  auto start = [](std::vector<std::string> join) {
+    ServerConfig c;
+    c.port = 0;
+    c.actors = 2;
+    c.serialize_local_messages = true;
+    c.join = std::move(join);
+    return Server::start(c);
+  };
+  auto a = start({});
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  auto b = start({(*a)->description()});
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  std::vector<std::string> ports = {
+      (*a)->query_addrs()[0], (*b)->query_addrs()[0], (*a)->query_addrs()[1],
+      (*b)->query_addrs()[1]};
+  std::vector<std::thread> writers;
+  std::vector<std::string> failures(2);
+  for (size_t i = 0; i < 2; ++i) {
+    writers.emplace_back([&, i] {
+      RawClient w(ports[i]);
+      for (int bit = 0; bit < 64; ++bit) {
+        auto r = w.call({"SETBIT", "bits", std::to_string(i * 64 + bit), "1"});
+        if (r.is_error()) failures[i] = r.str;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  for (const auto& f : failures) EXPECT_EQ(f, "");
+  auto read_all = [&] {
+    std::vector<std::string> got;
+    for (const auto& p : ports)
+      got.push_back(RawClient(p).call({"GET", "bits"}).str);
+    return got;
+  };
+  std::vector<std::string> got = read_all();
+  for (int i = 0; i < 300 && std::count(got.begin(), got.end(), got[0]) != 4;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+    got = read_all();
+  }
+  EXPECT_EQ(std::count(got.begin(), got.end(), got[0]), 4) << got[0].size();
+  // Whichever won, it is a value one of the writers made.
+  EXPECT_GE(got[0].size(), 8u);
+  EXPECT_LE(got[0].size(), 16u);
+}
+
 TEST_F(SessionTest, InfoReportsServerKeyspaceAndActorSections) {
   RawClient c(port(1));
   c.call({"SET", "x", "1"});
@@ -1980,7 +2030,7 @@ TEST_F(SessionTest, KeyspaceNotificationsAsRedis) {
             "'Ag$lshzxeKEtmdn'.");
 }
 
-TEST_F(SessionTest, UnderResp3SubscribeConfirmationsComeWithRepliesOff) {
+TEST_F(SessionTest, SubscribeConfirmationsComeWithRepliesOff) {
   // They are pushes, not replies (as in Redis 7): a client waits for them.
   RawClient c(port(0));
   ASSERT_EQ(c.call({"HELLO", "3"}).type, Value::Type::kMap);
@@ -1992,11 +2042,16 @@ TEST_F(SessionTest, UnderResp3SubscribeConfirmationsComeWithRepliesOff) {
   Value unsub = c.call({"UNSUBSCRIBE", "ch"});
   EXPECT_EQ(unsub.type, Value::Type::kPush);
   EXPECT_EQ(unsub.array.at(0).str, "unsubscribe");
-  // Under RESP2 they are replies, and silenced.
+  // Under RESP2 too (as arrays); errors and other replies stay silent.
   RawClient two(port(0));
   two.command({"CLIENT", "REPLY", "OFF"});
-  two.command({"SUBSCRIBE", "ch"});
-  two.command({"UNSUBSCRIBE", "ch"});
+  two.command({"SUBSCRIBE"});  // arity: an error, silenced
+  Value psub = two.call({"PSUBSCRIBE", "*"});
+  EXPECT_EQ(psub.type, Value::Type::kArray);
+  EXPECT_EQ(psub.array.at(0).str, "psubscribe");
+  two.command({"PUNSUBSCRIBE"});
+  EXPECT_EQ(two.reply().array.at(0).str, "punsubscribe");
+  two.command({"GET", "k"});
   two.command({"CLIENT", "REPLY", "ON"});
   EXPECT_EQ(two.reply().str, "OK");
 }
