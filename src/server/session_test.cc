@@ -1334,7 +1334,9 @@ TEST(SessionLimits, AnUnfinishedCommandOverTheQueryBufferLimitIsDropped) {
   RawClient greedy(addr);
   greedy.send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$30000000\r\n");
   std::string chunk(256 * 1024, 'x');
-  for (int i = 0; i < 5; ++i) greedy.send(chunk);
+  // The server may close before the last chunk is sent: not an exception.
+  asio::error_code ec;
+  for (int i = 0; i < 5 && !ec; ++i) greedy.send_some(chunk, ec);
   auto e = greedy.reply();
   EXPECT_TRUE(e.is_error());
   EXPECT_NE(e.str.find("client-query-buffer-limit"), std::string::npos)
