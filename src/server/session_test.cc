@@ -27,6 +27,7 @@
 #include "cmud/resp/resp.h"
 #include "cmud/server/server.h"
 #include "raw_client.h"
+#include "test_server.h"
 
 namespace cmud::server {
 namespace {
@@ -1007,17 +1008,9 @@ TEST_F(SessionTest, ClientListShowsEveryPortsConnectionsAndKillClosesThem) {
 }
 
 TEST(SessionPubSub, APublishReachesSubscribersOfTheOtherServerInOrder) {
-  auto start = [](std::vector<std::string> join) {
-    ServerConfig c;
-    c.port = 0;
-    c.actors = 2;
-    c.serialize_local_messages = true;
-    c.join = std::move(join);
-    return Server::start(c);
-  };
-  auto a = start({});
+  auto a = testing::start_joined();
   ASSERT_TRUE(a.ok()) << a.status().to_string();
-  auto b = start({(*a)->description()});
+  auto b = testing::start_joined({(*a)->description()});
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   RawClient sub2((*b)->query_addrs()[0]);
   RawClient sub3((*b)->query_addrs()[1]);
@@ -1056,17 +1049,9 @@ TEST(SessionPubSub, APublishReachesSubscribersOfTheOtherServerInOrder) {
 // Both servers INCRBYFLOAT one key at once, on both their ports: every
 // increment counts, and every port reads the exact sum.
 TEST(SessionCounter, IncrbyfloatOnTwoServersAtOnceAddsUpEverywhere) {
-  auto start = [](std::vector<std::string> join) {
-    ServerConfig c;
-    c.port = 0;
-    c.actors = 2;
-    c.serialize_local_messages = true;
-    c.join = std::move(join);
-    return Server::start(c);
-  };
-  auto a = start({});
+  auto a = testing::start_joined();
   ASSERT_TRUE(a.ok()) << a.status().to_string();
-  auto b = start({(*a)->description()});
+  auto b = testing::start_joined({(*a)->description()});
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   std::vector<std::string> ports = {
       (*a)->query_addrs()[0], (*b)->query_addrs()[0], (*a)->query_addrs()[1],
@@ -1103,17 +1088,9 @@ TEST(SessionCounter, IncrbyfloatOnTwoServersAtOnceAddsUpEverywhere) {
 // so one version wins (docs/COMPATIBILITY.md), and every port converges on
 // the same bytes.
 TEST(SessionCounter, SetbitOnTwoServersAtOnceConvergesEverywhere) {
-  auto start = [](std::vector<std::string> join) {
-    ServerConfig c;
-    c.port = 0;
-    c.actors = 2;
-    c.serialize_local_messages = true;
-    c.join = std::move(join);
-    return Server::start(c);
-  };
-  auto a = start({});
+  auto a = testing::start_joined();
   ASSERT_TRUE(a.ok()) << a.status().to_string();
-  auto b = start({(*a)->description()});
+  auto b = testing::start_joined({(*a)->description()});
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   std::vector<std::string> ports = {
       (*a)->query_addrs()[0], (*b)->query_addrs()[0], (*a)->query_addrs()[1],

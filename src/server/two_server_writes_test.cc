@@ -16,6 +16,7 @@
 #include "cmud/server/server.h"
 #include "commands.h"
 #include "raw_client.h"
+#include "test_server.h"
 
 namespace cmud::server {
 namespace {
@@ -111,17 +112,9 @@ TEST(TwoServerWrites, EveryWriteCommandAtOnceOnTwoServersConverges) {
     }
   }
 
-  auto start = [](std::vector<std::string> join) {
-    ServerConfig c;
-    c.port = 0;
-    c.actors = 2;
-    c.serialize_local_messages = true;
-    c.join = std::move(join);
-    return Server::start(c);
-  };
-  auto a = start({});
+  auto a = testing::start_joined();
   ASSERT_TRUE(a.ok()) << a.status().to_string();
-  auto b = start({(*a)->description()});
+  auto b = testing::start_joined({(*a)->description()});
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   const std::vector<std::string> ports = {
       (*a)->query_addrs()[0], (*a)->query_addrs()[1], (*b)->query_addrs()[0],
