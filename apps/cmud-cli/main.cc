@@ -122,9 +122,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> command;
   CLI::App app{"cmud-cli: talk to CMUD query ports.\n" + std::string(kUsage) +
                "With no command, reads commands at a prompt (or from stdin)."};
+  bool round_robin = false;
   app.add_option("-s,--servers", servers,
-                 "query ports, HOST:PORT[,HOST:PORT...] (round-robin)")
+                 "query ports, HOST:PORT[,HOST:PORT...]: the nearest that "
+                 "answers, another when it fails")
       ->capture_default_str();
+  app.add_flag("--round-robin", round_robin,
+               "send each command to the next server in turn instead");
   cmud::apps::ClientFlags client_flags;
   client_flags.add_to(app);
   // Everything from the command word on is the command, even "-1".
@@ -151,9 +155,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   cmud::client::ClientOptions client_options = std::move(*flagged);
-  cmud::client::Client client(
-      std::make_shared<cmud::client::RoundRobinRouter>(std::move(*addrs)),
-      client_options);
+  // A command at the shell says at once that no server answers.
+  client_options.failover.wait_for_a_server = false;
+  std::shared_ptr<cmud::client::Router> router;
+  if (round_robin) {
+    router =
+        std::make_shared<cmud::client::RoundRobinRouter>(std::move(*addrs));
+  } else {
+    router = std::make_shared<cmud::client::FailoverRouter>(std::move(*addrs));
+  }
+  cmud::client::Client client(router, client_options);
   if (command.empty()) return interactive(client);
   return run(client, command);
 }

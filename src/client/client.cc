@@ -19,6 +19,14 @@
 // pool; the next request opens a fresh one. A steady_timer per connection
 // watches the oldest request's deadline (and the connect deadline).
 //
+// Failover (a FailoverRouter; see FailoverOptions in client.h). A caller's
+// request is kept in a Held (its bytes, for one retry) and sent as a Routed
+// request, followed by a ClockRequest when the order is carried. The I/O
+// thread owns the choice: `current_` (mirrored into the router), the
+// requests waiting while none is chosen, probe connections (outside the
+// pools), and a tick that expires waiting requests and watches the
+// current server for silence.
+//
 // Shutdown. ~Impl marks the client closed (later calls fail at once with
 // kClosed), posts a handler that fails every connection with kClosed, lets
 // io_context::run() return once the cancelled operations have drained, and
@@ -62,6 +70,37 @@ class Request {
 
   std::string bytes;
   Clock::time_point deadline;
+  // When it was made: a request this old and unanswered makes a failover
+  // client check that its server is alive.
+  Clock::time_point sent = Clock::now();
+};
+
+bool is_network_error(const Status& s) {
+  switch (s.code()) {
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kProtocol:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A caller's request under failover, kept until it is answered: its bytes
+// for the one retry elsewhere, and its reply while the CLOCK behind it is
+// out. I/O thread only.
+struct Held {
+  std::unique_ptr<Request> user;
+  std::string bytes;
+  Clock::time_point deadline;
+  bool retried = false;
+  std::optional<Result<resp::Value>> reply;
+
+  void deliver(Result<resp::Value> r) {
+    if (!user) return;
+    auto u = std::move(user);
+    u->complete(std::move(r));
+  }
 };
 
 // Turns the reply into T (a Result<...> or a Status) and fulfils a promise.
@@ -233,20 +272,73 @@ class Client::Impl {
 
  private:
   class Connection;
+  class Routed;
+  class ClockRequest;
+  class ProbeRequest;
+  // A request for an address, or (failover) a held one for the server in
+  // use.
   struct Submission {
     std::string addr;
     std::unique_ptr<Request> request;
+    std::shared_ptr<Held> held{};
   };
 
-  void submit(std::string addr, std::unique_ptr<Request> request);
+  void submit(Submission s);
   // I/O thread only, from here on.
   void drain();
   void dispatch(Submission s);
+  // A connection of addr's pool for one more request; a fresh one is
+  // started by the caller after queueing on it.
+  std::shared_ptr<Connection> connection_for(const std::string& addr,
+                                             bool& fresh);
   void forget(Connection* c);
   void shutdown();
 
+  // Failover, I/O thread only.
+  void dispatch_held(std::shared_ptr<Held> held);
+  // A held request failed for the network at addr: once more elsewhere.
+  void retry(std::shared_ptr<Held> held, std::string addr, Status why);
+  // Leaves server i: fails what is in flight there and chooses another.
+  void leave(size_t i, const Status& why);
+  // Probes every server (but `skip`) and takes the nearest that answers.
+  void choose(std::optional<size_t> skip);
+  void start_probe(size_t i, uint64_t round);
+  void on_probe(uint64_t round, size_t i, const Status& status,
+                Clock::duration rtt);
+  void decide();
+  void ensure_tick();
+  void on_tick();
+  void saw_clock(int64_t hlc);
+  size_t index_of(const std::string& addr) const;
+
   const std::shared_ptr<Router> router_;
   const ClientOptions options_;
+  FailoverRouter* const failover_;  // null: no failover
+
+  // Failover state, I/O thread only.
+  int current_ = -1;            // index of the server in use; -1 choosing
+  bool chosen_before_ = false;  // a later choice is a move...
+  int left_ = -1;               // ...unless it is the server left
+  bool choosing_ = false;
+  uint64_t round_ = 0;  // probes of older rounds are ignored
+  static constexpr uint64_t kHealthRound = 0;
+  // Round trips this close count as equally near (scheduling noise on a
+  // busy machine is larger than loopback's round trip): list order wins.
+  static constexpr std::chrono::milliseconds kNear{50};
+  size_t round_left_ = 0;
+  size_t round_probes_ = 0;
+  size_t round_denied_ = 0;  // probes refused for their credentials
+  std::vector<std::pair<size_t, Clock::duration>> answers_;
+  bool decide_armed_ = false;
+  bool health_in_flight_ = false;
+  Clock::time_point health_ok_at_{};
+  std::vector<std::shared_ptr<Held>> waiting_;
+  std::vector<std::shared_ptr<Connection>> probes_;
+  std::string last_error_;
+  uint64_t max_seen_ = 0;  // the greatest CLOCK a server answered
+  bool clock_ok_ = true;   // false once a server refused CLOCK
+  bool shut_down_ = false;
+  bool tick_armed_ = false;
 
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -259,6 +351,9 @@ class Client::Impl {
   // I/O thread only: the connections of each address.
   std::unordered_map<std::string, std::vector<std::shared_ptr<Connection>>>
       pools_;
+  // Failover's timers (I/O thread only).
+  asio::steady_timer decide_timer_{io_};
+  asio::steady_timer tick_timer_{io_};
 
   std::thread thread_;  // last: starts after everything above exists
 };
@@ -268,16 +363,23 @@ class Client::Impl {
 class Client::Impl::Connection
     : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Impl& owner, std::string addr, HostPort hp)
+  // A probe connection lives outside the pools, sends no CLOCK of its own
+  // and closes once its requests are answered.
+  Connection(Impl& owner, std::string addr, HostPort hp, bool probe = false)
       : owner_(owner),
         addr_(std::move(addr)),
         hp_(std::move(hp)),
+        probe_(probe),
         stream_(owner.io_, owner.options_.tls.get()),
         resolver_(owner.io_),
         timer_(owner.io_) {}
 
   const std::string& addr() const { return addr_; }
   size_t in_flight() const { return pending_.size(); }
+  // When the oldest request in flight was made; max() when none.
+  Clock::time_point oldest() const {
+    return pending_.empty() ? Clock::time_point::max() : pending_.front()->sent;
+  }
 
   // Resolves and connects. REQUIRES: called once, after the first enqueue().
   void start();
@@ -304,6 +406,7 @@ class Client::Impl::Connection
   Impl& owner_;
   const std::string addr_;
   const HostPort hp_;
+  const bool probe_;
   tls::Stream stream_;
   tcp::resolver resolver_;
   asio::steady_timer timer_;
@@ -322,8 +425,105 @@ class Client::Impl::Connection
   std::unique_ptr<char[]> read_buf_ = std::make_unique<char[]>(kReadChunk);
 };
 
+// A held request on its way to the server in use. I/O thread only.
+class Client::Impl::Routed final : public Request {
+ public:
+  Routed(Impl& impl, std::shared_ptr<Held> held, std::string addr,
+         bool clock_follows)
+      : impl_(impl),
+        held_(std::move(held)),
+        addr_(std::move(addr)),
+        clock_follows_(clock_follows) {
+    bytes = held_->bytes;
+    deadline = held_->deadline;
+  }
+  void complete(Result<resp::Value> reply) override {
+    if (!reply.ok() && is_network_error(reply.status()) && !held_->retried) {
+      impl_.retry(held_, addr_, reply.status());
+      return;
+    }
+    if (reply.ok() && clock_follows_) {
+      held_->reply = std::move(reply);  // the CLOCK behind hands it over
+      return;
+    }
+    held_->deliver(std::move(reply));
+  }
+
+ private:
+  Impl& impl_;
+  std::shared_ptr<Held> held_;
+  const std::string addr_;
+  const bool clock_follows_;
+};
+
+// CLOCK, behind a Routed request (whose reply it then hands over) or first
+// on a connection (held null). Its answer raises what the session has seen.
+class Client::Impl::ClockRequest final : public Request {
+ public:
+  ClockRequest(Impl& impl, std::shared_ptr<Held> held)
+      : impl_(impl), held_(std::move(held)) {
+    if (held_) deadline = held_->deadline;
+  }
+  void complete(Result<resp::Value> reply) override {
+    if (reply.ok()) {
+      if (reply->type == resp::Value::Type::kInteger) {
+        impl_.saw_clock(reply->integer);
+      } else {
+        // A server without CLOCK (or a user not allowed it): the order
+        // cannot be carried; stop asking.
+        impl_.clock_ok_ = false;
+      }
+    }
+    // The request's reply came (the server did it) even when the CLOCK
+    // behind it was lost.
+    if (held_ && held_->reply) held_->deliver(std::move(*held_->reply));
+  }
+
+ private:
+  Impl& impl_;
+  std::shared_ptr<Held> held_;
+};
+
+// A PING on a probe connection: is the server alive, and how near.
+class Client::Impl::ProbeRequest final : public Request {
+ public:
+  ProbeRequest(Impl& impl, uint64_t round, size_t index)
+      : impl_(impl), round_(round), index_(index) {
+    resp::write_command(bytes, std::vector<std::string_view>{"PING"});
+    deadline = sent + impl.options_.failover.probe_timeout;
+  }
+  void complete(Result<resp::Value> reply) override {
+    Status status;
+    if (!reply.ok()) {
+      status = reply.status();
+    } else if (reply->is_error()) {
+      // A server that wants other credentials will not take us later
+      // either: say so, rather than that it did not answer.
+      const bool denied = reply->str.starts_with("NOAUTH") ||
+                          reply->str.starts_with("WRONGPASS") ||
+                          reply->str.starts_with("NOPERM");
+      status = Status(denied ? ErrorCode::kDenied : ErrorCode::kUnavailable,
+                      reply->str);
+    } else if (reply->type != resp::Value::Type::kSimple ||
+               reply->str != "PONG") {
+      status = Status(ErrorCode::kProtocol, "PING answered without PONG");
+    }
+    impl_.on_probe(round_, index_, status, Clock::now() - sent);
+  }
+
+ private:
+  Impl& impl_;
+  const uint64_t round_;
+  const size_t index_;
+};
+
 void Client::Impl::Connection::start() {
-  connect_deadline_ = Clock::now() + owner_.options_.connect_timeout;
+  auto connect_timeout = owner_.options_.connect_timeout;
+  if (probe_) {
+    connect_timeout =
+        std::min(connect_timeout, owner_.options_.failover.probe_timeout);
+  }
+  connect_deadline_ = Clock::now() + connect_timeout;
   arm_timer();
   asio::error_code ec;
   const auto address = asio::ip::make_address(hp_.host, ec);
@@ -389,23 +589,38 @@ void Client::Impl::Connection::on_connected() {
   state_ = State::kUp;
   asio::error_code ignored;
   stream_.socket().set_option(tcp::no_delay(true), ignored);
+  // Sent before anything queued: AUTH, then (a failover client that has
+  // seen versions) CLOCK <the greatest>, so that every request on this
+  // connection is stamped above what its session saw elsewhere.
+  std::string prefix;
+  std::vector<std::unique_ptr<Request>> first;
   const Credentials& who = owner_.options_.credentials;
   if (!who.password.empty()) {
     std::vector<std::string_view> args{"AUTH"};
     if (!who.user.empty()) args.push_back(who.user);
     args.push_back(who.password);
-    std::string auth;
-    resp::write_command(auth, args);
-    out_.insert(0, auth);
-    auto r = std::make_unique<AuthRequest>(
+    resp::write_command(prefix, args);
+    first.push_back(std::make_unique<AuthRequest>(
         [this, addr = addr_](Status s) {  // runs inside on_read, on us
           fail(Status(s.code(), "AUTH at " + addr + ": " + s.message()));
-        });
-    r->deadline = Clock::now() + owner_.options_.timeout;
+        }));
+  }
+  if (owner_.failover_ != nullptr && !probe_ && owner_.max_seen_ != 0 &&
+      owner_.clock_ok_) {
+    const std::string hlc = std::to_string(owner_.max_seen_);
+    resp::write_command(prefix, std::vector<std::string_view>{"CLOCK", hlc});
+    first.push_back(std::make_unique<ClockRequest>(owner_, nullptr));
+  }
+  if (!first.empty()) {
+    out_.insert(0, prefix);
+    auto deadline = Clock::now() + owner_.options_.timeout;
     if (!pending_.empty()) {
-      r->deadline = std::min(r->deadline, pending_.front()->deadline);
+      deadline = std::min(deadline, pending_.front()->deadline);
     }
-    pending_.push_front(std::move(r));
+    for (auto it = first.rbegin(); it != first.rend(); ++it) {
+      (*it)->deadline = deadline;
+      pending_.push_front(std::move(*it));
+    }
   }
   start_read();
   flush();
@@ -489,6 +704,10 @@ void Client::Impl::Connection::on_read(size_t n) {
     pending_.pop_front();
     r->complete(std::move(parse.value));
     if (state_ == State::kClosed) return;  // the reply failed the connection
+    if (probe_ && pending_.empty()) {
+      fail(Status(ErrorCode::kClosed, "probe done"));
+      return;
+    }
   }
   in_.erase(0, pos);
   if (in_.empty()) release_if_large(in_);
@@ -551,6 +770,7 @@ void Client::Impl::Connection::fail(const Status& status) {
 Client::Impl::Impl(std::shared_ptr<Router> router, ClientOptions options)
     : router_(std::move(router)),
       options_(options),
+      failover_(dynamic_cast<FailoverRouter*>(router_.get())),
       work_(asio::make_work_guard(io_)),
       thread_([this] { io_.run(); }) {}
 
@@ -574,29 +794,46 @@ std::future<T> Client::Impl::call(std::initializer_list<std::string_view> args,
                                   typename TypedRequest<T>::Decode decode) {
   auto request = std::make_unique<TypedRequest<T>>(decode);
   auto future = request->future();
-  std::string addr = router_->next_addr();
   resp::write_command(request->bytes, std::vector<std::string_view>(args));
   request->deadline = Clock::now() + options_.timeout;
-  submit(std::move(addr), std::move(request));
+  if (failover_ != nullptr) {
+    auto held = std::make_shared<Held>();
+    held->bytes = std::move(request->bytes);
+    held->deadline = request->deadline;
+    held->user = std::move(request);
+    submit({{}, nullptr, std::move(held)});
+  } else {
+    std::string addr = router_->next_addr();
+    submit({std::move(addr), std::move(request)});
+  }
   return future;
 }
 
-void Client::Impl::submit(std::string addr, std::unique_ptr<Request> request) {
-  if (auto hp = parse_host_port(addr); !hp.ok()) {
-    request->complete(hp.status());
-    return;
+void Client::Impl::submit(Submission s) {
+  if (!s.held) {
+    if (auto hp = parse_host_port(s.addr); !hp.ok()) {
+      s.request->complete(hp.status());
+      return;
+    }
   }
   bool post = false;
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
     if (!closed_) {
-      incoming_.push_back({std::move(addr), std::move(request)});
+      incoming_.push_back(std::move(s));
       post = !drain_posted_;
       drain_posted_ = true;
+      queued = true;
     }
   }
-  if (request) {  // not queued: the client is closing
-    request->complete(Status(ErrorCode::kClosed, "the client was closed"));
+  if (!queued) {  // the client is closing
+    const Status closed(ErrorCode::kClosed, "the client was closed");
+    if (s.held) {
+      s.held->deliver(closed);
+    } else {
+      s.request->complete(closed);
+    }
     return;
   }
   if (post) asio::post(io_, [this] { drain(); });
@@ -613,7 +850,12 @@ void Client::Impl::drain() {
   }
   for (auto& s : batch) {
     if (closed) {  // queued while the client was being destroyed
-      s.request->complete(Status(ErrorCode::kClosed, "the client was closed"));
+      const Status st(ErrorCode::kClosed, "the client was closed");
+      if (s.held) {
+        s.held->deliver(st);
+      } else {
+        s.request->complete(st);
+      }
     } else {
       dispatch(std::move(s));
     }
@@ -621,25 +863,38 @@ void Client::Impl::drain() {
 }
 
 void Client::Impl::dispatch(Submission s) {
-  auto& pool = pools_[s.addr];
+  if (s.held) {
+    dispatch_held(std::move(s.held));
+    return;
+  }
+  bool fresh = false;
+  auto c = connection_for(s.addr, fresh);
+  c->enqueue(std::move(s.request));
+  if (fresh) c->start();
+}
+
+std::shared_ptr<Client::Impl::Connection> Client::Impl::connection_for(
+    const std::string& addr, bool& fresh) {
+  auto& pool = pools_[addr];
   Connection* best = nullptr;
   for (const auto& c : pool) {
     if (best == nullptr || c->in_flight() < best->in_flight()) best = c.get();
     if (best->in_flight() == 0) break;
   }
   const size_t limit = std::max<size_t>(1, options_.max_connections_per_addr);
+  fresh = false;
   if (best != nullptr && (best->in_flight() == 0 || pool.size() >= limit)) {
-    best->enqueue(std::move(s.request));
-    return;
+    return best->shared_from_this();
   }
-  auto hp = parse_host_port(s.addr);  // checked valid in submit()
-  auto c = std::make_shared<Connection>(*this, s.addr, std::move(hp).value());
+  auto hp = parse_host_port(addr);  // checked valid before
+  auto c = std::make_shared<Connection>(*this, addr, std::move(hp).value());
   pool.push_back(c);
-  c->enqueue(std::move(s.request));
-  c->start();
+  fresh = true;  // the caller starts it once its first request is queued
+  return c;
 }
 
 void Client::Impl::forget(Connection* c) {
+  std::erase_if(probes_, [c](const auto& p) { return p.get() == c; });
   auto it = pools_.find(c->addr());
   if (it == pools_.end()) return;
   auto& pool = it->second;
@@ -648,12 +903,272 @@ void Client::Impl::forget(Connection* c) {
 }
 
 void Client::Impl::shutdown() {
+  shut_down_ = true;
   auto pools = std::move(pools_);
   pools_.clear();
   const Status closed(ErrorCode::kClosed, "the client was closed");
   for (auto& [addr, pool] : pools) {
     for (auto& c : pool) c->fail(closed);
   }
+  auto probes = std::move(probes_);
+  probes_.clear();
+  for (auto& c : probes) c->fail(closed);
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& h : waiting) h->deliver(closed);
+  decide_timer_.cancel();
+  tick_timer_.cancel();
+}
+
+// ---- Failover ------------------------------------------------------------
+
+size_t Client::Impl::index_of(const std::string& addr) const {
+  const auto& addrs = failover_->addrs();
+  return static_cast<size_t>(std::find(addrs.begin(), addrs.end(), addr) -
+                             addrs.begin());
+}
+
+void Client::Impl::dispatch_held(std::shared_ptr<Held> held) {
+  if (shut_down_) {
+    held->deliver(Status(ErrorCode::kClosed, "the client was closed"));
+    return;
+  }
+  if (current_ < 0) {
+    waiting_.push_back(std::move(held));
+    if (!choosing_) choose(std::nullopt);
+    ensure_tick();
+    return;
+  }
+  const std::string& addr = failover_->addrs()[static_cast<size_t>(current_)];
+  if (auto hp = parse_host_port(addr); !hp.ok()) {
+    held->deliver(hp.status());
+    return;
+  }
+  const bool clock = options_.failover.carry_order && clock_ok_;
+  bool fresh = false;
+  auto c = connection_for(addr, fresh);
+  c->enqueue(std::make_unique<Routed>(*this, held, addr, clock));
+  if (clock) {
+    auto r = std::make_unique<ClockRequest>(*this, held);
+    resp::write_command(r->bytes, std::vector<std::string_view>{"CLOCK"});
+    c->enqueue(std::move(r));
+  }
+  if (fresh) c->start();
+  ensure_tick();
+}
+
+void Client::Impl::retry(std::shared_ptr<Held> held, std::string addr,
+                         Status why) {
+  // Posted: this runs inside a connection's fail(), which must finish
+  // before the pools change under it.
+  asio::post(io_, [this, held = std::move(held), addr = std::move(addr),
+                   why = std::move(why)]() mutable {
+    if (shut_down_) {
+      held->deliver(Status(ErrorCode::kClosed, "the client was closed"));
+      return;
+    }
+    if (Clock::now() >= held->deadline) {
+      held->deliver(std::move(why));
+      return;
+    }
+    held->retried = true;
+    last_error_ = why.message();
+    const size_t i = index_of(addr);
+    if (current_ >= 0 && static_cast<size_t>(current_) == i) leave(i, why);
+    dispatch_held(std::move(held));
+  });
+}
+
+void Client::Impl::leave(size_t i, const Status& why) {
+  current_ = -1;
+  left_ = static_cast<int>(i);
+  failover_->set_current(-1, false);
+  // What is still in flight there is sent once more to the next server.
+  const std::string& addr = failover_->addrs()[i];
+  if (auto it = pools_.find(addr); it != pools_.end()) {
+    auto pool = it->second;
+    for (auto& c : pool) c->fail(why);
+  }
+  choose(i);
+}
+
+void Client::Impl::choose(std::optional<size_t> skip) {
+  choosing_ = true;
+  ++round_;
+  answers_.clear();
+  round_left_ = 0;
+  round_denied_ = 0;
+  decide_armed_ = false;
+  decide_timer_.cancel();
+  const size_t n = failover_->addrs().size();
+  for (size_t i = 0; i < n; ++i) {
+    if (skip && *skip == i && n > 1) continue;
+    ++round_left_;
+    start_probe(i, round_);
+  }
+  round_probes_ = round_left_;
+}
+
+void Client::Impl::start_probe(size_t i, uint64_t round) {
+  const std::string& addr = failover_->addrs()[i];
+  auto hp = parse_host_port(addr);
+  if (!hp.ok()) {
+    asio::post(io_, [this, round, i, status = hp.status()] {
+      on_probe(round, i, status, {});
+    });
+    return;
+  }
+  auto c = std::make_shared<Connection>(*this, addr, std::move(hp).value(),
+                                        /*probe=*/true);
+  probes_.push_back(c);
+  c->enqueue(std::make_unique<ProbeRequest>(*this, round, i));
+  c->start();
+}
+
+void Client::Impl::on_probe(uint64_t round, size_t i, const Status& status,
+                            Clock::duration rtt) {
+  if (shut_down_) return;
+  const std::string& addr = failover_->addrs()[i];
+  if (round == kHealthRound) {
+    health_in_flight_ = false;
+    if (status.ok()) {
+      health_ok_at_ = Clock::now();
+    } else if (current_ >= 0 && static_cast<size_t>(current_) == i) {
+      last_error_ = addr + ": " + status.message();
+      leave(i, Status(ErrorCode::kUnavailable,
+                      addr + " stopped answering (" + status.message() + ")"));
+    }
+    return;
+  }
+  if (round != round_ || !choosing_) return;
+  --round_left_;
+  if (status.ok()) {
+    answers_.emplace_back(i, rtt);
+    if (!decide_armed_) {
+      // The first answer is the nearest so far; a while longer (one more
+      // round trip, and no less than kNear) lets a server about as near
+      // and earlier in the list answer too.
+      decide_armed_ = true;
+      decide_timer_.expires_after(std::max<Clock::duration>(rtt, kNear));
+      decide_timer_.async_wait([this](const asio::error_code& ec) {
+        if (!ec && !shut_down_) decide();
+      });
+    }
+    if (round_left_ == 0) decide();
+    return;
+  }
+  last_error_ = addr + ": " + status.message();
+  if (status.code() == ErrorCode::kDenied) ++round_denied_;
+  if (round_left_ != 0 || !answers_.empty()) return;
+  // Nobody answered.
+  if (round_denied_ == round_probes_) {
+    // Every server refused our credentials: waiting will not help.
+    choosing_ = false;
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& h : waiting) h->deliver(Status(ErrorCode::kDenied, last_error_));
+    return;
+  }
+  // Requests wait (until their deadlines) for a later round, over every
+  // server, or fail now; with none waiting, the next request asks again.
+  if (!options_.failover.wait_for_a_server) {
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& h : waiting) {
+      h->deliver(Status(ErrorCode::kUnavailable,
+                        "no server answered (" + last_error_ + ")"));
+    }
+  }
+  if (waiting_.empty()) {
+    choosing_ = false;
+    return;
+  }
+  decide_timer_.expires_after(options_.failover.probe_timeout / 4);
+  decide_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec && !shut_down_) choose(std::nullopt);
+  });
+}
+
+void Client::Impl::decide() {
+  if (!choosing_ || answers_.empty()) return;
+  decide_timer_.cancel();
+  Clock::duration best = Clock::duration::max();
+  for (const auto& [i, rtt] : answers_) best = std::min(best, rtt);
+  size_t pick = failover_->addrs().size();
+  for (const auto& [i, rtt] : answers_) {
+    if (rtt <= best + std::max<Clock::duration>(best, kNear) && i < pick) {
+      pick = i;
+    }
+  }
+  choosing_ = false;
+  ++round_;  // later answers of this round are ignored
+  current_ = static_cast<int>(pick);
+  failover_->set_current(current_, chosen_before_ && current_ != left_);
+  chosen_before_ = true;
+  health_ok_at_ = Clock::now();
+  // Connections left to other servers (a move's stragglers) would stamp
+  // this session's writes out of order: their requests go once more here.
+  std::vector<std::shared_ptr<Connection>> stale;
+  for (auto& [addr, pool] : pools_) {
+    if (addr == failover_->addrs()[pick]) continue;
+    stale.insert(stale.end(), pool.begin(), pool.end());
+  }
+  const Status moved(ErrorCode::kUnavailable,
+                     "moved to " + failover_->addrs()[pick]);
+  for (auto& c : stale) c->fail(moved);
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& h : waiting) dispatch_held(std::move(h));
+}
+
+void Client::Impl::ensure_tick() {
+  if (tick_armed_ || shut_down_) return;
+  tick_armed_ = true;
+  tick_timer_.expires_after(std::chrono::milliseconds(100));
+  tick_timer_.async_wait([this](const asio::error_code& ec) {
+    tick_armed_ = false;
+    if (!ec && !shut_down_) on_tick();
+  });
+}
+
+void Client::Impl::on_tick() {
+  const auto now = Clock::now();
+  // Requests that waited for a server until their deadline.
+  std::vector<std::shared_ptr<Held>> expired;
+  std::erase_if(waiting_, [&](const std::shared_ptr<Held>& h) {
+    if (now < h->deadline) return false;
+    expired.push_back(h);
+    return true;
+  });
+  for (auto& h : expired) {
+    h->deliver(
+        Status(ErrorCode::kUnavailable,
+               "no server answered" +
+                   (last_error_.empty() ? "" : " (" + last_error_ + ")")));
+  }
+  // A request unanswered for hang_after: is the server alive at all?
+  const auto hang = options_.failover.hang_after;
+  if (current_ >= 0 && !health_in_flight_ && now - health_ok_at_ >= hang) {
+    auto it = pools_.find(failover_->addrs()[static_cast<size_t>(current_)]);
+    auto oldest = Clock::time_point::max();
+    if (it != pools_.end()) {
+      for (const auto& c : it->second) oldest = std::min(oldest, c->oldest());
+    }
+    if (oldest != Clock::time_point::max() && now - oldest >= hang) {
+      health_in_flight_ = true;
+      start_probe(static_cast<size_t>(current_), kHealthRound);
+    }
+  }
+  // Idle connections need no watching: the tick stops until a request.
+  bool busy = !waiting_.empty() || !probes_.empty();
+  for (const auto& [addr, pool] : pools_) {
+    for (const auto& c : pool) busy = busy || c->in_flight() > 0;
+  }
+  if (busy) ensure_tick();
+}
+
+void Client::Impl::saw_clock(int64_t hlc) {
+  if (hlc > 0) max_seen_ = std::max(max_seen_, static_cast<uint64_t>(hlc));
 }
 
 Client::Client(std::shared_ptr<Router> router, ClientOptions options)

@@ -5,10 +5,12 @@
 #include <array>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 #include <atomic>
 #include <deque>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -44,8 +46,14 @@ T await(std::future<T>& f) {
 //   __malformed  -> bytes that are not RESP
 //   __close      -> the connection is closed without a reply
 //   __hang       -> no reply, ever (the connection stays open)
+//   __slow       -> a null reply after 2.5 s
 //   __int        -> an integer reply (well framed, the wrong type)
 // and LIST __odd answers an array of one element (no value for its key).
+// PING answers PONG; CLOCK [n] a counter raised to n (as a CMUD server's
+// hybrid clock; off: the command is unknown, as on Redis). kill() closes
+// every connection and the port (connections are refused), revive() opens
+// the same port again; pause() holds every answer, as a stopped process
+// that the kernel still accepts connections for, until resume().
 // Thread-safe.
 class FakeServer {
  public:
@@ -58,6 +66,32 @@ class FakeServer {
     io_.stop();
     thread_.join();
   }
+
+  void kill() {
+    on_io([this] {
+      asio::error_code ignored;
+      acceptor_.close(ignored);
+      for (auto& w : sessions_) {
+        if (auto s = w.lock()) s->close();
+      }
+      sessions_.clear();
+    });
+  }
+  void revive() {
+    on_io([this] {
+      const tcp::endpoint at(asio::ip::make_address("127.0.0.1"), port_);
+      acceptor_.open(at.protocol());
+      acceptor_.set_option(tcp::acceptor::reuse_address(true));
+      acceptor_.bind(at);
+      acceptor_.listen();
+      accept();
+    });
+  }
+  void pause() { paused_ = true; }
+  void resume() { paused_ = false; }
+  void set_clock(int64_t c) { clock_ = c; }
+  void set_clock_supported(bool on) { clock_supported_ = on; }
+  int64_t clock() const { return clock_.load(); }
 
   std::string addr() const {
     return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
@@ -97,6 +131,13 @@ class FakeServer {
 
     void start() { read(); }
 
+    void close() {
+      closed_ = true;
+      asio::error_code ignored;
+      socket_.close(ignored);
+      timer_.cancel();
+    }
+
    private:
     void read() {
       socket_.async_read_some(
@@ -133,9 +174,9 @@ class FakeServer {
       if (busy_ || closed_ || queue_.empty()) return;
       Answer& a = queue_.front();
       if (a.action == Action::kHang) return;
-      if (Clock::now() < a.due) {
+      if (Clock::now() < a.due || server_.paused_) {
         busy_ = true;
-        timer_.expires_at(a.due);
+        timer_.expires_at(std::max(a.due, Clock::now() + 10ms));
         timer_.async_wait([self = shared_from_this()](const asio::error_code&) {
           self->busy_ = false;
           self->pump();
@@ -161,13 +202,6 @@ class FakeServer {
           });
     }
 
-    void close() {
-      closed_ = true;
-      asio::error_code ignored;
-      socket_.close(ignored);
-      timer_.cancel();
-    }
-
     FakeServer& server_;
     tcp::socket socket_;
     asio::steady_timer timer_;
@@ -183,7 +217,12 @@ class FakeServer {
     acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket s) {
       if (ec) return;
       ++connections_;
-      std::make_shared<Session>(*this, std::move(s))->start();
+      asio::error_code ignored;
+      s.set_option(tcp::no_delay(true), ignored);
+      auto session = std::make_shared<Session>(*this, std::move(s));
+      std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+      sessions_.push_back(session);
+      session->start();
       accept();
     });
   }
@@ -208,6 +247,9 @@ class FakeServer {
         a.action = Action::kClose;
       } else if (key == "__hang") {
         a.action = Action::kHang;
+      } else if (key == "__slow") {
+        a.due = Clock::now() + 2500ms;
+        w.null();
       } else if (auto it = data_.find(key); it != data_.end()) {
         w.bulk(it->second);
       } else {
@@ -233,14 +275,40 @@ class FakeServer {
       }
     } else if (cmd == "DEL" && args.size() == 2) {
       w.integer(data_.erase(args[1]) > 0 ? 1 : 0);
+    } else if (cmd == "PING" && args.size() == 1) {
+      w.simple("PONG");
+    } else if (cmd == "CLOCK" && args.size() <= 2 && clock_supported_) {
+      if (args.size() == 2) {
+        clock_ = std::max<int64_t>(clock_, std::stoll(args[1]));
+      }
+      w.integer(clock_);
     } else {
       w.error("ERR unknown command '" + cmd + "'");
     }
     return a;
   }
 
+  // Runs f on the server's I/O thread and waits for it.
+  template <class F>
+  void on_io(F f) {
+    std::promise<void> done;
+    asio::post(io_, [&] {
+      f();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
   asio::io_context io_;
+  // Keeps run() going while killed (nothing to wait for).
+  asio::executor_work_guard<asio::io_context::executor_type> work_ =
+      asio::make_work_guard(io_);
   tcp::acceptor acceptor_;
+  const uint16_t port_ = acceptor_.local_endpoint().port();
+  std::vector<std::weak_ptr<Session>> sessions_;  // I/O thread only
+  std::atomic<bool> paused_{false};
+  std::atomic<int64_t> clock_{1000};
+  std::atomic<bool> clock_supported_{true};
   std::thread thread_;
   std::atomic<int> requests_{0};
   std::atomic<int> connections_{0};
@@ -697,6 +765,252 @@ TEST(Client, ManyThreadsWithManyRequestsInFlightGetTheirOwnAnswers) {
 }
 
 // --- Routers and parse_addrs ----------------------------------------------
+
+// --- Failover (FailoverRouter) -----------------------------------------
+
+std::shared_ptr<FailoverRouter> failover(
+    std::initializer_list<const FakeServer*> servers) {
+  std::vector<std::string> addrs;
+  for (const auto* s : servers) addrs.push_back(s->addr());
+  return std::make_shared<FailoverRouter>(std::move(addrs));
+}
+
+// Which of two equally near servers the client chose, and the other.
+std::pair<FakeServer*, FakeServer*> chosen(const FailoverRouter& router,
+                                           FakeServer& a, FakeServer& b) {
+  if (router.current() == a.addr()) return {&a, &b};
+  EXPECT_EQ(router.current(), b.addr());
+  return {&b, &a};
+}
+
+// The commands of a server other than its probes' PINGs.
+std::vector<std::vector<std::string>> without_pings(FakeServer& s) {
+  auto all = s.commands();
+  std::erase_if(all, [](const auto& c) { return c[0] == "PING"; });
+  return all;
+}
+
+TEST(Failover, ChoosesTheNearestServerThatAnswers) {
+  FakeServer far, near;
+  far.set_delay(150ms);
+  const std::string refused = closed_port_addr();
+  auto router = std::make_shared<FailoverRouter>(
+      std::vector<std::string>{refused, far.addr(), near.addr()});
+  Client c(router);
+  ASSERT_TRUE(c.put("k", "v").ok());
+  EXPECT_EQ(router->current(), near.addr());
+  EXPECT_EQ(near.value("k"), "v");
+  EXPECT_EQ(far.value("k"), std::nullopt);
+  EXPECT_EQ(router->moves(), 0u);
+}
+
+TEST(Failover, AmongServersAboutAsNearTheFirstListedWins) {
+  FakeServer a, b, c;
+  auto router = failover({&b, &a, &c});
+  Client client(router);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(client.put("k", "v").ok());
+  EXPECT_EQ(router->current(), b.addr());
+  EXPECT_EQ(a.value("k"), std::nullopt);
+}
+
+TEST(Failover, EveryRequestGoesToTheChosenServerAndIsFollowedByClock) {
+  FakeServer a, b;
+  auto router = failover({&a, &b});
+  Client c(router);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.put("k" + std::to_string(i), "v").ok());
+  }
+  auto got = c.get("k0");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "v");
+  auto [in_use, other] = chosen(*router, a, b);
+  EXPECT_TRUE(without_pings(*other).empty());
+  auto cmds = without_pings(*in_use);
+  ASSERT_EQ(cmds.size(), 12u);
+  for (size_t i = 0; i < cmds.size(); i += 2) {
+    EXPECT_NE(cmds[i][0], "CLOCK");
+    EXPECT_EQ(cmds[i + 1], std::vector<std::string>{"CLOCK"});
+  }
+}
+
+TEST(Failover, MovesWhenItsServerDiesAndCarriesTheSessionsClock) {
+  FakeServer a, b;
+  auto router = failover({&a, &b});
+  Client c(router);
+  ASSERT_TRUE(c.get("k").ok());
+  auto [first, second] = chosen(*router, a, b);
+  first->set_clock(900'000);
+  second->set_clock(5);
+  ASSERT_TRUE(c.put("k", "1").ok());
+  first->kill();
+  const auto start = Clock::now();
+  ASSERT_TRUE(c.put("k", "2").ok());
+  EXPECT_LT(Clock::now() - start, 3s);
+  EXPECT_EQ(router->current(), second->addr());
+  EXPECT_EQ(router->moves(), 1u);
+  EXPECT_EQ(second->value("k"), "2");
+  // The first word on the new server raised its clock to the old one's.
+  auto cmds = without_pings(*second);
+  ASSERT_FALSE(cmds.empty());
+  EXPECT_EQ(cmds[0], (std::vector<std::string>{"CLOCK", "900000"}));
+  EXPECT_GE(second->clock(), 900'000);
+}
+
+TEST(Failover, MovesWithinThreeSecondsWhenItsServerHangs) {
+  FakeServer a, b;
+  auto router = failover({&a, &b});
+  Client c(router);
+  ASSERT_TRUE(c.put("k", "1").ok());
+  auto [first, second] = chosen(*router, a, b);
+  first->pause();  // connections are still accepted; nothing is answered
+  const auto start = Clock::now();
+  ASSERT_TRUE(c.put("k", "2").ok());
+  const auto took = Clock::now() - start;
+  EXPECT_LT(took, 3s);
+  EXPECT_GE(took, 900ms);  // it did wait for the silence to mean something
+  EXPECT_EQ(router->current(), second->addr());
+  EXPECT_EQ(second->value("k"), "2");
+  first->resume();
+}
+
+TEST(Failover, NeverMovesBackOnItsOwnButLeavesTheSecondServerToo) {
+  FakeServer a, b;
+  auto router = failover({&a, &b});
+  Client c(router);
+  ASSERT_TRUE(c.put("k", "1").ok());
+  auto [first, second] = chosen(*router, a, b);
+  first->kill();
+  ASSERT_TRUE(c.put("k", "2").ok());
+  ASSERT_EQ(router->current(), second->addr());
+  first->revive();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.put("k", std::to_string(i)).ok());
+  EXPECT_EQ(router->current(), second->addr());
+  EXPECT_EQ(first->value("k"), "1");
+  // When the second fails too, the first (back now) takes over.
+  second->kill();
+  ASSERT_TRUE(c.put("k", "last").ok());
+  EXPECT_EQ(router->current(), first->addr());
+  EXPECT_EQ(router->moves(), 2u);
+  EXPECT_EQ(first->value("k"), "last");
+}
+
+TEST(Failover, ASlowServerThatStillAnswersPingsIsNotLeft) {
+  FakeServer a, b;
+  auto router = failover({&a, &b});
+  Client c(router);
+  ASSERT_TRUE(c.put("k", "1").ok());
+  auto [in_use, other] = chosen(*router, a, b);
+  // GET __slow answers after 2.5 s, while PINGs are answered at once.
+  const auto start = Clock::now();
+  auto slow = c.get("__slow");
+  ASSERT_TRUE(slow.ok()) << slow.status().to_string();
+  EXPECT_GE(Clock::now() - start, 2s);
+  EXPECT_EQ(router->current(), in_use->addr());
+  EXPECT_EQ(router->moves(), 0u);
+  EXPECT_TRUE(without_pings(*other).empty());
+  // It was checked on the way: a PING on a connection of its own.
+  int pings = 0;
+  for (const auto& cmd : in_use->commands()) pings += cmd[0] == "PING";
+  EXPECT_GE(pings, 2);  // the first choice's, and at least one check
+}
+
+TEST(Failover, WithNoServerAnsweringRequestsFailAtTheirDeadline) {
+  const std::string a = closed_port_addr(), b = closed_port_addr();
+  auto router =
+      std::make_shared<FailoverRouter>(std::vector<std::string>{a, b});
+  ClientOptions options;
+  options.timeout = 800ms;
+  Client c(router, options);
+  const auto start = Clock::now();
+  Status s = c.put("k", "v");
+  EXPECT_EQ(s.code(), ErrorCode::kUnavailable) << s.to_string();
+  EXPECT_NE(s.message().find("no server answered"), std::string::npos)
+      << s.to_string();
+  EXPECT_LT(Clock::now() - start, 3s);
+  EXPECT_EQ(router->current(), std::nullopt);
+}
+
+TEST(Failover, NotWaitingForAServerFailsAtOnceWhenNoneAnswers) {
+  auto router = std::make_shared<FailoverRouter>(
+      std::vector<std::string>{closed_port_addr(), closed_port_addr()});
+  ClientOptions options;
+  options.failover.wait_for_a_server = false;
+  Client c(router, options);
+  const auto start = Clock::now();
+  Status s = c.put("k", "v");
+  EXPECT_EQ(s.code(), ErrorCode::kUnavailable) << s.to_string();
+  EXPECT_LT(Clock::now() - start, 1s);
+}
+
+TEST(Failover, CredentialsEveryServerRefusesFailAtOnceAsDenied) {
+  FakeServer a, b;  // neither knows AUTH: a refusal
+  auto router = failover({&a, &b});
+  ClientOptions options;
+  options.credentials = {"", "secret"};
+  Client c(router, options);
+  const auto start = Clock::now();
+  Status s = c.put("k", "v");
+  EXPECT_EQ(s.code(), ErrorCode::kDenied) << s.to_string();
+  EXPECT_LT(Clock::now() - start, 1s);
+}
+
+TEST(Failover, RequestsWaitingForAServerGoOnceOneComesBack) {
+  FakeServer a;
+  auto router = failover({&a});
+  Client c(router);
+  ASSERT_TRUE(c.put("k", "1").ok());
+  a.kill();
+  auto later = c.put_async("k", "2");
+  std::this_thread::sleep_for(300ms);
+  a.revive();
+  Status s = await(later);
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(a.value("k"), "2");
+}
+
+TEST(Failover, AgainstAServerWithoutClockItStopsAsking) {
+  FakeServer a, b;
+  a.set_clock_supported(false);
+  b.set_clock_supported(false);
+  auto router = failover({&a, &b});
+  Client c(router);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.put("k", std::to_string(i)).ok());
+  auto [first, second] = chosen(*router, a, b);
+  auto cmds = without_pings(*first);
+  ASSERT_EQ(cmds.size(), 6u);  // five SETs and the one CLOCK refused
+  EXPECT_EQ(cmds[1][0], "CLOCK");
+  first->kill();
+  ASSERT_TRUE(c.put("k", "moved").ok());
+  EXPECT_EQ(without_pings(*second),
+            (std::vector<std::vector<std::string>>{{"SET", "k", "moved"}}));
+}
+
+TEST(Failover, ManyThreadsThroughAMoveEachGetTheirAnswer) {
+  FakeServer a, b;
+  auto router = failover({&a, &b});
+  Client c(router);
+  ASSERT_TRUE(c.put("k", "1").ok());
+  auto [first, second] = chosen(*router, a, b);
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        if (t == 0 && i == 50) first->kill();
+        auto k = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (c.put(k, "v").ok()) {
+          ++ok;
+        } else {
+          ++failed;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 800);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(router->current(), second->addr());
+}
 
 TEST(Router, FixedAlwaysNamesItsAddress) {
   FixedRouter r("h:1");

@@ -39,6 +39,30 @@ std::string RandomRouter::next_addr() {
   return addrs_[i];
 }
 
+FailoverRouter::FailoverRouter(std::vector<std::string> addrs)
+    : addrs_(std::move(addrs)) {
+  assert(!addrs_.empty());
+}
+
+std::string FailoverRouter::next_addr() {
+  if (addrs_.empty()) return {};
+  int i = current_.load(std::memory_order_acquire);
+  if (i < 0) i = last_.load(std::memory_order_acquire);
+  return addrs_[static_cast<size_t>(i) % addrs_.size()];
+}
+
+std::optional<std::string> FailoverRouter::current() const {
+  const int i = current_.load(std::memory_order_acquire);
+  if (i < 0 || static_cast<size_t>(i) >= addrs_.size()) return std::nullopt;
+  return addrs_[static_cast<size_t>(i)];
+}
+
+void FailoverRouter::set_current(int index, bool moved) {
+  if (index >= 0) last_.store(index, std::memory_order_release);
+  current_.store(index, std::memory_order_release);
+  if (moved) moves_.fetch_add(1, std::memory_order_acq_rel);
+}
+
 Result<std::vector<std::string>> parse_addrs(const std::string& list) {
   constexpr std::string_view kSpace = " \t";
   std::vector<std::string> out;

@@ -651,6 +651,26 @@ void cmd_randomkey(Session& s, Args, ReplyWriter&) {
   s.defer(OpView::random_key(), fmt_bulk_or_null);
 }
 
+// CLOCK [hlc]: this port's hybrid logical clock, at least every version it
+// has stamped or merged; with hlc, the clock observes it first. A client
+// that fails over carries its session's order across this way.
+void cmd_clock(Session& s, Args a, ReplyWriter& w) {
+  uint64_t observe = 0;
+  if (a.size() > 2) {
+    w.error("ERR syntax error");
+    return;
+  }
+  if (a.size() > 1) {
+    auto v = parse_u64(a[1]);
+    if (!v || static_cast<int64_t>(*v) < 0) {
+      w.error("ERR clock value is not an integer or out of range");
+      return;
+    }
+    observe = *v;
+  }
+  s.defer(OpView::clock(observe), fmt_integer);
+}
+
 void cmd_dbsize(Session& s, Args, ReplyWriter&) {
   s.defer(OpView::dbsize(), fmt_integer);
 }
@@ -2699,6 +2719,12 @@ constexpr Command kCommands[] = {
      .acl = acl::categories("keyspace"),
      .summary = "RANDOMKEY: a key picked at random, or nil",
      .run = cmd_randomkey},
+    {.name = "clock",
+     .arity = -1,
+     .flags = flags("fast"),
+     .keys = {},
+     .summary = "CLOCK [hlc]: this port's hybrid clock, after observing hlc",
+     .run = cmd_clock},
     {.name = "dbsize",
      .arity = 1,
      .flags = flags("readonly fast"),

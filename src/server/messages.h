@@ -44,6 +44,7 @@ enum class OpKind : uint8_t {
   kEndCheck,   // -> skipped: where a kCheck's reach ends
   kRandomKey,  // -> value: a live key picked at random, or absent
   kIncrFloat,  // key, increment (text) -> value: the counter's new total
+  kClock,      // [hlc to observe] -> integer: the actor's hybrid clock (CLOCK)
 };
 
 // What a kPersist op asks.

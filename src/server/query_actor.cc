@@ -863,6 +863,25 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
                              : std::nullopt);
       return;
     }
+    case OpKind::kClock: {
+      // A client that moved here hands over the greatest version it has
+      // seen elsewhere, so that its next write here beats its last one
+      // there (docs/VERSIONS.md). Admitted like any version from elsewhere:
+      // nobody can push the clock past the allowed skew.
+      if (uint64_t hlc = op.observe(); hlc != 0) {
+        const kv::Version v{hlc, 0};
+        if (kv::admit(v, clock_.now_ms(), kv::Version{}, options_.admit) !=
+            kv::Admit::kAccept) {
+          out.error("ERR clock value is more than " +
+                    std::to_string(options_.admit.max_skew_ms) +
+                    " ms ahead of this server's clock");
+          return;
+        }
+        clock_.observe(hlc);
+      }
+      out.integer(static_cast<int64_t>(clock_.last()));
+      return;
+    }
     case OpKind::kIncr:
       incr(op.key(), op.delta(), out);
       return;

@@ -150,6 +150,8 @@ class QueryActorTest : public ::testing::Test {
             op.arg, op.count);
       case OpKind::kDbSize:
         return OpView::dbsize();
+      case OpKind::kClock:  // the value to observe in count
+        return OpView::clock(op.count);
       case OpKind::kInfo:
         return OpView::info();
       case OpKind::kPersist:

@@ -176,6 +176,13 @@ OpView OpView::random_key() {
   return op;
 }
 
+OpView OpView::clock(uint64_t hlc) {
+  OpView op;
+  op.kind_ = OpKind::kClock;
+  op.n_ = hlc;
+  return op;
+}
+
 OpView OpView::end_check() {
   OpView op;
   op.kind_ = OpKind::kEndCheck;
@@ -200,7 +207,7 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kIncrFloat) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kClock) ||
       !r.fixed(has_after) || has_after > 1 || !r.fixed(op.flags_) ||
       !r.view(op.a_) || !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();

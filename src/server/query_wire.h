@@ -37,6 +37,8 @@ class OpView {
                      std::string_view pattern, uint64_t count);
   static OpView dbsize();
   static OpView random_key();
+  // CLOCK: the actor's hybrid clock, after observing `hlc` (0: none).
+  static OpView clock(uint64_t hlc);
   // The replica's counters, as name/value items (INFO).
   static OpView info();
   // SAVE, BGSAVE, LASTSAVE.
@@ -112,6 +114,8 @@ class OpView {
   std::string_view increment() const { return b_; }
   // kSetWith, kExpire, kTtl.
   uint8_t flags() const { return flags_; }
+  // kClock: the value to observe (0: none).
+  uint64_t observe() const { return n_; }
   // kSetWith, kExpire: the time (see set_with).
   uint64_t when() const { return n_; }
   // kSet.

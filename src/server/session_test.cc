@@ -10,6 +10,7 @@
 
 #include <filesystem>
 
+#include <array>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -24,6 +25,7 @@
 #include "cmud/client/subscriber.h"
 #include "cmud/common/address.h"
 #include "cmud/common/ascii.h"
+#include "cmud/kv/version.h"
 #include "cmud/resp/resp.h"
 #include "cmud/server/server.h"
 #include "raw_client.h"
@@ -653,6 +655,37 @@ TEST_F(SessionTest, StringCommandsAnswerAsRedisDoes) {
           {{"SETRANGE", "a", "-1", "x"}, "ERR offset is out of range"},
           {{"SETRANGE", "a", "2000000", "x"},
            "ERR string exceeds maximum allowed size (proto-max-bulk-len)"},
+      });
+}
+
+// CLOCK answers the port's hybrid clock: never below a version it stamped,
+// raised by a value to observe (within the allowed skew), and the next
+// write on the port beats what was observed.
+TEST_F(SessionTest, ClockAnswersThePortsClockAndObservesWhatAClientSaw) {
+  RawClient c(port(0));
+  ASSERT_EQ(c.call({"SET", "k", "v"}).str, "OK");
+  const int64_t before = c.call({"CLOCK"}).integer;
+  // Milliseconds in the high 48 bits: a time after 2023.
+  EXPECT_GT(before >> 16, int64_t{1'700'000'000'000});
+  EXPECT_GE(c.call({"CLOCK"}).integer, before);
+  // 30 s ahead is within the default skew (60 s): observed.
+  const int64_t ahead = before + (int64_t{30'000} << 16);
+  EXPECT_EQ(c.call({"CLOCK", std::to_string(ahead)}).integer, ahead);
+  ASSERT_EQ(c.call({"SET", "k", "w"}).str, "OK");
+  EXPECT_GT(c.call({"CLOCK"}).integer, ahead);
+  // The other port's clock is its own (it learns versions by sync).
+  RawClient other(port(1));
+  EXPECT_LT(other.call({"CLOCK", "1"}).integer, ahead);
+  expect_errors(
+      c,
+      {
+          {{"CLOCK", std::to_string(before + (int64_t{3'600'000} << 16))},
+           "ERR clock value is more than 60000 ms ahead of this server's "
+           "clock"},
+          {{"CLOCK", "x"}, "ERR clock value is not an integer or out of range"},
+          {{"CLOCK", "-1"},
+           "ERR clock value is not an integer or out of range"},
+          {{"CLOCK", "1", "2"}, "ERR syntax error"},
       });
 }
 
@@ -1467,6 +1500,82 @@ TEST(SessionPersistence, SaveBgsaveLastsaveAndARestartThatBringsTheStoreBack) {
   EXPECT_EQ(a.call({"GET", "after-save"}).str, "4");
   (*again)->stop();
   std::filesystem::remove_all(dir);
+}
+
+// A session's writes stay in order across a failover, whatever the
+// servers' clocks: the client writes on its server (whose clock runs 30 s
+// ahead of the other's), that server dies, the client writes again on the
+// other, the first comes back from its disk and they sync. The second write
+// wins everywhere: the client carried its clock over (CLOCK). Without
+// that, the first write's version is 30 s ahead and would win.
+TEST(SessionFailover, ASessionsLaterWriteOnTheNextServerWinsEverywhere) {
+  const std::string base = ::testing::TempDir() + "cmud-failover-" +
+                           std::to_string(::getpid()) + "-";
+  std::array<ServerConfig, 2> config;
+  std::array<std::unique_ptr<Server>, 2> server;
+  for (size_t i = 0; i < 2; ++i) {
+    std::filesystem::remove_all(base + std::to_string(i));
+    config[i].port = 0;
+    config[i].actors = 2;
+    config[i].serialize_local_messages = true;
+    config[i].data_dir = base + std::to_string(i);
+    config[i].fsync = durable::Fsync::kAlways;
+    if (i == 1) config[i].join = {server[0]->description()};
+    auto s = Server::start(config[i]);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    server[i] = std::move(*s);
+  }
+  auto router =
+      std::make_shared<client::FailoverRouter>(std::vector<std::string>{
+          server[0]->query_addrs()[0], server[1]->query_addrs()[0]});
+  client::ClientOptions options;
+  options.timeout = 5s;
+  auto session = std::make_unique<client::Client>(router, options);
+  ASSERT_TRUE(session->get("k").ok());
+  const size_t first = router->current() == server[0]->query_addrs()[0] ? 0 : 1;
+  const size_t second = 1 - first;
+  {
+    // The first server's clock runs 30 s ahead.
+    RawClient raw(server[first]->query_addrs()[0]);
+    const auto ahead = kv::Version::pack(kv::wall_clock_ms() + 30'000, 0);
+    ASSERT_EQ(raw.call({"CLOCK", std::to_string(ahead)}).integer,
+              static_cast<int64_t>(ahead));
+  }
+  ASSERT_TRUE(session->put("k", "first").ok());
+  server[first]->stop();
+  server[first].reset();
+  ASSERT_TRUE(session->put("k", "second").ok());
+  EXPECT_EQ(router->current(), server[second]->query_addrs()[0]);
+  EXPECT_EQ(router->moves(), 1u);
+  // Back from its disk, joined to the other.
+  config[first].join = {server[second]->description()};
+  auto back = Server::start(config[first]);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  server[first] = std::move(*back);
+  std::vector<std::string> ports;
+  for (const auto& s : server) {
+    for (const auto& a : s->query_addrs()) ports.push_back(a);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  std::string seen;
+  bool everywhere = false;
+  while (!everywhere && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    everywhere = true;
+    seen.clear();
+    for (const auto& p : ports) {
+      RawClient raw(p);
+      auto v = raw.call({"GET", "k"});
+      seen += p + "=" + v.str + " ";
+      everywhere = everywhere && v.str == "second";
+    }
+  }
+  EXPECT_TRUE(everywhere) << seen;
+  session.reset();
+  for (auto& s : server) s->stop();
+  for (size_t i = 0; i < 2; ++i) {
+    std::filesystem::remove_all(base + std::to_string(i));
+  }
 }
 
 TEST(SessionPersistence, WithoutADataDirSaveSaysPersistenceIsOff) {

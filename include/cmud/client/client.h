@@ -72,11 +72,74 @@ class RandomRouter : public Router {
   std::mt19937_64 rng_;  // guarded by mu_
 };
 
+// Several servers, one at a time: a Client given this router fails over
+// (see FailoverOptions). next_addr() names the server in use (the first
+// address while none is chosen yet). The client's I/O thread moves it;
+// any thread may read it. Thread-safe.
+class FailoverRouter : public Router {
+ public:
+  // REQUIRES: !addrs.empty().
+  explicit FailoverRouter(std::vector<std::string> addrs);
+  std::string next_addr() override;
+
+  const std::vector<std::string>& addrs() const { return addrs_; }
+  // The server in use; nullopt while the client is choosing one.
+  std::optional<std::string> current() const;
+  // How often the client moved to another server after its first choice.
+  uint64_t moves() const { return moves_.load(std::memory_order_acquire); }
+
+  // For the client: index of the server chosen (or -1: choosing); `moved`
+  // counts a move.
+  void set_current(int index, bool moved);
+
+ private:
+  const std::vector<std::string> addrs_;
+  std::atomic<int> current_{-1};
+  std::atomic<int> last_{0};  // the last chosen (next_addr while choosing)
+  std::atomic<uint64_t> moves_{0};
+};
+
 // Splits "h:p,h:p" into addresses; kInvalidArgument when one is malformed
 // (empty host or port, port not a number in 1..65535) or the list is empty.
 // Spaces around an address are dropped; IPv6 hosts go in brackets:
 // "[::1]:6000".
 Result<std::vector<std::string>> parse_addrs(const std::string& list);
+
+// How a Client with a FailoverRouter picks its server and leaves it.
+//
+// - Choosing: every candidate is sent a PING on a connection of its own;
+//   the nearest healthy server wins (the lowest round trip; the earlier in
+//   the list among those within twice the best, or 50 ms of it). Until one
+//   answers,
+//   requests wait (each until its own deadline).
+// - Staying: every request goes to the chosen server, so one query actor
+//   stamps a session's writes in order and the session reads its writes.
+//   The client never moves back on its own.
+// - Leaving: a request that fails for the network (refused, reset, closed,
+//   no reply in time) makes the client choose among the others and send
+//   that request once more there. A server that hangs (a stopped process
+//   still accepts connections) is found by its silence: a request
+//   unanswered for hang_after makes the client PING the server apart, and
+//   no PONG within probe_timeout counts as a failure. Requests in flight
+//   on the server left are sent once more to the new one: a write whose
+//   reply was lost may thus run twice, or late on the old server when it
+//   wakes (as with any client, an unanswered write's fate is unknown).
+// - Order across a move: with carry_order, every request is followed by
+//   CLOCK on its connection and its reply is handed over once CLOCK's has
+//   come, so the client knows the greatest version its session has read
+//   or written; every connection to a new server first says CLOCK <that>,
+//   and the session's next write there beats all of them, whatever the
+//   servers' clocks. Against a server without CLOCK (plain Redis) it
+//   switches itself off.
+struct FailoverOptions {
+  std::chrono::milliseconds hang_after{1000};
+  std::chrono::milliseconds probe_timeout{1000};
+  bool carry_order = true;
+  // When no server answers: wait (probing again every probe_timeout / 4)
+  // until each request's deadline, as a session outliving a restart wants;
+  // or fail at once, as a one-shot command wants.
+  bool wait_for_a_server = true;
+};
 
 struct ClientOptions {
   // A request with no reply within this time fails with kTimeout (and the
@@ -93,12 +156,15 @@ struct ClientOptions {
   // (tls::client_context: the server's certificate is verified against its
   // CA; ours is sent when the server asks). Null: plain TCP.
   std::shared_ptr<tls::Context> tls{};
+  // Used with a FailoverRouter only.
+  FailoverOptions failover{};
 };
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 // Thread-safe: any number of threads may issue requests at once; each
-// request is one RESP command on a pooled connection to router->next_addr().
+// request is one RESP command on a pooled connection to router->next_addr()
+// (with a FailoverRouter, to the server it chose: see FailoverOptions).
 // Network and protocol errors come back as non-OK results (kUnavailable,
 // kTimeout, kProtocol); a server error reply as kInternal with its text.
 class Client {
