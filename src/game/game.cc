@@ -90,7 +90,18 @@ Reply Game::execute(std::string_view line) {
   }
   words.erase(words.begin());
   out.append(cmd->run(session, words));
+  note_move(out);
   return {out, session.quitting()};
+}
+
+void Game::note_move(Text& out) {
+  Storage& store = session_->store();
+  const uint64_t moves = store.moves();
+  if (moves == moves_seen_) return;
+  moves_seen_ = moves;
+  out.line("(Your campus server stopped answering; you are now on " +
+               store.current_addr() + ". Play on.)",
+           Style::kDim);
 }
 
 Reply Game::live() {
@@ -118,6 +129,7 @@ Reply Game::poll() {
     offline_ = false;
     out.line("(Back in touch with the campus servers.)", Style::kDim);
   }
+  note_move(out);
   return {out};
 }
 

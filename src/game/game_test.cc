@@ -56,6 +56,30 @@ TEST_F(GameTest, ANewPlayerStartsAsAnUndergraduateWithOneCpuAtTheGate) {
   EXPECT_EQ(ann->prompt(), "ann@gate> ");
 }
 
+// A store that moved to another server (as ClientStorage does when its
+// server fails) is told to the player once, after the command's own text.
+TEST(GameMoves, ThePlayerIsToldOnceWhenTheStoreMovedToAnotherServer) {
+  class MovingStorage : public MemoryStorage {
+   public:
+    std::string current_addr() const override { return addr; }
+    uint64_t moves() const override { return n; }
+    std::string addr = "127.0.0.1:6001";
+    uint64_t n = 0;
+  } store;
+  ManualClock clock;
+  Game g(store, clock, GameConfig{.seed = 1, .session = ""});
+  ASSERT_TRUE(g.login("ann").ok());
+  EXPECT_THAT(g.execute("look").text.plain(), Not(HasSubstr("now on")));
+  store.addr = "127.0.0.1:6012";
+  store.n = 1;
+  const std::string moved = g.execute("look").text.plain();
+  EXPECT_THAT(moved, HasSubstr("you are now on 127.0.0.1:6012"));
+  EXPECT_LT(moved.find("Gate"), moved.find("now on"));
+  EXPECT_THAT(g.execute("look").text.plain(), Not(HasSubstr("now on")));
+  store.n = 2;
+  EXPECT_THAT(g.poll().text.plain(), HasSubstr("you are now on"));
+}
+
 TEST_F(GameTest, AReturningPlayerIsWelcomedBackWithStats) {
   Player p;
   p.name = "ann";

@@ -3,7 +3,7 @@
 # config), types with send-keys and reads the screen with capture-pane:
 # the prompt, tab completion, history, colours on a terminal and none with
 # NO_COLOR, messages from another player appearing while idle, a storage
-# server dying mid-game, and clean exits (quit, Ctrl-D, Ctrl-C). Starts its
+# server dying mid-game, failing over when a server hangs, and clean exits (quit, Ctrl-D, Ctrl-C). Starts its
 # own cmud-server on free ports; every wait is bounded; every process it
 # starts is stopped on exit.
 # Usage: terminal_test.sh BIN_DIR
@@ -180,6 +180,32 @@ expect_screen fay "the game keeps running after it" 'solve \[rounds\]'
 if [[ $(last_line fay) =~ ^fay@gate\>\ ?$ ]]; then pass; else fail "prompt after the error" fay; fi
 tm send-keys -t fay 'quit' Enter
 expect_exit0 fay "quit exits with status 0 while the store is down"
+
+# --- Failover: the player's server hangs (SIGSTOP: it still accepts
+# connections, answers nothing); the next command succeeds on the other
+# server within 3 s, and the player is told where the game went.
+start_server side --actors 1 --join "$(cat "$tmp/main.json")"
+side_ports=$(query_ports "$tmp/side.json")
+play hal -s "$side_ports,$servers" --name hal --fast --seed 3
+expect_screen hal "the prompt before the hang" '^hal@gate> ?$' 10
+tm send-keys -t hal 'mine 1' Enter
+expect_screen hal "mining on the first server" 'You have [0-9]+ coin' 5
+kill -STOP "$side_pid"
+tm send-keys -t hal 'stats' Enter
+if wait_screen hal 'you are now on 127\.0\.0\.1:' 4 &&
+   wait_screen hal 'hal, Undergraduate' 1; then
+  pass
+else
+  fail "a hung server: the next command succeeds elsewhere within 3 s" hal
+fi
+if screen hal | grep -q 'campus network is having a moment'; then
+  fail "no storage error while moving" hal
+else
+  pass
+fi
+tm send-keys -t hal 'quit' Enter
+expect_exit0 hal "quit after the move"
+kill -CONT "$side_pid"
 
 # --- Not a terminal: commands from stdin, the first line is the name, no
 # colour, no prompt; an invalid --name is an error.

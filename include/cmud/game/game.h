@@ -94,7 +94,11 @@ class Game {
   // (src/game/session.h); the commands themselves are a table of functions
   // over it (src/game/command.h).
   std::unique_ptr<PlayerSession> session_;
-  bool offline_ = false;  // the last idle poll failed
+  bool offline_ = false;     // the last idle poll failed
+  uint64_t moves_seen_ = 0;  // store moves the player was told of
+
+  // Tells the player when the store moved to another server.
+  void note_move(Text& out);
 };
 
 }  // namespace cmud::game

@@ -67,16 +67,21 @@ class Storage {
   }
   // A feed of live messages; null when the store has none.
   virtual std::unique_ptr<Feed> open_feed() { return nullptr; }
+  // Where requests go now ("" for a store with no address), and how often
+  // that changed because a server failed: the game tells the player.
+  virtual std::string current_addr() const { return {}; }
+  virtual uint64_t moves() const { return 0; }
 };
 
 // The real store through cmud::client. Thread-safe.
 //
-// Stickiness: every request goes to the same query port (the first
-// address) until one fails with a network error; then the store moves to
-// the next address and retries that request once there. Pinning one query
-// actor gives a player read-your-writes and keeps the player's own
-// successive writes in order (two actors could stamp two quick writes in
-// the opposite order before they sync).
+// Stickiness: every request goes to one query port (the nearest that
+// answers) until it fails or hangs; then the store moves to the nearest
+// other and retries that request once there (client::FailoverRouter).
+// Pinning one query actor gives a player read-your-writes and keeps the
+// player's own successive writes in order (two actors could stamp two
+// quick writes in the opposite order before they sync); across a move the
+// client carries the order with CLOCK (client.h, FailoverOptions).
 class ClientStorage : public Storage {
  public:
   // `addrs`: "host:port[,host:port...]" (see client::parse_addrs).
@@ -97,19 +102,16 @@ class ClientStorage : public Storage {
   std::unique_ptr<Feed> open_feed() override;
 
   // The address requests go to now.
-  std::string current_addr() const;
+  std::string current_addr() const override;
+  // How often the store moved to another server.
+  uint64_t moves() const override;
 
  private:
-  class StickyRouter;
   class ClientFeed;
-  ClientStorage(std::shared_ptr<StickyRouter> router,
+  ClientStorage(std::shared_ptr<client::FailoverRouter> router,
                 client::ClientOptions options);
-  // Runs op; on a network error moves to the next address and runs it once
-  // more.
-  template <class Op>
-  auto with_failover(Op op) -> decltype(op());
 
-  std::shared_ptr<StickyRouter> router_;
+  std::shared_ptr<client::FailoverRouter> router_;
   // The live feed signs in and speaks TLS too.
   const client::Credentials credentials_;
   const std::shared_ptr<tls::Context> tls_;
