@@ -53,6 +53,8 @@ Text cmd_stats(PlayerSession& s, const Args& args);
 Text cmd_problem(PlayerSession& s, const Args& args);
 Text cmd_solve(PlayerSession& s, const Args& args);
 Text cmd_say(PlayerSession& s, const Args& args);
+Text cmd_emote(PlayerSession& s, const Args& args);
+Text cmd_tell(PlayerSession& s, const Args& args);
 Text cmd_who(PlayerSession& s, const Args& args);
 Text cmd_top(PlayerSession& s, const Args& args);
 Text cmd_give(PlayerSession& s, const Args& args);

@@ -61,6 +61,16 @@ inline std::string rest_after_first_word(std::string_view line) {
   return std::string(line.substr(j + 1));
 }
 
+// After a message cut to kMaxSay (`kept` of `whole`): says so.
+inline void note_cut(Text& t, const std::string& kept,
+                     const std::string& whole) {
+  if (kept.size() < whole.size()) {
+    t.line("(Only the first " + std::to_string(kMaxSay) +
+               " bytes were sent; send the rest again.)",
+           Style::kDim);
+  }
+}
+
 // Cuts s to at most n bytes without splitting a UTF-8 character.
 inline std::string cut_utf8(std::string s, size_t n) {
   if (s.size() <= n) return s;

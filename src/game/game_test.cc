@@ -255,6 +255,60 @@ TEST_F(GameTest, SayIsHeardInTheSamePlaceOnly) {
   EXPECT_THAT(run(*bob, "inv"), HasSubstr("ann says: \"again\""));
 }
 
+TEST_F(GameTest, EmoteIsSeenInTheSamePlaceOnly) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  auto carol = join("carol");
+  run(*carol, "move quad");
+  bob->poll();
+  carol->poll();
+  clock_.advance(10ms);
+  EXPECT_THAT(run(*ann, "emote waves at everyone"),
+              HasSubstr("ann waves at everyone"));
+  EXPECT_THAT(bob->poll().text.plain(), HasSubstr("ann waves at everyone"));
+  EXPECT_THAT(carol->poll().text.plain(), Not(HasSubstr("waves")));
+  EXPECT_THAT(run(*ann, "me yawns"), HasSubstr("ann yawns"));
+  EXPECT_THAT(run(*ann, "emote"), HasSubstr("Emote what?"));
+}
+
+TEST_F(GameTest, TellReachesOnlyThatPlayerWhereverTheyAre) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  auto carol = join("carol");
+  run(*carol, "move roof");
+  bob->poll();
+  carol->poll();
+  clock_.advance(10ms);
+  EXPECT_THAT(run(*ann, "tell carol   meet me  at the gate"),
+              HasSubstr("You tell carol: \"meet me  at the gate\""));
+  EXPECT_THAT(carol->poll().text.plain(),
+              HasSubstr("ann tells you: \"meet me  at the gate\""));
+  EXPECT_THAT(bob->poll().text.plain(), Not(HasSubstr("meet me")));
+  // Shown once; the next command shows a new one.
+  EXPECT_THAT(carol->poll().text.plain(), Not(HasSubstr("meet me")));
+  run(*ann, "whisper carol psst");
+  EXPECT_THAT(run(*carol, "inv"), HasSubstr("ann tells you: \"psst\""));
+  EXPECT_THAT(run(*ann, "tell nobody hi"),
+              HasSubstr("no student called nobody"));
+  EXPECT_THAT(run(*ann, "tell ann hi"), HasSubstr("mutter to yourself"));
+  EXPECT_THAT(run(*ann, "tell carol"), HasSubstr("tell <player> <text>"));
+  EXPECT_THAT(run(*ann, "tell bad/name hi"), HasSubstr("not a player's name"));
+}
+
+TEST_F(GameTest, LookAtAPlayerHereShowsTheirRankAndHardware) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  auto carol = join("carol");
+  run(*carol, "move cafe");
+  const std::string at_bob = run(*ann, "look bob");
+  EXPECT_THAT(at_bob, HasSubstr("bob, Undergraduate."));
+  EXPECT_THAT(at_bob, HasSubstr("(power 1)"));
+  EXPECT_THAT(run(*ann, "look Carol"), HasSubstr("You do not see carol here"));
+  EXPECT_THAT(run(*ann, "l nobody"), HasSubstr("no student called nobody"));
+  EXPECT_THAT(run(*ann, "look ann"), HasSubstr("ann, Undergraduate."));
+  EXPECT_THAT(run(*ann, "look"), HasSubstr("Here: bob"));
+}
+
 TEST_F(GameTest, LiveMessagesArriveAtOnceWithoutReadingTheStore) {
   auto ann = join("ann");
   auto bob = join("bob");
@@ -620,7 +674,7 @@ TEST_F(GameTest, ALongSayIsCutAndThePlayerIsTold) {
   auto ann = join("ann");
   std::string out = run(*ann, "say " + std::string(400, 'a'));
   EXPECT_THAT(out, HasSubstr("You say: \"" + std::string(300, 'a') + "\""));
-  EXPECT_THAT(out, HasSubstr("Only the first 300 bytes were said"));
+  EXPECT_THAT(out, HasSubstr("Only the first 300 bytes were sent"));
   EXPECT_THAT(run(*ann, "say short"), Not(HasSubstr("Only the first")));
 }
 

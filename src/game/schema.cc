@@ -116,6 +116,16 @@ std::string news(int64_t at_ms, std::string_view name, std::string_view nonce) {
 std::string news_prefix(int64_t minute) {
   return root("news") + std::to_string(minute) + "/";
 }
+std::string tell(std::string_view to, int64_t at_ms, std::string_view from,
+                 std::string_view nonce) {
+  return tell_prefix(to, at_ms / kMinuteMs) + stamp(at_ms, from, nonce);
+}
+std::string tell_prefix(std::string_view to, int64_t minute) {
+  return tell_channel(to) + "/" + std::to_string(minute) + "/";
+}
+std::string tell_channel(std::string_view to) {
+  return root("tell") + std::string(to);
+}
 std::string say_channel(std::string_view place) {
   return root("say") + std::string(place);
 }

@@ -326,17 +326,17 @@ Status PlayerSession::read_messages(Text& out) {
   (void)read_live(lines);  // best effort: the keys below are the truth
   int64_t first = (now - kMessageLookbackMs) / keys::kMinuteMs;
   int64_t last = now / keys::kMinuteMs;
-  std::vector<std::string> prefixes;
+  std::vector<std::pair<std::string, Heard>> prefixes;
   for (int64_t m = first; m <= last; ++m) {
-    prefixes.push_back(keys::say_prefix(player_->place, m));
-    prefixes.push_back(keys::news_prefix(m));
+    prefixes.emplace_back(keys::say_prefix(player_->place, m), Heard::kSaid);
+    prefixes.emplace_back(keys::news_prefix(m), Heard::kNews);
+    prefixes.emplace_back(keys::tell_prefix(name_, m), Heard::kTold);
   }
-  for (const std::string& prefix : prefixes) {
+  for (const auto& [prefix, heard] : prefixes) {
     auto got = store_.list(prefix);
     if (!got.ok()) return got.status();
-    bool news = prefix.find("/news/") != std::string::npos;
     for (const auto& [key, value] : *got) {
-      show_message(key, value, news, now, lines);
+      show_message(key, value, heard, now, lines);
     }
   }
   for (auto it = seen_messages_.begin(); it != seen_messages_.end();) {
@@ -351,8 +351,8 @@ Status PlayerSession::follow_place() {
   if (!feed_ || !player_ || feed_place_ == player_->place) {
     return Status::ok_status();
   }
-  Status s =
-      feed_->listen({keys::say_channel(player_->place), keys::news_channel()});
+  Status s = feed_->listen({keys::say_channel(player_->place),
+                            keys::news_channel(), keys::tell_channel(name_)});
   if (s.ok()) feed_place_ = player_->place;
   return s;
 }
@@ -379,7 +379,7 @@ Status PlayerSession::recent_lines(Text& out) {
   }
   int64_t since = std::exchange(listen_since_ms_, 0);
   for (auto it = shown.rbegin(); it != shown.rend(); ++it) {
-    show_message((*it)->first, (*it)->second, false, now, out);
+    show_message((*it)->first, (*it)->second, Heard::kSaid, now, out);
   }
   listen_since_ms_ = since;
   return Status::ok_status();
@@ -398,34 +398,47 @@ Status PlayerSession::read_live(Text& out) {
   // they walked out may still arrive.
   std::string here = keys::say_channel(player_->place) + "/";
   std::string news = keys::news_channel() + "/";
+  std::string told = keys::tell_channel(name_) + "/";
   for (const std::string& payload : *got) {
     size_t cut = payload.find('\n');
     if (cut == std::string::npos) continue;
     std::string key = payload.substr(0, cut);
-    bool is_news = key.starts_with(news);
-    if (!is_news && !key.starts_with(here)) continue;
-    show_message(key, std::string_view(payload).substr(cut + 1), is_news, now,
+    Heard heard;
+    if (key.starts_with(news)) {
+      heard = Heard::kNews;
+    } else if (key.starts_with(told)) {
+      heard = Heard::kTold;
+    } else if (key.starts_with(here)) {
+      heard = Heard::kSaid;
+    } else {
+      continue;
+    }
+    show_message(key, std::string_view(payload).substr(cut + 1), heard, now,
                  out);
   }
   return Status::ok_status();
 }
 
 void PlayerSession::show_message(const std::string& key, std::string_view value,
-                                 bool news, int64_t now, Text& lines) {
+                                 Heard heard, int64_t now, Text& lines) {
   if (seen_messages_.count(key)) return;
   auto m = decode_message(value);
   if (!m.ok() || !validate_name(m->from).ok() || m->from == name_ ||
-      m->at_ms < listen_since_ms_) {
+      (m->at_ms < listen_since_ms_ && heard != Heard::kTold)) {
     seen_messages_[key] = m.ok() ? m->at_ms : now;
     return;
   }
   seen_messages_[key] = m->at_ms;
   known_players_.insert(m->from);
   std::string text = cut_utf8(sanitize(m->text), kMaxSay);
-  if (news) {
+  if (heard == Heard::kNews) {
     lines.add("[campus news] ", Style::kDim)
         .add(m->from, Style::kPlayer)
         .line(" " + text);
+  } else if (heard == Heard::kTold) {
+    lines.add(m->from, Style::kPlayer)
+        .add(" tells you: ")
+        .line("\"" + text + "\"", Style::kSpeech);
   } else if (m->emote) {
     lines.add(m->from, Style::kPlayer).line(" " + text, Style::kDim);
   } else {
@@ -473,6 +486,13 @@ Status PlayerSession::post(std::string_view place, std::string_view text,
   Message m{name_, std::string(text), now, emote};
   return send_message(keys::say(place, now, name_, nonce()), m,
                       keys::say_channel(place));
+}
+
+Status PlayerSession::post_tell(std::string_view to, std::string_view text) {
+  int64_t now = clock_.now_ms();
+  Message m{name_, std::string(text), now, false};
+  return send_message(keys::tell(to, now, name_, nonce()), m,
+                      keys::tell_channel(to));
 }
 
 Status PlayerSession::post_news(std::string_view text) {

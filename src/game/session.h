@@ -97,6 +97,8 @@ class PlayerSession {
   // at once, since the hit key is the truth about damage.
   void record_hit(int64_t term, int64_t damage);
   Status post(std::string_view place, std::string_view text, bool emote);
+  // A message only `to` sees (tell).
+  Status post_tell(std::string_view to, std::string_view text);
   Status heartbeat(bool left = false);
   // Messages published nearby since the last call (the store's feed), at
   // once; the keys are read anyway by sync().
@@ -116,7 +118,8 @@ class PlayerSession {
   Status read_messages(Text& out);
   // Adds one stored message to `lines` unless it was shown already, is the
   // player's own, or is older than listen_since_ms_.
-  void show_message(const std::string& key, std::string_view value, bool news,
+  enum class Heard { kSaid, kNews, kTold };
+  void show_message(const std::string& key, std::string_view value, Heard heard,
                     int64_t now, Text& lines);
   // At login: the last few lines said where the player is, from the
   // stored messages.

@@ -58,10 +58,15 @@ std::string say(std::string_view place, int64_t at_ms, std::string_view name,
 std::string say_prefix(std::string_view place, int64_t minute);
 std::string news(int64_t at_ms, std::string_view name, std::string_view nonce);
 std::string news_prefix(int64_t minute);
+// A message to one player (tell): game/tell/<to>/<minute>/<at>-<from>-<nonce>.
+std::string tell(std::string_view to, int64_t at_ms, std::string_view from,
+                 std::string_view nonce);
+std::string tell_prefix(std::string_view to, int64_t minute);
 // Pub/sub channels on which each message is also published, so players
 // nearby see it at once ("<key>\n<message JSON>"); the keys stay the truth.
 std::string say_channel(std::string_view place);
 std::string news_channel();
+std::string tell_channel(std::string_view to);
 
 // The valid player name that is the whole rest of `key` after `prefix`.
 std::optional<std::string> name_after(std::string_view prefix,

@@ -50,7 +50,50 @@ Text who_is_here(const PlayerSession& s, const KeyValues& players,
 
 }  // namespace
 
-Text cmd_look(PlayerSession& s, const Args&) {
+// look <player>: their rank and hardware, if they are here.
+Text look_at(PlayerSession& s, const std::string& who) {
+  Text t;
+  auto name = normalize_name(who);
+  if (!name.ok()) {
+    t.line("That is not a player's name: " + name.status().message() + ".");
+    return t;
+  }
+  Player p = s.me();
+  if (*name != s.name()) {
+    auto stored = s.store().get(keys::player(*name));
+    if (!stored.ok()) return s.storage_trouble(stored.status(), "");
+    auto decoded = stored->has_value()
+                       ? decode_player(**stored)
+                       : Result<Player>(Status(ErrorCode::kNotFound, "absent"));
+    if (!decoded.ok()) {
+      t.line("The registrar has no student called " + *name + ".");
+      return t;
+    }
+    if (decoded->place != s.me().place) {
+      t.line("You do not see " + *name + " here.");
+      return t;
+    }
+    s.remember_player(*name);
+    p = std::move(*decoded);
+  }
+  t.add(p.name, Style::kPlayer)
+      .add(", " + std::string(rank_info(p.rank).name))
+      .line(".");
+  bool any = false;
+  for (size_t i = 0; i < kHardwareCount; ++i) {
+    if (p.hardware[i] <= 0) continue;
+    t.add(any ? ", " : "Carries ")
+        .add(with_commas(p.hardware[i]) + " " + hardware_name(i, p.hardware[i]),
+             Style::kItem);
+    any = true;
+  }
+  t.line(any ? " (power " + with_commas(total_power(p.hardware)) + ")."
+             : "Carries nothing but a pencil.");
+  return t;
+}
+
+Text cmd_look(PlayerSession& s, const Args& args) {
+  if (!args.empty()) return look_at(s, args[0]);
   const PlaceInfo* place = find_place(s.me().place);
   Text t;
   t.line(capitalized(std::string(place->name)), Style::kPlace);

@@ -21,11 +21,7 @@ Text cmd_say(PlayerSession& s, const Args&) {
     return s.storage_trouble(status, "Nobody heard you.");
   }
   t.add("You say: ").line("\"" + text + "\"", Style::kSpeech);
-  if (text.size() < whole.size()) {
-    t.line("(Only the first " + std::to_string(kMaxSay) +
-               " bytes were said; say the rest again.)",
-           Style::kDim);
-  }
+  note_cut(t, text, whole);
   return t;
 }
 

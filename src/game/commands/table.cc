@@ -20,9 +20,13 @@ const CommandRow kTable[] = {
      .needs_login = false,
      .needs_store = false,
      .complete = &complete_help},
-    {.info = {"look", "", "where you are and who is here",
-              "Describes your place and the players there now.", "l"},
-     .run = &cmd_look},
+    {.info = {"look", "[player]",
+              "where you are and who is here, or a player here",
+              "Describes your place and the players there now; look <player> "
+              "shows the rank and hardware of a player in the same place.",
+              "l"},
+     .run = &cmd_look,
+     .complete = &complete_give},
     {.info =
          {"move", "<place>", "walk to a place (see map)",
           "Walks to a place on campus. Everyone there sees you arrive. Places: "
@@ -87,6 +91,16 @@ const CommandRow kTable[] = {
           "Everyone in your place sees it at once (or on their next command).",
           "'"},
      .run = &cmd_say},
+    {.info = {"emote", "<action>", "act, for everyone in the same place",
+              "emote waves: everyone in your place sees \"<you> waves\".",
+              "me"},
+     .run = &cmd_emote},
+    {.info = {"tell", "<player> <text>", "speak to one player, anywhere",
+              "Only that player sees it, wherever on campus they are (at "
+              "once, or on their next command).",
+              "whisper"},
+     .run = &cmd_tell,
+     .complete = &complete_give},
     {.info =
          {"who", "", "who has been around in the last 5 minutes",
           "Lists players whose client has been running recently, with their "
