@@ -142,10 +142,12 @@ play cat -s "$servers" --name cat --fast
 expect_screen cat "the prompt for the listener" '^cat@gate> ?$' 10
 tm send-keys -t cat 'say half-typ'
 sleep 0.3
-printf 'say hello from a script\nquit\n' |
+printf 'say hello from a script\nemote waves\ntell cat psst\nquit\n' |
   "$bin/cmud" -s "$servers" --name dan --fast >"$tmp/dan.out" 2>&1
 expect_screen cat "an idle player sees a message without typing" \
   'dan says: "hello from a script"' 5
+expect_screen cat "an emote shows as an action" '^dan waves$' 5
+expect_screen cat "a tell reaches its player" 'dan tells you: "psst"' 5
 if wait_screen cat '^cat@gate> say half-typ$' 3; then
   pass
 else
