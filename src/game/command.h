@@ -44,6 +44,8 @@ const CommandRow* find_command(std::string_view word);
 Text cmd_help(PlayerSession& s, const Args& args);
 Text cmd_look(PlayerSession& s, const Args& args);
 Text cmd_move(PlayerSession& s, const Args& args);
+// north, south, east, west, up, down: the command word is the direction.
+Text cmd_go(PlayerSession& s, const Args& args);
 Text cmd_map(PlayerSession& s, const Args& args);
 Text cmd_mine(PlayerSession& s, const Args& args);
 Text cmd_shop(PlayerSession& s, const Args& args);

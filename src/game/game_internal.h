@@ -108,6 +108,17 @@ inline std::string place_name(std::string_view id) {
   return p ? std::string(p->name) : std::string(id);
 }
 
+// "north to the Quad, east to the Campus Store": where a place's exits
+// lead.
+inline std::string exits_phrase(std::string_view place) {
+  std::string out;
+  for (const Exit& e : exits(place)) {
+    if (!out.empty()) out += ", ";
+    out += std::string(e.direction) + " to " + place_name(e.to);
+  }
+  return out;
+}
+
 inline std::string capitalized(std::string s) {
   if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') {
     s[0] = static_cast<char>(s[0] - 'a' + 'A');

@@ -38,6 +38,15 @@ class GameTest : public ::testing::Test {
     return g.execute(line).text.plain();
   }
 
+  // Walks g's player to `place`, one path at a time.
+  void go(Game& g, std::string_view place) {
+    for (std::string_view step : route(g.player()->place, place)) {
+      EXPECT_THAT(run(g, "move " + std::string(step)),
+                  HasSubstr("You walk to"));
+    }
+    EXPECT_EQ(g.player()->place, place);
+  }
+
   MemoryStorage store_;
   ManualClock clock_;
 };
@@ -275,7 +284,7 @@ TEST_F(GameTest, TellReachesOnlyThatPlayerWhereverTheyAre) {
   auto ann = join("ann");
   auto bob = join("bob");
   auto carol = join("carol");
-  run(*carol, "move roof");
+  go(*carol, "roof");
   bob->poll();
   carol->poll();
   clock_.advance(10ms);
@@ -299,7 +308,7 @@ TEST_F(GameTest, LookAtAPlayerHereShowsTheirRankAndHardware) {
   auto ann = join("ann");
   auto bob = join("bob");
   auto carol = join("carol");
-  run(*carol, "move cafe");
+  go(*carol, "cafe");
   const std::string at_bob = run(*ann, "look bob");
   EXPECT_THAT(at_bob, HasSubstr("bob, Undergraduate."));
   EXPECT_THAT(at_bob, HasSubstr("(power 1)"));
@@ -363,20 +372,56 @@ TEST_F(GameTest, MovingIsSeenByBothPlaces) {
   auto ann = join("ann");
   auto bob = join("bob");
   auto carol = join("carol");
-  run(*carol, "move library");
+  run(*carol, "move quad");
   bob->poll();
   carol->poll();
   clock_.advance(10ms);
-  std::string out = run(*ann, "move library");
-  EXPECT_THAT(out, HasSubstr("You walk to the Library"));
+  std::string out = run(*ann, "move quad");
+  EXPECT_THAT(out, HasSubstr("You walk to the Quad"));
   EXPECT_THAT(out, HasSubstr("Here: carol"));
-  EXPECT_THAT(bob->poll().text.plain(),
-              HasSubstr("ann leaves for the Library"));
+  EXPECT_THAT(out, HasSubstr("Exits: north to the Library, south to the "
+                             "Main Gate, east to Cafe Dijkstra, west to "
+                             "Turing Lecture Hall."));
+  EXPECT_THAT(bob->poll().text.plain(), HasSubstr("ann leaves for the Quad"));
   EXPECT_THAT(carol->poll().text.plain(),
               HasSubstr("ann arrives from the Main Gate"));
   EXPECT_THAT(run(*ann, "move narnia"), HasSubstr("no such place"));
-  EXPECT_THAT(run(*ann, "move library"), HasSubstr("already"));
-  EXPECT_EQ(ann->prompt(), "ann@library> ");
+  EXPECT_THAT(run(*ann, "move quad"), HasSubstr("already"));
+  EXPECT_EQ(ann->prompt(), "ann@quad> ");
+}
+
+TEST_F(GameTest, OnlyNeighbouringPlacesAreOneMoveAwayAndDirectionsWalk) {
+  auto ann = join("ann");
+  EXPECT_THAT(run(*ann, "move roof"),
+              HasSubstr("The Roof is not next to here. The way: north to the "
+                        "Quad, then east to Cafe Dijkstra, then east to the "
+                        "Off-By-One Bridge, then north to the Faculty "
+                        "Corridor, then up to the Roof."));
+  EXPECT_EQ(ann->player()->place, "gate");
+  EXPECT_THAT(run(*ann, "west"), HasSubstr("You cannot go west from here. "
+                                           "Exits: north to the Quad, east "
+                                           "to the Campus Store."));
+  EXPECT_THAT(run(*ann, "n"), HasSubstr("You walk to the Quad"));
+  EXPECT_THAT(run(*ann, "north"), HasSubstr("You walk to the Library"));
+  EXPECT_THAT(run(*ann, "d"), HasSubstr("You walk to the Basement Lab"));
+  EXPECT_THAT(run(*ann, "up"), HasSubstr("You walk to the Library"));
+  EXPECT_THAT(run(*ann, "go"), HasSubstr("Move where? From here: south to "
+                                         "the Quad, down to the Basement "
+                                         "Lab."));
+  EXPECT_EQ(ann->player()->place, "library");
+  // Every path leads both ways, and every place can be reached.
+  for (const auto& from : places()) {
+    for (const Exit& e : exits(from.id)) {
+      bool back = false;
+      for (const Exit& r : exits(e.to)) back |= r.to == from.id;
+      EXPECT_TRUE(back) << from.id << " -> " << e.to;
+    }
+    for (const auto& to : places()) {
+      if (to.id != from.id) {
+        EXPECT_FALSE(route(from.id, to.id).empty()) << from.id << to.id;
+      }
+    }
+  }
 }
 
 TEST_F(GameTest, MessagesFromOthersCannotCarryTerminalEscapes) {
@@ -394,7 +439,7 @@ TEST_F(GameTest, MessagesFromOthersCannotCarryTerminalEscapes) {
 TEST_F(GameTest, MapShowsWhoIsWhereAndSleepersApart) {
   auto ann = join("ann");
   auto bob = join("bob");
-  run(*bob, "move cafe");
+  go(*bob, "cafe");
   Player zed;
   zed.name = "zed";
   zed.place = "cafe";
@@ -620,7 +665,7 @@ TEST_F(GameTest, TabCompletesCommandsPlacesItemsAndPlayers) {
   EXPECT_EQ(ann->complete("buy cpu m"), std::vector<std::string>{"max"});
   EXPECT_EQ(ann->complete("give b"), std::vector<std::string>{"bob"});
   EXPECT_EQ(ann->complete("help sa"), std::vector<std::string>{"say"});
-  EXPECT_EQ(ann->complete("s").size(), 4u);  // shop stats solve say
+  EXPECT_EQ(ann->complete("s").size(), 5u);  // south shop stats solve say
   EXPECT_TRUE(ann->complete("dance ").empty());
   EXPECT_EQ(ann->complete("").size(), Game::commands().size());
 }

@@ -166,7 +166,81 @@ int64_t total_units(const Hardware& hw) {
   return sum;
 }
 
+// The campus as a map: the Quad in the middle, the Gate south of it (the
+// Store beside the Gate), the Library north (the Lab below it), the Hall
+// west, and east the Cafe, the Bridge and, north of the Bridge, the
+// Faculty Corridor with the Roof above. Each path once; exits() gives
+// both ways.
+namespace {
+
+struct Path {
+  std::string_view from, direction, to;
+};
+constexpr std::array<Path, 9> kPaths = {{
+    {"gate", "north", "quad"},
+    {"gate", "east", "store"},
+    {"quad", "north", "library"},
+    {"library", "down", "lab"},
+    {"quad", "east", "cafe"},
+    {"quad", "west", "hall"},
+    {"cafe", "east", "bridge"},
+    {"bridge", "north", "office"},
+    {"office", "up", "roof"},
+}};
+
+std::string_view opposite(std::string_view direction) {
+  for (size_t i = 0; i < kDirections.size(); ++i) {
+    if (kDirections[i] == direction) return kDirections[i ^ 1];
+  }
+  return {};
+}
+
+}  // namespace
+
 std::span<const PlaceInfo> places() { return kPlaces; }
+
+std::vector<Exit> exits(std::string_view place) {
+  std::vector<Exit> out;
+  for (std::string_view d : kDirections) {
+    for (const Path& p : kPaths) {
+      if (p.from == place && p.direction == d) out.push_back({d, p.to});
+      if (p.to == place && opposite(p.direction) == d) {
+        out.push_back({d, p.from});
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string_view> route(std::string_view from,
+                                    std::string_view to) {
+  if (from == to || find_place(from) == nullptr || find_place(to) == nullptr) {
+    return {};
+  }
+  // Breadth first from `from`; ten places, so no cleverness.
+  std::vector<std::string_view> queue{from};
+  std::vector<std::pair<std::string_view, std::string_view>> came_from;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    for (const Exit& e : exits(queue[i])) {
+      bool known = e.to == from;
+      for (const auto& [place, prev] : came_from) known |= place == e.to;
+      if (known) continue;
+      came_from.emplace_back(e.to, queue[i]);
+      queue.push_back(e.to);
+    }
+  }
+  std::vector<std::string_view> path;
+  for (std::string_view at = to; at != from;) {
+    path.insert(path.begin(), at);
+    std::string_view prev;
+    for (const auto& [place, p] : came_from) {
+      if (place == at) prev = p;
+    }
+    if (prev.empty()) return {};  // unreachable: never with this map
+    at = prev;
+  }
+  return path;
+}
 
 const PlaceInfo* find_place(std::string_view id) {
   for (const auto& p : kPlaces) {

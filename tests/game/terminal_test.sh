@@ -108,10 +108,12 @@ tm send-keys -t ann 'sta' Tab
 expect_screen ann "Tab completes 'sta' to 'stats '" '^ann@gate> stats ?$'
 tm send-keys -t ann Enter
 expect_screen ann "stats shows the rank" 'ann, Undergraduate'
-tm send-keys -t ann 'move li' Tab Enter
-expect_screen ann "completing a place and moving there" '^ann@library> ?$'
+tm send-keys -t ann 'move qu' Tab Enter
+expect_screen ann "completing a place and moving there" '^ann@quad> ?$'
 tm send-keys -t ann Up
-expect_screen ann "Up recalls the last command" '^ann@library> move library ?$'
+expect_screen ann "Up recalls the last command" '^ann@quad> move quad ?$'
+tm send-keys -t ann C-u 'e' Enter
+expect_screen ann "a direction walks along an exit" '^ann@cafe> ?$'
 tm send-keys -t ann C-u
 if screen ann -e | grep -q $'\e\\[[0-9;]*3[0-7]m'; then
   pass
@@ -211,7 +213,7 @@ kill -CONT "$side_pid"
 
 # --- Not a terminal: commands from stdin, the first line is the name, no
 # colour, no prompt; an invalid --name is an error.
-out=$(printf 'gus\nstats\nmove cafe\nmap\n' | "$bin/cmud" -s "$servers" --fast 2>&1)
+out=$(printf 'gus\nstats\nmove quad\nmove cafe\nmap\n' | "$bin/cmud" -s "$servers" --fast 2>&1)
 status=$?
 if [[ $status -eq 0 ]] && grep -q '^gus, Undergraduate' <<<"$out" &&
    grep -q '^\* Cafe Dijkstra (cafe) *gus (you)' <<<"$out" &&

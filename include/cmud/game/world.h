@@ -13,6 +13,7 @@
 #include <random>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace cmud::game {
 
@@ -80,6 +81,20 @@ struct PlaceInfo {
 
 std::span<const PlaceInfo> places();
 const PlaceInfo* find_place(std::string_view id);
+// The paths between places: each exit leads one way in a direction
+// (north, south, east, west, up, down); every path has an exit each way.
+struct Exit {
+  std::string_view direction;
+  std::string_view to;
+};
+std::vector<Exit> exits(std::string_view place);
+// The places after `from` on the shortest walk to `to`, in order (empty
+// when they are the same, or either is unknown).
+std::vector<std::string_view> route(std::string_view from, std::string_view to);
+// The six directions, in the order exits are listed.
+inline constexpr std::array<std::string_view, 6> kDirections = {
+    "north", "south", "east", "west", "up", "down"};
+
 // Where new players start.
 inline constexpr std::string_view kStartPlace = "gate";
 // Where hardware is sold.

@@ -98,6 +98,7 @@ Text cmd_look(PlayerSession& s, const Args& args) {
   Text t;
   t.line(capitalized(std::string(place->name)), Style::kPlace);
   t.line(std::string(place->description));
+  t.line("Exits: " + exits_phrase(place->id) + ".", Style::kDim);
   auto players = s.store().list(keys::player_prefix());
   if (!players.ok()) return t.append(s.storage_trouble(players.status(), ""));
   auto seen = s.store().list(keys::seen_prefix());

@@ -56,6 +56,7 @@ Text cmd_map(PlayerSession& s, const Args&) {
             Style::kDim);
     }
     t.line();
+    t.line("      " + exits_phrase(id), Style::kDim);
   }
   return t;
 }

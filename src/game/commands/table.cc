@@ -27,18 +27,30 @@ const CommandRow kTable[] = {
               "l"},
      .run = &cmd_look,
      .complete = &complete_give},
-    {.info =
-         {"move", "<place>", "walk to a place (see map)",
-          "Walks to a place on campus. Everyone there sees you arrive. Places: "
-          "gate, quad, library, cafe, store, lab, hall, bridge, office, roof.",
-          "go walk"},
+    {.info = {"move", "<place>", "walk to a neighbouring place (see map)",
+              "Walks to a place next to yours; everyone there sees you arrive. "
+              "For a place further away it shows the way. Places: gate, quad, "
+              "library, cafe, store, lab, hall, bridge, office, roof.",
+              "go walk"},
      .run = &cmd_move,
      .complete = &complete_move},
-    {.info =
-         {"map", "", "the campus: every place and who is there",
-          "Lists every place on campus with the players there. Players idle "
-          "for more than 5 minutes are counted as asleep.",
-          ""},
+    {.info = {"north", "", "walk north", "Takes the exit north, if any.", "n"},
+     .run = &cmd_go},
+    {.info = {"south", "", "walk south", "Takes the exit south, if any.", "s"},
+     .run = &cmd_go},
+    {.info = {"east", "", "walk east", "Takes the exit east, if any.", "e"},
+     .run = &cmd_go},
+    {.info = {"west", "", "walk west", "Takes the exit west, if any.", "w"},
+     .run = &cmd_go},
+    {.info = {"up", "", "climb up", "Takes the exit up, if any.", "u"},
+     .run = &cmd_go},
+    {.info = {"down", "", "climb down", "Takes the exit down, if any.", "d"},
+     .run = &cmd_go},
+    {.info = {"map", "", "the campus: every place and who is there",
+              "Lists every place on campus with its exits and the players "
+              "there. Players idle for more than 5 minutes are counted as "
+              "asleep.",
+              ""},
      .run = &cmd_map},
     {.info =
          {"mine", "[n]", "mine coins n times (default 1, at most 1000)",
