@@ -103,8 +103,10 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
             n > r.remaining()) {
           return false;
         }
+        // Two walks that ended between two flushes may both list a leaf:
+        // the later list is the newer view of it.
         auto& list = p.keys[leaf];
-        if (!list.empty()) return false;  // one list per leaf
+        list.clear();
         for (uint32_t i = 0; i < n; ++i) {
           PeerKey k;
           uint8_t flags = 0;

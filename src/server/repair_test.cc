@@ -144,6 +144,42 @@ TEST(Repair, ABusyPeerAnswersOnlyAForcedRound) {
   }
 }
 
+// Two walks that end between two flushes may both list one leaf in one
+// message: accepted, and the later list (the newer view) is the one used.
+TEST(Repair, TwoKeyListsOfOneLeafInOneMessageTheLaterWins) {
+  kv::Store s;
+  s.apply("k", "ours", {3, 1}, false, kv::kRouteNone);
+  const auto leaf = static_cast<uint32_t>(kv::Store::leaf_of("k"));
+  auto keys = [&](std::string& out, uint64_t hlc) {
+    codec::Writer w(out);
+    w.fixed<uint8_t>(4);  // a leaf's keys
+    w.fixed(leaf);
+    w.fixed<uint32_t>(1);
+    w.bytes("k");
+    w.fixed<uint64_t>(hlc);
+    w.fixed<uint64_t>(1);
+    w.fixed<uint8_t>(0);
+  };
+  auto answer_to = [&](std::initializer_list<uint64_t> lists) {
+    std::string records;
+    for (uint64_t hlc : lists) keys(records, hlc);
+    Reply r;
+    LeafWalk walk;
+    EXPECT_TRUE(answer(s, records, true, 1u << 20, r, &walk));
+    while (!walk.empty() && !walk.step(s, 1u << 20)) {
+    }
+    if (!walk.empty()) walk.finish(s, 1u << 20, r);
+    return r;
+  };
+  // The peer's older copy alone: ours is pushed.
+  EXPECT_EQ(answer_to({1}).count, 1u);
+  // Older, then newer: the newer view wins, so ours is not pushed (it is
+  // asked for instead).
+  Reply r = answer_to({1, 5});
+  EXPECT_EQ(r.count, 0u);
+  EXPECT_FALSE(r.records.empty());
+}
+
 TEST(Repair, MalformedRecordsAreRefusedAndAnswerNothing) {
   kv::Store s;
   s.apply("k", "v", {1, 1}, false, kv::kRouteNone);
