@@ -159,6 +159,12 @@ int main(int argc, char** argv) {
                  "from it (servers gossip once a second)")
       ->check(CLI::Range(int64_t{1001}, int64_t{3'600'000}))
       ->capture_default_str();
+  uint64_t max_sync_lag_mb = 64;
+  app.add_option("--max-sync-lag-mb", max_sync_lag_mb,
+                 "what each query actor keeps for peers that lag behind its "
+                 "writes; past it they catch up by repair")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+      ->capture_default_str();
   app.add_option("--desc-file", desc_file,
                  "also write the description JSON to this file");
   app.add_option("descriptions", positional,
@@ -175,6 +181,7 @@ int main(int argc, char** argv) {
   config.emulated_latency = std::chrono::milliseconds(latency_ms);
   config.max_clock_skew = std::chrono::milliseconds(max_skew_ms);
   config.member_timeout = std::chrono::milliseconds(member_timeout_ms);
+  config.max_sync_lag_bytes = max_sync_lag_mb << 20;
   if (!secret_file.empty()) {
     auto secret = cmud::server::read_cluster_secret(secret_file);
     if (!secret.ok()) {

@@ -343,6 +343,7 @@ void Store::swap(Store& other) noexcept {
   swap(by_key_, other.by_key_);
   swap(log_, other.log_);
   swap(retired_, other.retired_);
+  swap(retired_bytes_, other.retired_bytes_);
   swap(next_seq_, other.next_seq_);
   swap(floor_, other.floor_);
   swap(cleared_, other.cleared_);
@@ -410,6 +411,7 @@ void Store::retire(Entry* e) {
     destroy(e);  // only records name entries
   } else {
     retired_.push_back({next_seq_ - 1, e});
+    retired_bytes_ += footprint(e);
   }
 }
 
@@ -557,6 +559,7 @@ void Store::trim(uint64_t cursor) {
   while (!log_.empty() && log_.front().seq <= cursor) log_.pop_front();
   uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
   while (!retired_.empty() && retired_.front().last < oldest) {
+    retired_bytes_ -= footprint(retired_.front().entry);
     destroy(retired_.front().entry);
     retired_.pop_front();
   }

@@ -983,6 +983,8 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("repair_rounds", repair_rounds_);
       field("repair_entries_sent", repair_sent_);
       field("repair_record_bytes_sent", repair_records_bytes_);
+      field("sync_log_bytes", store_.log_bytes());
+      field("sync_cursors_dropped", cursors_dropped_);
       field("pubsub_messages_relayed", messages_relayed_);
       field("pubsub_messages_received", messages_received_);
       field("pubsub_messages_dropped", messages_dropped_);
@@ -1314,10 +1316,11 @@ void QueryActor::on_repair_tick() {
   // Also the clock of expiry: every interval, expired values are freed
   // even on an actor nobody asks anything.
   reclaim_expired();
-  // A server alone has no rounds to open: its actors' sync loses nothing
-  // (the tick comes to it for expiry only).
-  if (options_.repair_interval.count() <= 0 || store_.purging() ||
-      remote_.empty()) {
+  // The actors of a server alone open rounds with each other too: their
+  // sync loses nothing in flight, but a peer that lagged past the log's
+  // bound was dropped to its end (drop_laggards). A converged pair costs
+  // one small record every 8 intervals.
+  if (options_.repair_interval.count() <= 0 || store_.purging()) {
     return;
   }
   bool opened = false;
@@ -1479,6 +1482,27 @@ SyncBatch QueryActor::build_batch(Dest& d) {
   return b;
 }
 
+// A peer that takes less than is written (the batch bound, or the rate of
+// one batch per spacing) lags ever further, and the log keeps every record
+// and replaced entry for it. Past the bound it is treated as a peer that
+// was down: its cursor jumps to the end and repair finds what it lacks
+// (rounds with it stay at every interval).
+void QueryActor::drop_laggards() {
+  const uint64_t last = store_.last_seq();
+  auto drop = [&](Dest& d) {
+    if (d.cursor >= last) return;
+    d.cursor = last;
+    d.converged_rounds = 0;
+    ++cursors_dropped_;
+    ctx_.log().warn(
+        "a peer lags the change log by more than {} bytes; it gets the "
+        "rest by repair ({} times so far)",
+        options_.max_log_bytes, cursors_dropped_);
+  };
+  for (auto& d : local_) drop(d);
+  for (auto& [addr, d] : remote_) drop(d);
+}
+
 void QueryActor::flush() {
   auto send = [&](Dest& d) {
     if (d.down) {
@@ -1495,6 +1519,7 @@ void QueryActor::flush() {
   };
   for (auto& d : local_) send(d);
   for (auto& [addr, d] : remote_) send(d);
+  if (store_.log_bytes() > options_.max_log_bytes) drop_laggards();
   uint64_t done = store_.last_seq();
   for (const auto& d : local_) done = std::min(done, d.cursor);
   for (const auto& [addr, d] : remote_) done = std::min(done, d.cursor);

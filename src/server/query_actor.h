@@ -41,6 +41,10 @@ struct SyncOptions {
   // Entries held back as too far ahead of our clock take at most this many
   // bytes; past it the oldest are dropped and reported.
   size_t max_held_bytes = 16u << 20;
+  // What the change log may keep alive for peers that lag behind it
+  // (kv::Store::log_bytes); past it the laggards' cursors jump to its end
+  // and repair brings them what they missed.
+  size_t max_log_bytes = 64u << 20;
   // How often each actor opens an anti-entropy round (repair.h) with each
   // other server; 0 switches repair off.
   std::chrono::milliseconds repair_interval{1000};
@@ -254,6 +258,8 @@ class QueryActor : public actor::Actor {
   void work_added();
   bool has_work() const;
   void flush();
+  // Moves the cursors of peers that lag past max_log_bytes to the end.
+  void drop_laggards();
   SyncBatch build_batch(Dest& d);
   bool in_snapshot(const Scan& s, const kv::Entry& e) const;
   void schedule_tick();
@@ -311,6 +317,7 @@ class QueryActor : public actor::Actor {
   uint64_t repair_rounds_ = 0;         // rounds opened
   uint64_t repair_sent_ = 0;           // entries pushed by repair
   uint64_t repair_records_bytes_ = 0;  // bytes of repair records sent
+  uint64_t cursors_dropped_ = 0;       // laggards moved to the log's end
   uint64_t messages_relayed_ = 0;      // pub/sub messages sent to servers
   uint64_t messages_received_ = 0;     // ... and received from them
   uint64_t messages_dropped_ = 0;      // ... and not sent: outbox full

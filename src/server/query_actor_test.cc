@@ -399,6 +399,48 @@ TEST_F(QueryActorTest, ManyPutsToOneKeyTravelAsOneAndRespectTheRate) {
   EXPECT_LE(after.max_pair_msgs_per_sec, 10u);
 }
 
+// A peer that takes less than is written lags the change log ever
+// further; past max_log_bytes its cursor jumps to the end and repair brings
+// it the rest. The log stays bounded and the peer still gets every key.
+TEST_F(QueryActorTest, APeerLaggingPastTheLogBoundCatchesUpByRepair) {
+  simulate();
+  SyncOptions options;
+  options.max_batch_bytes = 1024;  // about ten entries a flush
+  options.max_log_bytes = 64 << 10;
+  auto refs = spawn(2, options);
+  auto counter = [&](const ActorRef& a, std::string_view name) {
+    Op info;
+    info.kind = OpKind::kInfo;
+    auto items = one(a, info).items();
+    auto it = std::find(items.begin(), items.end(), name);
+    return it == items.end() ? -1 : std::stoll(*(it + 1));
+  };
+  constexpr int kKeys = 6000;
+  size_t most = 0;
+  for (int i = 0; i < kKeys; i += 500) {
+    std::vector<Op> ops;
+    for (int j = i; j < i + 500; ++j) {
+      ops.push_back(set("key" + std::to_string(j), std::string(100, 'v')));
+    }
+    ASSERT_EQ(ask(refs[0], ops).size(), 500u);
+    pass(110ms);
+    most = std::max<size_t>(most, counter(refs[0], "sync_log_bytes"));
+  }
+  // At most the bound plus one request's records (500 x 24 bytes).
+  EXPECT_LE(most, (64u << 10) + 500 * 32);
+  EXPECT_GE(counter(refs[0], "sync_cursors_dropped"), 1);
+  Op dbsize;
+  dbsize.kind = OpKind::kDbSize;
+  int64_t there = 0;
+  for (int s = 0; s < 60 && there < kKeys; ++s) {
+    for (const auto& r : refs) sys_->tell(r, RepairTick{});
+    pass(1000ms);
+    there = one(refs[1], dbsize).n;
+  }
+  EXPECT_EQ(there, kKeys);
+  EXPECT_GT(counter(refs[0], "repair_entries_sent"), 0);
+}
+
 TEST_F(QueryActorTest, SustainedPutsNeverExceedTenMessagesPerPairPerSecond) {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));

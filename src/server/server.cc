@@ -321,6 +321,7 @@ Status Server::Impl::start() {
   sync.admit.max_skew_ms =
       static_cast<uint64_t>(config_.max_clock_skew.count());
   sync.member_timeout = config_.member_timeout;
+  sync.max_log_bytes = static_cast<size_t>(config_.max_sync_lag_bytes);
   sync.data_dir = config_.data_dir;
   sync.fsync = config_.fsync;
   sync.pubsub = pubsub_;

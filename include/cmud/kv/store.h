@@ -292,6 +292,12 @@ class Store {
   size_t client_live_size() const;
   size_t size() const { return by_key_.size(); }
   size_t log_size() const { return log_.size(); }
+  // What the change log keeps alive: its records and the replaced entries
+  // they still name (bytes, approximately). A reader that lags keeps it
+  // growing; the query actor bounds it (SyncOptions::max_log_bytes).
+  size_t log_bytes() const {
+    return log_.size() * sizeof(Record) + retired_bytes_;
+  }
 
  private:
   struct Record {
@@ -367,6 +373,9 @@ class Store {
   void index_expiry(Entry* e);
   void unindex_expiry(Entry* e);
   static void destroy(Entry* e);
+  static size_t footprint(const Entry* e) {
+    return sizeof(Entry) + e->key().size() + e->value().size();
+  }
   // Frees e now, or once no change record can name it.
   void retire(Entry* e);
   bool below_floor(const Entry* e) const {
@@ -386,6 +395,7 @@ class Store {
   absl::btree_set<Entry*, Less> by_key_;
   std::deque<Record> log_;
   std::deque<Retired> retired_;
+  size_t retired_bytes_ = 0;  // the entries of retired_
   uint64_t next_seq_ = 1;
   Version floor_;
   Version cleared_;      // see counted()

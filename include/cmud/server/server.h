@@ -70,6 +70,9 @@ struct ServerConfig {
   // Another server not heard from for this long is marked down: nothing is
   // kept for it until it answers again, then repair catches it up.
   std::chrono::milliseconds member_timeout{5000};
+  // What each query actor's change log may keep alive for peers that lag
+  // behind it; past it they get the rest by repair.
+  uint64_t max_sync_lag_bytes = 64u << 20;
   // Shared by every server of the cluster: connections between servers
   // start with a mutual proof of it, and servers without it are refused
   // (actor::SystemConfig::cluster_secret). Empty: no authentication.
