@@ -20,7 +20,9 @@
 // which flushes again if more work arrived and otherwise lets the actor go
 // idle. So flushes, and therefore messages per ordered pair, timer included,
 // are at least 102 ms apart: never more than 10 in any second, and a write
-// waits at most one spacing under sustained load. When a server joins, each
+// waits at most one spacing under sustained load. A peer that lags the log
+// by more than max_log_bytes is moved to its end (drop_laggards) and gets
+// the rest by repair. When a server joins, each
 // actor streams it, in bounded chunks inside the same batches, every entry it
 // originated, plus (when the newcomer asked for state) its hash share of the
 // whole store; writes after that point travel through the log as usual.
