@@ -104,7 +104,14 @@ class ClientStorage::ClientFeed : public Feed {
   // failed attempt the next waits a while: the game calls this on every
   // command, and must not wait on an address that does not answer.
   Status ensure() {
-    std::string addr = router_->next_addr();
+    // Where the store's requests go; none while it chooses a server after
+    // one failed (the feed follows once it has).
+    auto current = router_->current();
+    if (!current) {
+      sub_.reset();
+      return Status(ErrorCode::kUnavailable, "the store is moving servers");
+    }
+    const std::string& addr = *current;
     if (sub_ && sub_->addr() == addr) return Status::ok_status();
     sub_.reset();
     auto now = std::chrono::steady_clock::now();
