@@ -73,9 +73,10 @@ class RandomRouter : public Router {
 };
 
 // Several servers, one at a time: a Client given this router fails over
-// (see FailoverOptions). next_addr() names the server in use (the first
-// address while none is chosen yet). The client's I/O thread moves it;
-// any thread may read it. Thread-safe.
+// (see FailoverOptions). next_addr() names the server in use (the last
+// chosen, or the first, while a choice is under way). The client's I/O
+// thread moves it; any thread may read it. Give each Client its own.
+// Thread-safe.
 class FailoverRouter : public Router {
  public:
   // REQUIRES: !addrs.empty().
