@@ -939,11 +939,8 @@ void Client::Impl::dispatch_held(std::shared_ptr<Held> held) {
     ensure_tick();
     return;
   }
+  // Valid: only a server that answered a probe is chosen.
   const std::string& addr = failover_->addrs()[static_cast<size_t>(current_)];
-  if (auto hp = parse_host_port(addr); !hp.ok()) {
-    held->deliver(hp.status());
-    return;
-  }
   const bool clock = options_.failover.carry_order && clock_ok_;
   bool fresh = false;
   auto c = connection_for(addr, fresh);

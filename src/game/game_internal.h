@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -59,6 +60,21 @@ inline std::string rest_after_first_word(std::string_view line) {
   size_t j = line.find_first_of(" \t", i);
   if (j == std::string_view::npos) return "";
   return std::string(line.substr(j + 1));
+}
+
+// The player a command's argument names, normalized; nullopt (and why, in
+// t) when it is not a valid name.
+inline std::optional<std::string> player_arg(std::string_view arg, Text& t) {
+  auto name = normalize_name(arg);
+  if (!name.ok()) {
+    t.line("That is not a player's name: " + name.status().message() + ".");
+    return std::nullopt;
+  }
+  return std::move(*name);
+}
+
+inline void no_such_student(Text& t, std::string_view name) {
+  t.line("The registrar has no student called " + std::string(name) + ".");
 }
 
 // After a message cut to kMaxSay (`kept` of `whole`): says so.

@@ -38,6 +38,13 @@ class GameTest : public ::testing::Test {
     return g.execute(line).text.plain();
   }
 
+  // Each of gs reads what was said so far, then a moment passes: what is
+  // said next is new to all of them.
+  void quiet(std::initializer_list<Game*> gs) {
+    for (Game* g : gs) g->poll();
+    clock_.advance(10ms);
+  }
+
   // Walks g's player to `place`, one path at a time.
   void go(Game& g, std::string_view place) {
     for (std::string_view step : route(g.player()->place, place)) {
@@ -248,10 +255,7 @@ TEST_F(GameTest, SayIsHeardInTheSamePlaceOnly) {
   auto bob = join("bob");
   auto carol = join("carol");
   run(*carol, "move quad");
-  ann->poll();
-  bob->poll();
-  carol->poll();
-  clock_.advance(10ms);
+  quiet({ann.get(), bob.get(), carol.get()});
   EXPECT_THAT(run(*ann, "say hello, campus"), HasSubstr("You say"));
   EXPECT_THAT(bob->poll().text.plain(),
               HasSubstr("ann says: \"hello, campus\""));
@@ -269,9 +273,7 @@ TEST_F(GameTest, EmoteIsSeenInTheSamePlaceOnly) {
   auto bob = join("bob");
   auto carol = join("carol");
   run(*carol, "move quad");
-  bob->poll();
-  carol->poll();
-  clock_.advance(10ms);
+  quiet({bob.get(), carol.get()});
   EXPECT_THAT(run(*ann, "emote waves at everyone"),
               HasSubstr("ann waves at everyone"));
   EXPECT_THAT(bob->poll().text.plain(), HasSubstr("ann waves at everyone"));
@@ -285,9 +287,7 @@ TEST_F(GameTest, TellReachesOnlyThatPlayerWhereverTheyAre) {
   auto bob = join("bob");
   auto carol = join("carol");
   go(*carol, "roof");
-  bob->poll();
-  carol->poll();
-  clock_.advance(10ms);
+  quiet({bob.get(), carol.get()});
   EXPECT_THAT(run(*ann, "tell carol   meet me  at the gate"),
               HasSubstr("You tell carol: \"meet me  at the gate\""));
   EXPECT_THAT(carol->poll().text.plain(),
@@ -323,9 +323,7 @@ TEST_F(GameTest, LiveMessagesArriveAtOnceWithoutReadingTheStore) {
   auto bob = join("bob");
   auto carol = join("carol");
   run(*carol, "move quad");
-  bob->poll();
-  carol->poll();
-  clock_.advance(10ms);
+  quiet({bob.get(), carol.get()});
   run(*ann, "say hello, campus");
   int calls = store_.calls();
   EXPECT_THAT(bob->live().text.plain(),
@@ -373,9 +371,7 @@ TEST_F(GameTest, MovingIsSeenByBothPlaces) {
   auto bob = join("bob");
   auto carol = join("carol");
   run(*carol, "move quad");
-  bob->poll();
-  carol->poll();
-  clock_.advance(10ms);
+  quiet({bob.get(), carol.get()});
   std::string out = run(*ann, "move quad");
   EXPECT_THAT(out, HasSubstr("You walk to the Quad"));
   EXPECT_THAT(out, HasSubstr("Here: carol"));

@@ -1496,13 +1496,21 @@ void QueryActor::drop_laggards() {
     d.cursor = last;
     d.converged_rounds = 0;
     ++cursors_dropped_;
-    ctx_.log().warn(
-        "a peer lags the change log by more than {} bytes; it gets the "
-        "rest by repair ({} times so far)",
-        options_.max_log_bytes, cursors_dropped_);
   };
+  const uint64_t before = cursors_dropped_;
   for (auto& d : local_) drop(d);
   for (auto& [addr, d] : remote_) drop(d);
+  // Under sustained overload this runs at every flush: say it at most
+  // once a second.
+  const int64_t now = ctx_.monotonic_ms();
+  if (cursors_dropped_ != before &&
+      (!drop_logged_ms_ || now >= *drop_logged_ms_ + 1000)) {
+    drop_logged_ms_ = now;
+    ctx_.log().warn(
+        "peers lag the change log by more than {} bytes; they get the rest "
+        "by repair ({} cursors dropped so far)",
+        options_.max_log_bytes, cursors_dropped_);
+  }
 }
 
 void QueryActor::flush() {

@@ -318,9 +318,10 @@ class QueryActor : public actor::Actor {
   uint64_t repair_sent_ = 0;           // entries pushed by repair
   uint64_t repair_records_bytes_ = 0;  // bytes of repair records sent
   uint64_t cursors_dropped_ = 0;       // laggards moved to the log's end
-  uint64_t messages_relayed_ = 0;      // pub/sub messages sent to servers
-  uint64_t messages_received_ = 0;     // ... and received from them
-  uint64_t messages_dropped_ = 0;      // ... and not sent: outbox full
+  std::optional<int64_t> drop_logged_ms_;  // when that was last logged
+  uint64_t messages_relayed_ = 0;          // pub/sub messages sent to servers
+  uint64_t messages_received_ = 0;         // ... and received from them
+  uint64_t messages_dropped_ = 0;          // ... and not sent: outbox full
 };
 
 }  // namespace cmud::server

@@ -19,11 +19,8 @@ Text cmd_give(PlayerSession& s, const Args& args) {
     t.line("give <player> <coins>");
     return t;
   }
-  auto to = normalize_name(args[0]);
-  if (!to.ok()) {
-    t.line("That is not a player's name: " + to.status().message() + ".");
-    return t;
-  }
+  auto to = player_arg(args[0], t);
+  if (!to) return t;
   if (*to == s.name()) {
     t.line("You give yourself a pat on the back. Coins stay where they are.");
     return t;
@@ -47,7 +44,7 @@ Text cmd_give(PlayerSession& s, const Args& args) {
   if (!exists.ok())
     return s.storage_trouble(exists.status(), "Nothing was given.");
   if (!exists->has_value()) {
-    t.line("The registrar has no student called " + *to + ".");
+    no_such_student(t, *to);
     return t;
   }
   s.remember_player(*to);

@@ -53,20 +53,17 @@ Text who_is_here(const PlayerSession& s, const KeyValues& players,
 // look <player>: their rank and hardware, if they are here.
 Text look_at(PlayerSession& s, const std::string& who) {
   Text t;
-  auto name = normalize_name(who);
-  if (!name.ok()) {
-    t.line("That is not a player's name: " + name.status().message() + ".");
-    return t;
-  }
+  auto name = player_arg(who, t);
+  if (!name) return t;
   Player p = s.me();
   if (*name != s.name()) {
     auto stored = s.store().get(keys::player(*name));
     if (!stored.ok()) return s.storage_trouble(stored.status(), "");
-    auto decoded = stored->has_value()
-                       ? decode_player(**stored)
-                       : Result<Player>(Status(ErrorCode::kNotFound, "absent"));
+    Result<Player> decoded = stored->has_value()
+                                 ? decode_player(**stored)
+                                 : Status(ErrorCode::kNotFound, "no record");
     if (!decoded.ok()) {
-      t.line("The registrar has no student called " + *name + ".");
+      no_such_student(t, *name);
       return t;
     }
     if (decoded->place != s.me().place) {

@@ -15,11 +15,8 @@ Text cmd_tell(PlayerSession& s, const Args& args) {
     t.line("tell <player> <text>");
     return t;
   }
-  auto to = normalize_name(args[0]);
-  if (!to.ok()) {
-    t.line("That is not a player's name: " + to.status().message() + ".");
-    return t;
-  }
+  auto to = player_arg(args[0], t);
+  if (!to) return t;
   if (*to == s.name()) {
     t.line("You mutter to yourself. Nobody else hears it.");
     return t;
@@ -31,7 +28,7 @@ Text cmd_tell(PlayerSession& s, const Args& args) {
   auto exists = s.store().get(keys::player(*to));
   if (!exists.ok()) return s.storage_trouble(exists.status(), "");
   if (!exists->has_value()) {
-    t.line("The registrar has no student called " + *to + ".");
+    no_such_student(t, *to);
     return t;
   }
   s.remember_player(*to);
