@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
   app.add_option("--join", config.join,
                  "a server to join: its description (JSON) or the host:port "
                  "of its actor system (repeatable)");
+  app.add_option("--forget", config.forget,
+                 "a dead member to forget for good, host:port of its actor "
+                 "system (repeatable; as CLUSTER FORGET)");
   app.add_option("--host", config.host, "address to listen on")
       ->capture_default_str();
   app.add_option("--client-port", client_port,

@@ -44,6 +44,8 @@ constexpr Sub kConfigSubs[] = {{"get", kAdminSub},
                                {"help", categories("slow")},
                                {"resetstat", kAdminSub},
                                {"set", kAdminSub}};
+constexpr Sub kClusterSubs[] = {{"forget", kAdminSub},
+                                {"help", categories("slow")}};
 constexpr Sub kCommandSubs[] = {{"count", kConnSub},   {"docs", kConnSub},
                                 {"getkeys", kConnSub}, {"help", kConnSub},
                                 {"info", kConnSub},    {"list", kConnSub}};
@@ -65,6 +67,7 @@ std::span<const Sub> subs_of(const Command& c) {
   if (c.name == "acl") return kAclSubs;
   if (c.name == "client") return kClientSubs;
   if (c.name == "config") return kConfigSubs;
+  if (c.name == "cluster") return kClusterSubs;
   if (c.name == "command") return kCommandSubs;
   if (c.name == "pubsub") return kPubSubSubs;
   if (c.name == "slowlog") return kSlowlogSubs;

@@ -997,7 +997,8 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     // repair's counters.
     out += "# Replica\r\n";
     for (const auto& [k, v] : replica) {
-      if (k != "keys" && !k.starts_with("member ") && !k.starts_with("log_") &&
+      if (k != "keys" && !k.starts_with("member ") &&
+          !k.starts_with("forgotten ") && !k.starts_with("log_") &&
           !k.starts_with("snapshot")) {
         line(k, std::string(v));
       }
@@ -1005,18 +1006,26 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     out += "\r\n";
   }
   if (want("cluster")) {
-    // The other servers as this port's actor sees them.
+    // The other servers as this server's coordinator sees them (state,
+    // incarnation, time since last heard from), and those forgotten.
     out += "# Cluster\r\n";
-    std::vector<std::pair<std::string_view, std::string_view>> members;
-    for (const auto& [k, v] : replica) {
-      if (k.starts_with("member ")) members.emplace_back(k.substr(7), v);
-    }
-    line("cluster_known_servers", members.size());
-    for (size_t i = 0; i < members.size(); ++i) {
-      line("server" + std::to_string(i),
-           "address=" + std::string(members[i].first) +
-               ",state=" + std::string(members[i].second));
-    }
+    auto list = [&](std::string_view prefix, std::string_view count,
+                    std::string_view each) {
+      std::vector<std::pair<std::string_view, std::string_view>> found;
+      for (const auto& [k, v] : replica) {
+        if (k.starts_with(prefix)) {
+          found.emplace_back(k.substr(prefix.size()), v);
+        }
+      }
+      line(count, found.size());
+      for (size_t i = 0; i < found.size(); ++i) {
+        line(std::string(each) + std::to_string(i),
+             "address=" + std::string(found[i].first) + "," +
+                 std::string(found[i].second));
+      }
+    };
+    list("member ", "cluster_known_servers", "server");
+    list("forgotten ", "cluster_forgotten_servers", "forgotten");
     out += "\r\n";
   }
   if (want("stats")) {
@@ -2061,6 +2070,29 @@ void cmd_slowlog(Session& s, Args a, ReplyWriter& w) {
   }
 }
 
+// CLUSTER FORGET member | HELP. Not Redis Cluster (no slots: every server
+// holds everything), so only what our membership has; a cluster-aware
+// client that asks for slots gets an error and treats us as one node.
+void cmd_cluster(Session& s, Args a, ReplyWriter& w) {
+  if (iequals(a[1], "forget") && a.size() == 3) {
+    s.defer(OpView::forget(a[2]), fmt_ok);
+  } else if (iequals(a[1], "help") && a.size() == 2) {
+    constexpr std::string_view kHelp[] = {
+        "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "FORGET <host:port>",
+        "    Remove a server marked down (INFO cluster) from the cluster for "
+        "good,",
+        "    named by its cluster address or a query port. Every member "
+        "forgets it;",
+        "    only a new start of it can join again.",
+        "HELP",
+        "    Print this help."};
+    write_help(kHelp, w);
+  } else {
+    unknown_subcommand("CLUSTER", a[1], w);
+  }
+}
+
 // LATENCY DOCTOR's report: what the monitor saw, and what to look at.
 std::string latency_report(const std::vector<LatencyMonitor::Event>& events,
                            uint64_t threshold_ms) {
@@ -2920,6 +2952,12 @@ constexpr Command kCommands[] = {
      .keys = {},
      .summary = "CONFIG GET pattern | SET name value ... | RESETSTAT",
      .run = cmd_config},
+    {.name = "cluster",
+     .arity = -2,
+     .flags = flags("admin stale"),
+     .keys = {},
+     .summary = "CLUSTER FORGET host:port: drop a dead member for good",
+     .run = cmd_cluster},
     {.name = "slowlog",
      .arity = -2,
      .flags = flags("admin loading stale"),

@@ -21,6 +21,7 @@ constexpr std::chrono::milliseconds kGossipInterval{1000};
 Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
                          std::vector<ActorRef> queries,
                          std::vector<std::string> join,
+                         std::vector<Forgotten> forgotten,
                          std::chrono::milliseconds repair_interval,
                          std::chrono::milliseconds member_timeout,
                          bool want_state, std::string data_dir,
@@ -35,6 +36,12 @@ Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
       data_dir_(std::move(data_dir)) {
   state_.last_save_s = ctx.wall_ms() / 1000;
   state_.snapshot_bytes = snapshot_bytes;
+  for (auto& f : forgotten) {
+    // --forget is the latest word on its address: no forget gossiped from
+    // before this start undoes it.
+    if (f.incarnation == 0) f.at_ms = ctx.wall_ms();
+    if (f.address != self_.address) forgotten_[f.address] = std::move(f);
+  }
 }
 
 void Coordinator::heard(const std::string& address) {
@@ -45,7 +52,122 @@ void Coordinator::heard(const std::string& address) {
   }
 }
 
+bool Coordinator::admitted(const ServerDesc& d, bool first_hand) {
+  auto it = forgotten_.find(d.address);
+  if (it == forgotten_.end()) return true;
+  Forgotten& f = it->second;
+  if (f.incarnation == 0) {
+    // --forget: the start the cluster knows now is the one forgotten.
+    f.incarnation = d.incarnation;
+    f.at_ms = ctx_.wall_ms();
+    ctx_.log().info("forgot server {} (incarnation {}), as --forget asked",
+                    d.address, d.incarnation);
+    save_members();
+    return false;
+  }
+  // A description of the forgotten start, or one older than it that
+  // someone still gossips, is not learned again. A new start is, from
+  // itself (even with a lower number: its data directory may be new) or
+  // from anyone when its number is higher.
+  if (d.incarnation == f.incarnation ||
+      (!first_hand && d.incarnation < f.incarnation)) {
+    return false;
+  }
+  if (!known_.contains(d.address)) {
+    ctx_.log().info(
+        "server {} is back as a new start (incarnation {}; {} "
+        "was forgotten)",
+        d.address, d.incarnation, f.incarnation);
+  }
+  return true;
+}
+
+void Coordinator::merge_forgotten(const std::vector<Forgotten>& list) {
+  bool changed = false;
+  for (const auto& f : list) {
+    if (f.incarnation == 0) continue;
+    if (f.address == self_.address) {
+      if (f.incarnation == self_.incarnation && !self_forgotten_) {
+        self_forgotten_ = true;
+        ctx_.log().error(
+            "the cluster forgot this server (CLUSTER FORGET while it did not "
+            "answer): nobody syncs with it any more; restart it to join "
+            "again");
+      }
+      continue;
+    }
+    auto [it, fresh] = forgotten_.try_emplace(f.address, f);
+    Forgotten& mine = it->second;
+    if (!fresh &&
+        (mine.at_ms > f.at_ms ||
+         (mine.at_ms == f.at_ms && mine.incarnation >= f.incarnation))) {
+      continue;
+    }
+    mine = f;
+    changed = true;
+    auto k = known_.find(f.address);
+    if (k != known_.end() && k->second.incarnation == f.incarnation) {
+      ctx_.log().info(
+          "server {} (incarnation {}) was forgotten by another "
+          "member; forgetting it too",
+          f.address, f.incarnation);
+      remove_server(f.address);
+    }
+  }
+  if (changed) save_members();
+}
+
+void Coordinator::on_forget(const ForgetServer& f) {
+  auto it = known_.find(f.address);
+  if (it == known_.end()) return;
+  if (!down_.contains(f.address)) {
+    ctx_.log().warn("not forgetting server {}: it answers again", f.address);
+    return;
+  }
+  uint64_t incarnation = it->second.incarnation;
+  forgotten_[f.address] = Forgotten{f.address, incarnation, ctx_.wall_ms()};
+  ctx_.log().warn(
+      "forgot server {} (incarnation {}); only a new start of it can join "
+      "again",
+      f.address, incarnation);
+  remove_server(f.address);
+}
+
+void Coordinator::remove_server(const std::string& address) {
+  known_.erase(address);
+  heard_ms_.erase(address);
+  down_.erase(address);
+  pending_.erase(address);
+  warned_.erase(address);
+  for (const auto& q : queries_) ctx_.tell(q, RemoveServer{address});
+  save_members();
+}
+
+std::vector<Forgotten> Coordinator::forgotten_list() const {
+  std::vector<Forgotten> out;
+  for (const auto& [addr, f] : forgotten_) {
+    if (f.incarnation != 0) out.push_back(f);
+  }
+  return out;
+}
+
+void Coordinator::publish_members() {
+  Members m;
+  int64_t now = ctx_.monotonic_ms();
+  for (const auto& [addr, d] : known_) {
+    auto h = heard_ms_.find(addr);
+    m.members.push_back(MemberView{
+        addr, d.query, d.incarnation, !down_.contains(addr),
+        h == heard_ms_.end()
+            ? 0
+            : static_cast<uint64_t>(std::max<int64_t>(0, now - h->second))});
+  }
+  for (const auto& [addr, f] : forgotten_) m.forgotten.push_back(f);
+  for (const auto& q : queries_) ctx_.tell(q, m);
+}
+
 void Coordinator::on_start() {
+  publish_members();
   ctx_.tell_after(ctx_.self(), GossipTick{}, kGossipInterval);
   if (repair_interval_.count() > 0) {
     ctx_.tell_after(ctx_.self(), RepairTick{}, repair_interval_);
@@ -62,6 +184,7 @@ Status Coordinator::on_message(actor::Message& msg) {
       [&](JoinReply& r) { on_join_reply(r); }, [&](JoinTick&) { on_tick(); },
       [&](RepairTick&) { on_repair_tick(); }, [&](Gossip& g) { on_gossip(g); },
       [&](GossipTick&) { on_gossip_tick(); },
+      [&](ForgetServer& f) { on_forget(f); },
       [&](StartSnapshot& s) { on_start_snapshot(s); },
       [&](LogRotated& r) { on_log_rotated(r); },
       [&](SnapshotWritten&) { on_snapshot_written(); });
@@ -78,14 +201,17 @@ void Coordinator::on_gossip_tick() {
       for (const auto& q : queries_) ctx_.tell(q, ServerState{addr, false});
     }
   }
+  const std::vector<Forgotten> forgotten = forgotten_list();
   for (const auto& [addr, d] : known_) {
     Gossip g;
     g.from = self_;
     for (const auto& [other, od] : known_) {
       if (other != addr) g.known.push_back(od);
     }
+    g.forgotten = forgotten;
     ctx_.tell(ActorRef(addr, kCoordinatorId), std::move(g));
   }
+  publish_members();  // the time since each was heard from
   ctx_.tell_after(ctx_.self(), GossipTick{}, kGossipInterval);
 }
 
@@ -94,14 +220,18 @@ void Coordinator::on_gossip_tick() {
 // brings each side what the other missed.
 void Coordinator::on_gossip(Gossip& g) {
   if (g.from.address == self_.address) return;
+  merge_forgotten(g.forgotten);
+  if (!admitted(g.from, /*first_hand=*/true)) return;
   heard(g.from.address);
   pending_.erase(g.from.address);
-  if (add_server(g.from, false)) {
+  if (add_server(g.from, false, /*first_hand=*/true)) {
     ctx_.log().info("server {} found by gossip", g.from.address);
   }
   for (const auto& d : g.known) {
-    if (d.address == self_.address || known_.contains(d.address)) continue;
-    if (add_server(d, false)) {
+    if (d.address == self_.address || !admitted(d, /*first_hand=*/false)) {
+      continue;
+    }
+    if (add_server(d, false, /*first_hand=*/false)) {
       ctx_.log().info("server {} found by gossip", d.address);
     }
   }
@@ -116,8 +246,10 @@ void Coordinator::on_repair_tick() {
 
 void Coordinator::on_join_request(JoinRequest& r) {
   if (r.from.address == self_.address) return;
+  // A forgotten start asks in vain (it logs that nobody answers).
+  if (!admitted(r.from, /*first_hand=*/true)) return;
   heard(r.from.address);
-  if (add_server(r.from, r.want_state)) {
+  if (add_server(r.from, r.want_state, /*first_hand=*/true)) {
     ctx_.log().info("server {} joined", r.from.address);
   }
   JoinReply reply;
@@ -125,40 +257,56 @@ void Coordinator::on_join_request(JoinRequest& r) {
   for (const auto& [addr, d] : known_) {
     if (addr != r.from.address) reply.known.push_back(d);
   }
+  reply.forgotten = forgotten_list();
   ctx_.tell(ActorRef(r.from.address, kCoordinatorId), std::move(reply));
 }
 
 void Coordinator::on_join_reply(JoinReply& r) {
   pending_.erase(r.desc.address);
+  merge_forgotten(r.forgotten);
+  if (!admitted(r.desc, /*first_hand=*/true)) return;
   heard(r.desc.address);
-  if (add_server(r.desc, false)) {
+  if (add_server(r.desc, false, /*first_hand=*/true)) {
     ctx_.log().info("joined server {}", r.desc.address);
   }
   // Servers it knows that we do not: join them too (they sync with us and
   // send us what they originated; the full state came from the first).
   for (const auto& d : r.known) {
     if (d.address != self_.address && !known_.contains(d.address) &&
-        !pending_.contains(d.address)) {
+        !pending_.contains(d.address) && admitted(d, /*first_hand=*/false)) {
       request_join(d.address, /*want_state=*/false);
     }
   }
 }
 
-bool Coordinator::add_server(const ServerDesc& d, bool full_state) {
-  bool fresh = !known_.contains(d.address);
-  known_[d.address] = d;
-  if (fresh || full_state) {
+bool Coordinator::add_server(const ServerDesc& d, bool full_state,
+                             bool first_hand) {
+  auto [it, fresh] = known_.try_emplace(d.address, d);
+  // Another start of a member: from itself, or (second hand) a newer one;
+  // a stale description someone still gossips does not undo it.
+  bool restarted = !fresh && it->second.incarnation != d.incarnation &&
+                   (first_hand || d.incarnation > it->second.incarnation);
+  if (restarted) {
+    ctx_.log().info("server {} restarted (incarnation {} -> {})", d.address,
+                    it->second.incarnation, d.incarnation);
+    it->second = d;
+  }
+  if (fresh || restarted || full_state) {
     for (const auto& q : queries_) ctx_.tell(q, AddServer{d, full_state});
   }
-  if (fresh) save_members();
+  if (fresh || restarted) save_members();
   return fresh;
 }
 
-// Not synced: a member list lost to a crash costs only a --join next time.
+// Not synced: a member list lost to a crash costs only a --join next time
+// (and forgets are gossiped by every member).
 void Coordinator::save_members() {
   if (data_dir_.empty()) return;
-  std::string text;
-  for (const auto& [address, d] : known_) text += address + "\n";
+  std::vector<std::string> members;
+  for (const auto& [address, d] : known_) members.push_back(address);
+  std::vector<Forgotten> forgotten;
+  for (const auto& [address, f] : forgotten_) forgotten.push_back(f);
+  const std::string text = format_members(members, forgotten);
   FileSystem& fs = ctx_.system().files();
   const std::string path = data_dir_ + "/" + std::string(kMembersFile);
   const std::string aside = path + ".tmp";

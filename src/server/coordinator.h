@@ -24,12 +24,15 @@ class Coordinator : public actor::Actor {
   // `queries` are this server's query actors, in port order (spawned after
   // it); `join` the actor-system addresses of servers to join (and pull
   // state from; a server that recovered its state from disk passes
-  // want_state false: repair brings what it missed, not a full copy).
-  // Nothing happens until it gets StartCoordinator.
+  // want_state false: repair brings what it missed, not a full copy);
+  // `forgotten` the members forgotten before (the members file) or to be
+  // forgotten now (--forget: incarnation 0, whichever start the others
+  // know). Nothing happens until it gets StartCoordinator.
   // Every repair_interval (0: never) it tells each query actor to open an
   // anti-entropy round, so that their own timers keep the sync budget.
   Coordinator(actor::Context& ctx, ServerDesc self,
               std::vector<ActorRef> queries, std::vector<std::string> join,
+              std::vector<Forgotten> forgotten,
               std::chrono::milliseconds repair_interval,
               std::chrono::milliseconds member_timeout =
                   std::chrono::milliseconds(5000),
@@ -52,10 +55,23 @@ class Coordinator : public actor::Actor {
   void begin_snapshot();
   void on_log_rotated(LogRotated& r);
   void on_snapshot_written();
+  void on_forget(const ForgetServer& f);
   // Any word from a server: it is up (again).
   void heard(const std::string& address);
-  // Adds a server; true if it was new.
-  bool add_server(const ServerDesc& d, bool full_state);
+  // Whether a description may be learned: not a forgotten start of its
+  // address. first_hand: the server itself sent it (so that start is
+  // running now). Resolves a forget whose incarnation was not known yet.
+  bool admitted(const ServerDesc& d, bool first_hand);
+  // Adds a server, or takes a new start of it; true if it was new.
+  bool add_server(const ServerDesc& d, bool full_state, bool first_hand);
+  // A forget heard from another member (the latest of an address wins).
+  void merge_forgotten(const std::vector<Forgotten>& list);
+  void remove_server(const std::string& address);
+  std::vector<Forgotten> forgotten_list() const;
+  // Tells the query actors the member list (INFO cluster, CLUSTER FORGET):
+  // once a gossip round, not at each change, which keeps the pair with each
+  // actor within its 10 messages a second.
+  void publish_members();
   // Writes the known members to data_dir (see members_file in replicas.h).
   void save_members();
   void request_join(const std::string& address, bool want_state);
@@ -82,6 +98,8 @@ class Coordinator : public actor::Actor {
   std::set<std::string> down_;
   std::set<std::string> warned_;  // join retries already logged
   std::map<std::string, ServerDesc> known_;
+  std::map<std::string, Forgotten> forgotten_;  // by address
+  bool self_forgotten_ = false;  // the others forgot this start (logged)
   // Joins asked for and not yet answered: address -> want_state.
   std::map<std::string, bool> pending_;
   bool tick_pending_ = false;

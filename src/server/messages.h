@@ -45,6 +45,7 @@ enum class OpKind : uint8_t {
   kRandomKey,  // -> value: a live key picked at random, or absent
   kIncrFloat,  // key, increment (text) -> value: the counter's new total
   kClock,      // [hlc to observe] -> integer: the actor's hybrid clock (CLOCK)
+  kForget,     // member -> ok: CLUSTER FORGET (a member marked down)
 };
 
 // What a kPersist op asks.
@@ -145,7 +146,19 @@ struct ServerDesc {
   std::string address;             // actor system "host:port"
   std::vector<uint64_t> actors;    // query actor ids, in port order
   std::vector<std::string> query;  // query ports "host:port", same order
-  CMUD_FIELDS(address, actors, query)
+  uint64_t incarnation = 0;        // this start of it (never 0)
+  CMUD_FIELDS(address, actors, query, incarnation)
+};
+
+// A member removed for good (CLUSTER FORGET, --forget): that start of it
+// is never learned again; another start of the same address is. Gossiped,
+// the latest forget of an address winning (`at_ms`, the forgetting
+// server's wall clock).
+struct Forgotten {
+  std::string address;
+  uint64_t incarnation = 0;  // 0: not known yet (--forget at start)
+  uint64_t at_ms = 0;
+  CMUD_FIELDS(address, incarnation, at_ms)
 };
 
 // Coordinator -> its query actors: start syncing with another server. Each
@@ -173,7 +186,8 @@ struct JoinRequest {
 struct JoinReply {
   ServerDesc desc;
   std::vector<ServerDesc> known;
-  CMUD_MESSAGE("server.JoinReply", desc, known)
+  std::vector<Forgotten> forgotten;
+  CMUD_MESSAGE("server.JoinReply", desc, known, forgotten)
 };
 
 // The coordinator's own timer (retries unanswered joins).
@@ -187,7 +201,8 @@ struct JoinTick {
 struct Gossip {
   ServerDesc from;
   std::vector<ServerDesc> known;
-  CMUD_MESSAGE("server.Gossip", from, known)
+  std::vector<Forgotten> forgotten;
+  CMUD_MESSAGE("server.Gossip", from, known, forgotten)
 };
 
 // Coordinator -> its query actors: a server stopped answering (nothing is
@@ -196,6 +211,36 @@ struct ServerState {
   std::string address;
   bool up = true;
   CMUD_MESSAGE("server.ServerState", address, up)
+};
+
+// Coordinator -> its query actors: a member was forgotten; sync with it
+// stops for good.
+struct RemoveServer {
+  std::string address;
+  CMUD_MESSAGE("server.RemoveServer", address)
+};
+
+// Query actor -> its coordinator: CLUSTER FORGET of a member the actor saw
+// marked down (the coordinator checks again).
+struct ForgetServer {
+  std::string address;
+  CMUD_MESSAGE("server.ForgetServer", address)
+};
+
+// Coordinator -> its query actors, every gossip round and on each change:
+// the members as it sees them, for INFO cluster and CLUSTER FORGET.
+struct MemberView {
+  std::string address;
+  std::vector<std::string> query;
+  uint64_t incarnation = 0;
+  bool up = true;
+  uint64_t since_contact_ms = 0;  // since it was last heard from
+  CMUD_FIELDS(address, query, incarnation, up, since_contact_ms)
+};
+struct Members {
+  std::vector<MemberView> members;
+  std::vector<Forgotten> forgotten;
+  CMUD_MESSAGE("server.Members", members, forgotten)
 };
 
 // The coordinator's gossip timer.

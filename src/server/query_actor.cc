@@ -150,6 +150,8 @@ Status QueryActor::on_message(Message& msg) {
       [&](AddServer& a) { on_add_server(a); },
       [&](RepairTick&) { on_repair_tick(); },
       [&](ServerState& st) { on_server_state(st); },
+      [&](RemoveServer& r) { on_remove_server(r); },
+      [&](Members& m) { members_ = std::move(m); },
       [&](ReadReplica& r) { on_read_replica(r); },
       [&](RotateLog& r) { on_rotate_log(r); },
       [&](SnapshotState& s) { on_snapshot_state(s); });
@@ -865,6 +867,9 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
                              : std::nullopt);
       return;
     }
+    case OpKind::kForget:
+      forget(op.member(), out);
+      return;
     case OpKind::kClock: {
       // A client that moved here hands over the greatest version it has
       // seen elsewhere, so that its next write here beats its last one
@@ -999,10 +1004,16 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("snapshot_last_save", snapshot_.last_save_s);
       field("snapshot_bytes", snapshot_.snapshot_bytes);
       field("snapshots", snapshot_.completed);
-      // Other servers as this actor sees them (INFO cluster).
-      for (const auto& [addr, d] : remote_) {
-        out.item("member " + addr);
-        out.item(d.down ? "down" : "up");
+      // The members as the coordinator sees them (INFO cluster).
+      for (const MemberView& m : members_.members) {
+        out.item("member " + m.address);
+        out.item(std::string(m.up ? "state=up" : "state=down") +
+                 ",incarnation=" + std::to_string(m.incarnation) +
+                 ",ms_since_contact=" + std::to_string(m.since_contact_ms));
+      }
+      for (const Forgotten& f : members_.forgotten) {
+        out.item("forgotten " + f.address);
+        out.item("incarnation=" + std::to_string(f.incarnation));
       }
       out.end_items();
       return;
@@ -1295,6 +1306,33 @@ void QueryActor::on_server_state(const ServerState& st) {
   }
 }
 
+void QueryActor::on_remove_server(const RemoveServer& r) {
+  remote_.erase(r.address);
+}
+
+void QueryActor::forget(std::string_view name, ResultWriter& out) {
+  if (name == server_) {
+    out.error("ERR I tried hard but I can't forget myself...");
+    return;
+  }
+  for (const MemberView& m : members_.members) {
+    if (m.address != name &&
+        std::find(m.query.begin(), m.query.end(), name) == m.query.end()) {
+      continue;
+    }
+    if (m.up) {
+      out.error("ERR server " + m.address +
+                " answers: only a server marked down (INFO cluster) can be "
+                "forgotten");
+      return;
+    }
+    ctx_.tell(ActorRef(server_, kCoordinatorId), ForgetServer{m.address});
+    out.ok();
+    return;
+  }
+  out.error("ERR Unknown server " + std::string(name.substr(0, 128)));
+}
+
 // Sent by the coordinator every repair interval: a timer of our own would
 // share the 10-per-second budget of our self pair with the sync timer.
 void QueryActor::reclaim_expired() {
@@ -1370,7 +1408,11 @@ void QueryActor::on_add_server(AddServer& a) {
   } else if (a.full_state) {
     d.scan = Scan{true, std::nullopt};  // asked again for everything
   } else {
-    return;
+    // Another start of it: what it lost, a round finds at once.
+    d.ref =
+        ActorRef(a.desc.address, a.desc.actors[index_ % a.desc.actors.size()]);
+    d.converged_rounds = 0;
+    d.last_round_ms = 0;
   }
   work_added();
 }

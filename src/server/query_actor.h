@@ -245,6 +245,10 @@ class QueryActor : public actor::Actor {
   void on_add_server(AddServer& a);
   void on_repair_tick();
   void on_server_state(const ServerState& s);
+  void on_remove_server(const RemoveServer& r);
+  // CLUSTER FORGET: the member named by its actor-system address or one of
+  // its query ports, if the coordinator marked it down.
+  void forget(std::string_view name, ResultWriter& out);
   Status answer_repair(const SyncBatch& b);
   // The destination that is the sender of b (a local peer or a server);
   // null if unknown.
@@ -274,6 +278,7 @@ class QueryActor : public actor::Actor {
   kv::HybridClock clock_;
   std::vector<Dest> local_;             // other query actors here
   std::map<std::string, Dest> remote_;  // by server address
+  Members members_;                     // as the coordinator last said
   size_t local_count_ = 1;              // query actors on this server
   bool tick_pending_ = false;
   bool wrote_ = false;      // the request being handled wrote something

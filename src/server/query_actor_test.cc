@@ -152,6 +152,8 @@ class QueryActorTest : public ::testing::Test {
         return OpView::dbsize();
       case OpKind::kClock:  // the value to observe in count
         return OpView::clock(op.count);
+      case OpKind::kForget:
+        return OpView::forget(op.key);
       case OpKind::kInfo:
         return OpView::info();
       case OpKind::kPersist:

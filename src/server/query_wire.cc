@@ -183,6 +183,13 @@ OpView OpView::clock(uint64_t hlc) {
   return op;
 }
 
+OpView OpView::forget(std::string_view member) {
+  OpView op;
+  op.kind_ = OpKind::kForget;
+  op.a_ = member;
+  return op;
+}
+
 OpView OpView::end_check() {
   OpView op;
   op.kind_ = OpKind::kEndCheck;
@@ -207,7 +214,7 @@ void append_op(QueryRequest& request, const OpView& op) {
 bool read_op(codec::Reader& r, OpView& op) {
   uint8_t kind = 0, has_after = 0;
   uint64_t n = 0;
-  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kClock) ||
+  if (!r.fixed(kind) || kind > static_cast<uint8_t>(OpKind::kForget) ||
       !r.fixed(has_after) || has_after > 1 || !r.fixed(op.flags_) ||
       !r.view(op.a_) || !r.view(op.b_) || !r.fixed(op.n_) || !r.count(n)) {
     return r.fail();

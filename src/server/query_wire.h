@@ -39,6 +39,9 @@ class OpView {
   static OpView random_key();
   // CLOCK: the actor's hybrid clock, after observing `hlc` (0: none).
   static OpView clock(uint64_t hlc);
+  // CLUSTER FORGET: a member marked down, by its actor-system address or
+  // a query port.
+  static OpView forget(std::string_view member);
   // The replica's counters, as name/value items (INFO).
   static OpView info();
   // SAVE, BGSAVE, LASTSAVE.
@@ -116,6 +119,8 @@ class OpView {
   uint8_t flags() const { return flags_; }
   // kClock: the value to observe (0: none).
   uint64_t observe() const { return n_; }
+  // kForget.
+  std::string_view member() const { return a_; }
   // kSetWith, kExpire: the time (see set_with).
   uint64_t when() const { return n_; }
   // kSet.

@@ -46,11 +46,53 @@ Result<uint64_t> next_incarnation(FileSystem& fs, const std::string& dir) {
   return next;
 }
 
+std::string format_members(const std::vector<std::string>& members,
+                           const std::vector<Forgotten>& forgotten) {
+  std::string text;
+  for (const auto& m : members) text += m + "\n";
+  for (const auto& f : forgotten) {
+    text += "forget " + f.address + " " + std::to_string(f.incarnation) + " " +
+            std::to_string(f.at_ms) + "\n";
+  }
+  return text;
+}
+
+MemberList parse_members(std::string_view text) {
+  MemberList out;
+  auto number = [](std::string_view t, uint64_t& v) {
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    return ec == std::errc() && end == t.data() + t.size() && !t.empty();
+  };
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    if (end == std::string_view::npos) break;  // torn by a crash
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(end + 1);
+    if (!line.starts_with("forget ")) {
+      if (parse_host_port(line).ok()) out.members.emplace_back(line);
+      continue;
+    }
+    std::vector<std::string_view> words;
+    for (std::string_view rest = line; !rest.empty();) {
+      size_t sp = rest.find(' ');
+      words.push_back(rest.substr(0, sp));
+      rest = sp == std::string_view::npos ? "" : rest.substr(sp + 1);
+    }
+    Forgotten f;
+    if (words.size() == 4 && parse_host_port(words[1]).ok() &&
+        number(words[2], f.incarnation) && number(words[3], f.at_ms)) {
+      f.address = std::string(words[1]);
+      out.forgotten.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
 Result<Replicas> start_replicas(actor::System& system,
                                 std::vector<std::string> query_ports,
                                 const SyncOptions& sync,
-                                std::vector<std::string> join,
-                                bool repair_log) {
+                                std::vector<std::string> join, bool repair_log,
+                                std::vector<std::string> forget) {
   size_t n = system.worker_count();
   Replicas r;
   std::shared_ptr<durable::Recovered> recovered;
@@ -72,27 +114,37 @@ Result<Replicas> start_replicas(actor::System& system,
       r.recovery_warnings.push_back("cannot write a snapshot: " + s.message());
     }
   }
+  MemberList before;
   if (!sync.data_dir.empty()) {
     // Members known before: asked to join again (a line torn by a crash,
     // or our own address, is skipped).
     auto text =
         system.files().read(sync.data_dir + "/" + std::string(kMembersFile));
-    std::string_view rest = text.ok() ? std::string_view(*text) : "";
-    while (!rest.empty()) {
-      size_t end = rest.find('\n');
-      std::string_view line = rest.substr(0, end);
-      rest = end == std::string_view::npos ? "" : rest.substr(end + 1);
-      if (line.empty() || line == system.address() ||
-          !parse_host_port(line).ok() ||
-          std::find(join.begin(), join.end(), line) != join.end()) {
-        continue;
-      }
-      join.emplace_back(line);
+    if (text.ok()) before = parse_members(*text);
+  }
+  // Members forgotten before stay listed as such (only that start of each
+  // is refused); those forgotten now are not joined.
+  std::vector<Forgotten> forgotten = std::move(before.forgotten);
+  auto named = [&](std::string_view a) {
+    return std::find(forget.begin(), forget.end(), a) != forget.end();
+  };
+  std::erase_if(forgotten,
+                [&](const Forgotten& f) { return named(f.address); });
+  for (const auto& a : forget) {
+    // Whichever start the cluster knows (resolved when first heard of).
+    forgotten.push_back(Forgotten{a, 0, 0});
+  }
+  std::erase_if(join, [&](const std::string& a) { return named(a); });
+  for (auto& m : before.members) {
+    if (m != system.address() && !named(m) &&
+        std::find(join.begin(), join.end(), m) == join.end()) {
+      join.push_back(std::move(m));
     }
   }
   bool want_state = !recovered || recovered->store.size() == 0 ||
                     sync.repair_interval.count() <= 0;
   r.desc.address = system.address();
+  r.desc.incarnation = sync.incarnation;
   r.desc.query = std::move(query_ports);
   for (size_t i = 0; i < n; ++i) {
     uint64_t id = kCoordinatorId + 1 + i;  // spawned right after it
@@ -100,8 +152,8 @@ Result<Replicas> start_replicas(actor::System& system,
     r.queries.emplace_back(r.desc.address, id);
   }
   r.coordinator = system.spawn_on<Coordinator>(
-      0, r.desc, r.queries, std::move(join), sync.repair_interval,
-      sync.member_timeout, want_state, sync.data_dir,
+      0, r.desc, r.queries, std::move(join), std::move(forgotten),
+      sync.repair_interval, sync.member_timeout, want_state, sync.data_dir,
       recovered ? recovered->snapshot_bytes : 0);
   if (r.coordinator.id() != kCoordinatorId) {
     return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");

@@ -115,5 +115,131 @@ TEST(StartReplicas, AWholeClusterRestartedWithoutJoinFindsItselfAgain) {
   systems.clear();
 }
 
+TEST(MembersFile, RoundTripsAndSkipsWhatIsNotInTheFormat) {
+  std::string text =
+      format_members({"10.0.0.1:7000", "10.0.0.2:7000"},
+                     {Forgotten{"10.0.0.3:7000", 42, 1700000000000}});
+  EXPECT_EQ(text,
+            "10.0.0.1:7000\n10.0.0.2:7000\n"
+            "forget 10.0.0.3:7000 42 1700000000000\n");
+  text += "forget 10.0.0.4:7000 x 1\nforget 10.0.0.5:7000 1\nnonsense\n";
+  text += "forget 10.0.0.6:7000 7 8";  // torn: no end of line
+  MemberList m = parse_members(text);
+  EXPECT_EQ(m.members,
+            (std::vector<std::string>{"10.0.0.1:7000", "10.0.0.2:7000"}));
+  ASSERT_EQ(m.forgotten.size(), 1u);
+  EXPECT_EQ(m.forgotten[0].address, "10.0.0.3:7000");
+  EXPECT_EQ(m.forgotten[0].incarnation, 42u);
+  EXPECT_EQ(m.forgotten[0].at_ms, 1700000000000u);
+}
+
+// Three servers on the simulator; C dies and B forgets it (CLUSTER FORGET).
+// Every member drops it, gossip from members that still knew it does not
+// bring it back, a server joining later never hears of it, and a new start
+// of C at the same address joins again. Then, C dead once more, a server
+// started with --forget drops that start everywhere.
+TEST(StartReplicas, AForgottenMemberStaysForgottenUntilANewStartJoins) {
+  sim::World w(11);
+  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
+                    c = "10.0.0.3:7000", d = "10.0.0.4:7000",
+                    e = "10.0.0.5:7000";
+  std::map<std::string, std::unique_ptr<actor::System>> systems;
+  std::map<std::string, Replicas> replicas;
+  uint64_t next_incarnation = 100;
+  auto start = [&](const std::string& self, std::vector<std::string> join,
+                   std::vector<std::string> forget = {}) {
+    actor::SystemConfig conf;
+    conf.runtime_host = w.host(self, 1);
+    conf.on_error = [](const Status&) {};
+    systems[self] = std::move(actor::System::create(std::move(conf))).value();
+    SyncOptions sync;
+    sync.incarnation = ++next_incarnation;
+    sync.member_timeout = std::chrono::milliseconds(2000);
+    auto r = start_replicas(*systems[self], {"q-" + self}, sync,
+                            std::move(join), false, std::move(forget));
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    replicas[self] = std::move(*r);
+  };
+  auto stop = [&](const std::string& self) {
+    systems.erase(self);
+    replicas.erase(self);
+  };
+  // One op at `at`'s actor: its error, or its items joined by spaces.
+  auto ask = [&](const std::string& at, const OpView& op) {
+    std::string got = "<no answer>";
+    QueryRequest q;
+    append_op(q, op);
+    q.reply_to = systems[at]->completion_channel([&](Result<actor::Message> m) {
+      if (!m.ok()) return;
+      codec::Reader in(m->as<QueryReply>()->results);
+      ResultView v;
+      if (!read_result(in, v)) return;
+      if (v.error()) {
+        got = std::string(*v.error());
+        return;
+      }
+      got = v.is_ok() ? "OK" : "";
+      for (const auto& item : v.items())
+        got += std::string(item.value_or("")) + " ";
+    });
+    systems[at]->tell(replicas[at].queries[0], std::move(q));
+    w.run_until(w.now_ms() + 10);
+    return got;
+  };
+  auto member = [&](const std::string& at, const std::string& who) {
+    return ask(at, OpView::info()).find("member " + who + " ") !=
+           std::string::npos;
+  };
+  auto forgotten = [&](const std::string& at, const std::string& who,
+                       uint64_t incarnation) {
+    return ask(at, OpView::info())
+               .find("forgotten " + who + " incarnation=" +
+                     std::to_string(incarnation) + " ") != std::string::npos;
+  };
+  start(a, {});
+  start(b, {a});
+  start(c, {a});
+  w.run_until(3000);
+  ASSERT_TRUE(member(a, c) && member(b, c) && member(c, b));
+  EXPECT_NE(ask(b, OpView::forget(c)).find("only a server marked down"),
+            std::string::npos);
+  EXPECT_NE(ask(b, OpView::forget(b)).find("can't forget myself"),
+            std::string::npos);
+  EXPECT_NE(ask(b, OpView::forget("10.9.9.9:1")).find("Unknown server"),
+            std::string::npos);
+
+  const uint64_t c_first = next_incarnation;
+  stop(c);
+  w.run_until(w.now_ms() + 4000);                     // marked down
+  EXPECT_EQ(ask(b, OpView::forget("q-" + c)), "OK");  // by its query port
+  w.run_until(w.now_ms() + 5000);  // gossip, both ways, several rounds
+  EXPECT_FALSE(member(a, c));
+  EXPECT_FALSE(member(b, c));
+  EXPECT_TRUE(forgotten(a, c, c_first));
+  EXPECT_TRUE(member(a, b) && member(b, a));
+
+  start(d, {b});
+  w.run_until(w.now_ms() + 3000);
+  EXPECT_TRUE(member(d, a));
+  EXPECT_FALSE(member(d, c));
+  EXPECT_TRUE(forgotten(d, c, c_first));
+
+  start(c, {a});  // a new start, same address
+  const uint64_t c_second = next_incarnation;
+  w.run_until(w.now_ms() + 4000);
+  for (const auto& s : {a, b, d}) EXPECT_TRUE(member(s, c)) << s;
+  EXPECT_TRUE(member(c, d));
+
+  stop(c);
+  w.run_until(w.now_ms() + 4000);
+  start(e, {a}, {c});
+  w.run_until(w.now_ms() + 5000);
+  for (const auto& s : {a, b, d, e}) {
+    EXPECT_FALSE(member(s, c)) << s;
+    EXPECT_TRUE(forgotten(s, c, c_second)) << s;
+  }
+  systems.clear();
+}
+
 }  // namespace
 }  // namespace cmud::server

@@ -39,6 +39,7 @@ std::string to_json(const ServerDesc& d,
   j["address"] = d.address;
   j["actors"] = d.actors;
   j["query"] = d.query;
+  j["incarnation"] = d.incarnation;
   if (client) j["client"] = *client;
   if (tls_port) j["tls_port"] = *tls_port;
   if (tls_query_ports) j["tls"] = true;
@@ -270,6 +271,13 @@ Status Server::Impl::start() {
     if (!a.ok()) return a.status();
     join.push_back(*a);
   }
+  for (const auto& f : config_.forget) {
+    if (auto hp = parse_host_port(f); !hp.ok()) {
+      return Status(
+          ErrorCode::kInvalidArgument,
+          "--forget wants host:port of a member's cluster port: " + f);
+    }
+  }
 
   actor::SystemConfig sc;
   sc.host = config_.host;
@@ -327,8 +335,9 @@ Status Server::Impl::start() {
   sync.pubsub = pubsub_;
   if (Status st = configure_users(); !st.ok()) return st;
   sync.acl = acl_;
-  auto replicas = start_replicas(*system_, std::move(query_ports), sync,
-                                 std::move(join), config_.repair_log);
+  auto replicas =
+      start_replicas(*system_, std::move(query_ports), sync, std::move(join),
+                     config_.repair_log, config_.forget);
   if (!replicas.ok()) return replicas.status();
   for (const auto& w : replicas->recovery_warnings) spdlog::warn("{}", w);
   if (!config_.data_dir.empty()) {

@@ -689,6 +689,28 @@ TEST_F(SessionTest, ClockAnswersThePortsClockAndObservesWhatAClientSaw) {
       });
 }
 
+// CLUSTER has only what our membership has: FORGET (of a member marked
+// down; the process test forgets a real one) and HELP.
+TEST_F(SessionTest, ClusterForgetRefusesWhatItCannotForget) {
+  RawClient c(port(0));
+  auto help = c.call({"CLUSTER", "HELP"});
+  ASSERT_GE(help.array.size(), 3u);
+  EXPECT_EQ(help.array[1].str, "FORGET <host:port>");
+  expect_errors(
+      c,
+      {
+          {{"CLUSTER", "FORGET", "127.0.0.1:1"},
+           "ERR Unknown server 127.0.0.1:1"},
+          {{"CLUSTER", "SLOTS"},
+           "ERR unknown subcommand or wrong number of arguments for "
+           "'SLOTS'. Try CLUSTER HELP."},
+          {{"CLUSTER", "FORGET"},
+           "ERR unknown subcommand or wrong number of arguments for "
+           "'FORGET'. Try CLUSTER HELP."},
+          {{"CLUSTER"}, "ERR wrong number of arguments for 'cluster' command"},
+      });
+}
+
 // The examples of Redis's LCS documentation.
 TEST_F(SessionTest, LcsFindsTheLongestCommonSubsequenceAsRedisDoes) {
   RawClient c(port(0));

@@ -35,6 +35,10 @@ struct ServerConfig {
   // Servers to join: descriptions (the JSON each prints) or "host:port" of
   // their actor systems.
   std::vector<std::string> join;
+  // Members ("host:port" of their actor systems) to forget for good, as
+  // CLUSTER FORGET does: not joined, and whichever start of each the
+  // cluster knows is dropped everywhere. A later start of them can join.
+  std::vector<std::string> forget;
   // An extra port whose connections are spread round-robin over the actors.
   std::optional<uint16_t> client_port;
   std::chrono::milliseconds emulated_latency{0};
