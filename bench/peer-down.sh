@@ -38,6 +38,9 @@ sets=$(redis-cli -p "$a_q0" INFO commandstats | tr -d '\r' |
 echo "summary: B ${how}d for ${secs} s under load (${sets} SETs on A's first port):" \
   "A's RSS $((first / 1024)) MiB at 10 s, peak $((peak / 1024)) MiB"
 if [[ $how == pause ]]; then
+  # (Run it from a shell that stays until it ends: a stopped process whose
+  # process group is orphaned gets SIGHUP from the kernel.)
+  kill -0 "$b_pid" 2>/dev/null || { echo "B is gone" >&2; exit 1; }
   kill -CONT "$b_pid"
   t0=$(date +%s.%N)
   keys=$(seq -f 'key:%012g' 0 999 | tr '\n' ' ')

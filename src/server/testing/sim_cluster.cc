@@ -46,6 +46,8 @@ constexpr uint64_t kMaxSkewMs = 2000;
 constexpr int64_t kIdleWindowMs = 5000;
 constexpr double kMaxIdleBytesPerSec = 1000;
 constexpr int64_t kSkewMs = 5000;
+// SyncOptions::member_timeout, which the servers keep.
+constexpr int64_t kMemberTimeoutMs = 5000;
 // What the simulated subscribers listen to.
 constexpr std::string_view kChannel = "chat";
 constexpr std::string_view kChannelPattern = "ch*";
@@ -212,6 +214,8 @@ class Cluster {
 
   void start(size_t i);
   void crash(size_t i);
+  // CLUSTER FORGET of crashed server i on a random server that is up.
+  void forget(size_t i);
   void check_rate(const Node& n);
   void schedule_faults();
   void next_op();
@@ -284,6 +288,9 @@ class Cluster {
       holders_;
   // Addresses each server's coordinator heard from (see knower()).
   std::map<std::pair<size_t, uint64_t>, std::set<std::string>> knows_;
+  // Servers a member forgot, and the generation forgotten: starts of them
+  // are told to join until a member has heard from a later one.
+  std::map<size_t, uint64_t> forgotten_;
   // The highest floor each server (node, generation) was sent.
   std::map<std::pair<size_t, uint64_t>, Ver> floor_reached_;
   // Bytes between each ordered pair of servers once the cluster should be
@@ -345,7 +352,9 @@ void Cluster::start(size_t i) {
   // partitioned from them, and the ones that knew it restarted without a
   // data directory), it is told, as any operator would: a server nobody
   // knows that knows nobody cannot be found.
-  bool told = n.generation == 1 || rng().chance(0.5) || !known_by_a_member(i);
+  // A forgotten server is known by nobody who would gossip to it.
+  bool told = n.generation == 1 || rng().chance(0.5) || !known_by_a_member(i) ||
+              forgotten_.contains(i);
   for (const auto& other : nodes_) {
     if (told && other.address != n.address) join.push_back(other.address);
   }
@@ -380,6 +389,38 @@ void Cluster::crash(size_t i) {
   n.crashed_ms.resize(n.generation, now());
   ++result_.crashes;
   note("server " + std::to_string(i + 1) + " crashed");
+}
+
+void Cluster::forget(size_t i) {
+  if (nodes_[i].up()) return;
+  std::vector<size_t> up;
+  for (size_t j = 0; j < nodes_.size(); ++j) {
+    if (j != i && nodes_[j].up()) up.push_back(j);
+  }
+  if (up.empty()) return;
+  Node& by = nodes_[up[rng().below(up.size())]];
+  QueryRequest req;
+  append_op(req, OpView::forget(nodes_[i].address));
+  req.reply_to =
+      by.system->completion_channel([this, i, gen = nodes_[i].generation,
+                                     who = by.address](Result<Message> m) {
+        if (!m.ok()) return;
+        auto* r = m->as<QueryReply>();
+        codec::Reader in(r ? std::string_view(r->results) : std::string_view());
+        ResultView v;
+        if (r == nullptr || r->count != 1 || !read_result(in, v)) {
+          fail("protocol", "malformed reply to CLUSTER FORGET");
+          return;
+        }
+        if (v.error()) {
+          note("CLUSTER FORGET " + nodes_[i].address + " on " + who +
+               " refused: " + std::string(*v.error()));
+        } else if (!nodes_[i].up() && nodes_[i].generation == gen) {
+          forgotten_[i] = gen;
+          note("server " + std::to_string(i + 1) + " forgotten on " + who);
+        }
+      });
+  by.system->tell(by.queries[0], std::move(req));
 }
 
 void Cluster::schedule_faults() {
@@ -435,12 +476,22 @@ void Cluster::schedule_faults() {
     for (int64_t t = rng().between(5000, 15000); t < end;
          t += rng().between(8000, 20000)) {
       int64_t down = rng().between(500, 6000);
-      world_.at(t, [this, down, end] {
+      // Some stay down past the member timeout and are forgotten
+      // (CLUSTER FORGET) before their next start.
+      bool forgotten = rng().chance(0.25);
+      if (forgotten) {
+        down = rng().between(kMemberTimeoutMs + 3000, kMemberTimeoutMs + 8000);
+      }
+      world_.at(t, [this, down, end, forgotten] {
         size_t i = rng().below(nodes_.size());
         size_t up = 0;
         for (const auto& n : nodes_) up += n.up() ? 1 : 0;
         if (!nodes_[i].up() || up < 2) return;
         crash(i);
+        if (forgotten) {
+          world_.at(std::min(now() + kMemberTimeoutMs + 1500, end),
+                    [this, i] { forget(i); });
+        }
         world_.at(std::min(now() + down, end), [this, i] {
           if (!nodes_[i].up()) start(i);
         });
@@ -780,6 +831,13 @@ void Cluster::delivered(const cmud::sim::Delivery& d) {
     // Its coordinator now knows the sender (and keeps it in its members
     // file when durable).
     knows_[knower(to->second)].insert(d.from);
+    auto from = index_.find(d.from);
+    if (from != index_.end()) {
+      auto f = forgotten_.find(from->second);
+      if (f != forgotten_.end() && nodes_[f->first].generation > f->second) {
+        forgotten_.erase(f);  // a later start is known again
+      }
+    }
   }
   auto* b = d.msg.as<SyncBatch>();
   if (b == nullptr) return;
