@@ -1,4 +1,5 @@
-// cmud-server: runs one storage server until SIGINT/SIGTERM.
+// cmud-server: runs one storage server until SIGINT/SIGTERM (SIGHUP is
+// ignored).
 #include <malloc.h>
 #include <CLI/CLI.hpp>
 
@@ -211,6 +212,9 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // As Redis: the terminal that started it may close, and a paused server
+  // whose process group is orphaned gets SIGHUP from the kernel.
+  std::signal(SIGHUP, SIG_IGN);
 
   auto server = cmud::server::Server::start(std::move(config));
   if (!server.ok()) {

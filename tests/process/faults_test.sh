@@ -7,6 +7,7 @@
 # 2. B is paused (SIGSTOP) for 15 s while A overwrites 1 000 keys as fast
 #    as it can: A's memory stays flat once B is marked down (nothing is kept
 #    for it), and B, resumed, catches up.
+# 3. SIGHUP does not stop a server.
 # Loopback only; every wait is bounded; every process it starts is stopped
 # on exit.
 # Usage: faults_test.sh BIN_DIR
@@ -116,5 +117,10 @@ check "B, resumed, catches up (within 30 s)" same_within "$b0" "$a0" 30 \
 check "  ... on every key" bash -c \
   "keys=\$(seq -f 'key:%012g' 0 999 | tr '\n' ' ');
    for i in \$(seq 1 100); do [[ \$(redis-cli -p $b1 MGET \$keys | md5sum) == \$(redis-cli -p $a1 MGET \$keys | md5sum) ]] && exit 0; sleep 0.1; done; exit 1"
+
+# 3. SIGHUP (a closed terminal, an orphaned process group) stops nothing.
+kill -HUP "$a_pid"
+sleep 0.3
+check "A ignores SIGHUP" bash -c "kill -0 $a_pid && [[ \$(redis-cli -p $a0 PING) == PONG ]]"
 
 summary
