@@ -998,8 +998,8 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     out += "# Replica\r\n";
     for (const auto& [k, v] : replica) {
       if (k != "keys" && !k.starts_with("member ") &&
-          !k.starts_with("forgotten ") && !k.starts_with("log_") &&
-          !k.starts_with("snapshot")) {
+          !k.starts_with("forgotten ") && !k.starts_with("cluster_") &&
+          !k.starts_with("log_") && !k.starts_with("snapshot")) {
         line(k, std::string(v));
       }
     }
@@ -1026,6 +1026,7 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     };
     list("member ", "cluster_known_servers", "server");
     list("forgotten ", "cluster_forgotten_servers", "forgotten");
+    line("cluster_forgot_this_server", counter("cluster_forgot_this_server"));
     out += "\r\n";
   }
   if (want("stats")) {

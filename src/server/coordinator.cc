@@ -117,6 +117,19 @@ void Coordinator::merge_forgotten(const std::vector<Forgotten>& list) {
   if (changed) save_members();
 }
 
+// A forgotten start that still runs (it was cut off, not dead) hears why
+// nobody answers it: only the record of its own forget, nothing else.
+void Coordinator::tell_forgotten(const ServerDesc& d) {
+  auto it = forgotten_.find(d.address);
+  if (it == forgotten_.end() || it->second.incarnation != d.incarnation) {
+    return;
+  }
+  Gossip g;
+  g.from = self_;
+  g.forgotten.push_back(it->second);
+  ctx_.tell(ActorRef(d.address, kCoordinatorId), std::move(g));
+}
+
 void Coordinator::on_forget(const ForgetServer& f) {
   auto it = known_.find(f.address);
   if (it == known_.end()) return;
@@ -163,6 +176,7 @@ void Coordinator::publish_members() {
             : static_cast<uint64_t>(std::max<int64_t>(0, now - h->second))});
   }
   for (const auto& [addr, f] : forgotten_) m.forgotten.push_back(f);
+  m.self_forgotten = self_forgotten_;
   for (const auto& q : queries_) ctx_.tell(q, m);
 }
 
@@ -221,7 +235,10 @@ void Coordinator::on_gossip_tick() {
 void Coordinator::on_gossip(Gossip& g) {
   if (g.from.address == self_.address) return;
   merge_forgotten(g.forgotten);
-  if (!admitted(g.from, /*first_hand=*/true)) return;
+  if (!admitted(g.from, /*first_hand=*/true)) {
+    tell_forgotten(g.from);
+    return;
+  }
   heard(g.from.address);
   pending_.erase(g.from.address);
   if (add_server(g.from, false, /*first_hand=*/true)) {
@@ -246,8 +263,11 @@ void Coordinator::on_repair_tick() {
 
 void Coordinator::on_join_request(JoinRequest& r) {
   if (r.from.address == self_.address) return;
-  // A forgotten start asks in vain (it logs that nobody answers).
-  if (!admitted(r.from, /*first_hand=*/true)) return;
+  // A forgotten start asks in vain.
+  if (!admitted(r.from, /*first_hand=*/true)) {
+    tell_forgotten(r.from);
+    return;
+  }
   heard(r.from.address);
   if (add_server(r.from, r.want_state, /*first_hand=*/true)) {
     ctx_.log().info("server {} joined", r.from.address);

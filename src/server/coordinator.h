@@ -56,6 +56,7 @@ class Coordinator : public actor::Actor {
   void on_log_rotated(LogRotated& r);
   void on_snapshot_written();
   void on_forget(const ForgetServer& f);
+  void tell_forgotten(const ServerDesc& d);
   // Any word from a server: it is up (again).
   void heard(const std::string& address);
   // Whether a description may be learned: not a forgotten start of its

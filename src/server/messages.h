@@ -240,7 +240,8 @@ struct MemberView {
 struct Members {
   std::vector<MemberView> members;
   std::vector<Forgotten> forgotten;
-  CMUD_MESSAGE("server.Members", members, forgotten)
+  bool self_forgotten = false;  // the cluster forgot this very start
+  CMUD_MESSAGE("server.Members", members, forgotten, self_forgotten)
 };
 
 // The coordinator's gossip timer.

@@ -1015,6 +1015,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
         out.item("forgotten " + f.address);
         out.item("incarnation=" + std::to_string(f.incarnation));
       }
+      field("cluster_forgot_this_server", members_.self_forgotten ? 1 : 0);
       out.end_items();
       return;
     }

@@ -241,5 +241,71 @@ TEST(StartReplicas, AForgottenMemberStaysForgottenUntilANewStartJoins) {
   systems.clear();
 }
 
+// C is cut off, not dead: A forgets it, and once the cut heals C's gossip
+// is ignored by everyone (B learns the forget from A) while C is told why.
+TEST(StartReplicas, AForgottenStartThatStillRunsStaysOutAndIsToldSo) {
+  sim::World w(12);
+  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
+                    c = "10.0.0.3:7000";
+  std::map<std::string, std::unique_ptr<actor::System>> systems;
+  std::map<std::string, Replicas> replicas;
+  uint64_t incarnation = 0;
+  for (const auto& self : {a, b, c}) {
+    actor::SystemConfig conf;
+    conf.runtime_host = w.host(self, 1);
+    conf.on_error = [](const Status&) {};
+    systems[self] = std::move(actor::System::create(std::move(conf))).value();
+    SyncOptions sync;
+    sync.incarnation = ++incarnation;
+    sync.member_timeout = std::chrono::milliseconds(2000);
+    replicas[self] =
+        std::move(start_replicas(*systems[self], {}, sync,
+                                 self == a ? std::vector<std::string>{}
+                                           : std::vector<std::string>{a}))
+            .value();
+  }
+  auto info = [&](const std::string& at) {
+    std::string got;
+    QueryRequest q;
+    append_op(q, OpView::info());
+    q.reply_to = systems[at]->completion_channel([&](Result<actor::Message> m) {
+      if (!m.ok()) return;
+      codec::Reader in(m->as<QueryReply>()->results);
+      ResultView v;
+      if (!read_result(in, v)) return;
+      for (const auto& item : v.items())
+        got += std::string(item.value_or("")) + " ";
+    });
+    systems[at]->tell(replicas[at].queries[0], std::move(q));
+    w.run_until(w.now_ms() + 10);
+    return got;
+  };
+  w.run_until(3000);
+  ASSERT_NE(info(a).find("member " + c), std::string::npos);
+  w.partition(a, c);
+  w.partition(b, c);
+  w.run_until(w.now_ms() + 4000);
+  QueryRequest q;
+  append_op(q, OpView::forget(c));
+  std::string answer;
+  q.reply_to = systems[a]->completion_channel([&](Result<actor::Message> m) {
+    codec::Reader in(m->as<QueryReply>()->results);
+    ResultView v;
+    if (read_result(in, v))
+      answer = v.is_ok() ? "OK" : std::string(v.error().value_or("?"));
+  });
+  systems[a]->tell(replicas[a].queries[0], std::move(q));
+  w.run_until(w.now_ms() + 2000);
+  ASSERT_EQ(answer, "OK");
+  EXPECT_NE(info(c).find("cluster_forgot_this_server 0 "), std::string::npos);
+  w.heal_all();
+  w.run_until(w.now_ms() + 5000);
+  for (const auto& s : {a, b}) {
+    EXPECT_EQ(info(s).find("member " + c), std::string::npos) << s;
+  }
+  EXPECT_NE(info(c).find("cluster_forgot_this_server 1 "), std::string::npos);
+  systems.clear();
+}
+
 }  // namespace
 }  // namespace cmud::server

@@ -215,8 +215,13 @@ Status Server::Impl::start() {
     incarnation_ = *next;
   }
   while (incarnation_ == 0) {
+    // A later start gets a higher number (members take a description from
+    // gossip only when its number is higher); two in one ms still differ.
     std::random_device rd;
-    incarnation_ = (uint64_t{rd()} << 32) | rd();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    incarnation_ = (static_cast<uint64_t>(ms) << 16) | (rd() & 0xffffu);
   }
   settings_.maxclients = config_.max_clients;
   settings_.maxmemory = config_.maxmemory;

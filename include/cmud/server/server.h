@@ -123,7 +123,9 @@ struct ServerConfig {
   // closed, so one that never does holds no place.
   std::chrono::milliseconds tls_handshake_timeout{10'000};
   // This start's incarnation, part of every version's origin; 0 takes the
-  // next from data_dir, or without one draws a fresh random one.
+  // next from data_dir, or without one takes the start time in ms with 16
+  // random bits below it (a later start has a higher number, as gossip
+  // expects).
   uint64_t incarnation = 0;
 };
 
