@@ -133,39 +133,32 @@ TEST(MembersFile, RoundTripsAndSkipsWhatIsNotInTheFormat) {
   EXPECT_EQ(m.forgotten[0].at_ms, 1700000000000u);
 }
 
-// Three servers on the simulator; C dies and B forgets it (CLUSTER FORGET).
-// Every member drops it, gossip from members that still knew it does not
-// bring it back, a server joining later never hears of it, and a new start
-// of C at the same address joins again. Then, C dead once more, a server
-// started with --forget drops that start everywhere.
-TEST(StartReplicas, AForgottenMemberStaysForgottenUntilANewStartJoins) {
-  sim::World w(11);
-  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
-                    c = "10.0.0.3:7000", d = "10.0.0.4:7000",
-                    e = "10.0.0.5:7000";
-  std::map<std::string, std::unique_ptr<actor::System>> systems;
-  std::map<std::string, Replicas> replicas;
-  uint64_t next_incarnation = 100;
-  auto start = [&](const std::string& self, std::vector<std::string> join,
-                   std::vector<std::string> forget = {}) {
+// Servers of one query actor each on the simulator (2 s member timeout),
+// asked one op at a time.
+struct SimMembers {
+  explicit SimMembers(uint64_t seed) : w(seed) {}
+
+  void start(const std::string& self, std::vector<std::string> join,
+             std::vector<std::string> forget = {}) {
     actor::SystemConfig conf;
     conf.runtime_host = w.host(self, 1);
     conf.on_error = [](const Status&) {};
     systems[self] = std::move(actor::System::create(std::move(conf))).value();
     SyncOptions sync;
-    sync.incarnation = ++next_incarnation;
+    sync.incarnation = ++incarnation;
     sync.member_timeout = std::chrono::milliseconds(2000);
     auto r = start_replicas(*systems[self], {"q-" + self}, sync,
                             std::move(join), false, std::move(forget));
     ASSERT_TRUE(r.ok()) << r.status().to_string();
     replicas[self] = std::move(*r);
-  };
-  auto stop = [&](const std::string& self) {
+  }
+  void stop(const std::string& self) {
     systems.erase(self);
     replicas.erase(self);
-  };
-  // One op at `at`'s actor: its error, or its items joined by spaces.
-  auto ask = [&](const std::string& at, const OpView& op) {
+  }
+  // One op at `at`'s actor: its error, or "OK" and its items, each
+  // followed by a space.
+  std::string ask(const std::string& at, const OpView& op) {
     std::string got = "<no answer>";
     QueryRequest q;
     append_op(q, op);
@@ -179,132 +172,110 @@ TEST(StartReplicas, AForgottenMemberStaysForgottenUntilANewStartJoins) {
         return;
       }
       got = v.is_ok() ? "OK" : "";
-      for (const auto& item : v.items())
+      for (const auto& item : v.items()) {
         got += std::string(item.value_or("")) + " ";
+      }
     });
     systems[at]->tell(replicas[at].queries[0], std::move(q));
     w.run_until(w.now_ms() + 10);
     return got;
-  };
-  auto member = [&](const std::string& at, const std::string& who) {
+  }
+  bool member(const std::string& at, const std::string& who) {
     return ask(at, OpView::info()).find("member " + who + " ") !=
            std::string::npos;
-  };
-  auto forgotten = [&](const std::string& at, const std::string& who,
-                       uint64_t incarnation) {
-    return ask(at, OpView::info())
-               .find("forgotten " + who + " incarnation=" +
-                     std::to_string(incarnation) + " ") != std::string::npos;
-  };
-  start(a, {});
-  start(b, {a});
-  start(c, {a});
-  w.run_until(3000);
-  ASSERT_TRUE(member(a, c) && member(b, c) && member(c, b));
-  EXPECT_NE(ask(b, OpView::forget(c)).find("only a server marked down"),
-            std::string::npos);
-  EXPECT_NE(ask(b, OpView::forget(b)).find("can't forget myself"),
-            std::string::npos);
-  EXPECT_NE(ask(b, OpView::forget("10.9.9.9:1")).find("Unknown server"),
-            std::string::npos);
-
-  const uint64_t c_first = next_incarnation;
-  stop(c);
-  w.run_until(w.now_ms() + 4000);                     // marked down
-  EXPECT_EQ(ask(b, OpView::forget("q-" + c)), "OK");  // by its query port
-  w.run_until(w.now_ms() + 5000);  // gossip, both ways, several rounds
-  EXPECT_FALSE(member(a, c));
-  EXPECT_FALSE(member(b, c));
-  EXPECT_TRUE(forgotten(a, c, c_first));
-  EXPECT_TRUE(member(a, b) && member(b, a));
-
-  start(d, {b});
-  w.run_until(w.now_ms() + 3000);
-  EXPECT_TRUE(member(d, a));
-  EXPECT_FALSE(member(d, c));
-  EXPECT_TRUE(forgotten(d, c, c_first));
-
-  start(c, {a});  // a new start, same address
-  const uint64_t c_second = next_incarnation;
-  w.run_until(w.now_ms() + 4000);
-  for (const auto& s : {a, b, d}) EXPECT_TRUE(member(s, c)) << s;
-  EXPECT_TRUE(member(c, d));
-
-  stop(c);
-  w.run_until(w.now_ms() + 4000);
-  start(e, {a}, {c});
-  w.run_until(w.now_ms() + 5000);
-  for (const auto& s : {a, b, d, e}) {
-    EXPECT_FALSE(member(s, c)) << s;
-    EXPECT_TRUE(forgotten(s, c, c_second)) << s;
   }
-  systems.clear();
+  bool forgotten(const std::string& at, const std::string& who,
+                 uint64_t forgotten_incarnation) {
+    return ask(at, OpView::info())
+               .find("forgotten " + who +
+                     " incarnation=" + std::to_string(forgotten_incarnation) +
+                     " ") != std::string::npos;
+  }
+
+  sim::World w;
+  // Declared after the world: the systems go first.
+  std::map<std::string, std::unique_ptr<actor::System>> systems;
+  std::map<std::string, Replicas> replicas;
+  uint64_t incarnation = 100;  // the last one given
+};
+
+// Three servers on the simulator; C dies and B forgets it (CLUSTER FORGET).
+// Every member drops it, gossip from members that still knew it does not
+// bring it back, a server joining later never hears of it, and a new start
+// of C at the same address joins again. Then, C dead once more, a server
+// started with --forget drops that start everywhere.
+TEST(StartReplicas, AForgottenMemberStaysForgottenUntilANewStartJoins) {
+  SimMembers s(11);
+  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
+                    c = "10.0.0.3:7000", d = "10.0.0.4:7000",
+                    e = "10.0.0.5:7000";
+  s.start(a, {});
+  s.start(b, {a});
+  s.start(c, {a});
+  s.w.run_until(3000);
+  ASSERT_TRUE(s.member(a, c) && s.member(b, c) && s.member(c, b));
+  EXPECT_NE(s.ask(b, OpView::forget(c)).find("only a server marked down"),
+            std::string::npos);
+  EXPECT_NE(s.ask(b, OpView::forget(b)).find("can't forget myself"),
+            std::string::npos);
+  EXPECT_NE(s.ask(b, OpView::forget("10.9.9.9:1")).find("Unknown server"),
+            std::string::npos);
+
+  const uint64_t c_first = s.incarnation;
+  s.stop(c);
+  s.w.run_until(s.w.now_ms() + 4000);                   // marked down
+  EXPECT_EQ(s.ask(b, OpView::forget("q-" + c)), "OK");  // by its query port
+  s.w.run_until(s.w.now_ms() + 5000);  // gossip, both ways, several rounds
+  EXPECT_FALSE(s.member(a, c));
+  EXPECT_FALSE(s.member(b, c));
+  EXPECT_TRUE(s.forgotten(a, c, c_first));
+  EXPECT_TRUE(s.member(a, b) && s.member(b, a));
+
+  s.start(d, {b});
+  s.w.run_until(s.w.now_ms() + 3000);
+  EXPECT_TRUE(s.member(d, a));
+  EXPECT_FALSE(s.member(d, c));
+  EXPECT_TRUE(s.forgotten(d, c, c_first));
+
+  s.start(c, {a});  // a new start, same address
+  const uint64_t c_second = s.incarnation;
+  s.w.run_until(s.w.now_ms() + 4000);
+  for (const auto& at : {a, b, d}) EXPECT_TRUE(s.member(at, c)) << at;
+  EXPECT_TRUE(s.member(c, d));
+
+  s.stop(c);
+  s.w.run_until(s.w.now_ms() + 4000);
+  s.start(e, {a}, {c});
+  s.w.run_until(s.w.now_ms() + 5000);
+  for (const auto& at : {a, b, d, e}) {
+    EXPECT_FALSE(s.member(at, c)) << at;
+    EXPECT_TRUE(s.forgotten(at, c, c_second)) << at;
+  }
 }
 
 // C is cut off, not dead: A forgets it, and once the cut heals C's gossip
 // is ignored by everyone (B learns the forget from A) while C is told why.
 TEST(StartReplicas, AForgottenStartThatStillRunsStaysOutAndIsToldSo) {
-  sim::World w(12);
+  SimMembers s(12);
   const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
                     c = "10.0.0.3:7000";
-  std::map<std::string, std::unique_ptr<actor::System>> systems;
-  std::map<std::string, Replicas> replicas;
-  uint64_t incarnation = 0;
-  for (const auto& self : {a, b, c}) {
-    actor::SystemConfig conf;
-    conf.runtime_host = w.host(self, 1);
-    conf.on_error = [](const Status&) {};
-    systems[self] = std::move(actor::System::create(std::move(conf))).value();
-    SyncOptions sync;
-    sync.incarnation = ++incarnation;
-    sync.member_timeout = std::chrono::milliseconds(2000);
-    replicas[self] =
-        std::move(start_replicas(*systems[self], {}, sync,
-                                 self == a ? std::vector<std::string>{}
-                                           : std::vector<std::string>{a}))
-            .value();
-  }
-  auto info = [&](const std::string& at) {
-    std::string got;
-    QueryRequest q;
-    append_op(q, OpView::info());
-    q.reply_to = systems[at]->completion_channel([&](Result<actor::Message> m) {
-      if (!m.ok()) return;
-      codec::Reader in(m->as<QueryReply>()->results);
-      ResultView v;
-      if (!read_result(in, v)) return;
-      for (const auto& item : v.items())
-        got += std::string(item.value_or("")) + " ";
-    });
-    systems[at]->tell(replicas[at].queries[0], std::move(q));
-    w.run_until(w.now_ms() + 10);
-    return got;
-  };
-  w.run_until(3000);
-  ASSERT_NE(info(a).find("member " + c), std::string::npos);
-  w.partition(a, c);
-  w.partition(b, c);
-  w.run_until(w.now_ms() + 4000);
-  QueryRequest q;
-  append_op(q, OpView::forget(c));
-  std::string answer;
-  q.reply_to = systems[a]->completion_channel([&](Result<actor::Message> m) {
-    codec::Reader in(m->as<QueryReply>()->results);
-    ResultView v;
-    if (read_result(in, v))
-      answer = v.is_ok() ? "OK" : std::string(v.error().value_or("?"));
-  });
-  systems[a]->tell(replicas[a].queries[0], std::move(q));
-  w.run_until(w.now_ms() + 2000);
-  ASSERT_EQ(answer, "OK");
-  EXPECT_NE(info(c).find("cluster_forgot_this_server 0 "), std::string::npos);
-  w.heal_all();
-  w.run_until(w.now_ms() + 5000);
-  for (const auto& s : {a, b}) {
-    EXPECT_EQ(info(s).find("member " + c), std::string::npos) << s;
-  }
-  EXPECT_NE(info(c).find("cluster_forgot_this_server 1 "), std::string::npos);
-  systems.clear();
+  s.start(a, {});
+  s.start(b, {a});
+  s.start(c, {a});
+  s.w.run_until(3000);
+  ASSERT_TRUE(s.member(a, c));
+  s.w.partition(a, c);
+  s.w.partition(b, c);
+  s.w.run_until(s.w.now_ms() + 4000);
+  ASSERT_EQ(s.ask(a, OpView::forget(c)), "OK");
+  s.w.run_until(s.w.now_ms() + 2000);
+  EXPECT_NE(s.ask(c, OpView::info()).find("cluster_forgot_this_server 0 "),
+            std::string::npos);
+  s.w.heal_all();
+  s.w.run_until(s.w.now_ms() + 5000);
+  for (const auto& at : {a, b}) EXPECT_FALSE(s.member(at, c)) << at;
+  EXPECT_NE(s.ask(c, OpView::info()).find("cluster_forgot_this_server 1 "),
+            std::string::npos);
 }
 
 }  // namespace
