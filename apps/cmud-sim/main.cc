@@ -118,6 +118,8 @@ int main(int argc, char** argv) {
 
   double cpu0 = cpu_seconds();
   uint64_t ran = 0, failed = 0, writes = 0, events = 0, snapshots = 0;
+  uint64_t complete_checked = 0, no_claim = 0;
+  int64_t worst_lag = 0;
   int64_t simulated = 0;
   std::optional<uint64_t> first_failed;
   std::string first_failure;
@@ -129,6 +131,12 @@ int main(int argc, char** argv) {
     events += r.events;
     snapshots += r.snapshots;
     simulated += r.simulated_ms;
+    complete_checked += r.complete_checked;
+    if (r.final_complete_lag_ms < 0) {
+      ++no_claim;
+    } else {
+      worst_lag = std::max(worst_lag, r.final_complete_lag_ms);
+    }
     if (trace) {
       for (const auto& line : r.trace) {
         std::printf("seed %llu: %s\n", static_cast<unsigned long long>(s),
@@ -166,6 +174,13 @@ int main(int argc, char** argv) {
       static_cast<double>(simulated) / 1000 / n,
       static_cast<unsigned long long>(writes),
       static_cast<unsigned long long>(events));
+  std::printf(
+      "completeness: %llu writes checked against replicas' claims; at the "
+      "end the claims lagged the clock by at most %.1f s (%llu seeds had a "
+      "replica claiming nothing)\n",
+      static_cast<unsigned long long>(complete_checked),
+      static_cast<double>(worst_lag) / 1000,
+      static_cast<unsigned long long>(no_claim));
   if (o.durable) {
     std::printf("snapshots: %llu (numbers on the disks at the end, summed)\n",
                 static_cast<unsigned long long>(snapshots));

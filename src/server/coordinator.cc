@@ -173,7 +173,8 @@ void Coordinator::publish_members() {
         addr, d.query, d.incarnation, !down_.contains(addr),
         h == heard_ms_.end()
             ? 0
-            : static_cast<uint64_t>(std::max<int64_t>(0, now - h->second))});
+            : static_cast<uint64_t>(std::max<int64_t>(0, now - h->second)),
+        d.actors});
   }
   for (const auto& [addr, f] : forgotten_) m.forgotten.push_back(f);
   m.self_forgotten = self_forgotten_;

@@ -119,13 +119,16 @@ struct RepairTick {
 // --- Inspection (the simulator's checkers, tests, debugging) ---
 
 // Replica entries with their versions, tombstones included, encoded as in
-// a SyncBatch, and the replica's floor.
+// a SyncBatch, the replica's floor, and the version below which it holds
+// every write of the members' actors (repair::Knowledge; 0: not known).
 struct ReplicaEntries {
   uint32_t count = 0;
   std::string entries;
   uint64_t floor_hlc = 0;
   uint64_t floor_origin = 0;
-  CMUD_MESSAGE("server.ReplicaEntries", count, entries, floor_hlc, floor_origin)
+  uint64_t complete_hlc = 0;
+  CMUD_MESSAGE("server.ReplicaEntries", count, entries, floor_hlc, floor_origin,
+               complete_hlc)
 };
 
 // Asks a query actor for its entries of `keys`, or of every key (in key
@@ -234,8 +237,9 @@ struct MemberView {
   std::vector<std::string> query;
   uint64_t incarnation = 0;
   bool up = true;
-  uint64_t since_contact_ms = 0;  // since it was last heard from
-  CMUD_FIELDS(address, query, incarnation, up, since_contact_ms)
+  uint64_t since_contact_ms = 0;   // since it was last heard from
+  std::vector<uint64_t> actors{};  // its query actors' ids
+  CMUD_FIELDS(address, query, incarnation, up, since_contact_ms, actors)
 };
 struct Members {
   std::vector<MemberView> members;

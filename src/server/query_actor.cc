@@ -84,6 +84,7 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
   // RANDOMKEY's draws: different per actor and start, and replayable on
   // the simulator (incarnations come from its seed there).
   random_.seed(options_.incarnation * 0x9e3779b97f4a7c15ull + index_);
+  known_ = repair::Knowledge(origin_);
   for (const auto& ref : local) {
     if (ref != ctx_.self()) local_.push_back(Dest{ref, false, 0, std::nullopt});
   }
@@ -151,7 +152,7 @@ Status QueryActor::on_message(Message& msg) {
       [&](RepairTick&) { on_repair_tick(); },
       [&](ServerState& st) { on_server_state(st); },
       [&](RemoveServer& r) { on_remove_server(r); },
-      [&](Members& m) { members_ = std::move(m); },
+      [&](Members& m) { on_members(std::move(m)); },
       [&](ReadReplica& r) { on_read_replica(r); },
       [&](RotateLog& r) { on_rotate_log(r); },
       [&](SnapshotState& s) { on_snapshot_state(s); });
@@ -161,6 +162,7 @@ void QueryActor::on_read_replica(const ReadReplica& r) {
   ReplicaEntries out;
   out.floor_hlc = store_.floor().hlc;
   out.floor_origin = store_.floor().origin;
+  out.complete_hlc = complete_below();
   auto add = [&](const kv::Entry& e) {
     kv::append_entry(out.entries, e);
     ++out.count;
@@ -990,6 +992,10 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("repair_rounds", repair_rounds_);
       field("repair_entries_sent", repair_sent_);
       field("repair_record_bytes_sent", repair_records_bytes_);
+      // Every write of the members' actors older than this (Unix ms) is
+      // here (repair::Knowledge; 0: not known yet).
+      field("repair_complete_below_ms", complete_below() >> 16);
+      field("repair_sources_known", known_.known_sources());
       field("sync_log_bytes", store_.log_bytes());
       field("sync_cursors_dropped", cursors_dropped_);
       field("pubsub_messages_relayed", messages_relayed_);
@@ -1260,12 +1266,14 @@ Status QueryActor::answer_repair(const SyncBatch& b) {
   bool quiet = ctx_.wall_ms() >= d.last_traffic_ms + interval;
   uint32_t before = d.repair.count;
   d.repair.differs = false;
+  bound_clock();
   bool ok =
       repair::answer(store_, b.repair, quiet,
                      options_.max_repair_bytes - d.repair.bytes(), d.repair,
                      d.walk.empty()        ? &d.walk
                      : d.next_walk.empty() ? &d.next_walk
-                                           : nullptr);
+                                           : nullptr,
+                     &known_);
   repair_sent_ += d.repair.count - before;
   if (d.repair.differs) d.converged_rounds = 0;
   if (!ok) {
@@ -1353,6 +1361,41 @@ void QueryActor::reclaim_expired() {
       });
 }
 
+void QueryActor::on_members(Members m) {
+  members_ = std::move(m);
+  sources_.clear();
+  sources_.push_back(origin_);
+  for (const Dest& d : local_) {
+    sources_.push_back(kv::origin_of(d.ref.uid(), options_.incarnation));
+  }
+  for (const MemberView& v : members_.members) {
+    for (uint64_t id : v.actors) {
+      sources_.push_back(
+          kv::origin_of(ActorRef(v.address, id).uid(), v.incarnation));
+    }
+  }
+  known_.keep_only(sources_);
+}
+
+void QueryActor::bound_clock() {
+  // Whatever the wall clock does later, next() stays above what we claim.
+  uint64_t b =
+      std::max(clock_.last() + 1, kv::Version::pack(ctx_.wall_ms(), 0));
+  clock_.observe(b - 1);
+  known_.set_clock(b);
+}
+
+uint64_t QueryActor::complete_below() {
+  if (sources_.empty()) return 0;
+  bound_clock();
+  uint64_t margin =
+      static_cast<uint64_t>(options_.unknown_source_margin.count());
+  uint64_t wall = ctx_.wall_ms();
+  if (wall <= margin) return 0;
+  return std::min(known_.complete_below(sources_),
+                  kv::Version::pack(wall - margin, 0));
+}
+
 void QueryActor::on_repair_tick() {
   // Also the clock of expiry: every interval, expired values are freed
   // even on an actor nobody asks anything.
@@ -1391,8 +1434,14 @@ void QueryActor::open_round(Dest& d, uint64_t now, bool& opened) {
   if (!quiet && !overdue) return;
   d.last_round_ms = now;
   d.converged_rounds = std::min(d.converged_rounds + 1, 3);
+  bool bounds = now >= d.last_bounds_ms + 4 * interval;
+  if (bounds) {
+    d.last_bounds_ms = now;
+    bound_clock();
+  }
   repair::open_round(store_, static_cast<uint32_t>(local_count_),
-                     static_cast<uint32_t>(index_), !quiet, d.repair.records);
+                     static_cast<uint32_t>(index_), !quiet, d.repair.records,
+                     bounds ? &known_ : nullptr);
   opened |= !d.repair.records.empty();
 }
 

@@ -54,6 +54,11 @@ struct SyncOptions {
   int repair_force_intervals = 10;
   // A server not heard from for this long is marked down (coordinator).
   std::chrono::milliseconds member_timeout{5000};
+  // What a replica claims to hold completely (repair::Knowledge) stays at
+  // least this far behind its wall clock: a server it does not know yet (a
+  // new start, before gossip brings it) writes at its own clock, which may
+  // lag ours by the skew kv::admit allows.
+  std::chrono::milliseconds unknown_source_margin{65000};
   // Entries a turn visits to free what a clear left below the floor
   // (kv::Store::purge): a few ms per turn.
   size_t purge_step = 65536;
@@ -139,6 +144,10 @@ class QueryActor : public actor::Actor {
     // server, and of the last round opened with it.
     uint64_t last_traffic_ms = 0;
     uint64_t last_round_ms = 0;
+    // ... and of the last round that carried our bounds (repair::Knowledge;
+    // one in four at most, so that they cost little while rounds are
+    // frequent).
+    uint64_t last_bounds_ms = 0;
     bool down = false;         // the coordinator says it does not answer
     kv::Version floor_sent{};  // the floor its last batch carried
     // Rounds in a row that found this pair converged (0..3): an idle,
@@ -244,8 +253,14 @@ class QueryActor : public actor::Actor {
   void retry_held();
   void on_add_server(AddServer& a);
   void on_repair_tick();
+  // repair::Knowledge's own bound: no write of ours will be below it.
+  void bound_clock();
+  // Every write of a member's actor below this version is here, or a newer
+  // one of its key (0: not known).
+  uint64_t complete_below();
   void on_server_state(const ServerState& s);
   void on_remove_server(const RemoveServer& r);
+  void on_members(Members m);
   // CLUSTER FORGET: the member named by its actor-system address or one of
   // its query ports, if the coordinator marked it down.
   void forget(std::string_view name, ResultWriter& out);
@@ -279,7 +294,11 @@ class QueryActor : public actor::Actor {
   std::vector<Dest> local_;             // other query actors here
   std::map<std::string, Dest> remote_;  // by server address
   Members members_;                     // as the coordinator last said
-  size_t local_count_ = 1;              // query actors on this server
+  // Every query actor of every member (ours included), by origin: whose
+  // writes complete_below() covers. Empty until the coordinator spoke.
+  std::vector<uint64_t> sources_;
+  repair::Knowledge known_;
+  size_t local_count_ = 1;  // query actors on this server
   bool tick_pending_ = false;
   bool wrote_ = false;      // the request being handled wrote something
   bool published_ = false;  // ... or queued pub/sub messages to send

@@ -443,6 +443,37 @@ TEST_F(QueryActorTest, APeerLaggingPastTheLogBoundCatchesUpByRepair) {
   EXPECT_GT(counter(refs[0], "repair_entries_sent"), 0);
 }
 
+// The actors of a lone server learn from their rounds what each other
+// holds (repair::Knowledge): once the coordinator names the sources, the
+// claim follows the clock, at most a few back-off rounds behind.
+TEST_F(QueryActorTest, ActorsLearnWhatEachOtherHoldsFromMatchingRounds) {
+  simulate();
+  SyncOptions options;
+  options.unknown_source_margin = std::chrono::milliseconds(0);
+  auto refs = spawn(3, options);
+  auto claim = [&](const ActorRef& a) {
+    Op info;
+    info.kind = OpKind::kInfo;
+    auto items = one(a, info).items();
+    auto it = std::find(items.begin(), items.end(), "repair_complete_below_ms");
+    return it == items.end() ? -1 : std::stoll(*(it + 1));
+  };
+  one(refs[0], set("k", "v"));
+  EXPECT_EQ(claim(refs[1]), 0);  // no sources named yet
+  for (const auto& r : refs) sys_->tell(r, Members{});
+  uint64_t start = wall_ms();
+  for (int s = 0; s < 20; ++s) {
+    for (const auto& r : refs) sys_->tell(r, RepairTick{});
+    pass(1000ms);
+  }
+  for (const auto& r : refs) {
+    int64_t c = claim(r);
+    EXPECT_GT(c, static_cast<int64_t>(start));
+    EXPECT_LE(c, static_cast<int64_t>(wall_ms()));
+    EXPECT_GE(c, static_cast<int64_t>(wall_ms()) - 17'000);
+  }
+}
+
 TEST_F(QueryActorTest, SustainedPutsNeverExceedTenMessagesPerPairPerSecond) {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));

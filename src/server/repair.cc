@@ -17,7 +17,37 @@ enum Kind : uint8_t {
   kLeafDigests = 3,
   kKeys = 4,
   kWant = 5,
+  kMatch = 6,
 };
+
+// Sources a record may name: far more query actors than a cluster has.
+constexpr uint32_t kMaxSources = 4096;
+
+void write_bounds(codec::Writer& w, const Bounds& b) {
+  w.fixed(static_cast<uint32_t>(b.size()));
+  for (auto [origin, bound] : b) {
+    w.fixed(origin);
+    w.fixed(bound);
+  }
+}
+
+bool read_bounds(codec::Reader& r, Bounds& b) {
+  uint32_t n = 0;
+  if (!r.fixed(n) || n > kMaxSources || n > r.remaining() / 16) return false;
+  b.resize(n);
+  for (auto& [origin, bound] : b) {
+    if (!r.fixed(origin) || !r.fixed(bound)) return false;
+  }
+  return true;
+}
+
+std::vector<uint32_t> share_groups(uint32_t shares, uint32_t index) {
+  std::vector<uint32_t> g;
+  for (size_t i = index; i < kGroups; i += shares) {
+    g.push_back(static_cast<uint32_t>(i));
+  }
+  return g;
+}
 
 uint64_t group_digest(const kv::Store& store, size_t group) {
   uint64_t d = 0;
@@ -55,6 +85,10 @@ struct Parsed {
   std::map<uint32_t, std::vector<PeerKey>> keys;      // by leaf
   std::vector<std::string_view> want;
   bool answers = false;  // the peer answered a difference of ours
+  // Shares that match ours (answered with kMatch), and what the peer's
+  // bounds tell about groups that match.
+  std::vector<std::pair<uint32_t, uint32_t>> matched;
+  std::vector<std::pair<std::vector<uint32_t>, Bounds>> learned;
 };
 
 bool parse(const kv::Store& store, std::string_view records, bool quiet,
@@ -68,12 +102,32 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
         uint32_t shares = 0, index = 0;
         uint8_t forced = 0;
         uint64_t d = 0;
+        Bounds b;
         if (!r.fixed(shares) || !r.fixed(index) || !r.fixed(forced) ||
-            !r.fixed(d) || shares == 0 || index >= shares || forced > 1) {
+            !r.fixed(d) || shares == 0 || index >= shares || forced > 1 ||
+            !read_bounds(r, b)) {
           return false;
         }
-        if ((quiet || forced) && share_digest(store, shares, index) != d) {
+        if (share_digest(store, shares, index) == d) {
+          // A round that carries no bounds is not told ours either.
+          if (!b.empty()) p.matched.emplace_back(shares, index);
+          if (index < kGroups) {
+            p.learned.emplace_back(share_groups(shares, index), std::move(b));
+          }
+        } else if (quiet || forced) {
           p.shares.emplace_back(shares, index);
+        }
+        break;
+      }
+      case kMatch: {
+        uint32_t shares = 0, index = 0;
+        Bounds b;
+        if (!r.fixed(shares) || !r.fixed(index) || shares == 0 ||
+            index >= shares || !read_bounds(r, b)) {
+          return false;
+        }
+        if (index < kGroups) {
+          p.learned.emplace_back(share_groups(shares, index), std::move(b));
         }
         break;
       }
@@ -82,17 +136,28 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
         p.answers = true;
         uint32_t n = 0;
         if (!r.fixed(n) || n > kv::Store::kLeaves) return false;
+        std::vector<uint32_t> same;
         for (uint32_t i = 0; i < n; ++i) {
           uint32_t at = 0;
           uint64_t d = 0;
           if (!r.fixed(at) || !r.fixed(d)) return false;
           if (kind == kGroupDigests) {
             if (at >= kGroups) return false;
-            if (group_digest(store, at) != d) p.groups.push_back(at);
+            if (group_digest(store, at) != d) {
+              p.groups.push_back(at);
+            } else {
+              same.push_back(at);
+            }
           } else {
             if (at >= kv::Store::kLeaves) return false;
             if (store.leaf_digest(at) != d) p.leaves.push_back(at);
           }
+        }
+        if (kind == kGroupDigests) {
+          // The answerer's bounds, as of these digests.
+          Bounds b;
+          if (!read_bounds(r, b)) return false;
+          if (!same.empty()) p.learned.emplace_back(std::move(same), b);
         }
         break;
       }
@@ -149,8 +214,53 @@ void push(Reply& out, const kv::Entry& e) {
 
 }  // namespace
 
+Bounds Knowledge::bounds(uint32_t shares, uint32_t index) const {
+  Bounds b;
+  b.emplace_back(self_, clock_);
+  for (const auto& [origin, groups] : known_) {
+    uint64_t least = UINT64_MAX;
+    for (size_t g = index; g < kGroups; g += shares) {
+      least = std::min(least, groups[g]);
+    }
+    if (least != 0 && least != UINT64_MAX) b.emplace_back(origin, least);
+  }
+  return b;
+}
+
+void Knowledge::learn(uint32_t shares, uint32_t index, const Bounds& b) {
+  if (shares != 0 && index < kGroups) learn(share_groups(shares, index), b);
+}
+
+void Knowledge::learn(const std::vector<uint32_t>& groups, const Bounds& b) {
+  for (auto [origin, bound] : b) {
+    if (origin == self_ || bound == 0) continue;
+    if (known_.size() >= kMaxSources && !known_.contains(origin)) continue;
+    auto& mine = known_[origin];
+    for (uint32_t g : groups) {
+      if (g < kGroups) mine[g] = std::max(mine[g], bound);
+    }
+  }
+}
+
+uint64_t Knowledge::complete_below(const std::vector<uint64_t>& sources) const {
+  uint64_t least = clock_;
+  for (uint64_t s : sources) {
+    if (s == self_) continue;
+    auto it = known_.find(s);
+    if (it == known_.end()) return 0;
+    for (uint64_t bound : it->second) least = std::min(least, bound);
+  }
+  return least;
+}
+
+void Knowledge::keep_only(const std::vector<uint64_t>& sources) {
+  std::erase_if(known_, [&](const auto& kv) {
+    return std::find(sources.begin(), sources.end(), kv.first) == sources.end();
+  });
+}
+
 void open_round(const kv::Store& store, uint32_t shares, uint32_t index,
-                bool forced, std::string& records) {
+                bool forced, std::string& records, const Knowledge* known) {
   if (shares == 0 || index >= kGroups) return;
   codec::Writer w(records);
   w.fixed(static_cast<uint8_t>(kShare));
@@ -158,10 +268,11 @@ void open_round(const kv::Store& store, uint32_t shares, uint32_t index,
   w.fixed(index);
   w.fixed<uint8_t>(forced ? 1 : 0);
   w.fixed(share_digest(store, shares, index));
+  write_bounds(w, known ? known->bounds(shares, index) : Bounds());
 }
 
 bool answer(const kv::Store& store, std::string_view records, bool quiet,
-            size_t max_bytes, Reply& out, LeafWalk* walk) {
+            size_t max_bytes, Reply& out, LeafWalk* walk, Knowledge* known) {
   Parsed p;
   if (!parse(store, records, quiet, p)) return false;
   out.differs |= p.answers || !p.shares.empty() || !p.groups.empty() ||
@@ -172,6 +283,17 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
   };
   codec::Writer w(out.records);
 
+  if (known != nullptr) {
+    for (const auto& [groups, bounds] : p.learned) known->learn(groups, bounds);
+    // A match teaches the peer what we are known to hold (after what it
+    // taught us: we held the same).
+    for (auto [shares, index] : p.matched) {
+      w.fixed(static_cast<uint8_t>(kMatch));
+      w.fixed(shares);
+      w.fixed(index);
+      write_bounds(w, known->bounds(shares, index));
+    }
+  }
   for (auto [shares, index] : p.shares) {
     w.fixed(static_cast<uint8_t>(kGroupDigests));
     w.fixed(static_cast<uint32_t>((kGroups - index + shares - 1) / shares));
@@ -179,6 +301,7 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
       w.fixed(static_cast<uint32_t>(g));
       w.fixed(group_digest(store, g));
     }
+    write_bounds(w, known ? known->bounds(shares, index) : Bounds());
   }
   if (!p.groups.empty()) {
     w.fixed(static_cast<uint8_t>(kLeafDigests));

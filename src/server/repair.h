@@ -5,10 +5,12 @@
 //
 // The records are stateless questions and answers, each sent only when the
 // last one showed a difference, so a converged pair exchanges one 8-byte
-// digest per round and the bytes grow with the divergence:
+// digest per round (with the sender's bounds, see Knowledge) and the bytes
+// grow with the divergence:
 //
 //   kShare   digest of a share of the key space   -> kGroups if it differs
-//            (and the pair is quiet, or the round forced)
+//            (and the pair is quiet, or the round forced); if it
+//            matches and carried bounds, kMatch with ours
 //   kGroups  digests of that share's groups        -> kLeaves for each that
 //                                                     differs
 //   kLeaves  digests of those groups' leaves       -> kKeys for each that
@@ -24,12 +26,15 @@
 // each of a server's n query actors repairs its own share.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "cmud/kv/store.h"
@@ -38,6 +43,50 @@ namespace cmud::server::repair {
 
 inline constexpr size_t kGroups = 128;
 inline constexpr size_t kLeavesPerGroup = kv::Store::kLeaves / kGroups;
+
+// A source's bound as a record carries it: (origin, clock value).
+using Bounds = std::vector<std::pair<uint64_t, uint64_t>>;
+
+// What a replica is known to hold, for tombstone collection: for each group
+// and each source (a query actor of one start, named by its origin), a
+// clock value T such that the replica's group holds everything that source
+// held once its own clock had passed T. A source makes no write below its
+// clock, so a replica whose bound is at least T for every live source and
+// every group holds every write those sources made below T, or a newer
+// version of its key (or the floor passed it).
+//
+// Learned from repair: when a group's digests match, the two replicas held
+// the same entries there, so each holds what the other was known to hold
+// (contents only grow: a merge keeps the newer version, a clear raises the
+// floor). Each round's records carry the sender's bounds, the least over
+// the share's groups (one round in four carries them); a matching share
+// whose round carried bounds is answered with kMatch and the answerer's,
+// so both sides learn.
+// Thread-compatible.
+class Knowledge {
+ public:
+  explicit Knowledge(uint64_t self = 0) : self_(self) {}
+  // Our own bound: no write of ours will be below it (the clock's next
+  // value).
+  void set_clock(uint64_t next) { clock_ = next; }
+  uint64_t self() const { return self_; }
+  // Our bounds over the groups of share `index` of `shares`, ours included.
+  Bounds bounds(uint32_t shares, uint32_t index) const;
+  // The groups now hold what a replica known to hold `b` held.
+  void learn(uint32_t shares, uint32_t index, const Bounds& b);
+  void learn(const std::vector<uint32_t>& groups, const Bounds& b);
+  // The least bound over every group and each of `sources` (ours: our
+  // clock); 0 if one was never learned.
+  uint64_t complete_below(const std::vector<uint64_t>& sources) const;
+  // Forgets every source not in `sources`.
+  void keep_only(const std::vector<uint64_t>& sources);
+  size_t known_sources() const { return known_.size(); }
+
+ private:
+  uint64_t self_;
+  uint64_t clock_ = 0;
+  std::unordered_map<uint64_t, std::array<uint64_t, kGroups>> known_;
+};
 
 // What answering produces for the peer: more records, and entries encoded
 // as in a SyncBatch.
@@ -54,8 +103,10 @@ struct Reply {
 // Opens a round on share `index` of `shares` (nothing when the share holds
 // no group: index >= kGroups). A forced round is answered even by a busy
 // peer.
+// `known`, when given, adds our bounds and learns from the answers.
 void open_round(const kv::Store& store, uint32_t shares, uint32_t index,
-                bool forced, std::string& records);
+                bool forced, std::string& records,
+                const Knowledge* known = nullptr);
 
 // The answers that need the entries of some leaves (our key lists, and the
 // comparison with the peer's). No index finds a leaf's keys, so they come
@@ -73,7 +124,7 @@ class LeafWalk {
 
  private:
   friend bool answer(const kv::Store&, std::string_view, bool, size_t, Reply&,
-                     LeafWalk*);
+                     LeafWalk*, Knowledge*);
   struct Key {
     std::string key;
     kv::Version version;
@@ -95,6 +146,7 @@ class LeafWalk {
 // flight would look like divergence, so a round that is not forced is not
 // answered. False, with nothing answered, if the records are malformed.
 bool answer(const kv::Store& store, std::string_view records, bool quiet,
-            size_t max_bytes, Reply& out, LeafWalk* walk);
+            size_t max_bytes, Reply& out, LeafWalk* walk,
+            Knowledge* known = nullptr);
 
 }  // namespace cmud::server::repair

@@ -30,17 +30,19 @@ struct Traffic {
 // forth until neither side has more to say; walks take `step` entries at a
 // time.
 Traffic round(kv::Store& a, kv::Store& b, uint32_t shares, uint32_t index,
-              size_t step = 1u << 20) {
+              size_t step = 1u << 20, Knowledge* ka = nullptr,
+              Knowledge* kb = nullptr) {
   Traffic t;
   std::string records;
-  open_round(a, shares, index, /*forced=*/false, records);
+  open_round(a, shares, index, /*forced=*/false, records, ka);
   kv::Store* from = &a;
   kv::Store* to = &b;
   while (!records.empty() && t.steps < 20) {
     t.record_bytes += records.size();
     Reply reply;
     LeafWalk walk;
-    EXPECT_TRUE(answer(*to, records, /*quiet=*/true, 1u << 20, reply, &walk));
+    EXPECT_TRUE(answer(*to, records, /*quiet=*/true, 1u << 20, reply, &walk,
+                       to == &b ? kb : ka));
     int steps = 0;
     while (!walk.empty() && !walk.step(*to, step) && ++steps < 100000) {
     }
@@ -52,6 +54,15 @@ Traffic round(kv::Store& a, kv::Store& b, uint32_t shares, uint32_t index,
     ++t.steps;
   }
   return t;
+}
+
+// Rounds on every share of `shares` both ways, with knowledge.
+void rounds(kv::Store& a, kv::Store& b, uint32_t shares, Knowledge& ka,
+            Knowledge& kb) {
+  for (uint32_t i = 0; i < shares; ++i) {
+    round(a, b, shares, i, 1u << 20, &ka, &kb);
+    round(b, a, shares, i, 1u << 20, &kb, &ka);
+  }
 }
 
 bool same(const kv::Store& a, const kv::Store& b) {
@@ -70,7 +81,7 @@ TEST(Repair, AConvergedPairExchangesOneDigest) {
   }
   Traffic t = round(a, b, 2, 0);
   EXPECT_EQ(t.steps, 1);
-  EXPECT_EQ(t.record_bytes, 18u);
+  EXPECT_EQ(t.record_bytes, 22u);  // and no bounds: no knowledge given
   EXPECT_EQ(t.entries, 0u);
 }
 
@@ -180,6 +191,68 @@ TEST(Repair, TwoKeyListsOfOneLeafInOneMessageTheLaterWins) {
   EXPECT_FALSE(r.records.empty());
 }
 
+// A match teaches each side what the other is known to hold; a share that
+// differs teaches nothing about its differing groups until repaired.
+TEST(RepairKnowledge, MatchesTeachBothSidesAndDifferencesTeachNothing) {
+  kv::Store a, b;
+  for (int i = 0; i < 2000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    a.apply(k, "v", {10, 1}, false, kv::kRouteNone);
+    b.apply(k, "v", {10, 1}, false, kv::kRouteNone);
+  }
+  a.apply("only-a", "x", {20, 1}, false, kv::kRouteNone);
+  Knowledge ka(1), kb(2);
+  ka.set_clock(100);
+  kb.set_clock(200);
+  const std::vector<uint64_t> both = {1, 2};
+  EXPECT_EQ(ka.complete_below({1}), 100u);  // ourselves: our clock
+  EXPECT_EQ(ka.complete_below(both), 0u);   // b never heard of
+  // One share matched and one not: nothing is known of every group yet.
+  uint32_t differing =
+      static_cast<uint32_t>(kv::Store::leaf_of("only-a") / kLeavesPerGroup % 2);
+  Traffic t = round(a, b, 2, 1 - differing, 1u << 20, &ka, &kb);
+  EXPECT_EQ(t.steps, 2);  // the digest, then kMatch back
+  EXPECT_EQ(ka.complete_below(both), 0u);
+  EXPECT_EQ(kb.complete_below(both), 0u);
+  // The differing share: repaired, and what matched on the way is learned.
+  round(a, b, 2, differing, 1u << 20, &ka, &kb);
+  EXPECT_TRUE(same(a, b));
+  EXPECT_EQ(ka.complete_below(both), 0u);  // the repaired group: not yet
+  round(a, b, 2, differing, 1u << 20, &ka, &kb);
+  EXPECT_EQ(ka.complete_below(both), 100u);  // min(ours, b's 200)
+  EXPECT_EQ(kb.complete_below(both), 100u);  // min(ours, a's 100)
+  // Sources no longer in the cluster are forgotten; unknown ones hold the
+  // bound at 0.
+  kb.keep_only({2});
+  EXPECT_EQ(kb.complete_below({2}), 200u);
+  EXPECT_EQ(kb.complete_below(both), 0u);
+}
+
+// What b is known to hold of c reaches a through b, group by group.
+TEST(RepairKnowledge, ABoundTravelsThroughAThirdReplica) {
+  kv::Store a, b, c;
+  for (kv::Store* s : {&a, &b, &c}) {
+    s->apply("k", "v", {10, 1}, false, kv::kRouteNone);
+  }
+  Knowledge ka(1), kb(2), kc(3);
+  ka.set_clock(300);
+  kb.set_clock(200);
+  kc.set_clock(100);
+  rounds(b, c, 3, kb, kc);
+  EXPECT_EQ(kb.complete_below({2, 3}), 100u);
+  EXPECT_EQ(ka.complete_below({1, 3}), 0u);
+  rounds(a, b, 3, ka, kb);
+  EXPECT_EQ(ka.complete_below({1, 2, 3}), 100u);
+  kc.set_clock(150);
+  rounds(b, c, 3, kb, kc);
+  rounds(a, b, 3, ka, kb);
+  EXPECT_EQ(ka.complete_below({1, 2, 3}), 150u);
+  // Bounds only grow: an older one learned later changes nothing.
+  kc.set_clock(120);
+  rounds(a, c, 3, ka, kc);
+  EXPECT_EQ(ka.complete_below({1, 2, 3}), 150u);
+}
+
 TEST(Repair, MalformedRecordsAreRefusedAndAnswerNothing) {
   kv::Store s;
   s.apply("k", "v", {1, 1}, false, kv::kRouteNone);
@@ -198,7 +271,15 @@ TEST(Repair, MalformedRecordsAreRefusedAndAnswerNothing) {
   w.fixed<uint32_t>(2);  // index >= shares
   w.fixed<uint8_t>(0);
   w.fixed<uint64_t>(0);
+  w.fixed<uint32_t>(0);
   EXPECT_TRUE(refused(share));
+  std::string bounds;
+  codec::Writer m(bounds);
+  m.fixed<uint8_t>(6);  // kMatch
+  m.fixed<uint32_t>(1);
+  m.fixed<uint32_t>(0);
+  m.fixed<uint32_t>(1000);  // more bounds than bytes
+  EXPECT_TRUE(refused(bounds));
   std::string keys;
   codec::Writer k(keys);
   k.fixed<uint8_t>(4);

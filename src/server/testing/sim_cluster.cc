@@ -41,11 +41,16 @@ constexpr struct {
 // Versions a replica may hold back (kv::admit) in the simulation: below
 // the skew the faults inject, so the hold path runs.
 constexpr uint64_t kMaxSkewMs = 2000;
+// SyncOptions::unknown_source_margin: two servers' clocks may differ by
+// twice the injected skew.
 // The end of the settle time in which traffic between servers is checked,
 // and its bound.
 constexpr int64_t kIdleWindowMs = 5000;
 constexpr double kMaxIdleBytesPerSec = 1000;
+constexpr int64_t kIdleAfterMs = 2000;  // after the last entries crossed
+constexpr int64_t kMinIdleWindowMs = 2000;
 constexpr int64_t kSkewMs = 5000;
+constexpr int64_t kUnknownSourceMarginMs = 0;
 // SyncOptions::member_timeout, which the servers keep.
 constexpr int64_t kMemberTimeoutMs = 5000;
 // What the simulated subscribers listen to.
@@ -223,6 +228,19 @@ class Cluster {
   void on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m);
   void on_entries(const std::shared_ptr<Op>& op, Result<Message> m);
   void seen(const Op& op, const Item* e, const Ver& floor);
+  // Checker (g): a replica that claims to hold every write below
+  // `complete` holds each acknowledged one of `key` (made by a server start
+  // that is still up) or a newer version, or its floor passed it.
+  // Only writers the replica's coordinator heard from (a while ago, so
+  // that its actors know them) count: one that never reached it is not
+  // among its sources (SyncOptions::unknown_source_margin covers those only
+  // for a while).
+  void check_complete(size_t node, const std::string& where, uint64_t complete,
+                      const std::string& key, const Item* e, const Ver& floor);
+  void acked(Acked a) {
+    acked_by_key_[a.key].push_back(acked_.size());
+    acked_.push_back(std::move(a));
+  }
   void delivered(const cmud::sim::Delivery& d);
   void final_checks();
   // At most once, in order per publisher, and (without lossy faults)
@@ -270,6 +288,12 @@ class Cluster {
   uint64_t op_seq_ = 0;
   uint64_t del_seq_ = 0;
   std::vector<Acked> acked_;
+  std::unordered_map<std::string, std::vector<size_t>> acked_by_key_;
+  // When each server start (node, generation) first heard from each other
+  // one, directly.
+  std::map<std::pair<std::pair<size_t, uint64_t>, std::pair<size_t, uint64_t>>,
+           int64_t>
+      heard_at_;
   std::vector<AckedIncr> acked_incr_;
   std::vector<AckedExpiry> acked_expiry_;
   // What INCRs (1 each) and INCRBYFLOATs sent added up to, per key.
@@ -295,8 +319,18 @@ class Cluster {
   std::map<std::pair<size_t, uint64_t>, Ver> floor_reached_;
   // Bytes between each ordered pair of servers once the cluster should be
   // idle and converged (the last seconds of the settle time).
+  // Entries still crossing then (held back by a replica whose clock is
+  // behind, until it catches up: up to 2 * kSkewMs - kMaxSkewMs after the
+  // last write) mean the cluster is not idle yet: the window starts a while
+  // after the last of them.
   int64_t idle_from_ = INT64_MAX;
-  std::map<std::pair<std::string, std::string>, uint64_t> idle_bytes_;
+  int64_t last_entries_ms_ = 0;
+  struct IdleMessage {
+    int64_t at_ms = 0;
+    std::pair<std::string, std::string> pair;
+    size_t bytes = 0;
+  };
+  std::vector<IdleMessage> idle_messages_;
   // Final state per replica: dumps_[node][actor], and its floor.
   std::vector<std::vector<std::optional<std::vector<Item>>>> dumps_;
   std::vector<std::vector<Ver>> floors_;
@@ -329,6 +363,8 @@ void Cluster::start(size_t i) {
   }
   sync.incarnation = *inc;
   sync.admit.max_skew_ms = kMaxSkewMs;
+  sync.unknown_source_margin =
+      std::chrono::milliseconds(kUnknownSourceMarginMs);
   // Declared before the system in Node: the actors using it go first.
   n.pubsub = std::make_shared<PubSub>();
   auto subscriber = std::make_shared<SimSubscriber>();
@@ -677,6 +713,7 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
   Ver floor{r->floor_hlc, r->floor_origin};
   std::string where = "server " + std::to_string(op->node + 1) + " actor " +
                       std::to_string(op->actor);
+  check_complete(op->node, where, r->complete_hlc, op->key, e, floor);
   switch (op->kind) {
     case Op::kFlush: {
       // A clear takes effect where it was made: the key read right after
@@ -692,7 +729,7 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
                               " which the replica had shown");
       }
       ++result_.writes_acked;
-      acked_.push_back(
+      acked(
           Acked{op->key, false, true, floor, op->node, op->generation, now()});
       return;
     }
@@ -786,8 +823,7 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
                               " which the replica had shown");
       }
       ++result_.writes_acked;
-      acked_.push_back(
-          Acked{op->key, del, false, e->v, op->node, op->generation, now()});
+      acked(Acked{op->key, del, false, e->v, op->node, op->generation, now()});
       seen(*op, e, floor);
       return;
     }
@@ -821,8 +857,53 @@ void Cluster::seen(const Op& op, const Item* e, const Ver& floor) {
   }
 }
 
+void Cluster::check_complete(size_t node, const std::string& where,
+                             uint64_t complete, const std::string& key,
+                             const Item* e, const Ver& floor) {
+  auto it = acked_by_key_.find(key);
+  if (complete == 0 || it == acked_by_key_.end()) return;
+  for (size_t i : it->second) {
+    const Acked& w = acked_[i];
+    // A start that crashed, or was forgotten, is no longer a source.
+    if (w.v.hlc >= complete || !nodes_[w.node].up() ||
+        nodes_[w.node].generation != w.generation) {
+      continue;
+    }
+    auto f = forgotten_.find(w.node);
+    if (f != forgotten_.end() && f->second == w.generation) continue;
+    if (w.node != node) {
+      auto h = heard_at_.find(
+          {{node, nodes_[node].generation}, {w.node, w.generation}});
+      if (h == heard_at_.end() || now() - h->second < 2000) continue;
+    }
+    ++result_.complete_checked;
+    if (w.flush ? !(floor < w.v)
+                : (w.v < floor || (e != nullptr && !(e->v < w.v)))) {
+      continue;
+    }
+    fail("complete", where + " claims every write below " +
+                         str(Ver{complete, 0}) + " but lacks " +
+                         (w.flush     ? "FLUSHALL"
+                          : w.deleted ? "DEL "
+                                      : "SET ") +
+                         key + " @" + str(w.v) + " (acknowledged by server " +
+                         std::to_string(w.node + 1) + " at " +
+                         std::to_string(w.at_ms) + " ms); it holds " +
+                         (w.flush ? "floor " + str(floor)
+                          : e     ? str(*e)
+                                  : std::string("nothing")));
+    return;
+  }
+}
+
 void Cluster::delivered(const cmud::sim::Delivery& d) {
-  if (now() >= idle_from_) idle_bytes_[{d.from, d.to}] += d.msg.encoded_size();
+  if (now() >= idle_from_) {
+    idle_messages_.push_back({now(), {d.from, d.to}, d.msg.encoded_size()});
+  }
+  if (auto* b = d.msg.as<SyncBatch>(); b != nullptr && b->count > 0) {
+    last_entries_ms_ = now();
+  }
+
   auto to = index_.find(d.to);
   if (to == index_.end()) return;
   if (nodes_[to->second].up() &&
@@ -832,6 +913,11 @@ void Cluster::delivered(const cmud::sim::Delivery& d) {
     // file when durable).
     knows_[knower(to->second)].insert(d.from);
     auto from = index_.find(d.from);
+    if (from != index_.end() && nodes_[from->second].up()) {
+      heard_at_.try_emplace({{to->second, nodes_[to->second].generation},
+                             {from->second, nodes_[from->second].generation}},
+                            now());
+    }
     if (from != index_.end()) {
       auto f = forgotten_.find(from->second);
       if (f != forgotten_.end() && nodes_[f->first].generation > f->second) {
@@ -859,12 +945,22 @@ void Cluster::final_checks() {
   }
   // An idle, converged cluster keeps quiet: repair exchanges digests, not
   // data (a few hundred bytes a second per pair, gossip included).
-  double idle_s = static_cast<double>(kIdleWindowMs) / 1000;
+  int64_t idle_start = std::max(idle_from_, last_entries_ms_ + kIdleAfterMs);
+  int64_t idle_end = traffic_end_ + o_.settle_ms;
+  double idle_s = static_cast<double>(idle_end - idle_start) / 1000;
   // Gossip carries each server's actors and ports, and every actor opens
   // its own rounds: the bound grows with the actors per server.
   double bound =
       kMaxIdleBytesPerSec * std::max(1.0, static_cast<double>(o_.actors) / 4);
-  for (const auto& [pair, bytes] : idle_bytes_) {
+  std::map<std::pair<std::string, std::string>, uint64_t> idle_bytes;
+  for (const auto& m : idle_messages_) {
+    if (m.at_ms >= idle_start && m.at_ms < idle_end) {
+      idle_bytes[m.pair] += m.bytes;
+    }
+  }
+  // Too short a quiet end to measure: checked on the other seeds.
+  if (idle_end - idle_start < kMinIdleWindowMs) idle_bytes.clear();
+  for (const auto& [pair, bytes] : idle_bytes) {
     double rate = static_cast<double>(bytes) / idle_s;
     if (rate > bound) {
       fail("idle", pair.first + " sent " + pair.second + " " +
@@ -1138,8 +1234,27 @@ SimResult Cluster::run() {
             auto* r = m->as<ReplicaEntries>();
             std::vector<Item> items;
             if (r != nullptr && parse_items(r->count, r->entries, items)) {
-              dumps_[i][a] = std::move(items);
               floors_[i][a] = Ver{r->floor_hlc, r->floor_origin};
+              std::string where = "server " + std::to_string(i + 1) +
+                                  " actor " + std::to_string(a);
+              std::map<std::string, const Item*> by_key;
+              for (const auto& e : items) by_key[e.key] = &e;
+              for (const auto& [key, list] : acked_by_key_) {
+                auto at = by_key.find(key);
+                check_complete(i, where, r->complete_hlc, key,
+                               at == by_key.end() ? nullptr : at->second,
+                               floors_[i][a]);
+              }
+              int64_t lag =
+                  r->complete_hlc == 0
+                      ? -1
+                      : static_cast<int64_t>(cmud::sim::World::kEpochMs) +
+                            now() - static_cast<int64_t>(r->complete_hlc >> 16);
+              if (lag < 0 || result_.final_complete_lag_ms >= 0) {
+                result_.final_complete_lag_ms =
+                    lag < 0 ? -1 : std::max(result_.final_complete_lag_ms, lag);
+              }
+              dumps_[i][a] = std::move(items);
             }
           });
       n.system->tell(n.queries[a], std::move(read));

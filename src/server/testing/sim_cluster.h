@@ -81,6 +81,11 @@ struct SimResult {
   uint64_t snapshots = 0;
   uint64_t max_pair_msgs_per_sec = 0;
   int64_t simulated_ms = 0;
+  // Writes checked against a replica's claim to hold everything below a
+  // version (repair::Knowledge), and how far, at the end, the least such
+  // claim lagged the simulated wall clock (-1: a replica claimed nothing).
+  uint64_t complete_checked = 0;
+  int64_t final_complete_lag_ms = 0;
   bool ok() const { return failures.empty(); }
 };
 
