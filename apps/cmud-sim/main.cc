@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
 
   double cpu0 = cpu_seconds();
   uint64_t ran = 0, failed = 0, writes = 0, events = 0, snapshots = 0;
-  uint64_t complete_checked = 0, no_claim = 0;
-  int64_t worst_lag = 0;
+  uint64_t complete_checked = 0, no_claim = 0, no_horizon = 0;
+  int64_t worst_lag = 0, worst_horizon_lag = 0;
   int64_t simulated = 0;
   std::optional<uint64_t> first_failed;
   std::string first_failure;
@@ -136,6 +136,11 @@ int main(int argc, char** argv) {
       ++no_claim;
     } else {
       worst_lag = std::max(worst_lag, r.final_complete_lag_ms);
+    }
+    if (r.final_horizon_lag_ms < 0) {
+      ++no_horizon;
+    } else {
+      worst_horizon_lag = std::max(worst_horizon_lag, r.final_horizon_lag_ms);
     }
     if (trace) {
       for (const auto& line : r.trace) {
@@ -181,6 +186,11 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(complete_checked),
       static_cast<double>(worst_lag) / 1000,
       static_cast<unsigned long long>(no_claim));
+  std::printf(
+      "cluster horizon: at the end it lagged the clock by at most %.1f s "
+      "(%llu seeds had a replica with none)\n",
+      static_cast<double>(worst_horizon_lag) / 1000,
+      static_cast<unsigned long long>(no_horizon));
   if (o.durable) {
     std::printf("snapshots: %llu (numbers on the disks at the end, summed)\n",
                 static_cast<unsigned long long>(snapshots));

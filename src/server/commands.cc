@@ -1027,6 +1027,9 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     list("member ", "cluster_known_servers", "server");
     list("forgotten ", "cluster_forgotten_servers", "forgotten");
     line("cluster_forgot_this_server", counter("cluster_forgot_this_server"));
+    // Every member holds every write of every member older than this (Unix
+    // ms; 0: not known yet).
+    line("cluster_complete_below_ms", counter("cluster_complete_below_ms"));
     out += "\r\n";
   }
   if (want("stats")) {

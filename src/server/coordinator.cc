@@ -36,6 +36,7 @@ Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
       data_dir_(std::move(data_dir)) {
   state_.last_save_s = ctx.wall_ms() / 1000;
   state_.snapshot_bytes = snapshot_bytes;
+  claims_.assign(queries_.size(), 0);
   for (auto& f : forgotten) {
     // --forget is the latest word on its address: no forget gossiped from
     // before this start undoes it.
@@ -152,6 +153,7 @@ void Coordinator::remove_server(const std::string& address) {
   down_.erase(address);
   pending_.erase(address);
   warned_.erase(address);
+  member_claims_.erase(address);
   for (const auto& q : queries_) ctx_.tell(q, RemoveServer{address});
   save_members();
 }
@@ -178,6 +180,7 @@ void Coordinator::publish_members() {
   }
   for (const auto& [addr, f] : forgotten_) m.forgotten.push_back(f);
   m.self_forgotten = self_forgotten_;
+  m.horizon_hlc = horizon_;
   for (const auto& q : queries_) ctx_.tell(q, m);
 }
 
@@ -199,7 +202,7 @@ Status Coordinator::on_message(actor::Message& msg) {
       [&](JoinReply& r) { on_join_reply(r); }, [&](JoinTick&) { on_tick(); },
       [&](RepairTick&) { on_repair_tick(); }, [&](Gossip& g) { on_gossip(g); },
       [&](GossipTick&) { on_gossip_tick(); },
-      [&](ForgetServer& f) { on_forget(f); },
+      [&](ForgetServer& f) { on_forget(f); }, [&](Claim& c) { on_claim(c); },
       [&](StartSnapshot& s) { on_start_snapshot(s); },
       [&](LogRotated& r) { on_log_rotated(r); },
       [&](SnapshotWritten&) { on_snapshot_written(); });
@@ -217,9 +220,11 @@ void Coordinator::on_gossip_tick() {
     }
   }
   const std::vector<Forgotten> forgotten = forgotten_list();
+  update_horizon();
   for (const auto& [addr, d] : known_) {
     Gossip g;
     g.from = self_;
+    g.complete_hlc = own_claim();
     for (const auto& [other, od] : known_) {
       if (other != addr) g.known.push_back(od);
     }
@@ -245,6 +250,7 @@ void Coordinator::on_gossip(Gossip& g) {
   if (add_server(g.from, false, /*first_hand=*/true)) {
     ctx_.log().info("server {} found by gossip", g.from.address);
   }
+  member_claims_[g.from.address] = {g.from.incarnation, g.complete_hlc};
   for (const auto& d : g.known) {
     if (d.address == self_.address || !admitted(d, /*first_hand=*/false)) {
       continue;
@@ -253,6 +259,29 @@ void Coordinator::on_gossip(Gossip& g) {
       ctx_.log().info("server {} found by gossip", d.address);
     }
   }
+}
+
+void Coordinator::on_claim(const Claim& c) {
+  if (c.index < claims_.size()) claims_[c.index] = c.complete_hlc;
+}
+
+uint64_t Coordinator::own_claim() const {
+  if (claims_.empty()) return 0;
+  return *std::min_element(claims_.begin(), claims_.end());
+}
+
+void Coordinator::update_horizon() {
+  // Members marked down hold it back too: what they hold is not known.
+  uint64_t h = own_claim();
+  for (const auto& [addr, d] : known_) {
+    auto it = member_claims_.find(addr);
+    if (it == member_claims_.end() || it->second.first != d.incarnation) {
+      h = 0;
+      break;
+    }
+    h = std::min(h, it->second.second);
+  }
+  horizon_ = std::max(horizon_, h);
 }
 
 void Coordinator::on_repair_tick() {

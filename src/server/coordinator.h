@@ -49,6 +49,11 @@ class Coordinator : public actor::Actor {
   void on_repair_tick();
   void on_gossip(Gossip& g);
   void on_gossip_tick();
+  void on_claim(const Claim& c);
+  // The least of our actors' claims (0 until each has made one).
+  uint64_t own_claim() const;
+  // Recomputes horizon_: the least claim of ours and every member's.
+  void update_horizon();
   // Snapshots: every query actor seals its log, then a background job
   // folds the sealed segments into a new snapshot (durable/recovery.h).
   void on_start_snapshot(const StartSnapshot& s);
@@ -99,6 +104,11 @@ class Coordinator : public actor::Actor {
   std::set<std::string> down_;
   std::set<std::string> warned_;  // join retries already logged
   std::map<std::string, ServerDesc> known_;
+  // Our actors' claims (by index), each member's (first-hand, with the
+  // incarnation that made it), and the horizon: it never goes back.
+  std::vector<uint64_t> claims_;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> member_claims_;
+  uint64_t horizon_ = 0;
   std::map<std::string, Forgotten> forgotten_;  // by address
   bool self_forgotten_ = false;  // the others forgot this start (logged)
   // Joins asked for and not yet answered: address -> want_state.

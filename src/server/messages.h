@@ -120,15 +120,17 @@ struct RepairTick {
 
 // Replica entries with their versions, tombstones included, encoded as in
 // a SyncBatch, the replica's floor, and the version below which it holds
-// every write of the members' actors (repair::Knowledge; 0: not known).
+// every write of the actors of the members it knows (repair::Knowledge;
+// 0: not known).
 struct ReplicaEntries {
   uint32_t count = 0;
   std::string entries;
   uint64_t floor_hlc = 0;
   uint64_t floor_origin = 0;
   uint64_t complete_hlc = 0;
+  uint64_t horizon_hlc = 0;  // the cluster's (Members::horizon_hlc)
   CMUD_MESSAGE("server.ReplicaEntries", count, entries, floor_hlc, floor_origin,
-               complete_hlc)
+               complete_hlc, horizon_hlc)
 };
 
 // Asks a query actor for its entries of `keys`, or of every key (in key
@@ -201,11 +203,15 @@ struct JoinTick {
 // Coordinator -> every server it knows, once a second: itself and the
 // servers it knows, so that a server that knows any member learns all of
 // them, and one restarted without --join is found by those that knew it.
+// `complete_hlc`: the version below which every query actor of the sender
+// holds every write of every member (the least of its actors' Claims; 0:
+// not known).
 struct Gossip {
   ServerDesc from;
   std::vector<ServerDesc> known;
   std::vector<Forgotten> forgotten;
-  CMUD_MESSAGE("server.Gossip", from, known, forgotten)
+  uint64_t complete_hlc = 0;
+  CMUD_MESSAGE("server.Gossip", from, known, forgotten, complete_hlc)
 };
 
 // Coordinator -> its query actors: a server stopped answering (nothing is
@@ -245,7 +251,20 @@ struct Members {
   std::vector<MemberView> members;
   std::vector<Forgotten> forgotten;
   bool self_forgotten = false;  // the cluster forgot this very start
-  CMUD_MESSAGE("server.Members", members, forgotten, self_forgotten)
+  // Every member holds every write of every member below this version: the
+  // least of the members' Gossip::complete_hlc and ours (0: not known).
+  uint64_t horizon_hlc = 0;
+  CMUD_MESSAGE("server.Members", members, forgotten, self_forgotten,
+               horizon_hlc)
+};
+
+// Query actor -> its coordinator, after each RepairTick: what the actor
+// claims to hold (repair::Knowledge), kept SyncOptions::
+// unknown_source_margin behind its wall clock.
+struct Claim {
+  uint32_t index = 0;
+  uint64_t complete_hlc = 0;
+  CMUD_MESSAGE("server.Claim", index, complete_hlc)
 };
 
 // The coordinator's gossip timer.

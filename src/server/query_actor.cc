@@ -149,7 +149,10 @@ Status QueryActor::on_message(Message& msg) {
       msg, [&](QueryRequest& q) { return on_query(q); },
       [&](SyncBatch& b) { return on_sync(b); }, [&](SyncTick&) { on_tick(); },
       [&](AddServer& a) { on_add_server(a); },
-      [&](RepairTick&) { on_repair_tick(); },
+      [&](RepairTick&) {
+        on_repair_tick();
+        claim();
+      },
       [&](ServerState& st) { on_server_state(st); },
       [&](RemoveServer& r) { on_remove_server(r); },
       [&](Members& m) { on_members(std::move(m)); },
@@ -163,6 +166,7 @@ void QueryActor::on_read_replica(const ReadReplica& r) {
   out.floor_hlc = store_.floor().hlc;
   out.floor_origin = store_.floor().origin;
   out.complete_hlc = complete_below();
+  out.horizon_hlc = members_.horizon_hlc;
   auto add = [&](const kv::Entry& e) {
     kv::append_entry(out.entries, e);
     ++out.count;
@@ -1022,6 +1026,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
         out.item("incarnation=" + std::to_string(f.incarnation));
       }
       field("cluster_forgot_this_server", members_.self_forgotten ? 1 : 0);
+      field("cluster_complete_below_ms", members_.horizon_hlc >> 16);
       out.end_items();
       return;
     }
@@ -1388,12 +1393,19 @@ void QueryActor::bound_clock() {
 uint64_t QueryActor::complete_below() {
   if (sources_.empty()) return 0;
   bound_clock();
+  return known_.complete_below(sources_);
+}
+
+void QueryActor::claim() {
+  if (sources_.empty()) return;  // no coordinator spoke: nothing to claim
   uint64_t margin =
       static_cast<uint64_t>(options_.unknown_source_margin.count());
   uint64_t wall = ctx_.wall_ms();
-  if (wall <= margin) return 0;
-  return std::min(known_.complete_below(sources_),
-                  kv::Version::pack(wall - margin, 0));
+  uint64_t c = wall <= margin ? 0
+                              : std::min(complete_below(),
+                                         kv::Version::pack(wall - margin, 0));
+  ctx_.tell(ActorRef(server_, kCoordinatorId),
+            Claim{static_cast<uint32_t>(index_), c});
 }
 
 void QueryActor::on_repair_tick() {

@@ -54,10 +54,11 @@ struct SyncOptions {
   int repair_force_intervals = 10;
   // A server not heard from for this long is marked down (coordinator).
   std::chrono::milliseconds member_timeout{5000};
-  // What a replica claims to hold completely (repair::Knowledge) stays at
-  // least this far behind its wall clock: a server it does not know yet (a
-  // new start, before gossip brings it) writes at its own clock, which may
-  // lag ours by the skew kv::admit allows.
+  // What an actor claims to its coordinator to hold completely
+  // (repair::Knowledge, Claim) stays at least this far behind its wall
+  // clock: a server it does not know yet (a new start, before gossip brings
+  // it) writes at its own clock, which may lag ours by the skew kv::admit
+  // allows.
   std::chrono::milliseconds unknown_source_margin{65000};
   // Entries a turn visits to free what a clear left below the floor
   // (kv::Store::purge): a few ms per turn.
@@ -255,9 +256,12 @@ class QueryActor : public actor::Actor {
   void on_repair_tick();
   // repair::Knowledge's own bound: no write of ours will be below it.
   void bound_clock();
-  // Every write of a member's actor below this version is here, or a newer
-  // one of its key (0: not known).
+  // Every write of an actor of a member this replica knows below this
+  // version is here, or a newer one of its key (0: not known).
   uint64_t complete_below();
+  // Tells the coordinator that, kept unknown_source_margin behind the wall
+  // clock (for the starts we do not know of yet).
+  void claim();
   void on_server_state(const ServerState& s);
   void on_remove_server(const RemoveServer& r);
   void on_members(Members m);

@@ -1,5 +1,6 @@
 // The query actor through the actor runtime alone (no sockets).
 #include "query_actor.h"
+#include "coordinator.h"
 
 #include <gtest/gtest.h>
 
@@ -443,14 +444,38 @@ TEST_F(QueryActorTest, APeerLaggingPastTheLogBoundCatchesUpByRepair) {
   EXPECT_GT(counter(refs[0], "repair_entries_sent"), 0);
 }
 
+// Stands in for the coordinator (actor id 1): keeps the claims it gets.
+class ClaimSink : public actor::Actor {
+ public:
+  ClaimSink(actor::Context&, std::vector<Claim>* got) : got_(got) {}
+  Status on_message(actor::Message& m) override {
+    if (auto* c = m.as<Claim>()) got_->push_back(*c);
+    return {};
+  }
+
+ private:
+  std::vector<Claim>* got_;
+};
+
 // The actors of a lone server learn from their rounds what each other
 // holds (repair::Knowledge): once the coordinator names the sources, the
-// claim follows the clock, at most a few back-off rounds behind.
+// claim follows the clock, at most a few back-off rounds behind, and each
+// repair tick tells the coordinator that, kept unknown_source_margin
+// behind the wall clock.
 TEST_F(QueryActorTest, ActorsLearnWhatEachOtherHoldsFromMatchingRounds) {
   simulate();
+  std::vector<Claim> claims;
+  ASSERT_EQ(sys_->spawn_on<ClaimSink>(0, &claims),
+            ActorRef(sys_->address(), kCoordinatorId));
   SyncOptions options;
-  options.unknown_source_margin = std::chrono::milliseconds(0);
-  auto refs = spawn(3, options);
+  options.unknown_source_margin = std::chrono::milliseconds(5000);
+  std::vector<ActorRef> refs;
+  for (size_t i = 0; i < 3; ++i) refs.emplace_back(sys_->address(), i + 2);
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(sys_->spawn_on<QueryActor>(i % 2, i, options, sys_->address(),
+                                         refs, nullptr),
+              refs[i]);
+  }
   auto claim = [&](const ActorRef& a) {
     Op info;
     info.kind = OpKind::kInfo;
@@ -471,6 +496,13 @@ TEST_F(QueryActorTest, ActorsLearnWhatEachOtherHoldsFromMatchingRounds) {
     EXPECT_GT(c, static_cast<int64_t>(start));
     EXPECT_LE(c, static_cast<int64_t>(wall_ms()));
     EXPECT_GE(c, static_cast<int64_t>(wall_ms()) - 17'000);
+  }
+  // One claim per actor and tick once the sources were named.
+  ASSERT_EQ(claims.size(), 3u * 20);
+  for (size_t i = claims.size() - 3; i < claims.size(); ++i) {
+    uint64_t ms = claims[i].complete_hlc >> 16;
+    EXPECT_GT(ms, start);
+    EXPECT_LE(ms, wall_ms() - 5000);
   }
 }
 

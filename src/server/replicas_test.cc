@@ -147,6 +147,7 @@ struct SimMembers {
     SyncOptions sync;
     sync.incarnation = ++incarnation;
     sync.member_timeout = std::chrono::milliseconds(2000);
+    sync.unknown_source_margin = std::chrono::milliseconds(2000);
     auto r = start_replicas(*systems[self], {"q-" + self}, sync,
                             std::move(join), false, std::move(forget));
     ASSERT_TRUE(r.ok()) << r.status().to_string();
@@ -183,6 +184,20 @@ struct SimMembers {
   bool member(const std::string& at, const std::string& who) {
     return ask(at, OpView::info()).find("member " + who + " ") !=
            std::string::npos;
+  }
+  // The cluster's horizon as `at` sees it (INFO cluster_complete_below_ms;
+  // 0: none yet), and how far it is behind the simulated wall clock.
+  int64_t horizon_ms(const std::string& at) {
+    std::string info = ask(at, OpView::info());
+    const std::string name = "cluster_complete_below_ms ";
+    size_t p = info.find(name);
+    return p == std::string::npos ? -1
+                                  : std::stoll(info.substr(p + name.size()));
+  }
+  int64_t horizon_lag(const std::string& at) {
+    int64_t h = horizon_ms(at);
+    if (h <= 0) return -1;
+    return static_cast<int64_t>(sim::World::kEpochMs) + w.now_ms() - h;
   }
   bool forgotten(const std::string& at, const std::string& who,
                  uint64_t forgotten_incarnation) {
@@ -250,6 +265,36 @@ TEST(StartReplicas, AForgottenMemberStaysForgottenUntilANewStartJoins) {
   for (const auto& at : {a, b, d, e}) {
     EXPECT_FALSE(s.member(at, c)) << at;
     EXPECT_TRUE(s.forgotten(at, c, c_second)) << at;
+  }
+}
+
+// The cluster's horizon follows the clock while every member answers; a
+// member that is down holds it back (what it holds is not known), and
+// forgetting it lets the horizon go on.
+TEST(StartReplicas, TheHorizonWaitsForADownMemberUntilItIsForgotten) {
+  SimMembers s(13);
+  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
+                    c = "10.0.0.3:7000";
+  s.start(a, {});
+  s.start(b, {a});
+  s.start(c, {a});
+  s.w.run_until(40'000);
+  for (const auto& at : {a, b, c}) {
+    int64_t lag = s.horizon_lag(at);
+    EXPECT_GE(lag, 0) << at;
+    EXPECT_LE(lag, 30'000) << at;
+  }
+  s.stop(c);
+  s.w.run_until(s.w.now_ms() + 10'000);
+  int64_t held = s.horizon_ms(a);
+  s.w.run_until(s.w.now_ms() + 20'000);
+  EXPECT_EQ(s.horizon_ms(a), held);  // not a millisecond further in 20 s
+  EXPECT_EQ(s.ask(b, OpView::forget(c)), "OK");
+  s.w.run_until(s.w.now_ms() + 30'000);
+  for (const auto& at : {a, b}) {
+    int64_t lag = s.horizon_lag(at);
+    EXPECT_GE(lag, 0) << at;
+    EXPECT_LE(lag, 30'000) << at;
   }
 }
 

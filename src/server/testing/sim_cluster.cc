@@ -50,7 +50,7 @@ constexpr double kMaxIdleBytesPerSec = 1000;
 constexpr int64_t kIdleAfterMs = 2000;  // after the last entries crossed
 constexpr int64_t kMinIdleWindowMs = 2000;
 constexpr int64_t kSkewMs = 5000;
-constexpr int64_t kUnknownSourceMarginMs = 0;
+constexpr int64_t kUnknownSourceMarginMs = 2 * kSkewMs + 2000;
 // SyncOptions::member_timeout, which the servers keep.
 constexpr int64_t kMemberTimeoutMs = 5000;
 // What the simulated subscribers listen to.
@@ -714,6 +714,8 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
   std::string where = "server " + std::to_string(op->node + 1) + " actor " +
                       std::to_string(op->actor);
   check_complete(op->node, where, r->complete_hlc, op->key, e, floor);
+  check_complete(op->node, where + " (the cluster's horizon)", r->horizon_hlc,
+                 op->key, e, floor);
   switch (op->kind) {
     case Op::kFlush: {
       // A clear takes effect where it was made: the key read right after
@@ -1228,35 +1230,45 @@ SimResult Cluster::run() {
     for (size_t a = 0; a < o_.actors; ++a) {
       ReadReplica read;
       read.all = true;
-      read.reply_to =
-          n.system->completion_channel([this, i, a](Result<Message> m) {
-            if (!m.ok()) return;
-            auto* r = m->as<ReplicaEntries>();
-            std::vector<Item> items;
-            if (r != nullptr && parse_items(r->count, r->entries, items)) {
-              floors_[i][a] = Ver{r->floor_hlc, r->floor_origin};
-              std::string where = "server " + std::to_string(i + 1) +
-                                  " actor " + std::to_string(a);
-              std::map<std::string, const Item*> by_key;
-              for (const auto& e : items) by_key[e.key] = &e;
-              for (const auto& [key, list] : acked_by_key_) {
-                auto at = by_key.find(key);
-                check_complete(i, where, r->complete_hlc, key,
-                               at == by_key.end() ? nullptr : at->second,
-                               floors_[i][a]);
-              }
-              int64_t lag =
-                  r->complete_hlc == 0
-                      ? -1
-                      : static_cast<int64_t>(cmud::sim::World::kEpochMs) +
-                            now() - static_cast<int64_t>(r->complete_hlc >> 16);
-              if (lag < 0 || result_.final_complete_lag_ms >= 0) {
-                result_.final_complete_lag_ms =
-                    lag < 0 ? -1 : std::max(result_.final_complete_lag_ms, lag);
-              }
-              dumps_[i][a] = std::move(items);
-            }
-          });
+      read.reply_to = n.system->completion_channel([this, i,
+                                                    a](Result<Message> m) {
+        if (!m.ok()) return;
+        auto* r = m->as<ReplicaEntries>();
+        std::vector<Item> items;
+        if (r != nullptr && parse_items(r->count, r->entries, items)) {
+          floors_[i][a] = Ver{r->floor_hlc, r->floor_origin};
+          std::string where =
+              "server " + std::to_string(i + 1) + " actor " + std::to_string(a);
+          std::map<std::string, const Item*> by_key;
+          for (const auto& e : items) by_key[e.key] = &e;
+          for (const auto& [key, list] : acked_by_key_) {
+            auto at = by_key.find(key);
+            const Item* e = at == by_key.end() ? nullptr : at->second;
+            check_complete(i, where, r->complete_hlc, key, e, floors_[i][a]);
+            check_complete(i, where + " (the cluster's horizon)",
+                           r->horizon_hlc, key, e, floors_[i][a]);
+          }
+          int64_t lag = r->complete_hlc == 0
+                            ? -1
+                            : static_cast<int64_t>(cmud::sim::World::kEpochMs) +
+                                  now() -
+                                  static_cast<int64_t>(r->complete_hlc >> 16);
+          if (lag < 0 || result_.final_complete_lag_ms >= 0) {
+            result_.final_complete_lag_ms =
+                lag < 0 ? -1 : std::max(result_.final_complete_lag_ms, lag);
+          }
+          int64_t hlag =
+              r->horizon_hlc == 0
+                  ? -1
+                  : static_cast<int64_t>(cmud::sim::World::kEpochMs) + now() -
+                        static_cast<int64_t>(r->horizon_hlc >> 16);
+          if (hlag < 0 || result_.final_horizon_lag_ms >= 0) {
+            result_.final_horizon_lag_ms =
+                hlag < 0 ? -1 : std::max(result_.final_horizon_lag_ms, hlag);
+          }
+          dumps_[i][a] = std::move(items);
+        }
+      });
       n.system->tell(n.queries[a], std::move(read));
     }
   }

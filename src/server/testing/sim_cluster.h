@@ -86,6 +86,8 @@ struct SimResult {
   // claim lagged the simulated wall clock (-1: a replica claimed nothing).
   uint64_t complete_checked = 0;
   int64_t final_complete_lag_ms = 0;
+  // The same for the cluster's horizon (Members::horizon_hlc).
+  int64_t final_horizon_lag_ms = 0;
   bool ok() const { return failures.empty(); }
 };
 
