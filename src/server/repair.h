@@ -53,7 +53,8 @@ using Bounds = std::vector<std::pair<uint64_t, uint64_t>>;
 // held once its own clock had passed T. A source makes no write below its
 // clock, so a replica whose bound is at least T for every live source and
 // every group holds every write those sources made below T, or a newer
-// version of its key (or the floor passed it).
+// version of its key (or the floor passed it). An increment keeps its
+// counter's version: a counter's parts are not covered.
 //
 // Learned from repair: when a group's digests match, the two replicas held
 // the same entries there, so each holds what the other was known to hold
