@@ -357,10 +357,20 @@ void stress(Cluster& c, uint64_t seed) {
 
 void size_check(Cluster& c, const Trace& trace) {
   constexpr int kFillers = 1000;
-  actor::Stats before = c.stats();
-  TraceCounts counts = trace(c, "1");
-  expect_counts(c, before, counts);
-  uint64_t r1 = since(c.stats(), before).bytes_sent;
+  // The cheapest of three rounds: the servers' timers (repair rounds, each
+  // second) fall into some rounds' windows and add bytes that have nothing
+  // to do with the round; they cannot fall into all three.
+  auto cheapest = [&](const std::string& round) {
+    uint64_t least = UINT64_MAX;
+    for (const char* run : {"a", "b", "c"}) {
+      actor::Stats before = c.stats();
+      TraceCounts counts = trace(c, round + run);
+      expect_counts(c, before, counts);
+      least = std::min(least, since(c.stats(), before).bytes_sent);
+    }
+    return least;
+  };
+  uint64_t r1 = cheapest("1");
 
   std::map<std::string, std::string> fillers;
   for (int i = 0; i < kFillers; ++i) {
@@ -377,10 +387,7 @@ void size_check(Cluster& c, const Trace& trace) {
         << got.size() << " of " << kFillers << " fillers";
   }
 
-  before = c.stats();
-  counts = trace(c, "2");
-  expect_counts(c, before, counts);
-  uint64_t r2 = since(c.stats(), before).bytes_sent;
+  uint64_t r2 = cheapest("2");
   std::cout << "[ size     ] r1 = " << r1 << " bytes, r2 = " << r2
             << " bytes\n";
   ::testing::Test::RecordProperty("r1_bytes", std::to_string(r1));
