@@ -227,10 +227,6 @@ Bounds Knowledge::bounds(uint32_t shares, uint32_t index) const {
   return b;
 }
 
-void Knowledge::learn(uint32_t shares, uint32_t index, const Bounds& b) {
-  if (shares != 0 && index < kGroups) learn(share_groups(shares, index), b);
-}
-
 void Knowledge::learn(const std::vector<uint32_t>& groups, const Bounds& b) {
   for (auto [origin, bound] : b) {
     if (origin == self_ || bound == 0) continue;

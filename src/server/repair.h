@@ -70,11 +70,9 @@ class Knowledge {
   // Our own bound: no write of ours will be below it (the clock's next
   // value).
   void set_clock(uint64_t next) { clock_ = next; }
-  uint64_t self() const { return self_; }
   // Our bounds over the groups of share `index` of `shares`, ours included.
   Bounds bounds(uint32_t shares, uint32_t index) const;
   // The groups now hold what a replica known to hold `b` held.
-  void learn(uint32_t shares, uint32_t index, const Bounds& b);
   void learn(const std::vector<uint32_t>& groups, const Bounds& b);
   // The least bound over every group and each of `sources` (ours: our
   // clock); 0 if one was never learned.

@@ -237,6 +237,9 @@ class Cluster {
   // for a while).
   void check_complete(size_t node, const std::string& where, uint64_t complete,
                       const std::string& key, const Item* e, const Ver& floor);
+  // How far a claim (a version; 0: none) trails the simulated clock, kept
+  // in `worst` as the largest so far, or -1 once one replica had none.
+  void worst_lag(uint64_t hlc, int64_t& worst) const;
   void acked(Acked a) {
     acked_by_key_[a.key].push_back(acked_.size());
     acked_.push_back(std::move(a));
@@ -859,6 +862,16 @@ void Cluster::seen(const Op& op, const Item* e, const Ver& floor) {
   }
 }
 
+void Cluster::worst_lag(uint64_t hlc, int64_t& worst) const {
+  if (hlc == 0 || worst < 0) {
+    worst = -1;  // a replica claims nothing: that is what is reported
+    return;
+  }
+  int64_t lag = static_cast<int64_t>(cmud::sim::World::kEpochMs) + now() -
+                static_cast<int64_t>(hlc >> 16);
+  worst = std::max(worst, lag);
+}
+
 void Cluster::check_complete(size_t node, const std::string& where,
                              uint64_t complete, const std::string& key,
                              const Item* e, const Ver& floor) {
@@ -1248,24 +1261,8 @@ SimResult Cluster::run() {
             check_complete(i, where + " (the cluster's horizon)",
                            r->horizon_hlc, key, e, floors_[i][a]);
           }
-          int64_t lag = r->complete_hlc == 0
-                            ? -1
-                            : static_cast<int64_t>(cmud::sim::World::kEpochMs) +
-                                  now() -
-                                  static_cast<int64_t>(r->complete_hlc >> 16);
-          if (lag < 0 || result_.final_complete_lag_ms >= 0) {
-            result_.final_complete_lag_ms =
-                lag < 0 ? -1 : std::max(result_.final_complete_lag_ms, lag);
-          }
-          int64_t hlag =
-              r->horizon_hlc == 0
-                  ? -1
-                  : static_cast<int64_t>(cmud::sim::World::kEpochMs) + now() -
-                        static_cast<int64_t>(r->horizon_hlc >> 16);
-          if (hlag < 0 || result_.final_horizon_lag_ms >= 0) {
-            result_.final_horizon_lag_ms =
-                hlag < 0 ? -1 : std::max(result_.final_horizon_lag_ms, hlag);
-          }
+          worst_lag(r->complete_hlc, result_.final_complete_lag_ms);
+          worst_lag(r->horizon_hlc, result_.final_horizon_lag_ms);
           dumps_[i][a] = std::move(items);
         }
       });
