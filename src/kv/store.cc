@@ -115,6 +115,23 @@ Store::~Store() {
 
 namespace {
 
+// A counter started where its key was absent, below the horizon (see
+// QueryActor::counter_at): based on the floor, and stamped with a version
+// of its own as its expiry's (no TTL). (A PERSIST of a counter on the
+// floor looks the same, and counts the same.)
+bool started_absent(bool counter, const Version& v, const Version& floor,
+                    const Expiry& x) {
+  return counter && v == floor && v < x.version && x.at_ms == 0;
+}
+
+// Dead before version c: a tombstone, or a value that had expired by c's
+// time, whose versions are below c. The same on every replica (it reads
+// no clock), so an increment made where the key was gone beats it in any
+// order of arrival.
+bool dead_before(bool deleted, const Expiry& x, const Version& c) {
+  return x.version < c && (deleted || (x.at_ms != 0 && x.at_ms <= c.wall_ms()));
+}
+
 // A counter's state as stored: its canonical encoding and its total, from
 // meta bytes that may come from anywhere.
 struct CounterState {
@@ -147,6 +164,23 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   size_t hash = hash_of(key);
   auto it = by_hash_.find(Probe{key, hash});
   Entry* old = it == by_hash_.end() ? nullptr : it->entry;
+  // Below the horizon this replica held every write (or a newer one of
+  // its key) before it collected tombstones: a write there that would
+  // replace what it holds, or fill an absent key, is stale (a collected
+  // tombstone passed it). Its expiry may still be new: that merges, on a
+  // value that is gone. A counter is taken as ever: an increment keeps its
+  // base's version, older than when it was made, so its version says
+  // nothing of whether every replica has it.
+  bool stale = !incoming && version < horizon_ && !is_system_key(key) &&
+               (old == nullptr || old->version_ < version);
+  if (stale) {
+    if (expiry.version < horizon_) return false;
+    if (old == nullptr && !deleted) {
+      deleted = true;
+      value = {};
+      route |= kRouteLocal | kRouteRemote;  // the sender still shows it
+    }
+  }
   std::optional<CounterState> state;
   // What of the old entry stays (its value part: version, value, meta;
   // or only its expiry), copied, as it may be rewritten in place.
@@ -161,7 +195,21 @@ bool Store::apply(const EntryView& in, uint8_t route) {
          expiry.at_ms < old_expiry.at_ms)) {
       expiry = old_expiry;
     }
-    if (version == old->version_) {
+    const Version& floor = floor_for(key);
+    if (stale && old != nullptr) {
+      keep_old_part = true;
+    } else if (!(old->version_ < version) &&
+               started_absent(incoming.has_value(), version, floor, sent) &&
+               dead_before(old->deleted_, old_expiry, sent.version)) {
+      // An increment made where the key was gone: it replaces the dead
+      // entry (below, as a newer write would), even a counter on the same
+      // floor whose expiry passed before it (its parts do not come back).
+    } else if (!(version < old->version_) &&
+               started_absent(old->counter(), old->version_, floor,
+                              old_expiry) &&
+               dead_before(deleted, sent, old_expiry.version)) {
+      keep_old_part = true;  // and the other way round
+    } else if (version == old->version_) {
       if (incoming) {
         // Parts of the counter this version began: merged with what is
         // here (a plain number at this version, an integer or a float, is
@@ -227,7 +275,7 @@ bool Store::apply(const EntryView& in, uint8_t route) {
       leaf ^= digest_of(stable, old);
       if (!old->deleted_ && !old->reclaimed_) --live_;
     }
-    unindex_expiry(old);
+    unindex(old);
     if (old->value_len_ == value.size() && old->meta_len_ == meta.size() &&
         old->has_expiry_ == trailer.has_value()) {
       e = old;  // same size: rewrite in place
@@ -257,7 +305,7 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   }
   // Rewritten: not freed (reclaim() frees it again if it is expired).
   e->reclaimed_ = false;
-  index_expiry(e);
+  index(e);
   leaf ^= digest_of(stable, e);
   if (!deleted) ++live_;
   if (max_version_ < version) max_version_ = version;
@@ -270,15 +318,19 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   return true;
 }
 
-void Store::index_expiry(Entry* e) {
+void Store::index(Entry* e) {
   if (e->has_expiry_ && !e->reclaimed_ && !e->deleted_ &&
       e->expiry().at_ms != 0) {
     by_expiry_.insert({e->expiry().at_ms, e});
   }
+  if ((e->deleted_ || e->reclaimed_) && !is_system_key(e->key())) {
+    by_death_.insert({e->expiry().version, e});
+  }
 }
 
-void Store::unindex_expiry(Entry* e) {
+void Store::unindex(Entry* e) {
   if (e->has_expiry_) by_expiry_.erase({e->expiry().at_ms, e});
+  if (e->deleted_ || e->reclaimed_) by_death_.erase({e->expiry().version, e});
 }
 
 size_t Store::reclaim(size_t max_visit,
@@ -295,6 +347,7 @@ size_t Store::reclaim(size_t max_visit,
     if (on_freed && !is_system_key(e->key())) on_freed(e->key());
     if (e->counter() || e->value_len_ == 0) {
       e->reclaimed_ = true;  // a counter keeps its parts: they still merge
+      index(e);
       continue;
     }
     // The same entry without its value: its digest is the same, and a
@@ -310,6 +363,7 @@ size_t Store::reclaim(size_t max_visit,
     const_cast<Slot&>(*it).entry = r;
     by_key_.erase(e);
     by_key_.insert(r);
+    index(r);
     e->seq_ = 0;
     retire(e);
   }
@@ -323,7 +377,7 @@ void Store::copy_from(const Store& other) {
         src->key(), src->value(), src->version_, src->deleted_, src->meta(),
         src->has_expiry_ ? std::optional<Expiry>(src->expiry()) : std::nullopt);
     e->reclaimed_ = src->reclaimed_;
-    index_expiry(e);
+    index(e);
     by_hash_.insert(Slot{e, hash_of(e->key())});
     by_key_.insert(by_key_.end(), e);  // in key order: appended
   }
@@ -350,6 +404,9 @@ void Store::swap(Store& other) noexcept {
   swap(max_version_, other.max_version_);
   swap(purge_from_, other.purge_from_);
   swap(purging_, other.purging_);
+  swap(horizon_, other.horizon_);
+  swap(collected_, other.collected_);
+  swap(by_death_, other.by_death_);
   swap(live_, other.live_);
   swap(now_ms_, other.now_ms_);
   swap(by_expiry_, other.by_expiry_);
@@ -381,20 +438,7 @@ bool Store::purge(size_t max_visit) {
   if (!purging_) return false;
   auto it = purge_from_ ? by_key_.lower_bound(*purge_from_) : by_key_.begin();
   for (size_t n = 0; it != by_key_.end() && n < max_visit; ++n) {
-    Entry* e = *it;
-    if (!below_floor(e)) {
-      ++it;
-      continue;
-    }
-    if (counted(e)) {
-      uint64_t stable = stable_hash(e->key());
-      leaves_[stable >> (64 - kLeafBits)] ^= digest_of(stable, e);
-      if (!e->deleted_ && !e->reclaimed_) --live_;
-    }
-    unindex_expiry(e);
-    by_hash_.erase(by_hash_.find(Probe{e->key(), hash_of(e->key())}));
-    it = by_key_.erase(it);
-    retire(e);
+    it = below_floor(*it) ? erase(it) : std::next(it);
   }
   if (it == by_key_.end()) {
     purging_ = false;
@@ -403,6 +447,47 @@ bool Store::purge(size_t max_visit) {
     purge_from_ = std::string((*it)->key());
   }
   return purging_;
+}
+
+absl::btree_set<Entry*, Store::Less>::iterator Store::erase(
+    absl::btree_set<Entry*, Less>::iterator it) {
+  Entry* e = *it;
+  if (counted(e)) {
+    uint64_t stable = stable_hash(e->key());
+    leaves_[stable >> (64 - kLeafBits)] ^= digest_of(stable, e);
+    if (!e->deleted_ && !e->reclaimed_) --live_;
+  }
+  unindex(e);
+  by_hash_.erase(by_hash_.find(Probe{e->key(), hash_of(e->key())}));
+  it = by_key_.erase(it);
+  retire(e);
+  return it;
+}
+
+bool Store::collect(const Version& horizon, size_t max_visit) {
+  if (horizon_ < horizon) horizon_ = horizon;
+  for (size_t n = 0; n < max_visit && !by_death_.empty() &&
+                     by_death_.begin()->first < horizon_;
+       ++n) {
+    (void)erase(by_key_.find(by_death_.begin()->second->key()));
+    ++collected_;
+  }
+  bool more = !by_death_.empty() && by_death_.begin()->first < horizon_;
+  // A mass delete freed: the hash index gives its room back too (once,
+  // O(entries left)).
+  if (!more && by_hash_.capacity() > 4 * by_hash_.size() + 1024) {
+    by_hash_.rehash(0);
+  }
+  return more;
+}
+
+bool Store::drop_stale(std::string_view key, const Version& version) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end() || (*it)->version_ != version || is_system_key(key)) {
+    return false;
+  }
+  (void)erase(it);
+  return true;
 }
 
 void Store::retire(Entry* e) {

@@ -500,6 +500,179 @@ TEST(Store, AFloorRaisedAgainWhilePurgingStillFreesEverythingBelowIt) {
   EXPECT_EQ(s.log_size(), 0u);
 }
 
+// Tombstones below the horizon go, a bounded step at a time, and leave
+// the replica as if they had never been written: same digests and counts
+// as one that never had them. Values, newer tombstones, an expiry newer
+// than the horizon and the system key space stay.
+TEST(Store, CollectFreesTheTombstonesBelowTheHorizonOldestFirst) {
+  Store s, never;
+  for (uint64_t i = 0; i < 3000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    bool del = i % 3 == 0;
+    s.apply(k, "v", Version{i + 1, 1}, del, kRouteLocal);
+    // Deletes from 1000 on stay: at or above the horizon.
+    if (!del || i + 1 >= 1000) {
+      never.apply(k, "v", Version{i + 1, 1}, del, kRouteNone);
+    }
+  }
+  std::string user = std::string(kSystemPrefix) + "acl/user/gone";
+  s.apply(user, "", Version{5, 1}, true, kRouteNone);
+  never.apply(user, "", Version{5, 1}, true, kRouteNone);
+  // An expired value whose expiry is newer than the horizon stays.
+  s.set_now(100);
+  never.set_now(100);
+  EntryView late{"late", "x", 7, 1, false, {}, Expiry{150, {3500, 1}}};
+  s.apply(late, kRouteNone);
+  never.apply(late, kRouteNone);
+  s.set_now(200);
+  never.set_now(200);
+  s.reclaim(10);
+  never.reclaim(10);
+  EXPECT_EQ(s.tombstones(), 1001u);  // the user's is not counted
+
+  // At most 100 a step: 333 deletes are below 1000.
+  int steps = 1;
+  EXPECT_TRUE(s.collect(Version{1000, 0}, 100));
+  EXPECT_EQ(s.collected(), 100u);
+  while (s.collect(Version{1000, 0}, 100) && ++steps < 100) {
+  }
+  EXPECT_EQ(steps, 3);
+  EXPECT_EQ(s.collected(), 333u);
+  EXPECT_EQ(s.size(), never.size());
+  EXPECT_EQ(s.live_size(), never.live_size());
+  for (size_t l = 0; l < Store::kLeaves; ++l) {
+    ASSERT_EQ(s.leaf_digest(l), never.leaf_digest(l)) << l;
+  }
+  EXPECT_EQ(s.find("k0"), nullptr);
+  ASSERT_NE(s.find("k999"), nullptr);  // version 1000: not below it
+  EXPECT_NE(s.find(user), nullptr);
+  EXPECT_NE(s.find("late"), nullptr);
+  EXPECT_FALSE(s.collect(Version{1000, 0}, 100));
+  while (s.collect(Version{3000, 0}, 1000)) {
+  }
+  EXPECT_EQ(s.collected(), 1000u);  // every delete of k0..k2999
+  EXPECT_NE(s.find("late"), nullptr);
+  EXPECT_FALSE(s.collect(Version{2001, 0}, 1000));  // lower: changes nothing
+  EXPECT_EQ(s.horizon(), (Version{3000, 0}));
+  EXPECT_FALSE(s.collect(Version{4000, 0}, 1000));
+  EXPECT_EQ(s.find("late"), nullptr);  // both versions below it now
+  EXPECT_EQ(s.collected(), 1001u);
+  EXPECT_EQ(s.tombstones(), 0u);
+  EXPECT_NE(s.find(user), nullptr);
+  // Records naming freed entries are passed over, then trimmed.
+  size_t sent = 0;
+  s.changes_since(0, kRouteLocal, [&](const Entry&) { return ++sent, true; });
+  EXPECT_EQ(sent, 2000u);
+  s.trim(s.last_seq());
+  EXPECT_EQ(s.log_size(), 0u);
+}
+
+TEST(Store, BelowTheHorizonAnAbsentKeyRefusesOldWrites) {
+  Store s;
+  s.apply("gone", "", Version{10, 1}, true, kRouteNone);
+  s.apply("kept", "a", Version{10, 1}, false, kRouteNone);
+  EXPECT_FALSE(s.collect(Version{100, 0}, 10));
+  ASSERT_EQ(s.find("gone"), nullptr);
+  // A late copy of what the delete replaced is refused, for any key that
+  // is absent.
+  EXPECT_FALSE(s.apply("gone", "old", Version{5, 2}, false, kRouteRemote));
+  EXPECT_FALSE(s.apply("never", "x", Version{99, 2}, false, kRouteRemote));
+  EXPECT_EQ(s.find("gone"), nullptr);
+  EXPECT_EQ(s.find("never"), nullptr);
+  EXPECT_EQ(s.log_size(), 0u);
+  // Not a counter: an increment made now keeps its base's older version.
+  EXPECT_TRUE(s.apply("c", "", Version{50, 2}, false, kRouteNone,
+                      Counter(0).encoded()));
+  // A write below it that would replace a held key is stale too (this
+  // replica held every write below it); at or above it, one is taken, as
+  // is a system key's.
+  EXPECT_FALSE(s.apply("kept", "b", Version{20, 1}, false, kRouteNone));
+  EXPECT_TRUE(s.apply("kept", "c", Version{100, 1}, false, kRouteNone));
+  EXPECT_TRUE(s.apply("gone", "new", Version{100, 2}, false, kRouteNone));
+  std::string user = std::string(kSystemPrefix) + "acl/user/u";
+  EXPECT_TRUE(s.apply(user, "rules", Version{3, 1}, false, kRouteNone));
+  // An expiry newer than the horizon on a value below it: the value is
+  // gone (a tombstone of its version carries the expiry); a counter kept
+  // its parts, so it shows them.
+  EntryView persist{"p", "x", 40, 1, false, {}, Expiry{0, {150, 1}}};
+  EXPECT_TRUE(s.apply(persist, kRouteNone));
+  const Entry* p = s.find("p");
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(p->deleted());
+  EXPECT_EQ(p->version(), (Version{40, 1}));
+  EXPECT_EQ(p->expiry(), (Expiry{0, {150, 1}}));
+  size_t sent = 0;  // it goes on: the sender still shows the value
+  s.changes_since(0, kRouteRemote, [&](const Entry& e) {
+    EXPECT_EQ(e.key(), "p");
+    return ++sent, true;
+  });
+  EXPECT_EQ(sent, 1u);
+  Counter c(0);
+  ASSERT_TRUE(c.add(7, 3));
+  std::string parts = c.encoded();
+  EntryView counter{"n", "", 40, 1, false, parts, std::nullopt};
+  EXPECT_TRUE(s.apply(counter, kRouteNone));
+  EXPECT_EQ(s.get("n"), "3");
+}
+
+// A counter started where its key was gone (on the floor, stamped with an
+// expiry version of its own) beats a dead entry older than the stamp, in
+// either order; not a live value, nor a newer tombstone.
+TEST(Store, ACounterStartedOnAnAbsentKeyBeatsOlderDeadEntries) {
+  Counter c(0);
+  ASSERT_TRUE(c.add(7, 2));
+  std::string parts = c.encoded();
+  auto at = [](uint64_t ms) { return Version::pack(ms, 0); };
+  EntryView counter{"k", "", 0, 0, false, parts, Expiry{0, {at(300), 7}}};
+  auto ends_as = [&](bool counter_first, EntryView other) {
+    Store s;
+    if (counter_first) s.apply(counter, kRouteNone);
+    s.apply(other, kRouteNone);
+    if (!counter_first) s.apply(counter, kRouteNone);
+    auto v = s.get("k");
+    return v ? std::string(*v) : std::string("(nil)");
+  };
+  EntryView del{"k", "", at(200), 1, true, {}, std::nullopt};
+  // expired at 250 ms, before the counter's stamp
+  EntryView expired{"k", "x", at(100), 1, false, {}, Expiry{250, {at(200), 1}}};
+  EntryView later_del{"k", "", at(400), 1, true, {}, std::nullopt};
+  EntryView value{"k", "x", at(200), 1, false, {}, std::nullopt};
+  // The same floor's counter, expired before the stamp: its parts do not
+  // come back.
+  Counter old(0);
+  ASSERT_TRUE(old.add(9, 5));
+  std::string old_parts = old.encoded();
+  EntryView expired_counter{
+      "k", "", 0, 0, false, old_parts, Expiry{250, {at(200), 9}}};
+  for (bool first : {true, false}) {
+    SCOPED_TRACE(first);
+    EXPECT_EQ(ends_as(first, expired_counter), "2");
+    EXPECT_EQ(ends_as(first, del), "2");
+    EXPECT_EQ(ends_as(first, expired), "2");
+    EXPECT_EQ(ends_as(first, later_del), "(nil)");
+    EXPECT_EQ(ends_as(first, value), "x");
+  }
+}
+
+TEST(Store, DropStaleFreesOnlyThatVersion) {
+  Store s;
+  s.apply("a", "x", Version{10, 1}, false, kRouteNone);
+  std::string user = std::string(kSystemPrefix) + "acl/user/u";
+  s.apply(user, "rules", Version{10, 1}, false, kRouteNone);
+  EXPECT_FALSE(s.drop_stale("a", Version{9, 1}));
+  EXPECT_FALSE(s.drop_stale(user, Version{10, 1}));
+  EXPECT_FALSE(s.drop_stale("b", Version{10, 1}));
+  EXPECT_EQ(s.live_size(), 2u);
+  EXPECT_TRUE(s.drop_stale("a", Version{10, 1}));
+  EXPECT_EQ(s.find("a"), nullptr);
+  EXPECT_EQ(s.live_size(), 1u);
+  Store only_user;
+  only_user.apply(user, "rules", Version{10, 1}, false, kRouteNone);
+  for (size_t l = 0; l < Store::kLeaves; ++l) {
+    ASSERT_EQ(s.leaf_digest(l), only_user.leaf_digest(l)) << l;
+  }
+}
+
 TEST(Origin, DependsOnTheIncarnation) {
   EXPECT_NE(origin_of("h:1/2", 1), origin_of("h:1/2", 2));
   EXPECT_EQ(origin_of("h:1/2", 7), origin_of("h:1/2", 7));

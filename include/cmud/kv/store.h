@@ -266,6 +266,31 @@ class Store {
   // Visits at most max_visit entries (in key order, resuming where the last
   // call stopped), freeing those below the floor. Returns purging().
   bool purge(size_t max_visit);
+  // Tombstone collection. Every member holds every write below `horizon`
+  // (the cluster's horizon, see repair::Knowledge in the server), so a
+  // tombstone (a delete, or an expired value that reclaim() freed) whose
+  // versions, its write's and its expiry's, are both below it has done its
+  // work: no older version of its key can still come from a member. From
+  // then on apply() refuses a write below the horizon that would fill an
+  // absent key or replace what this replica holds (this replica held every
+  // write below it, or a newer one of its key, so such a write is stale);
+  // but one whose expiry is newer than the horizon, which merges as a
+  // tombstone of its version, and a counter (an increment keeps its base's
+  // older version), which merges as ever. Frees at most max_visit such
+  // tombstones, oldest first (an index by version: the work is what it frees),
+  // and returns true while more wait; once none does, a hash index that is
+  // mostly empty is shrunk (a mass delete's room comes back). The horizon never
+  // goes back; the system key space is left alone.
+  bool collect(const Version& horizon, size_t max_visit);
+  const Version& horizon() const { return horizon_; }
+  uint64_t collected() const { return collected_; }
+  // Tombstones outside the system key space, waiting for the horizon.
+  size_t tombstones() const { return by_death_.size(); }
+  // Frees `key`'s entry if it is still at `version`, without a tombstone:
+  // repair found it stale (a replica whose horizon passed it lacks it: a
+  // tombstone there passed it, or was it, and was freed). Returns true if
+  // freed.
+  bool drop_stale(std::string_view key, const Version& version);
   // Anti-entropy digests. The key space is cut into kLeaves leaves by a
   // hash of the key that is the same on every server (the index's hash is
   // seeded per process); a leaf's digest is the XOR of its entries'
@@ -369,15 +394,19 @@ class Store {
   static uint64_t digest_of(uint64_t key_hash, const Entry* e) {
     return entry_digest(key_hash, e->version_, e->deleted_, extra_hash(*e));
   }
-  // Adds e to, or drops it from, the expiry index.
-  void index_expiry(Entry* e);
-  void unindex_expiry(Entry* e);
+  // Adds e to, or drops it from, the expiry and tombstone indexes.
+  void index(Entry* e);
+  void unindex(Entry* e);
   static void destroy(Entry* e);
   static size_t footprint(const Entry* e) {
     return sizeof(Entry) + e->key().size() + e->value().size();
   }
   // Frees e now, or once no change record can name it.
   void retire(Entry* e);
+  // Takes e out of every index and the digests (if counted), and retires
+  // it; returns the next entry in key order.
+  absl::btree_set<Entry*, Less>::iterator erase(
+      absl::btree_set<Entry*, Less>::iterator it);
   bool below_floor(const Entry* e) const {
     return e->version_ < floor_ && !is_system_key(e->key());
   }
@@ -403,6 +432,12 @@ class Store {
   // The next key purge() visits (from the start when nullopt).
   std::optional<std::string> purge_from_;
   bool purging_ = false;
+  // Tombstone collection: the horizon, and how many it freed.
+  Version horizon_;
+  uint64_t collected_ = 0;
+  // Tombstones (deleted or reclaimed, outside the system key space) by
+  // their expiry's version (never below the write's), until collected.
+  absl::btree_set<std::pair<Version, Entry*>> by_death_;
   size_t live_ = 0;
   uint64_t now_ms_ = 0;
   // Entries with an expiry, by when, until reclaim() frees them.
