@@ -163,6 +163,13 @@ int main(int argc, char** argv) {
                  "from it (servers gossip once a second)")
       ->check(CLI::Range(int64_t{1001}, int64_t{3'600'000}))
       ->capture_default_str();
+  int64_t gc_grace_s = 3600;
+  app.add_option("--gc-grace-seconds", gc_grace_s,
+                 "how long a server that is down, or a start that ended, "
+                 "holds back the collection of deleted keys; one that comes "
+                 "back later has its older writes refused")
+      ->check(CLI::Range(int64_t{1}, int64_t{30} * 86400))
+      ->capture_default_str();
   uint64_t max_sync_lag_mb = 64;
   app.add_option("--max-sync-lag-mb", max_sync_lag_mb,
                  "what each query actor keeps for peers that lag behind its "
@@ -185,6 +192,7 @@ int main(int argc, char** argv) {
   config.emulated_latency = std::chrono::milliseconds(latency_ms);
   config.max_clock_skew = std::chrono::milliseconds(max_skew_ms);
   config.member_timeout = std::chrono::milliseconds(member_timeout_ms);
+  config.gc_grace = std::chrono::seconds(gc_grace_s);
   config.max_sync_lag_bytes = max_sync_lag_mb << 20;
   if (!secret_file.empty()) {
     auto secret = cmud::server::read_cluster_secret(secret_file);

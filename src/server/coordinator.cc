@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iterator>
 
 #include "cmud/actor/system.h"
+#include "cmud/common/hash.h"
 #include "cmud/durable/recovery.h"
+#include "cmud/kv/version.h"
 #include "replicas.h"
 
 namespace cmud::server {
@@ -25,18 +28,20 @@ Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
                          std::chrono::milliseconds repair_interval,
                          std::chrono::milliseconds member_timeout,
                          bool want_state, std::string data_dir,
-                         uint64_t snapshot_bytes)
+                         uint64_t snapshot_bytes,
+                         std::chrono::milliseconds gc_grace)
     : ctx_(ctx),
       self_(std::move(self)),
       queries_(std::move(queries)),
       join_(std::move(join)),
       repair_interval_(repair_interval),
       member_timeout_(member_timeout),
+      gc_grace_(gc_grace),
       want_state_(want_state),
       data_dir_(std::move(data_dir)) {
   state_.last_save_s = ctx.wall_ms() / 1000;
   state_.snapshot_bytes = snapshot_bytes;
-  claims_.assign(queries_.size(), 0);
+  claims_.assign(queries_.size(), {0, 0});
   for (auto& f : forgotten) {
     // --forget is the latest word on its address: no forget gossiped from
     // before this start undoes it.
@@ -148,6 +153,7 @@ void Coordinator::on_forget(const ForgetServer& f) {
 }
 
 void Coordinator::remove_server(const std::string& address) {
+  if (auto it = known_.find(address); it != known_.end()) retire(it->second);
   known_.erase(address);
   heard_ms_.erase(address);
   down_.erase(address);
@@ -181,10 +187,13 @@ void Coordinator::publish_members() {
   for (const auto& [addr, f] : forgotten_) m.forgotten.push_back(f);
   m.self_forgotten = self_forgotten_;
   m.horizon_hlc = horizon_;
+  m.sources = sources_;
+  m.sources_digest = sources_digest_;
   for (const auto& q : queries_) ctx_.tell(q, m);
 }
 
 void Coordinator::on_start() {
+  refresh_sources();
   publish_members();
   ctx_.tell_after(ctx_.self(), GossipTick{}, kGossipInterval);
   if (repair_interval_.count() > 0) {
@@ -220,15 +229,25 @@ void Coordinator::on_gossip_tick() {
     }
   }
   const std::vector<Forgotten> forgotten = forgotten_list();
+  refresh_sources();
   update_horizon();
+  std::vector<ServerDesc> retired;
+  std::vector<uint64_t> retired_age;
+  for (const auto& [key, r] : retired_) {
+    retired.push_back(r.first);
+    retired_age.push_back(static_cast<uint64_t>(now - r.second));
+  }
   for (const auto& [addr, d] : known_) {
     Gossip g;
     g.from = self_;
     g.complete_hlc = own_claim();
+    g.sources_digest = sources_digest_;
     for (const auto& [other, od] : known_) {
       if (other != addr) g.known.push_back(od);
     }
     g.forgotten = forgotten;
+    g.retired = retired;
+    g.retired_age_ms = retired_age;
     ctx_.tell(ActorRef(addr, kCoordinatorId), std::move(g));
   }
   publish_members();  // the time since each was heard from
@@ -250,7 +269,20 @@ void Coordinator::on_gossip(Gossip& g) {
   if (add_server(g.from, false, /*first_hand=*/true)) {
     ctx_.log().info("server {} found by gossip", g.from.address);
   }
-  member_claims_[g.from.address] = {g.from.incarnation, g.complete_hlc};
+  member_claims_[g.from.address] =
+      MemberClaim{g.from.incarnation, g.complete_hlc, g.sources_digest};
+  for (size_t i = 0; i < g.retired.size() && i < g.retired_age_ms.size(); ++i) {
+    const ServerDesc& d = g.retired[i];
+    auto k = known_.find(d.address);
+    bool current =
+        (k != known_.end() && k->second.incarnation == d.incarnation) ||
+        (d.address == self_.address && d.incarnation == self_.incarnation);
+    // (One we know as current: its next start comes by gossip too.)
+    if (!current) {
+      retire(d, static_cast<int64_t>(
+                    std::min<uint64_t>(g.retired_age_ms[i], INT64_MAX / 2)));
+    }
+  }
   for (const auto& d : g.known) {
     if (d.address == self_.address || !admitted(d, /*first_hand=*/false)) {
       continue;
@@ -262,26 +294,78 @@ void Coordinator::on_gossip(Gossip& g) {
 }
 
 void Coordinator::on_claim(const Claim& c) {
-  if (c.index < claims_.size()) claims_[c.index] = c.complete_hlc;
+  if (c.index < claims_.size()) {
+    claims_[c.index] = {c.complete_hlc, c.sources_digest};
+  }
 }
 
 uint64_t Coordinator::own_claim() const {
   if (claims_.empty()) return 0;
-  return *std::min_element(claims_.begin(), claims_.end());
+  uint64_t least = UINT64_MAX;
+  for (auto [hlc, digest] : claims_) {
+    // Made over other sources than ours now: it covers less, or more.
+    least = std::min(least, digest == sources_digest_ ? hlc : 0);
+  }
+  return least;
 }
 
 void Coordinator::update_horizon() {
-  // Members marked down hold it back too: what they hold is not known.
+  // Members marked down hold it back too (what they hold is not known),
+  // for the grace period.
   uint64_t h = own_claim();
   for (const auto& [addr, d] : known_) {
+    if (excluded(addr)) continue;
     auto it = member_claims_.find(addr);
-    if (it == member_claims_.end() || it->second.first != d.incarnation) {
+    if (it == member_claims_.end() || it->second.incarnation != d.incarnation ||
+        it->second.sources_digest != sources_digest_) {
       h = 0;
       break;
     }
-    h = std::min(h, it->second.second);
+    h = std::min(h, it->second.hlc);
   }
   horizon_ = std::max(horizon_, h);
+}
+
+bool Coordinator::excluded(const std::string& address) const {
+  if (!down_.contains(address)) return false;
+  auto h = heard_ms_.find(address);
+  return h != heard_ms_.end() &&
+         ctx_.monotonic_ms() - h->second > gc_grace_.count();
+}
+
+void Coordinator::retire(const ServerDesc& d, int64_t age_ms) {
+  if (age_ms >= gc_grace_.count()) return;
+  auto [it, fresh] = retired_.try_emplace({d.address, d.incarnation}, d,
+                                          ctx_.monotonic_ms() - age_ms);
+  // Heard again with an older start time: the earlier one stands.
+  if (!fresh) {
+    it->second.second =
+        std::min(it->second.second, ctx_.monotonic_ms() - age_ms);
+  }
+}
+
+void Coordinator::refresh_sources() {
+  int64_t now = ctx_.monotonic_ms();
+  std::erase_if(retired_, [&](const auto& r) {
+    return now - r.second.second >= gc_grace_.count();
+  });
+  sources_.clear();
+  auto add = [&](const ServerDesc& d) {
+    for (uint64_t id : d.actors) {
+      sources_.push_back(
+          kv::origin_of(ActorRef(d.address, id).uid(), d.incarnation));
+    }
+  };
+  add(self_);
+  for (const auto& [addr, d] : known_) {
+    if (!excluded(addr)) add(d);
+  }
+  for (const auto& [key, r] : retired_) add(r.first);
+  std::sort(sources_.begin(), sources_.end());
+  sources_.erase(std::unique(sources_.begin(), sources_.end()), sources_.end());
+  sources_digest_ =
+      fnv1a_64(std::string_view(reinterpret_cast<const char*>(sources_.data()),
+                                sources_.size() * sizeof(uint64_t)));
 }
 
 void Coordinator::on_repair_tick() {
@@ -339,6 +423,7 @@ bool Coordinator::add_server(const ServerDesc& d, bool full_state,
   if (restarted) {
     ctx_.log().info("server {} restarted (incarnation {} -> {})", d.address,
                     it->second.incarnation, d.incarnation);
+    retire(it->second);
     it->second = d;
   }
   if (fresh || restarted || full_state) {

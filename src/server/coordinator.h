@@ -30,6 +30,10 @@ class Coordinator : public actor::Actor {
   // know). Nothing happens until it gets StartCoordinator.
   // Every repair_interval (0: never) it tells each query actor to open an
   // anti-entropy round, so that their own timers keep the sync budget.
+  // A member down for longer than gc_grace, and a start that ended (another
+  // start of its server, or forgotten) that long ago, no longer hold the
+  // horizon back (Members::sources): what they did not pass on by then may
+  // be refused (docs/ARCHITECTURE.md, tombstone collection).
   Coordinator(actor::Context& ctx, ServerDesc self,
               std::vector<ActorRef> queries, std::vector<std::string> join,
               std::vector<Forgotten> forgotten,
@@ -37,7 +41,8 @@ class Coordinator : public actor::Actor {
               std::chrono::milliseconds member_timeout =
                   std::chrono::milliseconds(5000),
               bool want_state = true, std::string data_dir = {},
-              uint64_t snapshot_bytes = 0);
+              uint64_t snapshot_bytes = 0,
+              std::chrono::milliseconds gc_grace = std::chrono::hours(1));
 
   Status on_message(actor::Message& msg) override;
 
@@ -52,8 +57,17 @@ class Coordinator : public actor::Actor {
   void on_claim(const Claim& c);
   // The least of our actors' claims (0 until each has made one).
   uint64_t own_claim() const;
-  // Recomputes horizon_: the least claim of ours and every member's.
+  // Recomputes horizon_: the least claim of ours and every member's (each
+  // made over the same sources as ours).
   void update_horizon();
+  // Recomputes sources_ and sources_digest_, and forgets the starts that
+  // ended more than gc_grace ago.
+  void refresh_sources();
+  // A start that ended: its writes count as sources' for gc_grace from
+  // `age_ms` ago.
+  void retire(const ServerDesc& d, int64_t age_ms = 0);
+  // Down for longer than gc_grace: no longer waited for.
+  bool excluded(const std::string& address) const;
   // Snapshots: every query actor seals its log, then a background job
   // folds the sealed segments into a new snapshot (durable/recovery.h).
   void on_start_snapshot(const StartSnapshot& s);
@@ -89,6 +103,7 @@ class Coordinator : public actor::Actor {
   const std::vector<std::string> join_;
   const std::chrono::milliseconds repair_interval_;
   const std::chrono::milliseconds member_timeout_;
+  const std::chrono::milliseconds gc_grace_;
   const bool want_state_;
   const std::string data_dir_;
   struct SnapshotJob;
@@ -106,9 +121,20 @@ class Coordinator : public actor::Actor {
   std::map<std::string, ServerDesc> known_;
   // Our actors' claims (by index), each member's (first-hand, with the
   // incarnation that made it), and the horizon: it never goes back.
-  std::vector<uint64_t> claims_;
-  std::map<std::string, std::pair<uint64_t, uint64_t>> member_claims_;
+  struct MemberClaim {
+    uint64_t incarnation = 0;
+    uint64_t hlc = 0;
+    uint64_t sources_digest = 0;
+  };
+  std::vector<std::pair<uint64_t, uint64_t>> claims_;  // (hlc, digest)
+  std::map<std::string, MemberClaim> member_claims_;
   uint64_t horizon_ = 0;
+  // Starts that ended, by (address, incarnation): their description and
+  // when (monotonic ms).
+  std::map<std::pair<std::string, uint64_t>, std::pair<ServerDesc, int64_t>>
+      retired_;
+  std::vector<uint64_t> sources_;  // sorted
+  uint64_t sources_digest_ = 0;
   std::map<std::string, Forgotten> forgotten_;  // by address
   bool self_forgotten_ = false;  // the others forgot this start (logged)
   // Joins asked for and not yet answered: address -> want_state.

@@ -129,8 +129,9 @@ struct ReplicaEntries {
   uint64_t floor_origin = 0;
   uint64_t complete_hlc = 0;
   uint64_t horizon_hlc = 0;  // the cluster's (Members::horizon_hlc)
+  uint64_t collected = 0;    // tombstones it freed (kv::Store::collected)
   CMUD_MESSAGE("server.ReplicaEntries", count, entries, floor_hlc, floor_origin,
-               complete_hlc, horizon_hlc)
+               complete_hlc, horizon_hlc, collected)
 };
 
 // Asks a query actor for its entries of `keys`, or of every key (in key
@@ -210,8 +211,17 @@ struct Gossip {
   ServerDesc from;
   std::vector<ServerDesc> known;
   std::vector<Forgotten> forgotten;
+  // The sender's claim (Members::horizon_hlc), and the digest of the
+  // sources it covers (Members::sources_digest): a claim counts only
+  // where the sources agree.
   uint64_t complete_hlc = 0;
-  CMUD_MESSAGE("server.Gossip", from, known, forgotten, complete_hlc)
+  uint64_t sources_digest = 0;
+  // Starts that ended (another start of their server, or forgotten) less
+  // than the grace period ago: their writes still count as sources'.
+  std::vector<ServerDesc> retired{};
+  std::vector<uint64_t> retired_age_ms{};  // how long ago each ended
+  CMUD_MESSAGE("server.Gossip", from, known, forgotten, complete_hlc,
+               sources_digest, retired, retired_age_ms)
 };
 
 // Coordinator -> its query actors: a server stopped answering (nothing is
@@ -251,11 +261,18 @@ struct Members {
   std::vector<MemberView> members;
   std::vector<Forgotten> forgotten;
   bool self_forgotten = false;  // the cluster forgot this very start
-  // Every member holds every write of every member below this version: the
-  // least of the members' Gossip::complete_hlc and ours (0: not known).
+  // Every member holds every write of every source below this version:
+  // the least of the members' Gossip::complete_hlc and ours (0: not
+  // known).
   uint64_t horizon_hlc = 0;
+  // The sources a claim must cover (repair::Knowledge): the query actors
+  // (origins) of this server, of every member not down for longer than the
+  // grace period, and of the starts that ended less than it ago; and a
+  // digest of them, the same on every server that sees the same.
+  std::vector<uint64_t> sources{};
+  uint64_t sources_digest = 0;
   CMUD_MESSAGE("server.Members", members, forgotten, self_forgotten,
-               horizon_hlc)
+               horizon_hlc, sources, sources_digest)
 };
 
 // Query actor -> its coordinator, after each RepairTick: what the actor
@@ -264,7 +281,8 @@ struct Members {
 struct Claim {
   uint32_t index = 0;
   uint64_t complete_hlc = 0;
-  CMUD_MESSAGE("server.Claim", index, complete_hlc)
+  uint64_t sources_digest = 0;  // of the Members it was made with
+  CMUD_MESSAGE("server.Claim", index, complete_hlc, sources_digest)
 };
 
 // The coordinator's gossip timer.

@@ -37,6 +37,14 @@
 // older. The records and entries ride in the same batches (never an extra
 // message, so the 102 ms spacing still bounds every pair), and a repaired
 // entry goes through kv::admit like any other.
+//
+// Tombstones: matching digests also teach each actor what its replica is
+// known to hold (repair::Knowledge); each claims it to the coordinator,
+// whose horizon (the least claim of every member) comes back with Members.
+// Tombstones below it are freed a bounded step per turn (kv::Store::
+// collect), writes below it that a replica lacks are refused as stale, and
+// key lists carry it, so a peer drops what the others freed
+// (docs/ARCHITECTURE.md, tombstone collection).
 #include "query_actor.h"
 
 #include <spdlog/spdlog.h>
@@ -80,7 +88,8 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
       origin_(kv::origin_of(ctx.self().uid(), options.incarnation)),
       server_(std::move(server)),
       clock_([&ctx] { return ctx.wall_ms(); }),
-      local_count_(local.size()) {
+      local_count_(local.size()),
+      started_ms_(ctx.monotonic_ms()) {
   // RANDOMKEY's draws: different per actor and start, and replayable on
   // the simulator (incarnations come from its seed there).
   random_.seed(options_.incarnation * 0x9e3779b97f4a7c15ull + index_);
@@ -167,6 +176,7 @@ void QueryActor::on_read_replica(const ReadReplica& r) {
   out.floor_origin = store_.floor().origin;
   out.complete_hlc = complete_below();
   out.horizon_hlc = members_.horizon_hlc;
+  out.collected = store_.collected();
   auto add = [&](const kv::Entry& e) {
     kv::append_entry(out.entries, e);
     ++out.count;
@@ -689,6 +699,10 @@ QueryActor::CounterAt QueryActor::counter_at(std::string_view key,
   // them all. A key that expired starts anew, at a version of its own (its
   // old one carries the expiry that passed).
   const kv::Entry* e = store_.find(key);
+  // A tombstone below the horizon is as good as collected.
+  if (e != nullptr && e->deleted() && e->expiry().version < store_.horizon()) {
+    e = nullptr;
+  }
   CounterAt at;
   at.base = e != nullptr ? e->version() : store_.floor();
   if (e != nullptr && !store_.live(*e) &&
@@ -707,6 +721,14 @@ QueryActor::CounterAt QueryActor::counter_at(std::string_view key,
   // The key's expiry stays, as in Redis (a fresh counter has none).
   if (e != nullptr && e->has_expiry() && at.base == e->version()) {
     at.expiry = e->expiry();
+  }
+  // Below the horizon the store refuses a write to an absent key: the
+  // counter is stamped with a version of its own as its expiry's (no TTL),
+  // so it is taken, and it beats any dead entry older than the stamp that
+  // a replica still holds (kv::Store::apply); increments made at once on
+  // two servers still share the floor as base, and add up.
+  if (e == nullptr && store_.floor() < store_.horizon()) {
+    at.expiry = kv::Expiry{0, {clock_.next(request_ms()), origin_}};
   }
   return at;
 }
@@ -1000,6 +1022,10 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       // here (repair::Knowledge; 0: not known yet).
       field("repair_complete_below_ms", complete_below() >> 16);
       field("repair_sources_known", known_.known_sources());
+      field("repair_stale_dropped", stale_dropped_);
+      // Tombstone collection (kv::Store::collect): waiting, and freed.
+      field("tombstones", store_.tombstones());
+      field("tombstones_collected", store_.collected());
       field("sync_log_bytes", store_.log_bytes());
       field("sync_cursors_dropped", cursors_dropped_);
       field("pubsub_messages_relayed", messages_relayed_);
@@ -1278,7 +1304,7 @@ Status QueryActor::answer_repair(const SyncBatch& b) {
                      d.walk.empty()        ? &d.walk
                      : d.next_walk.empty() ? &d.next_walk
                                            : nullptr,
-                     &known_);
+                     &known_, members_.sources_digest);
   repair_sent_ += d.repair.count - before;
   if (d.repair.differs) d.converged_rounds = 0;
   if (!ok) {
@@ -1298,6 +1324,10 @@ void QueryActor::advance_walk(Dest& d) {
                     ? options_.max_repair_bytes - d.repair.bytes()
                     : 0;
   d.walk.finish(store_, room, d.repair);
+  for (const auto& [key, version] : d.repair.stale) {
+    stale_dropped_ += store_.drop_stale(key, version) ? 1 : 0;
+  }
+  d.repair.stale.clear();
   std::swap(d.walk, d.next_walk);
   repair_sent_ += d.repair.count - before;
 }
@@ -1368,18 +1398,18 @@ void QueryActor::reclaim_expired() {
 
 void QueryActor::on_members(Members m) {
   members_ = std::move(m);
-  sources_.clear();
+  // The coordinator names them all (ours too); ours are added for a
+  // coordinator that names none (tests).
+  sources_ = members_.sources;
   sources_.push_back(origin_);
   for (const Dest& d : local_) {
     sources_.push_back(kv::origin_of(d.ref.uid(), options_.incarnation));
   }
-  for (const MemberView& v : members_.members) {
-    for (uint64_t id : v.actors) {
-      sources_.push_back(
-          kv::origin_of(ActorRef(v.address, id).uid(), v.incarnation));
-    }
-  }
+  std::sort(sources_.begin(), sources_.end());
+  sources_.erase(std::unique(sources_.begin(), sources_.end()), sources_.end());
   known_.keep_only(sources_);
+  collect_tombstones();
+  if (collecting_) work_added();
 }
 
 void QueryActor::bound_clock() {
@@ -1396,16 +1426,34 @@ uint64_t QueryActor::complete_below() {
   return known_.complete_below(sources_);
 }
 
-void QueryActor::claim() {
-  if (sources_.empty()) return;  // no coordinator spoke: nothing to claim
+uint64_t QueryActor::own_claim() {
   uint64_t margin =
       static_cast<uint64_t>(options_.unknown_source_margin.count());
   uint64_t wall = ctx_.wall_ms();
-  uint64_t c = wall <= margin ? 0
-                              : std::min(complete_below(),
-                                         kv::Version::pack(wall - margin, 0));
+  // A new start knows its sources once the members that knew its server
+  // (they gossip to it) or the ones it joins answered.
+  if (sources_.empty() || wall <= margin ||
+      ctx_.monotonic_ms() - started_ms_ < options_.member_timeout.count()) {
+    return 0;
+  }
+  return std::min(complete_below(), kv::Version::pack(wall - margin, 0));
+}
+
+void QueryActor::claim() {
+  if (sources_.empty()) return;  // no coordinator spoke: nothing to claim
   ctx_.tell(ActorRef(server_, kCoordinatorId),
-            Claim{static_cast<uint32_t>(index_), c});
+            Claim{static_cast<uint32_t>(index_), own_claim(),
+                  members_.sources_digest});
+}
+
+void QueryActor::collect_tombstones() {
+  uint64_t before = store_.collected();
+  collecting_ = store_.collect(kv::Version{members_.horizon_hlc, 0},
+                               options_.collect_step);
+  if (options_.on_collected && store_.collected() != before) {
+    options_.on_collected(static_cast<size_t>(store_.collected() - before),
+                          store_.horizon().hlc);
+  }
 }
 
 void QueryActor::on_repair_tick() {
@@ -1485,6 +1533,7 @@ void QueryActor::on_tick() {
   retry_held();
   (void)store_.purge(options_.purge_step);
   reclaim_expired();
+  collect_tombstones();
   if (!has_work()) return;
   flush();
   schedule_tick();
@@ -1506,7 +1555,9 @@ void QueryActor::schedule_tick() {
 bool QueryActor::has_work() const {
   // Held entries keep the timer going, so they are retried every spacing;
   // so does an unsynced log, so that everysec syncs an idle actor too.
-  if (!held_.empty() || held_floor_ || store_.purging()) return true;
+  if (!held_.empty() || held_floor_ || store_.purging() || collecting_) {
+    return true;
+  }
   if (log_ && log_->unsynced() && options_.fsync == durable::Fsync::kEverySec) {
     return true;
   }

@@ -60,9 +60,15 @@ struct SyncOptions {
   // it) writes at its own clock, which may lag ours by the skew kv::admit
   // allows.
   std::chrono::milliseconds unknown_source_margin{65000};
+  // How long a member that is down, or a start that ended, holds tombstone
+  // collection back (Coordinator): like Cassandra's gc_grace_seconds.
+  std::chrono::milliseconds gc_grace{3'600'000};
   // Entries a turn visits to free what a clear left below the floor
   // (kv::Store::purge): a few ms per turn.
   size_t purge_step = 65536;
+  // Tombstones a turn frees once the cluster's horizon passed them
+  // (kv::Store::collect): each costs more than a purge's visit.
+  size_t collect_step = 8192;
   // Repair records and entries waiting for one peer stay under this; the
   // rest is found again next round.
   size_t max_repair_bytes = 1u << 20;
@@ -88,6 +94,9 @@ struct SyncOptions {
   // Published messages waiting for one other server stay under this many
   // bytes; past it that server misses new ones (pub/sub is at most once).
   size_t max_outbox_bytes = 8u << 20;
+  // Told each time a turn freed tombstones (how many, and below which
+  // horizon): the simulator's checkers. Called on the actor's worker.
+  std::function<void(size_t, uint64_t)> on_collected{};
 };
 
 // Only its worker touches it (it is an actor).
@@ -259,9 +268,13 @@ class QueryActor : public actor::Actor {
   // Every write of an actor of a member this replica knows below this
   // version is here, or a newer one of its key (0: not known).
   uint64_t complete_below();
-  // Tells the coordinator that, kept unknown_source_margin behind the wall
-  // clock (for the starts we do not know of yet).
+  // That, kept unknown_source_margin behind the wall clock (for the starts
+  // we do not know of yet): what we claim (0: nothing yet).
+  uint64_t own_claim();
+  // Tells the coordinator own_claim().
   void claim();
+  // Frees a step of the tombstones below the cluster's horizon.
+  void collect_tombstones();
   void on_server_state(const ServerState& s);
   void on_remove_server(const RemoveServer& r);
   void on_members(Members m);
@@ -344,6 +357,9 @@ class QueryActor : public actor::Actor {
   uint64_t refused_total_ = 0;         // entries refused as beyond any clock
   uint64_t repair_rounds_ = 0;         // rounds opened
   uint64_t repair_sent_ = 0;           // entries pushed by repair
+  uint64_t stale_dropped_ = 0;         // entries repair found stale
+  bool collecting_ = false;            // tombstones wait below the horizon
+  const int64_t started_ms_;           // monotonic
   uint64_t repair_records_bytes_ = 0;  // bytes of repair records sent
   uint64_t cursors_dropped_ = 0;       // laggards moved to the log's end
   std::optional<int64_t> drop_logged_ms_;  // when that was last logged

@@ -246,6 +246,7 @@ class ResultView {
     return items_;
   }
   bool skipped() const { return shape_ == ResultShape::kSkipped; }
+  ResultShape shape() const { return shape_; }
   // How long the op ran in the actor (0 if not measured).
   uint64_t took_ns() const { return took_ns_; }
   // SCAN: the key the next page starts after; nullopt on the last page.

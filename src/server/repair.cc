@@ -83,6 +83,8 @@ struct Parsed {
   std::vector<uint32_t> groups;                       // differing
   std::vector<uint32_t> leaves;                       // differing
   std::map<uint32_t, std::vector<PeerKey>> keys;      // by leaf
+  // With the keys: the peer's horizon, if over our sources.
+  std::map<uint32_t, uint64_t> horizons;
   std::vector<std::string_view> want;
   bool answers = false;  // the peer answered a difference of ours
   // Shares that match ours (answered with kMatch), and what the peer's
@@ -92,7 +94,7 @@ struct Parsed {
 };
 
 bool parse(const kv::Store& store, std::string_view records, bool quiet,
-           Parsed& p) {
+           uint64_t sources_digest, Parsed& p) {
   codec::Reader r(records);
   while (r.remaining() > 0) {
     uint8_t kind = 0;
@@ -164,10 +166,12 @@ bool parse(const kv::Store& store, std::string_view records, bool quiet,
       case kKeys: {
         p.answers = true;
         uint32_t leaf = 0, n = 0;
-        if (!r.fixed(leaf) || leaf >= kv::Store::kLeaves || !r.fixed(n) ||
-            n > r.remaining()) {
+        uint64_t horizon = 0, digest = 0;
+        if (!r.fixed(leaf) || leaf >= kv::Store::kLeaves || !r.fixed(horizon) ||
+            !r.fixed(digest) || !r.fixed(n) || n > r.remaining()) {
           return false;
         }
+        p.horizons[leaf] = digest == sources_digest ? horizon : 0;
         // Two walks that ended between two flushes may both list a leaf:
         // the later list is the newer view of it.
         auto& list = p.keys[leaf];
@@ -268,9 +272,10 @@ void open_round(const kv::Store& store, uint32_t shares, uint32_t index,
 }
 
 bool answer(const kv::Store& store, std::string_view records, bool quiet,
-            size_t max_bytes, Reply& out, LeafWalk* walk, Knowledge* known) {
+            size_t max_bytes, Reply& out, LeafWalk* walk, Knowledge* known,
+            uint64_t sources_digest) {
   Parsed p;
-  if (!parse(store, records, quiet, p)) return false;
+  if (!parse(store, records, quiet, sources_digest, p)) return false;
   out.differs |= p.answers || !p.shares.empty() || !p.groups.empty() ||
                  !p.leaves.empty() || !p.keys.empty() || !p.want.empty();
   size_t budget_end = out.records.size() + out.entries.size() + max_bytes;
@@ -328,6 +333,8 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
   size_t per_leaf = std::max<size_t>(1, store.size() / kv::Store::kLeaves);
   size_t cap = std::max<size_t>(16, max_bytes / 40 / per_leaf);
   walk->wanted_.assign(kv::Store::kLeaves, false);
+  walk->horizon_ = store.horizon().hlc;
+  walk->sources_digest_ = sources_digest;
   if (p.leaves.size() > cap) p.leaves.resize(cap);
   walk->leaves_ = std::move(p.leaves);
   for (uint32_t l : walk->leaves_) walk->wanted_[l] = true;
@@ -335,9 +342,11 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
   for (const auto& [l, list] : p.keys) {
     if (taken++ >= 2 * cap) break;
     walk->wanted_[l] = true;
+    walk->their_horizons_[l] = p.horizons[l];
     auto& theirs = walk->theirs_[l];
     for (const auto& k : list) {
-      theirs.push_back({std::string(k.key), k.version, k.deleted, k.state});
+      theirs.push_back({std::string(k.key), k.version, k.deleted, k.state,
+                        k.version, false});
     }
   }
   return true;
@@ -351,7 +360,8 @@ bool LeafWalk::step(const kv::Store& store, size_t budget) {
     auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
     if (wanted_[l]) {
       ours_[l].push_back({std::string(e.key()), e.version(), e.deleted(),
-                          kv::Store::extra_hash(e)});
+                          kv::Store::extra_hash(e), e.expiry().version,
+                          e.counter()});
     }
     return true;
   };
@@ -372,6 +382,8 @@ void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
     const auto& list = ours_[l];
     w.fixed(static_cast<uint8_t>(kKeys));
     w.fixed(l);
+    w.fixed(horizon_);
+    w.fixed(sources_digest_);
     w.fixed(static_cast<uint32_t>(list.size()));
     for (const Key& k : list) {
       w.bytes(k.key);
@@ -390,18 +402,35 @@ void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
     if (const kv::Entry* e = store.find(key)) push(out, *e);
   };
   std::vector<const std::string*> want;
+  const kv::Version& horizon = store.horizon();
   for (const auto& [l, theirs] : theirs_) {
     // Both lists are in key order (our walk's, and the peer's walk's).
     const auto& mine = ours_[l];
+    kv::Version their_horizon{their_horizons_[l], 0};
     size_t i = 0, j = 0;
     while ((i < mine.size() || j < theirs.size()) && !full()) {
       int c = i == mine.size()     ? 1
               : j == theirs.size() ? -1
                                    : mine[i].key.compare(theirs[j].key);
       if (c < 0) {
-        push_current(mine[i++].key);  // they lack it
+        // They lack it. Wholly below their horizon, they would refuse it:
+        // a tombstone they freed, or a value such a tombstone passed. It
+        // goes here too (a server back from a restart holds tombstones
+        // the others freed while its own horizon is still behind).
+        const Key& a = mine[i++];
+        if (!(a.top < their_horizon) || a.counter || kv::is_system_key(a.key)) {
+          push_current(a.key);
+        } else {
+          out.stale.emplace_back(a.key, a.version);
+        }
       } else if (c > 0) {
-        want.push_back(&theirs[j++].key);  // we lack it
+        // We lack it; below our horizon (with no later expiry, and not a
+        // counter: flagged as state) the store would refuse it.
+        const Key& b = theirs[j++];
+        if (!(b.version < horizon && b.state == 0) ||
+            kv::is_system_key(b.key)) {
+          want.push_back(&b.key);
+        }
       } else {
         const Key& a = mine[i];
         const Key& b = theirs[j];

@@ -15,11 +15,24 @@
 //                                                     differs
 //   kLeaves  digests of those groups' leaves       -> kKeys for each that
 //                                                     differs
-//   kKeys    a leaf's keys with their versions     -> the entries the peer
-//                                                     lacks or has older,
+//   kKeys    a leaf's keys with their versions,    -> the entries the peer
+//            and the sender's horizon (below)         lacks or has older,
 //                                                     and kWant for those
 //                                                     it has newer
 //   kWant    keys                                  -> their entries
+//
+// Once tombstones are collected (kv::Store::collect), a key a peer lacks
+// may be one whose tombstone it freed. So a key list carries the sender's
+// horizon when its walk began (below it, its store refuses what it lacks)
+// and the digest of the sources that horizon counted
+// (Members::sources_digest). Where those are our sources too, an entry of
+// ours wholly below it that the peer lacks is not sent but dropped here:
+// a tombstone it freed, or a value such a tombstone passed, or the writes
+// of a server that came back after the grace period (see Coordinator).
+// Not a counter: an increment keeps its base's older version. A new start that
+// knows no other yet has other sources, so its horizon drops nothing anywhere.
+// Nor do we ask for an entry below our own horizon that we lack: the store
+// would refuse it.
 //
 // Leaves are kv::Store's (digests kept up to date on every apply); 128
 // groups of 128 leaves; share i of n holds the groups g with g % n == i, so
@@ -95,6 +108,9 @@ struct Reply {
   uint32_t count = 0;
   // The records showed a difference (answers from the peer, or ours).
   bool differs = false;
+  // Our entries found stale (key, version): the owner drops them
+  // (kv::Store::drop_stale).
+  std::vector<std::pair<std::string, kv::Version>> stale;
   bool empty() const { return records.empty() && count == 0; }
   size_t bytes() const { return records.size() + entries.size(); }
 };
@@ -123,18 +139,24 @@ class LeafWalk {
 
  private:
   friend bool answer(const kv::Store&, std::string_view, bool, size_t, Reply&,
-                     LeafWalk*, Knowledge*);
+                     LeafWalk*, Knowledge*, uint64_t);
   struct Key {
     std::string key;
     kv::Version version;
     bool deleted = false;
-    uint64_t state = 0;  // kv::Store::extra_hash: a counter's, an expiry's
+    uint64_t state = 0;    // kv::Store::extra_hash: a counter's, an expiry's
+    kv::Version top;       // its expiry's version (ours only), or version
+    bool counter = false;  // ours only
   };
   std::vector<bool> wanted_;                     // by leaf; empty: no walk
   std::vector<uint32_t> leaves_;                 // our lists go to the peer
   std::map<uint32_t, std::vector<Key>> theirs_;  // compared with ours
-  std::map<uint32_t, std::vector<Key>> ours_;    // gathered by the walk
-  std::optional<std::string> after_;             // where the walk goes on
+  std::map<uint32_t, uint64_t> their_horizons_;  // by leaf (0: none)
+  // Ours when the walk began, and the digest of its sources.
+  uint64_t horizon_ = 0;
+  uint64_t sources_digest_ = 0;
+  std::map<uint32_t, std::vector<Key>> ours_;  // gathered by the walk
+  std::optional<std::string> after_;           // where the walk goes on
   bool started_ = false;
 };
 
@@ -143,9 +165,11 @@ class LeafWalk {
 // leaf's entries to `walk` if it is empty (else that part waits for the
 // next round). While sync with the peer is busy (`quiet` false), entries in
 // flight would look like divergence, so a round that is not forced is not
-// answered. False, with nothing answered, if the records are malformed.
+// answered. `sources_digest` names the sources our store's horizon
+// counted (Members::sources_digest). False, with nothing answered, if the
+// records are malformed.
 bool answer(const kv::Store& store, std::string_view records, bool quiet,
             size_t max_bytes, Reply& out, LeafWalk* walk,
-            Knowledge* known = nullptr);
+            Knowledge* known = nullptr, uint64_t sources_digest = 0);
 
 }  // namespace cmud::server::repair

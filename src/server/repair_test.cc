@@ -165,6 +165,8 @@ TEST(Repair, TwoKeyListsOfOneLeafInOneMessageTheLaterWins) {
     codec::Writer w(out);
     w.fixed<uint8_t>(4);  // a leaf's keys
     w.fixed(leaf);
+    w.fixed<uint64_t>(0);  // the peer has no horizon
+    w.fixed<uint64_t>(0);  // over no sources
     w.fixed<uint32_t>(1);
     w.bytes("k");
     w.fixed<uint64_t>(hlc);
@@ -189,6 +191,68 @@ TEST(Repair, TwoKeyListsOfOneLeafInOneMessageTheLaterWins) {
   Reply r = answer_to({1, 5});
   EXPECT_EQ(r.count, 0u);
   EXPECT_FALSE(r.records.empty());
+}
+
+// Once tombstones are collected, a key the peer lacks below its horizon was
+// freed there: our tombstone, or a value one passed, is not sent back but
+// dropped.
+TEST(Repair, BelowThePeersHorizonWhatItLacksWasCollected) {
+  kv::Store s;
+  // Keys of one leaf, so that one key list covers them.
+  std::vector<std::string> keys;
+  const size_t leaf = kv::Store::leaf_of("k0");
+  for (int i = 1; keys.size() < 5 && i < 1000000; ++i) {
+    std::string k = "k" + std::to_string(i);
+    if (kv::Store::leaf_of(k) == leaf) keys.push_back(k);
+  }
+  ASSERT_EQ(keys.size(), 5u);
+  std::sort(keys.begin(), keys.end());
+  s.apply(keys[0], "", {200, 1}, true, kv::kRouteNone);  // not freed yet
+  s.apply(keys[1], "stale", {10, 1}, false, kv::kRouteNone);
+  s.apply(keys[2], "new", {500, 1}, false, kv::kRouteNone);  // above it
+  s.apply(keys[3], "", {400, 1}, true, kv::kRouteNone);      // above it too
+  // keys[4]: the peer has it below our horizon, so we do not ask.
+  EXPECT_FALSE(s.collect({100, 0}, 10));
+  auto answer_to = [&](uint64_t horizon, uint64_t their_hlc,
+                       uint64_t digest = 7) {
+    std::string records;
+    codec::Writer w(records);
+    w.fixed<uint8_t>(4);  // a leaf's keys
+    w.fixed(static_cast<uint32_t>(leaf));
+    w.fixed<uint64_t>(horizon);
+    w.fixed<uint64_t>(digest);
+    w.fixed<uint32_t>(1);
+    w.bytes(keys[4]);
+    w.fixed<uint64_t>(their_hlc);
+    w.fixed<uint64_t>(2);
+    w.fixed<uint8_t>(0);
+    Reply r;
+    LeafWalk walk;
+    EXPECT_TRUE(answer(s, records, true, 1u << 20, r, &walk, nullptr,
+                       /*sources_digest=*/7));
+    while (!walk.empty() && !walk.step(s, 1u << 20)) {
+    }
+    if (!walk.empty()) walk.finish(s, 1u << 20, r);
+    return r;
+  };
+  Reply r = answer_to(/*horizon=*/450, /*their_hlc=*/50);
+  EXPECT_EQ(r.count, 1u);  // keys[2] only
+  ASSERT_EQ(r.stale.size(), 3u);
+  EXPECT_EQ(r.stale[0].first, keys[0]);
+  EXPECT_EQ(r.stale[1].first, keys[1]);
+  EXPECT_EQ(r.stale[1].second, (kv::Version{10, 1}));
+  EXPECT_EQ(r.stale[2].first, keys[3]);
+  EXPECT_TRUE(r.records.empty());  // keys[4] is not asked for
+  // A peer with no horizon is sent everything it lacks; an entry of
+  // the peer's at or above our horizon is asked for.
+  r = answer_to(/*horizon=*/0, /*their_hlc=*/100);
+  EXPECT_EQ(r.count, 4u);
+  EXPECT_TRUE(r.stale.empty());
+  EXPECT_FALSE(r.records.empty());
+  // So is one whose horizon counted other sources than ours.
+  r = answer_to(/*horizon=*/450, /*their_hlc=*/100, /*digest=*/8);
+  EXPECT_EQ(r.count, 4u);
+  EXPECT_TRUE(r.stale.empty());
 }
 
 // A match teaches each side what the other is known to hold; a share that

@@ -154,7 +154,7 @@ Result<Replicas> start_replicas(actor::System& system,
   r.coordinator = system.spawn_on<Coordinator>(
       0, r.desc, r.queries, std::move(join), std::move(forgotten),
       sync.repair_interval, sync.member_timeout, want_state, sync.data_dir,
-      recovered ? recovered->snapshot_bytes : 0);
+      recovered ? recovered->snapshot_bytes : 0, sync.gc_grace);
   if (r.coordinator.id() != kCoordinatorId) {
     return Status(ErrorCode::kInternal, "unexpected actor ids at start-up");
   }

@@ -133,8 +133,8 @@ TEST(MembersFile, RoundTripsAndSkipsWhatIsNotInTheFormat) {
   EXPECT_EQ(m.forgotten[0].at_ms, 1700000000000u);
 }
 
-// Servers of one query actor each on the simulator (2 s member timeout),
-// asked one op at a time.
+// Servers of one query actor each on the simulator (2 s member timeout,
+// 20 s grace), asked one op at a time.
 struct SimMembers {
   explicit SimMembers(uint64_t seed) : w(seed) {}
 
@@ -148,10 +148,19 @@ struct SimMembers {
     sync.incarnation = ++incarnation;
     sync.member_timeout = std::chrono::milliseconds(2000);
     sync.unknown_source_margin = std::chrono::milliseconds(2000);
+    sync.gc_grace = std::chrono::milliseconds(20'000);
     auto r = start_replicas(*systems[self], {"q-" + self}, sync,
                             std::move(join), false, std::move(forget));
     ASSERT_TRUE(r.ok()) << r.status().to_string();
     replicas[self] = std::move(*r);
+  }
+  // a, then b and c joining it; 3 s for them to find each other.
+  void start_three(const std::string& a, const std::string& b,
+                   const std::string& c) {
+    start(a, {});
+    start(b, {a});
+    start(c, {a});
+    w.run_until(w.now_ms() + 3000);
   }
   void stop(const std::string& self) {
     systems.erase(self);
@@ -173,6 +182,12 @@ struct SimMembers {
         return;
       }
       got = v.is_ok() ? "OK" : "";
+      // A value, nil or a number: then a space, as an item.
+      if (v.value()) got = std::string(*v.value()) + " ";
+      if (v.shape() == ResultShape::kAbsent) got = "(nil) ";
+      if (v.shape() == ResultShape::kInteger) {
+        got = std::to_string(v.integer()) + " ";
+      }
       for (const auto& item : v.items()) {
         got += std::string(item.value_or("")) + " ";
       }
@@ -188,8 +203,12 @@ struct SimMembers {
   // The cluster's horizon as `at` sees it (INFO cluster_complete_below_ms;
   // 0: none yet), and how far it is behind the simulated wall clock.
   int64_t horizon_ms(const std::string& at) {
+    return info_number(at, "cluster_complete_below_ms");
+  }
+  // A number of INFO's (-1: not there).
+  int64_t info_number(const std::string& at, const std::string& field) {
     std::string info = ask(at, OpView::info());
-    const std::string name = "cluster_complete_below_ms ";
+    const std::string name = field + " ";
     size_t p = info.find(name);
     return p == std::string::npos ? -1
                                   : std::stoll(info.substr(p + name.size()));
@@ -214,6 +233,42 @@ struct SimMembers {
   uint64_t incarnation = 100;  // the last one given
 };
 
+// A server cut off for longer than the grace period does not bring back
+// what was deleted meanwhile, once the others freed the tombstones: they
+// refuse its old entries and it drops them (its writes from before the
+// horizon go with them: the price of the grace period). What it writes
+// once back travels as ever.
+TEST(StartReplicas, AServerCutOffPastTheGracePeriodBringsNothingDeletedBack) {
+  SimMembers s(17);
+  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
+                    c = "10.0.0.3:7000";
+  s.start_three(a, b, c);
+  std::string_view gone[] = {"gone"};
+  s.ask(a, OpView::set("gone", "old"));
+  s.w.run_until(s.w.now_ms() + 2000);
+  ASSERT_EQ(s.ask(c, OpView::get("gone")), "old ");
+  s.w.partition(c, a);
+  s.w.partition(c, b);
+  EXPECT_EQ(s.ask(a, OpView::del(gone)), "1 ");
+  s.ask(c, OpView::set("lonely", "x"));
+  s.w.run_until(s.w.now_ms() + 60'000);  // past the grace period (20 s)
+  EXPECT_GE(s.info_number(a, "tombstones_collected"), 1);
+  EXPECT_EQ(s.ask(c, OpView::get("gone")), "old ");  // cut off: it still has it
+  s.w.heal_all();
+  s.w.run_until(s.w.now_ms() + 20'000);
+  for (const auto& at : {a, b, c}) {
+    EXPECT_EQ(s.ask(at, OpView::get("gone")), "(nil) ") << at;
+    EXPECT_EQ(s.ask(at, OpView::get("lonely")), "(nil) ") << at;
+    EXPECT_EQ(s.ask(at, OpView::dbsize()), "0 ") << at;
+  }
+  EXPECT_GE(s.info_number(c, "repair_stale_dropped"), 2);
+  s.ask(c, OpView::set("back", "y"));
+  s.w.run_until(s.w.now_ms() + 3000);
+  for (const auto& at : {a, b}) {
+    EXPECT_EQ(s.ask(at, OpView::get("back")), "y ") << at;
+  }
+}
+
 // Three servers on the simulator; C dies and B forgets it (CLUSTER FORGET).
 // Every member drops it, gossip from members that still knew it does not
 // bring it back, a server joining later never hears of it, and a new start
@@ -224,10 +279,7 @@ TEST(StartReplicas, AForgottenMemberStaysForgottenUntilANewStartJoins) {
   const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
                     c = "10.0.0.3:7000", d = "10.0.0.4:7000",
                     e = "10.0.0.5:7000";
-  s.start(a, {});
-  s.start(b, {a});
-  s.start(c, {a});
-  s.w.run_until(3000);
+  s.start_three(a, b, c);
   ASSERT_TRUE(s.member(a, c) && s.member(b, c) && s.member(c, b));
   EXPECT_NE(s.ask(b, OpView::forget(c)).find("only a server marked down"),
             std::string::npos);
@@ -269,9 +321,10 @@ TEST(StartReplicas, AForgottenMemberStaysForgottenUntilANewStartJoins) {
 }
 
 // The cluster's horizon follows the clock while every member answers; a
-// member that is down holds it back (what it holds is not known), and
-// forgetting it lets the horizon go on.
-TEST(StartReplicas, TheHorizonWaitsForADownMemberUntilItIsForgotten) {
+// member that is down holds it back (what it holds is not known) for the
+// grace period, and so does a start that ended, a forgotten one too (what
+// it wrote may still be spreading).
+TEST(StartReplicas, TheHorizonWaitsForADownOrEndedStartForTheGracePeriod) {
   SimMembers s(13);
   const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
                     c = "10.0.0.3:7000";
@@ -284,18 +337,26 @@ TEST(StartReplicas, TheHorizonWaitsForADownMemberUntilItIsForgotten) {
     EXPECT_GE(lag, 0) << at;
     EXPECT_LE(lag, 30'000) << at;
   }
+  auto held_then_goes_on = [&](const std::vector<std::string>& up) {
+    s.w.run_until(s.w.now_ms() + 5'000);
+    int64_t held = s.horizon_ms(a);
+    s.w.run_until(s.w.now_ms() + 12'000);
+    EXPECT_EQ(s.horizon_ms(a), held);  // not a millisecond further
+    s.w.run_until(s.w.now_ms() + 40'000);
+    for (const auto& at : up) {
+      int64_t lag = s.horizon_lag(at);
+      EXPECT_GE(lag, 0) << at;
+      EXPECT_LE(lag, 30'000) << at;
+    }
+  };
   s.stop(c);
-  s.w.run_until(s.w.now_ms() + 10'000);
-  int64_t held = s.horizon_ms(a);
-  s.w.run_until(s.w.now_ms() + 20'000);
-  EXPECT_EQ(s.horizon_ms(a), held);  // not a millisecond further in 20 s
+  held_then_goes_on({a, b});  // c is down past the grace period
+  s.start(c, {});             // a new start: the last one ended
+  held_then_goes_on({a, b, c});
+  s.stop(c);
+  s.w.run_until(s.w.now_ms() + 3'000);
   EXPECT_EQ(s.ask(b, OpView::forget(c)), "OK");
-  s.w.run_until(s.w.now_ms() + 30'000);
-  for (const auto& at : {a, b}) {
-    int64_t lag = s.horizon_lag(at);
-    EXPECT_GE(lag, 0) << at;
-    EXPECT_LE(lag, 30'000) << at;
-  }
+  held_then_goes_on({a, b});
 }
 
 // C is cut off, not dead: A forgets it, and once the cut heals C's gossip
@@ -304,10 +365,7 @@ TEST(StartReplicas, AForgottenStartThatStillRunsStaysOutAndIsToldSo) {
   SimMembers s(12);
   const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
                     c = "10.0.0.3:7000";
-  s.start(a, {});
-  s.start(b, {a});
-  s.start(c, {a});
-  s.w.run_until(3000);
+  s.start_three(a, b, c);
   ASSERT_TRUE(s.member(a, c));
   s.w.partition(a, c);
   s.w.partition(b, c);

@@ -334,6 +334,10 @@ Status Server::Impl::start() {
   sync.admit.max_skew_ms =
       static_cast<uint64_t>(config_.max_clock_skew.count());
   sync.member_timeout = config_.member_timeout;
+  sync.gc_grace = config_.gc_grace;
+  // A start no member knows yet writes at its own clock, which may trail
+  // ours by the skew we admit, and is known within a member timeout.
+  sync.unknown_source_margin = config_.max_clock_skew + config_.member_timeout;
   sync.max_log_bytes = static_cast<size_t>(config_.max_sync_lag_bytes);
   sync.data_dir = config_.data_dir;
   sync.fsync = config_.fsync;

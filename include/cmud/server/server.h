@@ -74,6 +74,10 @@ struct ServerConfig {
   // Another server not heard from for this long is marked down: nothing is
   // kept for it until it answers again, then repair catches it up.
   std::chrono::milliseconds member_timeout{5000};
+  // How long a member that is down (or a start that ended) holds tombstone
+  // collection back. One that comes back later has its writes from before
+  // the cluster's horizon refused (docs/ARCHITECTURE.md).
+  std::chrono::milliseconds gc_grace{3'600'000};
   // What each query actor's change log may keep alive for peers that lag
   // behind it; past it they get the rest by repair.
   uint64_t max_sync_lag_bytes = 64u << 20;

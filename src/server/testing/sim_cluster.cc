@@ -41,8 +41,6 @@ constexpr struct {
 // Versions a replica may hold back (kv::admit) in the simulation: below
 // the skew the faults inject, so the hold path runs.
 constexpr uint64_t kMaxSkewMs = 2000;
-// SyncOptions::unknown_source_margin: two servers' clocks may differ by
-// twice the injected skew.
 // The end of the settle time in which traffic between servers is checked,
 // and its bound.
 constexpr int64_t kIdleWindowMs = 5000;
@@ -50,7 +48,13 @@ constexpr double kMaxIdleBytesPerSec = 1000;
 constexpr int64_t kIdleAfterMs = 2000;  // after the last entries crossed
 constexpr int64_t kMinIdleWindowMs = 2000;
 constexpr int64_t kSkewMs = 5000;
+// SyncOptions::unknown_source_margin: two servers' clocks may differ by
+// twice the injected skew.
 constexpr int64_t kUnknownSourceMarginMs = 2 * kSkewMs + 2000;
+// SyncOptions::gc_grace: longer than any server stays down or cut off in
+// the fault schedule, so that no acknowledged write is refused for coming
+// back late.
+constexpr int64_t kGcGraceMs = 20000;
 // SyncOptions::member_timeout, which the servers keep.
 constexpr int64_t kMemberTimeoutMs = 5000;
 // What the simulated subscribers listen to.
@@ -78,6 +82,14 @@ struct Item {
   Ver expire_v;  // the version of the expiry (the write's when none)
   bool operator==(const Item&) const = default;
 };
+
+// The version an item beats others by: its own, but for a counter on the
+// floor, which may have been started where its key was gone and then beats
+// a dead entry older than its stamp (kv::Store::apply): its expiry's
+// version (stamp, or a later expiry).
+Ver effective(const Item& e, const Ver& floor) {
+  return !e.meta.empty() && e.v == floor && e.v < e.expire_v ? e.expire_v : e.v;
+}
 
 std::string str(const Item& e) {
   std::string s =
@@ -227,7 +239,7 @@ class Cluster {
   void issue(std::shared_ptr<Op> op);
   void on_query_reply(const std::shared_ptr<Op>& op, Result<Message> m);
   void on_entries(const std::shared_ptr<Op>& op, Result<Message> m);
-  void seen(const Op& op, const Item* e, const Ver& floor);
+  void seen(const Op& op, const Item* e, const Ver& floor, uint64_t horizon);
   // Checker (g): a replica that claims to hold every write below
   // `complete` holds each acknowledged one of `key` (made by a server start
   // that is still up) or a newer version, or its floor passed it.
@@ -235,14 +247,65 @@ class Cluster {
   // that its actors know them) count: one that never reached it is not
   // among its sources (SyncOptions::unknown_source_margin covers those only
   // for a while).
+  // A replica may lack the key when its tombstone, newer than the write,
+  // was collected below the replica's horizon (`horizon`).
   void check_complete(size_t node, const std::string& where, uint64_t complete,
-                      const std::string& key, const Item* e, const Ver& floor);
+                      const std::string& key, const Item* e, const Ver& floor,
+                      uint64_t horizon);
   // How far a claim (a version; 0: none) trails the simulated clock, kept
   // in `worst` as the largest so far, or -1 once one replica had none.
   void worst_lag(uint64_t hlc, int64_t& worst) const;
   void acked(Acked a) {
+    if (a.deleted) dead(a.key, a.v, a.v, 0);
     acked_by_key_[a.key].push_back(acked_.size());
     acked_.push_back(std::move(a));
+  }
+  // Tombstone collection. Records a state of `key` that was dead (deleted,
+  // or expiring at expire_at) at versions up to `top`, seen anywhere.
+  void dead(const std::string& key, const Ver& v, const Ver& top,
+            uint64_t expire_at) {
+    (void)v;
+    auto [it, fresh] = dead_[key].try_emplace(top, expire_at);
+    if (!fresh) it->second = std::min(it->second, expire_at);
+  }
+  void dead(const kv::EntryView& e) {
+    Ver v{e.hlc, e.origin};
+    Ver top =
+        e.expiry ? Ver{e.expiry->version.hlc, e.expiry->version.origin} : v;
+    if (e.deleted) {
+      dead(std::string(e.key), v, top, 0);
+    } else if (e.expiry && e.expiry->at_ms != 0) {
+      dead(std::string(e.key), v, top, e.expiry->at_ms);
+    }
+  }
+  void dead(const Item& e) {
+    if (e.deleted) {
+      dead(e.key, e.v, e.expire_v, 0);
+    } else if (e.expire_at != 0) {
+      dead(e.key, e.v, e.expire_v, e.expire_at);
+    }
+  }
+  // A tombstone, or expired by the latest clock of any replica.
+  bool is_dead(const Item& e) const {
+    return e.deleted || (e.expire_at != 0 && e.expire_at <= latest_clock());
+  }
+  uint64_t latest_clock() const {
+    return cmud::sim::World::kEpochMs + static_cast<uint64_t>(now()) +
+           2 * kSkewMs;
+  }
+  // Whether a replica whose horizon is `horizon` may lack `key` because a
+  // tombstone that passed version `v` was freed, there or (learned by
+  // repair) anywhere: a dead state of the key seen at a version in [v,
+  // the greater horizon) (dead by now, if by expiry).
+  bool collected(const std::string& key, const Ver& v, uint64_t horizon) const {
+    horizon = std::max(horizon, collected_below_);
+    auto it = dead_.find(key);
+    if (it == dead_.end()) return false;
+    for (auto d = it->second.lower_bound(v);
+         d != it->second.end() && d->first.hlc < horizon; ++d) {
+      if (d->second <= latest_clock()) return true;
+    }
+    return false;
   }
   void delivered(const cmud::sim::Delivery& d);
   void final_checks();
@@ -288,6 +351,7 @@ class Cluster {
   std::map<std::string, size_t> index_;
   SimResult result_;
   int64_t traffic_end_ = 0;
+  int64_t lull_from_ = 0, lull_to_ = 0;  // no ops between (SimOptions::lulls)
   uint64_t op_seq_ = 0;
   uint64_t del_seq_ = 0;
   std::vector<Acked> acked_;
@@ -328,6 +392,13 @@ class Cluster {
   // after the last of them.
   int64_t idle_from_ = INT64_MAX;
   int64_t last_entries_ms_ = 0;
+  // Freeing tombstones changes the digests of one replica before another's
+  // (each frees them as its horizon passes them): repair works until all
+  // have. The idle window starts a while after the last.
+  int64_t last_collected_ms_ = 0;
+  // The highest horizon any replica freed tombstones below: a replica that
+  // never held a key may learn its absence from one that freed it.
+  uint64_t collected_below_ = 0;
   struct IdleMessage {
     int64_t at_ms = 0;
     std::pair<std::string, std::string> pair;
@@ -337,6 +408,12 @@ class Cluster {
   // Final state per replica: dumps_[node][actor], and its floor.
   std::vector<std::vector<std::optional<std::vector<Item>>>> dumps_;
   std::vector<std::vector<Ver>> floors_;
+  // The highest horizon a final read found (tombstones below it may be
+  // gone anywhere).
+  uint64_t final_horizon_ = 0;
+  // Dead states seen of each key: by the version up to which they are
+  // dead, the earliest expiry (0: deleted).
+  std::unordered_map<std::string, std::map<Ver, uint64_t>> dead_;
 };
 
 void Cluster::start(size_t i) {
@@ -368,6 +445,11 @@ void Cluster::start(size_t i) {
   sync.admit.max_skew_ms = kMaxSkewMs;
   sync.unknown_source_margin =
       std::chrono::milliseconds(kUnknownSourceMarginMs);
+  sync.gc_grace = std::chrono::milliseconds(kGcGraceMs);
+  sync.on_collected = [this](size_t, uint64_t horizon) {
+    last_collected_ms_ = now();
+    collected_below_ = std::max(collected_below_, horizon);
+  };
   // Declared before the system in Node: the actors using it go first.
   n.pubsub = std::make_shared<PubSub>();
   auto subscriber = std::make_shared<SimSubscriber>();
@@ -551,6 +633,7 @@ void Cluster::next_op() {
   int64_t gap = std::max<int64_t>(
       1, static_cast<int64_t>(2000.0 / std::max(o_.ops_per_sec, 0.001)));
   int64_t t = now() + rng().between(1, gap);
+  if (t >= lull_from_ && t < lull_to_) t = lull_to_;
   if (t >= traffic_end_) return;
   world_.at(t, [this] {
     std::vector<size_t> up;
@@ -716,9 +799,11 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
   Ver floor{r->floor_hlc, r->floor_origin};
   std::string where = "server " + std::to_string(op->node + 1) + " actor " +
                       std::to_string(op->actor);
-  check_complete(op->node, where, r->complete_hlc, op->key, e, floor);
+  if (e != nullptr) dead(*e);
+  check_complete(op->node, where, r->complete_hlc, op->key, e, floor,
+                 r->horizon_hlc);
   check_complete(op->node, where + " (the cluster's horizon)", r->horizon_hlc,
-                 op->key, e, floor);
+                 op->key, e, floor, r->horizon_hlc);
   switch (op->kind) {
     case Op::kFlush: {
       // A clear takes effect where it was made: the key read right after
@@ -762,14 +847,14 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
                          op->got.value_or("(nil)") + " but the replica holds " +
                          (e ? str(*e) : "nothing"));
       }
-      seen(*op, e, floor);
+      seen(*op, e, floor, r->horizon_hlc);
       return;
     }
     case Op::kExpire: {
       // Answered 1: the expiry took a version of its own, above anything
       // the replica had shown (the value's version stays).
       if (op->total != 1) {
-        seen(*op, e, floor);
+        seen(*op, e, floor, r->horizon_hlc);
         return;
       }
       if (e == nullptr || !(e->v < e->expire_v) ||
@@ -783,7 +868,7 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       ++result_.writes_acked;
       acked_expiry_.push_back(AckedExpiry{op->key, e->expire_v, e->v, op->node,
                                           op->generation, now()});
-      seen(*op, e, floor);
+      seen(*op, e, floor, r->horizon_hlc);
       return;
     }
     case Op::kIncr: {
@@ -803,7 +888,7 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       ++result_.writes_acked;
       acked_incr_.push_back(AckedIncr{op->key, e->v, std::move(*c), op->node,
                                       op->generation, now()});
-      seen(*op, e, floor);
+      seen(*op, e, floor, r->horizon_hlc);
       return;
     }
     case Op::kPublish:
@@ -829,7 +914,7 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
       }
       ++result_.writes_acked;
       acked(Acked{op->key, del, false, e->v, op->node, op->generation, now()});
-      seen(*op, e, floor);
+      seen(*op, e, floor, r->horizon_hlc);
       return;
     }
   }
@@ -838,13 +923,17 @@ void Cluster::on_entries(const std::shared_ptr<Op>& op, Result<Message> m) {
 // Checker (c): a replica never shows an older version of a key than it
 // showed before; so a deleted key never comes back where it was deleted.
 // A key may vanish only when a clear passed what it showed (`floor`).
-void Cluster::seen(const Op& op, const Item* e, const Ver& floor) {
+void Cluster::seen(const Op& op, const Item* e, const Ver& floor,
+                   uint64_t horizon) {
   auto k = std::make_tuple(op.node, op.generation, op.actor, op.key);
   auto it = shown_.find(k);
   if (e == nullptr) {
-    // (No clear passes a user: it never vanishes.)
+    // (No clear passes a user: it never vanishes.) Nor may it vanish but
+    // for a tombstone newer than what it showed, collected.
     if (it != shown_.end() &&
-        (!(it->second < floor) || kv::is_system_key(op.key))) {
+        (!(it->second < floor) || kv::is_system_key(op.key)) &&
+        (kv::is_system_key(op.key) ||
+         !collected(op.key, it->second, horizon))) {
       fail("went-back", "server " + std::to_string(op.node + 1) + " actor " +
                             std::to_string(op.actor) + " lost " + op.key +
                             " after showing " + str(it->second));
@@ -853,7 +942,7 @@ void Cluster::seen(const Op& op, const Item* e, const Ver& floor) {
   }
   if (it == shown_.end()) {
     shown_.emplace(k, e->v);
-  } else if (e->v < it->second) {
+  } else if (e->v < it->second && effective(*e, floor) < it->second) {
     fail("went-back", "server " + std::to_string(op.node + 1) + " actor " +
                           std::to_string(op.actor) + " shows " + str(*e) +
                           " after showing version " + str(it->second));
@@ -874,7 +963,8 @@ void Cluster::worst_lag(uint64_t hlc, int64_t& worst) const {
 
 void Cluster::check_complete(size_t node, const std::string& where,
                              uint64_t complete, const std::string& key,
-                             const Item* e, const Ver& floor) {
+                             const Item* e, const Ver& floor,
+                             uint64_t horizon) {
   auto it = acked_by_key_.find(key);
   if (complete == 0 || it == acked_by_key_.end()) return;
   for (size_t i : it->second) {
@@ -892,8 +982,10 @@ void Cluster::check_complete(size_t node, const std::string& where,
       if (h == heard_at_.end() || now() - h->second < 2000) continue;
     }
     ++result_.complete_checked;
-    if (w.flush ? !(floor < w.v)
-                : (w.v < floor || (e != nullptr && !(e->v < w.v)))) {
+    if (w.flush
+            ? !(floor < w.v)
+            : (w.v < floor || (e != nullptr && !(effective(*e, floor) < w.v)) ||
+               (e == nullptr && collected(key, w.v, horizon)))) {
       continue;
     }
     fail("complete", where + " claims every write below " +
@@ -949,6 +1041,7 @@ void Cluster::delivered(const cmud::sim::Delivery& d) {
   for (uint32_t i = 0; i < b->count && kv::read_entry(r, e); ++i) {
     holders_[holder_key(e.key, e.hlc, e.origin)].emplace_back(
         to->second, nodes_[to->second].generation);
+    dead(e);
   }
 }
 
@@ -960,7 +1053,8 @@ void Cluster::final_checks() {
   }
   // An idle, converged cluster keeps quiet: repair exchanges digests, not
   // data (a few hundred bytes a second per pair, gossip included).
-  int64_t idle_start = std::max(idle_from_, last_entries_ms_ + kIdleAfterMs);
+  int64_t idle_start = std::max({idle_from_, last_entries_ms_ + kIdleAfterMs,
+                                 last_collected_ms_ + kIdleAfterMs});
   int64_t idle_end = traffic_end_ + o_.settle_ms;
   double idle_s = static_cast<double>(idle_end - idle_start) / 1000;
   // Gossip carries each server's actors and ports, and every actor opens
@@ -974,7 +1068,11 @@ void Cluster::final_checks() {
     }
   }
   // Too short a quiet end to measure: checked on the other seeds.
-  if (idle_end - idle_start < kMinIdleWindowMs) idle_bytes.clear();
+  if (idle_end - idle_start < kMinIdleWindowMs) {
+    idle_bytes.clear();
+  } else {
+    result_.idle_checked = true;
+  }
   for (const auto& [pair, bytes] : idle_bytes) {
     double rate = static_cast<double>(bytes) / idle_s;
     if (rate > bound) {
@@ -994,6 +1092,18 @@ void Cluster::final_checks() {
                               str(floors_[i][a]) + ", server 1 actor 0 " +
                               str(floors_[0][0]));
       }
+    }
+  }
+  // Tombstones below the highest horizon may be freed on one replica and
+  // not yet on another: they are left out of the comparison (their keys
+  // are checked below, as any acknowledged write's).
+  for (auto& per_node : dumps_) {
+    for (auto& d : per_node) {
+      if (!d) continue;
+      std::erase_if(*d, [&](const Item& e) {
+        return is_dead(e) && e.expire_v.hlc < final_horizon_ &&
+               !kv::is_system_key(e.key);
+      });
     }
   }
   const std::vector<Item>* first = nullptr;
@@ -1049,7 +1159,14 @@ void Cluster::final_checks() {
     } else {
       // cleared (but users: no clear takes them)
       if (w.v < first_floor && !kv::is_system_key(w.key)) continue;
-      if (it != final_by_key.end() && !(it->second->v < w.v)) continue;
+      if (it != final_by_key.end() &&
+          !(effective(*it->second, first_floor) < w.v)) {
+        continue;
+      }
+      // a newer tombstone, collected
+      if (it == final_by_key.end() && collected(w.key, w.v, final_horizon_)) {
+        continue;
+      }
     }
     bool excused = crash_may_lose(w.node, w.generation, w.at_ms);
     if (excused && w.flush) {
@@ -1091,7 +1208,21 @@ void Cluster::final_checks() {
     if (w.base < first_floor) continue;  // cleared
     auto it = final_by_key.find(w.key);
     const Item* f = it == final_by_key.end() ? nullptr : it->second;
-    if (f != nullptr && w.base < f->v) continue;  // a newer base
+    // a newer base; or a counter started on the floor again after this
+    // one died (expired or deleted, and freed)
+    if (f != nullptr && f->v != w.base && w.base < effective(*f, first_floor)) {
+      continue;
+    }
+    if (f != nullptr && f->v == w.base && effective(*f, first_floor) != f->v &&
+        collected(w.key, w.base, final_horizon_)) {
+      continue;
+    }
+    // Collected, or dead below the horizon: its parts no longer matter
+    // (and may differ between the replicas that still hold it).
+    if ((f == nullptr || (is_dead(*f) && f->expire_v.hlc < final_horizon_)) &&
+        collected(w.key, w.base, final_horizon_)) {
+      continue;
+    }
     std::optional<kv::Counter> got;
     if (f != nullptr && f->v == w.base) got = kv::Counter::decode(f->meta);
     if (got && !got->merge(w.state)) continue;  // holds all of it
@@ -1112,6 +1243,7 @@ void Cluster::final_checks() {
     auto it = final_by_key.find(w.key);
     const Item* f = it == final_by_key.end() ? nullptr : it->second;
     if (f != nullptr && !(f->expire_v < w.v)) continue;
+    if (f == nullptr && collected(w.key, w.v, final_horizon_)) continue;
     if (crash_may_lose(w.node, w.generation, w.at_ms)) continue;
     if (++lost > 3) continue;
     fail("expiry-lost",
@@ -1224,6 +1356,15 @@ bool Cluster::crash_may_lose(size_t node, uint64_t generation,
 
 SimResult Cluster::run() {
   traffic_end_ = o_.traffic_ms;
+  // Drawn from the seed, not rng(): the faults stay what they were.
+  uint64_t h = o_.seed * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
+  if (o_.lulls && (h & 1) == 0 && traffic_end_ >= 40'000) {
+    lull_from_ = 15'000 + static_cast<int64_t>((h >> 8) % 15'000);
+    lull_to_ = lull_from_ + 15'000 + static_cast<int64_t>((h >> 24) % 10'000);
+    note("traffic pauses from " + std::to_string(lull_from_) + " to " +
+         std::to_string(lull_to_) + " ms");
+  }
   schedule_faults();
   for (size_t i = 0; i < nodes_.size(); ++i) start(i);
   next_op();
@@ -1243,29 +1384,36 @@ SimResult Cluster::run() {
     for (size_t a = 0; a < o_.actors; ++a) {
       ReadReplica read;
       read.all = true;
-      read.reply_to = n.system->completion_channel([this, i,
-                                                    a](Result<Message> m) {
-        if (!m.ok()) return;
-        auto* r = m->as<ReplicaEntries>();
-        std::vector<Item> items;
-        if (r != nullptr && parse_items(r->count, r->entries, items)) {
-          floors_[i][a] = Ver{r->floor_hlc, r->floor_origin};
-          std::string where =
-              "server " + std::to_string(i + 1) + " actor " + std::to_string(a);
-          std::map<std::string, const Item*> by_key;
-          for (const auto& e : items) by_key[e.key] = &e;
-          for (const auto& [key, list] : acked_by_key_) {
-            auto at = by_key.find(key);
-            const Item* e = at == by_key.end() ? nullptr : at->second;
-            check_complete(i, where, r->complete_hlc, key, e, floors_[i][a]);
-            check_complete(i, where + " (the cluster's horizon)",
-                           r->horizon_hlc, key, e, floors_[i][a]);
-          }
-          worst_lag(r->complete_hlc, result_.final_complete_lag_ms);
-          worst_lag(r->horizon_hlc, result_.final_horizon_lag_ms);
-          dumps_[i][a] = std::move(items);
-        }
-      });
+      read.reply_to =
+          n.system->completion_channel([this, i, a](Result<Message> m) {
+            if (!m.ok()) return;
+            auto* r = m->as<ReplicaEntries>();
+            std::vector<Item> items;
+            if (r != nullptr && parse_items(r->count, r->entries, items)) {
+              floors_[i][a] = Ver{r->floor_hlc, r->floor_origin};
+              std::string where = "server " + std::to_string(i + 1) +
+                                  " actor " + std::to_string(a);
+              std::map<std::string, const Item*> by_key;
+              for (const auto& e : items) {
+                by_key[e.key] = &e;
+                dead(e);
+              }
+              for (const auto& [key, list] : acked_by_key_) {
+                auto at = by_key.find(key);
+                const Item* e = at == by_key.end() ? nullptr : at->second;
+                check_complete(i, where, r->complete_hlc, key, e, floors_[i][a],
+                               r->horizon_hlc);
+                check_complete(i, where + " (the cluster's horizon)",
+                               r->horizon_hlc, key, e, floors_[i][a],
+                               r->horizon_hlc);
+              }
+              worst_lag(r->complete_hlc, result_.final_complete_lag_ms);
+              worst_lag(r->horizon_hlc, result_.final_horizon_lag_ms);
+              final_horizon_ = std::max(final_horizon_, r->horizon_hlc);
+              result_.tombstones_collected += r->collected;
+              dumps_[i][a] = std::move(items);
+            }
+          });
       n.system->tell(n.queries[a], std::move(read));
     }
   }

@@ -117,14 +117,36 @@ TEST(SimCluster, ClaimsToHoldEveryOlderWriteAreCheckedAndAdvance) {
     ASSERT_TRUE(r.ok()) << r.failures[0];
     EXPECT_GT(r.complete_checked, 1000u);
     // Rounds back off to one every 8 s once converged; a bound reaches
-    // every replica within two of them.
+    // every replica within two of them. Freeing tombstones changes one
+    // replica's digests a moment before another's, and a round that finds
+    // a difference learns nothing: a third round, at worst.
     EXPECT_GE(r.final_complete_lag_ms, 0);
-    EXPECT_LE(r.final_complete_lag_ms, 20'000);
+    EXPECT_LE(r.final_complete_lag_ms, 30'000);
     // The cluster's horizon: the servers' claims, kept 12 s behind their
     // clocks for starts not known yet, and a gossip round.
     EXPECT_GE(r.final_horizon_lag_ms, 0);
     EXPECT_LE(r.final_horizon_lag_ms, 60'000);
   }
+}
+
+// Tombstones below the cluster's horizon are freed, under every fault, and
+// every checker still holds: no deleted key comes back, no acknowledged
+// write is lost, the replicas converge (with the freed tombstones left out
+// of the comparison). Writes keep most groups' digests apart while traffic
+// runs, so most of the freeing happens in a lull or once it ends.
+TEST(SimCluster, TombstonesAreCollectedUnderFaultsAndNothingComesBack) {
+  SimOptions o;
+  uint64_t collected = 0, seeds_collecting = 0;
+  const uint64_t seeds = 30;
+  for (uint64_t s = 1; s <= seeds; ++s) {
+    o.seed = s;
+    SimResult r = run_seed(o);
+    EXPECT_TRUE(r.ok()) << r.failures[0] << "\n  replay: " << replay_command(o);
+    collected += r.tombstones_collected;
+    seeds_collecting += r.tombstones_collected > 0 ? 1 : 0;
+  }
+  EXPECT_GE(seeds_collecting, seeds * 8 / 10);
+  EXPECT_GT(collected, seeds * 10);
 }
 
 TEST(SimCluster, ASeedReplaysExactly) {
