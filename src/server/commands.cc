@@ -923,6 +923,10 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     line("used_memory_human", human_bytes(used));
     line("used_memory_rss", rss);
     line("used_memory_rss_human", human_bytes(rss));
+    // Redis's field: "libc" when used_memory is the allocator's count,
+    // "other" when it is the resident set (a sanitizer's allocator).
+    line("mem_allocator",
+         std::string(MemoryGauge::counted() ? "libc" : "other"));
     line("maxmemory", p.settings->maxmemory.load());
     line("maxmemory_human", human_bytes(p.settings->maxmemory.load()));
     line("maxmemory_policy", std::string("noeviction"));

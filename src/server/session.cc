@@ -1094,10 +1094,17 @@ uint64_t MemoryGauge::resident() {
          static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
-uint64_t MemoryGauge::allocated() {
+namespace {
+uint64_t glibc_allocated() {
   struct mallinfo2 mi = ::mallinfo2();
-  uint64_t bytes =
-      static_cast<uint64_t>(mi.uordblks) + static_cast<uint64_t>(mi.hblkhd);
+  return static_cast<uint64_t>(mi.uordblks) + static_cast<uint64_t>(mi.hblkhd);
+}
+}  // namespace
+
+bool MemoryGauge::counted() { return glibc_allocated() > 0; }
+
+uint64_t MemoryGauge::allocated() {
+  uint64_t bytes = glibc_allocated();
   // Another allocator took malloc's place (AddressSanitizer's, jemalloc):
   // glibc's counts stay empty, so the resident set stands in.
   return bytes > 0 ? bytes : resident();

@@ -34,6 +34,9 @@ class MemoryGauge {
  public:
   // Reads now.
   static uint64_t allocated();
+  // Whether allocated() has glibc's counts; if not (another allocator took
+  // malloc's place: AddressSanitizer's, jemalloc) it is the resident set.
+  static bool counted();
   // The process's resident set, read now.
   static uint64_t resident();
   // The last reading, read again if it is older than 100 ms.
