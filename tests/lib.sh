@@ -81,6 +81,22 @@ PY
 
 port_of() { echo "${1##*:}"; }
 
+# within HOST:PORT WANT SECONDS ARGS...: polls until `r HOST:PORT ARGS...`
+# prints WANT, for at most SECONDS; `r` is the sourcing script's
+# redis-cli wrapper.
+within() {
+  local q=$1 want=$2 secs=$3
+  shift 3
+  local got
+  for _ in $(seq 1 $((secs * 20))); do
+    got=$(r "$q" "$@")
+    [[ $got == "$want" ]] && return 0
+    sleep 0.05
+  done
+  echo "port $(port_of "$q"): $* gave '$got', wanted '$want' within $secs s"
+  return 1
+}
+
 # True if nothing listens on 127.0.0.1:$1.
 free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

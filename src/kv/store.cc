@@ -466,13 +466,14 @@ absl::btree_set<Entry*, Store::Less>::iterator Store::erase(
 
 bool Store::collect(const Version& horizon, size_t max_visit) {
   if (horizon_ < horizon) horizon_ = horizon;
-  for (size_t n = 0; n < max_visit && !by_death_.empty() &&
-                     by_death_.begin()->first < horizon_;
-       ++n) {
+  auto waiting = [&] {
+    return !by_death_.empty() && by_death_.begin()->first < horizon_;
+  };
+  for (size_t n = 0; n < max_visit && waiting(); ++n) {
     (void)erase(by_key_.find(by_death_.begin()->second->key()));
     ++collected_;
   }
-  bool more = !by_death_.empty() && by_death_.begin()->first < horizon_;
+  bool more = waiting();
   // A mass delete freed: the hash index gives its room back too (once,
   // O(entries left)).
   if (!more && by_hash_.capacity() > 4 * by_hash_.size() + 1024) {

@@ -15,19 +15,6 @@ source "$(dirname "$0")/../lib.sh"
 
 r() { timeout 10 redis-cli -p "$(port_of "$1")" "${@:2}" 2>/dev/null | tr -d '\r'; }
 field() { r "$1" INFO "$2" | sed -n "s/^$3://p"; }
-# Polls until `redis-cli $1 $3...` prints $2, for at most $4 seconds.
-within() {
-  local q=$1 want=$2 secs=$3
-  shift 3
-  local got
-  for _ in $(seq 1 $((secs * 10))); do
-    got=$(r "$q" "$@")
-    [[ $got == "$want" ]] && return 0
-    sleep 0.1
-  done
-  echo "port $(port_of "$q"): $* gave '$got', wanted '$want' within $secs s"
-  return 1
-}
 # RESP for `$1 key:0 [v] ... key:99999 [v]`, for redis-cli --pipe.
 commands() {
   awk -v cmd="$1" 'BEGIN {

@@ -13,19 +13,6 @@ tmp=$(mktemp -d)
 source "$(dirname "$0")/../lib.sh"
 
 r() { timeout 5 redis-cli -p "$(port_of "$1")" "${@:2}" 2>/dev/null | tr -d '\r'; }
-# Polls until `redis-cli $1 $3...` prints $2, for at most $4 seconds.
-within() {
-  local q=$1 want=$2 secs=$3
-  shift 3
-  local got
-  for _ in $(seq 1 $((secs * 20))); do
-    got=$(r "$q" "$@")
-    [[ $got == "$want" ]] && return 0
-    sleep 0.05
-  done
-  echo "port $(port_of "$q"): $* gave '$got', wanted '$want' within $secs s"
-  return 1
-}
 
 # A is restarted at its address: a port below the ephemeral range (the
 # play cluster test picks from 20000 up, this one from 12000 to 19990).

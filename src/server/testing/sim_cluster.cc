@@ -256,33 +256,25 @@ class Cluster {
   // in `worst` as the largest so far, or -1 once one replica had none.
   void worst_lag(uint64_t hlc, int64_t& worst) const;
   void acked(Acked a) {
-    if (a.deleted) dead(a.key, a.v, a.v, 0);
+    if (a.deleted) dead(a.key, a.v, 0);
     acked_by_key_[a.key].push_back(acked_.size());
     acked_.push_back(std::move(a));
   }
   // Tombstone collection. Records a state of `key` that was dead (deleted,
   // or expiring at expire_at) at versions up to `top`, seen anywhere.
-  void dead(const std::string& key, const Ver& v, const Ver& top,
-            uint64_t expire_at) {
-    (void)v;
+  void dead(const std::string& key, const Ver& top, uint64_t expire_at) {
     auto [it, fresh] = dead_[key].try_emplace(top, expire_at);
     if (!fresh) it->second = std::min(it->second, expire_at);
   }
   void dead(const kv::EntryView& e) {
-    Ver v{e.hlc, e.origin};
-    Ver top =
-        e.expiry ? Ver{e.expiry->version.hlc, e.expiry->version.origin} : v;
-    if (e.deleted) {
-      dead(std::string(e.key), v, top, 0);
-    } else if (e.expiry && e.expiry->at_ms != 0) {
-      dead(std::string(e.key), v, top, e.expiry->at_ms);
-    }
+    if (!e.deleted && !(e.expiry && e.expiry->at_ms != 0)) return;
+    Ver top = e.expiry ? Ver{e.expiry->version.hlc, e.expiry->version.origin}
+                       : Ver{e.hlc, e.origin};
+    dead(std::string(e.key), top, e.deleted ? 0 : e.expiry->at_ms);
   }
   void dead(const Item& e) {
-    if (e.deleted) {
-      dead(e.key, e.v, e.expire_v, 0);
-    } else if (e.expire_at != 0) {
-      dead(e.key, e.v, e.expire_v, e.expire_at);
+    if (e.deleted || e.expire_at != 0) {
+      dead(e.key, e.expire_v, e.deleted ? 0 : e.expire_at);
     }
   }
   // A tombstone, or expired by the latest clock of any replica.
