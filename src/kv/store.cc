@@ -168,16 +168,21 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   // its key) before it collected tombstones: a write there that would
   // replace what it holds, or fill an absent key, is stale (a collected
   // tombstone passed it). Its expiry may still be new: that merges, on a
-  // value that is gone. A counter is taken as ever: an increment keeps its
-  // base's version, older than when it was made, so its version says
-  // nothing of whether every replica has it.
-  bool stale = !incoming && version < horizon_ && !is_system_key(key) &&
+  // value that is gone. A counter too: an increment keeps its base's
+  // version, but one made on a base every replica has passed is passed
+  // as well. One begun where the key was gone is based on the floor and
+  // stamped (its expiry's version) when it began: by that stamp.
+  bool stale = version < horizon_ && !is_system_key(key) &&
                (old == nullptr || old->version_ < version);
   if (stale) {
     if (expiry.version < horizon_) return false;
-    if (old == nullptr && !deleted) {
+    if (incoming && started_absent(true, version, floor_for(key), sent)) {
+      stale = false;  // begun after the horizon: taken as ever
+    } else if (old == nullptr && !deleted) {
       deleted = true;
       value = {};
+      meta = {};
+      incoming.reset();
       route |= kRouteLocal | kRouteRemote;  // the sender still shows it
     }
   }
@@ -250,15 +255,12 @@ bool Store::apply(const EntryView& in, uint8_t route) {
       value = kept_value;
       meta = kept_meta;
     }
-    // Unlike a newer write, the result may hold something the sender
-    // lacks (parts, an expiry, a value), and what of ours still waits to
-    // travel stays in it: it keeps going where the old record was to go.
-    bool as_sent = !keep_old_part && !state && expiry == sent;
-    if (!as_sent && old->seq_ != 0 && !log_.empty() &&
-        old->seq_ >= log_.front().seq) {
-      const Record& r = log_[old->seq_ - log_.front().seq];
-      if (r.seq == old->seq_) route |= r.route;
-    }
+    // What of ours still waited to travel goes where the old record was to
+    // go: the result may hold something the sender lacks (parts, an
+    // expiry, a value), and even a newer write as sent must reach where
+    // the write it replaced was going, or a receiver told that our writes
+    // below a bound all came (stream claims, query_actor.cc) lacks both.
+    route |= pending_route(old);
   }
   if (incoming && !state && !keep_old_part) state = counter_state(*incoming);
   if (state) {
@@ -464,13 +466,16 @@ absl::btree_set<Entry*, Store::Less>::iterator Store::erase(
   return it;
 }
 
-bool Store::collect(const Version& horizon, size_t max_visit) {
+bool Store::collect(const Version& horizon, size_t max_visit,
+                    const Visit* freed) {
   if (horizon_ < horizon) horizon_ = horizon;
   auto waiting = [&] {
     return !by_death_.empty() && by_death_.begin()->first < horizon_;
   };
   for (size_t n = 0; n < max_visit && waiting(); ++n) {
-    (void)erase(by_key_.find(by_death_.begin()->second->key()));
+    const Entry* e = by_death_.begin()->second;
+    if (freed != nullptr) (void)(*freed)(*e);
+    (void)erase(by_key_.find(e->key()));
     ++collected_;
   }
   bool more = waiting();
@@ -480,6 +485,25 @@ bool Store::collect(const Version& horizon, size_t max_visit) {
     by_hash_.rehash(0);
   }
   return more;
+}
+
+uint8_t Store::pending_route(const Entry* e) const {
+  if (e->seq_ == 0 || log_.empty() || e->seq_ < log_.front().seq) {
+    return kRouteNone;
+  }
+  const Record& r = log_[e->seq_ - log_.front().seq];
+  return r.seq == e->seq_ ? r.route : static_cast<uint8_t>(kRouteNone);
+}
+
+bool Store::touch(std::string_view key, uint8_t route) {
+  auto it = by_hash_.find(Probe{key, hash_of(key)});
+  if (it == by_hash_.end() || route == kRouteNone) return false;
+  Entry* e = it->entry;
+  if (below_floor(e)) return false;
+  route |= pending_route(e);
+  e->seq_ = next_seq_++;
+  log_.push_back({e->seq_, e, route});
+  return true;
 }
 
 bool Store::drop_stale(std::string_view key, const Version& version) {

@@ -101,11 +101,39 @@ TEST(Store, ChangeLogYieldsOneRecordPerKeyAndRespectsTheRouteMask) {
   EXPECT_EQ(collect(0, kRouteRemote, &end), (std::vector<std::string>{"a=2"}));
   // Nothing new after the end.
   EXPECT_TRUE(collect(end, kRouteLocal, &end).empty());
-  // A change that is not logged supersedes older records of its key.
+  // A change from elsewhere that replaces a record still waiting goes
+  // where that record was to go (a stream claim counts on it), ...
   ASSERT_TRUE(s.apply("b", "from-peer", {5, 1}, false, kRouteNone));
-  EXPECT_EQ(collect(0, kRouteLocal, &end), (std::vector<std::string>{"a=2"}));
+  EXPECT_EQ(collect(0, kRouteLocal, &end),
+            (std::vector<std::string>{"a=2", "b=from-peer"}));
+  EXPECT_EQ(collect(0, kRouteRemote, &end), (std::vector<std::string>{"a=2"}));
   s.trim(s.last_seq());
   EXPECT_EQ(s.log_size(), 0u);
+  // ... and once that record went, it is not logged.
+  ASSERT_TRUE(s.apply("b", "again", {6, 1}, false, kRouteNone));
+  EXPECT_EQ(s.log_size(), 0u);
+}
+
+TEST(Store, TouchLogsAnEntryAgain) {
+  Store s;
+  ASSERT_TRUE(s.apply("a", "1", {1, 1}, false, kRouteNone));
+  EXPECT_EQ(s.log_size(), 0u);
+  EXPECT_TRUE(s.touch("a", kRouteLocal));
+  std::vector<std::string> local, remote;
+  (void)s.changes_since(0, kRouteLocal, [&](const Entry& e) {
+    local.push_back(std::string(e.key()));
+    return true;
+  });
+  (void)s.changes_since(0, kRouteRemote, [&](const Entry& e) {
+    remote.push_back(std::string(e.key()));
+    return true;
+  });
+  EXPECT_EQ(local, std::vector<std::string>{"a"});
+  EXPECT_TRUE(remote.empty());
+  EXPECT_FALSE(s.touch("missing", kRouteLocal));
+  // Below the floor it is gone.
+  ASSERT_TRUE(s.raise_floor({2, 1}));
+  EXPECT_FALSE(s.touch("a", kRouteLocal));
 }
 
 TEST(Store, ChangesSinceStopsWithoutTakingTheRefusedRecord) {
@@ -580,9 +608,10 @@ TEST(Store, BelowTheHorizonAnAbsentKeyRefusesOldWrites) {
   EXPECT_EQ(s.find("gone"), nullptr);
   EXPECT_EQ(s.find("never"), nullptr);
   EXPECT_EQ(s.log_size(), 0u);
-  // Not a counter: an increment made now keeps its base's older version.
-  EXPECT_TRUE(s.apply("c", "", Version{50, 2}, false, kRouteNone,
-                      Counter(0).encoded()));
+  // A counter too: an increment keeps its base's version, but a base
+  // every replica passed was passed for its increments as well.
+  EXPECT_FALSE(s.apply("c", "", Version{50, 2}, false, kRouteNone,
+                       Counter(0).encoded()));
   // A write below it that would replace a held key is stale too (this
   // replica held every write below it); at or above it, one is taken, as
   // is a system key's.
@@ -592,8 +621,7 @@ TEST(Store, BelowTheHorizonAnAbsentKeyRefusesOldWrites) {
   std::string user = std::string(kSystemPrefix) + "acl/user/u";
   EXPECT_TRUE(s.apply(user, "rules", Version{3, 1}, false, kRouteNone));
   // An expiry newer than the horizon on a value below it: the value is
-  // gone (a tombstone of its version carries the expiry); a counter kept
-  // its parts, so it shows them.
+  // gone (a tombstone of its version carries the expiry).
   EntryView persist{"p", "x", 40, 1, false, {}, Expiry{0, {150, 1}}};
   EXPECT_TRUE(s.apply(persist, kRouteNone));
   const Entry* p = s.find("p");
@@ -611,8 +639,16 @@ TEST(Store, BelowTheHorizonAnAbsentKeyRefusesOldWrites) {
   ASSERT_TRUE(c.add(7, 3));
   std::string parts = c.encoded();
   EntryView counter{"n", "", 40, 1, false, parts, std::nullopt};
-  EXPECT_TRUE(s.apply(counter, kRouteNone));
-  EXPECT_EQ(s.get("n"), "3");
+  EXPECT_FALSE(s.apply(counter, kRouteNone));
+  EXPECT_EQ(s.find("n"), nullptr);
+  // One begun where the key was gone (on the floor) goes by its stamp:
+  // taken when it began after the horizon, refused before it.
+  EntryView begun{"b", "", 0, 0, false, parts, Expiry{0, {150, 3}}};
+  EXPECT_TRUE(s.apply(begun, kRouteNone));
+  EXPECT_EQ(s.get("b"), "3");
+  EntryView old_begun{"o", "", 0, 0, false, parts, Expiry{0, {60, 3}}};
+  EXPECT_FALSE(s.apply(old_begun, kRouteNone));
+  EXPECT_EQ(s.find("o"), nullptr);
 }
 
 // A counter started where its key was gone (on the floor, stamped with an

@@ -313,6 +313,9 @@ void Coordinator::update_horizon() {
   // Members marked down hold it back too (what they hold is not known),
   // for the grace period.
   uint64_t h = own_claim();
+  // Told to join a cluster and knowing none of it yet: the others hold
+  // writes we never saw (our claims cover only our own actors' writes).
+  if (!join_.empty() && known_.empty()) h = 0;
   for (const auto& [addr, d] : known_) {
     if (excluded(addr)) continue;
     auto it = member_claims_.find(addr);

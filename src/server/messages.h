@@ -90,6 +90,13 @@ struct QueryRequest {
 // A batch to another server also carries the pub/sub messages published on
 // the sender since its last batch there: `published` of them in `messages`,
 // each bytes channel, bytes message (pubsub.h).
+//
+// Stream claims (tombstone collection; query_actor.cc): batches are
+// numbered per link (`link_seq`, 1, 2, ... from the actor `origin` to one
+// receiver), and `claims` holds four numbers per claim: source, from, to,
+// since. The link's batches after `since`, up to this one, hold every
+// write of `source` with a version in [from, to), or a newer entry of its
+// key.
 struct SyncBatch {
   std::string server;
   uint32_t count = 0;
@@ -101,8 +108,12 @@ struct SyncBatch {
   uint64_t floor_origin = 0;
   uint32_t published = 0;
   std::string messages{};
+  uint64_t origin = 0;
+  uint64_t link_seq = 0;
+  std::vector<uint64_t> claims{};
   CMUD_MESSAGE("server.SyncBatch", server, count, entries, repair, repaired,
-               sender, floor_hlc, floor_origin, published, messages)
+               sender, floor_hlc, floor_origin, published, messages, origin,
+               link_seq, claims)
 };
 
 // The query actor's own timer.

@@ -95,7 +95,11 @@ QueryActor::QueryActor(actor::Context& ctx, size_t index, SyncOptions options,
   random_.seed(options_.incarnation * 0x9e3779b97f4a7c15ull + index_);
   known_ = repair::Knowledge(origin_);
   for (const auto& ref : local) {
-    if (ref != ctx_.self()) local_.push_back(Dest{ref, false, 0, std::nullopt});
+    if (ref == ctx_.self()) continue;
+    local_.push_back(Dest{ref, false, 0, std::nullopt});
+    // Our log holds every write of ours since this start: our first claim
+    // to a local peer starts at 0.
+    local_.back().mark = Dest::Mark{0, 0};
   }
   if (recovered) {
     // Not logged again (the files hold it) and not sent anywhere: repair
@@ -300,6 +304,7 @@ Status QueryActor::on_query(QueryRequest& q) {
 
 bool QueryActor::apply(const kv::EntryView& e, uint8_t route) {
   if (!store_.apply(e, route)) return false;
+  wrote_any_ |= (route & kv::kRouteRemote) != 0;
   if (options_.acl && kv::is_system_key(e.key)) {
     options_.acl->apply(e.key, e.value, e.version(), e.deleted);
   }
@@ -722,12 +727,13 @@ QueryActor::CounterAt QueryActor::counter_at(std::string_view key,
   if (e != nullptr && e->has_expiry() && at.base == e->version()) {
     at.expiry = e->expiry();
   }
-  // Below the horizon the store refuses a write to an absent key: the
-  // counter is stamped with a version of its own as its expiry's (no TTL),
-  // so it is taken, and it beats any dead entry older than the stamp that
-  // a replica still holds (kv::Store::apply); increments made at once on
-  // two servers still share the floor as base, and add up.
-  if (e == nullptr && store_.floor() < store_.horizon()) {
+  // A counter begun where the key is gone is stamped with a version of its
+  // own as its expiry's (no TTL): once the horizon passes the floor, the
+  // store takes or refuses it by that stamp (not by the floor, which says
+  // nothing of when it began), and it beats any dead entry older than the
+  // stamp that a replica still holds (kv::Store::apply). Increments made
+  // at once on two servers still share the floor as base, and add up.
+  if (e == nullptr) {
     at.expiry = kv::Expiry{0, {clock_.next(request_ms()), origin_}};
   }
   return at;
@@ -1107,6 +1113,19 @@ Status QueryActor::on_sync(SyncBatch& b) {
     }
   }
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
+  LinkIn* link = nullptr;
+  if (b.origin != 0 && b.link_seq != 0) {
+    link = &links_in_[b.origin];
+    if (b.link_seq != link->last + 1) link->from = b.link_seq;  // a gap
+    link->last = b.link_seq;
+    if (from_remote && link->take_at) {
+      link->at = local_marks();
+      link->take_at = false;
+    }
+  }
+  if (b.claims.size() % 4 != 0) {
+    return {ErrorCode::kDecode, "malformed stream claims from " + b.server};
+  }
   bool logged = false;
   uint64_t refused = 0;
   uint64_t now_ms = clock_.now_ms();
@@ -1140,6 +1159,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
           }
         });
   }
+  if (status.ok() && link != nullptr) learn_claims(b, *link, from_remote);
   // Answered after the batch's entries are in, so they count.
   if (status.ok() && !b.repair.empty()) status = answer_repair(b);
   // Held entries need the timer too, or an idle actor never retries them.
@@ -1174,6 +1194,12 @@ bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
       if (e.expiry) clock_.observe(e.expiry->version.hlc);
       if (apply(e, route)) {
         logged |= route != kv::kRouteNone;
+      } else if (route == kv::kRouteLocal) {
+        // What we hold instead (newer, or the same) may have come by a
+        // way that does not pass through our local peers' streams: it
+        // goes to them again, so that a claim we relay (learn_claims)
+        // holds.
+        logged |= store_.touch(e.key, kv::kRouteLocal);
       }
       return true;
     case kv::Admit::kStale:
@@ -1324,7 +1350,11 @@ void QueryActor::advance_walk(Dest& d) {
                     ? options_.max_repair_bytes - d.repair.bytes()
                     : 0;
   d.walk.finish(store_, room, d.repair);
+  // The peer may lack them for a clear we hold back as ahead of our
+  // clock (its batches carry its floor), not for a tombstone it freed:
+  // they go once we take that clear.
   for (const auto& [key, version] : d.repair.stale) {
+    if (held_floor_) break;
     stale_dropped_ += store_.drop_stale(key, version) ? 1 : 0;
   }
   d.repair.stale.clear();
@@ -1408,16 +1438,26 @@ void QueryActor::on_members(Members m) {
   std::sort(sources_.begin(), sources_.end());
   sources_.erase(std::unique(sources_.begin(), sources_.end()), sources_.end());
   known_.keep_only(sources_);
+  // Links and chains of starts no longer among the sources; a few are
+  // kept, as a new start may send before its members learn of it.
+  auto gone = [&](uint64_t origin) {
+    return !std::binary_search(sources_.begin(), sources_.end(), origin);
+  };
+  if (links_in_.size() > sources_.size() + 64) {
+    std::erase_if(links_in_, [&](const auto& l) { return gone(l.first); });
+  }
+  std::erase_if(relays_, [&](const auto& c) { return gone(c.first); });
   collect_tombstones();
   if (collecting_) work_added();
 }
 
-void QueryActor::bound_clock() {
+uint64_t QueryActor::bound_clock() {
   // Whatever the wall clock does later, next() stays above what we claim.
   uint64_t b =
       std::max(clock_.last() + 1, kv::Version::pack(ctx_.wall_ms(), 0));
   clock_.observe(b - 1);
   known_.set_clock(b);
+  return b;
 }
 
 uint64_t QueryActor::complete_below() {
@@ -1448,8 +1488,15 @@ void QueryActor::claim() {
 
 void QueryActor::collect_tombstones() {
   uint64_t before = store_.collected();
+  kv::Store::Visit freed;
+  if (options_.on_freed) {
+    freed = [this](const kv::Entry& e) {
+      options_.on_freed(e);
+      return true;
+    };
+  }
   collecting_ = store_.collect(kv::Version{members_.horizon_hlc, 0},
-                               options_.collect_step);
+                               options_.collect_step, freed ? &freed : nullptr);
   if (options_.on_collected && store_.collected() != before) {
     options_.on_collected(static_cast<size_t>(store_.collected() - before),
                           store_.horizon().hlc);
@@ -1515,6 +1562,8 @@ void QueryActor::on_add_server(AddServer& a) {
     d.remote = true;
     d.cursor = store_.last_seq();
     d.scan = Scan{a.full_state, std::nullopt};
+    // With no write of ours before it, the link will carry all of them.
+    if (!wrote_any_) d.mark = Dest::Mark{0, 0};
   } else if (a.full_state) {
     d.scan = Scan{true, std::nullopt};  // asked again for everything
   } else {
@@ -1639,6 +1688,109 @@ SyncBatch QueryActor::build_batch(Dest& d) {
   return b;
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> QueryActor::local_marks() const {
+  std::vector<std::pair<uint64_t, uint64_t>> at;
+  at.reserve(local_.size());
+  for (const Dest& d : local_) at.emplace_back(d.sent, d.drops);
+  return at;
+}
+
+bool QueryActor::add_claims(Dest& d, size_t local_at, SyncBatch& b,
+                            bool going) {
+  const uint64_t now = ctx_.wall_ms();
+  const uint64_t interval = static_cast<uint64_t>(
+      std::max<int64_t>(options_.repair_interval.count(), 1));
+  std::vector<uint64_t> claims;
+  // Our own writes: once the cursor is at the log's end, every one below
+  // our clock's next value went in this batch or an earlier one.
+  std::optional<Dest::Mark> mark;
+  if (d.cursor == store_.last_seq() && !d.scan) {
+    uint64_t bound = bound_clock();
+    if (!d.mark) d.mark = Dest::Mark{bound, d.sent};  // a fresh start
+    if (d.mark->from < bound) {
+      claims.insert(claims.end(),
+                    {origin_, d.mark->from, bound, d.mark->since});
+      mark = Dest::Mark{bound, d.sent + 1};
+    }
+  }
+  // On their own they go once an interval while the pair is busy: an idle
+  // cluster learns from matching digests, and stays quiet.
+  bool news = !claims.empty() && now >= d.last_claim_ms + interval &&
+              now < d.last_traffic_ms + 2 * interval;
+  // Claims of other servers' actors, relayed to a local peer once our
+  // entries that back them went to it, unless its cursor jumped since.
+  std::vector<Chain*> told;
+  if (local_at < local_.size()) {
+    for (auto& [source, c] : relays_) {
+      if (local_at >= c.at.size() || c.relayed[local_at] >= c.to ||
+          d.cursor < c.pos || c.at[local_at].second != d.drops) {
+        continue;
+      }
+      claims.insert(claims.end(), {source, c.from, c.to, c.at[local_at].first});
+      told.push_back(&c);
+      news = true;
+    }
+  }
+  if (!going && !news) return false;
+  b.origin = origin_;
+  b.link_seq = ++d.sent;
+  if (!claims.empty()) {
+    d.last_claim_ms = now;
+    b.claims = std::move(claims);
+  }
+  if (mark) d.mark = mark;
+  for (Chain* c : told) c->relayed[local_at] = c->to;
+  return true;
+}
+
+void QueryActor::learn_claims(const SyncBatch& b, LinkIn& link,
+                              bool from_remote) {
+  if (b.claims.empty()) return;
+  // Entries held back as ahead of our clock are not here yet: what a
+  // claim teaches stops short of where they lie (none of the link's can
+  // lie below our clock plus the skew allowed, or it would not be held).
+  // One dropped at that bound may lie anywhere above: nothing is learned.
+  bool dropped = held_dropped_ != link.held_dropped;
+  bool whole = held_.empty() && !held_floor_;
+  uint64_t cap = kv::Version::pack(
+      clock_.now_ms() + static_cast<uint64_t>(options_.admit.max_skew_ms), 0);
+  for (const Held& h : held_) {
+    cap = std::min(cap, h.version.hlc);
+    if (h.expiry) cap = std::min(cap, h.expiry->version.hlc);
+  }
+  if (held_floor_) cap = std::min(cap, held_floor_->hlc);
+  bool relay = false;
+  for (size_t i = 0; i + 3 < b.claims.size(); i += 4) {
+    uint64_t source = b.claims[i], from = b.claims[i + 1], to = b.claims[i + 2],
+             since = b.claims[i + 3];
+    // Every batch after `since` must have come.
+    if (since >= b.link_seq || since + 1 < link.from || to <= from || dropped) {
+      continue;
+    }
+    known_.learn_range(source, from, whole ? to : std::min(to, cap));
+    ++claims_learned_;
+    // A remote actor's claim on its own writes: their entries reached
+    // our local peers through our log (or went again: touch), so the
+    // claim holds for them too once they got what we logged up to now.
+    if (!from_remote || !whole || source != b.origin || local_.empty()) {
+      continue;
+    }
+    auto [it, fresh] = relays_.try_emplace(source);
+    Chain& c = it->second;
+    if (fresh || c.to != from) {
+      c.from = from;
+      c.at = link.at;
+      c.relayed.assign(local_.size(), from);
+    }
+    c.to = to;
+    c.pos = store_.last_seq();
+    relay = true;
+  }
+  link.take_at = true;
+  link.held_dropped = held_dropped_;
+  if (relay) work_added();
+}
+
 // A peer that takes less than is written (the batch bound, or the rate of
 // one batch per spacing) lags ever further, and the log keeps every record
 // and replaced entry for it. Past the bound it is treated as a peer that
@@ -1649,6 +1801,8 @@ void QueryActor::drop_laggards() {
   auto drop = [&](Dest& d) {
     if (d.cursor >= last) return;
     d.cursor = last;
+    d.mark.reset();  // what it skipped, it lacks
+    ++d.drops;
     d.converged_rounds = 0;
     ++cursors_dropped_;
   };
@@ -1669,21 +1823,24 @@ void QueryActor::drop_laggards() {
 }
 
 void QueryActor::flush() {
-  auto send = [&](Dest& d) {
+  auto send = [&](Dest& d, size_t local_at) {
     if (d.down) {
       d.cursor = store_.last_seq();  // dropped: repair brings it later
+      d.mark.reset();
       return;
     }
     advance_walk(d);
     bool floor_news = d.floor_sent < store_.floor();
     SyncBatch b = build_batch(d);
-    if (b.count > 0 || !b.repair.empty() || floor_news || b.published > 0) {
+    bool going =
+        b.count > 0 || !b.repair.empty() || floor_news || b.published > 0;
+    if (add_claims(d, local_at, b, going)) {
       d.floor_sent = store_.floor();
       ctx_.tell(d.ref, std::move(b));
     }
   };
-  for (auto& d : local_) send(d);
-  for (auto& [addr, d] : remote_) send(d);
+  for (size_t i = 0; i < local_.size(); ++i) send(local_[i], i);
+  for (auto& [addr, d] : remote_) send(d, SIZE_MAX);
   if (store_.log_bytes() > options_.max_log_bytes) drop_laggards();
   uint64_t done = store_.last_seq();
   for (const auto& d : local_) done = std::min(done, d.cursor);

@@ -97,6 +97,8 @@ struct SyncOptions {
   // Told each time a turn freed tombstones (how many, and below which
   // horizon): the simulator's checkers. Called on the actor's worker.
   std::function<void(size_t, uint64_t)> on_collected{};
+  // ... and shown each tombstone just before it is freed.
+  std::function<void(const kv::Entry&)> on_freed{};
 };
 
 // Only its worker touches it (it is an actor).
@@ -170,6 +172,38 @@ class QueryActor : public actor::Actor {
     // Pub/sub messages for the next batch (remote only; SyncBatch).
     std::string outbox{};
     uint32_t outbox_count = 0;
+    // Stream claims (query_actor.cc): batches sent on this link; where
+    // our next claim starts (our writes from `from` on are all in the
+    // batches after `since`; none: not known since a jump); how often the
+    // cursor jumped to the log's end; when a claim last went.
+    struct Mark {
+      uint64_t from = 0;
+      uint64_t since = 0;
+    };
+    uint64_t sent = 0;
+    std::optional<Mark> mark{};
+    uint64_t drops = 0;
+    uint64_t last_claim_ms = 0;
+  };
+  // A link's batches as received, by the sending actor's origin.
+  struct LinkIn {
+    uint64_t last = 0;  // the last batch's number
+    uint64_t from = 1;  // the first batch since the last one lost
+    // Each local peer's (Dest::sent, Dest::drops) before the first batch
+    // after the last claim, when `take_at` (relayed claims start there).
+    std::vector<std::pair<uint64_t, uint64_t>> at{};
+    bool take_at = true;
+    uint64_t held_dropped = 0;  // held_dropped_ at the last claim
+  };
+  // A run of claims learned from another server's actor about its own
+  // writes, [from, to), that its entries (logged here for our local
+  // peers) back: relayed to each local peer once its cursor passed `pos`.
+  struct Chain {
+    uint64_t from = 0;
+    uint64_t to = 0;
+    uint64_t pos = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> at{};  // LinkIn::at
+    std::vector<uint64_t> relayed{};  // per local peer: told up to
   };
 
   // A reply held until the turn's writes are in the log.
@@ -262,9 +296,16 @@ class QueryActor : public actor::Actor {
   bool admit_floor(const kv::Version& f, uint64_t now_ms, bool& logged);
   void retry_held();
   void on_add_server(AddServer& a);
+  // Learns what b's stream claims say this replica holds (query_actor.cc).
+  void learn_claims(const SyncBatch& b, LinkIn& link, bool from_remote);
+  // Numbers b (going to d) and adds our claims; false if b is not to go:
+  // nothing else (`going` false) and the claims are no news.
+  bool add_claims(Dest& d, size_t local_at, SyncBatch& b, bool going);
+  // Each local peer's (Dest::sent, Dest::drops) now.
+  std::vector<std::pair<uint64_t, uint64_t>> local_marks() const;
   void on_repair_tick();
   // repair::Knowledge's own bound: no write of ours will be below it.
-  void bound_clock();
+  uint64_t bound_clock();
   // Every write of an actor of a member this replica knows below this
   // version is here, or a newer one of its key (0: not known).
   uint64_t complete_below();
@@ -315,7 +356,11 @@ class QueryActor : public actor::Actor {
   // writes complete_below() covers. Empty until the coordinator spoke.
   std::vector<uint64_t> sources_;
   repair::Knowledge known_;
-  size_t local_count_ = 1;  // query actors on this server
+  std::map<uint64_t, LinkIn> links_in_;  // by the sender's origin
+  std::map<uint64_t, Chain> relays_;     // by source
+  uint64_t claims_learned_ = 0;          // stream claims that taught us
+  bool wrote_any_ = false;               // a write of ours was applied
+  size_t local_count_ = 1;               // query actors on this server
   bool tick_pending_ = false;
   bool wrote_ = false;      // the request being handled wrote something
   bool published_ = false;  // ... or queued pub/sub messages to send

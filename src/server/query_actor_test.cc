@@ -395,6 +395,10 @@ TEST_F(QueryActorTest, ManyPutsToOneKeyTravelAsOneAndRespectTheRate) {
   // that then finds nothing left to do.
   SyncBatch batch{sys_->address(), 1, {}};
   kv::append_entry(batch.entries, "hot", "199", 0, 0, false);
+  // Numbered on its link, with the sender's claim on its own writes.
+  batch.origin = 1;
+  batch.link_seq = 2;
+  batch.claims = {1, 1, 1, 1};
   size_t one_batch = codec::encoded_size(batch);
   EXPECT_EQ(after.bytes_sent - before.bytes_sent, query_bytes + one_batch);
   EXPECT_EQ(after.messages_sent_actor - before.messages_sent_actor, 3u);

@@ -242,6 +242,18 @@ void Knowledge::learn(const std::vector<uint32_t>& groups, const Bounds& b) {
   }
 }
 
+void Knowledge::learn_range(uint64_t source, uint64_t from, uint64_t to) {
+  if (source == self_ || to <= from) return;
+  auto it = known_.find(source);
+  if (it == known_.end()) {
+    if (from != 0 || known_.size() >= kMaxSources) return;
+    it = known_.try_emplace(source).first;
+  }
+  for (uint64_t& bound : it->second) {
+    if (bound >= from) bound = std::max(bound, to);
+  }
+}
+
 uint64_t Knowledge::complete_below(const std::vector<uint64_t>& sources) const {
   uint64_t least = clock_;
   for (uint64_t s : sources) {
@@ -345,8 +357,8 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
     walk->their_horizons_[l] = p.horizons[l];
     auto& theirs = walk->theirs_[l];
     for (const auto& k : list) {
-      theirs.push_back({std::string(k.key), k.version, k.deleted, k.state,
-                        k.version, false});
+      theirs.push_back(
+          {std::string(k.key), k.version, k.deleted, k.state, k.version});
     }
   }
   return true;
@@ -360,8 +372,7 @@ bool LeafWalk::step(const kv::Store& store, size_t budget) {
     auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
     if (wanted_[l]) {
       ours_[l].push_back({std::string(e.key()), e.version(), e.deleted(),
-                          kv::Store::extra_hash(e), e.expiry().version,
-                          e.counter()});
+                          kv::Store::extra_hash(e), e.expiry().version});
     }
     return true;
   };
@@ -418,14 +429,15 @@ void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
         // goes here too (a server back from a restart holds tombstones
         // the others freed while its own horizon is still behind).
         const Key& a = mine[i++];
-        if (!(a.top < their_horizon) || a.counter || kv::is_system_key(a.key)) {
+        if (!(a.top < their_horizon) || kv::is_system_key(a.key)) {
           push_current(a.key);
         } else {
           out.stale.emplace_back(a.key, a.version);
         }
       } else if (c > 0) {
-        // We lack it; below our horizon (with no later expiry, and not a
-        // counter: flagged as state) the store would refuse it.
+        // We lack it; below our horizon the store would refuse it, unless
+        // it has a later expiry or is a counter (whose stamp may be later):
+        // the list flags those as state.
         const Key& b = theirs[j++];
         if (!(b.version < horizon && b.state == 0) ||
             kv::is_system_key(b.key)) {
@@ -434,7 +446,9 @@ void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
       } else {
         const Key& a = mine[i];
         const Key& b = theirs[j];
-        if (b.version < a.version) push_current(a.key);
+        // Ours goes also when its expiry's version (a counter's stamp) is
+        // newer than their write: it may win by it (kv::Store::apply).
+        if (b.version < a.version || b.version < a.top) push_current(a.key);
         if (a.version < b.version) want.push_back(&b.key);
         if (a.version == b.version &&
             (a.state != b.state || a.deleted != b.deleted)) {

@@ -29,8 +29,9 @@
 // ours wholly below it that the peer lacks is not sent but dropped here:
 // a tombstone it freed, or a value such a tombstone passed, or the writes
 // of a server that came back after the grace period (see Coordinator).
-// Not a counter: an increment keeps its base's older version. A new start that
-// knows no other yet has other sources, so its horizon drops nothing anywhere.
+// A counter too, by its expiry's version (kv::Store::apply refuses one on
+// a passed base alike). A new start that knows no other yet has other
+// sources, so its horizon drops nothing anywhere.
 // Nor do we ask for an entry below our own horizon that we lack: the store
 // would refuse it.
 //
@@ -87,6 +88,10 @@ class Knowledge {
   Bounds bounds(uint32_t shares, uint32_t index) const;
   // The groups now hold what a replica known to hold `b` held.
   void learn(const std::vector<uint32_t>& groups, const Bounds& b);
+  // A sync stream's claim (query_actor.cc): the replica now holds every
+  // write of `source` in [from, to), so each group known to hold those
+  // below `from` holds those below `to`.
+  void learn_range(uint64_t source, uint64_t from, uint64_t to);
   // The least bound over every group and each of `sources` (ours: our
   // clock); 0 if one was never learned.
   uint64_t complete_below(const std::vector<uint64_t>& sources) const;
@@ -144,9 +149,8 @@ class LeafWalk {
     std::string key;
     kv::Version version;
     bool deleted = false;
-    uint64_t state = 0;    // kv::Store::extra_hash: a counter's, an expiry's
-    kv::Version top;       // its expiry's version (ours only), or version
-    bool counter = false;  // ours only
+    uint64_t state = 0;  // kv::Store::extra_hash: a counter's, an expiry's
+    kv::Version top;     // its expiry's version (ours only), or version
   };
   std::vector<bool> wanted_;                     // by leaf; empty: no walk
   std::vector<uint32_t> leaves_;                 // our lists go to the peer

@@ -245,6 +245,11 @@ class Store {
   // the last record taken or passed over.
   uint64_t changes_since(uint64_t cursor, uint8_t mask, const Visit& f) const;
 
+  // Logs `key`'s entry again, to go where `route` says (and wherever its
+  // record still waits to go): a peer that must get this replica's newer
+  // entry although it already went out. False if the key is absent.
+  bool touch(std::string_view key, uint8_t route);
+
   // Forgets records at or before `cursor` (every reader is past them).
   void trim(uint64_t cursor);
 
@@ -275,13 +280,16 @@ class Store {
   // absent key or replace what this replica holds (this replica held every
   // write below it, or a newer one of its key, so such a write is stale);
   // but one whose expiry is newer than the horizon, which merges as a
-  // tombstone of its version, and a counter (an increment keeps its base's
-  // older version), which merges as ever. Frees at most max_visit such
+  // tombstone of its version, and a counter begun where its key was gone
+  // (on the floor) whose stamp, its expiry's version, is newer, which
+  // merges as ever. Frees at most max_visit such
   // tombstones, oldest first (an index by version: the work is what it frees),
   // and returns true while more wait; once none does, a hash index that is
   // mostly empty is shrunk (a mass delete's room comes back). The horizon never
-  // goes back; the system key space is left alone.
-  bool collect(const Version& horizon, size_t max_visit);
+  // goes back; the system key space is left alone. `freed`, if given, sees
+  // each tombstone before it goes.
+  bool collect(const Version& horizon, size_t max_visit,
+               const Visit* freed = nullptr);
   const Version& horizon() const { return horizon_; }
   uint64_t collected() const { return collected_; }
   // Tombstones outside the system key space, waiting for the horizon.
@@ -398,6 +406,8 @@ class Store {
   void index(Entry* e);
   void unindex(Entry* e);
   static void destroy(Entry* e);
+  // Where e's record still waits to go (kRouteNone: it went, or none).
+  uint8_t pending_route(const Entry* e) const;
   static size_t footprint(const Entry* e) {
     return sizeof(Entry) + e->key().size() + e->value().size();
   }

@@ -442,6 +442,13 @@ void Cluster::start(size_t i) {
     last_collected_ms_ = now();
     collected_below_ = std::max(collected_below_, horizon);
   };
+  // A dead state may have formed on each replica alone (a merge), never
+  // crossing the network: it is seen as it goes.
+  sync.on_freed = [this](const kv::Entry& e) {
+    kv::Expiry x = e.expiry();
+    dead(std::string(e.key()), Ver{x.version.hlc, x.version.origin},
+         e.deleted() ? 0 : x.at_ms);
+  };
   // Declared before the system in Node: the actors using it go first.
   n.pubsub = std::make_shared<PubSub>();
   auto subscriber = std::make_shared<SimSubscriber>();
