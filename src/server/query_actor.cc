@@ -39,8 +39,11 @@
 // entry goes through kv::admit like any other.
 //
 // Tombstones: matching digests also teach each actor what its replica is
-// known to hold (repair::Knowledge); each claims it to the coordinator,
-// whose horizon (the least claim of every member) comes back with Members.
+// known to hold (repair::Knowledge), and so do the sync streams: batches
+// are numbered per link and carry claims (SyncBatch::claims, add_claims,
+// learn_claims), so bounds move while writes never pause. Each actor
+// claims it to the coordinator, whose horizon (the least claim of every
+// member) comes back with Members.
 // Tombstones below it are freed a bounded step per turn (kv::Store::
 // collect), writes below it that a replica lacks are refused as stale, and
 // key lists carry it, so a peer drops what the others freed
@@ -1029,6 +1032,8 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("repair_complete_below_ms", complete_below() >> 16);
       field("repair_sources_known", known_.known_sources());
       field("repair_stale_dropped", stale_dropped_);
+      // Sync streams' claims (what each link carried) that taught us.
+      field("sync_claims_learned", claims_learned_);
       // Tombstone collection (kv::Store::collect): waiting, and freed.
       field("tombstones", store_.tombstones());
       field("tombstones_collected", store_.collected());
@@ -1324,13 +1329,19 @@ Status QueryActor::answer_repair(const SyncBatch& b) {
   uint32_t before = d.repair.count;
   d.repair.differs = false;
   bound_clock();
+  // Digests do not show the floor: while the sender's clear is not ours
+  // yet (held back as ahead of our clock), a match says nothing of it, and
+  // neither side learns from this round.
+  bool floors_agree =
+      !held_floor_ &&
+      !(store_.floor() < kv::Version{b.floor_hlc, b.floor_origin});
   bool ok =
       repair::answer(store_, b.repair, quiet,
                      options_.max_repair_bytes - d.repair.bytes(), d.repair,
                      d.walk.empty()        ? &d.walk
                      : d.next_walk.empty() ? &d.next_walk
                                            : nullptr,
-                     &known_, members_.sources_digest);
+                     floors_agree ? &known_ : nullptr, members_.sources_digest);
   repair_sent_ += d.repair.count - before;
   if (d.repair.differs) d.converged_rounds = 0;
   if (!ok) {

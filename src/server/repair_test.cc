@@ -317,6 +317,39 @@ TEST(RepairKnowledge, ABoundTravelsThroughAThirdReplica) {
   EXPECT_EQ(ka.complete_below({1, 2, 3}), 150u);
 }
 
+// A sync stream's claim: every write of a source in [from, to) came. It
+// extends what a group is known to hold only where that reaches `from`.
+TEST(RepairKnowledge, AStreamClaimExtendsOnlyWhatReachesItsStart) {
+  Knowledge k(1);
+  k.set_clock(1000);
+  // From the source's first write on: learned, in every group.
+  k.learn_range(7, 0, 100);
+  EXPECT_EQ(k.complete_below({1, 7}), 100u);
+  // A claim past a gap teaches nothing until the gap is filled.
+  k.learn_range(7, 150, 200);
+  EXPECT_EQ(k.complete_below({1, 7}), 100u);
+  k.learn_range(7, 100, 150);
+  k.learn_range(7, 150, 200);
+  EXPECT_EQ(k.complete_below({1, 7}), 200u);
+  // An older claim changes nothing; a source never known from its start
+  // is not learned from a later claim; ours is our clock.
+  k.learn_range(7, 0, 50);
+  EXPECT_EQ(k.complete_below({1, 7}), 200u);
+  k.learn_range(9, 10, 500);
+  EXPECT_EQ(k.complete_below({1, 7, 9}), 0u);
+  k.learn_range(1, 0, 5);
+  EXPECT_EQ(k.complete_below({1}), 1000u);
+  // Group by group: where a digest taught more, a claim from there on
+  // extends that group alone.
+  k.learn({0}, {{8, 500}});
+  k.learn_range(8, 400, 600);
+  EXPECT_EQ(k.complete_below({1, 8}), 0u);
+  k.learn_range(8, 0, 450);
+  EXPECT_EQ(k.complete_below({1, 8}), 450u);
+  k.learn_range(8, 450, 700);
+  EXPECT_EQ(k.complete_below({1, 8}), 700u);
+}
+
 TEST(Repair, MalformedRecordsAreRefusedAndAnswerNothing) {
   kv::Store s;
   s.apply("k", "v", {1, 1}, false, kv::kRouteNone);
