@@ -168,21 +168,16 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   // its key) before it collected tombstones: a write there that would
   // replace what it holds, or fill an absent key, is stale (a collected
   // tombstone passed it). Its expiry may still be new: that merges, on a
-  // value that is gone. A counter too: an increment keeps its base's
-  // version, but one made on a base every replica has passed is passed
-  // as well. One begun where the key was gone is based on the floor and
-  // stamped (its expiry's version) when it began: by that stamp.
-  bool stale = version < horizon_ && !is_system_key(key) &&
+  // value that is gone. A counter is taken as ever: an increment keeps its
+  // base's version, older than when it was made, so its version says
+  // nothing of whether every replica has it.
+  bool stale = !incoming && version < horizon_ && !is_system_key(key) &&
                (old == nullptr || old->version_ < version);
   if (stale) {
     if (expiry.version < horizon_) return false;
-    if (incoming && started_absent(true, version, floor_for(key), sent)) {
-      stale = false;  // begun after the horizon: taken as ever
-    } else if (old == nullptr && !deleted) {
+    if (old == nullptr && !deleted) {
       deleted = true;
       value = {};
-      meta = {};
-      incoming.reset();
       route |= kRouteLocal | kRouteRemote;  // the sender still shows it
     }
   }

@@ -730,13 +730,12 @@ QueryActor::CounterAt QueryActor::counter_at(std::string_view key,
   if (e != nullptr && e->has_expiry() && at.base == e->version()) {
     at.expiry = e->expiry();
   }
-  // A counter begun where the key is gone is stamped with a version of its
-  // own as its expiry's (no TTL): once the horizon passes the floor, the
-  // store takes or refuses it by that stamp (not by the floor, which says
-  // nothing of when it began), and it beats any dead entry older than the
-  // stamp that a replica still holds (kv::Store::apply). Increments made
-  // at once on two servers still share the floor as base, and add up.
-  if (e == nullptr) {
+  // Below the horizon the store refuses a write to an absent key: the
+  // counter is stamped with a version of its own as its expiry's (no TTL),
+  // so it is taken, and it beats any dead entry older than the stamp that
+  // a replica still holds (kv::Store::apply); increments made at once on
+  // two servers still share the floor as base, and add up.
+  if (e == nullptr && store_.floor() < store_.horizon()) {
     at.expiry = kv::Expiry{0, {clock_.next(request_ms()), origin_}};
   }
   return at;
@@ -1154,12 +1153,15 @@ Status QueryActor::on_sync(SyncBatch& b) {
         break;
       }
     }
+    const uint32_t first = done;
     done += n;
     store_.for_each_warmed(
         n, [&](size_t i) { return chunk[i].key; },
         [&](size_t i) {
           const kv::EntryView& e = chunk[i];
-          if (!admit_and_apply(e, route, now_ms, logged)) {
+          // The last `repaired` came by repair: no claim counts on them.
+          bool synced = first + i < b.count - b.repaired;
+          if (!admit_and_apply(e, route, now_ms, logged, synced)) {
             ++refused;
           }
         });
@@ -1180,7 +1182,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
 }
 
 bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
-                                 uint64_t now_ms, bool& logged) {
+                                 uint64_t now_ms, bool& logged, bool synced) {
   kv::Version v = e.version();
   kv::Admit verdict =
       kv::admit(v, now_ms, store_.floor_for(e.key), options_.admit);
@@ -1199,7 +1201,7 @@ bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
       if (e.expiry) clock_.observe(e.expiry->version.hlc);
       if (apply(e, route)) {
         logged |= route != kv::kRouteNone;
-      } else if (route == kv::kRouteLocal) {
+      } else if (route == kv::kRouteLocal && synced) {
         // What we hold instead (newer, or the same) may have come by a
         // way that does not pass through our local peers' streams: it
         // goes to them again, so that a claim we relay (learn_claims)
@@ -1364,11 +1366,17 @@ void QueryActor::advance_walk(Dest& d) {
   // The peer may lack them for a clear we hold back as ahead of our
   // clock (its batches carry its floor), not for a tombstone it freed:
   // they go once we take that clear.
-  for (const auto& [key, version] : d.repair.stale) {
-    if (held_floor_) break;
-    stale_dropped_ += store_.drop_stale(key, version) ? 1 : 0;
+  if (!held_floor_ && !d.repair.stale.empty()) {
+    // Our horizon becomes the peer's (it counted the same sources), so a
+    // late copy of what we drop is refused here as it is there.
+    collecting_ = store_.collect(kv::Version{d.repair.stale_horizon, 0}, 0) ||
+                  collecting_;
+    for (const auto& [key, version] : d.repair.stale) {
+      stale_dropped_ += store_.drop_stale(key, version) ? 1 : 0;
+    }
   }
   d.repair.stale.clear();
+  d.repair.stale_horizon = 0;
   std::swap(d.walk, d.next_walk);
   repair_sent_ += d.repair.count - before;
 }
@@ -1713,21 +1721,24 @@ bool QueryActor::add_claims(Dest& d, size_t local_at, SyncBatch& b,
       std::max<int64_t>(options_.repair_interval.count(), 1));
   std::vector<uint64_t> claims;
   // Our own writes: once the cursor is at the log's end, every one below
-  // our clock's next value went in this batch or an earlier one.
+  // our clock's next value went in this batch or an earlier one. Claimed
+  // with sync's entries, or on their own once an interval while the pair
+  // is busy: an idle cluster learns from matching digests, and stays as
+  // quiet as without claims.
   std::optional<Dest::Mark> mark;
+  bool news = false;
   if (d.cursor == store_.last_seq() && !d.scan) {
     uint64_t bound = bound_clock();
     if (!d.mark) d.mark = Dest::Mark{bound, d.sent};  // a fresh start
-    if (d.mark->from < bound) {
+    bool due = now >= d.last_claim_ms + interval &&
+               now < d.last_traffic_ms + 2 * interval;
+    if (d.mark->from < bound && (b.count > b.repaired || due)) {
       claims.insert(claims.end(),
                     {origin_, d.mark->from, bound, d.mark->since});
       mark = Dest::Mark{bound, d.sent + 1};
+      news = due;
     }
   }
-  // On their own they go once an interval while the pair is busy: an idle
-  // cluster learns from matching digests, and stays quiet.
-  bool news = !claims.empty() && now >= d.last_claim_ms + interval &&
-              now < d.last_traffic_ms + 2 * interval;
   // Claims of other servers' actors, relayed to a local peer once our
   // entries that back them went to it, unless its cursor jumped since.
   std::vector<Chain*> told;

@@ -289,8 +289,9 @@ class QueryActor : public actor::Actor {
   Status on_sync(SyncBatch& b);
   // Applies an entry from elsewhere if kv::admit lets it in; holds it if it
   // is too far ahead. False when it must be refused.
+  // `synced`: it came by sync, not repair (stream claims count on it).
   bool admit_and_apply(const kv::EntryView& e, uint8_t route, uint64_t now_ms,
-                       bool& logged);
+                       bool& logged, bool synced = true);
   // The same for a floor (a clear) from elsewhere: raised, held, or
   // refused (false).
   bool admit_floor(const kv::Version& f, uint64_t now_ms, bool& logged);

@@ -357,8 +357,8 @@ bool answer(const kv::Store& store, std::string_view records, bool quiet,
     walk->their_horizons_[l] = p.horizons[l];
     auto& theirs = walk->theirs_[l];
     for (const auto& k : list) {
-      theirs.push_back(
-          {std::string(k.key), k.version, k.deleted, k.state, k.version});
+      theirs.push_back({std::string(k.key), k.version, k.deleted, k.state,
+                        k.version, false});
     }
   }
   return true;
@@ -372,7 +372,8 @@ bool LeafWalk::step(const kv::Store& store, size_t budget) {
     auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
     if (wanted_[l]) {
       ours_[l].push_back({std::string(e.key()), e.version(), e.deleted(),
-                          kv::Store::extra_hash(e), e.expiry().version});
+                          kv::Store::extra_hash(e), e.expiry().version,
+                          e.counter()});
     }
     return true;
   };
@@ -429,15 +430,15 @@ void LeafWalk::finish(const kv::Store& store, size_t max_bytes, Reply& out) {
         // goes here too (a server back from a restart holds tombstones
         // the others freed while its own horizon is still behind).
         const Key& a = mine[i++];
-        if (!(a.top < their_horizon) || kv::is_system_key(a.key)) {
+        if (!(a.top < their_horizon) || a.counter || kv::is_system_key(a.key)) {
           push_current(a.key);
         } else {
           out.stale.emplace_back(a.key, a.version);
+          out.stale_horizon = std::max(out.stale_horizon, their_horizon.hlc);
         }
       } else if (c > 0) {
-        // We lack it; below our horizon the store would refuse it, unless
-        // it has a later expiry or is a counter (whose stamp may be later):
-        // the list flags those as state.
+        // We lack it; below our horizon (with no later expiry, and not a
+        // counter: flagged as state) the store would refuse it.
         const Key& b = theirs[j++];
         if (!(b.version < horizon && b.state == 0) ||
             kv::is_system_key(b.key)) {

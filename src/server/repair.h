@@ -29,9 +29,8 @@
 // ours wholly below it that the peer lacks is not sent but dropped here:
 // a tombstone it freed, or a value such a tombstone passed, or the writes
 // of a server that came back after the grace period (see Coordinator).
-// A counter too, by its expiry's version (kv::Store::apply refuses one on
-// a passed base alike). A new start that knows no other yet has other
-// sources, so its horizon drops nothing anywhere.
+// Not a counter: an increment keeps its base's older version. A new start that
+// knows no other yet has other sources, so its horizon drops nothing anywhere.
 // Nor do we ask for an entry below our own horizon that we lack: the store
 // would refuse it.
 //
@@ -114,8 +113,11 @@ struct Reply {
   // The records showed a difference (answers from the peer, or ours).
   bool differs = false;
   // Our entries found stale (key, version): the owner drops them
-  // (kv::Store::drop_stale).
+  // (kv::Store::drop_stale), and the greatest peer horizon that made one
+  // stale (a cluster's horizon over our sources: the owner's store takes
+  // it, so that a late copy of what it dropped is refused too).
   std::vector<std::pair<std::string, kv::Version>> stale;
+  uint64_t stale_horizon = 0;
   bool empty() const { return records.empty() && count == 0; }
   size_t bytes() const { return records.size() + entries.size(); }
 };
@@ -149,8 +151,9 @@ class LeafWalk {
     std::string key;
     kv::Version version;
     bool deleted = false;
-    uint64_t state = 0;  // kv::Store::extra_hash: a counter's, an expiry's
-    kv::Version top;     // its expiry's version (ours only), or version
+    uint64_t state = 0;    // kv::Store::extra_hash: a counter's, an expiry's
+    kv::Version top;       // its expiry's version (ours only), or version
+    bool counter = false;  // ours only
   };
   std::vector<bool> wanted_;                     // by leaf; empty: no walk
   std::vector<uint32_t> leaves_;                 // our lists go to the peer
