@@ -1031,7 +1031,8 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       field("repair_complete_below_ms", complete_below() >> 16);
       field("repair_sources_known", known_.known_sources());
       field("repair_stale_dropped", stale_dropped_);
-      // Sync streams' claims (what each link carried) that taught us.
+      // Sync streams' claims (what each link carried) taken: no batch of
+      // the link was lost since the claim's start.
       field("sync_claims_learned", claims_learned_);
       // Tombstone collection (kv::Store::collect): waiting, and freed.
       field("tombstones", store_.tombstones());
@@ -1117,6 +1118,9 @@ Status QueryActor::on_sync(SyncBatch& b) {
     }
   }
   uint8_t route = from_remote ? kv::kRouteLocal : kv::kRouteNone;
+  if (b.claims.size() % 4 != 0) {
+    return {ErrorCode::kDecode, "malformed stream claims from " + b.server};
+  }
   LinkIn* link = nullptr;
   if (b.origin != 0 && b.link_seq != 0) {
     link = &links_in_[b.origin];
@@ -1126,9 +1130,6 @@ Status QueryActor::on_sync(SyncBatch& b) {
       link->at = local_marks();
       link->take_at = false;
     }
-  }
-  if (b.claims.size() % 4 != 0) {
-    return {ErrorCode::kDecode, "malformed stream claims from " + b.server};
   }
   bool logged = false;
   uint64_t refused = 0;
@@ -1507,15 +1508,9 @@ void QueryActor::claim() {
 
 void QueryActor::collect_tombstones() {
   uint64_t before = store_.collected();
-  kv::Store::Visit freed;
-  if (options_.on_freed) {
-    freed = [this](const kv::Entry& e) {
-      options_.on_freed(e);
-      return true;
-    };
-  }
-  collecting_ = store_.collect(kv::Version{members_.horizon_hlc, 0},
-                               options_.collect_step, freed ? &freed : nullptr);
+  collecting_ = store_.collect(
+      kv::Version{members_.horizon_hlc, 0}, options_.collect_step,
+      options_.on_freed ? &options_.on_freed : nullptr);
   if (options_.on_collected && store_.collected() != before) {
     options_.on_collected(static_cast<size_t>(store_.collected() - before),
                           store_.horizon().hlc);
@@ -1774,13 +1769,16 @@ void QueryActor::learn_claims(const SyncBatch& b, LinkIn& link,
   // One dropped at that bound may lie anywhere above: nothing is learned.
   bool dropped = held_dropped_ != link.held_dropped;
   bool whole = held_.empty() && !held_floor_;
-  uint64_t cap = kv::Version::pack(
-      clock_.now_ms() + static_cast<uint64_t>(options_.admit.max_skew_ms), 0);
-  for (const Held& h : held_) {
-    cap = std::min(cap, h.version.hlc);
-    if (h.expiry) cap = std::min(cap, h.expiry->version.hlc);
+  uint64_t cap = UINT64_MAX;
+  if (!whole) {
+    cap = kv::Version::pack(
+        clock_.now_ms() + static_cast<uint64_t>(options_.admit.max_skew_ms), 0);
+    for (const Held& h : held_) {
+      cap = std::min(cap, h.version.hlc);
+      if (h.expiry) cap = std::min(cap, h.expiry->version.hlc);
+    }
+    if (held_floor_) cap = std::min(cap, held_floor_->hlc);
   }
-  if (held_floor_) cap = std::min(cap, held_floor_->hlc);
   bool relay = false;
   for (size_t i = 0; i + 3 < b.claims.size(); i += 4) {
     uint64_t source = b.claims[i], from = b.claims[i + 1], to = b.claims[i + 2],
@@ -1789,7 +1787,7 @@ void QueryActor::learn_claims(const SyncBatch& b, LinkIn& link,
     if (since >= b.link_seq || since + 1 < link.from || to <= from || dropped) {
       continue;
     }
-    known_.learn_range(source, from, whole ? to : std::min(to, cap));
+    known_.learn_range(source, from, std::min(to, cap));
     ++claims_learned_;
     // A remote actor's claim on its own writes: their entries reached
     // our local peers through our log (or went again: touch), so the

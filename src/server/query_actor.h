@@ -98,7 +98,7 @@ struct SyncOptions {
   // horizon): the simulator's checkers. Called on the actor's worker.
   std::function<void(size_t, uint64_t)> on_collected{};
   // ... and shown each tombstone just before it is freed.
-  std::function<void(const kv::Entry&)> on_freed{};
+  kv::Store::Visit on_freed{};
 };
 
 // Only its worker touches it (it is an actor).
@@ -359,7 +359,7 @@ class QueryActor : public actor::Actor {
   repair::Knowledge known_;
   std::map<uint64_t, LinkIn> links_in_;  // by the sender's origin
   std::map<uint64_t, Chain> relays_;     // by source
-  uint64_t claims_learned_ = 0;          // stream claims that taught us
+  uint64_t claims_learned_ = 0;          // stream claims taken
   bool wrote_any_ = false;               // a write of ours was applied
   size_t local_count_ = 1;               // query actors on this server
   bool tick_pending_ = false;

@@ -448,6 +448,7 @@ void Cluster::start(size_t i) {
     kv::Expiry x = e.expiry();
     dead(std::string(e.key()), Ver{x.version.hlc, x.version.origin},
          e.deleted() ? 0 : x.at_ms);
+    return true;
   };
   // Declared before the system in Node: the actors using it go first.
   n.pubsub = std::make_shared<PubSub>();
