@@ -100,6 +100,12 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile)
       ->excludes(requirepass)
       ->excludes(requirepass_from_file);
+  app.add_option("--signup-rules", config.signup_rules,
+                 "turns ACL SIGNUP on: anyone allowed it (e.g. the default "
+                 "user with +acl|signup) may make a user with a password, "
+                 "from these ACL SETUSER rules with {user} replaced by the "
+                 "name (e.g. '%W~game/player/{user} %R~game/* +@read "
+                 "+set')");
   app.add_option("--tls-cert-file", config.tls.cert_file,
                  "PEM certificate (chain) of this server, for TLS query "
                  "ports and TLS links between servers")

@@ -247,6 +247,12 @@ Result<int64_t> decode_integer(resp::Value v) {
   return unexpected("PUBLISH", v);
 }
 
+Result<bool> decode_signup(resp::Value v) {
+  if (v.type == resp::Value::Type::kInteger) return v.integer > 0;
+  if (v.is_error()) return server_error(v);
+  return unexpected("ACL SIGNUP", v);
+}
+
 Result<bool> decode_del(resp::Value v) {
   if (v.type == resp::Value::Type::kInteger) return v.integer > 0;
   if (v.is_error()) return server_error(v);
@@ -1194,6 +1200,18 @@ Result<int64_t> Client::publish(const std::string& channel,
                                 const std::string& message) {
   return impl_
       ->call<Result<int64_t>>({"PUBLISH", channel, message}, decode_integer)
+      .get();
+}
+
+Result<bool> Client::signup_free(const std::string& user) {
+  return impl_->call<Result<bool>>({"ACL", "SIGNUP", user}, decode_signup)
+      .get();
+}
+
+Result<bool> Client::signup(const std::string& user,
+                            const std::string& password) {
+  return impl_
+      ->call<Result<bool>>({"ACL", "SIGNUP", user, password}, decode_signup)
       .get();
 }
 

@@ -22,12 +22,17 @@ struct Sub {
   uint32_t categories;
 };
 constexpr uint32_t kAdminSub = categories("admin slow dangerous");
-constexpr Sub kAclSubs[] = {
-    {"cat", categories("slow")}, {"deluser", kAdminSub},
-    {"getuser", kAdminSub},      {"help", categories("slow")},
-    {"list", kAdminSub},         {"load", kAdminSub},
-    {"save", kAdminSub},         {"setuser", kAdminSub},
-    {"users", kAdminSub},        {"whoami", categories("slow")}};
+constexpr Sub kAclSubs[] = {{"cat", categories("slow")},
+                            {"deluser", kAdminSub},
+                            {"getuser", kAdminSub},
+                            {"help", categories("slow")},
+                            {"list", kAdminSub},
+                            {"load", kAdminSub},
+                            {"save", kAdminSub},
+                            {"setuser", kAdminSub},
+                            {"signup", categories("write slow")},
+                            {"users", kAdminSub},
+                            {"whoami", categories("slow")}};
 constexpr uint32_t kConnSub = categories("slow connection");
 constexpr Sub kClientSubs[] = {
     {"getname", kConnSub},
@@ -198,6 +203,38 @@ std::span<const std::string_view> channel_args(
 
 bool valid_user_name(std::string_view name) {
   return !name.empty() && !has_spaces(name);
+}
+
+bool valid_signup_name(std::string_view name) {
+  return !name.empty() && name.size() <= kMaxSignupName &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '_' || c == '-';
+         });
+}
+
+Result<User> signup_user(std::string_view rules, std::string_view name,
+                         std::string_view password) {
+  std::string expanded;
+  constexpr std::string_view kPlaceholder = "{user}";
+  for (size_t i = 0; i < rules.size();) {
+    if (rules.substr(i, kPlaceholder.size()) == kPlaceholder) {
+      expanded += name;
+      i += kPlaceholder.size();
+    } else {
+      expanded += rules[i++];
+    }
+  }
+  auto u = parse_user(std::string(name), "on " + expanded);
+  if (!u.ok()) return u.status();
+  // Only this password signs the new user in, whatever the template says.
+  std::string pass = ">" + std::string(password);
+  if (Status st =
+          u->apply_all(std::vector<std::string_view>{"resetpass", pass});
+      !st.ok()) {
+    return st;
+  }
+  return u;
 }
 
 std::string password_hash(std::string_view password) {

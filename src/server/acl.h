@@ -72,6 +72,13 @@ std::span<const std::string_view> channel_args(
 // user's line could not hold it).
 bool valid_user_name(std::string_view name);
 
+// ACL SIGNUP (a self-service account from the server's template,
+// ServerConfig::signup_rules). A name it may make: 1 to kMaxSignupName
+// characters of [A-Za-z0-9_-], so that it stands in the template's key and
+// channel patterns ("{user}") as itself, never as a pattern.
+inline constexpr size_t kMaxSignupName = 64;
+bool valid_signup_name(std::string_view name);
+
 // Lower-case hex SHA-256 of a password: how users keep them (as Redis
 // does; ACL GETUSER shows it and `#<hash>` rules take it). Thread-safe.
 std::string password_hash(std::string_view password);
@@ -165,6 +172,13 @@ class User {
 // The user `name` that a line of rules builds (a user's record, or an ACL
 // file's line after "user <name>"), all or nothing: ACL SETUSER's error.
 Result<User> parse_user(std::string name, std::string_view rules);
+
+// The user ACL SIGNUP makes: on, then the template's rules (ACL SETUSER's,
+// space-separated) with every "{user}" replaced by `name`, then `password`
+// as its only one. All or nothing: ACL SETUSER's error.
+// REQUIRES: valid_signup_name(name).
+Result<User> signup_user(std::string_view rules, std::string_view name,
+                         std::string_view password);
 
 // Reads users from an ACL file (Redis's format: one "user <name> <rule>..."
 // per line; blank lines and lines starting with '#' are skipped). The

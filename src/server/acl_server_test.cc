@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include "acl.h"
+#include "cmud/client/client.h"
 #include "cmud/kv/store.h"
 #include "cmud/server/server.h"
 #include "raw_client.h"
@@ -366,6 +368,138 @@ TEST_F(AclFileTest, ABadFileOrOneBesideRequirepassStopsTheStart) {
   ASSERT_FALSE(both.ok());
   EXPECT_NE(both.status().message().find("--requirepass and --aclfile"),
             std::string::npos);
+}
+
+// Each command answers an error that starts so.
+void expect_error_starts(
+    RawClient& c,
+    const std::vector<
+        std::pair<std::vector<std::string_view>, std::string_view>>& cases) {
+  for (const auto& [args, error] : cases) {
+    auto r = c.call(args);
+    ASSERT_TRUE(r.is_error()) << args[0];
+    EXPECT_TRUE(r.str.starts_with(error)) << r.str << "\nwant: " << error;
+  }
+}
+
+// ACL SIGNUP: strangers allowed only it (and connecting) make accounts
+// from the template, confined to their own keys; never two of one name on
+// one actor, never a name that could act as a pattern.
+TEST(AclSignup, StrangersMakeAccountsFromTheTemplateOnly) {
+  ServerConfig config;
+  config.signup_rules =
+      "%R~game/* %W~game/player/{user} &game/tell/{user} -@all +get +set "
+      "+publish";
+  auto s = start(config);
+  ASSERT_NE(s, nullptr);
+  RawClient admin(s->query_addrs()[0]);
+  ASSERT_EQ(admin
+                .call({"ACL", "SETUSER", "root", "on", ">rootpw", "~*", "&*",
+                       "+@all"})
+                .str,
+            "OK");
+  ASSERT_EQ(admin.call({"AUTH", "root", "rootpw"}).str, "OK");
+  ASSERT_EQ(admin
+                .call({"ACL", "SETUSER", "default", "resetkeys",
+                       "resetchannels", "-@all", "+acl|signup", "+ping"})
+                .str,
+            "OK");
+  RawClient c(s->query_addrs()[0]);
+  EXPECT_EQ(c.call({"ACL", "SIGNUP", "ann"}).integer, 1);
+  EXPECT_EQ(c.call({"ACL", "SIGNUP", "ann", "pw-ann"}).integer, 1);
+  EXPECT_EQ(c.call({"ACL", "SIGNUP", "ann"}).integer, 0);
+  EXPECT_EQ(c.call({"ACL", "SIGNUP", "ann", "other"}).integer, 0);
+  // A name the configuration defines is taken too.
+  EXPECT_EQ(c.call({"ACL", "SIGNUP", "default"}).integer, 0);
+  // Two in one pipeline on one actor: the first wins.
+  c.command({"ACL", "SIGNUP", "bob", "pw-1"});
+  c.command({"ACL", "SIGNUP", "bob", "pw-2"});
+  EXPECT_EQ(c.reply().integer, 1);
+  EXPECT_EQ(c.reply().integer, 0);
+  expect_error_starts(
+      c, {{{"ACL", "SIGNUP", "a*"},
+           "ERR signup names are 1 to 64 characters of A-Z, a-z, "
+           "0-9, _ and -"},
+          {{"ACL", "SIGNUP", std::string(65, 'a')},
+           "ERR signup names are 1 to 64"},
+          {{"ACL", "SIGNUP", "carl", ""}, "ERR the password must not be empty"},
+          {{"ACL", "SIGNUP"}, "ERR unknown subcommand"},
+          {{"ACL", "SIGNUP", "carl", "pw", "x"}, "ERR unknown subcommand"},
+          {{"ACL", "SETUSER", "x"}, kCommandDenied},
+          {{"GET", "game/player/ann"}, kCommandDenied}});
+  EXPECT_EQ(c.call({"AUTH", "ann", "other"}).str, kWrongPass);
+  EXPECT_EQ(c.call({"AUTH", "bob", "pw-2"}).str, kWrongPass);
+  EXPECT_EQ(c.call({"AUTH", "bob", "pw-1"}).str, "OK");
+  ASSERT_EQ(c.call({"AUTH", "ann", "pw-ann"}).str, "OK");
+  EXPECT_EQ(c.call({"SET", "game/player/ann", "1"}).str, "OK");
+  EXPECT_EQ(c.call({"GET", "game/player/bob"}).type, Value::Type::kNull);
+  EXPECT_EQ(c.call({"PUBLISH", "game/tell/ann", "hi"}).integer, 0);
+  expect_error_starts(c, {{{"SET", "game/player/bob", "1"}, kKeyDenied},
+                          {{"SET", "game/player/ann2", "1"}, kKeyDenied},
+                          {{"PUBLISH", "game/tell/bob", "x"}, kChannelDenied},
+                          {{"DEL", "game/player/ann"}, kCommandDenied},
+                          {{"ACL", "SIGNUP", "dan"}, kCommandDenied}});
+  // The password is kept only as its hash.
+  auto ann = fields(admin.call({"ACL", "GETUSER", "ann"}));
+  ASSERT_EQ(ann["passwords"].array.size(), 1u);
+  EXPECT_EQ(ann["passwords"].array[0].str, acl::password_hash("pw-ann"));
+}
+
+TEST(AclSignup, TheClientLibrarySignsUpAndThenIn) {
+  ServerConfig config;
+  config.signup_rules = "~game/player/{user} -@all +get +set";
+  auto s = start(config);
+  ASSERT_NE(s, nullptr);
+  auto router = std::make_shared<client::FixedRouter>(s->query_addrs()[0]);
+  client::Client stranger(router);
+  // true, false, or the error's words.
+  auto said = [](const Result<bool>& r) {
+    return r.ok() ? std::string(*r ? "true" : "false") : r.status().to_string();
+  };
+  EXPECT_EQ(said(stranger.signup_free("ann")), "true");
+  EXPECT_EQ(said(stranger.signup("ann", "pw-ann")), "true");
+  EXPECT_EQ(said(stranger.signup_free("ann")), "false");
+  EXPECT_EQ(said(stranger.signup("ann", "again")), "false");
+  auto bad_name = stranger.signup("a*", "pw");
+  ASSERT_FALSE(bad_name.ok());
+  EXPECT_EQ(bad_name.status().code(), ErrorCode::kInternal);
+
+  client::ClientOptions o;
+  o.credentials = {.user = "ann", .password = "pw-ann"};
+  client::Client ann(router, o);
+  EXPECT_TRUE(ann.put("game/player/ann", "1").ok());
+  Status other = ann.put("game/player/bob", "1");
+  EXPECT_EQ(other.code(), ErrorCode::kInternal);
+  EXPECT_NE(other.message().find("NOPERM"), std::string::npos)
+      << other.to_string();
+  o.credentials.password = "wrong";
+  client::Client wrong(router, o);
+  EXPECT_EQ(wrong.get("game/player/ann").status().code(), ErrorCode::kDenied);
+
+  auto plain = start({});
+  ASSERT_NE(plain, nullptr);
+  client::Client off(
+      std::make_shared<client::FixedRouter>(plain->query_addrs()[0]));
+  auto no = off.signup_free("ann");
+  ASSERT_FALSE(no.ok());
+  EXPECT_NE(no.status().message().find("ACL SIGNUP is off"), std::string::npos);
+}
+
+TEST(AclSignup, OffWithoutATemplateAndABadTemplateStopsTheStart) {
+  auto s = start({});
+  ASSERT_NE(s, nullptr);
+  RawClient c(s->query_addrs()[0]);
+  EXPECT_EQ(c.call({"ACL", "SIGNUP", "ann", "pw"}).str,
+            "ERR ACL SIGNUP is off on this server (see --signup-rules)");
+  ServerConfig config;
+  config.port = 0;
+  config.signup_rules = "~game/{user} +nosuch";
+  auto bad = Server::start(config);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(
+                "--signup-rules: Error in ACL SETUSER modifier '+nosuch'"),
+            std::string::npos)
+      << bad.status().message();
 }
 
 // A user made on one server signs in on another: users replicate, so a

@@ -204,6 +204,40 @@ TEST(AclUser, ResetIsANewUser) {
   EXPECT_EQ(u.describe(), "off resetchannels -@all");
 }
 
+TEST(AclSignup, TheTemplateNamesTheUserAndOnlyItsPasswordSignsIn) {
+  auto u = signup_user(
+      "nopass >template %W~game/p/{user} ~game/x/{user}/{user} "
+      "&tell/{user} +get",
+      "ann-2", "secret");
+  ASSERT_TRUE(u.ok()) << u.status().message();
+  EXPECT_EQ(u->name(), "ann-2");
+  EXPECT_TRUE(u->enabled());
+  EXPECT_FALSE(u->nopass());
+  EXPECT_TRUE(u->check_password("secret"));
+  EXPECT_FALSE(u->check_password("template"));
+  EXPECT_TRUE(u->may_access_key("game/p/ann-2", kKeyWrite));
+  EXPECT_FALSE(u->may_access_key("game/p/ann-2", kKeyRead));
+  EXPECT_FALSE(u->may_access_key("game/p/ann", kKeyWrite));
+  EXPECT_TRUE(u->may_access_key("game/x/ann-2/ann-2", kKeyRead));
+  EXPECT_TRUE(u->may_use_channel("tell/ann-2", false));
+  EXPECT_FALSE(u->may_use_channel("tell/bob", false));
+  // A template may turn its users off, and a bad rule is an error.
+  auto off = signup_user("off +get", "bob", "pw");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->enabled());
+  EXPECT_FALSE(signup_user("+nosuch", "bob", "pw").ok());
+}
+
+TEST(AclSignup, NamesStandForThemselvesInPatterns) {
+  EXPECT_TRUE(valid_signup_name("Ann_2-b"));
+  EXPECT_TRUE(valid_signup_name(std::string(kMaxSignupName, 'a')));
+  for (std::string_view bad :
+       {"", "a*", "a?", "a[b]", "a\\b", "a b", "a/b", "a{b", "ann:1"}) {
+    EXPECT_FALSE(valid_signup_name(bad)) << bad;
+  }
+  EXPECT_FALSE(valid_signup_name(std::string(kMaxSignupName + 1, 'a')));
+}
+
 TEST(AclFile, ReadsUsersAndNamesTheBadLine) {
   auto users = parse_acl_file(
       "# the cluster's users\n"

@@ -1643,6 +1643,47 @@ void acl_save(Session& s, ReplyWriter& w) {
   w.simple("OK");
 }
 
+// ACL SIGNUP <name> [<password>]: without a password, 1 if the name is
+// free, 0 if a user has it; with one, makes the user from the server's
+// template (1), or 0 when the name is taken. The record is written only
+// if absent on this replica, so two signups of one name on one query
+// actor cannot both win; on two actors or servers the later one does
+// (docs/COMPATIBILITY.md).
+void acl_signup(Session& s, Args a, ReplyWriter& w) {
+  const std::string& rules = s.port().signup_rules;
+  if (rules.empty()) {
+    w.error("ERR ACL SIGNUP is off on this server (see --signup-rules)");
+    return;
+  }
+  std::string_view name = a[2];
+  if (!acl::valid_signup_name(name)) {
+    w.error("ERR signup names are 1 to " + std::to_string(acl::kMaxSignupName) +
+            " characters of A-Z, a-z, 0-9, _ and -");
+    return;
+  }
+  if (s.port().acl->find(name) != nullptr) {
+    w.integer(0);
+    return;
+  }
+  if (a.size() == 3) {
+    w.integer(1);
+    return;
+  }
+  if (a[3].empty()) {
+    w.error("ERR the password must not be empty");
+    return;
+  }
+  auto u = acl::signup_user(rules, name, a[3]);
+  if (!u.ok()) {
+    w.error("ERR " + u.status().message());
+    return;
+  }
+  std::string key = acl::record_key(u->name());
+  std::string value = acl::record_value(*u);
+  s.defer(OpView::set_with(key, value, OpView::kSetNx, 0), fmt_ok_as_one);
+  s.send_now();
+}
+
 void cmd_acl(Session& s, Args a, ReplyWriter& w) {
   std::string sub = ascii_lower(a[1]);
   acl::Table& table = *s.port().acl;
@@ -1675,6 +1716,8 @@ void cmd_acl(Session& s, Args a, ReplyWriter& w) {
     }
     put_user(s, u, fmt_ok);
     s.send_now();
+  } else if (sub == "signup" && (a.size() == 3 || a.size() == 4)) {
+    acl_signup(s, a, w);
   } else if (sub == "deluser" && a.size() >= 3) {
     std::vector<std::string> keys;
     int64_t n = 0;
@@ -1721,6 +1764,9 @@ void cmd_acl(Session& s, Args a, ReplyWriter& w) {
         "    Save the current config to the ACL file.",
         "SETUSER <username> <attribute> [<attribute> ...]",
         "    Create or modify a user with the specified attributes.",
+        "SIGNUP <username> [<password>]",
+        "    Without a password: 1 if the name is free. With one: create the "
+        "user from the server's template (--signup-rules); 0 if taken.",
         "USERS",
         "    List all the registered usernames.",
         "WHOAMI",
@@ -2944,7 +2990,8 @@ constexpr Command kCommands[] = {
      .arity = -2,
      .flags = flags("stale loading"),
      .keys = {},
-     .summary = "ACL WHOAMI|CAT|USERS|LIST|GETUSER|SETUSER|DELUSER|LOAD|SAVE",
+     .summary =
+         "ACL WHOAMI|CAT|USERS|LIST|GETUSER|SETUSER|DELUSER|SIGNUP|LOAD|SAVE",
      .run = cmd_acl},
     {.name = "client",
      .arity = -2,

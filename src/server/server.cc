@@ -367,6 +367,7 @@ Status Server::Impl::start() {
     p->tls_handshake_timeout = config_.tls_handshake_timeout;
     p->acl = acl_.get();
     p->aclfile = config_.aclfile;
+    p->signup_rules = config_.signup_rules;
     p->appendonly = !config_.data_dir.empty();
     p->appendfsync = durable::fsync_name(config_.fsync);
     p->data_dir = config_.data_dir;
@@ -472,6 +473,12 @@ Status Server::Impl::configure_users() {
         "on", password, "allkeys", "allchannels", "allcommands"});
     if (!st.ok()) return st;
     users.push_back(std::move(d));
+  }
+  if (!config_.signup_rules.empty()) {
+    if (auto u = acl::signup_user(config_.signup_rules, "x", "x"); !u.ok()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "--signup-rules: " + u.status().message());
+    }
   }
   acl_->configure(std::move(users));
   // As Redis: the connections of a user deleted anywhere in the cluster

@@ -264,7 +264,8 @@ struct PortInfo {
   // The server's users (outlives every session): a connection starts as
   // "default", signed in when that user is on and has no password.
   acl::Table* acl = nullptr;
-  std::string aclfile{};  // --aclfile, for ACL LOAD and SAVE; empty: none
+  std::string aclfile{};       // --aclfile, for ACL LOAD and SAVE; empty: none
+  std::string signup_rules{};  // ACL SIGNUP's template; empty: off
   // Persistence (ServerConfig::data_dir, fsync), for CONFIG GET and INFO.
   bool appendonly = false;
   std::string_view appendfsync = "everysec";

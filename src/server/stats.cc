@@ -260,6 +260,10 @@ bool secret_argument(std::span<const std::string_view> args, size_t i) {
            (i >= 3 && iequals(args[i - 2], "auth"));
   }
   if (iequals(args[0], "acl") && args.size() > 1 &&
+      iequals(args[1], "signup")) {
+    return i == 3;  // ACL SIGNUP name password
+  }
+  if (iequals(args[0], "acl") && args.size() > 1 &&
       iequals(args[1], "setuser") && i >= 3) {
     char first = args[i].empty() ? '\0' : args[i][0];
     return first == '>' || first == '<' || first == '#' || first == '!';

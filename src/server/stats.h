@@ -233,7 +233,7 @@ class LatencyMonitor {
 };
 
 // Whether args[i] is a password that logs must not show: AUTH's arguments,
-// HELLO's after AUTH, and ACL SETUSER's password rules.
+// HELLO's after AUTH, ACL SETUSER's password rules and ACL SIGNUP's password.
 bool secret_argument(std::span<const std::string_view> args, size_t i);
 
 }  // namespace cmud::server

@@ -156,6 +156,10 @@ TEST(SlowLog, KeepsTheNewestTrimsArgumentsAndRedactsPasswords) {
   EXPECT_EQ(log.latest(1)[0].args,
             (std::vector<std::string>{"ACL", "SETUSER", "bob", "on",
                                       "(redacted)", "~*"}));
+  std::vector<std::string_view> signup{"ACL", "SIGNUP", "ann", ">pw"};
+  log.add(signup, 1, "", "", 10, secret_argument);
+  EXPECT_EQ(log.latest(1)[0].args,
+            (std::vector<std::string>{"ACL", "SIGNUP", "ann", "(redacted)"}));
   std::vector<std::string_view> hello{"HELLO", "3",       "AUTH", "u",
                                       "p",     "SETNAME", "n"};
   log.add(hello, 1, "", "", 10, secret_argument);

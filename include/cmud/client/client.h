@@ -195,6 +195,16 @@ class Client {
   // True when the key existed.
   Result<bool> del(const std::string& key);
 
+  // Self-service accounts (ACL SIGNUP, on servers started with
+  // --signup-rules). Whether `user` is free to sign up (false: a user has
+  // that name).
+  Result<bool> signup_free(const std::string& user);
+  // Makes `user` with `password` from the server's template: true, or
+  // false when the name is taken. Then sign in with a Client whose
+  // ClientOptions::credentials are these. A server without signup (or a
+  // user not allowed it) answers an error: kInternal with its words.
+  Result<bool> signup(const std::string& user, const std::string& password);
+
   // Asynchronous forms: the future is ready when the reply (or error) is.
   std::future<Result<std::optional<std::string>>> get_async(std::string key);
   std::future<Status> put_async(std::string key, std::string value);

@@ -105,6 +105,10 @@ struct ServerConfig {
   // DELUSER replace those of the file, across the cluster. Not with
   // requirepass (the file defines the default user).
   std::string aclfile{};
+  // ACL SIGNUP's template (self-service accounts, e.g. a game's players):
+  // ACL SETUSER rules in which "{user}" stands for the new user's name.
+  // Empty: ACL SIGNUP is off.
+  std::string signup_rules{};
   // Protected mode (as Redis's): a server listening beyond loopback without
   // a cluster secret refuses to start, and without a password its query
   // ports answer clients from beyond loopback with -DENIED.
