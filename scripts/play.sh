@@ -14,9 +14,24 @@
 # again (`make cluster`) and it rejoins the same world: it reads its own
 # state back from run/data/server<k>, and repair brings what it missed.
 #
+# Accounts: every server reads run/users.acl (made on the first start, mode
+# 600) and signs players up (ACL SIGNUP) with the game's rules (`cmud
+# --print-signup-rules`, kSignupRules in include/cmud/game/schema.h). Anyone who
+# connects is `default`, who may only connect, PING and sign up; the game
+# asks a new player for a password, signs up and then signs in as that
+# player, who may write only its own keys. The operator is `admin`, whose
+# password is in run/admin.secret (the ACL file keeps only its SHA-256):
+#   CMUD_USER=admin CMUD_PASSWORD=$(cat run/admin.secret) \
+#     build/bin/cmud-cli -s 127.0.0.1:6001
+#   redis-cli -p 6001 --user admin --pass "$(cat run/admin.secret)"
+# Players' users are replicated records in the servers' data (not in
+# users.acl), so they stay with the world. A new admin password: stop the
+# cluster, remove run/users.acl, start it again.
+#
 # Environment (tests): CMUD_PLAY_PORTS="B1 B2 ..." base ports,
 # CMUD_PLAY_RUN=DIR for pid files and the log, CMUD_PLAY_BIN=DIR programs.
 set -euo pipefail
+
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${CMUD_PLAY_BIN:-$root/build/bin}
 run=${CMUD_PLAY_RUN:-$root/run}
@@ -44,6 +59,32 @@ ready() {
   return 1
 }
 
+# The users every server starts with, made once (a run/ from before
+# accounts gets them on its next start): `default`, who anyone is on
+# connecting, may only connect, PING and sign up (-@dangerous: not CLIENT
+# KILL or LIST, which +@connection holds); `admin` may do everything, with a
+# random password kept in run/admin.secret for the operator and only as its
+# SHA-256 in the ACL file. Both files are mode 600.
+users_file() {
+  [[ -s $run/users.acl ]] && return 0
+  (
+    umask 077
+    rm -f "$run/admin.secret"  # a new file, so mode 600 whatever was there
+    python3 - "$run/admin.secret" "$run/users.acl.tmp" <<'PY'
+import hashlib, secrets, sys
+password = secrets.token_hex(16)
+with open(sys.argv[1], "w") as f:
+    f.write(password + "\n")
+with open(sys.argv[2], "w") as f:
+    f.write("user default on nopass -@all +@connection -@dangerous "
+            "+acl|signup resetkeys resetchannels\n")
+    f.write("user admin on #%s ~* &* +@all\n"
+            % hashlib.sha256(password.encode()).hexdigest())
+PY
+    mv "$run/users.acl.tmp" "$run/users.acl"
+  )
+}
+
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {  # server number k (1-based)
@@ -67,6 +108,11 @@ start() {  # server number k (1-based)
     (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' \
       >"$run/cluster.secret")
   fi
+  users_file
+  # What a player's account may do: the game's own rules, next to its key
+  # schema (kSignupRules in include/cmud/game/schema.h).
+  local signup_rules
+  signup_rules=$("$bin/cmud" --print-signup-rules)
   echo "=== $(date '+%F %T') starting server $k on port $port" >>"$log"
   # setsid: a session of its own, out of reach of the terminal's signals.
   # In a script, a background job is no group leader, so setsid execs in
@@ -75,6 +121,7 @@ start() {  # server number k (1-based)
   # make play` brings everyone back where they were.
   setsid "$bin/cmud-server" --port "$port" --actors 2 "${join[@]}" \
     --cluster-secret-file "$run/cluster.secret" \
+    --aclfile "$run/users.acl" --signup-rules "$signup_rules" \
     --data-dir "$run/data/server$k" </dev/null >>"$log" 2>&1 &
   echo $! >"$run/server$k.pid"
 }

@@ -8,6 +8,7 @@
 
 #include "client_flags.h"
 #include "cmud/game/game.h"
+#include "cmud/game/schema.h"
 #include "cmud/game/storage.h"
 #include "cmud/game/terminal.h"
 
@@ -41,7 +42,16 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", timeout_ms, "give up on a query after this")
       ->check(CLI::Range(100, 600000))
       ->capture_default_str();
+  bool print_rules = false;
+  app.add_flag("--print-signup-rules", print_rules,
+               "print the ACL rules of a player's account (for cmud-server "
+               "--signup-rules) and exit");
   CLI11_PARSE(app, argc, argv);
+  if (print_rules) {
+    std::printf("%.*s\n", static_cast<int>(cmud::game::kSignupRules.size()),
+                cmud::game::kSignupRules.data());
+    return 0;
+  }
 
   auto flagged = client_flags.options();
   if (!flagged.ok()) {

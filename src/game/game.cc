@@ -27,7 +27,7 @@ const std::string& Game::name() const { return session_->name(); }
 
 const Player* Game::player() const { return session_->player(); }
 
-Result<Text> Game::login(std::string_view name) {
+Result<std::string> Game::check_name(std::string_view name) {
   auto normalized = normalize_name(name);
   if (!normalized.ok()) return normalized.status();
   // "quit" typed at the name prompt means quit, not a player called quit.
@@ -35,7 +35,61 @@ Result<Text> Game::login(std::string_view name) {
     return Status(ErrorCode::kInvalidArgument,
                   "'" + *normalized + "' is a command, not a name");
   }
-  session_->set_name(*normalized);
+  return normalized;
+}
+
+// ---- Accounts, login
+// ---------------------------------------------------------
+
+Result<Account> Game::account(std::string_view name) {
+  auto normalized = check_name(name);
+  if (!normalized.ok()) return normalized.status();
+  auto got = session_->store().account(*normalized);
+  // Remembered so that login() need not ask again.
+  if (got.ok() && *got == Account::kNone) no_account_ = *normalized;
+  return got;
+}
+
+Result<bool> Game::sign_up(std::string_view name, std::string_view password) {
+  auto normalized = check_name(name);
+  if (!normalized.ok()) return normalized.status();
+  if (password.size() < kMinPasswordLength) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "a password needs at least " +
+                      std::to_string(kMinPasswordLength) + " characters");
+  }
+  return session_->store().sign_up(*normalized, std::string(password));
+}
+
+Status Game::sign_in(std::string_view name, std::string_view password) {
+  auto normalized = check_name(name);
+  if (!normalized.ok()) return normalized.status();
+  Status s = session_->store().sign_in(*normalized, std::string(password));
+  if (s.ok()) signed_in_ = *normalized;
+  return s;
+}
+
+Result<Text> Game::login(std::string_view name) {
+  auto normalized = check_name(name);
+  if (!normalized.ok()) return normalized.status();
+  const bool account = *normalized == signed_in_;
+  if (!account && *normalized != no_account_) {
+    // Nobody asked: with accounts, this name must be signed in to first.
+    auto got = session_->store().account(*normalized);
+    if (!got.ok()) return got.status();
+    if (*got == Account::kTaken) {
+      return Status(ErrorCode::kDenied,
+                    "'" + *normalized + "' has an account: sign in first");
+    }
+    if (*got == Account::kFree) {
+      return Status(ErrorCode::kDenied,
+                    "this campus has accounts: sign up "
+                    "as '" +
+                        *normalized + "' first");
+    }
+    no_account_ = *normalized;
+  }
+  session_->set_name(*normalized, account);
   return session_->try_login();
 }
 

@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 
 constexpr std::chrono::milliseconds kStoryBeat = 700ms;
 constexpr std::chrono::milliseconds kRoundBeat = 350ms;
-constexpr int64_t kMaxMine = 1000;
+constexpr int64_t kMaxMine = 60;  // a minute of work (kWorkMs each)
 constexpr int64_t kDefaultRounds = 10;
 constexpr int64_t kMaxRounds = 100;
 constexpr size_t kMaxSay = 300;

@@ -126,14 +126,39 @@ TEST_F(GameTest, InvalidNamesAreRefusedAndNameCaseIsFolded) {
 
 TEST_F(GameTest, MiningAddsCoinsAndSavesThem) {
   auto ann = join("ann");
-  std::string out = run(*ann, "mine 100");
-  EXPECT_THAT(out, HasSubstr("You mine 100 times"));
-  EXPECT_GT(ann->player()->coins, 70);  // power 1: 90% of 100, give or take
-  EXPECT_LE(ann->player()->coins, 100);
+  std::string out = run(*ann, "mine 60");
+  EXPECT_THAT(out, HasSubstr("You mine 60 times"));
+  EXPECT_GT(ann->player()->coins, 40);  // power 1: 90% of 60, give or take
+  EXPECT_LE(ann->player()->coins, 60);
   EXPECT_EQ(decode_player(**store_.get(keys::player("ann")))->coins,
             ann->player()->coins);
-  EXPECT_THAT(run(*ann, "mine 0"), HasSubstr("1 to 1000"));
-  EXPECT_THAT(run(*ann, "mine lots"), HasSubstr("1 to 1000"));
+  EXPECT_THAT(run(*ann, "mine 0"), HasSubstr("1 to 60"));
+  EXPECT_THAT(run(*ann, "mine 61"), HasSubstr("1 to 60"));
+  EXPECT_THAT(run(*ann, "mine lots"), HasSubstr("1 to 60"));
+}
+
+// Work takes a second an attempt or a round, kept in the record, so the
+// game follows the time played whatever a client skips (--fast).
+TEST_F(GameTest, MiningAndSolvingTakeTimeThatOtherCommandsDoNot) {
+  auto ann = join("ann");
+  run(*ann, "mine 30");
+  int64_t coins = ann->player()->coins;
+  EXPECT_EQ(decode_player(**store_.get(keys::player("ann")))->busy_until_ms,
+            clock_.now_ms() + 30'000);
+  clock_.advance(29'500ms);
+  EXPECT_THAT(run(*ann, "mine"), HasSubstr("1 second to go"));
+  EXPECT_THAT(run(*ann, "solve"), HasSubstr("catching your breath"));
+  EXPECT_EQ(ann->player()->coins, coins);
+  EXPECT_THAT(run(*ann, "move quad"), Not(HasSubstr("breath")));
+  clock_.advance(500ms);
+  EXPECT_THAT(run(*ann, "solve 3"), HasSubstr("You face"));
+  EXPECT_THAT(run(*ann, "mine"), HasSubstr("catching your breath"));
+  // A clock that went back further than any job holds nobody.
+  Player p = *ann->player();
+  p.busy_until_ms = clock_.now_ms() + 3'600'000;
+  ASSERT_TRUE(store_.put(keys::player("ann"), encode_player(p)).ok());
+  auto again = join("ann", 2);
+  EXPECT_THAT(run(*again, "mine"), HasSubstr("You mine"));
 }
 
 TEST_F(GameTest, BuyingNeedsTheStoreEnoughCoinsAndTheRank) {
@@ -144,20 +169,27 @@ TEST_F(GameTest, BuyingNeedsTheStoreEnoughCoinsAndTheRank) {
   auto ann = join("ann");
   EXPECT_THAT(run(*ann, "buy cpu"), HasSubstr("move store first"));
   run(*ann, "move store");
-  EXPECT_THAT(run(*ann, "buy cpu 11"), HasSubstr("cannot afford"));
+  // One CPU owned: the next cost 4, 9, 16, ... (n-th: n x n).
+  EXPECT_THAT(run(*ann, "buy cpu 2"),
+              HasSubstr("2 CPUs cost 13 coins and you have 10"));
   EXPECT_EQ(ann->player()->coins, 10);  // refused: nothing changed
   EXPECT_EQ(ann->player()->hardware[0], 1);
   EXPECT_THAT(run(*ann, "buy gpu"), HasSubstr("Masters"));
   EXPECT_THAT(run(*ann, "buy toaster"), HasSubstr("no 'toaster'"));
-  EXPECT_THAT(run(*ann, "buy cpu 4"), HasSubstr("You buy 4 CPUs"));
+  EXPECT_THAT(run(*ann, "buy cpu"), HasSubstr("You buy 1 CPU for 4 coins"));
   EXPECT_EQ(ann->player()->coins, 6);
-  EXPECT_EQ(ann->player()->hardware[0], 5);
-  EXPECT_THAT(run(*ann, "buy cpus max"), HasSubstr("You buy 6 CPUs"));
-  EXPECT_EQ(ann->player()->coins, 0);
-  EXPECT_THAT(run(*ann, "buy cpu max"), HasSubstr("cannot afford"));
+  EXPECT_EQ(ann->player()->hardware[0], 2);
+  EXPECT_THAT(run(*ann, "shop"), HasSubstr("cpu         9 coins"));
+  EXPECT_THAT(run(*ann, "buy cpus max"), HasSubstr("cannot afford even one"));
+  p = *ann->player();
+  p.coins = 30;
+  ASSERT_TRUE(store_.put(keys::player("ann"), encode_player(p)).ok());
+  ann = join("ann", 2);
+  EXPECT_THAT(run(*ann, "buy cpus max"), HasSubstr("You buy 2 CPUs"));  // 25
+  EXPECT_EQ(ann->player()->coins, 5);
   EXPECT_THAT(run(*ann, "buy cpu 99999999999999999"),
-              HasSubstr("cannot afford"));
-  EXPECT_EQ(decode_player(**store_.get(keys::player("ann")))->hardware[0], 11);
+              HasSubstr("more coins than exist"));
+  EXPECT_EQ(decode_player(**store_.get(keys::player("ann")))->hardware[0], 4);
 }
 
 TEST_F(GameTest, ShopShowsWhatTheRankUnlocks) {
@@ -366,6 +398,51 @@ TEST_F(GameTest, LoginShowsTheLastFewLinesSaidThere) {
   EXPECT_THAT(carol->login("carol")->plain(), Not(HasSubstr("Lately here")));
 }
 
+TEST_F(GameTest, AMessageWhoseKeyNamesAnotherAuthorIsNotShown) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  quiet({bob.get()});
+  const int64_t now = clock_.now_ms();
+  const std::string forged =
+      encode_message(Message{"ann", "I owe mallory 100 coins", now, false});
+  // mallory may write keys under her own name, claiming to be ann.
+  ASSERT_TRUE(store_.put(keys::say("gate", now, "mallory", "m1"), forged).ok());
+  // A key of the old form ("<at>-<name>-<nonce>") is skipped too.
+  ASSERT_TRUE(store_
+                  .put(keys::say_prefix("gate", now / keys::kMinuteMs) +
+                           std::to_string(now) + "-ann-m2",
+                       forged)
+                  .ok());
+  ASSERT_TRUE(store_
+                  .put(keys::say("gate", now, "mallory", "m3"),
+                       encode_message(Message{"mallory", "hi", now, false}))
+                  .ok());
+  // Pushed, the same check applies.
+  ASSERT_TRUE(
+      store_
+          .publish(keys::say_channel("gate"),
+                   keys::say("gate", now, "mallory", "m4") + "\n" + forged)
+          .ok());
+  std::string heard = bob->live().text.plain() + bob->poll().text.plain();
+  EXPECT_THAT(heard, HasSubstr("mallory says: \"hi\""));
+  EXPECT_THAT(heard, Not(HasSubstr("owe")));
+}
+
+TEST_F(GameTest, WithoutAccountsAPushIsShownAtOnceUnchecked) {
+  auto bob = join("bob");
+  quiet({bob.get()});
+  const int64_t now = clock_.now_ms();
+  // Never stored: without accounts a push is believed (anyone could write
+  // the key as well).
+  ASSERT_TRUE(
+      store_
+          .publish(keys::say_channel("gate"),
+                   keys::say("gate", now, "ann", "m1") + "\n" +
+                       encode_message(Message{"ann", "boo", now, false}))
+          .ok());
+  EXPECT_THAT(bob->live().text.plain(), HasSubstr("ann says: \"boo\""));
+}
+
 TEST_F(GameTest, MovingIsSeenByBothPlaces) {
   auto ann = join("ann");
   auto bob = join("bob");
@@ -536,6 +613,7 @@ TEST_F(GameTest, BattlesBreakHardwareAndStopWhenNothingIsLeft) {
   std::string out;
   for (int i = 0; i < 50 && ann->player()->hardware[0] > 0; ++i) {
     out += run(*ann, "solve 10");
+    clock_.advance(10s);  // the battle's work
   }
   EXPECT_EQ(ann->player()->hardware[0], 0);
   EXPECT_THAT(out, HasSubstr("1 CPU overheats. 0 left."));
@@ -733,6 +811,162 @@ TEST_F(GameTest, AHugeAmountIsMoreThanYouHaveNotANonNumber) {
               HasSubstr("cannot afford"));
   EXPECT_THAT(run(*ann, "give bob -5"), HasSubstr("positive number"));
   EXPECT_EQ(ann->player()->coins, 10);
+}
+
+// ---- Accounts ---------------------------------------------------------------
+
+// A store with accounts as the play cluster has them: each player on its
+// own client of it, signed in to its own account, and allowed to write
+// only what the signup template lets it (MemoryStorage refuses the rest).
+class AccountsTest : public ::testing::Test {
+ protected:
+  AccountsTest() { store_.enable_accounts(); }
+
+  // A Game on a client of its own (signed in as nobody yet).
+  std::unique_ptr<Game> arrive(uint64_t seed = 1) {
+    clients_.push_back(store_.new_client());
+    return std::make_unique<Game>(*clients_.back(), clock_,
+                                  GameConfig{.seed = seed, .session = ""});
+  }
+
+  // A new player: signed up, signed in and logged in.
+  std::unique_ptr<Game> join(const std::string& name, uint64_t seed = 1) {
+    auto g = arrive(seed);
+    EXPECT_EQ(*g->account(name), Account::kFree);
+    EXPECT_TRUE(*g->sign_up(name, name + "-password"));
+    EXPECT_TRUE(g->sign_in(name, name + "-password").ok());
+    auto hello = g->login(name);
+    EXPECT_TRUE(hello.ok()) << hello.status().to_string();
+    EXPECT_TRUE(g->logged_in());
+    return g;
+  }
+
+  // What the command says; a refused write would show as storage trouble.
+  std::string run(Game& g, std::string_view line) {
+    std::string out = g.execute(line).text.plain();
+    EXPECT_THAT(out, Not(HasSubstr("campus network"))) << line;
+    return out;
+  }
+
+  MemoryStorage store_;  // the operator's client: signed in as nobody
+  std::vector<std::unique_ptr<MemoryStorage>> clients_;
+  ManualClock clock_;
+};
+
+TEST_F(AccountsTest, LoginNeedsTheNameSignedInFirst) {
+  auto g = arrive();
+  EXPECT_EQ(g->login("ann").status().code(), ErrorCode::kDenied);  // free
+  EXPECT_EQ(g->sign_up("ann", "short").status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(g->account("quit").status().code(), ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(*g->sign_up("Ann", "password1"));
+  EXPECT_FALSE(*g->sign_up("ann", "password2"));  // taken
+  EXPECT_EQ(*g->account("ann"), Account::kTaken);
+  EXPECT_EQ(g->login("ann").status().code(), ErrorCode::kDenied);
+  EXPECT_EQ(g->sign_in("ann", "password2").code(), ErrorCode::kDenied);
+  EXPECT_EQ(g->login("ann").status().code(), ErrorCode::kDenied);
+  EXPECT_FALSE(g->logged_in());
+  EXPECT_FALSE(store_.get(keys::player("ann"))->has_value());
+  ASSERT_TRUE(g->sign_in("ann", "password1").ok());
+  auto hello = g->login("ANN");
+  ASSERT_TRUE(hello.ok());
+  EXPECT_THAT(hello->plain(), HasSubstr("Welcome to CMUD, ann!"));
+  // Signed in as ann is not signed in as bob.
+  ASSERT_TRUE(*g->sign_up("bob", "password3"));
+  EXPECT_EQ(g->login("bob").status().code(), ErrorCode::kDenied);
+}
+
+TEST_F(AccountsTest, EveryKeyTheGameWritesInPlayIsThePlayersOwn) {
+  Player rich;
+  rich.name = "ann";
+  rich.coins = 600'000;
+  // One hit fells the first problem, even after a loss (a quarter left).
+  rich.hardware = {500, 0, 0, 0, 0};
+  ASSERT_TRUE(store_.put(keys::player("ann"), encode_player(rich)).ok());
+  auto ann = join("ann", 3);
+  auto bob = join("bob-ann", 4);  // a name ending in another's
+  bob->poll();
+  clock_.advance(10ms);
+  run(*ann, "mine 5");
+  clock_.advance(5s);
+  run(*ann, "move store");
+  EXPECT_THAT(run(*ann, "buy cpu 2"), HasSubstr("You buy 2 CPUs"));
+  run(*ann, "west");
+  run(*ann, "say hello");
+  run(*ann, "emote waves");
+  // Its publish on bob's tell channel is refused; the stored tell is read.
+  EXPECT_THAT(run(*ann, "tell bob-ann psst"), HasSubstr("You tell bob-ann"));
+  EXPECT_THAT(run(*ann, "give bob-ann 3"), HasSubstr("You give bob-ann 3"));
+  std::string fights;
+  for (int i = 0; i < 10 && ann->player()->rank == kUndergraduate; ++i) {
+    fights += run(*ann, "solve 1");
+    clock_.advance(1s);
+  }
+  EXPECT_THAT(fights, HasSubstr("You are now a Masters"));  // news written
+  clock_.advance(3s);
+  std::string heard = run(*bob, "stats");
+  EXPECT_THAT(heard, HasSubstr("ann says: \"hello\""));
+  EXPECT_THAT(heard, HasSubstr("ann waves"));
+  EXPECT_THAT(heard, HasSubstr("ann tells you: \"psst\""));
+  EXPECT_THAT(heard, HasSubstr("ann gave you 3 coins"));
+  EXPECT_THAT(heard, HasSubstr("[campus news] ann was promoted"));
+  EXPECT_EQ(bob->player()->coins, 3);
+  run(*bob, "say hi ann");
+  run(*bob, "north");
+  EXPECT_TRUE(ann->execute("quit").quit);
+  EXPECT_TRUE(bob->execute("quit").quit);
+  EXPECT_TRUE(store_.refused_writes().empty())
+      << ::testing::PrintToString(store_.refused_writes());
+}
+
+TEST_F(AccountsTest, AForgedPushIsNotShownButTheStoredMessageIs) {
+  auto ann = join("ann");
+  auto bob = join("bob");
+  auto mallory = join("mallory");
+  MemoryStorage& mallorys = *clients_.back();
+  for (Game* g : {ann.get(), bob.get(), mallory.get()}) g->poll();
+  clock_.advance(10ms);
+  const int64_t now = clock_.now_ms();
+  // Anyone may publish on a place's channel: a message "from ann" that
+  // mallory cannot store (the key is ann's) ...
+  ASSERT_TRUE(mallorys
+                  .publish(keys::say_channel("gate"),
+                           keys::say("gate", now, "ann", "zz1") + "\n" +
+                               encode_message(
+                                   Message{"ann", "pay mallory", now, false}))
+                  .ok());
+  // ... and one of her own whose push says other than what she stored.
+  const std::string key = keys::say("gate", now, "mallory", "zz2");
+  ASSERT_TRUE(
+      mallorys.put(key, encode_message(Message{"mallory", "hello", now, false}))
+          .ok());
+  ASSERT_TRUE(mallorys
+                  .publish(keys::say_channel("gate"),
+                           key + "\n" +
+                               encode_message(Message{"mallory", "ann owes me",
+                                                      now, false}))
+                  .ok());
+  // ... and a push under a key of ann's that holds nothing yet: it must
+  // not hide what ann writes there (a message whose own push was lost).
+  const std::string anns = keys::say("gate", now, "ann", "zz3");
+  ASSERT_TRUE(
+      mallorys
+          .publish(keys::say_channel("gate"),
+                   anns + "\n" +
+                       encode_message(Message{"mallory", "boo", now, false}))
+          .ok());
+  EXPECT_EQ(bob->live().text.plain(), "");
+  ASSERT_TRUE(
+      store_.put(anns, encode_message(Message{"ann", "lost push", now, false}))
+          .ok());
+  std::string later = bob->poll().text.plain();
+  EXPECT_THAT(later, HasSubstr("ann says: \"lost push\""));
+  EXPECT_THAT(later, HasSubstr("mallory says: \"hello\""));
+  EXPECT_THAT(later, Not(HasSubstr("pay mallory")));
+  EXPECT_THAT(later, Not(HasSubstr("owes")));
+  // A genuine message is still shown at once (its key holds it).
+  run(*ann, "say real");
+  EXPECT_THAT(bob->live().text.plain(), HasSubstr("ann says: \"real\""));
 }
 
 }  // namespace

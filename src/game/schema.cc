@@ -66,16 +66,28 @@ std::string root(std::string_view kind) {
   return k;
 }
 
+// "<at>-<nonce>/<name>": the author last, so that an account's write
+// pattern can pin it (a name may contain '-', a nonce may not).
 std::string stamp(int64_t at_ms, std::string_view name,
                   std::string_view nonce) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%013lld", static_cast<long long>(at_ms));
   std::string k(buf);
   k += '-';
-  k += name;
-  k += '-';
   k += nonce;
+  k += '/';
+  k += name;
   return k;
+}
+
+bool is_nonce(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -166,6 +178,40 @@ std::optional<HitKey> parse_hit(int rank, std::string_view key) {
   return HitKey{*t, std::string(name)};
 }
 
+std::optional<MessageKey> parse_message(std::string_view channel,
+                                        std::string_view key) {
+  if (key.substr(0, channel.size()) != channel) return std::nullopt;
+  std::string_view rest = key.substr(channel.size());
+  if (rest.empty() || rest[0] != '/') return std::nullopt;
+  rest.remove_prefix(1);
+  // <minute>/<at>-<nonce>/<name>
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto minute = parse_count(rest.substr(0, slash));
+  std::string_view stamp_part, name;
+  if (!minute || !split2(rest.substr(slash + 1), stamp_part, name)) {
+    return std::nullopt;
+  }
+  constexpr size_t kAtDigits = 13;
+  if (stamp_part.size() < kAtDigits + 2 || stamp_part[kAtDigits] != '-') {
+    return std::nullopt;
+  }
+  std::string_view at_digits = stamp_part.substr(0, kAtDigits);
+  if (at_digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  size_t lead = at_digits.find_first_not_of('0');
+  auto at =
+      parse_count(lead == std::string_view::npos ? std::string_view("0")
+                                                 : at_digits.substr(lead));
+  std::string_view nonce = stamp_part.substr(kAtDigits + 1);
+  if (!at || *at / kMinuteMs != *minute || !is_nonce(nonce) ||
+      !validate_name(name).ok()) {
+    return std::nullopt;
+  }
+  return MessageKey{*at, std::string(nonce), std::string(name)};
+}
+
 std::optional<GiftKey> parse_gift(std::string_view to, std::string_view key) {
   std::string prefix = gift_prefix(to);
   if (key.substr(0, prefix.size()) != prefix) return std::nullopt;
@@ -225,7 +271,8 @@ std::string encode_player(const Player& p) {
             {"mined", p.mined},
             {"given", p.given},
             {"received", p.received},
-            {"rounds", p.rounds}};
+            {"rounds", p.rounds},
+            {"busy_until", p.busy_until_ms}};
   return dump(j);
 }
 
@@ -266,6 +313,7 @@ Result<Player> decode_player(std::string_view text) {
     p.given = j.value("given", int64_t{0});
     p.received = j.value("received", int64_t{0});
     p.rounds = j.value("rounds", int64_t{0});
+    p.busy_until_ms = j.value("busy_until", int64_t{0});
     return p;
   } catch (const json::exception& e) {
     return decode_error(std::string("player record: ") + e.what());

@@ -71,6 +71,64 @@ TEST(Keys, MessageKeysSortByTimeWithinAMinute) {
             0u);
 }
 
+TEST(Keys, MessageKeysNameTheirAuthorInTheLastSegment) {
+  const int64_t at = 1'700'000'000'123;
+  const int64_t minute = at / keys::kMinuteMs;
+  EXPECT_EQ(
+      keys::say("quad", at, "bob-2", "s1"),
+      "game/say/quad/" + std::to_string(minute) + "/1700000000123-s1/bob-2");
+  EXPECT_EQ(keys::news(at, "ann", "s1"),
+            "game/news/" + std::to_string(minute) + "/1700000000123-s1/ann");
+  EXPECT_EQ(
+      keys::tell("bob", at, "ann", "s1"),
+      "game/tell/bob/" + std::to_string(minute) + "/1700000000123-s1/ann");
+  struct Case {
+    std::string channel;
+    std::string key;
+  };
+  for (const Case& c :
+       {Case{keys::say_channel("quad"), keys::say("quad", at, "bob-2", "s1")},
+        Case{keys::news_channel(), keys::news(at, "bob-2", "s1")},
+        Case{keys::tell_channel("ann"),
+             keys::tell("ann", at, "bob-2", "s1")}}) {
+    auto k = keys::parse_message(c.channel, c.key);
+    ASSERT_TRUE(k) << c.key;
+    EXPECT_EQ(k->name, "bob-2");
+    EXPECT_EQ(k->at_ms, at);
+    EXPECT_EQ(k->nonce, "s1");
+    EXPECT_EQ(c.key.rfind(c.channel + "/", 0), 0u);
+  }
+  // Early in the epoch too: <at> is zero-padded.
+  EXPECT_TRUE(keys::parse_message(keys::news_channel(),
+                                  keys::news(61'000, "ann", "x")));
+}
+
+TEST(Keys, MalformedAndOldFormMessageKeysDoNotParse) {
+  const int64_t at = 1'700'000'000'123;
+  const std::string m = std::to_string(at / keys::kMinuteMs);
+  const std::string say = keys::say_channel("quad");
+  for (const std::string& bad : {
+           // The old form: the author inside the stamp.
+           say + "/" + m + "/1700000000123-ann-s1",
+           say + "/" + m + "/1700000000123-s1/ann/x",  // an extra segment
+           say + "/" + m + "/1700000000123-s1/",       // no name
+           say + "/" + m + "/1700000000123-s1/Ann",    // not a valid name
+           say + "/" + m + "/1700000000123-/ann",      // no nonce
+           say + "/" + m + "/1700000000123-s-1/ann",   // '-' in the nonce
+           say + "/" + m + "/170000000012-s1/ann",     // 12 digits
+           say + "/" + m + "/17000000001230-s1/ann",   // 14 digits
+           say + "/" + m + "/1700000000123s1/ann",     // no '-'
+           say + "/" + m + "1/1700000000123-s1/ann",   // another minute
+           say + "/0" + m + "/1700000000123-s1/ann",   // a padded minute
+           say + "x/" + m + "/1700000000123-s1/ann",   // another channel
+           keys::say("hall", at, "ann", "s1"),
+       }) {
+    EXPECT_FALSE(keys::parse_message(say, bad)) << bad;
+  }
+  EXPECT_FALSE(keys::parse_message(keys::tell_channel("ann"),
+                                   keys::tell("anna", at, "bob", "s1")));
+}
+
 TEST(ParseCount, AcceptsPlainNonNegativeDecimalsOnly) {
   EXPECT_EQ(parse_count("0"), 0);
   EXPECT_EQ(parse_count("42"), 42);
@@ -101,6 +159,7 @@ TEST(Records, PlayerRoundTripsThroughJson) {
   p.given = 3;
   p.received = 4;
   p.rounds = 5;
+  p.busy_until_ms = 6;
   auto back = decode_player(encode_player(p));
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(*back, p);

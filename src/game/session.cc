@@ -23,15 +23,32 @@ using namespace detail;
 
 // ---- Construction, login ----------------------------------------------------
 
+namespace {
+
+// The session id as message keys' nonces allow it: [A-Za-z0-9_].
+std::string session_id(std::string_view given) {
+  std::string id;
+  for (char c : given) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '_') {
+      id += c;
+    }
+  }
+  return id.empty() ? random_hex(12) : id;
+}
+
+}  // namespace
+
 PlayerSession::PlayerSession(Storage& store, Clock& clock,
                              const GameConfig& config)
     : store_(store),
       clock_(clock),
       rng_(config.seed != 0 ? config.seed : std::random_device{}()),
-      session_(config.session.empty() ? random_hex(12) : config.session) {}
+      session_(session_id(config.session)) {}
 
-void PlayerSession::set_name(std::string name) {
+void PlayerSession::set_name(std::string name, bool account) {
   name_ = std::move(name);
+  account_ = account;
   logged_in_ = false;
   player_.reset();
 }
@@ -369,12 +386,12 @@ Status PlayerSession::recent_lines(Text& out) {
   // The last few that others said; older ones are only marked as seen.
   std::vector<const std::pair<std::string, std::string>*> shown;
   for (auto it = said.rbegin(); it != said.rend(); ++it) {
-    auto m = decode_message(it->second);
-    if (shown.size() < kRecapLines && m.ok() && m->from != name_ &&
+    auto m = authentic(it->first, it->second, Heard::kSaid);
+    if (shown.size() < kRecapLines && m && m->from != name_ &&
         m->at_ms >= now - kRecapMs) {
       shown.push_back(&*it);
     } else {
-      seen_messages_[it->first] = m.ok() ? m->at_ms : now;
+      seen_messages_[it->first] = m ? m->at_ms : now;
     }
   }
   int64_t since = std::exchange(listen_since_ms_, 0);
@@ -413,19 +430,55 @@ Status PlayerSession::read_live(Text& out) {
     } else {
       continue;
     }
-    show_message(key, std::string_view(payload).substr(cut + 1), heard, now,
-                 out);
+    std::string_view value = std::string_view(payload).substr(cut + 1);
+    // Signed in to an account, a push is only a hint: one the store does
+    // not hold as pushed is dropped, and the keys show the real message,
+    // if there is one, at the next read. Dropped, not marked seen: a
+    // forged push must not hide the real message under its key.
+    if (account_ && !seen_messages_.count(key) &&
+        (!authentic(key, value, heard) || !stored_as_pushed(key, value))) {
+      continue;
+    }
+    show_message(key, value, heard, now, out);
   }
   return Status::ok_status();
+}
+
+bool PlayerSession::stored_as_pushed(const std::string& key,
+                                     std::string_view value) {
+  auto got = store_.get(key);
+  return got.ok() && got->has_value() && **got == value;
+}
+
+std::string PlayerSession::channel(Heard heard) const {
+  switch (heard) {
+    case Heard::kNews:
+      return keys::news_channel();
+    case Heard::kTold:
+      return keys::tell_channel(name_);
+    case Heard::kSaid:
+      break;
+  }
+  return keys::say_channel(player_->place);
+}
+
+std::optional<Message> PlayerSession::authentic(const std::string& key,
+                                                std::string_view value,
+                                                Heard heard) const {
+  auto k = keys::parse_message(channel(heard), key);
+  if (!k) return std::nullopt;
+  auto m = decode_message(value);
+  if (!m.ok() || m->from != k->name) return std::nullopt;
+  return std::move(*m);
 }
 
 void PlayerSession::show_message(const std::string& key, std::string_view value,
                                  Heard heard, int64_t now, Text& lines) {
   if (seen_messages_.count(key)) return;
-  auto m = decode_message(value);
-  if (!m.ok() || !validate_name(m->from).ok() || m->from == name_ ||
+  auto m = authentic(key, value, heard);
+  if (!m || m->from == name_ ||
       (m->at_ms < listen_since_ms_ && heard != Heard::kTold)) {
-    seen_messages_[key] = m.ok() ? m->at_ms : now;
+    seen_messages_[key] = m ? m->at_ms : now;
     return;
   }
   seen_messages_[key] = m->at_ms;
@@ -454,7 +507,10 @@ Status PlayerSession::send_message(const std::string& key, const Message& m,
   Status s = store_.put_expiring(
       key, value, std::chrono::milliseconds(keys::kMessageTtlMs));
   // Published only once stored, so a listener never sees what the store
-  // refused; at most once, so a lost one waits for the next read.
+  // refused; at most once, so a lost one waits for the next read. A
+  // refused publish is no error either: an account may not publish on
+  // another player's tell channel, and the stored tell reaches its player
+  // from the keys within about a second.
   if (s.ok()) (void)store_.publish(channel, key + "\n" + value);
   return s;
 }
@@ -508,6 +564,25 @@ Text PlayerSession::storage_trouble(const Status& s,
              std::string(what),
          Style::kWarn);
   return t;
+}
+
+bool PlayerSession::ready_to_work(Text& t) const {
+  int64_t left = me().busy_until_ms - clock_.now_ms();
+  // Longer than any job: this clock went back since; do not hold the
+  // player for it.
+  if (left <= 0 || left > std::max(kMaxMine, kMaxRounds) * kWorkMs) {
+    return true;
+  }
+  int64_t secs = (left + 999) / 1000;
+  t.line("You are still catching your breath from the last job (" +
+             std::to_string(secs) + (secs == 1 ? " second" : " seconds") +
+             " to go). Meanwhile you can walk, shop and talk.",
+         Style::kDim);
+  return false;
+}
+
+void PlayerSession::worked(Player& p, int64_t units) const {
+  p.busy_until_ms = sat_add(clock_.now_ms(), units * kWorkMs);  // units <= 100
 }
 
 // ---- Who is around ---------------------------------------------------------

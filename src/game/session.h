@@ -52,7 +52,9 @@ class PlayerSession {
   PlayerSession& operator=(const PlayerSession&) = delete;
 
   // Forgets any player and logs out; the next try_login() uses `name`.
-  void set_name(std::string name);
+  // account: the store is signed in to name's account (so pushed messages
+  // are checked against the store before they are shown).
+  void set_name(std::string name, bool account);
   // Tries to log in with name(); the text says what happened.
   Text try_login();
   // Per-command (and idle) housekeeping: session ownership, heartbeat,
@@ -110,6 +112,11 @@ class PlayerSession {
   Result<ProblemView> load_problem(int rank);
   Status promote(Text& out);
   Text storage_trouble(const Status& s, std::string_view what) const;
+  // Work (mine, solve) takes kWorkMs per attempt or round: false, and what
+  // to tell the player in `t`, while the last job lasts.
+  bool ready_to_work(Text& t) const;
+  // `p` has just done `units` attempts or rounds of work.
+  void worked(Player& p, int64_t units) const;
 
  private:
   Status check_session(Text& out);
@@ -119,8 +126,19 @@ class PlayerSession {
   // Adds one stored message to `lines` unless it was shown already, is the
   // player's own, or is older than listen_since_ms_.
   enum class Heard { kSaid, kNews, kTold };
+  // The channel whose keys `heard` messages are under, where the player is.
+  std::string channel(Heard heard) const;
+  // The message if `key` is a well-formed message key under `heard`'s
+  // channel naming the message's author as its writer; nullopt otherwise
+  // (another player may write a key under its own name claiming to be
+  // someone else, or an old-form key).
+  std::optional<Message> authentic(const std::string& key,
+                                   std::string_view value, Heard heard) const;
   void show_message(const std::string& key, std::string_view value, Heard heard,
                     int64_t now, Text& lines);
+  // Signed in to an account: whether the store holds exactly this pushed
+  // message under its key. (Anyone may publish on a place's channel.)
+  bool stored_as_pushed(const std::string& key, std::string_view value);
   // At login: the last few lines said where the player is, from the
   // stored messages.
   Status recent_lines(Text& out);
@@ -138,6 +156,7 @@ class PlayerSession {
   std::string session_;
   std::string name_;
   std::optional<Player> player_;
+  bool account_ = false;  // the store acts as name_'s account
   bool logged_in_ = false;
   bool kicked_ = false;
   bool quitting_ = false;

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <utility>
 
 #include "cmud/client/subscriber.h"
 
 namespace cmud::game {
 
-// ---- ClientStorage
-// ----------------------------------------------------------------
+// ---- ClientStorage ----------------------------------------------------------
 
 Result<std::unique_ptr<ClientStorage>> ClientStorage::connect(
     const std::string& addrs, client::ClientOptions options) {
@@ -21,43 +21,101 @@ Result<std::unique_ptr<ClientStorage>> ClientStorage::connect(
 
 ClientStorage::ClientStorage(std::shared_ptr<client::FailoverRouter> router,
                              client::ClientOptions options)
-    : router_(std::move(router)),
-      credentials_(options.credentials),
-      tls_(options.tls),
-      client_(std::make_unique<client::Client>(router_, options)) {}
+    : options_(options),
+      router_(std::move(router)),
+      client_(std::make_shared<client::Client>(router_, options)) {}
 
 ClientStorage::~ClientStorage() = default;
 
+std::shared_ptr<client::Client> ClientStorage::client() const {
+  std::lock_guard lock(mu_);
+  return client_;
+}
+
 Result<std::optional<std::string>> ClientStorage::get(const std::string& key) {
-  return client_->get(key);
+  return client()->get(key);
 }
 
 Status ClientStorage::put(const std::string& key, const std::string& value) {
-  return client_->put(key, value);
+  return client()->put(key, value);
 }
 
 Result<KeyValues> ClientStorage::list(const std::string& prefix) {
-  return client_->list(prefix);
+  return client()->list(prefix);
 }
 
 Result<bool> ClientStorage::del(const std::string& key) {
-  return client_->del(key);
+  return client()->del(key);
 }
 
 Status ClientStorage::put_expiring(const std::string& key,
                                    const std::string& value,
                                    std::chrono::milliseconds ttl) {
-  return client_->put(key, value, ttl);
+  return client()->put(key, value, ttl);
 }
 
 Status ClientStorage::publish(const std::string& channel,
                               const std::string& message) {
-  return client_->publish(channel, message).status();
+  return client()->publish(channel, message).status();
 }
 
-std::string ClientStorage::current_addr() const { return router_->next_addr(); }
+Result<Account> ClientStorage::account(const std::string& name) {
+  auto free = client()->signup_free(name);
+  if (!free.ok()) {
+    // An error reply: this server has no accounts for us (signup off, not
+    // allowed to us, or a server from before signup).
+    if (free.status().code() == ErrorCode::kInternal) return Account::kNone;
+    return free.status();
+  }
+  return *free ? Account::kFree : Account::kTaken;
+}
 
-uint64_t ClientStorage::moves() const { return router_->moves(); }
+Result<bool> ClientStorage::sign_up(const std::string& name,
+                                    const std::string& password) {
+  return client()->signup(name, password);
+}
+
+Status ClientStorage::sign_in(const std::string& name,
+                              const std::string& password) {
+  client::ClientOptions options;
+  {
+    std::lock_guard lock(mu_);
+    options = options_;
+  }
+  options.credentials = client::Credentials{name, password};
+  std::shared_ptr<client::FailoverRouter> router;
+  {
+    std::lock_guard lock(mu_);
+    router = std::make_shared<client::FailoverRouter>(router_->addrs());
+  }
+  auto next = std::make_shared<client::Client>(router, options);
+  // Every connection signs in as it opens: one request proves the
+  // password. Its own answer does not matter (a refusal to read that key
+  // still means we got in); only kDenied means the password was wrong.
+  auto proof = next->get("cmud:auth-check");
+  if (!proof.ok() && proof.status().code() != ErrorCode::kInternal) {
+    return proof.status();
+  }
+  std::shared_ptr<client::Client> old;
+  {
+    std::lock_guard lock(mu_);
+    options_ = options;
+    router_ = std::move(router);
+    old = std::exchange(client_, std::move(next));
+  }
+  // `old` is destroyed here, or by the last request still using it.
+  return Status::ok_status();
+}
+
+std::string ClientStorage::current_addr() const {
+  std::lock_guard lock(mu_);
+  return router_->next_addr();
+}
+
+uint64_t ClientStorage::moves() const {
+  std::lock_guard lock(mu_);
+  return router_->moves();
+}
 
 // A client::Subscriber on the store's current address, opened again there
 // (listening to the same channels) when it breaks or the store moved.
@@ -147,7 +205,9 @@ class ClientStorage::ClientFeed : public Feed {
 };
 
 std::unique_ptr<Feed> ClientStorage::open_feed() {
-  return std::make_unique<ClientFeed>(router_, credentials_, tls_);
+  std::lock_guard lock(mu_);
+  return std::make_unique<ClientFeed>(router_, options_.credentials,
+                                      options_.tls);
 }
 
 }  // namespace cmud::game

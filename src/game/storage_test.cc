@@ -1,7 +1,9 @@
 #include "cmud/game/storage.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cmud/game/schema.h"
 #include "testing/memory_storage.h"
 
 #include "testing/lww_replicas.h"
@@ -55,6 +57,80 @@ TEST(MemoryStorage, OfflineFailsEverything) {
   EXPECT_FALSE(s.list("").ok());
   s.set_offline(false);
   EXPECT_TRUE(s.list("").ok());
+}
+
+TEST(MemoryStorage, WithoutAccountsEveryNameIsNoneAndSignInFails) {
+  MemoryStorage s;
+  EXPECT_EQ(*s.account("ann"), Account::kNone);
+  EXPECT_FALSE(s.sign_up("ann", "password1").ok());
+  EXPECT_FALSE(s.sign_in("ann", "password1").ok());
+  EXPECT_TRUE(s.put(keys::player("bob"), "{}").ok());
+}
+
+TEST(MemoryStorage, AnAccountIsSignedUpOnceAndSignedInWithItsPassword) {
+  MemoryStorage s;
+  s.enable_accounts();
+  auto ann = s.new_client();
+  EXPECT_EQ(*ann->account("ann"), Account::kFree);
+  EXPECT_TRUE(*ann->sign_up("ann", "password1"));
+  EXPECT_FALSE(*s.sign_up("ann", "other-password"));  // taken
+  EXPECT_EQ(*s.account("ann"), Account::kTaken);
+  EXPECT_EQ(ann->sign_in("ann", "wrong-password").code(), ErrorCode::kDenied);
+  EXPECT_EQ(ann->sign_in("bob", "password1").code(), ErrorCode::kDenied);
+  EXPECT_EQ(ann->signed_in(), "");
+  ASSERT_TRUE(ann->sign_in("ann", "password1").ok());
+  EXPECT_EQ(ann->signed_in(), "ann");
+  EXPECT_EQ(s.signed_in(), "");  // each client signs in on its own
+  // Storage errors are errors, not answers.
+  s.fail_next(1);
+  EXPECT_EQ(s.account("bob").status().code(), ErrorCode::kUnavailable);
+}
+
+TEST(MemoryStorage, ASignedInAccountMayWriteOnlyItsOwnKeys) {
+  MemoryStorage s;
+  s.enable_accounts();
+  auto ann = s.new_client();
+  ASSERT_TRUE(*ann->sign_up("ann", "password1"));
+  ASSERT_TRUE(ann->sign_in("ann", "password1").ok());
+  EXPECT_TRUE(ann->put(keys::player("ann"), "{}").ok());
+  EXPECT_TRUE(ann->put(keys::gift("bob", "ann", 1), "5").ok());
+  Status refused = ann->put(keys::player("anna"), "{}");
+  EXPECT_EQ(refused.code(), ErrorCode::kInternal);
+  EXPECT_THAT(refused.message(), ::testing::StartsWith("NOPERM"));
+  EXPECT_FALSE(ann->put(keys::gift("ann", "bob", 1), "5").ok());
+  EXPECT_FALSE(ann->del(keys::player("ann")).ok());
+  EXPECT_EQ(s.refused_writes(),
+            (std::vector<std::string>{"ann " + keys::player("anna"),
+                                      "ann " + keys::gift("ann", "bob", 1),
+                                      "ann " + keys::player("ann")}));
+  EXPECT_FALSE(s.get(keys::player("anna"))->has_value());
+  // Channels: any place's, the news, and only its own tells.
+  EXPECT_TRUE(ann->publish(keys::say_channel("quad"), "x").ok());
+  EXPECT_TRUE(ann->publish(keys::news_channel(), "x").ok());
+  EXPECT_TRUE(ann->publish(keys::tell_channel("ann"), "x").ok());
+  EXPECT_FALSE(ann->publish(keys::tell_channel("bob"), "x").ok());
+  // A client signed in as nobody (an operator's) writes anything.
+  EXPECT_TRUE(s.put(keys::player("anna"), "{}").ok());
+}
+
+TEST(AccountPatterns, PinTheAuthorByAWholeSegmentAsTheServerGlobsDo) {
+  using testing::account_may_write;
+  const int64_t at = 1'700'000'000'123;
+  EXPECT_TRUE(account_may_write("ann", keys::player("ann")));
+  EXPECT_TRUE(account_may_write("ann", keys::seen("ann")));
+  EXPECT_TRUE(account_may_write("ann", keys::hit(2, 7, "ann")));
+  EXPECT_TRUE(account_may_write("ann", keys::gift("bob", "ann", 3)));
+  EXPECT_TRUE(account_may_write("ann", keys::say("quad", at, "ann", "s1")));
+  EXPECT_TRUE(account_may_write("ann", keys::news(at, "ann", "s1")));
+  EXPECT_TRUE(account_may_write("ann", keys::tell("bob", at, "ann", "s1")));
+  // Names may contain '-': "bob-ann" is not ann, nor "ann" "bob-ann".
+  EXPECT_FALSE(account_may_write("ann", keys::say("quad", at, "bob-ann", "s")));
+  EXPECT_FALSE(account_may_write("ann", keys::player("ann-x")));
+  EXPECT_FALSE(account_may_write("ann", keys::player("bob")));
+  EXPECT_FALSE(account_may_write("ann", keys::hit(2, 7, "bob")));
+  EXPECT_FALSE(account_may_write("ann", keys::gift("ann", "bob", 3)));
+  EXPECT_FALSE(account_may_write("ann", keys::tell("ann", at, "bob", "s1")));
+  EXPECT_FALSE(account_may_write("ann", "game/other/ann"));
 }
 
 TEST(ClientStorage, MalformedAddressesAreRefused) {

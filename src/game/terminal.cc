@@ -85,7 +85,9 @@ size_t terminal_width() {
 
 class Output {
  public:
-  Output(bool color, bool fast) : color_(color), fast_(fast) {}
+  // to: where the text goes; null: stdout.
+  Output(bool color, bool fast, std::ostream* to = nullptr)
+      : color_(color), fast_(fast), to_(to) {}
 
   // raw: the terminal is in libedit's edit mode, where "\n" must be
   // "\r\n"; pauses are skipped there.
@@ -95,7 +97,7 @@ class Output {
     for (const Span& span : wrapped.spans()) {
       if (span.text.empty()) {
         if (!fast_ && !raw) {
-          std::fflush(stdout);
+          flush();
           nap(span.pause);
         }
         continue;
@@ -111,19 +113,35 @@ class Output {
         }
         s = std::move(crlf);
       }
-      std::fwrite(s.data(), 1, s.size(), stdout);
+      write(s);
     }
-    std::fflush(stdout);
+    flush();
   }
 
  private:
+  void write(const std::string& s) {
+    if (to_ != nullptr) {
+      to_->write(s.data(), static_cast<std::streamsize>(s.size()));
+    } else {
+      std::fwrite(s.data(), 1, s.size(), stdout);
+    }
+  }
+  void flush() {
+    if (to_ != nullptr) {
+      to_->flush();
+    } else {
+      std::fflush(stdout);
+    }
+  }
+
   bool color_;
   bool fast_;
+  std::ostream* to_;
 };
 
 // Echo off while a command runs, so keys typed during a battle do not
-// scribble over it (they are still read afterwards). Only the terminal's
-// thread uses it.
+// scribble over it (they are still read afterwards), and while a password
+// is typed. Only the terminal's thread uses it.
 class QuietTyping {
  public:
   QuietTyping() {
@@ -337,39 +355,266 @@ bool is_leave_word(std::string_view line) {
   return word == "quit" || word == "exit" || word == "q";
 }
 
+// A line typed with echo off (a password), read from the terminal in its
+// cooked mode (libedit is not reading then); nullopt at end of input
+// (Ctrl-D) or on a stop signal. QuietTyping restores the echo on every
+// path.
+std::optional<std::string> read_secret(const std::string& prompt) {
+  std::fputs(prompt.c_str(), stdout);
+  std::fflush(stdout);
+  std::optional<std::string> got;
+  {
+    QuietTyping quiet;
+    std::string s;
+    while (!g_stop) {
+      char c = 0;
+      ssize_t n = ::read(STDIN_FILENO, &c, 1);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) break;
+      if (c == '\n' || c == '\r') {
+        got = std::move(s);
+        break;
+      }
+      s += c;
+    }
+  }
+  std::fputs("\n", stdout);  // the Enter was not echoed
+  std::fflush(stdout);
+  return got;
+}
+
+// Where the login steps read and show: the terminal or a script. Only the
+// terminal's thread uses it.
+class Prompts {
+ public:
+  explicit Prompts(Output& out) : out_(out) {}
+  virtual ~Prompts() = default;
+  // A name typed at "Who are you?" (not blank); nullopt: leave.
+  virtual std::optional<std::string> name() = 0;
+  // A password typed at `prompt`; nullopt: leave.
+  virtual std::optional<std::string> secret(const std::string& prompt) = 0;
+  // A person at a terminal: a new password is typed twice, and a failed
+  // step asks again. A script's lines (name, password, commands) cannot be
+  // lined up again after one, so there it ends the script (else a password
+  // would be read as a name and sent to the server as one).
+  virtual bool interactive() const = 0;
+  // Shows the login's text.
+  virtual void welcome(const Text& hello) { out_.show(hello); }
+  void show(const Text& text) { out_.show(text); }
+
+ protected:
+  Output& out_;
+};
+
+class TerminalPrompts : public Prompts {
+ public:
+  TerminalPrompts(Output& out, Editor& editor)
+      : Prompts(out), editor_(editor) {}
+  std::optional<std::string> name() override {
+    while (true) {
+      auto line = editor_.read("Who are you? ", false);
+      if (!line) {
+        std::fputs("\n", stdout);
+        return std::nullopt;
+      }
+      if (line->find_first_not_of(' ') != std::string::npos) return line;
+    }
+  }
+  std::optional<std::string> secret(const std::string& prompt) override {
+    return read_secret(prompt);
+  }
+  bool interactive() const override { return true; }
+  void welcome(const Text& hello) override {
+    QuietTyping quiet;
+    out_.show(hello);
+  }
+
+ private:
+  Editor& editor_;
+};
+
+class ScriptPrompts : public Prompts {
+ public:
+  ScriptPrompts(Output& out, std::istream& in) : Prompts(out), in_(in) {}
+  std::optional<std::string> name() override {
+    out_.show(Text("Who are you?\n"));
+    return next();
+  }
+  // The next non-empty line; the prompt is shown, the password is not.
+  std::optional<std::string> secret(const std::string& prompt) override {
+    size_t end = prompt.find_last_not_of(' ');
+    out_.show(Text(prompt.substr(0, end + 1) + "\n"));
+    return next();
+  }
+  bool interactive() const override { return false; }
+
+ private:
+  std::optional<std::string> next() {
+    std::string line;
+    while (std::getline(in_, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF
+      if (!sanitize(line).empty()) return line;
+    }
+    return std::nullopt;
+  }
+
+  std::istream& in_;
+};
+
+enum class Step { kIn, kLeave, kBack };
+
+void say_bad(Prompts& io, const std::string& s) {
+  io.show(Text(s + "\n", Style::kBad));
+}
+
+// The storage error `s` of `what`, and back to the name prompt.
+Step trouble(Prompts& io, const std::string& what, const Status& s) {
+  io.show(Text("The campus network is having a moment (" + s.to_string() +
+                   "): " + what +
+                   (io.interactive() ? ". Choose your name again.\n" : ".\n"),
+               Style::kWarn));
+  return Step::kBack;
+}
+
+// A new account: its password (twice on a terminal), sign up, sign in.
+Step new_account(Game& game, Prompts& io, const std::string& name) {
+  std::string intro = "New player " + name + ". ";
+  const std::string choose = "Choose a password (at least " +
+                             std::to_string(Game::kMinPasswordLength) +
+                             " characters): ";
+  while (true) {
+    auto password = io.secret(std::exchange(intro, "") + choose);
+    if (!password) return Step::kLeave;
+    if (password->size() < Game::kMinPasswordLength) {
+      say_bad(io, "Too short: a password needs at least " +
+                      std::to_string(Game::kMinPasswordLength) +
+                      " characters.");
+      if (!io.interactive()) return Step::kBack;
+      continue;
+    }
+    if (io.interactive()) {
+      auto again = io.secret("Again: ");
+      if (!again) return Step::kLeave;
+      if (*again != *password) {
+        say_bad(io, "The two passwords differ.");
+        continue;
+      }
+    }
+    auto made = game.sign_up(name, *password);
+    if (!made.ok()) return trouble(io, "you are not signed up", made.status());
+    if (!*made) {
+      say_bad(io,
+              "Someone else just took the name " + name + ". Choose another.");
+      return Step::kBack;
+    }
+    Status in = game.sign_in(name, *password);
+    if (!in.ok()) {
+      return trouble(io, "you are signed up as " + name + " but not signed in",
+                     in);
+    }
+    return Step::kIn;
+  }
+}
+
+// An existing account: its password, three tries.
+Step existing_account(Game& game, Prompts& io, const std::string& name) {
+  constexpr int kTries = 3;
+  for (int tries = 0; tries < kTries;) {
+    auto password = io.secret("Password: ");
+    if (!password) return Step::kLeave;
+    if (password->empty()) continue;
+    Status s = game.sign_in(name, *password);
+    if (s.ok()) return Step::kIn;
+    if (s.code() != ErrorCode::kDenied) {
+      return trouble(io, "you are not signed in", s);
+    }
+    say_bad(io, "Wrong password.");
+    if (!io.interactive()) return Step::kBack;
+    ++tries;
+  }
+  say_bad(io, "That was " + std::to_string(kTries) +
+                  " wrong passwords. Choose your name again.");
+  return Step::kBack;
+}
+
+enum class Entry { kIn, kLeave, kBadName, kFailed };
+
+// Who the player is: `given` (--name) or asked; where the store has
+// accounts, signed up or in with a password; then logged in. Trouble
+// goes back to asking the name on a terminal, and fails a script
+// (kFailed). kBadName: `given` is not a valid name (said on stderr).
+Entry enter(Game& game, Prompts& io, std::string given) {
+  while (true) {
+    const bool from_flag = !given.empty();
+    std::string typed;
+    if (from_flag) {
+      typed = std::exchange(given, "");
+    } else {
+      auto line = io.name();
+      if (!line || is_leave_word(*line)) return Entry::kLeave;
+      typed = sanitize(*line);
+    }
+    auto account = game.account(typed);
+    if (!account.ok()) {
+      if (account.status().code() != ErrorCode::kInvalidArgument) {
+        (void)trouble(io, "the name could not be checked", account.status());
+        if (!io.interactive()) return Entry::kFailed;
+        continue;
+      }
+      if (from_flag) {
+        std::fprintf(stderr, "cmud: %s\n", account.status().message().c_str());
+        return Entry::kBadName;
+      }
+      say_bad(io, "That name will not do: " + account.status().message() + ".");
+      continue;
+    }
+    // Valid, or account() would have said so.
+    const std::string name = normalize_name(typed).value();
+    Step step = Step::kIn;
+    if (*account == Account::kFree) step = new_account(game, io, name);
+    if (*account == Account::kTaken) step = existing_account(game, io, name);
+    if (step == Step::kLeave) return Entry::kLeave;
+    if (step == Step::kBack) {
+      if (!io.interactive()) return Entry::kFailed;
+      continue;
+    }
+    auto hello = game.login(name);
+    if (hello.ok()) {
+      io.welcome(*hello);
+      return Entry::kIn;
+    }
+    say_bad(io, "You cannot play as " + name + ": " + hello.status().message() +
+                    ".");
+    if (!io.interactive()) return Entry::kFailed;
+  }
+}
+
+// The program's status when the login ends it; nullopt: play on.
+std::optional<int> exit_status(Entry e) {
+  switch (e) {
+    case Entry::kIn:
+      return std::nullopt;
+    case Entry::kLeave:
+      return 0;
+    case Entry::kBadName:
+      return 2;
+    case Entry::kFailed:
+      return 1;
+  }
+  return 1;
+}
+
 int run_interactive(Game& game, Output& out, const TerminalOptions& options) {
   std::setlocale(LC_CTYPE, "");
   install_signals();
   Editor editor(game, out, options.poll_interval);
-  if (!options.name.empty()) {
-    auto hello = game.login(options.name);
-    if (!hello.ok()) {
-      std::fprintf(stderr, "cmud: %s\n", hello.status().message().c_str());
-      return 2;
-    }
-    QuietTyping quiet;
-    out.show(*hello);
-  } else {
+  if (options.name.empty()) {
     out.show(Text("Welcome to the CMUD campus. Names use a-z, 0-9, _ and -.\n",
                   Style::kDim));
-    while (true) {
-      auto line = editor.read("Who are you? ", false);
-      if (!line) {
-        std::fputs("\n", stdout);
-        return 0;
-      }
-      if (line->find_first_not_of(' ') == std::string::npos) continue;
-      if (is_leave_word(*line)) return 0;
-      auto hello = game.login(sanitize(*line));
-      if (hello.ok()) {
-        QuietTyping quiet;
-        out.show(*hello);
-        break;
-      }
-      out.show(
-          Text("That name will not do: " + hello.status().message() + ".\n",
-               Style::kBad));
-    }
+  }
+  TerminalPrompts prompts(out, editor);
+  if (auto status = exit_status(enter(game, prompts, options.name))) {
+    return *status;
   }
   while (!g_stop) {
     auto line = editor.read(game.prompt(), true);
@@ -385,33 +630,14 @@ int run_interactive(Game& game, Output& out, const TerminalOptions& options) {
   return 0;
 }
 
-int run_script(Game& game, Output& out, const TerminalOptions& options) {
-  std::string line;
-  if (!options.name.empty()) {
-    auto hello = game.login(options.name);
-    if (!hello.ok()) {
-      std::fprintf(stderr, "cmud: %s\n", hello.status().message().c_str());
-      return 2;
-    }
-    out.show(*hello);
-  } else {
-    out.show(Text("Who are you?\n"));
-    while (true) {
-      if (!std::getline(std::cin, line)) return 0;
-      std::string name = sanitize(line);
-      if (name.empty()) continue;
-      if (is_leave_word(name)) return 0;
-      auto hello = game.login(name);
-      if (hello.ok()) {
-        out.show(*hello);
-        break;
-      }
-      out.show(
-          Text("That name will not do: " + hello.status().message() + ".\n",
-               Style::kBad));
-    }
+int script(Game& game, std::istream& in, Output& out,
+           const TerminalOptions& options) {
+  ScriptPrompts prompts(out, in);
+  if (auto status = exit_status(enter(game, prompts, options.name))) {
+    return *status;
   }
-  while (std::getline(std::cin, line)) {
+  std::string line;
+  while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
     Reply r = game.execute(line);
     out.show(r.text);
@@ -432,7 +658,14 @@ int run_terminal(Game& game, const TerminalOptions& options) {
                        std::getenv("TERM")),
              options.fast);
   if (in_tty && out_tty) return run_interactive(game, out, options);
-  return run_script(game, out, options);
+  return script(game, std::cin, out, options);
+}
+
+int run_script(Game& game, std::istream& in, std::ostream& out,
+               const TerminalOptions& options) {
+  Output to(use_color(options.color, false, nullptr, nullptr), options.fast,
+            &out);
+  return script(game, in, to, options);
 }
 
 }  // namespace cmud::game

@@ -16,7 +16,7 @@ constexpr std::array<RankInfo, kRankCount> kRanks = {{
      100, ""},
     {"Masters", "a Masters student", "The Thesis That Will Not Compile",
      "Four hundred pages of LaTeX and one missing closing brace, somewhere.",
-     1'000,
+     4'000,
      "The Segfault falls. It was a missing '&'. It is always a missing '&'.\n"
      "The registrar hands you a diploma and, in the same motion, a "
      "student-loan statement.\n"
@@ -24,7 +24,7 @@ constexpr std::array<RankInfo, kRankCount> kRanks = {{
     {"PhD", "a PhD student", "Reviewer 2",
      "They have read your paper. They have opinions. They would like you to "
      "cite their work. All of it.",
-     10'000,
+     120'000,
      "At 4:57 am pdflatex prints \"Output written on thesis.pdf (400 "
      "pages)\".\n"
      "Your committee reads the abstract and agrees that it is, indeed, a "
@@ -34,7 +34,7 @@ constexpr std::array<RankInfo, kRankCount> kRanks = {{
     {"PostDoc", "a PostDoc", "The Grant Proposal",
      "Forty pages explaining why your research will cure cancer, end "
      "poverty and be finished by March.",
-     500'000,
+     2'500'000,
      "You cite every paper Reviewer 2 ever wrote, including a 1987 "
      "newsletter.\n"
      "\"Accept with minor revisions,\" says Reviewer 2. Minor means nine "
@@ -45,7 +45,7 @@ constexpr std::array<RankInfo, kRankCount> kRanks = {{
     {"Professor", "a Professor", "P versus NP",
      "The big one. Whoever solves it retires at once, on a million dollars "
      "and an unbearable amount of smugness.",
-     10'000'000,
+     60'000'000,
      "The grant is funded! It is 3% of what you asked for and must be spent "
      "by Friday.\n"
      "A hiring committee, moved by the word 'synergy' on page 31, offers "
@@ -158,6 +158,59 @@ int64_t total_power(const Hardware& hw) {
     sum += n * p;
   }
   return sum;
+}
+
+namespace {
+
+constexpr int64_t kMaxCoins = std::numeric_limits<int64_t>::max();
+// Past this many units of a kind every price is beyond INT64_MAX (the
+// cheapest, 1 coin, squared), so sums need no more.
+constexpr int64_t kMaxUnits = 3'037'000'499;  // floor(sqrt(INT64_MAX))
+
+// 1^2 + 2^2 + ... + m^2, for m <= kMaxUnits + 1 (exact in 128 bits).
+__int128 squares(int64_t m) {
+  __int128 x = m;
+  return x * (x + 1) * (2 * x + 1) / 6;
+}
+
+// Coins for units owned+1 .. owned+n of `type`, or -1 past INT64_MAX.
+__int128 cost(size_t type, int64_t owned, int64_t n) {
+  if (owned > kMaxUnits || n > kMaxUnits - owned) return -1;
+  __int128 c = (squares(owned + n) - squares(owned)) * kHardware[type].price;
+  return c > kMaxCoins ? -1 : c;
+}
+
+}  // namespace
+
+int64_t unit_price(size_t type, int64_t owned) {
+  if (owned < 0) owned = 0;
+  __int128 c = cost(type, owned, 1);
+  return c < 0 ? kMaxCoins : static_cast<int64_t>(c);
+}
+
+std::optional<int64_t> price_of(size_t type, int64_t owned, int64_t n) {
+  if (owned < 0) owned = 0;
+  if (n <= 0) return 0;
+  __int128 c = cost(type, owned, n);
+  if (c < 0) return std::nullopt;
+  return static_cast<int64_t>(c);
+}
+
+int64_t affordable(size_t type, int64_t owned, int64_t coins) {
+  if (owned < 0) owned = 0;
+  // The most n whose cost fits in coins: costs grow with n.
+  int64_t lo = 0;
+  int64_t hi = kMaxUnits;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    __int128 c = cost(type, owned, mid);
+    if (c >= 0 && c <= coins) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
 }
 
 int64_t total_units(const Hardware& hw) {

@@ -23,10 +23,13 @@ TEST(Balance, HardwarePricesAndPowersAreTheOriginals) {
   }
 }
 
-TEST(Balance, RanksAndProblemHealthAreTheOriginals) {
+// The original's names; its healths (100, 1k, 10k, 500k, 10M) raised so
+// that the game takes hours (balance_test.cc).
+TEST(Balance, RanksAreTheOriginalsAndProblemsHoldForHours) {
   const std::array<std::string_view, 6> names = {
       "Undergraduate", "Masters", "PhD", "PostDoc", "Professor", "Retired"};
-  const std::array<int64_t, 6> health = {100, 1000, 10000, 500000, 10000000, 0};
+  const std::array<int64_t, 6> health = {100,       4'000,      120'000,
+                                         2'500'000, 60'000'000, 0};
   for (int r = 0; r < kRankCount; ++r) {
     EXPECT_EQ(rank_info(r).name, names[r]);
     EXPECT_EQ(rank_info(r).health, health[r]);
@@ -34,6 +37,28 @@ TEST(Balance, RanksAndProblemHealthAreTheOriginals) {
       EXPECT_FALSE(rank_info(r).promotion_story.empty());
     }
   }
+}
+
+TEST(Balance, TheNthUnitOfAKindCostsNSquaredTimesTheFirst) {
+  EXPECT_EQ(unit_price(0, 0), 1);
+  EXPECT_EQ(unit_price(0, 1), 4);
+  EXPECT_EQ(unit_price(1, 0), 5);
+  EXPECT_EQ(unit_price(1, 2), 45);
+  EXPECT_EQ(unit_price(4, 9), 62'500);
+  EXPECT_EQ(price_of(1, 0, 3), 5 + 20 + 45);
+  EXPECT_EQ(price_of(1, 2, 2), 5 * (9 + 16));
+  EXPECT_EQ(price_of(1, 0, 0), 0);
+  EXPECT_EQ(affordable(1, 0, 69), 2);
+  EXPECT_EQ(affordable(1, 0, 70), 3);
+  EXPECT_EQ(affordable(4, 0, 624), 0);
+  // 1 + 4 + ... + n^2 <= INT64_MAX up to n = 3'024'616.
+  EXPECT_EQ(affordable(0, 0, INT64_MAX), 3'024'616);
+  // Past INT64_MAX: no price, and no overflow, whatever a record says.
+  EXPECT_EQ(unit_price(4, 1'000'000'000), INT64_MAX);
+  EXPECT_EQ(unit_price(0, INT64_MAX), INT64_MAX);
+  EXPECT_FALSE(price_of(0, 0, INT64_MAX).has_value());
+  EXPECT_FALSE(price_of(0, INT64_MAX, 1).has_value());
+  EXPECT_EQ(affordable(0, INT64_MAX, INT64_MAX), 0);
 }
 
 TEST(Balance, FindHardwareAcceptsIdsAndPlurals) {

@@ -8,7 +8,11 @@
 
 #include <poll.h>
 
+#include <stdlib.h>
+
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <latch>
 #include <memory>
@@ -61,6 +65,11 @@ class TwoServers : public ::testing::Test {
     a.serialize_local_messages = true;
     // The original suite's geo setting: 200 ms one way between servers.
     a.emulated_latency = 200ms;
+    start(a);
+  }
+
+  // Server a with config `a`, then b joining it, and a store on each.
+  void start(const server::ServerConfig& a) {
     auto sa = server::Server::start(a);
     ASSERT_TRUE(sa.ok()) << sa.status().to_string();
     a_ = std::move(*sa);
@@ -274,6 +283,114 @@ TEST_F(TwoServers, GiftsBetweenServersAtOnceConserveCoins) {
     }
     return total == 150;
   }));
+}
+
+// ---- Accounts ---------------------------------------------------------------
+
+// Two servers with accounts, as `make play` runs them: whoever connects is
+// `default`, who may only connect, PING and sign up.
+class AccountsOnTwoServers : public TwoServers {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/cmud-game-e2e-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    const std::string acl = dir_ + "/users.acl";
+    std::FILE* f = std::fopen(acl.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(
+        "user default on nopass -@all +@connection -@dangerous +acl|signup "
+        "resetkeys resetchannels\n",
+        f);
+    std::fclose(f);
+    server::ServerConfig a;
+    a.port = 0;
+    a.actors = 1;
+    a.emulated_latency = 50ms;
+    a.aclfile = acl;
+    a.signup_rules = kSignupRules;
+    start(a);
+  }
+
+  void TearDown() override {
+    TwoServers::TearDown();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // A new player on `store`: signed up, signed in, logged in.
+  std::unique_ptr<Game> sign_up(Storage& store, const std::string& name,
+                                uint64_t seed) {
+    auto g = std::make_unique<Game>(store, clock_,
+                                    GameConfig{.seed = seed, .session = ""});
+    auto account = g->account(name);
+    EXPECT_TRUE(account.ok()) << account.status().to_string();
+    EXPECT_EQ(*account, Account::kFree);
+    auto made = g->sign_up(name, name + "-password");
+    EXPECT_TRUE(made.ok() && *made) << made.status().to_string();
+    EXPECT_EQ(*g->account(name), Account::kTaken);
+    EXPECT_EQ(g->sign_in(name, "not-" + name + "-password").code(),
+              ErrorCode::kDenied);
+    Status in = g->sign_in(name, name + "-password");
+    EXPECT_TRUE(in.ok()) << in.to_string();
+    auto hello = g->login(name);
+    EXPECT_TRUE(hello.ok()) << hello.status().to_string();
+    EXPECT_THAT(hello->plain(), HasSubstr("Welcome to CMUD, " + name));
+    return g;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(AccountsOnTwoServers, PlayersSignUpAndWriteOnlyTheirOwnKeys) {
+  auto ann = sign_up(*store_a_, "ann", 1);
+  auto bob = sign_up(*store_b_, "bob", 2);
+  wait_for_records({"ann", "bob"});  // tell asks whether bob exists
+  bob->poll();
+  std::string said;
+  for (const char* line : {"mine 20", "say hello from an account",
+                           "emote waves", "tell bob psst", "move quad"}) {
+    said += ann->execute(line).text.plain();
+  }
+  EXPECT_THAT(said, ::testing::Not(HasSubstr("campus network")));
+  EXPECT_THAT(said, HasSubstr("You tell bob: \"psst\""));
+  // The tell's publish on bob's channel was refused; the key reaches him.
+  std::string heard;
+  EXPECT_TRUE(within(kSyncDeadline + kSlack, [&] {
+    heard += bob->poll().text.plain();
+    return heard.find("psst") != std::string::npos &&
+           heard.find("hello from an account") != std::string::npos;
+  })) << heard;
+  EXPECT_THAT(heard, HasSubstr("ann says: \"hello from an account\""));
+  EXPECT_THAT(heard, HasSubstr("ann waves"));
+  EXPECT_THAT(heard, HasSubstr("ann tells you: \"psst\""));
+  // Signed in as ann, another player's keys are out of reach.
+  Status forged = store_a_->put(keys::player("bob"), "{}");
+  EXPECT_FALSE(forged.ok());
+  EXPECT_THAT(forged.message(), HasSubstr("NOPERM"));
+  EXPECT_FALSE(
+      store_a_->put(keys::say("gate", clock_.now_ms(), "bob", "x"), "{}").ok());
+  EXPECT_TRUE(ann->execute("quit").quit);
+}
+
+TEST_F(AccountsOnTwoServers, ATakenNameNeedsItsPassword) {
+  auto ann = sign_up(*store_a_, "ann", 1);
+  auto other = ClientStorage::connect(join_addrs(a_->query_addrs()));
+  ASSERT_TRUE(other.ok());
+  Game g(**other, clock_, {.seed = 3, .session = ""});
+  EXPECT_EQ(*g.account("ann"), Account::kTaken);
+  EXPECT_FALSE(*g.sign_up("ann", "mallorys-password"));
+  EXPECT_EQ(g.sign_in("ann", "mallorys-password").code(), ErrorCode::kDenied);
+  EXPECT_EQ(g.login("ann").status().code(), ErrorCode::kDenied);
+  EXPECT_FALSE(g.logged_in());
+}
+
+TEST_F(TwoServers, AServerWithoutSignupHasNoAccounts) {
+  Game g(*store_a_, clock_, {.seed = 1, .session = ""});
+  auto account = g.account("ann");
+  ASSERT_TRUE(account.ok()) << account.status().to_string();
+  EXPECT_EQ(*account, Account::kNone);
+  EXPECT_TRUE(g.login("ann").ok());
+  EXPECT_TRUE(g.logged_in());
 }
 
 }  // namespace

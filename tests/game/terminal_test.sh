@@ -3,7 +3,8 @@
 # config), types with send-keys and reads the screen with capture-pane:
 # the prompt, tab completion, history, colours on a terminal and none with
 # NO_COLOR, messages from another player appearing while idle, a storage
-# server dying mid-game, failing over when a server hangs, and clean exits (quit, Ctrl-D, Ctrl-C). Starts its
+# server dying mid-game, failing over when a server hangs, accounts (a
+# password typed without echo), and clean exits (quit, Ctrl-D, Ctrl-C). Starts its
 # own cmud-server on free ports; every wait is bounded; every process it
 # starts is stopped on exit.
 # Usage: terminal_test.sh BIN_DIR
@@ -210,6 +211,42 @@ fi
 tm send-keys -t hal 'quit' Enter
 expect_exit0 hal "quit after the move"
 kill -CONT "$side_pid"
+
+# --- Accounts (a server with ACL SIGNUP, as `make play` runs them): a new
+# player chooses a password, typed twice and never shown; a returning one
+# is asked for it; Ctrl-C at the password leaves cleanly with the echo on.
+printf 'user default on nopass -@all +@connection -@dangerous +acl|signup resetkeys resetchannels\n' \
+  >"$tmp/users.acl"
+rules=$("$bin/cmud" --print-signup-rules)
+start_server acct --actors 1 --aclfile "$tmp/users.acl" --signup-rules "$rules"
+acct_ports=$(query_ports "$tmp/acct.json")
+play ivy -s "$acct_ports" --fast
+expect_screen ivy "asks the name (accounts)" 'Who are you\? ?$' 10
+tm send-keys -t ivy 'ivy' Enter
+expect_screen ivy "a new player chooses a password" 'New player ivy\. Choose a password' 5
+tm send-keys -t ivy 'sekret-one' Enter
+expect_screen ivy "and types it again" 'Again: ?$'
+tm send-keys -t ivy 'sekret-one' Enter
+expect_screen ivy "then plays" '^ivy@gate> ?$' 5
+if screen ivy | grep -q 'sekret'; then fail "the password is never shown" ivy; else pass; fi
+tm send-keys -t ivy 'quit' Enter
+expect_exit0 ivy "quit after signing up"
+play ivy2 -s "$acct_ports" --name ivy --fast
+expect_screen ivy2 "a returning player is asked the password" '^Password: ?$' 10
+tm send-keys -t ivy2 'sekret-one' Enter
+expect_screen ivy2 "and is welcomed back" 'Welcome back, ivy' 5
+tm send-keys -t ivy2 'quit' Enter
+expect_exit0 ivy2 "quit after signing in"
+tm new-session -d -s ivy3 -x 120 -y 40 \
+  "$bin/cmud -s $acct_ports --name ivy --fast; echo \$? > $tmp/ivy3.exit; stty -a > $tmp/ivy3.stty; sleep 30"
+expect_screen ivy3 "the password prompt" '^Password: ?$' 10
+tm send-keys -t ivy3 'half' C-c
+expect_exit0 ivy3 "Ctrl-C at the password exits with status 0"
+if wait_file "$tmp/ivy3.stty" 5 && grep -Eq '(^| )echo( |$)' "$tmp/ivy3.stty"; then
+  pass
+else
+  fail "the echo is back on after Ctrl-C at the password"
+fi
 
 # --- Not a terminal: commands from stdin, the first line is the name, no
 # colour, no prompt; an invalid --name is an error.

@@ -4,8 +4,9 @@
 # cluster running, and that any one server, killed and started again, is
 # back in the same world: a key written on each server reaches every query
 # port of every other within the remote sync deadline (2 s), and what was
-# written while it was down reaches it too. Loopback only; every wait is
-# bounded; every process it starts is stopped on exit.
+# written while it was down reaches it too (written and read as the admin
+# of run/admin.secret: strangers may only sign up). Loopback only; every
+# wait is bounded; every process it starts is stopped on exit.
 # Usage: play_cluster_test.sh SOURCE_DIR BIN_DIR
 set -uo pipefail
 src=${1:?usage: play_cluster_test.sh SOURCE_DIR BIN_DIR}
@@ -44,7 +45,10 @@ ports_list=$(pick_ports) || { echo "FAIL: no free ports"; exit 1; }
 export CMUD_PLAY_PORTS=$ports_list
 read -r -a ports <<<"$ports_list"
 
-get() { timeout 5 redis-cli -p "$1" GET "$2" 2>/dev/null; }
+# redis-cli's arguments that sign in as the play cluster's admin (set once
+# the cluster has made run/admin.secret).
+admin=()
+get() { timeout 5 redis-cli "${admin[@]}" -p "$1" GET "$2" 2>/dev/null; }
 # Every query port of every server answers $2 for key $1 within $3 seconds.
 everywhere() {
   local key=$1 want=$2 secs=$3 p missing
@@ -66,6 +70,7 @@ everywhere() {
 }
 
 check "make cluster starts three servers" "${play[@]}" cluster
+admin=(--no-auth-warning --user admin --pass "$(cat "$tmp/run/admin.secret")")
 check "status lists them running" bash -c \
   "[[ \$(${play[*]@Q} status | grep -c running) -eq 3 ]]"
 check "a second 'cluster' is a no-op" bash -c \
@@ -102,7 +107,7 @@ for k in 1 2 3; do
   others=()
   for b in "${ports[@]}"; do [[ $b == "$victim" ]] || others+=("$b"); done
   check "write on port $((others[0] + 1)) while server $k is down" \
-    bash -c "[[ \$(redis-cli -p $((others[0] + 1)) SET down/$k v$k) == OK ]]"
+    bash -c "[[ \$(redis-cli ${admin[*]@Q} -p $((others[0] + 1)) SET down/$k v$k) == OK ]]"
   check "make cluster restarts server $k alone" bash -c \
     "${play[*]@Q} cluster | grep -q 'started server(s) $k'"
   check "what was written while server $k was down reaches it" \
@@ -110,7 +115,7 @@ for k in 1 2 3; do
   # A key written on each server reaches every port within 2 s.
   for b in "${ports[@]}"; do
     check "after restarting $k: write on port $((b + 2))" bash -c \
-      "[[ \$(redis-cli -p $((b + 2)) SET after/$k/$b x$b) == OK ]]"
+      "[[ \$(redis-cli ${admin[*]@Q} -p $((b + 2)) SET after/$k/$b x$b) == OK ]]"
   done
   for b in "${ports[@]}"; do
     check "after restarting $k: key from $((b + 2)) reaches every port in 2 s" \

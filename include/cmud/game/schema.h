@@ -32,13 +32,17 @@ Result<std::string> normalize_name(std::string_view name);
 //   game/seen/<name>                         heartbeat (JSON)
 //   game/hit/<rank>/<term>/<name>            cumulative damage (decimal)
 //   game/give/<to>/<from>/<seq>              an immutable transfer (decimal)
-//   game/say/<place>/<minute>/<at>-<name>-<nonce>   a message (JSON)
-//   game/news/<minute>/<at>-<name>-<nonce>          campus news (JSON)
+//   game/say/<place>/<minute>/<at>-<nonce>/<name>   a message (JSON)
+//   game/news/<minute>/<at>-<nonce>/<name>          campus news (JSON)
+//   game/tell/<to>/<minute>/<at>-<nonce>/<name>     a message to <to> (JSON)
 //
 // Messages expire after kMessageTtlMs; they are read only while recent.
 //
 // <minute> is ms since the epoch / 60000; <at> is ms, zero-padded to 13
-// digits so keys sort by time. The key of each record names its only writer.
+// digits so keys sort by time; <nonce> is [A-Za-z0-9_]+. The key of each
+// record names its only writer, and in the last segment (or, for a gift,
+// the <from> segment): names may contain '-', so only a whole segment lets
+// an account's write pattern (game/say/*/<name>) pin the author.
 namespace keys {
 
 inline constexpr std::string_view kRoot = "game/";
@@ -53,12 +57,13 @@ std::string gift(std::string_view to, std::string_view from, int64_t seq);
 std::string gift_prefix(std::string_view to);
 inline constexpr int64_t kMinuteMs = 60'000;
 inline constexpr int64_t kMessageTtlMs = 10 * 60'000;
+// REQUIRES (say, news, tell): nonce is [A-Za-z0-9_]+.
 std::string say(std::string_view place, int64_t at_ms, std::string_view name,
                 std::string_view nonce);
 std::string say_prefix(std::string_view place, int64_t minute);
 std::string news(int64_t at_ms, std::string_view name, std::string_view nonce);
 std::string news_prefix(int64_t minute);
-// A message to one player (tell): game/tell/<to>/<minute>/<at>-<from>-<nonce>.
+// A message to one player (tell).
 std::string tell(std::string_view to, int64_t at_ms, std::string_view from,
                  std::string_view nonce);
 std::string tell_prefix(std::string_view to, int64_t minute);
@@ -79,6 +84,19 @@ struct HitKey {
 // "<term>/<name>" after hit_prefix(rank).
 std::optional<HitKey> parse_hit(int rank, std::string_view key);
 
+// A message key: "<minute>/<at>-<nonce>/<name>" after `channel` and '/'
+// (channel: say_channel(place), news_channel() or tell_channel(to)), with
+// <at> 13 digits within <minute>, a non-empty nonce of [A-Za-z0-9_] and a
+// valid name. Anything else (the old "<at>-<name>-<nonce>" form included)
+// is nullopt: a reader skips it.
+struct MessageKey {
+  int64_t at_ms = 0;
+  std::string nonce;
+  std::string name;  // the author: the only account that may write the key
+};
+std::optional<MessageKey> parse_message(std::string_view channel,
+                                        std::string_view key);
+
 struct GiftKey {
   std::string from;
   int64_t seq = 0;
@@ -87,6 +105,33 @@ struct GiftKey {
 std::optional<GiftKey> parse_gift(std::string_view to, std::string_view key);
 
 }  // namespace keys
+
+// ---- Accounts ---------------------------------------------------------------
+//
+// What a player's account may do: the rules of ACL SETUSER that a server's
+// ACL SIGNUP applies to each new player (cmud-server --signup-rules; `cmud
+// --print-signup-rules` prints them for scripts/play.sh), "{user}" standing
+// for the player's name. One place for them, next to the keys they guard.
+inline constexpr std::string_view kSignupRules =
+    // A fresh user: no keys, no channels but those below.
+    "on resetkeys resetchannels "
+    // Reads: everyone's record, heartbeat, hits, gifts and public
+    // messages; the tells to this player only.
+    "%R~game/player/* %R~game/seen/* %R~game/hit/* %R~game/give/* "
+    "%R~game/say/* %R~game/news/* %R~game/tell/{user}/* "
+    // Writes: only keys that name this player as their writer (above).
+    "%W~game/player/{user} %W~game/seen/{user} %W~game/hit/*/{user} "
+    "%W~game/give/*/{user}/* %W~game/say/*/{user} %W~game/news/*/{user} "
+    "%W~game/tell/*/{user} "
+    // Channels: every place's talk and the news; its own tells (a tell to
+    // another is read from the keys: publishing on another's channel
+    // would let anyone subscribe to it too).
+    "&game/say/* &game/news &game/tell/{user} "
+    // Commands: those the game uses. Redis's @connection holds CLIENT KILL
+    // and CLIENT LIST too; -@dangerous takes them back. CLOCK carries a
+    // session's order across a move (bounded by the server's skew limit).
+    "-@all +@connection -@dangerous +get +set +list +ping +publish "
+    "+subscribe +unsubscribe +clock";
 
 // A non-negative decimal integer with no sign, spaces or leading zeros
 // beyond "0"; nullopt otherwise or on overflow.
@@ -127,6 +172,10 @@ struct Player {
   int64_t given = 0;
   int64_t received = 0;
   int64_t rounds = 0;
+  // Working (mining, solving) until this time (ms since the epoch): work
+  // takes kWorkMs per attempt or round, so the game follows the time
+  // played, whatever the client shows or skips.
+  int64_t busy_until_ms = 0;
 
   friend bool operator==(const Player&, const Player&) = default;
 };

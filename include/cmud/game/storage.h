@@ -1,7 +1,8 @@
 // The game's view of storage: Get/Put/List/Del with the project's error
 // model, so game logic runs the same over the real client and over the
-// in-memory test doubles of src/game/testing/; and live messages (pub/sub)
-// where the store has them.
+// in-memory test doubles of src/game/testing/; live messages (pub/sub)
+// where the store has them; and per-player accounts where the store has
+// them (each player an ACL user who may write only its own keys).
 //
 //   auto store =
 //       cmud::game::ClientStorage::connect("127.0.0.1:6001,127.0.0.1:6002");
@@ -35,6 +36,13 @@ class Feed {
   // A descriptor that is readable when take() has something; -1 when the
   // feed has none (then call take() from time to time).
   virtual int fd() const = 0;
+};
+
+// Whether a player name has an account on the store.
+enum class Account {
+  kNone,   // the store has no accounts: a name is all it takes
+  kFree,   // no account of that name yet: it can be signed up
+  kTaken,  // an account of that name exists: sign in with its password
 };
 
 // A key-value store with last-writer-wins replicas behind it. Every
@@ -71,6 +79,27 @@ class Storage {
   // that changed because a server failed: the game tells the player.
   virtual std::string current_addr() const { return {}; }
   virtual uint64_t moves() const { return 0; }
+
+  // Accounts. The defaults are a store without them: account() is kNone
+  // and the other two fail with kNotFound.
+  virtual Result<Account> account(const std::string& name) {
+    (void)name;
+    return Account::kNone;
+  }
+  // True: the account was created; false: the name was taken meanwhile.
+  virtual Result<bool> sign_up(const std::string& name,
+                               const std::string& password) {
+    (void)name;
+    (void)password;
+    return Status(ErrorCode::kNotFound, "this store has no accounts");
+  }
+  // From now on every request (and every feed opened afterwards) acts as
+  // that account. kDenied: a wrong password (nothing changes).
+  virtual Status sign_in(const std::string& name, const std::string& password) {
+    (void)name;
+    (void)password;
+    return Status(ErrorCode::kNotFound, "this store has no accounts");
+  }
 };
 
 // The real store through cmud::client. Thread-safe.
@@ -106,16 +135,36 @@ class ClientStorage : public Storage {
   // How often the store moved to another server.
   uint64_t moves() const override;
 
+  // ACL SIGNUP <name>: kFree or kTaken; kNone when the server answers with
+  // an error (signup off, not allowed, or a server without it). Network
+  // trouble is an error.
+  Result<Account> account(const std::string& name) override;
+  // ACL SIGNUP <name> <password>.
+  Result<bool> sign_up(const std::string& name,
+                       const std::string& password) override;
+  // A new client on the same servers (and router: it chooses its server
+  // afresh), signed in as `name` and proven with one request, then used
+  // for everything, its credentials for feeds opened afterwards too. Only
+  // kDenied is a refusal (the proof's own answer may be an error reply);
+  // on it, or on network trouble, the old client stays.
+  Status sign_in(const std::string& name, const std::string& password) override;
+
  private:
   class ClientFeed;
   ClientStorage(std::shared_ptr<client::FailoverRouter> router,
                 client::ClientOptions options);
 
-  std::shared_ptr<client::FailoverRouter> router_;
-  // The live feed signs in and speaks TLS too.
-  const client::Credentials credentials_;
-  const std::shared_ptr<tls::Context> tls_;
-  std::unique_ptr<client::Client> client_;
+  // The client requests go to now; callers keep it alive while they use it,
+  // so sign_in() may swap it under them.
+  std::shared_ptr<client::Client> client() const;
+
+  mutable std::mutex mu_;
+  // Every client (and the live feed) signs in with options_.credentials
+  // and speaks TLS as options_ says. Each client has a router of its own
+  // (it moves it), so sign_in() replaces both.
+  client::ClientOptions options_;                   // guarded by mu_
+  std::shared_ptr<client::FailoverRouter> router_;  // guarded by mu_
+  std::shared_ptr<client::Client> client_;          // guarded by mu_
 };
 
 }  // namespace cmud::game

@@ -4,11 +4,20 @@
 // stdout is not a terminal, commands are read line by line instead
 // (scripts, tests) and output is plain unless colour is forced.
 //
+// Where the store has accounts (Storage::account), the name is followed by
+// a password: a new player chooses one (typed twice on a terminal), a
+// returning one has three tries. On a terminal it is typed without echo;
+// from a script it is the next non-empty line (with --name, the first).
+// Trouble on the way (a wrong password three times, a name taken
+// meanwhile, a storage error) goes back to asking the name.
+//
 //   cmud::game::TerminalOptions opts{.fast = true, .name = "ann"};
 //   return cmud::game::run_terminal(game, opts);
 #pragma once
 
 #include <chrono>
+#include <istream>
+#include <ostream>
 #include <string>
 
 #include "cmud/game/game.h"
@@ -38,5 +47,12 @@ bool use_color(TerminalOptions::Color color, bool stdout_is_tty,
 // REQUIRES: one call at a time per process (it owns the terminal and the
 // stop signals while it runs).
 int run_terminal(Game& game, const TerminalOptions& options);
+
+// What run_terminal does when stdin is not a terminal, on given streams
+// (tests, tools): the name (unless options.name) and any password, then
+// commands, line by line from `in`; text to `out`, plain unless
+// options.color is kAlways. Returns the exit status as run_terminal does.
+int run_script(Game& game, std::istream& in, std::ostream& out,
+               const TerminalOptions& options);
 
 }  // namespace cmud::game

@@ -53,7 +53,7 @@ inline constexpr size_t kHardwareCount = 5;
 struct HardwareInfo {
   std::string_view id;    // what players type: "cpu", "dark-matter"
   std::string_view name;  // "Dark-matter rig"
-  int64_t price = 0;      // coins
+  int64_t price = 0;      // coins, for the first one (see unit_price)
   int64_t power = 0;
   int unlock_rank = 0;  // on sale from this rank on
   std::string_view blurb;
@@ -67,6 +67,18 @@ std::span<const HardwareInfo> hardware_catalogue();
 // The index of the hardware called `id` (also accepts a plural "cpus"), or
 // nullopt.
 std::optional<size_t> find_hardware(std::string_view id);
+// The more of a kind one owns, the dearer the next (as demand goes): the
+// n-th unit of a type costs n * n times the first. Without it power, and
+// so mining, would grow exponentially and the game end in minutes; with a
+// square, not a geometric, rise the hours it takes stay near the curve of
+// docs/GAME.md when a problem's health moves a little. unit_price: the
+// next unit's price when `owned` are owned, saturating at INT64_MAX.
+int64_t unit_price(size_t type, int64_t owned);
+// Coins for `n` more units of `type` when `owned` are owned; nullopt past
+// INT64_MAX.
+std::optional<int64_t> price_of(size_t type, int64_t owned, int64_t n);
+// How many more units `coins` buy when `owned` are owned.
+int64_t affordable(size_t type, int64_t owned, int64_t coins);
 // Sum of count * power, saturating at INT64_MAX.
 int64_t total_power(const Hardware& hw);
 int64_t total_units(const Hardware& hw);
@@ -101,6 +113,11 @@ inline constexpr std::string_view kStartPlace = "gate";
 inline constexpr std::string_view kStorePlace = "store";
 
 // ---- Balance rules ----------------------------------------------------------
+
+// Work takes time: each mining attempt and each battle round keeps the
+// player busy for this long (Player::busy_until), whatever the client
+// shows; so progress follows the hours played, not the commands typed.
+inline constexpr int64_t kWorkMs = 1000;
 
 inline constexpr int kMineSuccessPercent = 90;
 inline constexpr int kLossPercent = 15;

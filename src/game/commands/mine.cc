@@ -24,6 +24,7 @@ Text cmd_mine(PlayerSession& s, const Args& args) {
     }
     n = *parsed;
   }
+  if (!s.ready_to_work(t)) return t;
   int64_t power = total_power(s.me().hardware);
   if (power == 0) {
     t.line("You have no hardware, so you mine by hand with pencil and paper.",
@@ -51,6 +52,7 @@ Text cmd_mine(PlayerSession& s, const Args& args) {
   Player next = s.me();
   next.coins = sat_add(next.coins, earned);
   next.mined = sat_add(next.mined, earned);
+  s.worked(next, n);
   if (Status status = s.save(next); !status.ok()) {
     return s.storage_trouble(status,
                              "The coins you mined were lost in transit; "
@@ -66,6 +68,11 @@ Text cmd_mine(PlayerSession& s, const Args& args) {
   t.add("You have ")
       .add(plural(next.coins, "coin", "coins"), Style::kCoins)
       .line(".");
+  if (n * kWorkMs >= 10'000) {
+    t.line("That was " + std::to_string(n * kWorkMs / 1000) +
+               " seconds of work; you rest as long.",
+           Style::kDim);
+  }
   return t;
 }
 

@@ -83,6 +83,7 @@ Text cmd_solve(PlayerSession& s, const Args& args) {
     }
     return t;
   }
+  if (!s.ready_to_work(t)) return t;
   int64_t term = view->term;
   if (s.me().term > term && s.me().damage > 0) term = s.me().term;
   Player p = s.me();
@@ -97,9 +98,11 @@ Text cmd_solve(PlayerSession& s, const Args& args) {
 
   bool defeated = false;
   Status trouble;
+  int64_t fought = 0;
   for (int64_t round = 0; round < rounds; ++round) {
     t.pause(kRoundBeat);
     p.rounds += 1;
+    ++fought;
     RoundOutcome outcome = roll_round(s.rng());
     if (outcome == RoundOutcome::kLoss) {
       Player q = p;
@@ -150,6 +153,7 @@ Text cmd_solve(PlayerSession& s, const Args& args) {
       t.line(std::string(pick(idle_rounds(), s.rng())), Style::kDim);
     }
   }
+  s.worked(p, fought);
   if (Status status = s.save(p); !status.ok() && trouble.ok()) trouble = status;
   if (!trouble.ok()) {
     return t.append(s.storage_trouble(trouble, "The battle is interrupted."));

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,10 @@ Text cmd_shop(PlayerSession& s, const Args&) {
     std::string id(h.id);
     id.resize(12, ' ');
     if (h.unlock_rank <= s.me().rank) {
+      size_t type = static_cast<size_t>(&h - hardware_catalogue().data());
       t.add("  ").add(id, Style::kItem);
-      t.add(plural(h.price, "coin", "coins") + ", power " +
-            with_commas(h.power) + ". ");
+      t.add(plural(unit_price(type, s.me().hardware[type]), "coin", "coins") +
+            ", power " + with_commas(h.power) + ". ");
       t.line(std::string(h.blurb), Style::kDim);
     } else {
       t.add("  " + id + "unlocks at " +
@@ -31,6 +33,10 @@ Text cmd_shop(PlayerSession& s, const Args&) {
           .line();
     }
   }
+  t.line(
+      "Prices rise as you buy: your n-th of a kind costs n x n times the "
+      "first.",
+      Style::kDim);
   t.add("You have ")
       .add(plural(s.me().coins, "coin", "coins"), Style::kCoins)
       .add(".");
@@ -62,14 +68,15 @@ Text cmd_buy(PlayerSession& s, const Args& args) {
            " students and up.");
     return t;
   }
+  const int64_t owned = s.me().hardware[*type];
   int64_t count = 1;
   if (args.size() > 1) {
     std::string c = ascii_lower(args[1]);
     if (c == "max" || c == "all") {
-      count = s.me().coins / h.price;
+      count = affordable(*type, owned, s.me().coins);
       if (count == 0) {
         t.line("You cannot afford even one " + std::string(h.name) + " (" +
-                   plural(h.price, "coin", "coins") + ").",
+                   plural(unit_price(*type, owned), "coin", "coins") + ").",
                Style::kBad);
         return t;
       }
@@ -86,14 +93,14 @@ Text cmd_buy(PlayerSession& s, const Args& args) {
       count = *parsed;
     }
   }
-  if (count > std::numeric_limits<int64_t>::max() / h.price ||
-      count * h.price > s.me().coins) {
+  const std::optional<int64_t> cost = price_of(*type, owned, count);
+  if (!cost || *cost > s.me().coins) {
     t.add("You cannot afford that: ");
     t.add(with_commas(count) + " " + hardware_name(*type, count) + " cost ");
-    if (count > std::numeric_limits<int64_t>::max() / h.price) {
+    if (!cost) {
       t.add("more coins than exist");
     } else {
-      t.add(plural(count * h.price, "coin", "coins"), Style::kCoins);
+      t.add(plural(*cost, "coin", "coins"), Style::kCoins);
     }
     t.add(" and you have ")
         .add(plural(s.me().coins, "coin", "coins"), Style::kCoins)
@@ -101,7 +108,7 @@ Text cmd_buy(PlayerSession& s, const Args& args) {
     return t;
   }
   Player next = s.me();
-  next.coins -= count * h.price;
+  next.coins -= *cost;
   next.hardware[*type] = sat_add(next.hardware[*type], count);
   if (Status status = s.save(next); !status.ok()) {
     return s.storage_trouble(status, "The till froze; nothing was bought.");
@@ -109,7 +116,7 @@ Text cmd_buy(PlayerSession& s, const Args& args) {
   t.add("You buy ")
       .add(with_commas(count) + " " + hardware_name(*type, count), Style::kItem)
       .add(" for ")
-      .add(plural(count * h.price, "coin", "coins"), Style::kCoins)
+      .add(plural(*cost, "coin", "coins"), Style::kCoins)
       .add(". Power is now " + with_commas(total_power(next.hardware)) +
            "; you have ")
       .add(plural(next.coins, "coin", "coins"), Style::kCoins)

@@ -53,16 +53,18 @@ const CommandRow kTable[] = {
               ""},
      .run = &cmd_map},
     {.info =
-         {"mine", "[n]", "mine coins n times (default 1, at most 1000)",
+         {"mine", "[n]", "mine coins n times (default 1, at most 60)",
           "Each attempt succeeds 90% of the time and earns 1 to <power> coins "
           "(your hardware's total power; with none you mine by hand, power "
-          "1).",
+          "1). Each takes a second of work: you cannot mine or solve again "
+          "until it is done (walking, shopping and talking you can).",
           ""},
      .run = &cmd_mine},
     {.info =
          {"shop", "", "the hardware on sale at your rank",
           "Shows the Campus Store's catalogue: price and power of each item, "
-          "and what your rank unlocks next.",
+          "and what your rank unlocks next. Prices rise as you buy: your "
+          "n-th of a kind costs n x n times the first.",
           ""},
      .run = &cmd_shop,
      .needs_store = false},
@@ -95,7 +97,7 @@ const CommandRow kTable[] = {
           "your power, 15% something breaks (one type of your hardware drops "
           "to a quarter), 5% nothing happens. The battle stops when the "
           "problem falls, when nothing is left to fight with, or after the "
-          "rounds.",
+          "rounds. Each round takes a second of work, as mining does.",
           "fight"},
      .run = &cmd_solve},
     {.info =

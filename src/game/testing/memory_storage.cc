@@ -1,51 +1,82 @@
 #include "memory_storage.h"
 
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cmud/game/schema.h"
+
 namespace cmud::game::testing {
 
-Status MemoryStorage::check(const std::string& key, bool& apply) {
-  ++calls_;
-  apply = false;
-  if (offline_) return Status(ErrorCode::kUnavailable, "store is offline");
-  return faults_.check(key, apply);
+namespace {
+
+// Redis glob with '*' only (the template uses nothing else): '*' matches
+// any run of characters, '/' included.
+bool glob_match(std::string_view pattern, std::string_view s) {
+  if (pattern.empty()) return s.empty();
+  if (pattern[0] == '*') {
+    for (size_t i = 0; i <= s.size(); ++i) {
+      if (glob_match(pattern.substr(1), s.substr(i))) return true;
+    }
+    return false;
+  }
+  return !s.empty() && pattern[0] == s[0] &&
+         glob_match(pattern.substr(1), s.substr(1));
 }
 
-Result<std::optional<std::string>> MemoryStorage::get(const std::string& key) {
-  std::lock_guard lock(mu_);
-  bool apply = false;
-  if (Status s = check(key, apply); !s.ok()) return s;
-  auto it = data_.find(key);
-  if (it == data_.end()) return std::optional<std::string>();
-  return std::optional<std::string>(it->second);
+std::string substitute(std::string_view pattern, std::string_view user) {
+  std::string out;
+  constexpr std::string_view kUser = "{user}";
+  while (true) {
+    size_t at = pattern.find(kUser);
+    out += pattern.substr(0, at);
+    if (at == std::string_view::npos) return out;
+    out += user;
+    pattern.remove_prefix(at + kUser.size());
+  }
 }
 
-Status MemoryStorage::put(const std::string& key, const std::string& value) {
-  std::lock_guard lock(mu_);
-  bool apply = false;
-  Status s = check(key, apply);
-  if (apply) data_[key] = value;
-  return s;
-}
-
-Result<KeyValues> MemoryStorage::list(const std::string& prefix) {
-  std::lock_guard lock(mu_);
-  bool apply = false;
-  if (Status s = check(prefix, apply); !s.ok()) return s;
-  KeyValues out;
-  for (auto it = data_.lower_bound(prefix);
-       it != data_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
-       ++it) {
-    out.emplace_back(it->first, it->second);
+// The patterns of kSignupRules (schema.h) that start with `kind` ("%W~",
+// "&"), without it: what the server makes of the template, for the globs
+// above.
+std::vector<std::string_view> patterns(std::string_view kind) {
+  std::vector<std::string_view> out;
+  std::string_view rules = kSignupRules;
+  while (!rules.empty()) {
+    size_t end = rules.find(' ');
+    std::string_view rule = rules.substr(0, end);
+    if (rule.starts_with(kind)) out.push_back(rule.substr(kind.size()));
+    rules = end == std::string_view::npos ? "" : rules.substr(end + 1);
   }
   return out;
 }
 
-Result<bool> MemoryStorage::del(const std::string& key) {
-  std::lock_guard lock(mu_);
-  bool apply = false;
-  Status s = check(key, apply);
-  bool existed = apply && data_.erase(key) > 0;
-  if (!s.ok()) return s;
-  return existed;
+bool any_match(std::string_view kind, std::string_view user,
+               std::string_view s) {
+  for (std::string_view p : patterns(kind)) {
+    if (glob_match(substitute(p, user), s)) return true;
+  }
+  return false;
+}
+
+Status no_permission(std::string_view what) {
+  return Status(ErrorCode::kInternal,
+                "NOPERM this user has no permissions to " + std::string(what));
+}
+
+// What Storage's defaults say without accounts.
+Status no_accounts() {
+  return Status(ErrorCode::kNotFound, "this store has no accounts");
+}
+
+}  // namespace
+
+bool account_may_write(std::string_view user, std::string_view key) {
+  return any_match("%W~", user, key);
+}
+
+bool account_may_publish(std::string_view user, std::string_view channel) {
+  return any_match("&", user, channel);
 }
 
 // Thread-safe: publish() runs on any thread.
@@ -92,11 +123,98 @@ class FeedHandle : public Feed {
 
 }  // namespace
 
+// What every client of one store shares.
+struct MemoryStorage::Shared {
+  mutable std::mutex mu;
+  std::map<std::string, std::string> data;       // guarded by mu
+  Faults faults;                                 // guarded by mu
+  bool offline = false;                          // guarded by mu
+  int calls = 0;                                 // guarded by mu
+  std::vector<std::weak_ptr<MemoryFeed>> feeds;  // guarded by mu
+  bool accounts = false;                         // guarded by mu
+  std::map<std::string, std::string> passwords;  // guarded by mu
+  std::vector<std::string> refused;              // guarded by mu
+};
+
+MemoryStorage::MemoryStorage() : MemoryStorage(std::make_shared<Shared>()) {}
+
+MemoryStorage::MemoryStorage(std::shared_ptr<Shared> shared)
+    : shared_(std::move(shared)) {}
+
+MemoryStorage::~MemoryStorage() = default;
+
+std::unique_ptr<MemoryStorage> MemoryStorage::new_client() {
+  return std::unique_ptr<MemoryStorage>(new MemoryStorage(shared_));
+}
+
+Status MemoryStorage::check(const std::string& key, bool& apply) {
+  ++shared_->calls;
+  apply = false;
+  if (shared_->offline) {
+    return Status(ErrorCode::kUnavailable, "store is offline");
+  }
+  return shared_->faults.check(key, apply);
+}
+
+Result<std::optional<std::string>> MemoryStorage::get(const std::string& key) {
+  std::lock_guard lock(shared_->mu);
+  bool apply = false;
+  if (Status s = check(key, apply); !s.ok()) return s;
+  auto it = shared_->data.find(key);
+  if (it == shared_->data.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Status MemoryStorage::put(const std::string& key, const std::string& value) {
+  std::lock_guard lock(shared_->mu);
+  bool apply = false;
+  Status s = check(key, apply);
+  if (!s.ok() && !apply) return s;
+  if (shared_->accounts && !user_.empty() && !account_may_write(user_, key)) {
+    shared_->refused.push_back(user_ + " " + key);
+    return no_permission("access one of the keys used as arguments");
+  }
+  if (apply) shared_->data[key] = value;
+  return s;
+}
+
+Result<KeyValues> MemoryStorage::list(const std::string& prefix) {
+  std::lock_guard lock(shared_->mu);
+  bool apply = false;
+  if (Status s = check(prefix, apply); !s.ok()) return s;
+  KeyValues out;
+  for (auto it = shared_->data.lower_bound(prefix);
+       it != shared_->data.end() &&
+       it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it) {
+    out.emplace_back(it->first, it->second);
+  }
+  return out;
+}
+
+Result<bool> MemoryStorage::del(const std::string& key) {
+  std::lock_guard lock(shared_->mu);
+  bool apply = false;
+  Status s = check(key, apply);
+  if (shared_->accounts && !user_.empty()) {
+    shared_->refused.push_back(user_ + " " + key);
+    return no_permission("run the 'del' command");
+  }
+  bool existed = apply && shared_->data.erase(key) > 0;
+  if (!s.ok()) return s;
+  return existed;
+}
+
 Status MemoryStorage::publish(const std::string& channel,
                               const std::string& message) {
-  std::lock_guard lock(mu_);
-  std::erase_if(feeds_, [](const auto& w) { return w.expired(); });
-  for (const auto& w : feeds_) {
+  std::lock_guard lock(shared_->mu);
+  if (shared_->accounts && !user_.empty() &&
+      !account_may_publish(user_, channel)) {
+    return no_permission("access one of the channels used as arguments");
+  }
+  auto& feeds = shared_->feeds;
+  std::erase_if(feeds, [](const auto& w) { return w.expired(); });
+  for (const auto& w : feeds) {
     if (auto f = w.lock()) f->deliver(channel, message);
   }
   return Status::ok_status();
@@ -104,8 +222,8 @@ Status MemoryStorage::publish(const std::string& channel,
 
 std::unique_ptr<Feed> MemoryStorage::open_feed() {
   auto f = std::make_shared<MemoryFeed>();
-  std::lock_guard lock(mu_);
-  feeds_.push_back(f);
+  std::lock_guard lock(shared_->mu);
+  shared_->feeds.push_back(f);
   return std::make_unique<FeedHandle>(std::move(f));
 }
 
@@ -115,18 +233,70 @@ void MemoryStorage::fail_next(int n, ErrorCode code) {
 }
 
 void MemoryStorage::inject(Fault fault) {
-  std::lock_guard lock(mu_);
-  faults_.add(std::move(fault));
+  std::lock_guard lock(shared_->mu);
+  shared_->faults.add(std::move(fault));
 }
 
 void MemoryStorage::set_offline(bool offline) {
-  std::lock_guard lock(mu_);
-  offline_ = offline;
+  std::lock_guard lock(shared_->mu);
+  shared_->offline = offline;
 }
 
 int MemoryStorage::calls() const {
-  std::lock_guard lock(mu_);
-  return calls_;
+  std::lock_guard lock(shared_->mu);
+  return shared_->calls;
+}
+
+// ---- Accounts ---------------------------------------------------------------
+
+void MemoryStorage::enable_accounts() {
+  std::lock_guard lock(shared_->mu);
+  shared_->accounts = true;
+}
+
+Result<Account> MemoryStorage::account(const std::string& name) {
+  std::lock_guard lock(shared_->mu);
+  if (!shared_->accounts) return Account::kNone;
+  bool apply = false;
+  if (Status s = check(name, apply); !s.ok()) return s;
+  return shared_->passwords.count(name) ? Account::kTaken : Account::kFree;
+}
+
+Result<bool> MemoryStorage::sign_up(const std::string& name,
+                                    const std::string& password) {
+  std::lock_guard lock(shared_->mu);
+  if (!shared_->accounts) return no_accounts();
+  bool apply = false;
+  Status s = check(name, apply);
+  bool created = apply && shared_->passwords.emplace(name, password).second;
+  if (!s.ok()) return s;
+  return created;
+}
+
+Status MemoryStorage::sign_in(const std::string& name,
+                              const std::string& password) {
+  std::lock_guard lock(shared_->mu);
+  if (!shared_->accounts) return no_accounts();
+  bool apply = false;
+  if (Status s = check(name, apply); !s.ok()) return s;
+  auto it = shared_->passwords.find(name);
+  if (it == shared_->passwords.end() || it->second != password) {
+    return Status(ErrorCode::kDenied,
+                  "WRONGPASS invalid username-password pair or user is "
+                  "disabled.");
+  }
+  user_ = name;
+  return Status::ok_status();
+}
+
+std::string MemoryStorage::signed_in() const {
+  std::lock_guard lock(shared_->mu);
+  return user_;
+}
+
+std::vector<std::string> MemoryStorage::refused_writes() const {
+  std::lock_guard lock(shared_->mu);
+  return shared_->refused;
 }
 
 }  // namespace cmud::game::testing
