@@ -59,6 +59,14 @@ bool read_float(codec::Reader& r, long double& v) {
   return true;
 }
 
+// The tail of an encoding: nothing (made 0), or varint made (not 0: one
+// encoding per state) and nothing after it.
+bool read_made(codec::Reader& r, uint64_t& made) {
+  made = 0;
+  if (r.remaining() == 0) return true;
+  return r.varint(made) && made != 0 && r.remaining() == 0;
+}
+
 }  // namespace
 
 std::optional<long double> parse_float(std::string_view s) {
@@ -116,7 +124,7 @@ std::optional<Counter> Counter::decode(std::string_view meta) {
     }
     c.parts_.push_back(p);
   }
-  if (r.remaining() != 0) return std::nullopt;
+  if (!read_made(r, c.made_)) return std::nullopt;
   return c;
 }
 
@@ -150,7 +158,7 @@ std::optional<Counter> Counter::decode_float(std::string_view meta) {
     }
     c.parts_.push_back(p);
   }
-  if (r.remaining() != 0) return std::nullopt;
+  if (!read_made(r, c.made_)) return std::nullopt;
   // One encoding per state: bytes that do not re-encode the same (an
   // integer counter in the float form, a mantissa written another way) are
   // not what any replica wrote, and would give two digests for one state.
@@ -168,6 +176,7 @@ void Counter::encode(std::string& out) const {
       w.varint(p.up);
       w.varint(p.down);
     }
+    if (made_ != 0) w.varint(made_);
     return;
   }
   w.fixed(kFloatMarkBase);
@@ -187,6 +196,7 @@ void Counter::encode(std::string& out) const {
     write_float(w, p.fup);
     write_float(w, p.fdown);
   }
+  if (made_ != 0) w.varint(made_);
 }
 
 bool Counter::same_base(const Counter& other) const {
@@ -327,6 +337,10 @@ bool Counter::merge(const Counter& other) {
     }
   }
   parts_ = std::move(out);
+  if (other.made_ > made_) {
+    made_ = other.made_;
+    changed = true;
+  }
   return changed;
 }
 

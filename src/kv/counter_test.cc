@@ -84,7 +84,9 @@ TEST(Counter, MalformedBytesAreRefused) {
   for (size_t n = 0; n < good.size(); ++n) {
     EXPECT_FALSE(Counter::decode(good.substr(0, n))) << n;
   }
-  EXPECT_FALSE(Counter::decode(good + "x"));
+  // After the parts only made() may follow, and nothing after it.
+  EXPECT_FALSE(Counter::decode(good + "\x80"));
+  EXPECT_FALSE(Counter::decode(good + "xx"));
   // Origins out of order (or repeated).
   std::string swapped = good;
   std::swap_ranges(swapped.begin() + 9, swapped.begin() + 17,
@@ -290,7 +292,9 @@ TEST(Counter, MalformedFloatBytesAreRefused) {
   for (size_t n = 0; n < good.size(); ++n) {
     EXPECT_FALSE(Counter::decode(good.substr(0, n))) << n;
   }
-  EXPECT_FALSE(Counter::decode(good + "x"));
+  // After the parts only made() may follow, and nothing after it.
+  EXPECT_FALSE(Counter::decode(good + "\x80"));
+  EXPECT_FALSE(Counter::decode(good + "xx"));
   // Every single byte changed: refused, or a state that encodes the same.
   for (size_t i = 0; i < good.size(); ++i) {
     for (int bit = 0; bit < 8; ++bit) {
@@ -326,6 +330,38 @@ TEST(Counter, MalformedFloatBytesAreRefused) {
   std::string negative = as_float;
   negative[fup_at] = 2;  // a negative sum
   EXPECT_FALSE(Counter::decode(negative));
+}
+
+TEST(Counter, WhenTheNewestIncrementWasMadeRoundTripsAndMergesByMax) {
+  Counter a(5), b(5);
+  ASSERT_TRUE(a.add(1, 2));
+  a.mark_made(300);
+  a.mark_made(200);  // never back
+  EXPECT_EQ(a.made(), 300u);
+  ASSERT_TRUE(b.add(2, 4));
+  b.mark_made(400);
+  ASSERT_TRUE(b.add_float(2, 0.5));
+  for (const Counter& c : {a, b}) {
+    auto back = Counter::decode(c.encoded());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, c);
+  }
+  Counter ab = a, ba = b;
+  EXPECT_TRUE(ab.merge(b));
+  EXPECT_TRUE(ba.merge(a));
+  EXPECT_EQ(ab.made(), 400u);
+  EXPECT_EQ(ab.encoded(), ba.encoded());
+  // Not known (0) is written as before made-times were kept; a 0 written
+  // out, or bytes after it, are not an encoding of any state.
+  Counter old(5);
+  ASSERT_TRUE(old.add(1, 2));
+  std::string before = old.encoded();
+  Counter timed = old;
+  timed.mark_made(1);
+  EXPECT_EQ(timed.encoded(), before + '\x01');
+  EXPECT_FALSE(Counter::decode(before + '\0'));
+  EXPECT_FALSE(Counter::decode(before + '\x01' + '\x01'));
+  EXPECT_EQ(Counter::decode(before)->made(), 0u);
 }
 
 // --- The store's side: a counter is an entry whose meta is its state. ---

@@ -168,13 +168,23 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   // its key) before it collected tombstones: a write there that would
   // replace what it holds, or fill an absent key, is stale (a collected
   // tombstone passed it). Its expiry may still be new: that merges, on a
-  // value that is gone. A counter is taken as ever: an increment keeps its
-  // base's version, older than when it was made, so its version says
-  // nothing of whether every replica has it.
-  bool stale = !incoming && version < horizon_ && !is_system_key(key) &&
+  // value that is gone. An increment keeps its base's version, older than
+  // when it was made, so a counter is stale only when its newest increment
+  // (made()) is below the horizon too; one made when is not known (0) is
+  // taken, as before that was kept.
+  bool below = incoming
+                   ? incoming->made() != 0 && incoming->made() < horizon_.hlc &&
+                         version < horizon_
+                   : version < horizon_;
+  bool stale = below && !is_system_key(key) &&
                (old == nullptr || old->version_ < version);
   if (stale) {
     if (expiry.version < horizon_) return false;
+    if (incoming) {  // only its expiry is news: merged as a plain write's
+      incoming.reset();
+      meta = {};
+      value = {};
+    }
     if (old == nullptr && !deleted) {
       deleted = true;
       value = {};

@@ -643,6 +643,49 @@ TEST(Store, BelowTheHorizonAnAbsentKeyRefusesOldWrites) {
   EXPECT_EQ(s.get("n"), "3");
 }
 
+// A counter's base version is older than its increments, so what decides
+// whether every replica has it is when its newest increment was made: a
+// late state made wholly below the horizon finds its key's tombstone gone
+// and is refused, in the store's two cases (absent key, older entry); one
+// with news above the horizon, or from before made-times were kept, is
+// taken.
+TEST(Store, BelowTheHorizonALateCounterMadeBeforeItIsRefused) {
+  auto state = [](uint64_t made) {
+    Counter c(0);
+    EXPECT_TRUE(c.add(7, 3));
+    if (made != 0) c.mark_made(made);
+    return c.encoded();
+  };
+  Store s;
+  s.apply("gone", "", Version{60, 1}, true, kRouteNone);  // DEL after INCRs
+  s.apply("older", "x", Version{5, 1}, false, kRouteNone);
+  EXPECT_FALSE(s.collect(Version{100, 0}, 10));
+  ASSERT_EQ(s.find("gone"), nullptr);
+  // Based at 10, incremented at 50: every replica had it, then the delete.
+  EXPECT_FALSE(
+      s.apply("gone", "", Version{10, 2}, false, kRouteRemote, state(50)));
+  EXPECT_EQ(s.find("gone"), nullptr);
+  EXPECT_FALSE(
+      s.apply("older", "", Version{10, 2}, false, kRouteRemote, state(50)));
+  EXPECT_EQ(s.get("older"), "x");
+  // Incremented at 150, above the horizon: news.
+  EXPECT_TRUE(
+      s.apply("gone", "", Version{10, 2}, false, kRouteRemote, state(150)));
+  EXPECT_EQ(s.get("gone"), "3");
+  // Made when is not known: taken, as before.
+  EXPECT_TRUE(
+      s.apply("unknown", "", Version{10, 2}, false, kRouteRemote, state(0)));
+  EXPECT_EQ(s.get("unknown"), "3");
+  // One whose expiry is newer than the horizon: only the expiry is news, a
+  // tombstone of its version carries it.
+  std::string late = state(50);
+  EntryView persisted{"late", "", 10, 2, false, late, Expiry{0, {150, 2}}};
+  EXPECT_TRUE(s.apply(persisted, kRouteNone));
+  ASSERT_NE(s.find("late"), nullptr);
+  EXPECT_TRUE(s.find("late")->deleted());
+  EXPECT_FALSE(s.find("late")->counter());
+}
+
 // A counter started where its key was gone (on the floor, stamped with an
 // expiry version of its own) beats a dead entry older than the stamp, in
 // either order; not a live value, nor a newer tombstone.

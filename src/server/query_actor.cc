@@ -741,7 +741,10 @@ QueryActor::CounterAt QueryActor::counter_at(std::string_view key,
   return at;
 }
 
-void QueryActor::write_counter(std::string_view key, const CounterAt& at) {
+void QueryActor::write_counter(std::string_view key, CounterAt& at) {
+  // When this increment was made: its base's version is older, so only
+  // this tells tombstone collection whether every replica has it.
+  at.counter->mark_made(clock_.next(request_ms()));
   std::string meta = at.counter->encoded();
   (void)apply({key, {}, at.base.hlc, at.base.origin, false, meta, at.expiry},
               kv::kRouteLocal | kv::kRouteRemote);

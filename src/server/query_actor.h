@@ -264,7 +264,7 @@ class QueryActor : public actor::Actor {
   };
   CounterAt counter_at(std::string_view key, bool floats);
   // Stores an increment's new state of the counter at its base.
-  void write_counter(std::string_view key, const CounterAt& at);
+  void write_counter(std::string_view key, CounterAt& at);
   // INCRBY: adds delta to this actor's part of the key's counter.
   void incr(std::string_view key, int64_t delta, ResultWriter& out);
   // INCRBYFLOAT: adds the increment (text) to this actor's float part.

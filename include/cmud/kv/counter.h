@@ -27,6 +27,7 @@
 // or totals and digests would differ in their last bits.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -71,7 +72,8 @@ class Counter {
 
   // The encoded state (the entry's meta bytes). An integer counter: fixed
   // base, varint count, then per part fixed origin, varint up, varint down,
-  // origins ascending. A float counter: fixed u64 0 and varint UINT64_MAX
+  // origins ascending. Either form ends with varint made() when it is not
+  // 0 (and never with a 0). A float counter: fixed u64 0 and varint UINT64_MAX
   // (a count no integer form can hold, as it exceeds the bytes left), a
   // kind byte and the base, varint count, then per part fixed origin,
   // varint up, varint down, fup, fdown. A long double is a byte (0: zero,
@@ -96,6 +98,14 @@ class Counter {
   }
   bool same_base(const Counter& other) const;
   const std::vector<Part>& parts() const { return parts_; }
+  // The hybrid clock's value when the newest increment in this state was
+  // made (0: not known, a state from before it was kept). The base's
+  // version says nothing of it, so tombstone collection reads this to
+  // tell a late state, all of whose increments every replica holds, from
+  // one that still brings news (kv::Store::apply).
+  uint64_t made() const { return made_; }
+  // An increment made now, at hlc.
+  void mark_made(uint64_t hlc) { made_ = std::max(made_, hlc); }
   // True if the base or any part holds a float: the total is then
   // float_total() and the encoding the float form.
   bool is_float() const;
@@ -120,8 +130,8 @@ class Counter {
   // Adds delta to origin's float part. False, and no change, when delta,
   // the part or the total would be NaN or infinite.
   bool add_float(uint64_t origin, long double delta);
-  // Takes, per origin, the greater of each sum of this and other.
-  // REQUIRES: same_base(other). Returns true if this changed.
+  // Takes, per origin, the greater of each sum of this and other, and the
+  // later made(). REQUIRES: same_base(other). Returns true if this changed.
   bool merge(const Counter& other);
 
   bool operator==(const Counter&) const = default;
@@ -135,6 +145,7 @@ class Counter {
   bool float_base_ = false;
   long double fbase_ = 0;    // the base when float_base_
   std::vector<Part> parts_;  // by origin, ascending
+  uint64_t made_ = 0;
 };
 
 }  // namespace cmud::kv
