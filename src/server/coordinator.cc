@@ -18,6 +18,9 @@ namespace {
 constexpr std::chrono::milliseconds kJoinRetry{1000};
 // Every known server hears our member list this often.
 constexpr std::chrono::milliseconds kGossipInterval{1000};
+// Control messages to one query actor in any second (to_actors): under
+// the cluster's 10 per pair, with room for the timing of the window.
+constexpr size_t kControlPerSecond = 8;
 
 }  // namespace
 
@@ -42,6 +45,7 @@ Coordinator::Coordinator(actor::Context& ctx, ServerDesc self,
   state_.last_save_s = ctx.wall_ms() / 1000;
   state_.snapshot_bytes = snapshot_bytes;
   claims_.assign(queries_.size(), {0, 0});
+  outbox_.resize(queries_.size());
   for (auto& f : forgotten) {
     // --forget is the latest word on its address: no forget gossiped from
     // before this start undoes it.
@@ -54,7 +58,7 @@ void Coordinator::heard(const std::string& address) {
   heard_ms_[address] = ctx_.monotonic_ms();
   if (down_.erase(address) > 0) {
     ctx_.log().info("server {} answers again", address);
-    for (const auto& q : queries_) ctx_.tell(q, ServerState{address, true});
+    to_actors(ServerState{address, true});
   }
 }
 
@@ -160,7 +164,7 @@ void Coordinator::remove_server(const std::string& address) {
   pending_.erase(address);
   warned_.erase(address);
   member_claims_.erase(address);
-  for (const auto& q : queries_) ctx_.tell(q, RemoveServer{address});
+  to_actors(RemoveServer{address});
   save_members();
 }
 
@@ -189,7 +193,7 @@ void Coordinator::publish_members() {
   m.horizon_hlc = horizon_;
   m.sources = sources_;
   m.sources_digest = sources_digest_;
-  for (const auto& q : queries_) ctx_.tell(q, m);
+  to_actors(m);
 }
 
 void Coordinator::on_start() {
@@ -214,7 +218,38 @@ Status Coordinator::on_message(actor::Message& msg) {
       [&](ForgetServer& f) { on_forget(f); }, [&](Claim& c) { on_claim(c); },
       [&](StartSnapshot& s) { on_start_snapshot(s); },
       [&](LogRotated& r) { on_log_rotated(r); },
-      [&](SnapshotWritten&) { on_snapshot_written(); });
+      [&](SnapshotWritten&) { on_snapshot_written(); },
+      [&](ControlFlush&) {
+        flush_pending_ = false;
+        flush_control();
+      });
+}
+
+void Coordinator::flush_control() {
+  const int64_t now = ctx_.monotonic_ms();
+  int64_t wake = -1;
+  for (Outbox& o : outbox_) {
+    // The runtime counts a pair's messages over 1001 ms (both ends).
+    while (!o.sent_ms.empty() && now - o.sent_ms.front() > 1000) {
+      o.sent_ms.pop_front();
+    }
+    while (!o.queued.empty() && o.sent_ms.size() < kControlPerSecond) {
+      auto send = std::move(o.queued.front());
+      o.queued.pop_front();
+      send();
+      o.sent_ms.push_back(now);
+    }
+    if (!o.queued.empty()) {
+      int64_t at = o.sent_ms.front() + 1001;
+      wake = wake < 0 ? at : std::min(wake, at);
+    }
+  }
+  if (wake >= 0 && !flush_pending_) {
+    flush_pending_ = true;
+    ctx_.tell_after(
+        ctx_.self(), ControlFlush{},
+        std::chrono::milliseconds(std::max<int64_t>(1, wake - now)));
+  }
 }
 
 void Coordinator::on_gossip_tick() {
@@ -225,7 +260,7 @@ void Coordinator::on_gossip_tick() {
       down_.insert(addr);
       ctx_.log().warn("server {} is down (no word for {} ms)", addr,
                       now - it->second);
-      for (const auto& q : queries_) ctx_.tell(q, ServerState{addr, false});
+      to_actors(ServerState{addr, false});
     }
   }
   const std::vector<Forgotten> forgotten = forgotten_list();
@@ -374,7 +409,7 @@ void Coordinator::refresh_sources() {
 void Coordinator::on_repair_tick() {
   // Sent alone too: the tick also frees expired values (the actors open
   // repair rounds only while they know another server).
-  for (const auto& q : queries_) ctx_.tell(q, RepairTick{});
+  to_actors(RepairTick{});
   ctx_.tell_after(ctx_.self(), RepairTick{}, repair_interval_);
 }
 
@@ -430,7 +465,7 @@ bool Coordinator::add_server(const ServerDesc& d, bool full_state,
     it->second = d;
   }
   if (fresh || restarted || full_state) {
-    for (const auto& q : queries_) ctx_.tell(q, AddServer{d, full_state});
+    to_actors(AddServer{d, full_state});
   }
   if (fresh || restarted) save_members();
   return fresh;
@@ -508,7 +543,7 @@ void Coordinator::on_start_snapshot(const StartSnapshot& s) {
 void Coordinator::begin_snapshot() {
   saving_ = true;
   rotations_ = queries_.size();
-  for (const auto& q : queries_) ctx_.tell(q, RotateLog{ctx_.self()});
+  to_actors(RotateLog{ctx_.self()});
 }
 
 void Coordinator::on_log_rotated(LogRotated& r) {
@@ -553,7 +588,7 @@ void Coordinator::on_snapshot_written() {
   }
   job_.reset();
   saving_ = false;
-  for (const auto& q : queries_) ctx_.tell(q, state_);
+  to_actors(state_);
   if (again_) {
     again_ = false;
     begin_snapshot();

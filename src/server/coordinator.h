@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -96,6 +98,21 @@ class Coordinator : public actor::Actor {
   void save_members();
   void request_join(const std::string& address, bool want_state);
   void schedule_tick();
+  // Every control message to this server's query actors goes through here:
+  // at most kControlPerSecond to each in any second (the cluster's limit
+  // per pair of actors is 10), the rest queued in order and sent as the
+  // window allows. Membership flapping during restarts could otherwise
+  // send one actor a state change, a member list, a server added, a
+  // repair tick and a log rotation within one second, and more.
+  template <class T>
+  void to_actors(const T& msg) {
+    for (size_t i = 0; i < queries_.size(); ++i) {
+      outbox_[i].queued.push_back(
+          [this, q = queries_[i], msg] { ctx_.tell(q, msg); });
+    }
+    flush_control();
+  }
+  void flush_control();
 
   actor::Context& ctx_;
   const ServerDesc self_;
@@ -114,6 +131,12 @@ class Coordinator : public actor::Actor {
   std::vector<std::string> sealed_;
   std::shared_ptr<SnapshotJob> job_;
   SnapshotState state_;
+  struct Outbox {
+    std::deque<std::function<void()>> queued;
+    std::deque<int64_t> sent_ms;  // monotonic, within the last second
+  };
+  std::vector<Outbox> outbox_;  // by query actor
+  bool flush_pending_ = false;  // a ControlFlush is on its way
   // When each known server was last heard from, and those marked down.
   std::map<std::string, int64_t> heard_ms_;
   std::set<std::string> down_;

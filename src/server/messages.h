@@ -127,6 +127,12 @@ struct RepairTick {
   CMUD_MESSAGE("server.RepairTick")
 };
 
+// Coordinator -> itself: control messages queued for its query actors may
+// go now (Coordinator::flush_control).
+struct ControlFlush {
+  CMUD_MESSAGE("server.ControlFlush")
+};
+
 // --- Inspection (the simulator's checkers, tests, debugging) ---
 
 // Replica entries with their versions, tombstones included, encoded as in
