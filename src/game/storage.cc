@@ -78,16 +78,13 @@ Result<bool> ClientStorage::sign_up(const std::string& name,
 Status ClientStorage::sign_in(const std::string& name,
                               const std::string& password) {
   client::ClientOptions options;
-  {
-    std::lock_guard lock(mu_);
-    options = options_;
-  }
-  options.credentials = client::Credentials{name, password};
   std::shared_ptr<client::FailoverRouter> router;
   {
     std::lock_guard lock(mu_);
+    options = options_;
     router = std::make_shared<client::FailoverRouter>(router_->addrs());
   }
+  options.credentials = client::Credentials{name, password};
   auto next = std::make_shared<client::Client>(router, options);
   // Every connection signs in as it opens: one request proves the
   // password. Its own answer does not matter (a refusal to read that key
