@@ -116,3 +116,24 @@ pick_base_port() {
   done
   return 1
 }
+
+# $3 base ports B, B+100, ... (the servers of a play cluster, CMUD_PLAY_PORTS)
+# with B in [$1, $1 + 10 * $2), each with its two query ports free.
+pick_play_ports() {
+  local low=$1 slots=$2 n=$3 base k p ok list
+  for _ in $(seq 1 50); do
+    base=$((low + (RANDOM % slots) * 10))
+    ok=1
+    list=()
+    for ((k = 0; k < n; ++k)); do
+      p=$((base + 100 * k))
+      free "$p" && free $((p + 1)) && free $((p + 2)) || ok=0
+      list+=("$p")
+    done
+    if ((ok)); then
+      echo "${list[*]}"
+      return 0
+    fi
+  done
+  return 1
+}

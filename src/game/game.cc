@@ -38,8 +38,7 @@ Result<std::string> Game::check_name(std::string_view name) {
   return normalized;
 }
 
-// ---- Accounts, login
-// ---------------------------------------------------------
+// ---- Accounts, login ------------------------------------------------------
 
 Result<Account> Game::account(std::string_view name) {
   auto normalized = check_name(name);

@@ -1,5 +1,6 @@
 #include "cmud/game/schema.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -81,13 +82,7 @@ std::string stamp(int64_t at_ms, std::string_view name,
 }
 
 bool is_nonce(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
+  return !s.empty() && std::all_of(s.begin(), s.end(), is_nonce_char);
 }
 
 }  // namespace

@@ -29,10 +29,7 @@ namespace {
 std::string session_id(std::string_view given) {
   std::string id;
   for (char c : given) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9') || c == '_') {
-      id += c;
-    }
+    if (keys::is_nonce_char(c)) id += c;
   }
   return id.empty() ? random_hex(12) : id;
 }

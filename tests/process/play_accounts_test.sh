@@ -28,18 +28,7 @@ trap cleanup EXIT
 # Two base ports from 8000 to 11890: below the ranges of the other process
 # tests (12000-19990, and 20000 up for the play cluster test), and below the
 # kernel's ephemeral range.
-pick_ports() {
-  local base
-  for _ in $(seq 1 50); do
-    base=$(pick_base_port 8000 380) || return 1
-    if free $((base + 100)) && free $((base + 101)) && free $((base + 102)); then
-      echo "$base $((base + 100))"
-      return 0
-    fi
-  done
-  return 1
-}
-ports_list=$(pick_ports) || { echo "FAIL: no free ports"; exit 1; }
+ports_list=$(pick_play_ports 8000 380 2) || { echo "FAIL: no free ports"; exit 1; }
 export CMUD_PLAY_PORTS=$ports_list
 read -r -a ports <<<"$ports_list"
 one=$((ports[0] + 1))  # a query port of server one

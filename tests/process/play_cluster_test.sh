@@ -26,22 +26,7 @@ trap cleanup EXIT
 
 # Three base ports below the kernel's ephemeral range (so no test that
 # binds port 0 can take them), each with its two query ports free.
-pick_ports() {
-  local tries base k ok
-  for tries in $(seq 1 50); do
-    base=$((20000 + (RANDOM % 1200) * 10))
-    ok=1
-    for k in 0 100 200; do
-      free $((base + k)) && free $((base + k + 1)) && free $((base + k + 2)) || ok=0
-    done
-    if ((ok)); then
-      echo "$base $((base + 100)) $((base + 200))"
-      return 0
-    fi
-  done
-  return 1
-}
-ports_list=$(pick_ports) || { echo "FAIL: no free ports"; exit 1; }
+ports_list=$(pick_play_ports 20000 1200 3) || { echo "FAIL: no free ports"; exit 1; }
 export CMUD_PLAY_PORTS=$ports_list
 read -r -a ports <<<"$ports_list"
 

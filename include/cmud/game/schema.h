@@ -57,6 +57,11 @@ std::string gift(std::string_view to, std::string_view from, int64_t seq);
 std::string gift_prefix(std::string_view to);
 inline constexpr int64_t kMinuteMs = 60'000;
 inline constexpr int64_t kMessageTtlMs = 10 * 60'000;
+// What a nonce may hold: [A-Za-z0-9_] (never '-' or '/', which frame it).
+constexpr bool is_nonce_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_';
+}
 // REQUIRES (say, news, tell): nonce is [A-Za-z0-9_]+.
 std::string say(std::string_view place, int64_t at_ms, std::string_view name,
                 std::string_view nonce);

@@ -51,9 +51,9 @@ std::vector<std::string_view> patterns(std::string_view kind) {
   return out;
 }
 
-bool any_match(std::string_view kind, std::string_view user,
-               std::string_view s) {
-  for (std::string_view p : patterns(kind)) {
+bool any_match(const std::vector<std::string_view>& patterns,
+               std::string_view user, std::string_view s) {
+  for (std::string_view p : patterns) {
     if (glob_match(substitute(p, user), s)) return true;
   }
   return false;
@@ -72,11 +72,13 @@ Status no_accounts() {
 }  // namespace
 
 bool account_may_write(std::string_view user, std::string_view key) {
-  return any_match("%W~", user, key);
+  static const std::vector<std::string_view> writes = patterns("%W~");
+  return any_match(writes, user, key);
 }
 
 bool account_may_publish(std::string_view user, std::string_view channel) {
-  return any_match("&", user, channel);
+  static const std::vector<std::string_view> channels = patterns("&");
+  return any_match(channels, user, channel);
 }
 
 // Thread-safe: publish() runs on any thread.
