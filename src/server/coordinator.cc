@@ -197,6 +197,7 @@ void Coordinator::publish_members() {
 }
 
 void Coordinator::on_start() {
+  started_ms_ = ctx_.monotonic_ms();
   refresh_sources();
   publish_members();
   ctx_.tell_after(ctx_.self(), GossipTick{}, kGossipInterval);
@@ -351,6 +352,16 @@ void Coordinator::update_horizon() {
   // Told to join a cluster and knowing none of it yet: the others hold
   // writes we never saw (our claims cover only our own actors' writes).
   if (!join_.empty() && known_.empty()) h = 0;
+  // Told of none, and never heard of one since this start: we may be a
+  // restarted member whose peers are cut off from us, not a cluster of
+  // one. Their writes, which we never saw, would lie below a horizon over
+  // our own actors alone, as if tombstones we freed had passed them (and
+  // key lists would tell them to drop them). So a lone start waits the
+  // grace period, as for a member that is down.
+  if (known_.empty() && !knew_member_ &&
+      ctx_.monotonic_ms() - started_ms_ < gc_grace_.count()) {
+    h = 0;
+  }
   for (const auto& [addr, d] : known_) {
     if (excluded(addr)) continue;
     auto it = member_claims_.find(addr);
@@ -454,6 +465,7 @@ void Coordinator::on_join_reply(JoinReply& r) {
 bool Coordinator::add_server(const ServerDesc& d, bool full_state,
                              bool first_hand) {
   auto [it, fresh] = known_.try_emplace(d.address, d);
+  knew_member_ = true;
   // Another start of a member: from itself, or (second hand) a newer one;
   // a stale description someone still gossips does not undo it.
   bool restarted = !fresh && it->second.incarnation != d.incarnation &&

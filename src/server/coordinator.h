@@ -152,6 +152,8 @@ class Coordinator : public actor::Actor {
   std::vector<std::pair<uint64_t, uint64_t>> claims_;  // (hlc, digest)
   std::map<std::string, MemberClaim> member_claims_;
   uint64_t horizon_ = 0;
+  int64_t started_ms_ = 0;    // monotonic, at on_start()
+  bool knew_member_ = false;  // some member was known since the start
   // Starts that ended, by (address, incarnation): their description and
   // when (monotonic ms).
   std::map<std::pair<std::string, uint64_t>, std::pair<ServerDesc, int64_t>>

@@ -359,6 +359,50 @@ TEST(StartReplicas, TheHorizonWaitsForADownOrEndedStartForTheGracePeriod) {
   held_then_goes_on({a, b});
 }
 
+// A start told of no member that hears of none is not taken for a cluster
+// of one before the grace period: it may be a member started again while
+// its peers are cut off from it. Meanwhile its horizon stays at 0, so once
+// the cut heals the others' older writes are taken, not refused as passed
+// by tombstones it freed (and deleted everywhere with it). Alone past the
+// grace period, a start is a cluster of one and frees its tombstones.
+TEST(StartReplicas, ALoneStartWaitsTheGracePeriodBeforeItsHorizonMoves) {
+  SimMembers s(14);
+  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
+                    c = "10.0.0.3:7000";
+  s.start(a, {});
+  s.start(b, {a});
+  s.w.run_until(s.w.now_ms() + 3000);
+  EXPECT_EQ(s.ask(a, OpView::set("old", "x")), "OK");
+  s.w.run_until(s.w.now_ms() + 3000);
+  ASSERT_EQ(s.ask(b, OpView::get("old")), "x ");
+  s.stop(b);
+  s.w.partition(a, b);
+  s.start(b, {});  // empty, without --join, and cut off
+  EXPECT_EQ(s.ask(b, OpView::set("mine", "y")), "OK");
+  std::string_view mine[] = {"mine"};
+  EXPECT_EQ(s.ask(b, OpView::del(mine)), "1 ");
+  // Past the member timeout and the margin (2 s each), within the grace.
+  s.w.run_until(s.w.now_ms() + 15'000);
+  EXPECT_EQ(s.horizon_ms(b), 0);
+  EXPECT_EQ(s.info_number(b, "tombstones_collected"), 0);
+  s.w.heal_all();
+  s.w.run_until(s.w.now_ms() + 10'000);
+  for (const auto& at : {a, b}) {
+    EXPECT_EQ(s.ask(at, OpView::get("old")), "x ") << at;
+    EXPECT_EQ(s.ask(at, OpView::get("mine")), "(nil) ") << at;
+  }
+
+  s.start(c, {});  // alone for good
+  EXPECT_EQ(s.ask(c, OpView::set("solo", "z")), "OK");
+  std::string_view solo[] = {"solo"};
+  EXPECT_EQ(s.ask(c, OpView::del(solo)), "1 ");
+  s.w.run_until(s.w.now_ms() + 15'000);
+  EXPECT_EQ(s.horizon_ms(c), 0);
+  s.w.run_until(s.w.now_ms() + 15'000);  // 30 s: past the grace period
+  EXPECT_GT(s.horizon_lag(c), 0);
+  EXPECT_GE(s.info_number(c, "tombstones_collected"), 1);
+}
+
 // C is cut off, not dead: A forgets it, and once the cut heals C's gossip
 // is ignored by everyone (B learns the forget from A) while C is told why.
 TEST(StartReplicas, AForgottenStartThatStillRunsStaysOutAndIsToldSo) {
