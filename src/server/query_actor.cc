@@ -734,8 +734,12 @@ QueryActor::CounterAt QueryActor::counter_at(std::string_view key,
   // counter is stamped with a version of its own as its expiry's (no TTL),
   // so it is taken, and it beats any dead entry older than the stamp that
   // a replica still holds (kv::Store::apply); increments made at once on
-  // two servers still share the floor as base, and add up.
-  if (e == nullptr && store_.floor() < store_.horizon()) {
+  // two servers still share the floor as base, and add up. So is one made
+  // while our horizon is behind the floor (a new start, or a clear not
+  // yet held everywhere): some replicas may have freed a dead counter on
+  // this floor that we never held while another still holds it; a
+  // counter without a stamp would merge into that one, and be dead too.
+  if (e == nullptr && store_.floor() != store_.horizon()) {
     at.expiry = kv::Expiry{0, {clock_.next(request_ms()), origin_}};
   }
   return at;

@@ -45,6 +45,17 @@ TEST(SimCluster, SeedsThatOnceFailedPass) {
   SimOptions durable;
   durable.durable = durable::Fsync::kEverySec;
   expect_seeds_pass(durable, 20157, 1);
+  // A new start whose horizon was behind the floor began a counter
+  // without a stamp on the floor, where a dead one had been freed: such a
+  // counter is stamped now.
+  expect_seeds_pass({}, 794, 1);
+  // A start without --join, cut off from its peers past the member
+  // timeout, took its own actors for the whole cluster: a lone start now
+  // waits the grace period before its horizon moves.
+  SimOptions wide;
+  wide.servers = 2;
+  wide.actors = 4;
+  expect_seeds_pass(wide, 801, 1);
 }
 
 // The checkers are not idle: without anti-entropy, lost batches leave
