@@ -43,10 +43,13 @@ constexpr struct {
 constexpr uint64_t kMaxSkewMs = 2000;
 // The end of the settle time in which traffic between servers is checked,
 // and its bound.
-constexpr int64_t kIdleWindowMs = 5000;
+constexpr int64_t kIdleWindowMs = 10000;
 constexpr double kMaxIdleBytesPerSec = 1000;
 constexpr int64_t kIdleAfterMs = 2000;  // after the last entries crossed
-constexpr int64_t kMinIdleWindowMs = 2000;
+// Shorter windows measure a burst: right after entries crossed, or a
+// tombstone was freed, each pair's rounds are still at every second
+// (they back off to every 8 s).
+constexpr int64_t kMinIdleWindowMs = 4000;
 constexpr int64_t kSkewMs = 5000;
 // SyncOptions::unknown_source_margin: two servers' clocks may differ by
 // twice the injected skew.
