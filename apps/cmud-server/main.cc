@@ -173,7 +173,9 @@ int main(int argc, char** argv) {
   app.add_option("--gc-grace-seconds", gc_grace_s,
                  "how long a server that is down, or a start that ended, "
                  "holds back the collection of deleted keys; one that comes "
-                 "back later has its older writes refused")
+                 "back later has its older writes refused. A server that "
+                 "has known no other member since it started waits as long "
+                 "before it frees any")
       ->check(CLI::Range(int64_t{1}, int64_t{30} * 86400))
       ->capture_default_str();
   uint64_t max_sync_lag_mb = 64;
