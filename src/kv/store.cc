@@ -65,7 +65,8 @@ EntryView Entry::view() const {
           version_.origin,
           deleted_,
           meta(),
-          has_expiry_ ? std::optional<Expiry>(expiry()) : std::nullopt};
+          has_expiry_ ? std::optional<Expiry>(expiry()) : std::nullopt,
+          reclaimed_ && !counter()};
 }
 
 namespace {
@@ -267,6 +268,20 @@ bool Store::apply(const EntryView& in, uint8_t route) {
     // below a bound all came (stream claims, query_actor.cc) lacks both.
     route |= pending_route(old);
   }
+  // A value freed where it comes from stays freed here; if the merged
+  // expiry would show it again, it cannot be: a tombstone of its version,
+  // as where the PERSIST reaches a freed value held here (above).
+  bool freed = false;
+  if (in.reclaimed && !incoming && !keep_old_part && !deleted) {
+    if (expiry == sent) {
+      freed = true;
+      value = {};
+    } else {
+      deleted = true;
+      value = {};
+      route |= kRouteLocal | kRouteRemote;
+    }
+  }
   if (incoming && !state && !keep_old_part) state = counter_state(*incoming);
   if (state) {
     value = state->text;
@@ -310,11 +325,12 @@ bool Store::apply(const EntryView& in, uint8_t route) {
     by_hash_.insert(Slot{e, hash});
     by_key_.insert(e);
   }
-  // Rewritten: not freed (reclaim() frees it again if it is expired).
-  e->reclaimed_ = false;
+  // Rewritten: not freed (reclaim() frees it again if it is expired),
+  // unless it came freed.
+  e->reclaimed_ = freed;
   index(e);
   leaf ^= digest_of(stable, e);
-  if (!deleted) ++live_;
+  if (!deleted && !freed) ++live_;
   if (max_version_ < version) max_version_ = version;
   if (route == kRouteNone) {
     e->seq_ = 0;

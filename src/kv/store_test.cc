@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cmud/kv/counter.h"
+#include "cmud/kv/entry_wire.h"
 
 namespace cmud::kv {
 namespace {
@@ -920,6 +921,93 @@ TEST(StoreExpiry, AFreedValueThatAnotherExpiryWouldShowBecomesATombstone) {
   EXPECT_FALSE(b.get("k"));
   EXPECT_EQ(a.leaf_digest(Store::leaf_of("k")),
             b.leaf_digest(Store::leaf_of("k")));
+}
+
+// A freed value sent on (a new start's scan, repair, a snapshot) goes
+// marked as freed: sent as an empty value, a receiver would show "" once a
+// late PERSIST came, while the replicas that held the value show it, and
+// their digests agree (cmud-sim seed 19391). Sent as a tombstone, it would
+// die at once where the value lived on (seeds of counters that raced it).
+TEST(StoreExpiry, AFreedValueTravelsFreed) {
+  Store a;
+  a.set_now(1000);
+  ASSERT_TRUE(a.apply(with_expiry("k", "v", {5, 1}, {2000, {5, 1}}), 0));
+  a.set_now(3000);
+  ASSERT_EQ(a.reclaim(10), 1u);
+  EntryView sent = a.find("k")->view();
+  EXPECT_TRUE(sent.reclaimed);
+  EXPECT_FALSE(sent.deleted);
+  EXPECT_EQ(sent.value, "");
+  ASSERT_TRUE(sent.expiry);
+  EXPECT_EQ(*sent.expiry, (Expiry{2000, {5, 1}}));
+  // Through the wire encoding.
+  std::string wire;
+  append_entry(wire, *a.find("k"));
+  codec::Reader r(wire);
+  EntryView got;
+  ASSERT_TRUE(read_entry(r, got));
+  EXPECT_TRUE(got.reclaimed);
+  Store b;
+  b.set_now(1000);
+  ASSERT_TRUE(b.apply(got, kRouteLocal));
+  ASSERT_NE(b.find("k"), nullptr);
+  EXPECT_TRUE(b.find("k")->reclaimed());
+  EXPECT_FALSE(b.get("k"));
+  EXPECT_EQ(b.live_size(), 0u);
+  EXPECT_EQ(a.leaf_digest(Store::leaf_of("k")),
+            b.leaf_digest(Store::leaf_of("k")));
+  // The late PERSIST shows nothing here, as on the replica that freed it.
+  ASSERT_TRUE(b.apply(with_expiry("k", "v", {5, 1}, {0, {6, 1}}), 0));
+  EXPECT_FALSE(b.get("k"));
+  ASSERT_TRUE(a.apply(with_expiry("k", "v", {5, 1}, {0, {6, 1}}), 0));
+  EXPECT_FALSE(a.get("k"));
+  EXPECT_EQ(a.leaf_digest(Store::leaf_of("k")),
+            b.leaf_digest(Store::leaf_of("k")));
+  // Where the PERSIST came while the value was held, the freed copy
+  // changes nothing; the tombstone the PERSIST made above ends it there.
+  Store c;
+  c.set_now(1000);
+  ASSERT_TRUE(c.apply(with_expiry("k", "v", {5, 1}, {0, {6, 1}}), 0));
+  EXPECT_FALSE(c.apply(got, 0));
+  EXPECT_EQ(c.get("k"), "v");
+  ASSERT_TRUE(c.apply(a.find("k")->view(), 0));
+  EXPECT_FALSE(c.get("k"));
+  EXPECT_TRUE(c.find("k")->deleted());
+  // A counter keeps its parts when freed, and travels as the counter.
+  Store d;
+  d.set_now(1000);
+  Counter n(0);
+  ASSERT_TRUE(n.add(7, 2));
+  std::string parts = n.encoded();
+  ASSERT_TRUE(
+      d.apply(EntryView{"n", "", 5, 1, false, parts, Expiry{2000, {5, 1}}}, 0));
+  d.set_now(3000);
+  ASSERT_EQ(d.reclaim(10), 1u);
+  EXPECT_FALSE(d.find("n")->view().reclaimed);
+  EXPECT_EQ(d.find("n")->view().meta, parts);
+}
+
+// The freed mark comes only on a plain value with an expiry.
+TEST(StoreExpiry, AFreedMarkOnATombstoneOrWithoutExpiryIsMalformed) {
+  for (uint8_t flags :
+       {kEntryReclaimed,
+        uint8_t(kEntryReclaimed | kEntryDeleted | kEntryExpiry)}) {
+    std::string wire;
+    codec::Writer w(wire);
+    w.bytes(std::string_view("k"));
+    w.bytes(std::string_view(""));
+    w.fixed(uint64_t{5});
+    w.fixed(uint64_t{1});
+    w.fixed(flags);
+    if ((flags & kEntryExpiry) != 0) {
+      w.fixed(uint64_t{2000});
+      w.fixed(uint64_t{5});
+      w.fixed(uint64_t{1});
+    }
+    codec::Reader r(wire);
+    EntryView e;
+    EXPECT_FALSE(read_entry(r, e)) << int(flags);
+  }
 }
 
 TEST(StoreExpiry, ACounterKeepsItsExpiryAndItsPartsAcrossIncrements) {

@@ -1226,7 +1226,8 @@ bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
              e.deleted,
              route,
              std::string(e.meta),
-             e.expiry};
+             e.expiry,
+             e.reclaimed};
       size_t bytes = h.bytes();
       while (!held_.empty() && held_bytes_ + bytes > options_.max_held_bytes) {
         held_bytes_ -= held_.front().bytes();

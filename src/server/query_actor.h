@@ -137,8 +137,10 @@ class QueryActor : public actor::Actor {
     uint8_t route = kv::kRouteNone;
     std::string meta;
     std::optional<kv::Expiry> expiry;
+    bool reclaimed = false;
     kv::EntryView view() const {
-      return {key, value, version.hlc, version.origin, deleted, meta, expiry};
+      return {key,     value, version.hlc, version.origin,
+              deleted, meta,  expiry,      reclaimed};
     }
     size_t bytes() const {
       return key.size() + value.size() + meta.size() + sizeof(Held);

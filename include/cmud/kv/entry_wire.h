@@ -1,7 +1,8 @@
 // The one encoding of a store entry, shared by sync batches, repair, the
 // write-ahead log and snapshots: bytes key, bytes value, u64 hlc, u64
 // origin, u8 flags (1: deleted; 2: a counter, whose bytes meta follow;
-// 4: an expiry, u64 at_ms, u64 hlc, u64 origin, follows) (codec.h).
+// 4: an expiry, u64 at_ms, u64 hlc, u64 origin, follows; 8: a value freed
+// once expired, EntryView::reclaimed, only with 4) (codec.h).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@ namespace cmud::kv {
 inline constexpr uint8_t kEntryDeleted = 1;
 inline constexpr uint8_t kEntryCounter = 2;
 inline constexpr uint8_t kEntryExpiry = 4;
+inline constexpr uint8_t kEntryReclaimed = 8;
 
 inline void append_entry(std::string& out, const EntryView& e) {
   codec::Writer w(out);
@@ -24,9 +26,10 @@ inline void append_entry(std::string& out, const EntryView& e) {
   w.fixed(e.hlc);
   w.fixed(e.origin);
   bool counter = !e.meta.empty() && !e.deleted;
-  w.fixed<uint8_t>((e.deleted ? kEntryDeleted : 0) |
-                   (counter ? kEntryCounter : 0) |
-                   (e.expiry ? kEntryExpiry : 0));
+  bool freed = e.reclaimed && !e.deleted && !counter && e.expiry;
+  w.fixed<uint8_t>(
+      (e.deleted ? kEntryDeleted : 0) | (counter ? kEntryCounter : 0) |
+      (e.expiry ? kEntryExpiry : 0) | (freed ? kEntryReclaimed : 0));
   if (counter) w.bytes(e.meta);
   if (e.expiry) {
     w.fixed(e.expiry->at_ms);
@@ -50,11 +53,16 @@ inline bool read_entry(codec::Reader& r, EntryView& e) {
   uint8_t flags = 0;
   if (!r.view(e.key) || !r.view(e.value) || !r.fixed(e.hlc) ||
       !r.fixed(e.origin) || !r.fixed(flags) ||
-      (flags & ~(kEntryDeleted | kEntryCounter | kEntryExpiry)) != 0 ||
-      ((flags & kEntryDeleted) != 0 && (flags & kEntryCounter) != 0)) {
+      (flags & ~(kEntryDeleted | kEntryCounter | kEntryExpiry |
+                 kEntryReclaimed)) != 0 ||
+      ((flags & kEntryDeleted) != 0 && (flags & kEntryCounter) != 0) ||
+      ((flags & kEntryReclaimed) != 0 &&
+       (flags & (kEntryDeleted | kEntryCounter | kEntryExpiry)) !=
+           kEntryExpiry)) {
     return r.fail();
   }
   e.deleted = (flags & kEntryDeleted) != 0;
+  e.reclaimed = (flags & kEntryReclaimed) != 0;
   e.meta = {};
   e.expiry.reset();
   if ((flags & kEntryCounter) != 0 && (!r.view(e.meta) || e.meta.empty())) {

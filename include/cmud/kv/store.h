@@ -39,6 +39,9 @@ struct EntryView {
   std::string_view meta;  // a counter's state (kv::Counter); else empty
   // nullopt: none, set by this write ({0, version()}).
   std::optional<Expiry> expiry;
+  // A plain value that expired and was freed where it comes from (value
+  // empty): kept as such, dead at its expiry as the value was.
+  bool reclaimed = false;
 
   Version version() const { return {hlc, origin}; }
 };
@@ -63,15 +66,19 @@ class Entry {
   // {0, version()} unless a TTL, EXPIRE or PERSIST set another.
   Expiry expiry() const;
   bool has_expiry() const { return has_expiry_; }
-  // Expired and its value freed (Store::reclaim): it reads as absent, and
-  // travels (value empty) as what it was.
+  // Expired and its value freed (Store::reclaim): it reads as absent. A
+  // counter travels as what it was (it kept its parts); a value travels
+  // marked as freed (EntryView::reclaimed), see view().
   bool reclaimed() const { return reclaimed_; }
   bool expired_at(uint64_t now_ms) const {
     if (!has_expiry_) return false;
     uint64_t at = expiry().at_ms;
     return at != 0 && at <= now_ms;
   }
-  // The view that travels (sync, repair, logs).
+  // The view that travels (sync, repair, logs, snapshots). A value that
+  // was reclaimed goes marked so: a receiver must not take its empty value
+  // for the value, which a later PERSIST would show (a value's digest
+  // leaves the value out, so repair would never mend it).
   EntryView view() const;
   // The change-log record that is current for this key (0: none).
   uint64_t seq() const { return seq_; }
