@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cmud/durable/log.h"
+#include "cmud/kv/counter.h"
 #include "cmud/kv/entry_wire.h"
 
 namespace cmud::durable {
@@ -81,6 +82,15 @@ bool apply_record(std::string_view payload, Recovered& r, bool& ended) {
         // one here is damage that slipped past the checksum.
         if (e.version().wall_ms() > kv::kMaxWallMs) return false;
         r.max_hlc = std::max(r.max_hlc, e.hlc);
+        // An expiry's version (EXPIRE, PERSIST, a counter's stamp) and a
+        // counter's last increment are the clock's too, and may be newer:
+        // a later EXPIRE made here must beat them.
+        if (e.expiry) r.max_hlc = std::max(r.max_hlc, e.expiry->version.hlc);
+        if (!e.meta.empty()) {
+          if (auto c = kv::Counter::decode(e.meta)) {
+            r.max_hlc = std::max(r.max_hlc, c->made());
+          }
+        }
         if (e.version() < r.store.floor_for(e.key)) continue;  // cleared since
         (void)r.store.apply(e, kv::kRouteNone);
       }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cmud/durable/log.h"
+#include "cmud/kv/counter.h"
 #include "cmud/sim/disk.h"
 #include "cmud/sim/world.h"
 #include "faulty_files.h"
@@ -27,6 +28,9 @@ class RecoveryTest : public ::testing::Test {
     for (const auto& [k, v, version, deleted] : entries) {
       rec.add({k, v, version.hlc, version.origin, deleted, {}, {}});
     }
+    write_record(name, rec);
+  }
+  void write_record(const std::string& name, EntryRecord& rec) {
     std::string framed;
     auto old = disk_.read("/d/" + name);
     if (!old.ok()) framed = kLogMagic;
@@ -111,6 +115,24 @@ TEST_F(RecoveryTest, DamageInTheMiddleStopsRecoveryUnlessRepairIsAsked) {
   EXPECT_EQ(r->store.get("b"), std::nullopt);
   EXPECT_EQ(r->store.get("c"), std::nullopt);
   EXPECT_EQ(r->warnings.size(), 1u);
+}
+
+// The clock starts above every version recovered: an expiry's (EXPIRE,
+// PERSIST, a counter's stamp) and a counter's last increment may be newer
+// than their entry's, and an EXPIRE made after the restart must beat them
+// (cmud-sim --durable everysec seed 21094).
+TEST_F(RecoveryTest, TheClockStartsAboveExpiriesAndIncrementsToo) {
+  EntryRecord rec;
+  rec.add({"x", "v", ver(20).hlc, 1, false, {}, kv::Expiry{0, ver(50)}});
+  kv::Counter n(0);
+  ASSERT_TRUE(n.add(1, 3));
+  n.mark_made(ver(60).hlc);
+  std::string meta = n.encoded();
+  rec.add({"n", "", ver(10).hlc, 1, false, meta, {}});
+  write_record("log-1-0-1.log", rec);
+  auto r = must_recover();
+  EXPECT_EQ(r->store.get("n"), "3");
+  EXPECT_EQ(r->max_hlc, ver(60).hlc);
 }
 
 TEST_F(RecoveryTest, CompactionFoldsLogsIntoOneSnapshotThatReadsBackTheSame) {
