@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "cmud/actor/system.h"
@@ -201,12 +202,29 @@ TEST(RemoteTell, BothDirectionsShareTheWork) {
   EXPECT_TRUE(log.empty()) << log.dump();
 }
 
-// A port nothing listens on (bound, then released).
+// A port nothing listens on (bound, then released), for a system that
+// appears at an address dialled before, or again after it died. Below the
+// kernel's ephemeral range (32768 up), and below the ranges the process
+// tests pick from (tests/lib.sh): there, a connection another test opens
+// can take a freed port, and a dial to the dead address can connect to
+// itself, so the system could not bind it (seen once in CI).
 uint16_t free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor acc(
-      io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return acc.local_endpoint().port();
+  std::random_device rd;
+  std::uniform_int_distribution<int> pick(4000, 7999);
+  for (int i = 0; i < 100; ++i) {
+    auto port = static_cast<uint16_t>(pick(rd));
+    asio::io_context io;
+    asio::ip::tcp::acceptor acc(io);
+    asio::error_code ec;
+    acc.open(asio::ip::tcp::v4(), ec);
+    if (!ec) {
+      acc.bind(
+          asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+          ec);
+    }
+    if (!ec) return port;
+  }
+  return 0;  // no port: the systems bind a port of their own, and fail
 }
 
 // Starts a system on `port` and checks that `a` reaches it with Num{n};
@@ -232,6 +250,7 @@ TEST(RemoteTell, UnreachableSystemIsReportedAndALaterSendReconnects) {
   auto a = make_system(remote_config(log, 0ms));
   ASSERT_TRUE(a);
   uint16_t port = free_port();
+  ASSERT_NE(port, 0);
   std::string addr = "127.0.0.1:" + std::to_string(port);
   a->tell(ActorRef(addr, 1), Num{1});
   ASSERT_TRUE(log.wait_for(ErrorCode::kUnavailable, 2s)) << log.dump();
@@ -249,6 +268,7 @@ TEST(RemoteTell, ADeadPeerIsReportedOncePerEpisode) {
   auto a = make_system(remote_config(log, 0ms));
   ASSERT_TRUE(a);
   uint16_t port = free_port();
+  ASSERT_NE(port, 0);
   std::string addr = "127.0.0.1:" + std::to_string(port);
   auto unavailable = [&] {
     size_t n = 0;
@@ -280,12 +300,14 @@ TEST(RemoteTell, BrokenConnectionIsReportedAndALaterSendReconnects) {
   ErrorLog log;
   auto a = make_system(remote_config(log, 0ms));
   ASSERT_TRUE(a);
-  uint16_t port;
+  uint16_t port = free_port();
+  ASSERT_NE(port, 0);
   {
     ErrorLog blog;
-    auto b = make_system(remote_config(blog, 0ms));
+    auto cfg = remote_config(blog, 0ms);
+    cfg.port = port;
+    auto b = make_system(cfg);
     ASSERT_TRUE(b);
-    port = port_of(*b);
     auto ch = b->channel();
     a->tell(ch.ref, Num{1});
     ASSERT_EQ(ch.reply.wait_for(2s), std::future_status::ready);
