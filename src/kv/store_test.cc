@@ -895,12 +895,17 @@ TEST(StoreExpiry, ExpiryAndValueMergeOnTheirOwnInAnyOrder) {
   EXPECT_FALSE(b.apply(expire, kRouteNone));  // older: nothing new
 }
 
+// s holds k = "v" at version 5, expired at 2000 and freed at 3000.
+void expire_and_free(Store& s) {
+  s.set_now(1000);
+  ASSERT_TRUE(s.apply(with_expiry("k", "v", {5, 1}, {2000, {5, 1}}), 0));
+  s.set_now(3000);
+  ASSERT_EQ(s.reclaim(10), 1u);
+}
+
 TEST(StoreExpiry, AFreedValueThatAnotherExpiryWouldShowBecomesATombstone) {
   Store a;
-  a.set_now(1000);
-  ASSERT_TRUE(a.apply(with_expiry("k", "v", {5, 1}, {2000, {5, 1}}), 0));
-  a.set_now(3000);
-  ASSERT_EQ(a.reclaim(10), 1u);
+  expire_and_free(a);
   // A PERSIST made elsewhere before it expired there, arriving late.
   ASSERT_TRUE(a.apply(with_expiry("k", "v", {5, 1}, {0, {6, 1}}), 0));
   EXPECT_TRUE(a.find("k")->deleted());
@@ -930,10 +935,7 @@ TEST(StoreExpiry, AFreedValueThatAnotherExpiryWouldShowBecomesATombstone) {
 // die at once where the value lived on (seeds of counters that raced it).
 TEST(StoreExpiry, AFreedValueTravelsFreed) {
   Store a;
-  a.set_now(1000);
-  ASSERT_TRUE(a.apply(with_expiry("k", "v", {5, 1}, {2000, {5, 1}}), 0));
-  a.set_now(3000);
-  ASSERT_EQ(a.reclaim(10), 1u);
+  expire_and_free(a);
   EntryView sent = a.find("k")->view();
   EXPECT_TRUE(sent.reclaimed);
   EXPECT_FALSE(sent.deleted);
