@@ -243,13 +243,13 @@ void SystemImpl::send_after(Cell& from, const ActorRef& to, Message msg,
   });
 }
 
-void SystemImpl::run_background(Cell& cell, std::function<void()> work,
-                                Message done) {
+void SystemImpl::run_background(Cell& cell, Lane lane,
+                                std::function<void()> work, Message done) {
   if (closed()) return;
   size_t worker = cell.worker;
   ActorRef self = cell.context->self();
   auto m = std::make_shared<Message>(std::move(done));
-  host_->run_background(worker, std::move(work), [this, worker, self, m] {
+  host_->run_background(worker, lane, std::move(work), [this, worker, self, m] {
     WorkerScope scope(this, worker);
     if (!closed()) route(self, std::move(*m));
   });
@@ -383,8 +383,8 @@ void Context::send(const ActorRef& to, Message msg) {
 uint64_t Context::wall_ms() const { return impl_.host().wall_ms(); }
 int64_t Context::monotonic_ms() const { return impl_.host().monotonic_ms(); }
 
-void Context::background(std::function<void()> work, Message done) {
-  impl_.run_background(cell_, std::move(work), std::move(done));
+void Context::background(Lane lane, std::function<void()> work, Message done) {
+  impl_.run_background(cell_, lane, std::move(work), std::move(done));
 }
 
 void Context::call_at_pass_end() { impl_.call_at_pass_end(cell_); }

@@ -133,9 +133,10 @@ class SystemImpl final : public HostInbox {
   // than after another turn of the event loop; order is unchanged, as
   // nothing else waits in that mailbox.
   void deliver_local(uint64_t id, Message msg, bool from_outside = false);
-  // Context::run_background: work on the host's background thread, then
-  // done to the actor.
-  void run_background(Cell& cell, std::function<void()> work, Message done);
+  // Context::run_background: work on the host's background thread for
+  // lane, then done to the actor.
+  void run_background(Cell& cell, Lane lane, std::function<void()> work,
+                      Message done);
   void call_at_pass_end(Cell& cell);
   void send_after(Cell& from, const ActorRef& to, Message msg,
                   std::chrono::milliseconds delay);

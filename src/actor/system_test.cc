@@ -409,6 +409,54 @@ TEST(System, APassEndComesOnceAfterEverythingReadyOnTheWorker) {
   EXPECT_TRUE(log.empty()) << log.dump();
 }
 
+// Runs a long job that waits for `release`, then a sync job; counts the
+// jobs done (Add 1 each) and answers Get with that count.
+class Backgrounder : public Actor {
+ public:
+  Backgrounder(Context& ctx, std::shared_future<void> release)
+      : ctx_(ctx), release_(std::move(release)) {
+    ctx_.run_background([r = release_] { r.wait(); }, Add{1}, Lane::kLong);
+    ctx_.run_background([] {}, Add{1}, Lane::kSync);
+  }
+  Status on_message(Message& msg) override {
+    return match(
+        msg, [&](Add& a) { done_ += a.n; },
+        [&](Get& g) { ctx_.reply(g, Count{done_}); });
+  }
+
+ private:
+  Context& ctx_;
+  std::shared_future<void> release_;
+  int64_t done_ = 0;
+};
+
+// What everysec's fsync relies on: a sync never waits behind a snapshot.
+TEST(System, ASyncJobDoesNotWaitBehindALongOne) {
+  ErrorLog log;
+  auto sys = make_system(test_config(log));
+  ASSERT_TRUE(sys);
+  std::promise<void> release;
+  auto a = sys->spawn<Backgrounder>(release.get_future().share());
+  int64_t done = 0;
+  for (int i = 0; i < 500 && done == 0; ++i) {
+    auto r = ask<Count>(*sys, a);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    if (!r.ok()) break;  // released below all the same: stop() joins it
+    done = r->value;
+    if (done == 0) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(done, 1);  // the sync job, while the long one still waits
+  release.set_value();
+  for (int i = 0; i < 500 && done < 2; ++i) {
+    auto r = ask<Count>(*sys, a);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    done = r->value;
+    if (done < 2) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(done, 2);
+  EXPECT_TRUE(log.empty()) << log.dump();
+}
+
 TEST(System, UnknownTargetIsReported) {
   ErrorLog log;
   auto sys = make_system(test_config(log));

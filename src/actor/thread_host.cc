@@ -75,27 +75,34 @@ void ThreadHost::stop() {
   }
   // The job under way finishes (a snapshot is written whole or not at all);
   // queued ones are dropped.
-  background_guard_.reset();
-  background_io_.stop();
-  if (background_thread_.joinable()) background_thread_.join();
+  for (auto& b : background_) {
+    b.guard.reset();
+    b.io.stop();
+    if (b.thread.joinable()) b.thread.join();
+  }
   if (transport_) transport_->close();
 }
 
-void ThreadHost::run_background(size_t worker, std::function<void()> work,
+void ThreadHost::run_background(size_t worker, Lane lane,
+                                std::function<void()> work,
                                 std::function<void()> done) {
+  Background& b = background_[static_cast<size_t>(lane)];
   // Started on first use: most systems never need it.
-  std::call_once(background_once_, [this] {
-    background_thread_ = std::thread([this] {
+  std::call_once(b.once, [&b, lane] {
+    b.thread = std::thread([&b, lane] {
       // Long file jobs (snapshots) yield to the workers: at the lowest
       // priority a waking worker preempts them at once, so queries do not
       // wait behind them (Linux: nice is per thread). They still progress
-      // under full load, only more slowly.
-      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
-      background_io_.run();
+      // under full load, only more slowly. A sync mostly waits for the
+      // disk, and its writes wait for it: it keeps the usual priority.
+      if (lane == Lane::kLong) {
+        (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+      }
+      b.io.run();
     });
   });
-  asio::post(background_io_, [this, worker, work = std::move(work),
-                              done = std::move(done)]() mutable {
+  asio::post(b.io, [this, worker, work = std::move(work),
+                    done = std::move(done)]() mutable {
     work();
     post(worker, std::move(done));
   });

@@ -2,10 +2,12 @@
 // src/actor.
 #pragma once
 
+#include <array>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,7 +39,7 @@ class ThreadHost final : public Host {
   int64_t monotonic_ms() override;
   uint64_t wall_ms() override;
   FileSystem& files() override { return files_; }
-  void run_background(size_t worker, std::function<void()> work,
+  void run_background(size_t worker, Lane lane, std::function<void()> work,
                       std::function<void()> done) override;
   asio::io_context* io(size_t worker) override { return ios_[worker].get(); }
 
@@ -47,12 +49,15 @@ class ThreadHost final : public Host {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
       guards_;
   std::vector<std::thread> threads_;
-  // One thread for run_background's jobs.
-  asio::io_context background_io_;
-  asio::executor_work_guard<asio::io_context::executor_type> background_guard_{
-      background_io_.get_executor()};
-  std::thread background_thread_;
-  std::once_flag background_once_;
+  // One thread per lane for run_background's jobs, started on first use.
+  struct Background {
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> guard{
+        io.get_executor()};
+    std::thread thread;
+    std::once_flag once;
+  };
+  std::array<Background, 2> background_;  // by Lane
   std::unique_ptr<Transport> transport_;
   PosixFileSystem files_;
   const std::chrono::steady_clock::time_point start_ =

@@ -177,19 +177,42 @@ Status Log::append(std::string_view records) {
 }
 
 Status Log::sync() {
-  if (!unsynced_ && !dir_unsynced_) return {};
+  SyncJob job = begin_sync();
+  run_sync(fs_, job);
+  return end_sync(job);
+}
+
+Log::SyncJob Log::begin_sync() {
+  SyncJob job;
   if (file_ && unsynced_) {
-    if (Status s = file_->sync(); !s.ok()) {
-      close_segment();  // its tail is unknown now: start a new segment
-      unsynced_ = false;
-      return s;
-    }
+    job.file = file_;
   }
-  if (dir_unsynced_) {
-    if (Status s = fs_.sync_dir(dir_); !s.ok()) return s;
-    dir_unsynced_ = false;
-  }
+  if (dir_unsynced_) job.dir = dir_;
   unsynced_ = false;
+  dir_unsynced_ = false;
+  return job;
+}
+
+void Log::run_sync(FileSystem& fs, SyncJob& job) {
+  if (job.file) job.file_status = job.file->sync();
+  // After a failed file sync the name waits for the next sync.
+  if (!job.dir.empty() && job.file_status.ok()) {
+    job.dir_status = fs.sync_dir(job.dir);
+  }
+}
+
+Status Log::end_sync(const SyncJob& job) {
+  if (!job.file_status.ok()) {
+    // Its tail is unknown now: never append after it (a new segment
+    // starts), unless a rotation closed it meanwhile.
+    if (file_ && job.file == file_) close_segment();
+    if (!job.dir.empty()) dir_unsynced_ = true;
+    return job.file_status;
+  }
+  if (!job.dir_status.ok()) {
+    dir_unsynced_ = true;
+    return job.dir_status;
+  }
   return {};
 }
 

@@ -1,6 +1,10 @@
 #include "cmud/durable/log.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <thread>
 
 #include "cmud/sim/disk.h"
 #include "cmud/sim/world.h"
@@ -86,6 +90,12 @@ TEST(FsyncPolicy, ParsesRedisNames) {
   EXPECT_EQ(fsync_name(Fsync::kEverySec), "everysec");
 }
 
+std::string rec(std::string_view payload) {
+  std::string out;
+  append_record(out, payload);
+  return out;
+}
+
 class LogTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(disk_.create_dirs("/d").ok()); }
@@ -100,11 +110,6 @@ class LogTest : public ::testing::Test {
       corrupt |= p.tail == Parsed::Tail::kCorrupt;
       for (auto r : p.records) out.emplace_back(r);
     }
-    return out;
-  }
-  static std::string rec(std::string_view payload) {
-    std::string out;
-    append_record(out, payload);
     return out;
   }
 
@@ -170,6 +175,91 @@ TEST_F(LogTest, FailedSyncsAndAReadOnlyDiskReportErrors) {
   auto records = read_all(corrupt);
   EXPECT_FALSE(corrupt);
   EXPECT_EQ(records.back(), "four");
+}
+
+TEST_F(LogTest, AppendsGoOnWhileASyncRunsAndWaitForTheNext) {
+  Log log(disk_, "/d", "log-1-0");
+  ASSERT_TRUE(log.append(rec("one")).ok());
+  Log::SyncJob job = log.begin_sync();
+  EXPECT_FALSE(log.unsynced());
+  ASSERT_TRUE(log.append(rec("two")).ok());  // while the disk works
+  EXPECT_TRUE(log.unsynced());
+  Log::run_sync(disk_, job);
+  ASSERT_TRUE(log.end_sync(job).ok());
+  EXPECT_TRUE(log.unsynced());  // "two" waits for the next sync
+  Log::SyncJob idle = log.begin_sync();
+  Log::run_sync(disk_, idle);
+  ASSERT_TRUE(log.end_sync(idle).ok());
+  EXPECT_FALSE(log.unsynced());
+  disk_.crash(rng_);
+  bool corrupt = true;
+  EXPECT_EQ(read_all(corrupt), (std::vector<std::string>{"one", "two"}));
+  EXPECT_FALSE(corrupt);
+}
+
+TEST_F(LogTest, AFailedSyncAbandonsItsSegmentUnlessARotationClosedItFirst) {
+  testing::FaultyFiles faulty(disk_);
+  Log log(faulty, "/d", "log-1-0");
+  ASSERT_TRUE(log.append(rec("one")).ok());
+  faulty.fail_sync = true;
+  Log::SyncJob job = log.begin_sync();
+  Log::run_sync(faulty, job);
+  EXPECT_EQ(log.end_sync(job).code(), ErrorCode::kIo);
+  // Its tail is unknown: the next append starts a segment.
+  ASSERT_TRUE(log.append(rec("two")).ok());
+  EXPECT_EQ(log.segments(), 2u);
+  // A failure of a segment a rotation closed meanwhile leaves the new one.
+  job = log.begin_sync();
+  (void)log.rotate();
+  ASSERT_TRUE(log.append(rec("three")).ok());
+  EXPECT_EQ(log.segments(), 3u);
+  Log::run_sync(faulty, job);
+  EXPECT_EQ(log.end_sync(job).code(), ErrorCode::kIo);
+  ASSERT_TRUE(log.append(rec("four")).ok());
+  EXPECT_EQ(log.segments(), 3u);
+  // The names wait for a sync that works.
+  faulty.fail_sync = false;
+  ASSERT_TRUE(log.sync().ok());
+  disk_.crash(rng_);
+  bool corrupt = true;
+  auto records = read_all(corrupt);
+  EXPECT_FALSE(corrupt);
+  ASSERT_GE(records.size(), 2u);
+  EXPECT_EQ(records[records.size() - 2], "three");
+  EXPECT_EQ(records.back(), "four");
+}
+
+// On the machine's files, a sync on another thread beside appends (what
+// the server does under everysec; the sanitizer builds check it).
+TEST(LogOnDisk, ASyncOnAnotherThreadBesideAppendsLosesNothing) {
+  char tmpl[] = "/tmp/cmud-log-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  PosixFileSystem fs;
+  {
+    Log log(fs, dir, "log-1-0");
+    std::string expect;
+    for (int round = 0; round < 20; ++round) {
+      ASSERT_TRUE(log.append(rec("r" + std::to_string(round))).ok());
+      Log::SyncJob job = log.begin_sync();
+      std::thread t([&] { Log::run_sync(fs, job); });
+      for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(log.append(rec(std::to_string(i))).ok());
+      }
+      t.join();
+      ASSERT_TRUE(log.end_sync(job).ok());
+    }
+    ASSERT_TRUE(log.sync().ok());
+    EXPECT_EQ(log.segments(), 1u);
+  }
+  auto bytes = fs.read(dir + "/log-1-0-1.log");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  Parsed p = parse(*bytes, kLogMagic);
+  EXPECT_EQ(p.tail, Parsed::Tail::kClean);
+  ASSERT_EQ(p.records.size(), 20u * 51u);
+  EXPECT_EQ(p.records[51], "r1");
+  EXPECT_EQ(p.records.back(), "49");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

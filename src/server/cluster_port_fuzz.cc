@@ -58,6 +58,7 @@ void register_types() {
   (void)message_type<RotateLog>();
   (void)message_type<LogRotated>();
   (void)message_type<SnapshotWritten>();
+  (void)message_type<LogSynced>();
   (void)message_type<SnapshotState>();
 }
 

@@ -334,6 +334,10 @@ struct LogRotated {
 struct SnapshotWritten {
   CMUD_MESSAGE("server.SnapshotWritten")
 };
+// A query actor's background sync of its log (everysec) is done.
+struct LogSynced {
+  CMUD_MESSAGE("server.LogSynced")
+};
 
 // Coordinator -> its query actors once a snapshot attempt ends: for SAVE
 // replies, LASTSAVE, INFO persistence and when to ask for the next.

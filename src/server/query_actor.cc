@@ -174,7 +174,8 @@ Status QueryActor::on_message(Message& msg) {
       [&](Members& m) { on_members(std::move(m)); },
       [&](ReadReplica& r) { on_read_replica(r); },
       [&](RotateLog& r) { on_rotate_log(r); },
-      [&](SnapshotState& s) { on_snapshot_state(s); });
+      [&](SnapshotState& s) { on_snapshot_state(s); },
+      [&](LogSynced&) { on_log_synced(); });
 }
 
 void QueryActor::on_read_replica(const ReadReplica& r) {
@@ -416,13 +417,29 @@ bool QueryActor::commit_log() {
 }
 
 void QueryActor::sync_log_if_due() {
-  if (!log_ || options_.fsync != durable::Fsync::kEverySec ||
+  if (!log_ || options_.fsync != durable::Fsync::kEverySec || sync_job_ ||
       !log_->unsynced() || ctx_.monotonic_ms() < last_sync_ms_ + 1000) {
     return;
   }
   last_sync_ms_ = ctx_.monotonic_ms();
   ++log_syncs_;
-  if (Status s = log_->sync(); !s.ok()) log_failed(s);
+  // Off the worker, as Redis hands its everysec fsync to a thread: the
+  // disk's wait (milliseconds, or far more on a busy disk) would stall
+  // every client of this worker. Writes go on meanwhile; one that comes
+  // after a failed sync is refused as usual (log_failed).
+  sync_job_ = std::make_shared<durable::Log::SyncJob>(log_->begin_sync());
+  ctx_.run_background(
+      [job = sync_job_, &fs = ctx_.system().files()] {
+        durable::Log::run_sync(fs, *job);
+      },
+      LogSynced{}, actor::Lane::kSync);
+}
+
+void QueryActor::on_log_synced() {
+  if (!sync_job_) return;
+  Status s = log_->end_sync(*sync_job_);
+  sync_job_.reset();
+  if (!s.ok()) log_failed(s);
 }
 
 void QueryActor::log_failed(const Status& s) {

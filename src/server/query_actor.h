@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -288,6 +289,7 @@ class QueryActor : public actor::Actor {
   void on_snapshot_state(SnapshotState& s);
   // Syncs the log if the everysec policy is due.
   void sync_log_if_due();
+  void on_log_synced();
   Status on_sync(SyncBatch& b);
   // Applies an entry from elsewhere if kv::admit lets it in; holds it if it
   // is too far ahead. False when it must be refused.
@@ -384,6 +386,8 @@ class QueryActor : public actor::Actor {
   // Monotonic ms (a wall clock that jumps back must not delay a sync).
   int64_t disk_failed_ms_ = 0;
   int64_t last_sync_ms_ = 0;
+  // everysec's sync under way on the host's sync thread; null: none.
+  std::shared_ptr<durable::Log::SyncJob> sync_job_;
   uint64_t log_syncs_ = 0;
   uint64_t log_errors_ = 0;
   // Snapshots: what the coordinator last said; whether one is under way

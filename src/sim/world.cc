@@ -48,7 +48,8 @@ class SimHost final : public actor::Host {
   FileSystem& files() override { return world_.files(address_); }
   // In virtual time the job takes one step of the worker; done comes
   // after it as a task of its own. A crash drops both with the queue.
-  void run_background(size_t worker, std::function<void()> work,
+  void run_background(size_t worker, actor::Lane /*lane*/,
+                      std::function<void()> work,
                       std::function<void()> done) override {
     post(worker, [this, worker, work = std::move(work),
                   done = std::move(done)]() mutable {

@@ -22,6 +22,11 @@ class SystemImpl;
 class Cell;
 }  // namespace detail
 
+// The host's background threads: long file jobs (snapshots) yield to the
+// workers; syncs (fsync) have a thread of their own, so that one never
+// waits behind a snapshot.
+enum class Lane : uint8_t { kLong, kSync };
+
 // An actor's handle on the runtime, handed to its constructor. Lives exactly
 // as long as the actor. Only the actor itself may use it (from its
 // constructor or on_message), which is always on the actor's own worker
@@ -52,12 +57,13 @@ class Context {
   void tell_after(const ActorRef& to, T msg, std::chrono::milliseconds delay) {
     send_after(to, Message::make<T>(std::move(msg)), delay);
   }
-  // Runs work away from every worker (a long file job: the host's
-  // run_background), then tells this actor done. work must not touch the
-  // actor: it shares nothing with it but what it captures.
+  // Runs work away from every worker (a file job, on the host's thread for
+  // `lane`), then tells this actor done. work must not touch the actor: it
+  // shares nothing with it but what it captures.
   template <MessageValue T>
-  void run_background(std::function<void()> work, T done) {
-    background(std::move(work), Message::make<T>(std::move(done)));
+  void run_background(std::function<void()> work, T done,
+                      Lane lane = Lane::kLong) {
+    background(lane, std::move(work), Message::make<T>(std::move(done)));
   }
   // Asks for one on_pass_end() call once the worker has run what was ready
   // to run now (the other sockets and actors of this pass of its event
@@ -88,7 +94,7 @@ class Context {
   void send(const ActorRef& to, Message msg);
   void send_after(const ActorRef& to, Message msg,
                   std::chrono::milliseconds delay);
-  void background(std::function<void()> work, Message done);
+  void background(Lane lane, std::function<void()> work, Message done);
 
   System& system_;
   detail::SystemImpl& impl_;

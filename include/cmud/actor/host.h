@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 
+#include "cmud/actor/actor.h"
 #include "cmud/actor/message.h"
 #include "cmud/common/files.h"
 #include "cmud/common/status.h"
@@ -71,12 +72,13 @@ class Host {
   // The files of this host: the machine's, or the simulator's, which keep
   // across a crash only what was synced.
   virtual FileSystem& files() = 0;
-  // Runs work away from the workers (long file jobs such as a snapshot, so
-  // that no worker stalls), one job at a time, then posts done to worker
-  // `worker`. The real host has one thread for it, joined by stop() (which
-  // waits for the job under way); the simulator runs the job in virtual
-  // time on the worker, as one step. After stop(), nothing more runs.
-  virtual void run_background(size_t worker, std::function<void()> work,
+  // Runs work away from the workers (file jobs, so that no worker stalls),
+  // one job of a lane at a time, then posts done to worker `worker`. The
+  // real host has one thread per lane, joined by stop() (which waits for
+  // the job under way); the simulator runs the job in virtual time on the
+  // worker, as one step. After stop(), nothing more runs.
+  virtual void run_background(size_t worker, Lane lane,
+                              std::function<void()> work,
                               std::function<void()> done) = 0;
 
   // Worker `worker`'s event loop, for sockets; null on hosts without one.

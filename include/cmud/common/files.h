@@ -12,13 +12,14 @@
 
 namespace cmud {
 
-// A file open for appending. Thread-compatible.
+// A file open for appending. Thread-compatible, except that sync() may run
+// on another thread beside append() (Posix: fdatasync beside write).
 class AppendFile {
  public:
   virtual ~AppendFile() = default;
   // Appends bytes; they may be lost in a crash until sync() returns.
   virtual Status append(std::string_view bytes) = 0;
-  // Makes every appended byte durable (fdatasync).
+  // Makes every byte appended before it began durable (fdatasync).
   virtual Status sync() = 0;
 };
 

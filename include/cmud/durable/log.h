@@ -72,7 +72,25 @@ class Log {
   // Appends framed records (append_record) as one write.
   Status append(std::string_view records);
   // Makes every appended record durable, the new segment's name included.
+  // begin_sync(), run_sync() and end_sync() in turn, on this thread.
   Status sync();
+
+  // A sync in three steps, so that the disk's wait can be spent on another
+  // thread (everysec, as Redis hands its fsync to a background thread):
+  // begin_sync() takes what sync() would make durable, run_sync() syncs it
+  // on any thread while this log goes on appending (what it appends
+  // meanwhile waits for the next sync), and end_sync() takes the outcome
+  // back. One at a time.
+  struct SyncJob {
+    std::shared_ptr<AppendFile> file;  // null: no record waits
+    std::string dir;                   // set: a segment's name waits
+    Status file_status;
+    Status dir_status;
+  };
+  SyncJob begin_sync();
+  // Thread-safe given a FileSystem that is (PosixFileSystem is).
+  static void run_sync(FileSystem& fs, SyncJob& job);
+  Status end_sync(const SyncJob& job);
   // Appended bytes that sync() has not yet covered.
   bool unsynced() const { return unsynced_; }
   // Closes the current segment (the next append opens a new one) and
@@ -94,8 +112,8 @@ class Log {
   FileSystem& fs_;
   const std::string dir_;
   const std::string prefix_;
-  std::unique_ptr<AppendFile> file_;
-  uint64_t segment_ = 0;  // the current segment's number
+  std::shared_ptr<AppendFile> file_;  // shared with a SyncJob
+  uint64_t segment_ = 0;              // the current segment's number
   uint64_t bytes_ = 0;
   uint64_t rotated_at_ = 0;          // bytes_ at the last rotate()
   std::vector<std::string> closed_;  // segments closed since then

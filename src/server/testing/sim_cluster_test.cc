@@ -58,7 +58,7 @@ TEST(SimCluster, SeedsThatOnceFailedPass) {
   expect_seeds_pass(wide, 801, 1);
   // A new start got an expired value whose value had been freed as an
   // empty value; a late PERSIST then showed "" there and "v721" elsewhere,
-  // under equal digests: a freed value now travels as a tombstone.
+  // under equal digests: a freed value now travels marked as freed.
   expect_seeds_pass({}, 19391, 1);
   // A restarted durable server's clock started below a counter's stamp it
   // recovered, so its PEXPIRE lost to it: recovery counts expiries' and
