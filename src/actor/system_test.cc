@@ -8,6 +8,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "test_util.h"
@@ -409,14 +410,15 @@ TEST(System, APassEndComesOnceAfterEverythingReadyOnTheWorker) {
   EXPECT_TRUE(log.empty()) << log.dump();
 }
 
-// Runs a long job that waits for `release`, then a sync job; counts the
-// jobs done (Add 1 each) and answers Get with that count.
+// Runs a job on `blocked` that waits for `release`, then one on `free`
+// that returns at once; counts the jobs done (Add 1 each) and answers Get.
 class Backgrounder : public Actor {
  public:
-  Backgrounder(Context& ctx, std::shared_future<void> release)
-      : ctx_(ctx), release_(std::move(release)) {
-    ctx_.run_background([r = release_] { r.wait(); }, Add{1}, Lane::kLong);
-    ctx_.run_background([] {}, Add{1}, Lane::kSync);
+  Backgrounder(Context& ctx, std::shared_future<void> release, Lane blocked,
+               std::optional<Lane> free)
+      : ctx_(ctx) {
+    ctx_.run_background([release] { release.wait(); }, Add{1}, blocked);
+    if (free) ctx_.run_background([] {}, Add{1}, *free);
   }
   Status on_message(Message& msg) override {
     return match(
@@ -426,34 +428,43 @@ class Backgrounder : public Actor {
 
  private:
   Context& ctx_;
-  std::shared_future<void> release_;
   int64_t done_ = 0;
 };
 
-// What everysec's fsync relies on: a sync never waits behind a snapshot.
-TEST(System, ASyncJobDoesNotWaitBehindALongOne) {
+// Asks `a` until it has done `want` jobs (at most 5 s); returns the count.
+int64_t wait_jobs(System& sys, const ActorRef& a, int64_t want) {
+  int64_t done = -1;
+  for (int i = 0; i < 500; ++i) {
+    auto r = ask<Count>(sys, a);
+    if (!r.ok()) return -1;
+    done = r->value;
+    if (done >= want) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done;
+}
+
+// What everysec's fsync relies on: a sync never waits behind a snapshot,
+// nor behind another worker's sync.
+TEST(System, ASyncJobWaitsNeitherForALongJobNorForAnotherWorkersSync) {
   ErrorLog log;
   auto sys = make_system(test_config(log));
   ASSERT_TRUE(sys);
   std::promise<void> release;
-  auto a = sys->spawn<Backgrounder>(release.get_future().share());
-  int64_t done = 0;
-  for (int i = 0; i < 500 && done == 0; ++i) {
-    auto r = ask<Count>(*sys, a);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    if (!r.ok()) break;  // released below all the same: stop() joins it
-    done = r->value;
-    if (done == 0) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_EQ(done, 1);  // the sync job, while the long one still waits
+  std::shared_future<void> released = release.get_future().share();
+  auto a = sys->spawn_on<Backgrounder>(0, released, Lane::kLong, Lane::kSync);
+  auto b = sys->spawn_on<Backgrounder>(0, released, Lane::kSync,
+                                       std::optional<Lane>());
+  auto c = sys->spawn_on<Backgrounder>(1, released, Lane::kLong, Lane::kSync);
+  // The sync jobs of a and c are done while a's long job and b's sync
+  // (worker 0's) still wait; c's long job waits behind a's.
+  EXPECT_EQ(wait_jobs(*sys, a, 1), 1);
+  EXPECT_EQ(wait_jobs(*sys, c, 1), 1);
+  EXPECT_EQ(wait_jobs(*sys, b, 0), 0);
   release.set_value();
-  for (int i = 0; i < 500 && done < 2; ++i) {
-    auto r = ask<Count>(*sys, a);
-    ASSERT_TRUE(r.ok()) << r.status().to_string();
-    done = r->value;
-    if (done < 2) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_EQ(done, 2);
+  EXPECT_EQ(wait_jobs(*sys, a, 2), 2);
+  EXPECT_EQ(wait_jobs(*sys, b, 1), 1);
+  EXPECT_EQ(wait_jobs(*sys, c, 2), 2);
   EXPECT_TRUE(log.empty()) << log.dump();
 }
 

@@ -20,6 +20,9 @@ ThreadHost::ThreadHost(const SystemConfig& config) : config_(config) {
     ios_.push_back(std::make_unique<asio::io_context>(1));
     guards_.push_back(asio::make_work_guard(*ios_.back()));
   }
+  for (size_t i = 0; i <= n; ++i) {
+    background_.push_back(std::make_unique<Background>());
+  }
 }
 
 ThreadHost::~ThreadHost() { stop(); }
@@ -76,9 +79,9 @@ void ThreadHost::stop() {
   // The job under way finishes (a snapshot is written whole or not at all);
   // queued ones are dropped.
   for (auto& b : background_) {
-    b.guard.reset();
-    b.io.stop();
-    if (b.thread.joinable()) b.thread.join();
+    b->guard.reset();
+    b->io.stop();
+    if (b->thread.joinable()) b->thread.join();
   }
   if (transport_) transport_->close();
 }
@@ -86,7 +89,7 @@ void ThreadHost::stop() {
 void ThreadHost::run_background(size_t worker, Lane lane,
                                 std::function<void()> work,
                                 std::function<void()> done) {
-  Background& b = background_[static_cast<size_t>(lane)];
+  Background& b = *background_[lane == Lane::kLong ? 0 : 1 + worker];
   // Started on first use: most systems never need it.
   std::call_once(b.once, [&b, lane] {
     b.thread = std::thread([&b, lane] {

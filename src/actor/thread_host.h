@@ -2,7 +2,6 @@
 // src/actor.
 #pragma once
 
-#include <array>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <chrono>
@@ -49,7 +48,9 @@ class ThreadHost final : public Host {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
       guards_;
   std::vector<std::thread> threads_;
-  // One thread per lane for run_background's jobs, started on first use.
+  // Threads for run_background's jobs, started on first use: one for
+  // Lane::kLong, and one per worker for Lane::kSync (so that the workers'
+  // syncs run side by side, as they would inline).
   struct Background {
     asio::io_context io;
     asio::executor_work_guard<asio::io_context::executor_type> guard{
@@ -57,7 +58,7 @@ class ThreadHost final : public Host {
     std::thread thread;
     std::once_flag once;
   };
-  std::array<Background, 2> background_;  // by Lane
+  std::vector<std::unique_ptr<Background>> background_;  // long, then syncs
   std::unique_ptr<Transport> transport_;
   PosixFileSystem files_;
   const std::chrono::steady_clock::time_point start_ =

@@ -773,12 +773,27 @@ TEST_F(QueryActorTest, AFailingDiskRefusesWritesWithMisconfAndReadsGoOn) {
   faulty.read_only = true;  // remounted read-only: a new segment fails too
   ask(a, {set("e", "5")});
   EXPECT_TRUE(last_error_.starts_with("MISCONF")) << last_error_;
+  faulty.read_only = false;
+  pass(1100ms);
+  // The sync (on the host's sync thread) fails: the write that waited for
+  // it is not acknowledged.
+  faulty.fail_sync = true;
+  ask(a, {set("f", "6")});
+  EXPECT_TRUE(last_error_.starts_with("MISCONF")) << last_error_;
+  EXPECT_NE(last_error_.find("sync failed"), std::string::npos) << last_error_;
+  faulty.fail_sync = false;
+  pass(1100ms);
+  ask(a, {set("g", "7")});
+  EXPECT_EQ(last_error_, "");
   world_->set_files(kHost, nullptr);
   sys_->close();
+  sim::Rng rng(5);
+  world_->disk(kHost).crash(rng);
   auto r = durable::recover(world_->disk(kHost), "/data", false);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ((*r)->store.get("a"), "1");
   EXPECT_EQ((*r)->store.get("d"), "4");
+  EXPECT_EQ((*r)->store.get("g"), "7");
   EXPECT_FALSE((*r)->store.get("c"));
 }
 

@@ -23,8 +23,8 @@ class Cell;
 }  // namespace detail
 
 // The host's background threads: long file jobs (snapshots) yield to the
-// workers; syncs (fsync) have a thread of their own, so that one never
-// waits behind a snapshot.
+// workers; syncs (fsync) have threads of their own, one per worker, so
+// that one never waits behind a snapshot or another worker's sync.
 enum class Lane : uint8_t { kLong, kSync };
 
 // An actor's handle on the runtime, handed to its constructor. Lives exactly

@@ -73,9 +73,10 @@ class Host {
   // across a crash only what was synced.
   virtual FileSystem& files() = 0;
   // Runs work away from the workers (file jobs, so that no worker stalls),
-  // one job of a lane at a time, then posts done to worker `worker`. The
-  // real host has one thread per lane, joined by stop() (which waits for
-  // the job under way); the simulator runs the job in virtual time on the
+  // then posts done to worker `worker`. The real host runs the long jobs
+  // one at a time on one thread, and each worker's syncs one at a time on
+  // a thread of the worker's own, joined by stop() (which waits for the
+  // jobs under way); the simulator runs the job in virtual time on the
   // worker, as one step. After stop(), nothing more runs.
   virtual void run_background(size_t worker, Lane lane,
                               std::function<void()> work,
