@@ -775,8 +775,7 @@ TEST_F(QueryActorTest, AFailingDiskRefusesWritesWithMisconfAndReadsGoOn) {
   EXPECT_TRUE(last_error_.starts_with("MISCONF")) << last_error_;
   faulty.read_only = false;
   pass(1100ms);
-  // The sync (on the host's sync thread) fails: the write that waited for
-  // it is not acknowledged.
+  // The sync fails: the write that waited for it is not acknowledged.
   faulty.fail_sync = true;
   ask(a, {set("f", "6")});
   EXPECT_TRUE(last_error_.starts_with("MISCONF")) << last_error_;
