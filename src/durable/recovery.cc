@@ -81,15 +81,25 @@ bool apply_record(std::string_view payload, Recovered& r, bool& ended) {
         // Versions beyond any clock never reach a replica (kv::admit), so
         // one here is damage that slipped past the checksum.
         if (e.version().wall_ms() > kv::kMaxWallMs) return false;
-        r.max_hlc = std::max(r.max_hlc, e.hlc);
         // An expiry's version (EXPIRE, PERSIST, a counter's stamp) and a
         // counter's last increment are the clock's too, and may be newer:
-        // a later EXPIRE made here must beat them.
-        if (e.expiry) r.max_hlc = std::max(r.max_hlc, e.expiry->version.hlc);
-        if (!e.meta.empty()) {
-          if (auto c = kv::Counter::decode(e.meta)) {
-            r.max_hlc = std::max(r.max_hlc, c->made());
+        // a later EXPIRE made here must beat them. So are the pending
+        // write's.
+        auto see = [&](const kv::EntryView& w) {
+          r.max_hlc = std::max(r.max_hlc, w.hlc);
+          if (w.expiry) r.max_hlc = std::max(r.max_hlc, w.expiry->version.hlc);
+          if (!w.meta.empty()) {
+            if (auto c = kv::Counter::decode(w.meta)) {
+              r.max_hlc = std::max(r.max_hlc, c->made());
+            }
           }
+        };
+        see(e);
+        kv::EntryView p;
+        std::optional<kv::Expiry> own;
+        if (!e.pending.empty() && kv::read_pending(e.key, e.pending, p, &own)) {
+          see(p);
+          if (own) r.max_hlc = std::max(r.max_hlc, own->version.hlc);
         }
         if (e.version() < r.store.floor_for(e.key)) continue;  // cleared since
         (void)r.store.apply(e, kv::kRouteNone);

@@ -5,6 +5,7 @@
 #include "cmud/common/ascii.h"
 #include "cmud/common/hash.h"
 #include "cmud/kv/counter.h"
+#include "cmud/kv/entry_wire.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -37,7 +38,7 @@ uint64_t Store::entry_digest(uint64_t key_hash, const Version& v, bool deleted,
 }
 
 uint64_t Store::extra_hash(const Entry& e) {
-  if (!e.counter() && !e.has_expiry()) return 0;
+  if (!e.counter() && !e.has_expiry() && !e.has_pending_) return 0;
   uint64_t h = 0;
   if (e.counter()) h = mix(fnv1a_64(e.meta()) ^ 0xbb67ae8584caa73bull);
   if (e.has_expiry()) {
@@ -45,7 +46,17 @@ uint64_t Store::extra_hash(const Entry& e) {
     h ^= mix(x.at_ms ^ mix(x.version.hlc + 0x3c6ef372fe94f82bull) ^
              mix(x.version.origin ^ 0xa54ff53a5f1d36f1ull));
   }
-  return h == 0 ? 1 : h;  // 0 means "neither"
+  if (e.has_pending_) h ^= mix(fnv1a_64(e.pending()) ^ 0x510e527fade682d1ull);
+  return h == 0 ? 1 : h;  // 0 means "none of them"
+}
+
+Version Store::top(const Entry& e) {
+  Version top = e.expiry().version;
+  EntryView p;
+  if (e.has_pending_ && read_pending(e.key(), e.pending(), p)) {
+    top = std::max({top, p.version(), p.expiry.value_or(Expiry{}).version});
+  }
+  return top;
 }
 
 Expiry Entry::expiry() const {
@@ -58,6 +69,17 @@ Expiry Entry::expiry() const {
   return x;
 }
 
+constexpr size_t kExpiryBytes = 24;
+
+std::string_view Entry::pending() const {
+  if (!has_pending_) return {};
+  const char* p = data() + key_len_ + value_len_ + meta_len_ +
+                  (has_expiry_ ? kExpiryBytes : 0);
+  uint32_t n = 0;
+  std::memcpy(&n, p, 4);
+  return {p + 4, n};
+}
+
 EntryView Entry::view() const {
   return {key(),
           value(),
@@ -66,7 +88,8 @@ EntryView Entry::view() const {
           deleted_,
           meta(),
           has_expiry_ ? std::optional<Expiry>(expiry()) : std::nullopt,
-          reclaimed_ && !counter()};
+          reclaimed_ && !counter(),
+          pending()};
 }
 
 namespace {
@@ -76,15 +99,14 @@ void copy_into(char* dst, std::string_view src) {
 }
 }  // namespace
 
-constexpr size_t kExpiryBytes = 24;
-
 Entry* Store::make(std::string_view key, std::string_view value,
                    Version version, bool deleted, std::string_view meta,
-                   std::optional<Expiry> expiry) {
+                   std::optional<Expiry> expiry, std::string_view pending) {
   if (deleted) value = {};
   if (expiry && *expiry == Expiry{0, version}) expiry.reset();  // the default
   void* mem = ::operator new(sizeof(Entry) + key.size() + value.size() +
-                             meta.size() + (expiry ? kExpiryBytes : 0));
+                             meta.size() + (expiry ? kExpiryBytes : 0) +
+                             (pending.empty() ? 0 : 4 + pending.size()));
   auto* e = new (mem) Entry();
   e->version_ = version;
   e->deleted_ = deleted;
@@ -100,6 +122,14 @@ Entry* Store::make(std::string_view key, std::string_view value,
     std::memcpy(p, &expiry->at_ms, 8);
     std::memcpy(p + 8, &expiry->version.hlc, 8);
     std::memcpy(p + 16, &expiry->version.origin, 8);
+  }
+  if (!pending.empty()) {
+    e->has_pending_ = true;
+    char* p = e->data() + key.size() + value.size() + meta.size() +
+              (expiry ? kExpiryBytes : 0);
+    auto n = static_cast<uint32_t>(pending.size());
+    std::memcpy(p, &n, 4);
+    std::memcpy(p + 4, pending.data(), n);
   }
   return e;
 }
@@ -125,6 +155,16 @@ bool started_absent(bool counter, const Version& v, const Version& floor,
   return counter && v == floor && v < x.version && x.at_ms == 0;
 }
 
+bool started_absent(const EntryView& in, const Version& floor) {
+  return !in.meta.empty() && !in.deleted && in.expiry &&
+         started_absent(true, in.version(), floor, *in.expiry);
+}
+bool started_absent(const Entry& e, const Version& floor) {
+  // (the cheap tests first: this runs on every write)
+  return e.counter() && e.has_expiry() && e.version() == floor &&
+         started_absent(true, e.version(), floor, e.expiry());
+}
+
 // Dead before version c: a tombstone, or a value that had expired by c's
 // time, whose versions are below c. The same on every replica (it reads
 // no clock), so an increment made where the key was gone beats it in any
@@ -146,20 +186,46 @@ CounterState counter_state(const Counter& c) {
 
 }  // namespace
 
+// One write merged into one entry: views into the write, into the copies
+// kept here, or into the counter's state. Not copied once filled in.
+struct Store::Merged {
+  Version version;
+  bool deleted = false;
+  std::string_view value, meta;
+  Expiry expiry;
+  bool freed = false;
+  uint8_t route = kRouteNone;  // where the result must go besides
+  std::string kept_value, kept_meta;
+  std::optional<CounterState> state;
+
+  Merged() = default;
+  Merged(const Merged&) = delete;
+  Merged& operator=(const Merged&) = delete;
+};
+
 bool Store::apply(const EntryView& in, uint8_t route) {
+  if (!in.pending.empty()) {
+    // Two writes of the key: each merges on its own, as had they come
+    // apart.
+    EntryView other;
+    std::optional<Expiry> own;
+    if (!read_pending(in.key, in.pending, other, &own)) return false;
+    EntryView first = in;
+    first.pending = {};
+    // What shows may carry the pending write's expiry: it merges with its
+    // own (the other's comes with the other).
+    if (own) first.expiry = own;
+    bool a = apply(first, route);
+    bool b = apply(other, route);
+    return a || b;
+  }
   Version version = in.version();
   std::string_view key = in.key;
-  if (version < floor_for(key)) return false;  // cleared everywhere
-  bool deleted = in.deleted;
-  std::string_view value = deleted ? std::string_view() : in.value;
-  std::string_view meta = deleted ? std::string_view() : in.meta;
-  // A write clears any expiry older than itself.
-  Expiry expiry = in.expiry.value_or(Expiry{0, version});
-  if (expiry.version < version) expiry = Expiry{0, version};
-  const Expiry sent = expiry;
+  const Version& floor = floor_for(key);
+  if (version < floor) return false;  // cleared everywhere
   std::optional<Counter> incoming;
-  if (!meta.empty()) {
-    incoming = Counter::decode(meta);
+  if (!in.deleted && !in.meta.empty()) {
+    incoming = Counter::decode(in.meta);
     if (!incoming) return false;
   }
   size_t hash = hash_of(key);
@@ -179,6 +245,31 @@ bool Store::apply(const EntryView& in, uint8_t route) {
                    : version < horizon_;
   bool stale = below && !is_system_key(key) &&
                (old == nullptr || old->version_ < version);
+  if (old != nullptr &&
+      (old->has_pending_ ||
+       (!stale && ((started_absent(in, floor) && floor < old->version_) ||
+                   (started_absent(*old, floor) && floor < version))))) {
+    return apply_pair(old, it, in, stale, std::move(incoming), route);
+  }
+  Merged m;
+  if (!merge(old, in, stale, std::move(incoming), m)) return false;
+  put(old, it, key, hash, m.version, m.deleted, m.value, m.meta, m.expiry,
+      m.freed, {}, route | m.route);
+  return true;
+}
+
+bool Store::merge(const Entry* old, const EntryView& in, bool stale,
+                  std::optional<Counter> incoming, Merged& out) const {
+  Version version = in.version();
+  std::string_view key = in.key;
+  bool deleted = in.deleted;
+  std::string_view value = deleted ? std::string_view() : in.value;
+  std::string_view meta = deleted ? std::string_view() : in.meta;
+  // A write clears any expiry older than itself.
+  Expiry expiry = in.expiry.value_or(Expiry{0, version});
+  if (expiry.version < version) expiry = Expiry{0, version};
+  const Expiry sent = expiry;
+  uint8_t route = kRouteNone;
   if (stale) {
     if (expiry.version < horizon_) return false;
     if (incoming) {  // only its expiry is news: merged as a plain write's
@@ -192,10 +283,9 @@ bool Store::apply(const EntryView& in, uint8_t route) {
       route |= kRouteLocal | kRouteRemote;  // the sender still shows it
     }
   }
-  std::optional<CounterState> state;
+  std::optional<CounterState>& state = out.state;
   // What of the old entry stays (its value part: version, value, meta;
   // or only its expiry), copied, as it may be rewritten in place.
-  std::string kept_value, kept_meta;
   bool keep_old_part = false;
   if (old != nullptr) {
     Expiry old_expiry = old->expiry();
@@ -207,7 +297,7 @@ bool Store::apply(const EntryView& in, uint8_t route) {
       expiry = old_expiry;
     }
     const Version& floor = floor_for(key);
-    if (stale && old != nullptr) {
+    if (stale) {
       keep_old_part = true;
     } else if (!(old->version_ < version) &&
                started_absent(incoming.has_value(), version, floor, sent) &&
@@ -256,10 +346,10 @@ bool Store::apply(const EntryView& in, uint8_t route) {
         deleted = true;
         route |= kRouteLocal | kRouteRemote;
       }
-      kept_value.assign(old->value());
-      kept_meta.assign(old->meta());
-      value = kept_value;
-      meta = kept_meta;
+      out.kept_value.assign(old->value());
+      out.kept_meta.assign(old->meta());
+      value = out.kept_value;
+      meta = out.kept_meta;
     }
     // What of ours still waited to travel goes where the old record was to
     // go: the result may hold something the sender lacks (parts, an
@@ -287,6 +377,173 @@ bool Store::apply(const EntryView& in, uint8_t route) {
     value = state->text;
     meta = state->meta;
   }
+  out.version = version;
+  out.deleted = deleted;
+  out.value = value;
+  out.meta = meta;
+  out.expiry = expiry;
+  out.freed = freed;
+  out.route = route;
+  return true;
+}
+
+namespace {
+
+// One write of a key, owned (Store::apply_pair works on copies).
+struct Write {
+  Version version;
+  bool deleted = false;
+  std::string value, meta;
+  Expiry expiry;
+  bool freed = false;  // a plain value's, freed once expired
+
+  static Write of(const Entry& e) {
+    return {e.version(),           e.deleted(), std::string(e.value()),
+            std::string(e.meta()), e.expiry(),  e.reclaimed() && !e.counter()};
+  }
+  EntryView view(std::string_view key) const {
+    return {key,
+            value,
+            version.hlc,
+            version.origin,
+            deleted,
+            meta,
+            expiry == Expiry{0, version} ? std::nullopt
+                                         : std::optional<Expiry>(expiry),
+            freed,
+            {}};
+  }
+};
+
+}  // namespace
+
+// Why two writes. A counter begun where the key was gone (started_absent:
+// on the floor, stamped) beats a newer write that was dead by the stamp
+// (dead_before), and loses to one that was not, which then takes the
+// stamp as its expiry (the newer expiry, as for any two writes). Whether it
+// was dead may change as expiries older than the stamp arrive: deciding at
+// arrival let the order decide (cmud-sim --durable everysec seed 36: where
+// the EXPIRE came first the counter replaced the value; where the counter
+// came first the value took the stamp as expiry, and the EXPIRE, older,
+// no longer applied). So both are held, the one that does not show as the
+// entry's pending write (with, when the newer write shows, its own expiry
+// beside), and the choice is made again as either changes, until it cannot
+// change any more: the newer write's own expiry is newer than the stamp,
+// or the horizon passed the stamp (every replica then holds every write
+// below it).
+bool Store::apply_pair(Entry* old, HashIndex::iterator it, const EntryView& in,
+                       bool stale, std::optional<Counter> incoming,
+                       uint8_t route) {
+  std::string_view key = in.key;
+  const Version& floor = floor_for(key);
+  auto destroy_entry = [](Entry* e) { Store::destroy(e); };
+  using Temp = std::unique_ptr<Entry, decltype(destroy_entry)>;
+  auto temp = [&](const EntryView& w) {
+    Temp t(make(key, w.value, w.version(), w.deleted, w.meta, w.expiry),
+           destroy_entry);
+    t->reclaimed_ = w.reclaimed;
+    return t;
+  };
+  // The two writes as held now, each with its own expiry.
+  Temp held(nullptr, destroy_entry), shown_own(nullptr, destroy_entry);
+  const Entry* shown_now = old;
+  if (old->has_pending_) {
+    EntryView p;
+    std::optional<Expiry> own;
+    if (!read_pending(key, old->pending(), p, &own)) return false;  // never
+    held = temp(p);
+    if (own) {
+      EntryView v = old->view();
+      v.expiry = own;
+      shown_own = temp(v);
+      shown_now = shown_own.get();
+    }
+  }
+  const Entry* on_floor = nullptr;
+  const Entry* newer = nullptr;
+  // A clear took what is below the floor: all of it if what shows is
+  // (purge() frees it so), else a held write below it.
+  if (!below_floor(old)) {
+    for (const Entry* e : {shown_now, static_cast<const Entry*>(held.get())}) {
+      if (e == nullptr || e->version_ < floor) continue;
+      (e->version_ == floor ? on_floor : newer) = e;
+    }
+  }
+  // A stale write only brings an expiry, to what shows (as merge() does).
+  bool to_floor = stale ? old->version_ == floor : in.version() == floor;
+  const Entry* target = to_floor ? on_floor : newer;
+  Merged m;
+  bool merged = merge(target, in, stale, std::move(incoming), m);
+  auto as_write = [](const Merged& r) {
+    return Write{r.version,           r.deleted, std::string(r.value),
+                 std::string(r.meta), r.expiry,  r.freed};
+  };
+  std::optional<Write> a, b;  // on the floor, newer
+  if (on_floor != nullptr) a = Write::of(*on_floor);
+  if (newer != nullptr) b = Write::of(*newer);
+  if (merged) (to_floor ? a : b) = as_write(m);
+  // Which shows, and what is held.
+  uint8_t extra = kRouteNone;
+  std::optional<Write> shown, kept;
+  std::optional<Expiry> own;
+  if (!a || !b) {
+    shown = a ? a : b;
+  } else if (!started_absent(!a->meta.empty() && !a->deleted, a->version, floor,
+                             a->expiry)) {
+    // No longer stamped (an EXPIRE of the counter): the newer write beats
+    // it as ever, and takes its expiry if that is newer.
+    Temp t = temp(b->view(key));
+    Merged c;
+    shown = merge(t.get(), a->view(key), false, Counter::decode(a->meta), c)
+                ? as_write(c)
+                : b;
+    extra |= c.route;
+  } else {
+    const Version& stamp = a->expiry.version;
+    bool open = !(stamp < horizon_);
+    bool later = stamp < b->expiry.version;  // b's own expiry is newer
+    if (!later && b->freed) {
+      // A freed value the stamp's expiry would show again: it cannot be, so
+      // it is a tombstone of its version (as merge() makes it), which goes
+      // everywhere.
+      b->deleted = true;
+      b->freed = false;
+      b->value.clear();
+      extra |= kRouteLocal | kRouteRemote;
+    }
+    if (dead_before(b->deleted, b->expiry, stamp)) {
+      shown = a;
+      if (open) kept = b;
+    } else {
+      shown = b;
+      if (!later) {
+        if (open) {
+          kept = a;
+          own = b->expiry;
+        }
+        shown->expiry = a->expiry;
+      }
+    }
+  }
+  std::string pending;
+  if (kept) append_pending(pending, kept->view(key), own);
+  EntryView now = shown->view(key);
+  now.pending = pending;
+  std::string before, after;
+  append_write(before, old->view());
+  append_write(after, now);
+  if (before == after) return false;
+  put(old, it, key, it->hash, shown->version, shown->deleted, shown->value,
+      shown->meta, shown->expiry, shown->freed, pending,
+      route | extra | m.route | pending_route(old));
+  return true;
+}
+
+void Store::put(Entry* old, HashIndex::iterator it, std::string_view key,
+                size_t hash, const Version& version, bool deleted,
+                std::string_view value, std::string_view meta,
+                const Expiry& expiry, bool freed, std::string_view pending,
+                uint8_t route) {
   std::optional<Expiry> trailer;
   if (!(expiry == Expiry{0, version})) trailer = expiry;
   uint64_t stable = stable_hash(key);
@@ -299,7 +556,8 @@ bool Store::apply(const EntryView& in, uint8_t route) {
     }
     unindex(old);
     if (old->value_len_ == value.size() && old->meta_len_ == meta.size() &&
-        old->has_expiry_ == trailer.has_value()) {
+        old->has_expiry_ == trailer.has_value() && !old->has_pending_ &&
+        pending.empty()) {
       e = old;  // same size: rewrite in place
       e->version_ = version;
       e->deleted_ = deleted;
@@ -312,7 +570,7 @@ bool Store::apply(const EntryView& in, uint8_t route) {
         std::memcpy(p + 16, &trailer->version.origin, 8);
       }
     } else {
-      e = make(key, value, version, deleted, meta, trailer);
+      e = make(key, value, version, deleted, meta, trailer, pending);
       // Same key, same hash: the slot may point at the new entry in place
       // (the set's elements are const only to guard their hash and key).
       const_cast<Slot&>(*it).entry = e;
@@ -321,7 +579,7 @@ bool Store::apply(const EntryView& in, uint8_t route) {
       retire(old);
     }
   } else {
-    e = make(key, value, version, deleted, meta, trailer);
+    e = make(key, value, version, deleted, meta, trailer, pending);
     by_hash_.insert(Slot{e, hash});
     by_key_.insert(e);
   }
@@ -338,7 +596,6 @@ bool Store::apply(const EntryView& in, uint8_t route) {
     e->seq_ = next_seq_++;
     log_.push_back({e->seq_, e, route});
   }
-  return true;
 }
 
 void Store::index(Entry* e) {
@@ -347,13 +604,13 @@ void Store::index(Entry* e) {
     by_expiry_.insert({e->expiry().at_ms, e});
   }
   if ((e->deleted_ || e->reclaimed_) && !is_system_key(e->key())) {
-    by_death_.insert({e->expiry().version, e});
+    by_death_.insert({top(*e), e});
   }
 }
 
 void Store::unindex(Entry* e) {
   if (e->has_expiry_) by_expiry_.erase({e->expiry().at_ms, e});
-  if (e->deleted_ || e->reclaimed_) by_death_.erase({e->expiry().version, e});
+  if (e->deleted_ || e->reclaimed_) by_death_.erase({top(*e), e});
 }
 
 size_t Store::reclaim(size_t max_visit,
@@ -375,7 +632,8 @@ size_t Store::reclaim(size_t max_visit,
     }
     // The same entry without its value: its digest is the same, and a
     // change record that names it names the new one.
-    Entry* r = make(e->key(), {}, e->version_, false, {}, e->expiry());
+    Entry* r =
+        make(e->key(), {}, e->version_, false, {}, e->expiry(), e->pending());
     r->reclaimed_ = true;
     r->seq_ = e->seq_;
     if (e->seq_ != 0 && !log_.empty() && e->seq_ >= log_.front().seq) {
@@ -398,7 +656,8 @@ void Store::copy_from(const Store& other) {
   for (const Entry* src : other.by_key_) {
     Entry* e = make(
         src->key(), src->value(), src->version_, src->deleted_, src->meta(),
-        src->has_expiry_ ? std::optional<Expiry>(src->expiry()) : std::nullopt);
+        src->has_expiry_ ? std::optional<Expiry>(src->expiry()) : std::nullopt,
+        src->pending());
     e->reclaimed_ = src->reclaimed_;
     index(e);
     by_hash_.insert(Slot{e, hash_of(e->key())});
@@ -461,7 +720,27 @@ bool Store::purge(size_t max_visit) {
   if (!purging_) return false;
   auto it = purge_from_ ? by_key_.lower_bound(*purge_from_) : by_key_.begin();
   for (size_t n = 0; it != by_key_.end() && n < max_visit; ++n) {
-    it = below_floor(*it) ? erase(it) : std::next(it);
+    if (below_floor(*it)) {
+      it = erase(it);
+      continue;
+    }
+    Entry* e = *it;
+    EntryView p;
+    std::optional<Expiry> own;
+    if (e->has_pending_ && read_pending(e->key(), e->pending(), p, &own) &&
+        p.version() < floor_) {
+      // Its held write is cleared: the entry without it (and without its
+      // expiry, if it carried it), as every replica makes it once its floor
+      // is this high (so it is not logged).
+      Write w = Write::of(*e);
+      if (own) w.expiry = *own;
+      std::string key(e->key());
+      size_t hash = hash_of(key);
+      put(e, by_hash_.find(Probe{key, hash}), key, hash, w.version, w.deleted,
+          w.value, w.meta, w.expiry, w.freed, {}, kRouteNone);
+      it = by_key_.find(key);
+    }
+    ++it;
   }
   if (it == by_key_.end()) {
     purging_ = false;

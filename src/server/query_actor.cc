@@ -743,10 +743,9 @@ QueryActor::CounterAt QueryActor::counter_at(std::string_view key,
   } else if (auto n = strict_int(e->value())) {
     at.counter = kv::Counter(*n);
   }
-  // The key's expiry stays, as in Redis (a fresh counter has none).
-  if (e != nullptr && e->has_expiry() && at.base == e->version()) {
-    at.expiry = e->expiry();
-  }
+  // The key's expiry stays, as in Redis (a fresh counter has none): the
+  // store keeps it, as an expiry newer than the write. Not copied here,
+  // as it may be another write's (kv::Store::apply_pair).
   // Below the horizon the store refuses a write to an absent key: the
   // counter is stamped with a version of its own as its expiry's (no TTL),
   // so it is taken, and it beats any dead entry older than the stamp that
@@ -1208,6 +1207,19 @@ Status QueryActor::on_sync(SyncBatch& b) {
 
 bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
                                  uint64_t now_ms, bool& logged, bool synced) {
+  if (!e.pending.empty()) {
+    // Two writes of the key (kv::Store::apply_pair): each is admitted,
+    // held or refused on its own; what shows, with its own expiry.
+    kv::EntryView other;
+    std::optional<kv::Expiry> own;
+    if (!kv::read_pending(e.key, e.pending, other, &own)) return false;
+    kv::EntryView shown = e;
+    shown.pending = {};
+    if (own) shown.expiry = own;
+    bool a = admit_and_apply(shown, route, now_ms, logged, synced);
+    bool b = admit_and_apply(other, route, now_ms, logged, synced);
+    return a && b;
+  }
   kv::Version v = e.version();
   kv::Admit verdict =
       kv::admit(v, now_ms, store_.floor_for(e.key), options_.admit);

@@ -372,7 +372,7 @@ bool LeafWalk::step(const kv::Store& store, size_t budget) {
     auto l = static_cast<uint32_t>(kv::Store::leaf_of(e.key()));
     if (wanted_[l]) {
       ours_[l].push_back({std::string(e.key()), e.version(), e.deleted(),
-                          kv::Store::extra_hash(e), e.expiry().version,
+                          kv::Store::extra_hash(e), kv::Store::top(e),
                           e.counter()});
     }
     return true;

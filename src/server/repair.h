@@ -152,7 +152,7 @@ class LeafWalk {
     kv::Version version;
     bool deleted = false;
     uint64_t state = 0;    // kv::Store::extra_hash: a counter's, an expiry's
-    kv::Version top;       // its expiry's version (ours only), or version
+    kv::Version top;       // kv::Store::top (ours only), or version
     bool counter = false;  // ours only
   };
   std::vector<bool> wanted_;                     // by leaf; empty: no walk

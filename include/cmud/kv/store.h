@@ -18,6 +18,8 @@
 
 namespace cmud::kv {
 
+class Counter;
+
 // When a key expires: its own last-writer-wins field of the entry, so an
 // EXPIRE or PERSIST made on one server and a SET made on another at the
 // same time both keep their effect (the SET's value, the later of the two
@@ -42,12 +44,20 @@ struct EntryView {
   // A plain value that expired and was freed where it comes from (value
   // empty): kept as such, dead at its expiry as the value was.
   bool reclaimed = false;
+  // A second write of the key, held beside this one until it is known
+  // which of the two shows (Store::apply): a counter begun where the key
+  // was gone (stamped), and a write of a newer version that an expiry not
+  // yet seen may show dead by the stamp; the one that does not show is
+  // held here, encoded as an entry without its key (entry_wire.h). Empty:
+  // none.
+  std::string_view pending = {};
 
   Version version() const { return {hlc, origin}; }
 };
 
 // One key's state, kept in a single allocation (header, key bytes, value
-// bytes, meta bytes, expiry). A delete is a tombstone: deleted() and an
+// bytes, meta bytes, expiry, pending write). A delete is a tombstone:
+// deleted() and an
 // empty value, merged by the same rule as any other write. A counter
 // (kv::Counter) keeps its encoded state as meta and its total, in decimal,
 // as the value. An expiry other than the default is kept after the meta.
@@ -66,6 +76,9 @@ class Entry {
   // {0, version()} unless a TTL, EXPIRE or PERSIST set another.
   Expiry expiry() const;
   bool has_expiry() const { return has_expiry_; }
+  // The write held beside this one (EntryView::pending), encoded; empty
+  // for none.
+  std::string_view pending() const;
   // Expired and its value freed (Store::reclaim): it reads as absent. A
   // counter travels as what it was (it kept its parts); a value travels
   // marked as freed (EntryView::reclaimed), see view().
@@ -97,6 +110,7 @@ class Entry {
   bool deleted_ = false;
   bool has_expiry_ = false;
   bool reclaimed_ = false;
+  bool has_pending_ = false;  // u32 length and bytes after the expiry
 };
 
 // The system key space: keys under this prefix hold the cluster's own data
@@ -146,7 +160,9 @@ class Store {
   // At one version a tombstone beats a plain value (a reclaimed entry
   // whose value was needed again turns into one) and a counter beats both.
   // The expiry merges on its own: the one with the greater version stays,
-  // whichever value does.
+  // whichever value does. A counter begun on an absent key (stamped) and a
+  // newer write are both kept until it is known which shows (apply_pair);
+  // an entry holding both (EntryView::pending) merges as the two writes.
   // REQUIRES: key and value each shorter than 4 GiB.
   bool apply(const EntryView& e, uint8_t route);
   bool apply(std::string_view key, std::string_view value, Version version,
@@ -325,6 +341,9 @@ class Store {
   static uint64_t entry_digest(uint64_t key_hash, const Version& v,
                                bool deleted, uint64_t extra);
   static uint64_t extra_hash(const Entry& e);
+  // The newest version e holds: its expiry's (never below its write's),
+  // or its pending write's or that one's expiry's if newer.
+  static Version top(const Entry& e);
   uint64_t leaf_digest(size_t leaf) const { return leaves_[leaf]; }
 
   size_t live_size() const { return live_; }
@@ -405,7 +424,27 @@ class Store {
   // expiry: nullopt for the default ({0, version}).
   static Entry* make(std::string_view key, std::string_view value,
                      Version version, bool deleted, std::string_view meta,
-                     std::optional<Expiry> expiry);
+                     std::optional<Expiry> expiry,
+                     std::string_view pending = {});
+  // One write merged into one entry (merge()).
+  struct Merged;
+  // Merges `in` into `old` (null: none) by the version rule; false if
+  // nothing changes or it is refused. `stale`: below the horizon and not
+  // newer than what the key holds (apply()). `incoming`: in's counter.
+  bool merge(const Entry* old, const EntryView& in, bool stale,
+             std::optional<Counter> incoming, Merged& out) const;
+  // apply() for a key that holds, or is about to hold, two writes (a
+  // stamped counter and a write of a newer version): each merges with its
+  // own kind, then which shows is decided.
+  using HashIndex = absl::flat_hash_set<Slot, SlotHash, SlotEq>;
+  bool apply_pair(Entry* old, HashIndex::iterator it, const EntryView& in,
+                  bool stale, std::optional<Counter> incoming, uint8_t route);
+  // Stores a merge's result for `key` in place of `old` (null: none; `it`
+  // its slot).
+  void put(Entry* old, HashIndex::iterator it, std::string_view key,
+           size_t hash, const Version& version, bool deleted,
+           std::string_view value, std::string_view meta, const Expiry& expiry,
+           bool freed, std::string_view pending, uint8_t route);
   static uint64_t digest_of(uint64_t key_hash, const Entry* e) {
     return entry_digest(key_hash, e->version_, e->deleted_, extra_hash(*e));
   }
@@ -437,7 +476,7 @@ class Store {
 
   // XOR of entry_digest over each leaf's entries.
   std::unique_ptr<uint64_t[]> leaves_ = std::make_unique<uint64_t[]>(kLeaves);
-  absl::flat_hash_set<Slot, SlotHash, SlotEq> by_hash_;
+  HashIndex by_hash_;
   absl::btree_set<Entry*, Less> by_key_;
   std::deque<Record> log_;
   std::deque<Retired> retired_;

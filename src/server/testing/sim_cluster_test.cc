@@ -64,6 +64,12 @@ TEST(SimCluster, SeedsThatOnceFailedPass) {
   // recovered, so its PEXPIRE lost to it: recovery counts expiries' and
   // increments' clocks too.
   expect_seeds_pass(durable, 21094, 1);
+  // A counter begun where its key was gone lent its stamp, as expiry, to a
+  // live counter it met first; that counter's EXPIRE, older than the
+  // stamp, then no longer applied there, while replicas that had it first
+  // let the stamped counter win: increments were lost. Both are held now
+  // until the order is known (kv::Store::apply_pair).
+  expect_seeds_pass(durable, 36, 1);
 }
 
 // The checkers are not idle: without anti-entropy, lost batches leave
