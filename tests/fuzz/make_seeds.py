@@ -96,13 +96,18 @@ def hlc(ms, logical=0):
 
 
 def entry(key, value=b"", version=hlc(EPOCH_MS - 1000), deleted=False,
-          counter=None, expiry=None):
-    flags = (1 if deleted else 0) | (2 if counter else 0) | (4 if expiry else 0)
-    out = bstr(key) + bstr(value) + u64(version) + u64(ORIGIN) + u8(flags)
+          counter=None, expiry=None, origin=ORIGIN, pending=None):
+    """pending: a write (entry() of no key, without its key's length
+    byte), maybe followed by the shown write's own expiry."""
+    flags = ((1 if deleted else 0) | (2 if counter else 0)
+             | (4 if expiry else 0) | (16 if pending else 0))
+    out = bstr(key) + bstr(value) + u64(version) + u64(origin) + u8(flags)
     if counter:
         out += bstr(counter)
     if expiry:
         out += u64(expiry[0]) + u64(expiry[1]) + u64(ORIGIN)
+    if pending:
+        out += bstr(pending)
     return out
 
 
@@ -182,6 +187,13 @@ SYNC = {
                          + want(["a", "zz"])),
     "pushed": sync_batch([entry("r", "1")], repaired=1),
     "pubsub": sync_batch(messages=[("news", "hello"), ("chat", "")]),
+    # A value shown with the stamp of the counter it holds pending (begun
+    # where the key was gone, on the floor), and its own expiry beside.
+    "pending": sync_batch([entry(
+        "p", "v", expiry=(0, hlc(EPOCH_MS - 500)),
+        pending=entry("", counter=counter(0, [(ORIGIN, 2, 0)]), version=0,
+                      origin=0, expiry=(0, hlc(EPOCH_MS - 500)))[1:]
+        + u64(EPOCH_MS - 700) + u64(hlc(EPOCH_MS - 900)) + u64(ORIGIN))]),
 }
 
 # --- cluster_port: a selector byte, then what a connection sends ----------
