@@ -555,6 +555,7 @@ void Store::put(Entry* old, HashIndex::iterator it, std::string_view key,
       if (!old->deleted_ && !old->reclaimed_) --live_;
     }
     unindex(old);
+    if (old->has_pending_) --pending_;
     if (old->value_len_ == value.size() && old->meta_len_ == meta.size() &&
         old->has_expiry_ == trailer.has_value() && !old->has_pending_ &&
         pending.empty()) {
@@ -587,6 +588,7 @@ void Store::put(Entry* old, HashIndex::iterator it, std::string_view key,
   // unless it came freed.
   e->reclaimed_ = freed;
   index(e);
+  if (e->has_pending_) ++pending_;
   leaf ^= digest_of(stable, e);
   if (!deleted && !freed) ++live_;
   if (max_version_ < version) max_version_ = version;
@@ -660,6 +662,7 @@ void Store::copy_from(const Store& other) {
         src->pending());
     e->reclaimed_ = src->reclaimed_;
     index(e);
+    if (e->has_pending_) ++pending_;
     by_hash_.insert(Slot{e, hash_of(e->key())});
     by_key_.insert(by_key_.end(), e);  // in key order: appended
   }
@@ -690,6 +693,7 @@ void Store::swap(Store& other) noexcept {
   swap(collected_, other.collected_);
   swap(by_death_, other.by_death_);
   swap(live_, other.live_);
+  swap(pending_, other.pending_);
   swap(now_ms_, other.now_ms_);
   swap(by_expiry_, other.by_expiry_);
 }
@@ -760,6 +764,7 @@ absl::btree_set<Entry*, Store::Less>::iterator Store::erase(
     if (!e->deleted_ && !e->reclaimed_) --live_;
   }
   unindex(e);
+  if (e->has_pending_) --pending_;
   by_hash_.erase(by_hash_.find(Probe{e->key(), hash_of(e->key())}));
   it = by_key_.erase(it);
   retire(e);

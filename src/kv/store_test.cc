@@ -847,10 +847,23 @@ TEST_F(StorePending, TheHeldWriteGoesOnceTheChoiceCannotChange) {
   Store t;
   every_order({stamped(), newer()}, t);
   ASSERT_FALSE(t.find("k")->pending().empty());
+  EXPECT_EQ(t.pending_writes(), 1u);
   EXPECT_FALSE(t.collect(Version{at(301), 0}, 10));
   t.apply(newer(), kRouteNone);
   EXPECT_TRUE(t.find("k")->pending().empty());
+  EXPECT_EQ(t.pending_writes(), 0u);
   EXPECT_EQ(shown(t), "5");
+  // And a clear that took the counter: the value keeps its own expiry.
+  Store u;
+  every_order({stamped(), newer({{200, 900}})}, u);
+  EXPECT_EQ(u.find("k")->expiry().at_ms, 0u);  // the stamp's
+  ASSERT_TRUE(u.raise_floor(Version{at(50), 0}));
+  while (u.purge(100)) {
+  }
+  ASSERT_NE(u.find("k"), nullptr);
+  EXPECT_TRUE(u.find("k")->pending().empty());
+  EXPECT_EQ(u.find("k")->expiry().at_ms, 900u);
+  EXPECT_EQ(u.pending_writes(), 0u);
 }
 
 TEST_F(StorePending, AnEntryWithAHeldWriteTravelsAndIsRebuiltAlike) {
@@ -866,6 +879,11 @@ TEST_F(StorePending, AnEntryWithAHeldWriteTravelsAndIsRebuiltAlike) {
   EXPECT_TRUE(copy.apply(e, kRouteNone));
   EXPECT_EQ(bytes(copy), bytes(s));
   EXPECT_TRUE(same_digests(copy, s));
+  EXPECT_EQ(copy.pending_writes(), 1u);
+  Store loaded;  // as a recovered replica is loaded
+  loaded.copy_from(s);
+  EXPECT_EQ(bytes(loaded), bytes(s));
+  EXPECT_EQ(loaded.pending_writes(), 1u);
   // A pending write may not hold one of its own.
   std::string nested;
   EntryView twice = e;

@@ -1060,6 +1060,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       // Tombstone collection (kv::Store::collect): waiting, and freed.
       field("tombstones", store_.tombstones());
       field("tombstones_collected", store_.collected());
+      field("pending_writes", store_.pending_writes());
       field("sync_log_bytes", store_.log_bytes());
       field("sync_cursors_dropped", cursors_dropped_);
       field("pubsub_messages_relayed", messages_relayed_);

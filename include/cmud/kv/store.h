@@ -317,6 +317,8 @@ class Store {
   uint64_t collected() const { return collected_; }
   // Tombstones outside the system key space, waiting for the horizon.
   size_t tombstones() const { return by_death_.size(); }
+  // Entries holding a pending write (EntryView::pending).
+  size_t pending_writes() const { return pending_; }
   // Frees `key`'s entry if it is still at `version`, without a tombstone:
   // repair found it stale (a replica whose horizon passed it lacks it: a
   // tombstone there passed it, or was it, and was freed). Returns true if
@@ -495,6 +497,7 @@ class Store {
   // their expiry's version (never below the write's), until collected.
   absl::btree_set<std::pair<Version, Entry*>> by_death_;
   size_t live_ = 0;
+  size_t pending_ = 0;  // entries holding a pending write
   uint64_t now_ms_ = 0;
   // Entries with an expiry, by when, until reclaim() frees them.
   absl::btree_set<std::pair<uint64_t, Entry*>> by_expiry_;
