@@ -95,11 +95,10 @@ bool apply_record(std::string_view payload, Recovered& r, bool& ended) {
           }
         };
         see(e);
-        kv::EntryView p;
-        std::optional<kv::Expiry> own;
-        if (!e.pending.empty() && kv::read_pending(e.key, e.pending, p, &own)) {
-          see(p);
-          if (own) r.max_hlc = std::max(r.max_hlc, own->version.hlc);
+        kv::EntryView shown, pending;
+        if (!e.pending.empty() && kv::split_pending(e, shown, pending)) {
+          see(shown);
+          see(pending);
         }
         if (e.version() < r.store.floor_for(e.key)) continue;  // cleared since
         (void)r.store.apply(e, kv::kRouteNone);

@@ -207,14 +207,8 @@ bool Store::apply(const EntryView& in, uint8_t route) {
   if (!in.pending.empty()) {
     // Two writes of the key: each merges on its own, as had they come
     // apart.
-    EntryView other;
-    std::optional<Expiry> own;
-    if (!read_pending(in.key, in.pending, other, &own)) return false;
-    EntryView first = in;
-    first.pending = {};
-    // What shows may carry the pending write's expiry: it merges with its
-    // own (the other's comes with the other).
-    if (own) first.expiry = own;
+    EntryView first, other;
+    if (!split_pending(in, first, other)) return false;
     bool a = apply(first, route);
     bool b = apply(other, route);
     return a || b;
@@ -448,16 +442,11 @@ bool Store::apply_pair(Entry* old, HashIndex::iterator it, const EntryView& in,
   Temp held(nullptr, destroy_entry), shown_own(nullptr, destroy_entry);
   const Entry* shown_now = old;
   if (old->has_pending_) {
-    EntryView p;
-    std::optional<Expiry> own;
-    if (!read_pending(key, old->pending(), p, &own)) return false;  // never
+    EntryView v, p;
+    if (!split_pending(old->view(), v, p)) return false;  // never
     held = temp(p);
-    if (own) {
-      EntryView v = old->view();
-      v.expiry = own;
-      shown_own = temp(v);
-      shown_now = shown_own.get();
-    }
+    shown_own = temp(v);
+    shown_now = shown_own.get();
   }
   const Entry* on_floor = nullptr;
   const Entry* newer = nullptr;
@@ -488,8 +477,7 @@ bool Store::apply_pair(Entry* old, HashIndex::iterator it, const EntryView& in,
   std::optional<Expiry> own;
   if (!a || !b) {
     shown = a ? a : b;
-  } else if (!started_absent(!a->meta.empty() && !a->deleted, a->version, floor,
-                             a->expiry)) {
+  } else if (!started_absent(a->view(key), floor)) {
     // No longer stamped (an EXPIRE of the counter): the newer write beats
     // it as ever, and takes its expiry if that is newer.
     Temp t = temp(b->view(key));

@@ -1211,12 +1211,8 @@ bool QueryActor::admit_and_apply(const kv::EntryView& e, uint8_t route,
   if (!e.pending.empty()) {
     // Two writes of the key (kv::Store::apply_pair): each is admitted,
     // held or refused on its own; what shows, with its own expiry.
-    kv::EntryView other;
-    std::optional<kv::Expiry> own;
-    if (!kv::read_pending(e.key, e.pending, other, &own)) return false;
-    kv::EntryView shown = e;
-    shown.pending = {};
-    if (own) shown.expiry = own;
+    kv::EntryView shown, other;
+    if (!kv::split_pending(e, shown, other)) return false;
     bool a = admit_and_apply(shown, route, now_ms, logged, synced);
     bool b = admit_and_apply(other, route, now_ms, logged, synced);
     return a && b;

@@ -126,6 +126,19 @@ inline bool read_pending(std::string_view key, std::string_view bytes,
   return true;
 }
 
+// The two writes of an entry that holds a pending write: what shows,
+// with its own expiry (it may carry the pending write's), and the pending
+// write. False on malformed bytes.
+inline bool split_pending(const EntryView& in, EntryView& shown,
+                          EntryView& pending) {
+  std::optional<Expiry> own;
+  if (!read_pending(in.key, in.pending, pending, &own)) return false;
+  shown = in;
+  shown.pending = {};
+  if (own) shown.expiry = own;
+  return true;
+}
+
 inline void append_pending(std::string& out, const EntryView& pending,
                            const std::optional<Expiry>& own) {
   append_write(out, pending);
