@@ -1034,6 +1034,11 @@ void fmt_info(Session& s, std::string_view section, const ResultView& r,
     // Every member holds every write of every member older than this (Unix
     // ms; 0: not known yet).
     line("cluster_complete_below_ms", counter("cluster_complete_below_ms"));
+    // Starts that ended within the grace period and still hold it back,
+    // and those let go early because too many ended (a restart loop).
+    line("cluster_ended_starts", counter("cluster_ended_starts"));
+    line("cluster_ended_starts_dropped",
+         counter("cluster_ended_starts_dropped"));
     out += "\r\n";
   }
   if (want("stats")) {

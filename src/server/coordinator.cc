@@ -193,6 +193,8 @@ void Coordinator::publish_members() {
   m.horizon_hlc = horizon_;
   m.sources = sources_;
   m.sources_digest = sources_digest_;
+  m.ended_starts = retired_.size();
+  m.ended_dropped = ended_dropped_;
   to_actors(m);
 }
 
@@ -384,8 +386,15 @@ bool Coordinator::excluded(const std::string& address) const {
 
 void Coordinator::retire(const ServerDesc& d, int64_t age_ms) {
   if (age_ms >= gc_grace_.count()) return;
-  auto [it, fresh] = retired_.try_emplace({d.address, d.incarnation}, d,
-                                          ctx_.monotonic_ms() - age_ms);
+  const int64_t ended = ctx_.monotonic_ms() - age_ms;
+  if (retired_.size() >= kMaxEndedStarts &&
+      !retired_.contains({d.address, d.incarnation}) &&
+      std::all_of(retired_.begin(), retired_.end(),
+                  [&](const auto& r) { return r.second.second >= ended; })) {
+    return;  // would be the first to go (refresh_sources): gossip from
+             // a member that kept it must not bring it back each round
+  }
+  auto [it, fresh] = retired_.try_emplace({d.address, d.incarnation}, d, ended);
   // Heard again with an older start time: the earlier one stands.
   if (!fresh) {
     it->second.second =
@@ -398,6 +407,19 @@ void Coordinator::refresh_sources() {
   std::erase_if(retired_, [&](const auto& r) {
     return now - r.second.second >= gc_grace_.count();
   });
+  if (retired_.size() > kMaxEndedStarts) {
+    const size_t excess = retired_.size() - kMaxEndedStarts;
+    std::vector<std::pair<int64_t, decltype(retired_)::key_type>> by_end;
+    for (const auto& [key, r] : retired_) by_end.emplace_back(r.second, key);
+    std::nth_element(by_end.begin(), by_end.begin() + (excess - 1),
+                     by_end.end());
+    for (size_t i = 0; i < excess; ++i) retired_.erase(by_end[i].second);
+    ended_dropped_ += excess;
+    ctx_.log().warn(
+        "{} more starts ended within the grace period than the {} kept; "
+        "the earliest ended no longer hold the horizon back ({} so far)",
+        excess, kMaxEndedStarts, ended_dropped_);
+  }
   sources_.clear();
   auto add = [&](const ServerDesc& d) {
     for (uint64_t id : d.actors) {

@@ -155,13 +155,19 @@ class Coordinator : public actor::Actor {
   int64_t started_ms_ = 0;    // monotonic, at on_start()
   bool knew_member_ = false;  // some member was known since the start
   // Starts that ended, by (address, incarnation): their description and
-  // when (monotonic ms).
+  // when (monotonic ms). At most kMaxEndedStarts: each is a source that
+  // every query actor keeps bounds for and every gossip carries, so a
+  // server restarting in a loop must not grow them for a whole grace
+  // period; past the bound the earliest ended go first (they have had the
+  // longest to pass their writes on), as if their grace had passed.
+  static constexpr size_t kMaxEndedStarts = 128;
   std::map<std::pair<std::string, uint64_t>, std::pair<ServerDesc, int64_t>>
       retired_;
   std::vector<uint64_t> sources_;  // sorted
   uint64_t sources_digest_ = 0;
   std::map<std::string, Forgotten> forgotten_;  // by address
   bool self_forgotten_ = false;  // the others forgot this start (logged)
+  size_t ended_dropped_ = 0;     // starts let go past kMaxEndedStarts
   // Joins asked for and not yet answered: address -> want_state.
   std::map<std::string, bool> pending_;
   bool tick_pending_ = false;

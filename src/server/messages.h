@@ -288,8 +288,13 @@ struct Members {
   // digest of them, the same on every server that sees the same.
   std::vector<uint64_t> sources{};
   uint64_t sources_digest = 0;
+  // Starts that ended less than the grace period ago, kept as sources
+  // (at most Coordinator::kMaxEndedStarts), and those let go past it.
+  uint64_t ended_starts = 0;
+  uint64_t ended_dropped = 0;
   CMUD_MESSAGE("server.Members", members, forgotten, self_forgotten,
-               horizon_hlc, sources, sources_digest)
+               horizon_hlc, sources, sources_digest, ended_starts,
+               ended_dropped)
 };
 
 // Query actor -> its coordinator, after each RepairTick: what the actor

@@ -1088,6 +1088,8 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       }
       field("cluster_forgot_this_server", members_.self_forgotten ? 1 : 0);
       field("cluster_complete_below_ms", members_.horizon_hlc >> 16);
+      field("cluster_ended_starts", members_.ended_starts);
+      field("cluster_ended_starts_dropped", members_.ended_dropped);
       out.end_items();
       return;
     }

@@ -148,7 +148,7 @@ struct SimMembers {
     sync.incarnation = ++incarnation;
     sync.member_timeout = std::chrono::milliseconds(2000);
     sync.unknown_source_margin = std::chrono::milliseconds(2000);
-    sync.gc_grace = std::chrono::milliseconds(20'000);
+    sync.gc_grace = gc_grace;
     auto r = start_replicas(*systems[self], {"q-" + self}, sync,
                             std::move(join), false, std::move(forget));
     ASSERT_TRUE(r.ok()) << r.status().to_string();
@@ -231,6 +231,7 @@ struct SimMembers {
   std::map<std::string, std::unique_ptr<actor::System>> systems;
   std::map<std::string, Replicas> replicas;
   uint64_t incarnation = 100;  // the last one given
+  std::chrono::milliseconds gc_grace{20'000};
 };
 
 // A server cut off for longer than the grace period does not bring back
@@ -357,6 +358,40 @@ TEST(StartReplicas, TheHorizonWaitsForADownOrEndedStartForTheGracePeriod) {
   s.w.run_until(s.w.now_ms() + 3'000);
   EXPECT_EQ(s.ask(b, OpView::forget(c)), "OK");
   held_then_goes_on({a, b});
+}
+
+// A server that restarts in a loop: each start that ended is a source for
+// the grace period, kept by every member and carried by every gossip, so
+// their number is bounded; past the bound the earliest ended are let go
+// (as if their grace had passed), and gossip does not bring them back.
+TEST(StartReplicas, EndedStartsAreBoundedWhenAServerRestartsInALoop) {
+  SimMembers s(15);
+  s.gc_grace = std::chrono::minutes(2);
+  const std::string a = "10.0.0.1:7000", b = "10.0.0.2:7000",
+                    c = "10.0.0.3:7000";
+  s.start(a, {});
+  s.start(b, {a});
+  s.w.run_until(s.w.now_ms() + 3000);
+  for (int64_t i = 0; i < 150; ++i) {
+    s.start(c, {a});
+    s.w.run_until(s.w.now_ms() + 100);
+    s.stop(c);
+  }
+  // The coordinators tell their actors at most 8 things a second: what
+  // each restart brought reaches INFO within 40 s.
+  s.w.run_until(s.w.now_ms() + 40'000);
+  for (const auto& at : {a, b}) {
+    EXPECT_EQ(s.info_number(at, "cluster_ended_starts"), 128) << at;
+    EXPECT_GT(s.info_number(at, "cluster_ended_starts_dropped"), 0) << at;
+    EXPECT_LE(s.info_number(at, "repair_sources_known"), 3 + 128) << at;
+  }
+  s.w.run_until(s.w.now_ms() + 120'000);  // past the grace period
+  for (const auto& at : {a, b}) {
+    EXPECT_EQ(s.info_number(at, "cluster_ended_starts"), 0) << at;
+    int64_t lag = s.horizon_lag(at);
+    EXPECT_GE(lag, 0) << at;
+    EXPECT_LE(lag, 30'000) << at;
+  }
 }
 
 // A start told of no member that hears of none is not taken for a cluster
