@@ -97,6 +97,18 @@ struct QueryRequest {
 // since. The link's batches after `since`, up to this one, hold every
 // write of `source` with a version in [from, to), or a newer entry of its
 // key.
+//
+// A receiver that lost some of a link's batches asks its sender, in its
+// own batches to that server, to bridge the gap (`bridges`; one asked of a
+// local peer is passed on to it): see BridgeAsk.
+struct BridgeAsk {
+  std::string server;      // the receiver's server (actor-system address)
+  uint64_t source = 0;     // the link's sender (its origin)
+  uint64_t from = 0;       // the receiver knew source's writes below this
+  uint64_t link_from = 0;  // the first batch it got after the last lost
+  CMUD_FIELDS(server, source, from, link_from)
+};
+
 struct SyncBatch {
   std::string server;
   uint32_t count = 0;
@@ -111,9 +123,10 @@ struct SyncBatch {
   uint64_t origin = 0;
   uint64_t link_seq = 0;
   std::vector<uint64_t> claims{};
+  std::vector<BridgeAsk> bridges{};
   CMUD_MESSAGE("server.SyncBatch", server, count, entries, repair, repaired,
                sender, floor_hlc, floor_origin, published, messages, origin,
-               link_seq, claims)
+               link_seq, claims, bridges)
 };
 
 // The query actor's own timer.

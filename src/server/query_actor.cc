@@ -41,7 +41,8 @@
 // Tombstones: matching digests also teach each actor what its replica is
 // known to hold (repair::Knowledge), and so do the sync streams: batches
 // are numbered per link and carry claims (SyncBatch::claims, add_claims,
-// learn_claims), so bounds move while writes never pause. Each actor
+// learn_claims), so bounds move while writes never pause; a receiver that
+// lost a batch asks its sender to bridge the hole (ask_bridges). Each actor
 // claims it to the coordinator, whose horizon (the least claim of every
 // member) comes back with Members.
 // Tombstones below it are freed a bounded step per turn (kv::Store::
@@ -1057,6 +1058,9 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       // Sync streams' claims (what each link carried) taken: no batch of
       // the link was lost since the claim's start.
       field("sync_claims_learned", claims_learned_);
+      // Gaps in a link: asks sent to bridge them, and walks that did.
+      field("sync_bridges_asked", bridges_asked_);
+      field("sync_bridges_walked", bridges_walked_);
       // Tombstone collection (kv::Store::collect): waiting, and freed.
       field("tombstones", store_.tombstones());
       field("tombstones_collected", store_.collected());
@@ -1150,8 +1154,15 @@ Status QueryActor::on_sync(SyncBatch& b) {
   LinkIn* link = nullptr;
   if (b.origin != 0 && b.link_seq != 0) {
     link = &links_in_[b.origin];
-    if (b.link_seq != link->last + 1) link->from = b.link_seq;  // a gap
+    if (b.link_seq != link->last + 1) {
+      link->from = b.link_seq;  // a gap
+      if (from_remote) {
+        link->gap = true;
+        link->server = b.server;
+      }
+    }
     link->last = b.link_seq;
+    link->last_ms = ctx_.wall_ms();
     if (from_remote && link->take_at) {
       link->at = local_marks();
       link->take_at = false;
@@ -1194,6 +1205,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
         });
   }
   if (status.ok() && link != nullptr) learn_claims(b, *link, from_remote);
+  if (status.ok() && !b.bridges.empty()) take_bridge_asks(b, from_remote);
   // Answered after the batch's entries are in, so they count.
   if (status.ok() && !b.repair.empty()) status = answer_repair(b);
   // Held entries need the timer too, or an idle actor never retries them.
@@ -1428,10 +1440,10 @@ void QueryActor::on_server_state(const ServerState& st) {
     // Nothing waits for it: what it misses, repair brings when it is back.
     // The cursor jumps over records: our claims on this link start anew
     // (flush() does so too, but the peer may be up again before it runs:
-    // cmud-sim --faults partition seed 1010 claimed a DEL skipped so, once
-    // lost batches were bridged).
+    // cmud-sim --faults partition seed 1010 claimed a DEL skipped so).
     d.cursor = store_.last_seq();
     d.mark.reset();
+    d.asks.clear();
     d.scan.reset();
     d.repair = repair::Reply();
     d.walk = repair::LeafWalk();
@@ -1668,12 +1680,14 @@ bool QueryActor::has_work() const {
   uint64_t last = store_.last_seq();
   const kv::Version& floor = store_.floor();
   for (const auto& d : local_) {
-    if (d.cursor < last || d.floor_sent < floor) return true;
+    if (d.cursor < last || d.floor_sent < floor || !d.asks.empty()) {
+      return true;
+    }
   }
   for (const auto& [addr, d] : remote_) {
     if (d.down) continue;
     if (d.cursor < last || d.scan || d.repair.bytes() > 0 || !d.walk.empty() ||
-        d.floor_sent < floor || d.outbox_count > 0) {
+        d.floor_sent < floor || d.outbox_count > 0 || !d.asks.empty()) {
       return true;
     }
   }
@@ -1705,9 +1719,16 @@ SyncBatch QueryActor::build_batch(Dest& d) {
   if (d.scan && b.entries.size() < options_.max_batch_bytes) {
     Scan& s = *d.scan;
     bool first = true;
+    size_t visited = 0;
     auto resume = store_.walk(
         s.after.value_or(""), s.after.has_value(), [&](const kv::Entry& e) {
-          if (!in_snapshot(s, e)) return true;
+          if (s.bridge) {
+            // Most entries are older than the gap: a bounded step a batch.
+            if (++visited > options_.bridge_step) return false;
+            if (kv::Store::top(e).hlc < s.from) return true;
+          } else if (!in_snapshot(s, e)) {
+            return true;
+          }
           if (first) {  // walk() needs its first entry taken
             first = false;
             append(b, e);
@@ -1718,8 +1739,20 @@ SyncBatch QueryActor::build_batch(Dest& d) {
     if (resume) {
       s.after = std::move(resume);
     } else {
+      if (s.bridge && s.drops == d.drops) {
+        // Every write of ours from s.from on is in a batch after s.since:
+        // this walk sent what the lost batches held (or a newer entry of
+        // its key), the log what came since it began. add_claims claims
+        // it once the cursor is at the log's end.
+        d.mark = Dest::Mark{s.from, s.since};
+        ++bridges_walked_;
+      }
       d.scan.reset();
     }
+  }
+  if (!d.asks.empty()) {
+    b.bridges = std::move(d.asks);
+    d.asks.clear();
   }
   if (b.count > 0) {
     d.last_traffic_ms = ctx_.wall_ms();
@@ -1828,6 +1861,12 @@ void QueryActor::learn_claims(const SyncBatch& b, LinkIn& link,
     if (since >= b.link_seq || since + 1 < link.from || to <= from || dropped) {
       continue;
     }
+    // A remote actor's claim on its own writes that does not go on from
+    // where we knew them (a batch that carried the last one was lost)
+    // teaches nothing: its sender is asked to bridge the hole.
+    if (from_remote && source == b.origin) {
+      link.gap = known_.least(source) < from;
+    }
     known_.learn_range(source, from, std::min(to, cap));
     ++claims_learned_;
     // A remote actor's claim on its own writes: their entries reached
@@ -1850,6 +1889,95 @@ void QueryActor::learn_claims(const SyncBatch& b, LinkIn& link,
   link.take_at = true;
   link.held_dropped = held_dropped_;
   if (relay) work_added();
+}
+
+// Bridging a lost batch. After a gap in a link, its claims teach nothing
+// until one matching digest shows the receiver holds what the lost batches
+// held, and writes that never pause may keep digests apart for good (no
+// tombstone is freed meanwhile). So the receiver asks the sender (in its
+// own batches to that server, passed on by whichever actor there gets
+// them) for what it may have lost: `from`, where its knowledge of the
+// sender stops in every group. The sender walks its replica a bounded
+// step per batch and sends every entry whose newest version is at least
+// `from`, whatever its origin: each write of its own from `from` on is
+// there, or a newer entry of its key, or a floor above it (the batch
+// carries the floor; a tombstone freed meanwhile lay below the cluster's
+// horizon, which the receiver's stuck knowledge keeps below `from`). The
+// log sends what comes after the walk began; once the walk is done and
+// the cursor at the log's end, it claims [from, clock) since the batch
+// before the walk, and the receiver learns it if no batch was lost since.
+// Bytes grow with the writes made since `from`, not with the store.
+void QueryActor::ask_bridges() {
+  if (links_in_.empty()) return;
+  const uint64_t now = ctx_.wall_ms();
+  const uint64_t interval = static_cast<uint64_t>(
+      std::max<int64_t>(options_.repair_interval.count(), 1));
+  for (auto& [source, link] : links_in_) {
+    if (!link.gap || now > link.last_ms + 8 * interval) continue;
+    if (link.asked_from == link.from && now < link.asked_ms + 4 * interval) {
+      continue;  // asked for this gap already: the walk may be under way
+    }
+    auto it = remote_.find(link.server);
+    if (it == remote_.end() || it->second.down) continue;
+    // Our local peers know the source by our relays (learn_claims), and
+    // learn the bridged claim only from where they know it: the least.
+    // Each of us knows the source at least to the cluster's horizon
+    // (every member's claim passed it), so no need to go further back.
+    const uint64_t least = known_.least(source);
+    uint64_t from = least;
+    if (auto c = relays_.find(source); c != relays_.end()) {
+      for (uint64_t told : c->second.relayed) from = std::min(from, told);
+    }
+    from = std::max(from, std::min(least, members_.horizon_hlc));
+    if (from == 0) continue;  // not known in every group: digests bridge
+    it->second.asks.push_back(BridgeAsk{server_, source, from, link.from});
+    link.asked_from = link.from;
+    link.asked_ms = now;
+    ++bridges_asked_;
+  }
+}
+
+void QueryActor::take_bridge_asks(const SyncBatch& b, bool from_remote) {
+  // At most a few per batch: one per link of this server's actors.
+  const size_t n = std::min<size_t>(b.bridges.size(), 64);
+  for (size_t i = 0; i < n; ++i) {
+    const BridgeAsk& a = b.bridges[i];
+    if (a.source == origin_) {
+      auto it = remote_.find(a.server);
+      if (it != remote_.end() && !it->second.down) bridge(it->second, a);
+    } else if (from_remote) {
+      // The link is a local peer's: passed on to it, once.
+      for (Dest& d : local_) {
+        if (kv::origin_of(d.ref.uid(), options_.incarnation) == a.source) {
+          d.asks.push_back(a);
+          work_added();
+        }
+      }
+    }
+  }
+}
+
+void QueryActor::bridge(Dest& d, const BridgeAsk& ask) {
+  // The receiver got batch link_from, so it was sent (else the ask is not
+  // about this link as it is now).
+  if (ask.from == 0 || ask.link_from == 0 || ask.link_from > d.sent) return;
+  // Below our horizon we may have freed tombstones the walk would miss
+  // (only a receiver the horizon did not count asks that far back).
+  if (ask.from < store_.horizon().hlc) return;
+  if (d.scan && !d.scan->bridge) return;  // a join's stream first
+  // A walk under way whose claim the receiver will take: it covers this.
+  if (d.scan && ask.link_from <= d.scan->since + 1 &&
+      d.scan->from <= ask.from) {
+    return;
+  }
+  Scan s;
+  s.bridge = true;
+  s.from = ask.from;
+  s.since = d.sent;
+  s.drops = d.drops;
+  d.scan = std::move(s);
+  d.mark.reset();  // no claim of ours on this link until the walk is done
+  work_added();
 }
 
 // A peer that takes less than is written (the batch bound, or the rate of
@@ -1884,17 +2012,20 @@ void QueryActor::drop_laggards() {
 }
 
 void QueryActor::flush() {
+  ask_bridges();
   auto send = [&](Dest& d, size_t local_at) {
     if (d.down) {
       d.cursor = store_.last_seq();  // dropped: repair brings it later
       d.mark.reset();
+      if (d.scan && d.scan->bridge) d.scan.reset();  // it would not hold
+      d.asks.clear();
       return;
     }
     advance_walk(d);
     bool floor_news = d.floor_sent < store_.floor();
     SyncBatch b = build_batch(d);
-    bool going =
-        b.count > 0 || !b.repair.empty() || floor_news || b.published > 0;
+    bool going = b.count > 0 || !b.repair.empty() || floor_news ||
+                 b.published > 0 || !b.bridges.empty();
     if (add_claims(d, local_at, b, going)) {
       d.floor_sent = store_.floor();
       ctx_.tell(d.ref, std::move(b));

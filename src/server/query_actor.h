@@ -70,6 +70,9 @@ struct SyncOptions {
   // Tombstones a turn frees once the cluster's horizon passed them
   // (kv::Store::collect): each costs more than a purge's visit.
   size_t collect_step = 8192;
+  // Entries a walk that bridges a lost batch visits per batch (most are
+  // older than the gap and not sent): a few ms.
+  size_t bridge_step = 32768;
   // Repair records and entries waiting for one peer stay under this; the
   // rest is found again next round.
   size_t max_repair_bytes = 1u << 20;
@@ -128,6 +131,14 @@ class QueryActor : public actor::Actor {
   struct Scan {
     bool full = false;  // this actor's hash share of every key, too
     std::optional<std::string> after;
+    // A bridge (query_actor.cc, bridge()) instead: every entry whose
+    // newest version is at least `from`, whatever its origin; once walked,
+    // our writes from `from` on are claimed since batch `since`, unless
+    // the cursor jumped meanwhile (`drops` as it began).
+    bool bridge = false;
+    uint64_t from = 0;
+    uint64_t since = 0;
+    uint64_t drops = 0;
   };
   // An entry from elsewhere too far ahead of our clock, kept to retry.
   struct Held {
@@ -187,6 +198,8 @@ class QueryActor : public actor::Actor {
     std::optional<Mark> mark{};
     uint64_t drops = 0;
     uint64_t last_claim_ms = 0;
+    // Asks to bridge a lost batch, for the next batch to this peer.
+    std::vector<BridgeAsk> asks{};
   };
   // A link's batches as received, by the sending actor's origin.
   struct LinkIn {
@@ -197,6 +210,14 @@ class QueryActor : public actor::Actor {
     std::vector<std::pair<uint64_t, uint64_t>> at{};
     bool take_at = true;
     uint64_t held_dropped = 0;  // held_dropped_ at the last claim
+    // A remote link that lost a batch since it last taught us a claim:
+    // its sender is asked to bridge the gap (ask_bridges), again if
+    // another is lost or no claim came after a while.
+    std::string server{};
+    bool gap = false;
+    uint64_t asked_from = 0;  // `from` when last asked (0: not asked)
+    uint64_t asked_ms = 0;
+    uint64_t last_ms = 0;  // wall-clock ms of its last batch
   };
   // A run of claims learned from another server's actor about its own
   // writes, [from, to), that its entries (logged here for our local
@@ -306,6 +327,11 @@ class QueryActor : public actor::Actor {
   // Numbers b (going to d) and adds our claims; false if b is not to go:
   // nothing else (`going` false) and the claims are no news.
   bool add_claims(Dest& d, size_t local_at, SyncBatch& b, bool going);
+  // Bridging a lost batch (query_actor.cc): the receiver's asks, and the
+  // sender's answer to one (a walk of what may have been lost).
+  void ask_bridges();
+  void take_bridge_asks(const SyncBatch& b, bool from_remote);
+  void bridge(Dest& d, const BridgeAsk& ask);
   // Each local peer's (Dest::sent, Dest::drops) now.
   std::vector<std::pair<uint64_t, uint64_t>> local_marks() const;
   void on_repair_tick();
@@ -362,6 +388,8 @@ class QueryActor : public actor::Actor {
   std::vector<uint64_t> sources_;
   repair::Knowledge known_;
   std::map<uint64_t, LinkIn> links_in_;  // by the sender's origin
+  uint64_t bridges_asked_ = 0;           // asks sent for lost batches
+  uint64_t bridges_walked_ = 0;          // gaps bridged for receivers
   std::map<uint64_t, Chain> relays_;     // by source
   uint64_t claims_learned_ = 0;          // stream claims taken
   bool wrote_any_ = false;               // a write of ours was applied

@@ -265,6 +265,12 @@ uint64_t Knowledge::complete_below(const std::vector<uint64_t>& sources) const {
   return least;
 }
 
+uint64_t Knowledge::least(uint64_t source) const {
+  auto it = known_.find(source);
+  if (it == known_.end()) return 0;
+  return *std::min_element(it->second.begin(), it->second.end());
+}
+
 void Knowledge::keep_only(const std::vector<uint64_t>& sources) {
   std::erase_if(known_, [&](const auto& kv) {
     return std::find(sources.begin(), sources.end(), kv.first) == sources.end();

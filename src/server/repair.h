@@ -94,6 +94,8 @@ class Knowledge {
   // The least bound over every group and each of `sources` (ours: our
   // clock); 0 if one was never learned.
   uint64_t complete_below(const std::vector<uint64_t>& sources) const;
+  // The least bound over every group for `source` (0: not known in some).
+  uint64_t least(uint64_t source) const;
   // Forgets every source not in `sources`.
   void keep_only(const std::vector<uint64_t>& sources);
   size_t known_sources() const { return known_.size(); }

@@ -140,11 +140,21 @@ def float_counter(base, parts, float_base=True):
 
 
 def sync_batch(entries=(), repair=b"", repaired=0, server="10.0.0.2:7000",
-               sender=0, floor=(0, 0), messages=()):
+               sender=0, floor=(0, 0), messages=(), link=None):
+    """link: (origin, link_seq, claims, bridges), the stream's fields;
+    claims flat (source, from, to, since)..., bridges (server, source,
+    from, link_from) each."""
     msgs = b"".join(bstr(c) + bstr(m) for c, m in messages)
-    return (bstr(server) + u32(len(entries)) + bstr(b"".join(entries))
-            + bstr(repair) + u32(repaired) + u32(sender) + u64(floor[0])
-            + u64(floor[1]) + u32(len(messages)) + bstr(msgs))
+    out = (bstr(server) + u32(len(entries)) + bstr(b"".join(entries))
+           + bstr(repair) + u32(repaired) + u32(sender) + u64(floor[0])
+           + u64(floor[1]) + u32(len(messages)) + bstr(msgs))
+    if link:
+        origin, seq, claims, bridges = link
+        out += u64(origin) + u64(seq) + varint(len(claims))
+        out += b"".join(u64(c) for c in claims) + varint(len(bridges))
+        for srv, source, frm, link_from in bridges:
+            out += bstr(srv) + u64(source) + u64(frm) + u64(link_from)
+    return out
 
 
 def share(shares, index, digest, forced=0):
@@ -187,6 +197,12 @@ SYNC = {
                          + want(["a", "zz"])),
     "pushed": sync_batch([entry("r", "1")], repaired=1),
     "pubsub": sync_batch(messages=[("news", "hello"), ("chat", "")]),
+    # A stream's batch after a gap, with a claim and two asks to bridge
+    # lost batches: one for a link of the receiver's, one to pass on.
+    "bridge": sync_batch([entry("a", "1")], link=(
+        ORIGIN, 7, [ORIGIN, hlc(EPOCH_MS - 2000), hlc(EPOCH_MS - 900), 5],
+        [("10.0.0.2:7000", ORIGIN + 1, hlc(EPOCH_MS - 3000), 4),
+         ("10.0.0.3:7000", 1, hlc(EPOCH_MS - 1500), 1)])),
     # A value shown with the stamp of the counter it holds pending (begun
     # where the key was gone, on the floor), and its own expiry beside.
     "pending": sync_batch([entry(

@@ -48,9 +48,10 @@ struct SimOptions {
   int64_t settle_ms = 30'000;
   size_t keys = 24;  // small, so writes collide
   // Half the seeds pause their traffic for 15 to 25 s, faults going on:
-  // after a fault cut a sync link, its claims wait for a matching digest,
-  // which writes keep away, so much is freed in such a lull; traffic then
-  // resumes on top of what was freed.
+  // a link whose receiver knew nothing of its sender yet (a restart, or a
+  // first claim lost) waits for a matching digest, which writes keep
+  // away, so much is freed in such a lull; traffic then resumes on top of
+  // what was freed.
   bool lulls = true;
   double ops_per_sec = 40;  // client operations across the cluster
   // About one op in this many is a FLUSHALL (0: none).
