@@ -2,9 +2,11 @@
 // seeds and prints one summary line; any failing seed prints itself and the
 // command that replays it.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "sim_cluster.h"
 
@@ -121,6 +123,8 @@ int main(int argc, char** argv) {
   uint64_t complete_checked = 0, no_claim = 0, no_horizon = 0;
   uint64_t collected = 0, seeds_collecting = 0, idle_checked = 0;
   int64_t worst_lag = 0, worst_horizon_lag = 0;
+  std::vector<int64_t> end_lags;  // as the traffic ended, seeds with one
+  uint64_t end_no_horizon = 0, collected_in_traffic = 0;
   int64_t simulated = 0;
   std::optional<uint64_t> first_failed;
   std::string first_failure;
@@ -140,6 +144,12 @@ int main(int argc, char** argv) {
       ++no_claim;
     } else {
       worst_lag = std::max(worst_lag, r.final_complete_lag_ms);
+    }
+    collected_in_traffic += r.tombstones_collected_in_traffic;
+    if (r.traffic_end_horizon_lag_ms < 0) {
+      ++end_no_horizon;
+    } else {
+      end_lags.push_back(r.traffic_end_horizon_lag_ms);
     }
     if (r.final_horizon_lag_ms < 0) {
       ++no_horizon;
@@ -195,6 +205,19 @@ int main(int argc, char** argv) {
       "(%llu seeds had a replica with none)\n",
       static_cast<double>(worst_horizon_lag) / 1000,
       static_cast<unsigned long long>(no_horizon));
+  std::sort(end_lags.begin(), end_lags.end());
+  auto at = [&](double q) {
+    if (end_lags.empty()) return 0.0;
+    size_t i =
+        static_cast<size_t>(q * static_cast<double>(end_lags.size() - 1));
+    return static_cast<double>(end_lags[i]) / 1000;
+  };
+  std::printf(
+      "as the traffic ended: the horizon lagged the clock by %.1f s (median), "
+      "%.1f s (90th percentile) (%llu seeds had a replica with none); %llu "
+      "tombstones freed by then\n",
+      at(0.5), at(0.9), static_cast<unsigned long long>(end_no_horizon),
+      static_cast<unsigned long long>(collected_in_traffic));
   std::printf(
       "tombstone collection: %llu tombstones freed by the replicas read at "
       "the end, in %llu seeds; idle traffic checked in %llu seeds\n",

@@ -1061,6 +1061,7 @@ void QueryActor::run(const OpView& op, ResultWriter& out) {
       // Gaps in a link: asks sent to bridge them, and walks that did.
       field("sync_bridges_asked", bridges_asked_);
       field("sync_bridges_walked", bridges_walked_);
+      field("sync_bridge_entries_sent", bridge_entries_);
       // Tombstone collection (kv::Store::collect): waiting, and freed.
       field("tombstones", store_.tombstones());
       field("tombstones_collected", store_.collected());
@@ -1159,6 +1160,7 @@ Status QueryActor::on_sync(SyncBatch& b) {
       if (from_remote) {
         link->gap = true;
         link->server = b.server;
+        link->gap_ms = ctx_.wall_ms();
       }
     }
     link->last = b.link_seq;
@@ -1732,9 +1734,12 @@ SyncBatch QueryActor::build_batch(Dest& d) {
           if (first) {  // walk() needs its first entry taken
             first = false;
             append(b, e);
+            bridge_entries_ += s.bridge ? 1 : 0;
             return true;
           }
-          return take(e);
+          if (!take(e)) return false;
+          bridge_entries_ += s.bridge ? 1 : 0;
+          return true;
         });
     if (resume) {
       s.after = std::move(resume);
@@ -1914,6 +1919,9 @@ void QueryActor::ask_bridges() {
       std::max<int64_t>(options_.repair_interval.count(), 1));
   for (auto& [source, link] : links_in_) {
     if (!link.gap || now > link.last_ms + 8 * interval) continue;
+    // Not while batches are still being lost: a walk then would likely
+    // be lost too, and the next gap would ask for another.
+    if (now < link.gap_ms + interval) continue;
     if (link.asked_from == link.from && now < link.asked_ms + 4 * interval) {
       continue;  // asked for this gap already: the walk may be under way
     }

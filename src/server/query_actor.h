@@ -218,6 +218,7 @@ class QueryActor : public actor::Actor {
     uint64_t asked_from = 0;  // `from` when last asked (0: not asked)
     uint64_t asked_ms = 0;
     uint64_t last_ms = 0;  // wall-clock ms of its last batch
+    uint64_t gap_ms = 0;   // ... and of its last gap
   };
   // A run of claims learned from another server's actor about its own
   // writes, [from, to), that its entries (logged here for our local
@@ -390,6 +391,7 @@ class QueryActor : public actor::Actor {
   std::map<uint64_t, LinkIn> links_in_;  // by the sender's origin
   uint64_t bridges_asked_ = 0;           // asks sent for lost batches
   uint64_t bridges_walked_ = 0;          // gaps bridged for receivers
+  uint64_t bridge_entries_ = 0;          // entries their walks sent
   std::map<uint64_t, Chain> relays_;     // by source
   uint64_t claims_learned_ = 0;          // stream claims taken
   bool wrote_any_ = false;               // a write of ours was applied

@@ -258,6 +258,8 @@ class Cluster {
   // How far a claim (a version; 0: none) trails the simulated clock, kept
   // in `worst` as the largest so far, or -1 once one replica had none.
   void worst_lag(uint64_t hlc, int64_t& worst) const;
+  // SimResult::traffic_end_horizon_lag_ms and tombstones_collected_in_traffic.
+  void sample_traffic_end();
   void acked(Acked a) {
     if (a.deleted) dead(a.key, a.v, 0);
     acked_by_key_[a.key].push_back(acked_.size());
@@ -623,6 +625,7 @@ void Cluster::schedule_faults() {
     }
   }
   world_.at(end, [this] {
+    sample_traffic_end();
     world_.heal_all();
     world_.network().drop = 0;
     for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -630,6 +633,26 @@ void Cluster::schedule_faults() {
     }
     note("traffic ends; faults healed");
   });
+}
+
+void Cluster::sample_traffic_end() {
+  // Every replica's horizon and what it freed, as the last writes go (a
+  // read of no key: just the replica's figures). In an event the run has
+  // anyway, so the run up to here is the same as without it.
+  for (auto& n : nodes_) {
+    if (!n.up()) continue;
+    for (size_t a = 0; a < o_.actors; ++a) {
+      ReadReplica read;
+      read.reply_to = n.system->completion_channel([this](Result<Message> m) {
+        if (!m.ok()) return;
+        if (auto* r = m->as<ReplicaEntries>()) {
+          worst_lag(r->horizon_hlc, result_.traffic_end_horizon_lag_ms);
+          result_.tombstones_collected_in_traffic += r->collected;
+        }
+      });
+      n.system->tell(n.queries[a], std::move(read));
+    }
+  }
 }
 
 void Cluster::next_op() {

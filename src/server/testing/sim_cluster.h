@@ -98,6 +98,10 @@ struct SimResult {
   int64_t final_horizon_lag_ms = 0;
   // Tombstones the replicas read at the end had freed, summed.
   uint64_t tombstones_collected = 0;
+  // The same two as the traffic ends (before the quiet end lets digests
+  // match): how far the horizon lagged, and what was freed by then.
+  int64_t traffic_end_horizon_lag_ms = 0;
+  uint64_t tombstones_collected_in_traffic = 0;
   // The quiet end was long enough to check the idle traffic.
   bool idle_checked = false;
   bool ok() const { return failures.empty(); }

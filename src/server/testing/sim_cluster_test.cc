@@ -213,31 +213,25 @@ TEST(SimCluster, TheHorizonFollowsTheClockUnderWritesThatNeverPause) {
 
 // Lost batches leave holes in what the sync streams' claims teach, and
 // writes that never pause keep the digests that would bridge them apart:
-// the horizon stopped at the first loss. Each receiver now asks the sender
-// to bridge the hole (QueryActor::bridge), and the horizon follows the
-// clock through the losses. (Measured while writes go on: 1 s after they
-// stop, some replicas still differ, which only the convergence checker
-// minds.)
+// the horizon stopped at the first loss (about 55 s behind as the 60 s of
+// traffic ended, a few hundred tombstones freed). Each receiver now asks
+// the sender to bridge the hole (QueryActor::bridge), and the horizon
+// follows the clock through the losses.
 TEST(SimCluster, TheHorizonFollowsTheClockThroughLostBatches) {
   SimOptions o;
   o.faults = kDrop;
   o.lulls = false;
   o.ops_per_sec = 400;
   o.keys = 2000;
-  o.settle_ms = 1000;
   o.flush_one_in = 0;
   for (uint64_t s : {4, 5, 6, 8}) {
     o.seed = s;
     SimResult r = run_seed(o);
-    for (const auto& f : r.failures) {
-      EXPECT_TRUE(f.starts_with("[converged]"))
-          << f << "\n  replay: " << replay_command(o);
-    }
-    // The margin (12 s here) and a gossip round or two: about 55 s
-    // before, stuck since the first loss.
-    EXPECT_GE(r.final_horizon_lag_ms, 0) << replay_command(o);
-    EXPECT_LE(r.final_horizon_lag_ms, 20'000) << replay_command(o);
-    EXPECT_GT(r.tombstones_collected, 1000u) << replay_command(o);
+    EXPECT_TRUE(r.ok()) << r.failures[0] << "\n  replay: " << replay_command(o);
+    // The margin (12 s here) and a gossip round or two.
+    EXPECT_GE(r.traffic_end_horizon_lag_ms, 0) << replay_command(o);
+    EXPECT_LE(r.traffic_end_horizon_lag_ms, 20'000) << replay_command(o);
+    EXPECT_GT(r.tombstones_collected_in_traffic, 1000u) << replay_command(o);
   }
 }
 
