@@ -1856,7 +1856,10 @@ void QueryActor::learn_claims(const SyncBatch& b, LinkIn& link,
       cap = std::min(cap, h.version.hlc);
       if (h.expiry) cap = std::min(cap, h.expiry->version.hlc);
     }
-    if (held_floor_) cap = std::min(cap, held_floor_->hlc);
+    // A held clear covers, once raised, every write below it that we
+    // lack (the sender purged them, or a lost batch held a lesser clear):
+    // until then nothing above our own floor is known.
+    if (held_floor_) cap = std::min(cap, store_.floor().hlc);
   }
   bool relay = false;
   for (size_t i = 0; i + 3 < b.claims.size(); i += 4) {
