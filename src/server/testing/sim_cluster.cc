@@ -258,6 +258,11 @@ class Cluster {
   // How far a claim (a version; 0: none) trails the simulated clock, kept
   // in `worst` as the largest so far, or -1 once one replica had none.
   void worst_lag(uint64_t hlc, int64_t& worst) const;
+  // A counter on the floor shown after a newer version of its key was
+  // freed here, begun after it (seen()).
+  bool begun_where_freed(const std::string& key, const Item& e,
+                         const Ver& floor, const Ver& shown,
+                         uint64_t horizon) const;
   // SimResult::traffic_end_horizon_lag_ms and tombstones_collected_in_traffic.
   void sample_traffic_end();
   void acked(Acked a) {
@@ -968,13 +973,28 @@ void Cluster::seen(const Op& op, const Item* e, const Ver& floor,
   }
   if (it == shown_.end()) {
     shown_.emplace(k, e->v);
-  } else if (e->v < it->second && effective(*e, floor) < it->second) {
+  } else if (e->v < it->second && effective(*e, floor) < it->second &&
+             !begun_where_freed(op.key, *e, floor, it->second, horizon)) {
     fail("went-back", "server " + std::to_string(op.node + 1) + " actor " +
                           std::to_string(op.actor) + " shows " + str(*e) +
                           " after showing version " + str(it->second));
   } else {
     it->second = e->v;
   }
+}
+
+// A key may vanish once a dead state of it newer than what was shown is
+// freed (above); an INCR there then starts a counter on the floor, as on a
+// key never written (a new start that knows no horizon yet does not stamp
+// it, kv::Store). Its version is the floor's, older than what was shown,
+// but it is a new history, not an old one back: its newest increment was
+// made after what was shown.
+bool Cluster::begun_where_freed(const std::string& key, const Item& e,
+                                const Ver& floor, const Ver& shown,
+                                uint64_t horizon) const {
+  if (e.meta.empty() || e.deleted || !(e.v == floor)) return false;
+  auto c = kv::Counter::decode(e.meta);
+  return c && c->made() > shown.hlc && collected(key, shown, horizon);
 }
 
 void Cluster::worst_lag(uint64_t hlc, int64_t& worst) const {
