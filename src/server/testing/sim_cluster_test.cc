@@ -197,16 +197,23 @@ TEST(SimCluster, TombstonesAreCollectedUnderFaultsAndNothingComesBack) {
   EXPECT_GT(collected, seeds * 10);
 }
 
-// Writes that never pause keep the replicas' digests apart; the sync
-// streams' claims still move the horizon, and tombstones are freed.
-TEST(SimCluster, TheHorizonFollowsTheClockUnderWritesThatNeverPause) {
+// 400 writes a second over 2 000 keys with no lull and no clear (a clear
+// would free the tombstones first), under `faults`.
+SimOptions never_pausing(unsigned faults) {
   SimOptions o;
-  o.faults = 0;
+  o.faults = faults;
   o.lulls = false;
   o.ops_per_sec = 400;
   o.keys = 2000;
+  o.flush_one_in = 0;
+  return o;
+}
+
+// Writes that never pause keep the replicas' digests apart; the sync
+// streams' claims still move the horizon, and tombstones are freed.
+TEST(SimCluster, TheHorizonFollowsTheClockUnderWritesThatNeverPause) {
+  SimOptions o = never_pausing(0);
   o.settle_ms = 1000;  // read right after the last write
-  o.flush_one_in = 0;  // a clear would free the tombstones first
   for (uint64_t s = 1; s <= 4; ++s) {
     o.seed = s;
     SimResult r = run_seed(o);
@@ -225,12 +232,7 @@ TEST(SimCluster, TheHorizonFollowsTheClockUnderWritesThatNeverPause) {
 // the sender to bridge the hole (QueryActor::bridge), and the horizon
 // follows the clock through the losses.
 TEST(SimCluster, TheHorizonFollowsTheClockThroughLostBatches) {
-  SimOptions o;
-  o.faults = kDrop;
-  o.lulls = false;
-  o.ops_per_sec = 400;
-  o.keys = 2000;
-  o.flush_one_in = 0;
+  SimOptions o = never_pausing(kDrop);
   for (uint64_t s : {4, 5, 6, 8}) {
     o.seed = s;
     SimResult r = run_seed(o);
